@@ -1,0 +1,151 @@
+//! The model of a `#[derive(Factory)]` struct, borrowing from the input to keep its spans.
+
+use syn::{Data, DeriveInput, Expr, Fields, Ident, LitStr, Type, Visibility};
+
+use crate::attr::{self, FieldAttrs};
+use crate::ctxt::Ctxt;
+
+pub struct Input<'a> {
+    pub original: &'a DeriveInput,
+    pub ident: &'a Ident,
+    pub vis: &'a Visibility,
+    pub table: Option<LitStr>,
+    pub fields: Vec<Field<'a>>,
+}
+
+pub struct Field<'a> {
+    pub ident: &'a Ident,
+    pub ty: &'a Type,
+    pub attrs: FieldAttrs,
+    /// The column name: `column`, else `#[sqlx(rename)]`, else `rename_all` of the field name.
+    pub column: String,
+}
+
+/// Where a field's value comes from when the factory is not told one.
+pub enum Value<'a> {
+    /// No attribute: a `fake::Dummy<Faker>` value.
+    Dummy,
+    Default(&'a Expr),
+    Fake(&'a Expr),
+    Sequence(&'a Expr),
+    /// Not a column: `Default::default()`.
+    Skip,
+}
+
+impl<'a> Input<'a> {
+    /// `None` when the input is not a struct with named fields (reported in `cx`).
+    pub fn from_syn(cx: &mut Ctxt, input: &'a DeriveInput) -> Option<Self> {
+        let fields = match &input.data {
+            Data::Struct(data) => match &data.fields {
+                Fields::Named(fields) => fields,
+                _ => {
+                    cx.error_spanned_by(
+                        &input.ident,
+                        "`Factory` needs a struct with named fields, one per column",
+                    );
+                    return None;
+                }
+            },
+            Data::Enum(data) => {
+                cx.error_spanned_by(
+                    data.enum_token,
+                    "`Factory` can be derived for structs only, not enums",
+                );
+                return None;
+            }
+            Data::Union(data) => {
+                cx.error_spanned_by(
+                    data.union_token,
+                    "`Factory` can be derived for structs only, not unions",
+                );
+                return None;
+            }
+        };
+        let struct_attrs = attr::struct_attrs(cx, &input.attrs);
+        let rename_all = struct_attrs.rename_all.as_ref().map(LitStr::value);
+        let fields = fields
+            .named
+            .iter()
+            .filter_map(|field| {
+                let ident = field.ident.as_ref()?;
+                let attrs = attr::field_attrs(cx, &field.attrs);
+                let column = match (&attrs.column, &attrs.sqlx_rename) {
+                    (Some(column), _) | (None, Some(column)) => column.value(),
+                    (None, None) => rename(&ident.unraw_string(), rename_all.as_deref()),
+                };
+                Some(Field {
+                    ident,
+                    ty: &field.ty,
+                    attrs,
+                    column,
+                })
+            })
+            .collect();
+        Some(Input {
+            original: input,
+            ident: &input.ident,
+            vis: &input.vis,
+            table: struct_attrs.table,
+            fields,
+        })
+    }
+}
+
+impl Field<'_> {
+    pub fn is_skipped(&self) -> bool {
+        self.attrs.skip.is_some() || self.attrs.sqlx_skip && self.attrs.column.is_none()
+    }
+
+    /// The database fills it unless the factory is given a value.
+    pub fn is_db_filled(&self) -> bool {
+        self.attrs.primary_key.is_some() || self.attrs.generated.is_some()
+    }
+
+    pub fn value(&self) -> Value<'_> {
+        if self.is_skipped() {
+            return Value::Skip;
+        }
+        let attrs = &self.attrs;
+        match (&attrs.default, &attrs.fake, &attrs.sequence) {
+            (Some((_, e)), _, _) => Value::Default(e),
+            (_, Some((_, e)), _) => Value::Fake(e),
+            (_, _, Some((_, e))) => Value::Sequence(e),
+            _ => Value::Dummy,
+        }
+    }
+}
+
+trait UnrawString {
+    fn unraw_string(&self) -> String;
+}
+
+impl UnrawString for Ident {
+    fn unraw_string(&self) -> String {
+        let s = self.to_string();
+        s.strip_prefix("r#").map(str::to_owned).unwrap_or(s)
+    }
+}
+
+/// sqlx's `rename_all` rules, applied to a snake_case field name.
+fn rename(field: &str, rule: Option<&str>) -> String {
+    let words = field.split('_').filter(|w| !w.is_empty());
+    let capitalize = |w: &str| {
+        let mut chars = w.chars();
+        chars
+            .next()
+            .map(|c| c.to_uppercase().chain(chars).collect::<String>())
+            .unwrap_or_default()
+    };
+    match rule {
+        Some("lowercase") => field.to_lowercase(),
+        Some("UPPERCASE") => field.to_uppercase(),
+        Some("SCREAMING_SNAKE_CASE") => field.to_uppercase(),
+        Some("kebab-case") => field.replace('_', "-"),
+        Some("PascalCase") => words.map(capitalize).collect(),
+        Some("camelCase") => words
+            .enumerate()
+            .map(|(i, w)| if i == 0 { w.to_owned() } else { capitalize(w) })
+            .collect(),
+        _ => field.to_owned(),
+    }
+}

@@ -1,0 +1,226 @@
+//! Parsing of `#[factory(..)]`, and of the `#[sqlx(..)]` options that decide column names.
+
+use syn::meta::ParseNestedMeta;
+use syn::{Attribute, Expr, Ident, LitStr, Token};
+
+use crate::ctxt::Ctxt;
+
+pub const TABLE: &str = "table";
+pub const PRIMARY_KEY: &str = "primary_key";
+pub const GENERATED: &str = "generated";
+pub const DEFAULT: &str = "default";
+pub const FAKE: &str = "fake";
+pub const SEQUENCE: &str = "sequence";
+pub const COLUMN: &str = "column";
+pub const SKIP: &str = "skip";
+
+const STRUCT_ATTRS: &[&str] = &[TABLE];
+const FIELD_ATTRS: &[&str] = &[
+    PRIMARY_KEY,
+    GENERATED,
+    DEFAULT,
+    FAKE,
+    SEQUENCE,
+    COLUMN,
+    SKIP,
+];
+
+/// `#[factory(..)]` and `#[sqlx(rename_all = ..)]` on the struct.
+#[derive(Default)]
+pub struct StructAttrs {
+    pub table: Option<LitStr>,
+    pub rename_all: Option<LitStr>,
+}
+
+/// A field's attributes: flags keep the span of their name, for errors about them.
+#[derive(Default)]
+pub struct FieldAttrs {
+    pub primary_key: Option<Ident>,
+    pub generated: Option<Ident>,
+    pub default: Option<(Ident, Expr)>,
+    pub fake: Option<(Ident, Expr)>,
+    pub sequence: Option<(Ident, Expr)>,
+    pub column: Option<LitStr>,
+    pub skip: Option<Ident>,
+    /// `#[sqlx(rename = "..")]`
+    pub sqlx_rename: Option<LitStr>,
+    /// `#[sqlx(skip)]` or `#[sqlx(default)]`: FromRow does not need the column.
+    pub sqlx_skip: bool,
+    /// `#[sqlx(flatten)]`: the field is several columns, which a factory cannot list.
+    pub sqlx_flatten: Option<Ident>,
+}
+
+/// Sets `slot` once; a second occurrence is an error on the second one.
+fn set_once<T>(cx: &mut Ctxt, slot: &mut Option<T>, value: T, name: &Ident) {
+    if slot.is_some() {
+        cx.error_spanned_by(name, format!("duplicate factory attribute `{name}`"));
+    } else {
+        *slot = Some(value);
+    }
+}
+
+fn meta_ident(meta: &ParseNestedMeta<'_>) -> syn::Result<Ident> {
+    meta.path
+        .get_ident()
+        .cloned()
+        .ok_or_else(|| meta.error("expected a factory attribute name, like `default = ..`"))
+}
+
+fn unknown(name: &Ident, known: &[&str], place: &str) -> syn::Error {
+    let list = known
+        .iter()
+        .map(|k| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let text = name.to_string();
+    let suggestion = known
+        .iter()
+        .filter(|k| edit_distance(&text, k) <= 2)
+        .min_by_key(|k| edit_distance(&text, k))
+        .map(|k| format!("; did you mean `{k}`?"))
+        .unwrap_or_default();
+    syn::Error::new(
+        name.span(),
+        format!("unknown factory {place} attribute `{name}`{suggestion}\nexpected one of {list}"),
+    )
+}
+
+/// Levenshtein distance, for "did you mean" on a misspelled attribute.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+fn is_factory(attr: &Attribute) -> bool {
+    attr.path().is_ident("factory")
+}
+
+fn is_sqlx(attr: &Attribute) -> bool {
+    attr.path().is_ident("sqlx")
+}
+
+pub fn struct_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> StructAttrs {
+    let mut out = StructAttrs::default();
+    for attr in attrs {
+        if is_factory(attr) {
+            let result = attr.parse_nested_meta(|meta| {
+                let name = meta_ident(&meta)?;
+                if name == TABLE {
+                    let table: LitStr = meta.value()?.parse()?;
+                    set_once(cx, &mut out.table, table, &name);
+                    Ok(())
+                } else {
+                    Err(unknown(&name, STRUCT_ATTRS, "struct"))
+                }
+            });
+            if let Err(e) = result {
+                cx.syn_error(e);
+            }
+        } else if is_sqlx(attr) {
+            // sqlx's own derive reports malformed `#[sqlx]` attributes; read what we need.
+            let _ = attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("rename_all") {
+                    out.rename_all = Some(meta.value()?.parse()?);
+                    Ok(())
+                } else {
+                    skip_meta(&meta)
+                }
+            });
+        }
+    }
+    out
+}
+
+pub fn field_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> FieldAttrs {
+    let mut out = FieldAttrs::default();
+    for attr in attrs {
+        if is_factory(attr) {
+            let result = attr.parse_nested_meta(|meta| {
+                let name = meta_ident(&meta)?;
+                let flag = match name.to_string().as_str() {
+                    PRIMARY_KEY => Some(&mut out.primary_key),
+                    GENERATED => Some(&mut out.generated),
+                    SKIP => Some(&mut out.skip),
+                    _ => None,
+                };
+                if let Some(slot) = flag {
+                    if meta.input.peek(Token![=]) || meta.input.peek(syn::token::Paren) {
+                        return Err(meta.error(format!(
+                            "`{name}` takes no value: write `#[factory({name})]`"
+                        )));
+                    }
+                    set_once(cx, slot, name.clone(), &name);
+                    return Ok(());
+                }
+                match name.to_string().as_str() {
+                    DEFAULT => {
+                        let expr = meta.value()?.parse()?;
+                        set_once(cx, &mut out.default, (name.clone(), expr), &name);
+                    }
+                    FAKE => {
+                        let expr = meta.value()?.parse()?;
+                        set_once(cx, &mut out.fake, (name.clone(), expr), &name);
+                    }
+                    SEQUENCE => {
+                        let expr = meta.value()?.parse()?;
+                        set_once(cx, &mut out.sequence, (name.clone(), expr), &name);
+                    }
+                    COLUMN => {
+                        let column = meta.value()?.parse()?;
+                        set_once(cx, &mut out.column, column, &name);
+                    }
+                    _ => return Err(unknown(&name, FIELD_ATTRS, "field")),
+                }
+                Ok(())
+            });
+            if let Err(e) = result {
+                cx.syn_error(e);
+            }
+        } else if is_sqlx(attr) {
+            let _ = attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("rename") {
+                    out.sqlx_rename = Some(meta.value()?.parse()?);
+                    Ok(())
+                } else if meta.path.is_ident("skip") || meta.path.is_ident("default") {
+                    out.sqlx_skip = true;
+                    Ok(())
+                } else if meta.path.is_ident("flatten") {
+                    out.sqlx_flatten = meta.path.get_ident().cloned();
+                    Ok(())
+                } else {
+                    skip_meta(&meta)
+                }
+            });
+        }
+    }
+    out
+}
+
+/// Consumes a `#[sqlx]` option we do not read: `key`, `key = value` or `key(..)`.
+fn skip_meta(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
+    if meta.input.peek(Token![=]) {
+        meta.value()?.parse::<Expr>()?;
+    } else if meta.input.peek(syn::token::Paren) {
+        meta.parse_nested_meta(|inner| skip_meta(&inner))?;
+    }
+    Ok(())
+}
+
+impl FieldAttrs {
+    /// The value attributes present, by name, in a fixed order.
+    pub fn values(&self) -> impl Iterator<Item = &(Ident, Expr)> {
+        [&self.default, &self.fake, &self.sequence]
+            .into_iter()
+            .flatten()
+    }
+}

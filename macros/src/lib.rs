@@ -1,0 +1,21 @@
+//! Implementation detail of `sqlx-factory`: the `#[derive(Factory)]` macro.
+//!
+//! Three stages, as in thiserror: [`attr`] parses `#[factory(..)]` into an [`ast`] model,
+//! [`valid`] checks it, [`expand`] writes the code. Errors are collected, so one compile shows
+//! every mistake in a struct, each under the tokens it is about.
+
+mod ast;
+mod attr;
+mod ctxt;
+mod expand;
+mod valid;
+
+use proc_macro::TokenStream;
+use syn::{DeriveInput, parse_macro_input};
+
+/// See the `sqlx-factory` crate.
+#[proc_macro_derive(Factory, attributes(factory))]
+pub fn derive_factory(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    expand::derive(&input).into()
+}

@@ -1,0 +1,108 @@
+//! What differs between the databases: identifier quoting, placeholders and statement limits.
+
+use sqlx::Database;
+
+/// A database the factories can insert into: SQLite, PostgreSQL or MariaDB.
+///
+/// This trait holds every difference between the backends that the SQL builder needs, so the
+/// generated code and the insert path stay backend-generic. It is sealed: the set of backends
+/// follows the crate's cargo features (`sqlite`, `postgres`, `mysql`).
+///
+/// ```
+/// use sqlx_factory::Backend;
+///
+/// let mut sql = String::new();
+/// sqlx::Sqlite::push_ident(&mut sql, "order");
+/// assert_eq!(sql, r#""order""#);
+/// ```
+pub trait Backend: Database + private::Sealed {
+    /// The most bind parameters one statement may carry.
+    const MAX_BIND_PARAMS: usize;
+
+    /// The most rows one multi-row `INSERT` carries, whatever the bind limit allows: past a few
+    /// hundred rows a longer statement costs more to parse than it saves in round trips.
+    const MAX_ROWS_PER_INSERT: usize;
+
+    /// What follows the table name in an INSERT of one row that sends no column at all.
+    const EMPTY_ROW_VALUES: &'static str;
+
+    /// Appends `ident` quoted as an identifier, with embedded quote characters doubled.
+    fn push_ident(sql: &mut String, ident: &str);
+
+    /// Appends the placeholder for the bind parameter at `index` (1-based).
+    fn push_placeholder(sql: &mut String, index: usize);
+}
+
+mod private {
+    pub trait Sealed {}
+}
+
+fn push_quoted(sql: &mut String, ident: &str, quote: char) {
+    sql.push(quote);
+    for c in ident.chars() {
+        if c == quote {
+            sql.push(quote);
+        }
+        sql.push(c);
+    }
+    sql.push(quote);
+}
+
+#[cfg(feature = "sqlite")]
+impl private::Sealed for sqlx::Sqlite {}
+
+/// SQLite ≥ 3.32 (sqlx bundles a newer one) allows 32 766 parameters.
+#[cfg(feature = "sqlite")]
+impl Backend for sqlx::Sqlite {
+    const MAX_BIND_PARAMS: usize = 32_766;
+    const MAX_ROWS_PER_INSERT: usize = 500;
+    const EMPTY_ROW_VALUES: &'static str = "DEFAULT VALUES";
+
+    fn push_ident(sql: &mut String, ident: &str) {
+        push_quoted(sql, ident, '"');
+    }
+
+    fn push_placeholder(sql: &mut String, _index: usize) {
+        sql.push('?');
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl private::Sealed for sqlx::Postgres {}
+
+/// The wire protocol counts parameters in an `i16`-sized field read as unsigned: 65 535.
+#[cfg(feature = "postgres")]
+impl Backend for sqlx::Postgres {
+    const MAX_BIND_PARAMS: usize = 65_535;
+    const MAX_ROWS_PER_INSERT: usize = 500;
+    const EMPTY_ROW_VALUES: &'static str = "DEFAULT VALUES";
+
+    fn push_ident(sql: &mut String, ident: &str) {
+        push_quoted(sql, ident, '"');
+    }
+
+    fn push_placeholder(sql: &mut String, index: usize) {
+        use std::fmt::Write;
+        // Writing into a String cannot fail.
+        let _ = write!(sql, "${index}");
+    }
+}
+
+#[cfg(feature = "mysql")]
+impl private::Sealed for sqlx::MySql {}
+
+/// MariaDB ≥ 10.5 for `INSERT ... RETURNING`; backticks quote whatever the `sql_mode`.
+#[cfg(feature = "mysql")]
+impl Backend for sqlx::MySql {
+    const MAX_BIND_PARAMS: usize = 65_535;
+    const MAX_ROWS_PER_INSERT: usize = 500;
+    const EMPTY_ROW_VALUES: &'static str = "() VALUES ()";
+
+    fn push_ident(sql: &mut String, ident: &str) {
+        push_quoted(sql, ident, '`');
+    }
+
+    fn push_placeholder(sql: &mut String, _index: usize) {
+        sql.push('?');
+    }
+}

@@ -1,0 +1,223 @@
+//! SQL text for the inserts, built once per model, backend, column set and row count.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::backend::Backend;
+use crate::model::Model;
+
+/// A column the factory can insert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Column {
+    /// The column's name in the table.
+    pub name: &'static str,
+    /// The database fills it (`primary_key`, `generated`): sent only when a value is given.
+    pub db_filled: bool,
+}
+
+/// Which database-filled columns an INSERT sends anyway: bit `k` stands for the `k`-th column
+/// whose [`Column::db_filled`] is set. Every other column is always sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ColumnSet(u64);
+
+impl ColumnSet {
+    /// The most database-filled columns one model may have.
+    pub const MAX_DB_FILLED: usize = 64;
+
+    /// Marks the `k`-th database-filled column as sent.
+    pub fn with(self, k: usize, sent: bool) -> Self {
+        ColumnSet(self.0 | (u64::from(sent) << k))
+    }
+
+    /// Whether the `k`-th database-filled column is sent.
+    pub fn contains(self, k: usize) -> bool {
+        self.0 & (1 << k) != 0
+    }
+}
+
+/// Iterates the columns an INSERT with `set` sends.
+fn sent_columns(columns: &'static [Column], set: ColumnSet) -> impl Iterator<Item = &'static str> {
+    let mut db_filled = 0;
+    columns.iter().filter_map(move |column| {
+        if !column.db_filled {
+            return Some(column.name);
+        }
+        db_filled += 1;
+        set.contains(db_filled - 1).then_some(column.name)
+    })
+}
+
+/// How many values one row binds.
+pub(crate) fn binds_per_row(columns: &'static [Column], set: ColumnSet) -> usize {
+    sent_columns(columns, set).count()
+}
+
+/// Appends a table name, quoting each part of a schema-qualified name (`app.users`).
+fn push_table<DB: Backend>(sql: &mut String, table: &str) {
+    for (i, part) in table.split('.').enumerate() {
+        if i > 0 {
+            sql.push('.');
+        }
+        DB::push_ident(sql, part);
+    }
+}
+
+/// `INSERT INTO t (a, b) VALUES (..), (..) RETURNING <every column>` for `rows` rows.
+///
+/// A row that sends no column at all uses the backend's empty-row form, one row per statement.
+pub fn insert_sql<DB: Backend>(
+    table: &str,
+    columns: &'static [Column],
+    set: ColumnSet,
+    rows: usize,
+) -> String {
+    let mut sql = String::with_capacity(64 + 16 * columns.len() * (rows + 1));
+    sql.push_str("INSERT INTO ");
+    push_table::<DB>(&mut sql, table);
+    let per_row = binds_per_row(columns, set);
+    if per_row == 0 {
+        sql.push(' ');
+        sql.push_str(DB::EMPTY_ROW_VALUES);
+    } else {
+        sql.push_str(" (");
+        for (i, name) in sent_columns(columns, set).enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            DB::push_ident(&mut sql, name);
+        }
+        sql.push_str(") VALUES ");
+        let mut index = 0;
+        for row in 0..rows {
+            if row > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            for i in 0..per_row {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                index += 1;
+                DB::push_placeholder(&mut sql, index);
+            }
+            sql.push(')');
+        }
+    }
+    sql.push_str(" RETURNING ");
+    for (i, column) in columns.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        DB::push_ident(&mut sql, column.name);
+    }
+    sql
+}
+
+/// The INSERT texts one model has needed so far, so each is built once and sqlx's
+/// per-connection statement cache sees the same text every time.
+#[derive(Debug, Default)]
+pub struct SqlCache {
+    entries: Mutex<Vec<(CacheKey, Arc<str>)>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct CacheKey {
+    backend: &'static str,
+    set: ColumnSet,
+    rows: usize,
+}
+
+impl SqlCache {
+    /// An empty cache, for a `static`.
+    pub const fn new() -> Self {
+        SqlCache {
+            entries: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The INSERT text for `rows` rows of `M` with `set` on `DB`, built on first use.
+    pub(crate) fn insert_sql<DB: Backend, M: Model>(
+        &self,
+        set: ColumnSet,
+        rows: usize,
+    ) -> Arc<str> {
+        let key = CacheKey {
+            backend: DB::NAME,
+            set,
+            rows,
+        };
+        // A panic elsewhere while the lock was held leaves the list itself intact.
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, sql)) = entries.iter().find(|(k, _)| *k == key) {
+            return Arc::clone(sql);
+        }
+        let sql: Arc<str> = insert_sql::<DB>(M::TABLE, M::COLUMNS, set, rows).into();
+        entries.push((key, Arc::clone(&sql)));
+        sql
+    }
+}
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    use super::*;
+
+    const COLUMNS: &[Column] = &[
+        Column {
+            name: "id",
+            db_filled: true,
+        },
+        Column {
+            name: "email",
+            db_filled: false,
+        },
+        Column {
+            name: "created_at",
+            db_filled: true,
+        },
+    ];
+
+    #[test]
+    fn leaves_out_db_filled_columns_unless_set() {
+        let sql = insert_sql::<sqlx::Sqlite>("users", COLUMNS, ColumnSet::default(), 2);
+        assert_eq!(
+            sql,
+            r#"INSERT INTO "users" ("email") VALUES (?), (?) RETURNING "id", "email", "created_at""#
+        );
+        let set = ColumnSet::default().with(1, true);
+        let sql = insert_sql::<sqlx::Sqlite>("app.users", COLUMNS, set, 1);
+        assert_eq!(
+            sql,
+            r#"INSERT INTO "app"."users" ("email", "created_at") VALUES (?, ?) RETURNING "id", "email", "created_at""#
+        );
+    }
+
+    #[test]
+    fn empty_row_uses_backend_form() {
+        const ONLY_ID: &[Column] = &[Column {
+            name: "id",
+            db_filled: true,
+        }];
+        let sql = insert_sql::<sqlx::Sqlite>("t", ONLY_ID, ColumnSet::default(), 1);
+        assert_eq!(sql, r#"INSERT INTO "t" DEFAULT VALUES RETURNING "id""#);
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn postgres_numbers_placeholders_across_rows() {
+        let set = ColumnSet::default().with(0, true);
+        let sql = insert_sql::<sqlx::Postgres>("user", COLUMNS, set, 2);
+        assert_eq!(
+            sql,
+            r#"INSERT INTO "user" ("id", "email") VALUES ($1, $2), ($3, $4) RETURNING "id", "email", "created_at""#
+        );
+    }
+
+    #[cfg(feature = "mysql")]
+    #[test]
+    fn mysql_quotes_with_backticks() {
+        let sql = insert_sql::<sqlx::MySql>("order`s", COLUMNS, ColumnSet::default(), 1);
+        assert_eq!(
+            sql,
+            "INSERT INTO `order``s` (`email`) VALUES (?) RETURNING `id`, `email`, `created_at`"
+        );
+    }
+}

@@ -1,0 +1,8 @@
+use sqlx_factory::Factory;
+
+#[derive(Debug, sqlx::FromRow, Factory)]
+struct User {
+    name: String,
+}
+
+fn main() {}
