@@ -10,6 +10,9 @@ use crate::model::Model;
 pub struct Column {
     /// The column's name in the table.
     pub name: &'static str,
+    /// The name the model's `FromRow` reads it by; RETURNING aliases the column to it when the
+    /// two differ (`#[factory(column = "..")]` without `#[sqlx(rename)]`).
+    pub from_row_name: &'static str,
     /// The database fills it (`primary_key`, `generated`): sent only when a value is given.
     pub db_filled: bool,
 }
@@ -108,6 +111,10 @@ pub fn insert_sql<DB: Backend>(
             sql.push_str(", ");
         }
         DB::push_ident(&mut sql, column.name);
+        if column.from_row_name != column.name {
+            sql.push_str(" AS ");
+            DB::push_ident(&mut sql, column.from_row_name);
+        }
     }
     sql
 }
@@ -160,19 +167,18 @@ impl SqlCache {
 mod tests {
     use super::*;
 
+    const fn column(name: &'static str, db_filled: bool) -> Column {
+        Column {
+            name,
+            from_row_name: name,
+            db_filled,
+        }
+    }
+
     const COLUMNS: &[Column] = &[
-        Column {
-            name: "id",
-            db_filled: true,
-        },
-        Column {
-            name: "email",
-            db_filled: false,
-        },
-        Column {
-            name: "created_at",
-            db_filled: true,
-        },
+        column("id", true),
+        column("email", false),
+        column("created_at", true),
     ];
 
     #[test]
@@ -191,11 +197,22 @@ mod tests {
     }
 
     #[test]
-    fn empty_row_uses_backend_form() {
-        const ONLY_ID: &[Column] = &[Column {
-            name: "id",
-            db_filled: true,
+    fn aliases_renamed_columns_to_the_from_row_name() {
+        const RENAMED: &[Column] = &[Column {
+            name: "display",
+            from_row_name: "display_name",
+            db_filled: false,
         }];
+        let sql = insert_sql::<sqlx::Sqlite>("users", RENAMED, ColumnSet::default(), 1);
+        assert_eq!(
+            sql,
+            r#"INSERT INTO "users" ("display") VALUES (?) RETURNING "display" AS "display_name""#
+        );
+    }
+
+    #[test]
+    fn empty_row_uses_backend_form() {
+        const ONLY_ID: &[Column] = &[column("id", true)];
         let sql = insert_sql::<sqlx::Sqlite>("t", ONLY_ID, ColumnSet::default(), 1);
         assert_eq!(sql, r#"INSERT INTO "t" DEFAULT VALUES RETURNING "id""#);
     }

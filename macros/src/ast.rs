@@ -19,6 +19,8 @@ pub struct Field<'a> {
     pub attrs: FieldAttrs,
     /// The column name: `column`, else `#[sqlx(rename)]`, else `rename_all` of the field name.
     pub column: String,
+    /// The name `FromRow` reads: `#[sqlx(rename)]`, else `rename_all` of the field name.
+    pub from_row_name: String,
 }
 
 /// Where a field's value comes from when the factory is not told one.
@@ -69,15 +71,20 @@ impl<'a> Input<'a> {
             .filter_map(|field| {
                 let ident = field.ident.as_ref()?;
                 let attrs = attr::field_attrs(cx, &field.attrs);
-                let column = match (&attrs.column, &attrs.sqlx_rename) {
-                    (Some(column), _) | (None, Some(column)) => column.value(),
-                    (None, None) => rename(&ident.unraw_string(), rename_all.as_deref()),
+                let from_row_name = match &attrs.sqlx_rename {
+                    Some(rename) => rename.value(),
+                    None => rename(&ident.unraw_string(), rename_all.as_deref()),
+                };
+                let column = match &attrs.column {
+                    Some(column) => column.value(),
+                    None => from_row_name.clone(),
                 };
                 Some(Field {
                     ident,
                     ty: &field.ty,
                     attrs,
                     column,
+                    from_row_name,
                 })
             })
             .collect();

@@ -114,8 +114,9 @@ fn expand(input: &Input<'_>) -> TokenStream {
 
     let column_consts = columns.iter().map(|f| {
         let name = &f.column;
+        let from_row_name = &f.from_row_name;
         let db_filled = f.is_db_filled();
-        quote!(#private::Column { name: #name, db_filled: #db_filled })
+        quote!(#private::Column { name: #name, from_row_name: #from_row_name, db_filled: #db_filled })
     });
 
     let column_idents: Vec<_> = columns.iter().map(|f| f.ident).collect();

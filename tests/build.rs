@@ -1,0 +1,96 @@
+//! `build()` / `build_batch(n)`: objects in memory with realistic values, no database, no runtime.
+
+mod common;
+
+use std::collections::HashSet;
+
+use sqlx_factory::Factory;
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "people")]
+struct Person {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(sequence = |n| format!("person{n}@example.com"))]
+    email: String,
+    #[factory(fake = fake::faker::name::en::Name())]
+    name: String,
+    #[factory(default = 30)]
+    age: i32,
+    #[factory(default = vec!["a".to_string()].join(","))]
+    tags: String,
+    nickname: Option<String>,
+    score: f64,
+    #[factory(skip)]
+    #[sqlx(skip)]
+    cache: Vec<u8>,
+}
+
+/// A plain `#[test]`: no async runtime and no connection exist, and build still works.
+#[test]
+fn builds_without_database_or_runtime() {
+    let p = Person::factory().build();
+    assert_eq!(p.age, 30);
+    assert_eq!(p.tags, "a");
+    assert!(p.email.starts_with("person") && p.email.ends_with("@example.com"));
+    assert!(p.name.contains(' '), "a fake full name: {:?}", p.name);
+    assert!(p.cache.is_empty(), "skip fields are Default");
+    assert!(p.score.is_finite());
+}
+
+#[test]
+fn overrides_win_over_attributes() {
+    let p = Person::factory()
+        .name("Ann")
+        .age(41)
+        .email("ann@example.com")
+        .nickname(Some("annie".to_string()))
+        .id(7)
+        .build();
+    assert_eq!(
+        (
+            p.id,
+            p.name.as_str(),
+            p.age,
+            p.email.as_str(),
+            p.nickname.as_deref()
+        ),
+        (7, "Ann", 41, "ann@example.com", Some("annie"))
+    );
+}
+
+#[test]
+fn build_batch_makes_distinct_objects() {
+    let people = Person::factory().age(50).build_batch(200);
+    assert_eq!(people.len(), 200);
+    assert!(people.iter().all(|p| p.age == 50));
+    let emails: HashSet<_> = people.iter().map(|p| &p.email).collect();
+    assert_eq!(emails.len(), 200, "sequence values are distinct");
+    let names: HashSet<_> = people.iter().map(|p| &p.name).collect();
+    assert!(
+        names.len() > 100,
+        "fake names vary: {} distinct of 200",
+        names.len()
+    );
+    assert!(Person::factory().build_batch(0).is_empty());
+}
+
+on_every_backend! {
+    /// Building next to a live connection sends it nothing: the table stays empty.
+    async fn build_sends_nothing(conn, kind) {
+        exec!(conn, format!("CREATE TABLE people (id {}, email TEXT)", kind.serial_pk()));
+        let counting = statements::start().await;
+        let people = Person::factory().build_batch(50);
+        assert_eq!(people.len(), 50);
+        assert!(counting.sent("INSERT INTO").is_empty(), "{:?}", counting.sent("INSERT INTO"));
+        drop(counting);
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM people")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(count, 0);
+    }
+}
+
+#[path = "common/statements.rs"]
+mod statements;

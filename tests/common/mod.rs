@@ -1,0 +1,173 @@
+//! Connections for the integration tests: SQLite in memory always; PostgreSQL and MariaDB when
+//! their URL is set, each test in a schema (database) of its own so tests run in parallel.
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::env;
+
+use sqlx::Connection;
+
+/// The backend a test body runs on, for the DDL that differs between them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Sqlite,
+    Postgres,
+    MariaDb,
+}
+
+impl Kind {
+    /// An auto-incrementing 64-bit primary key column type.
+    pub fn serial_pk(self) -> &'static str {
+        match self {
+            Kind::Sqlite => "INTEGER PRIMARY KEY",
+            Kind::Postgres => "BIGSERIAL PRIMARY KEY",
+            Kind::MariaDb => "BIGINT AUTO_INCREMENT PRIMARY KEY",
+        }
+    }
+
+    /// A column type for text that can be UNIQUE (MariaDB cannot index plain TEXT).
+    pub fn varchar(self) -> &'static str {
+        match self {
+            Kind::MariaDb => "VARCHAR(255)",
+            _ => "TEXT",
+        }
+    }
+
+    /// A text column filled by the database with the current time.
+    pub fn created_at(self) -> &'static str {
+        match self {
+            Kind::Sqlite => "TEXT NOT NULL DEFAULT (datetime('now'))",
+            Kind::Postgres => "TEXT NOT NULL DEFAULT (now()::text)",
+            Kind::MariaDb => "VARCHAR(40) NOT NULL DEFAULT (CAST(NOW() AS CHAR))",
+        }
+    }
+}
+
+fn require_all() -> bool {
+    env::var("SQLX_FACTORY_REQUIRE_ALL_BACKENDS").is_ok_and(|v| v == "1")
+}
+
+/// Says loudly that a test did not run on a backend, or fails when every backend is required.
+pub fn skipped(test: &str, backend: &str, why: &str) {
+    if require_all() {
+        panic!("{test} must run on {backend} (SQLX_FACTORY_REQUIRE_ALL_BACKENDS=1), but {why}");
+    }
+    eprintln!("SKIPPED {test} on {backend}: {why}");
+}
+
+fn url(test: &str, backend: &str, var: &str) -> Option<String> {
+    match env::var(var) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            skipped(test, backend, &format!("{var} is not set"));
+            None
+        }
+    }
+}
+
+pub async fn sqlite() -> sqlx::SqliteConnection {
+    sqlx::SqliteConnection::connect("sqlite::memory:")
+        .await
+        .expect("open SQLite in memory")
+}
+
+/// A connection whose `search_path` is a fresh schema named after the test.
+#[cfg(feature = "postgres")]
+pub async fn postgres(test: &str) -> Option<sqlx::PgConnection> {
+    let url = url(test, "PostgreSQL", "DATABASE_URL_PG")?;
+    let mut conn = sqlx::PgConnection::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("connect to DATABASE_URL_PG={url}: {e}"));
+    let schema = format!("sqlx_factory_{test}");
+    let setup = format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}; SET search_path TO {schema}"
+    );
+    sqlx::raw_sql(sqlx::AssertSqlSafe(setup))
+        .execute(&mut conn)
+        .await
+        .expect("create the test's schema");
+    Some(conn)
+}
+
+/// A connection whose default database is a fresh one named after the test.
+#[cfg(feature = "mysql")]
+pub async fn mariadb(test: &str) -> Option<sqlx::MySqlConnection> {
+    let url = url(test, "MariaDB", "DATABASE_URL_MARIADB")?;
+    let mut conn = sqlx::MySqlConnection::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("connect to DATABASE_URL_MARIADB={url}: {e}"));
+    let database = format!("sqlx_factory_{test}");
+    let setup =
+        format!("DROP DATABASE IF EXISTS {database}; CREATE DATABASE {database}; USE {database}");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(setup))
+        .execute(&mut conn)
+        .await
+        .expect("create the test's database");
+    Some(conn)
+}
+
+/// Runs `$body` once per backend as `#[tokio::test]`s `$name::{sqlite, postgres, mariadb}`,
+/// with `$conn` a `&mut` connection of that backend and `$kind` its [`Kind`].
+#[macro_export]
+macro_rules! on_every_backend {
+    ($(#[$meta:meta])* async fn $name:ident($conn:ident, $kind:ident) $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            use $crate::common::Kind;
+
+            #[tokio::test]
+            async fn sqlite() {
+                let mut conn = $crate::common::sqlite().await;
+                let $conn = &mut conn;
+                let $kind = Kind::Sqlite;
+                $body
+            }
+
+            #[cfg(feature = "postgres")]
+            #[tokio::test]
+            async fn postgres() {
+                let Some(mut conn) = $crate::common::postgres(stringify!($name)).await else {
+                    return;
+                };
+                let $conn = &mut conn;
+                let $kind = Kind::Postgres;
+                $body
+            }
+
+            #[cfg(not(feature = "postgres"))]
+            #[test]
+            fn postgres() {
+                $crate::common::skipped(stringify!($name), "PostgreSQL", "the `postgres` feature is off");
+            }
+
+            #[cfg(feature = "mysql")]
+            #[tokio::test]
+            async fn mariadb() {
+                let Some(mut conn) = $crate::common::mariadb(stringify!($name)).await else {
+                    return;
+                };
+                let $conn = &mut conn;
+                let $kind = Kind::MariaDb;
+                $body
+            }
+
+            #[cfg(not(feature = "mysql"))]
+            #[test]
+            fn mariadb() {
+                $crate::common::skipped(stringify!($name), "MariaDB", "the `mysql` feature is off");
+            }
+        }
+    };
+}
+
+/// Runs DDL built for the backend, e.g. `exec(conn, format!("CREATE TABLE t (id {})", kind.serial_pk()))`.
+#[macro_export]
+macro_rules! exec {
+    ($conn:expr, $sql:expr) => {
+        sqlx::raw_sql(sqlx::AssertSqlSafe($sql))
+            .execute(&mut *$conn)
+            .await
+            .expect("test setup SQL")
+    };
+}
