@@ -29,6 +29,12 @@ pub struct FactoryState<S> {
     pub session: S,
 }
 
+impl Default for FactoryState<NoSession> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl FactoryState<NoSession> {
     pub const fn new() -> Self {
         FactoryState { session: NoSession }
@@ -50,6 +56,12 @@ impl<S> FactoryState<S> {
 /// One model's sequence: `n` for `#[factory(sequence = |n| ..)]`, unique per model in a process.
 #[derive(Debug)]
 pub struct Sequence(AtomicU64);
+
+impl Default for Sequence {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl Sequence {
     pub const fn new() -> Self {

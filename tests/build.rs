@@ -17,7 +17,7 @@ struct Person {
     name: String,
     #[factory(default = 30)]
     age: i32,
-    #[factory(default = vec!["a".to_string()].join(","))]
+    #[factory(default = ["a", "b"].join(","))]
     tags: String,
     nickname: Option<String>,
     score: f64,
@@ -31,7 +31,7 @@ struct Person {
 fn builds_without_database_or_runtime() {
     let p = Person::factory().build();
     assert_eq!(p.age, 30);
-    assert_eq!(p.tags, "a");
+    assert_eq!(p.tags, "a,b");
     assert!(p.email.starts_with("person") && p.email.ends_with("@example.com"));
     assert!(p.name.contains(' '), "a fake full name: {:?}", p.name);
     assert!(p.cache.is_empty(), "skip fields are Default");

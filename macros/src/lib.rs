@@ -1,7 +1,7 @@
 //! Implementation detail of `sqlx-factory`: the `#[derive(Factory)]` macro.
 //!
-//! Three stages, as in thiserror: [`attr`] parses `#[factory(..)]` into an [`ast`] model,
-//! [`valid`] checks it, [`expand`] writes the code. Errors are collected, so one compile shows
+//! Three stages, as in thiserror: `attr` parses `#[factory(..)]` into an `ast` model,
+//! `valid` checks it, `expand` writes the code. Errors are collected, so one compile shows
 //! every mistake in a struct, each under the tokens it is about.
 
 mod ast;
