@@ -1,6 +1,10 @@
 //! What differs between the databases: identifier quoting, placeholders and statement limits.
 
-use sqlx::Database;
+use std::sync::Arc;
+
+use sqlx::{AssertSqlSafe, Database, Executor};
+
+use crate::create::BoxFuture;
 
 /// A database the factories can insert into: SQLite, PostgreSQL or MariaDB.
 ///
@@ -31,6 +35,42 @@ pub trait Backend: Database + private::Sealed {
 
     /// Appends the placeholder for the bind parameter at `index` (1-based).
     fn push_placeholder(sql: &mut String, index: usize);
+
+    /// Runs `sql` and returns its one row. Execution lives here, per backend, so that generic
+    /// code needs no higher-ranked `Executor` bounds.
+    fn fetch_one<'e>(
+        conn: &'e mut Self::Connection,
+        sql: Arc<str>,
+        args: Self::Arguments,
+    ) -> BoxFuture<'e, Result<Self::Row, sqlx::Error>>;
+
+    /// Runs `sql` and returns all its rows, in the order the database sends them.
+    fn fetch_all<'e>(
+        conn: &'e mut Self::Connection,
+        sql: Arc<str>,
+        args: Self::Arguments,
+    ) -> BoxFuture<'e, Result<Vec<Self::Row>, sqlx::Error>>;
+}
+
+/// The `fetch_one`/`fetch_all` of a concrete backend, where sqlx's executor bounds hold.
+macro_rules! fetch_methods {
+    () => {
+        fn fetch_one<'e>(
+            conn: &'e mut Self::Connection,
+            sql: Arc<str>,
+            args: Self::Arguments,
+        ) -> BoxFuture<'e, Result<Self::Row, sqlx::Error>> {
+            conn.fetch_one(sqlx::query_with(AssertSqlSafe(sql), args))
+        }
+
+        fn fetch_all<'e>(
+            conn: &'e mut Self::Connection,
+            sql: Arc<str>,
+            args: Self::Arguments,
+        ) -> BoxFuture<'e, Result<Vec<Self::Row>, sqlx::Error>> {
+            conn.fetch_all(sqlx::query_with(AssertSqlSafe(sql), args))
+        }
+    };
 }
 
 mod private {
@@ -65,6 +105,8 @@ impl Backend for sqlx::Sqlite {
     fn push_placeholder(sql: &mut String, _index: usize) {
         sql.push('?');
     }
+
+    fetch_methods!();
 }
 
 #[cfg(feature = "postgres")]
@@ -86,6 +128,8 @@ impl Backend for sqlx::Postgres {
         // Writing into a String cannot fail.
         let _ = write!(sql, "${index}");
     }
+
+    fetch_methods!();
 }
 
 #[cfg(feature = "mysql")]
@@ -105,4 +149,6 @@ impl Backend for sqlx::MySql {
     fn push_placeholder(sql: &mut String, _index: usize) {
         sql.push('?');
     }
+
+    fetch_methods!();
 }

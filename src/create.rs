@@ -1,34 +1,52 @@
-//! The insert path: `create` and `create_batch` and the futures they return.
+//! The insert path: `create` and `create_batch`, the futures they return, parent rows and
+//! after-create steps.
 
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::pin::Pin;
 
-use sqlx::{Arguments, AssertSqlSafe, Executor, IntoArguments};
+use sqlx::Arguments;
+use sqlx::error::BoxDynError;
 
 use crate::backend::Backend;
-use crate::error::{Error, Operation};
-use crate::model::{Insert, Model};
+use crate::error::{Error, Operation, Step};
+use crate::model::{Insert, Model, RowSource, Rows};
 use crate::session::{Bound, NoSession, Session};
-use crate::sql::{ColumnSet, binds_per_row};
+use crate::sql::binds_per_row;
+use crate::state::FactoryState;
 
 /// A boxed future that may cross threads, as `tokio::spawn` wants.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Something to do once rows are created, in the same session: an `after_create` hook or the
+/// related rows of `with_related`. `S` is the factory's session state.
+pub trait AfterCreate<M, S>: Send + Sync {
+    /// Runs on all rows the operation created, in order.
+    fn run<'a>(
+        &'a self,
+        created: &'a [M],
+        session: &'a mut S,
+    ) -> BoxFuture<'a, Result<(), BoxDynError>>;
+}
 
 /// What each factory state does when a [`Create`] or [`CreateBatch`] is awaited.
 ///
 /// Every state implements it, the unbound one too, so awaiting the result of a rejected
 /// `create()` adds no second error to the one `create` already reports.
-pub trait State<M> {
+pub trait State<M>: Sized {
     /// The future of one insert.
     type Create: Future<Output = Result<M, Error>>;
     /// The future of a batch insert.
     type CreateBatch: Future<Output = Result<Vec<M>, Error>>;
 
-    /// Inserts `row`.
-    fn create(self, row: M, set: ColumnSet) -> Self::Create;
-    /// Inserts `rows` in chunks.
-    fn create_batch(self, rows: Vec<M>, set: ColumnSet) -> Self::CreateBatch;
+    /// Inserts one row.
+    fn create(state: FactoryState<Self, M>, rows: Rows<M>) -> Self::Create
+    where
+        M: Model;
+    /// Inserts rows in chunks.
+    fn create_batch(state: FactoryState<Self, M>, rows: Rows<M>) -> Self::CreateBatch
+    where
+        M: Model;
 }
 
 /// Never used: `create` requires [`Session`], which [`NoSession`] does not implement, so no
@@ -37,124 +55,181 @@ impl<M> State<M> for NoSession {
     type Create = std::future::Pending<Result<M, Error>>;
     type CreateBatch = std::future::Pending<Result<Vec<M>, Error>>;
 
-    fn create(self, _: M, _: ColumnSet) -> Self::Create {
+    fn create(_: FactoryState<Self, M>, _: Rows<M>) -> Self::Create
+    where
+        M: Model,
+    {
         std::future::pending()
     }
 
-    fn create_batch(self, _: Vec<M>, _: ColumnSet) -> Self::CreateBatch {
+    fn create_batch(_: FactoryState<Self, M>, _: Rows<M>) -> Self::CreateBatch
+    where
+        M: Model,
+    {
         std::future::pending()
     }
 }
 
-impl<'c, DB, M> State<M> for Bound<'c, DB>
-where
-    DB: Backend,
-    M: Insert<DB>,
-    for<'e> &'e mut DB::Connection: Executor<'e, Database = DB>,
-    DB::Arguments: IntoArguments<DB>,
-{
+impl<'c, DB: Backend, M: Insert<DB>> State<M> for Bound<'c, DB> {
     type Create = BoxFuture<'c, Result<M, Error>>;
     type CreateBatch = BoxFuture<'c, Result<Vec<M>, Error>>;
 
-    fn create(self, row: M, set: ColumnSet) -> Self::Create {
-        Box::pin(insert_one::<DB, M>(self.conn, row, set))
+    fn create(state: FactoryState<Self, M>, rows: Rows<M>) -> Self::Create {
+        Box::pin(async move {
+            let created = run::<DB, M>(state, rows, Operation::Create).await?;
+            match created.into_iter().next() {
+                Some(row) => Ok(row),
+                None => Err(Error::new(
+                    M::FACTORY,
+                    M::TABLE,
+                    Operation::Create,
+                    sqlx::Error::RowNotFound,
+                )),
+            }
+        })
     }
 
-    fn create_batch(self, rows: Vec<M>, set: ColumnSet) -> Self::CreateBatch {
-        Box::pin(insert_batch::<DB, M>(self.conn, rows, set))
+    fn create_batch(state: FactoryState<Self, M>, rows: Rows<M>) -> Self::CreateBatch {
+        let operation = Operation::CreateBatch {
+            rows: rows.rows.len(),
+        };
+        Box::pin(run::<DB, M>(state, rows, operation))
     }
 }
 
 // Hidden from "the trait is implemented for" hints: the error's own note says what to do.
 #[diagnostic::do_not_recommend]
-impl<'c, DB, M> Session<M> for Bound<'c, DB>
-where
-    DB: Backend,
-    M: Insert<DB>,
-    for<'e> &'e mut DB::Connection: Executor<'e, Database = DB>,
-    DB::Arguments: IntoArguments<DB>,
-{
-}
+impl<'c, DB: Backend, M: Insert<DB>> Session<M> for Bound<'c, DB> {}
 
 /// The pending result of `create()`: `.await` it to insert the row.
 ///
 /// The row's values were drawn when `create()` was called; nothing is sent until it is
 /// awaited.
 #[must_use = "nothing is inserted until the result of `create()` is awaited"]
-pub struct Create<S, M> {
-    session: S,
-    row: M,
-    set: ColumnSet,
+pub struct Create<S, M: Model> {
+    state: FactoryState<S, M>,
+    rows: Rows<M>,
 }
 
-impl<S, M> Create<S, M> {
+impl<S, M: Model> Create<S, M> {
     #[doc(hidden)]
-    pub fn new(session: S, row: M, set: ColumnSet) -> Self {
-        Create { session, row, set }
+    pub fn new(state: FactoryState<S, M>, rows: Rows<M>) -> Self {
+        Create { state, rows }
     }
 }
 
-impl<S: State<M>, M> IntoFuture for Create<S, M> {
+impl<S: State<M>, M: Model> IntoFuture for Create<S, M> {
     type Output = Result<M, Error>;
     type IntoFuture = S::Create;
 
     fn into_future(self) -> Self::IntoFuture {
-        self.session.create(self.row, self.set)
+        S::create(self.state, self.rows)
     }
 }
 
 /// The pending result of `create_batch(n)`: `.await` it to insert the rows.
 #[must_use = "nothing is inserted until the result of `create_batch()` is awaited"]
-pub struct CreateBatch<S, M> {
-    session: S,
-    rows: Vec<M>,
-    set: ColumnSet,
-    model: PhantomData<M>,
+pub struct CreateBatch<S, M: Model> {
+    state: FactoryState<S, M>,
+    rows: Rows<M>,
 }
 
-impl<S, M> CreateBatch<S, M> {
+impl<S, M: Model> CreateBatch<S, M> {
     #[doc(hidden)]
-    pub fn new(session: S, rows: Vec<M>, set: ColumnSet) -> Self {
-        CreateBatch {
-            session,
-            rows,
-            set,
-            model: PhantomData,
-        }
+    pub fn new(state: FactoryState<S, M>, rows: Rows<M>) -> Self {
+        CreateBatch { state, rows }
     }
 }
 
-impl<S: State<M>, M> IntoFuture for CreateBatch<S, M> {
+impl<S: State<M>, M: Model> IntoFuture for CreateBatch<S, M> {
     type Output = Result<Vec<M>, Error>;
     type IntoFuture = S::CreateBatch;
 
     fn into_future(self) -> Self::IntoFuture {
-        self.session.create_batch(self.rows, self.set)
+        S::create_batch(self.state, self.rows)
     }
 }
 
-fn error<M: Model>(operation: Operation) -> impl FnOnce(sqlx::Error) -> Error {
-    move |source| Error::new(M::FACTORY, M::TABLE, operation, source)
+/// Parents, the INSERTs, then the after-create steps, all on the bound connection.
+async fn run<DB: Backend, M: Insert<DB>>(
+    state: FactoryState<Bound<'_, DB>, M>,
+    rows: Rows<M>,
+    operation: Operation,
+) -> Result<Vec<M>, Error> {
+    let FactoryState {
+        mut session,
+        after_create,
+        ..
+    } = state;
+    let created = insert_rows::<DB, M>(&mut *session.conn, rows, operation).await?;
+    for (i, step) in after_create.iter().enumerate() {
+        step.run(&created, &mut session).await.map_err(|e| {
+            Error::wrap(
+                M::FACTORY,
+                M::TABLE,
+                operation,
+                Step::AfterCreate { index: i + 1 },
+                e,
+            )
+        })?;
+    }
+    Ok(created)
 }
 
-async fn insert_one<DB, M>(conn: &mut DB::Connection, row: M, set: ColumnSet) -> Result<M, Error>
-where
-    DB: Backend,
-    M: Insert<DB>,
-    for<'e> &'e mut DB::Connection: Executor<'e, Database = DB>,
-    DB::Arguments: IntoArguments<DB>,
-{
-    let error = error::<M>(Operation::Create);
-    let sql = M::sql_cache().insert_sql::<DB, M>(set, 1);
-    let mut args = DB::Arguments::default();
-    if let Err(e) = row.bind(set, &mut args) {
-        return Err(error(sqlx::Error::Encode(e)));
+/// Creates the parents `rows` asks for, then inserts `rows` in chunks.
+pub(crate) async fn insert_rows<DB: Backend, M: Insert<DB>>(
+    conn: &mut DB::Connection,
+    rows: Rows<M>,
+    operation: Operation,
+) -> Result<Vec<M>, Error> {
+    let Rows {
+        mut rows,
+        set,
+        parents,
+    } = rows;
+    if let Some(parents) = M::create_parents(parents, &mut rows, &mut *conn, operation) {
+        parents.await?;
     }
-    let query = sqlx::query_with::<DB, _>(AssertSqlSafe(sql), args);
-    match conn.fetch_one(query).await {
-        Ok(row) => M::from_row(&row).map_err(error),
-        Err(e) => Err(error(e)),
+    let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
+    let total = rows.len();
+    let per_row = binds_per_row(M::COLUMNS, set);
+    let chunk = rows_per_statement::<DB>(per_row);
+    let mut created = Vec::with_capacity(total);
+    let mut rows = rows.into_iter();
+    let mut transient = Vec::new();
+    while rows.len() > 0 {
+        let count = rows.len().min(chunk);
+        let sql = M::sql_cache().insert_sql::<DB, M>(set, count);
+        let mut args = DB::Arguments::default();
+        args.reserve(count * per_row, count * per_row * 8);
+        transient.clear();
+        for row in rows.by_ref().take(count) {
+            transient.push(
+                row.bind(set, &mut args)
+                    .map_err(|e| error(sqlx::Error::Encode(e)))?,
+            );
+        }
+        if count == 1 {
+            let row = DB::fetch_one(&mut *conn, sql, args).await.map_err(error)?;
+            created.push(M::from_row(&row).map_err(error)?);
+        } else {
+            let returned = DB::fetch_all(&mut *conn, sql, args).await.map_err(error)?;
+            if returned.len() != count {
+                return Err(error(sqlx::Error::Protocol(format!(
+                    "INSERT of {count} rows returned {} rows",
+                    returned.len()
+                ))));
+            }
+            for row in &returned {
+                created.push(M::from_row(row).map_err(error)?);
+            }
+        }
+        let start = created.len() - count;
+        for (row, transient) in created[start..].iter_mut().zip(transient.drain(..)) {
+            row.restore_transient(transient);
+        }
     }
+    Ok(created)
 }
 
 /// How many rows one statement of a batch carries: under the bind limit and the row cap.
@@ -166,45 +241,107 @@ pub(crate) fn rows_per_statement<DB: Backend>(binds_per_row: usize) -> usize {
     }
 }
 
-async fn insert_batch<DB, M>(
+/// Creates one parent row per child from `source` for the association on `field` of `M`.
+pub async fn create_parents<DB, M, P>(
     conn: &mut DB::Connection,
-    rows: Vec<M>,
-    set: ColumnSet,
-) -> Result<Vec<M>, Error>
+    source: Box<dyn RowSource<P>>,
+    children: usize,
+    field: &'static str,
+    operation: Operation,
+) -> Result<Vec<P>, Error>
 where
     DB: Backend,
-    M: Insert<DB>,
-    for<'e> &'e mut DB::Connection: Executor<'e, Database = DB>,
-    DB::Arguments: IntoArguments<DB>,
+    M: Model,
+    P: Insert<DB>,
 {
-    let total = rows.len();
-    let error = |source| {
-        Error::new(
-            M::FACTORY,
-            M::TABLE,
-            Operation::CreateBatch { rows: total },
-            source,
-        )
+    let parent_operation = match children {
+        1 => Operation::Create,
+        rows => Operation::CreateBatch { rows },
     };
-    let per_row = binds_per_row(M::COLUMNS, set);
-    let chunk = rows_per_statement::<DB>(per_row);
-    let mut created = Vec::with_capacity(total);
-    let mut rows = rows.into_iter();
-    while rows.len() > 0 {
-        let count = rows.len().min(chunk);
-        let sql = M::sql_cache().insert_sql::<DB, M>(set, count);
-        let mut args = DB::Arguments::default();
-        args.reserve(count * per_row, count * per_row * 8);
-        for row in rows.by_ref().take(count) {
-            if let Err(e) = row.bind(set, &mut args) {
-                return Err(error(sqlx::Error::Encode(e)));
+    insert_rows::<DB, P>(conn, source.into_rows(children), parent_operation)
+        .await
+        .map_err(|e| {
+            Error::wrap(
+                M::FACTORY,
+                M::TABLE,
+                operation,
+                Step::Parent { field },
+                Box::new(e),
+            )
+        })
+}
+
+/// `with_related(n, f)`: `n` rows of `C` per created row, from the factory `f` returns.
+pub struct Related<F, C> {
+    pub(crate) per_row: usize,
+    pub(crate) factory: F,
+    pub(crate) child: PhantomData<fn() -> C>,
+}
+
+impl<'c, DB, M, C, F, R> AfterCreate<M, Bound<'c, DB>> for Related<F, C>
+where
+    DB: Backend,
+    M: Model,
+    C: Insert<DB>,
+    F: Fn(&M) -> R + Send + Sync,
+    R: RowSource<C> + 'static,
+{
+    fn run<'a>(
+        &'a self,
+        created: &'a [M],
+        session: &'a mut Bound<'c, DB>,
+    ) -> BoxFuture<'a, Result<(), BoxDynError>> {
+        Box::pin(async move {
+            let mut batches: Vec<Rows<C>> = Vec::new();
+            for parent in created {
+                let rows = Box::new((self.factory)(parent)).into_rows(self.per_row);
+                match batches.last_mut() {
+                    // Children that need no parents of their own and send the same columns go
+                    // into one multi-row INSERT.
+                    Some(last)
+                        if last.set == rows.set
+                            && !C::needs_parents(&last.parents)
+                            && !C::needs_parents(&rows.parents) =>
+                    {
+                        last.rows.extend(rows.rows);
+                    }
+                    _ => batches.push(rows),
+                }
             }
-        }
-        let query = sqlx::query_with::<DB, _>(AssertSqlSafe(sql), args);
-        let returned = conn.fetch_all(query).await.map_err(error)?;
-        for row in &returned {
-            created.push(M::from_row(row).map_err(error)?);
-        }
+            for rows in batches {
+                let operation = Operation::CreateBatch {
+                    rows: rows.rows.len(),
+                };
+                insert_rows::<DB, C>(&mut *session.conn, rows, operation).await?;
+            }
+            Ok(())
+        })
     }
-    Ok(created)
+}
+
+/// An `after_create` hook: a closure given each created row and the connection.
+pub struct Hook<F> {
+    pub(crate) hook: F,
+}
+
+impl<'c, DB, M, F> AfterCreate<M, Bound<'c, DB>> for Hook<F>
+where
+    DB: Backend,
+    M: Model,
+    F: for<'a> Fn(&'a M, &'a mut DB::Connection) -> BoxFuture<'a, Result<(), BoxDynError>>
+        + Send
+        + Sync,
+{
+    fn run<'a>(
+        &'a self,
+        created: &'a [M],
+        session: &'a mut Bound<'c, DB>,
+    ) -> BoxFuture<'a, Result<(), BoxDynError>> {
+        Box::pin(async move {
+            for row in created {
+                (self.hook)(row, &mut *session.conn).await?;
+            }
+            Ok(())
+        })
+    }
 }

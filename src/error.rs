@@ -2,11 +2,14 @@
 
 use std::fmt;
 
+use sqlx::error::BoxDynError;
+
 /// A database operation of a factory failed.
 ///
-/// The message names the factory, the operation, the table and what the database said; the
-/// [`sqlx::Error`] itself is kept as [`source()`](std::error::Error::source) and can be taken
-/// back with [`Error::into_sqlx`].
+/// The message names the factory, the operation, the table, the step that failed (the INSERT,
+/// a parent row, a hook) and what the database said; the underlying error is kept as
+/// [`source()`](std::error::Error::source), and the [`sqlx::Error`] behind it, however deep,
+/// is at hand with [`Error::as_sqlx`].
 ///
 /// ```
 /// use sqlx_factory::Factory;
@@ -23,16 +26,19 @@ use std::fmt;
 /// assert_eq!(err.table(), "missing_table");
 /// assert!(err.to_string().starts_with("TagFactory::create into table `missing_table` failed: "));
 /// assert!(err.to_string().contains("no such table: missing_table"));
+/// assert!(matches!(err.as_sqlx(), Some(sqlx::Error::Database(_))));
 /// # Ok::<(), sqlx::Error>(()) }).unwrap();
 /// ```
 #[derive(Debug, thiserror::Error)]
-#[error("{factory}::{operation} into table `{table}` failed: {source}")]
+#[error("{factory}::{operation} into table `{table}` failed{step}: {source}")]
 pub struct Error {
     factory: &'static str,
     table: &'static str,
     operation: Operation,
+    step: Step,
+    /// A `sqlx::Error`, the `Error` of a parent's factory, or a hook's own error.
     #[source]
-    source: sqlx::Error,
+    source: BoxDynError,
 }
 
 /// Which factory operation failed, as named in an [`Error`].
@@ -48,11 +54,40 @@ pub enum Operation {
     },
 }
 
+/// Which step of an operation failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Step {
+    /// The model's own INSERT.
+    Insert,
+    /// Creating the parent rows of the association on this field.
+    Parent {
+        /// The foreign-key field.
+        field: &'static str,
+    },
+    /// Creating the related rows added with `with_related`, or running an `after_create` hook.
+    AfterCreate {
+        /// Which one, counting from 1 in the order they were added.
+        index: usize,
+    },
+}
+
 impl fmt::Display for Operation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Operation::Create => f.write_str("create"),
             Operation::CreateBatch { rows } => write!(f, "create_batch({rows})"),
+        }
+    }
+}
+
+/// The step as it reads inside the message: nothing for the INSERT itself.
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Insert => Ok(()),
+            Step::Parent { field } => write!(f, " creating the `{field}` parent"),
+            Step::AfterCreate { index } => write!(f, " in after-create step {index}"),
         }
     }
 }
@@ -68,6 +103,24 @@ impl Error {
             factory,
             table,
             operation,
+            step: Step::Insert,
+            source: Box::new(source),
+        }
+    }
+
+    /// `inner` failed while this factory ran `step` of `operation`.
+    pub(crate) fn wrap(
+        factory: &'static str,
+        table: &'static str,
+        operation: Operation,
+        step: Step,
+        source: BoxDynError,
+    ) -> Self {
+        Error {
+            factory,
+            table,
+            operation,
+            step,
             source,
         }
     }
@@ -87,13 +140,17 @@ impl Error {
         self.operation
     }
 
-    /// The database's own error, e.g. to match on [`sqlx::Error::Database`].
-    pub fn as_sqlx(&self) -> &sqlx::Error {
-        &self.source
+    /// The step of the operation that failed.
+    pub fn step(&self) -> Step {
+        self.step
     }
 
-    /// Takes the database's own error out.
-    pub fn into_sqlx(self) -> sqlx::Error {
-        self.source
+    /// The database's own error, however deep (a parent's INSERT, a hook's query), e.g. to
+    /// match on [`sqlx::Error::Database`]. `None` when a hook failed with another error.
+    pub fn as_sqlx(&self) -> Option<&sqlx::Error> {
+        if let Some(inner) = self.source.downcast_ref::<Error>() {
+            return inner.as_sqlx();
+        }
+        self.source.downcast_ref()
     }
 }

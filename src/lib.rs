@@ -53,12 +53,15 @@ mod backend;
 mod create;
 mod error;
 mod model;
+mod seed;
 mod session;
 mod sql;
+mod state;
 
 pub use backend::Backend;
 pub use create::{Create, CreateBatch};
-pub use error::{Error, Operation};
+pub use error::{Error, Operation, Step};
+pub use seed::{SEED_VAR, run_seed};
 pub use session::{Bound, IntoSession, NoSession, Session, Unbound};
 
 /// Derives a factory for a `sqlx::FromRow` struct. See the crate documentation.

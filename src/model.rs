@@ -1,13 +1,16 @@
-//! What the derive implements for a model: its table and columns, and how to bind a row.
+//! What the derive implements for a model: its table and columns, how to bind a row, and how
+//! to create the rows it refers to.
 
 use sqlx::error::BoxDynError;
 use sqlx::{Database, FromRow};
 
 use crate::backend::Backend;
+use crate::create::BoxFuture;
+use crate::error::{Error, Operation};
 use crate::sql::{Column, ColumnSet, SqlCache};
 
 /// A struct with `#[derive(Factory)]`: the facts about its table, the same on every backend.
-pub trait Model: Sized + Send + Unpin + 'static {
+pub trait Model: Sized + Send + Sync + Unpin + 'static {
     /// The generated factory's name, e.g. `"UserFactory"`, for error messages.
     const FACTORY: &'static str;
     /// The table rows go into.
@@ -15,8 +18,38 @@ pub trait Model: Sized + Send + Unpin + 'static {
     /// Every column, in field order: what an INSERT may send and what RETURNING reads back.
     const COLUMNS: &'static [Column];
 
+    /// What the factory asks to be created before its rows: one slot per association,
+    /// `None` where the foreign key was given (or is optional and not asked for).
+    type Parents: Send;
+
+    /// The values of `#[factory(transient)]` fields, which are not columns: taken out before
+    /// the INSERT and put back into the row the database returns.
+    type Transient: Send;
+
     /// This model's INSERT texts.
     fn sql_cache() -> &'static SqlCache;
+
+    /// Whether `parents` asks for any parent row.
+    fn needs_parents(parents: &Self::Parents) -> bool;
+
+    /// Puts transient values back into a created row.
+    fn restore_transient(&mut self, transient: Self::Transient);
+}
+
+/// A model with a `#[factory(primary_key)]`, so `#[factory(association = ..)]` can point at it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the target of an association",
+    label = "not a model with `#[derive(Factory)]` and a `#[factory(primary_key)]` field",
+    note = "an association creates a `{Self}` row and stores its primary key: derive `Factory` on `{Self}` and mark its key field `#[factory(primary_key)]`"
+)]
+pub trait Association: Model {
+    /// The primary key's type.
+    type Key;
+    /// The model's unbound factory, as `Model::factory()` returns it.
+    type Factory: Default + 'static;
+
+    /// The primary key of this row.
+    fn key(&self) -> Self::Key;
 }
 
 /// A model whose every column can be bound on `DB` and whose row decodes from `DB`.
@@ -24,10 +57,40 @@ pub trait Model: Sized + Send + Unpin + 'static {
 /// The derive emits one impl per model, generic over the backend, carrying the per-field
 /// `Encode + Type` bounds, so a model that compiles for a backend inserts into it.
 pub trait Insert<DB: Backend>: Model + for<'r> FromRow<'r, <DB as Database>::Row> {
-    /// Binds this row's values for the columns `set` sends, in [`Model::COLUMNS`] order.
+    /// Binds this row's values for the columns `set` sends, in [`Model::COLUMNS`] order, and
+    /// returns its transient values.
     fn bind(
         self,
         set: ColumnSet,
         args: &mut <DB as Database>::Arguments,
-    ) -> Result<(), BoxDynError>;
+    ) -> Result<Self::Transient, BoxDynError>;
+
+    /// Creates the parent rows `parents` asks for, one per row, and writes their keys into
+    /// `rows`. `None` when nothing is asked for, so the common case allocates nothing.
+    fn create_parents<'a>(
+        parents: Self::Parents,
+        rows: &'a mut [Self],
+        conn: &'a mut <DB as Database>::Connection,
+        operation: Operation,
+    ) -> Option<BoxFuture<'a, Result<(), Error>>>;
+}
+
+/// The rows one `create`/`create_batch` sends, drawn from a factory, with what they need.
+pub struct Rows<M: Model> {
+    /// The objects, values drawn.
+    pub rows: Vec<M>,
+    /// Which database-filled columns are sent.
+    pub set: ColumnSet,
+    /// The parent rows to create first.
+    pub parents: M::Parents,
+}
+
+/// An unbound factory that can draw rows: what `association_with` and `with_related` take.
+#[diagnostic::on_unimplemented(
+    message = "this factory cannot make `{M}` rows yet",
+    label = "set the required fields of the `{M}` factory here"
+)]
+pub trait RowSource<M: Model>: Send {
+    /// Draws `n` rows, as `create_batch(n)` would before inserting them.
+    fn into_rows(self: Box<Self>, n: usize) -> Rows<M>;
 }

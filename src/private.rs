@@ -3,76 +3,26 @@
 pub use ::core;
 pub use ::fake;
 pub use ::sqlx;
+pub use ::std::boxed::Box;
+pub use ::std::thread_local;
 pub use ::std::vec::Vec;
 
 pub use crate::backend::Backend;
-pub use crate::create::{Create, CreateBatch};
-pub use crate::model::{Insert, Model};
+pub use crate::create::{AfterCreate, BoxFuture, Create, CreateBatch, create_parents};
+pub use crate::error::{Error, Operation};
+pub use crate::model::{Association, Insert, Model, RowSource, Rows};
+pub use crate::seed::{Draw, draw, next_sequence};
 pub use crate::session::{Bound, IntoSession, NoSession, Session, Unbound};
 pub use crate::sql::{Column, ColumnSet, SqlCache};
-
-use std::sync::atomic::{AtomicU64, Ordering};
+pub use crate::state::FactoryState;
 
 use fake::{Dummy, Faker};
+use sqlx::error::BoxDynError;
 
-/// The random source of `build`: the thread's generator.
-pub type Rng = fake::rand::rngs::ThreadRng;
+use crate::create::{Hook, Related};
 
-/// The generator a factory draws its fake values from.
-pub fn rng() -> Rng {
-    fake::rand::rng()
-}
-
-/// The state every generated factory carries besides its fields: the session.
-#[derive(Debug)]
-pub struct FactoryState<S> {
-    pub session: S,
-}
-
-impl Default for FactoryState<NoSession> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl FactoryState<NoSession> {
-    pub const fn new() -> Self {
-        FactoryState { session: NoSession }
-    }
-}
-
-impl<S> FactoryState<S> {
-    /// Binds `session`; the caller has checked `S: Unbound`.
-    pub fn bind<'c, C>(self, session: &'c mut C) -> FactoryState<Bound<'c, C::Database>>
-    where
-        C: IntoSession + ?Sized,
-    {
-        FactoryState {
-            session: Bound::new(session),
-        }
-    }
-}
-
-/// One model's sequence: `n` for `#[factory(sequence = |n| ..)]`, unique per model in a process.
-#[derive(Debug)]
-pub struct Sequence(AtomicU64);
-
-impl Default for Sequence {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Sequence {
-    pub const fn new() -> Self {
-        Sequence(AtomicU64::new(1))
-    }
-
-    /// The next number, starting at 1.
-    pub fn next(&self) -> u64 {
-        self.0.fetch_add(1, Ordering::Relaxed)
-    }
-}
+/// What an `after_create` hook returns: any error converts with `?`.
+pub type HookResult = Result<(), BoxDynError>;
 
 /// A field type with a fake value, for fields with no value attribute.
 #[diagnostic::on_unimplemented(
@@ -92,6 +42,28 @@ impl<T: Dummy<Faker>> FakeValue for T {
     }
 }
 
+/// The value a `lazy` field holds until its closure runs.
+#[diagnostic::on_unimplemented(
+    message = "a `lazy` field needs a type with `Default`, and `{Self}` has none",
+    label = "this field's value is computed last, from the others",
+    note = "use `default = ..` with a fixed value instead, or implement `Default` for `{Self}`"
+)]
+pub trait LazyPlaceholder {
+    fn placeholder() -> Self;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: Default> LazyPlaceholder for T {
+    fn placeholder() -> Self {
+        T::default()
+    }
+}
+
+/// Calls a `lazy` closure on the object whose other fields are final.
+pub fn lazy<M, T, F: FnOnce(&M) -> T>(f: F, object: &M) -> T {
+    f(object)
+}
+
 /// Calls a `sequence` closure, so that `|n| ..` infers `n: u64` and its result type is checked.
 pub fn sequence<T, F: FnOnce(u64) -> T>(f: F, n: u64) -> T {
     f(n)
@@ -104,4 +76,71 @@ where
     R: fake::RngExt + ?Sized,
 {
     T::dummy_with_rng(faker, rng)
+}
+
+/// A required field's type parameter before its setter ran.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Unset;
+
+/// A required field's type parameter once its setter ran.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Set;
+
+/// Holds for [`Set`]: `build` and `create` require it of every required field's parameter.
+#[diagnostic::on_unimplemented(
+    message = "the required field `{F}` is not set",
+    label = "`{F}` has no value yet",
+    note = "set it before building or creating: `.{F}(..)`"
+)]
+pub trait IsSet<F> {}
+
+#[diagnostic::do_not_recommend]
+impl<F> IsSet<F> for Set {}
+
+/// The parent factory an association uses when none was customised.
+pub fn default_parent<P>() -> Box<dyn RowSource<P>>
+where
+    P: Association,
+    P::Factory: RowSource<P>,
+{
+    Box::new(P::Factory::default())
+}
+
+/// The foreign-key value a parent row gives its child's field.
+pub fn foreign_key<T, P>(parent: &P) -> T
+where
+    P: Association,
+    P::Key: Into<T>,
+{
+    parent.key().into()
+}
+
+pub fn hook<'c, DB, M, F>(hook: F) -> Box<dyn AfterCreate<M, Bound<'c, DB>>>
+where
+    DB: Backend,
+    M: Model,
+    F: for<'a> Fn(&'a M, &'a mut DB::Connection) -> BoxFuture<'a, HookResult>
+        + Send
+        + Sync
+        + 'static,
+{
+    Box::new(Hook { hook })
+}
+
+pub fn related<'c, DB, M, C, R, F>(
+    per_row: usize,
+    factory: F,
+) -> Box<dyn AfterCreate<M, Bound<'c, DB>>>
+where
+    DB: Backend,
+    M: Model,
+    C: Insert<DB>,
+    R: RowSource<C> + 'static,
+    F: Fn(&M) -> R + Send + Sync + 'static,
+{
+    Box::new(Related {
+        per_row,
+        factory,
+        child: std::marker::PhantomData,
+    })
 }

@@ -96,6 +96,6 @@ on_every_backend! {
         let text = err.to_string();
         assert!(text.starts_with("GhostFactory::create into table `no_such_table` failed: "), "{text}");
         assert!(text.contains("no_such_table"), "{text}");
-        assert!(matches!(err.into_sqlx(), sqlx::Error::Database(_)));
+        assert!(matches!(err.as_sqlx().unwrap(), sqlx::Error::Database(_)));
     }
 }

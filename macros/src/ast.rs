@@ -1,6 +1,9 @@
 //! The model of a `#[derive(Factory)]` struct, borrowing from the input to keep its spans.
 
-use syn::{Data, DeriveInput, Expr, Fields, Ident, LitStr, Type, Visibility};
+use syn::{
+    Data, DeriveInput, Expr, Fields, GenericArgument, Ident, LitStr, Path, PathArguments, Type,
+    Visibility,
+};
 
 use crate::attr::{self, FieldAttrs};
 use crate::ctxt::Ctxt;
@@ -30,6 +33,10 @@ pub enum Value<'a> {
     Default(&'a Expr),
     Fake(&'a Expr),
     Sequence(&'a Expr),
+    /// Computed last, from the object: a placeholder first.
+    Lazy(&'a Expr),
+    /// Always set by the user: the typestate guarantees an override.
+    Required,
     /// Not a column: `Default::default()`.
     Skip,
 }
@@ -99,8 +106,20 @@ impl<'a> Input<'a> {
 }
 
 impl Field<'_> {
+    /// Not a column and not settable: `#[factory(skip)]` or `#[sqlx(skip)]`.
     pub fn is_skipped(&self) -> bool {
-        self.attrs.skip.is_some() || self.attrs.sqlx_skip && self.attrs.column.is_none()
+        self.attrs.transient.is_none()
+            && (self.attrs.skip.is_some() || self.attrs.sqlx_skip && self.attrs.column.is_none())
+    }
+
+    /// A factory parameter, not a column: settable, put back into created rows.
+    pub fn is_transient(&self) -> bool {
+        self.attrs.transient.is_some()
+    }
+
+    /// A column the INSERT may send and RETURNING reads.
+    pub fn is_column(&self) -> bool {
+        !self.is_skipped() && !self.is_transient()
     }
 
     /// The database fills it unless the factory is given a value.
@@ -108,17 +127,50 @@ impl Field<'_> {
         self.attrs.primary_key.is_some() || self.attrs.generated.is_some()
     }
 
+    pub fn is_required(&self) -> bool {
+        self.attrs.required.is_some()
+    }
+
+    pub fn association(&self) -> Option<&Path> {
+        self.attrs.association.as_ref().map(|(_, path)| path)
+    }
+
+    /// `Option<T>`, judged by the type's last path segment.
+    pub fn is_option(&self) -> bool {
+        option_inner(self.ty).is_some()
+    }
+
     pub fn value(&self) -> Value<'_> {
         if self.is_skipped() {
             return Value::Skip;
         }
+        if self.is_required() {
+            return Value::Required;
+        }
         let attrs = &self.attrs;
-        match (&attrs.default, &attrs.fake, &attrs.sequence) {
-            (Some((_, e)), _, _) => Value::Default(e),
-            (_, Some((_, e)), _) => Value::Fake(e),
-            (_, _, Some((_, e))) => Value::Sequence(e),
+        match (&attrs.default, &attrs.fake, &attrs.sequence, &attrs.lazy) {
+            (Some((_, e)), ..) => Value::Default(e),
+            (_, Some((_, e)), ..) => Value::Fake(e),
+            (_, _, Some((_, e)), _) => Value::Sequence(e),
+            (.., Some((_, e))) => Value::Lazy(e),
             _ => Value::Dummy,
         }
+    }
+}
+
+/// `T` of `Option<T>`.
+fn option_inner(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    if last.ident != "Option" {
+        return None;
+    }
+    match &last.arguments {
+        PathArguments::AngleBracketed(args) => match args.args.first()? {
+            GenericArgument::Type(inner) => Some(inner),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

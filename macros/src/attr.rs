@@ -1,7 +1,7 @@
 //! Parsing of `#[factory(..)]`, and of the `#[sqlx(..)]` options that decide column names.
 
 use syn::meta::ParseNestedMeta;
-use syn::{Attribute, Expr, Ident, LitStr, Token};
+use syn::{Attribute, Expr, Ident, LitStr, Path, Token};
 
 use crate::ctxt::Ctxt;
 
@@ -13,6 +13,10 @@ pub const FAKE: &str = "fake";
 pub const SEQUENCE: &str = "sequence";
 pub const COLUMN: &str = "column";
 pub const SKIP: &str = "skip";
+pub const ASSOCIATION: &str = "association";
+pub const LAZY: &str = "lazy";
+pub const REQUIRED: &str = "required";
+pub const TRANSIENT: &str = "transient";
 
 const STRUCT_ATTRS: &[&str] = &[TABLE];
 const FIELD_ATTRS: &[&str] = &[
@@ -40,6 +44,10 @@ pub struct FieldAttrs {
     pub default: Option<(Ident, Expr)>,
     pub fake: Option<(Ident, Expr)>,
     pub sequence: Option<(Ident, Expr)>,
+    pub lazy: Option<(Ident, Expr)>,
+    pub association: Option<(Ident, Path)>,
+    pub required: Option<Ident>,
+    pub transient: Option<Ident>,
     pub column: Option<LitStr>,
     pub skip: Option<Ident>,
     /// `#[sqlx(rename = "..")]`
@@ -151,6 +159,8 @@ pub fn field_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> FieldAttrs {
                     PRIMARY_KEY => Some(&mut out.primary_key),
                     GENERATED => Some(&mut out.generated),
                     SKIP => Some(&mut out.skip),
+                    REQUIRED => Some(&mut out.required),
+                    TRANSIENT => Some(&mut out.transient),
                     _ => None,
                 };
                 if let Some(slot) = flag {
@@ -174,6 +184,14 @@ pub fn field_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> FieldAttrs {
                     SEQUENCE => {
                         let expr = meta.value()?.parse()?;
                         set_once(cx, &mut out.sequence, (name.clone(), expr), &name);
+                    }
+                    LAZY => {
+                        let expr = meta.value()?.parse()?;
+                        set_once(cx, &mut out.lazy, (name.clone(), expr), &name);
+                    }
+                    ASSOCIATION => {
+                        let path = meta.value()?.parse()?;
+                        set_once(cx, &mut out.association, (name.clone(), path), &name);
                     }
                     COLUMN => {
                         let column = meta.value()?.parse()?;

@@ -2,8 +2,8 @@
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
-use syn::DeriveInput;
 use syn::spanned::Spanned;
+use syn::{DeriveInput, Ident};
 
 use crate::ast::{Field, Input, Value};
 use crate::ctxt::Ctxt;
@@ -16,7 +16,7 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
         valid::check(&mut cx, model);
     }
     match (cx.check(), model) {
-        (Ok(()), Some(model)) => expand(&model),
+        (Ok(()), Some(model)) => Expander::new(&model).expand(),
         (Err(errors), _) => fallback(input, errors),
         // `from_syn` returns `None` only after reporting an error.
         (Ok(()), None) => TokenStream::new(),
@@ -27,274 +27,716 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
 /// `Model::factory()`) do not add errors of their own.
 fn fallback(input: &DeriveInput, errors: syn::Error) -> TokenStream {
     let errors = errors.to_compile_error();
-    let ident = &input.ident;
     let vis = &input.vis;
-    let factory = format_ident!("{}Factory", ident);
-    let private = quote!(::sqlx_factory::__private);
+    let factory = format_ident!("{}Factory", input.ident);
     quote! {
         #errors
-        #vis struct #factory<S = #private::NoSession>(#private::core::marker::PhantomData<S>);
+        #vis struct #factory<S = ::sqlx_factory::__private::NoSession>(::core::marker::PhantomData<S>);
     }
 }
 
-fn expand(input: &Input<'_>) -> TokenStream {
-    let private = quote!(::sqlx_factory::__private);
-    let model = input.ident;
-    let vis = input.vis;
-    let factory = format_ident!("{}Factory", model);
-    let factory_name = factory.to_string();
-    let table = input.table.as_ref().map(|t| t.value()).unwrap_or_default();
+struct Expander<'a> {
+    input: &'a Input<'a>,
+    private: TokenStream,
+    factory: Ident,
+    /// One type parameter per required field: `Unset` until its setter runs.
+    required: Vec<(&'a Field<'a>, Ident)>,
+}
 
-    let columns: Vec<&Field<'_>> = input.fields.iter().filter(|f| !f.is_skipped()).collect();
-    let settable: Vec<&Field<'_>> = columns.clone();
+impl<'a> Expander<'a> {
+    fn new(input: &'a Input<'a>) -> Self {
+        let required = input
+            .fields
+            .iter()
+            .filter(|f| f.is_required())
+            .enumerate()
+            .map(|(i, f)| (f, format_ident!("__R{}", i)))
+            .collect();
+        Expander {
+            input,
+            private: quote!(::sqlx_factory::__private),
+            factory: format_ident!("{}Factory", input.ident),
+            required,
+        }
+    }
 
-    let override_fields = settable.iter().map(|f| {
-        let ident = f.ident;
-        let ty = f.ty;
-        quote!(#ident: #private::core::option::Option<#ty>)
-    });
-    let override_idents: Vec<_> = settable.iter().map(|f| f.ident).collect();
+    fn columns(&self) -> impl Iterator<Item = &'a Field<'a>> + '_ {
+        self.input.fields.iter().filter(|f| f.is_column())
+    }
 
-    let setters = settable.iter().map(|f| {
-        let ident = f.ident;
-        let ty = f.ty;
-        let doc = format!(
-            "Sets `{ident}` (column `{}`) for every object this factory makes.",
-            f.column
+    fn settable(&self) -> impl Iterator<Item = &'a Field<'a>> + '_ {
+        self.input.fields.iter().filter(|f| !f.is_skipped())
+    }
+
+    fn associations(&self) -> impl Iterator<Item = &'a Field<'a>> + '_ {
+        self.input
+            .fields
+            .iter()
+            .filter(|f| f.association().is_some())
+    }
+
+    fn transients(&self) -> impl Iterator<Item = &'a Field<'a>> + '_ {
+        self.input.fields.iter().filter(|f| f.is_transient())
+    }
+
+    /// `#factory<S, __R0, ..>` with `S` replaced by `state`.
+    fn factory_type(&self, state: TokenStream) -> TokenStream {
+        let factory = &self.factory;
+        let required = self.required.iter().map(|(_, p)| p);
+        quote!(#factory<#state #(, #required)*>)
+    }
+
+    fn expand(&self) -> TokenStream {
+        let Expander {
+            input,
+            private,
+            factory,
+            ..
+        } = self;
+        let model = input.ident;
+        let vis = input.vis;
+        let table = input.table.as_ref().map(|t| t.value()).unwrap_or_default();
+        let factory_name = factory.to_string();
+
+        let required_params: Vec<&Ident> = self.required.iter().map(|(_, p)| p).collect();
+        let required_defaults = required_params.iter().map(|p| quote!(#p = #private::Unset));
+        let required_marker = if required_params.is_empty() {
+            TokenStream::new()
+        } else {
+            quote!(__required: #private::core::marker::PhantomData<(#(#required_params,)*)>,)
+        };
+        let required_marker_init = if required_params.is_empty() {
+            TokenStream::new()
+        } else {
+            quote!(__required: #private::core::marker::PhantomData,)
+        };
+        let required_checks: Vec<TokenStream> = self
+            .required
+            .iter()
+            .map(|(f, p)| {
+                let marker = marker_ident(f.ident);
+                let module = self.marker_module();
+                quote!(#p: #private::IsSet<#module::#marker>)
+            })
+            .collect();
+        let unset = self.required.iter().map(|_| quote!(#private::Unset));
+        let all_unset = quote!(#factory<#private::NoSession #(, #unset)*>);
+        let this = self.factory_type(quote!(S));
+        let bound = self.factory_type(quote!(#private::Bound<'c, DB>));
+        let rebound = self.factory_type(quote!(#private::Bound<'c, C::Database>));
+
+        let settable: Vec<&Field<'_>> = self.settable().collect();
+        let override_fields = settable.iter().map(|f| {
+            let ident = f.ident;
+            let ty = f.ty;
+            quote!(#ident: #private::core::option::Option<#ty>)
+        });
+        let parent_fields: Vec<Ident> =
+            self.associations().map(|f| parent_ident(f.ident)).collect();
+        let parent_field_decls = self.associations().map(|f| {
+            let ident = parent_ident(f.ident);
+            let parent = f.association();
+            quote!(#ident: #private::core::option::Option<#private::Box<dyn #private::RowSource<#parent>>>)
+        });
+        let override_idents: Vec<&Ident> = settable.iter().map(|f| f.ident).collect();
+        let setters = settable.iter().map(|f| self.setter(f));
+
+        let marker_module = self.marker_module_def();
+        let object = self.object_fn();
+        let rows = self.rows_fn();
+        let model_impl = self.model_impl(&table, &factory_name);
+        let insert_impl = self.insert_impl();
+        let association_impl = self.association_impl();
+
+        let factory_doc = format!(
+            "Factory for [`{model}`] rows in table `{table}`, made by `#[derive(Factory)]`.\n\n\
+             `{model}::factory()` starts one. Setters named after the fields override values; \
+             `build()` makes objects in memory, and after `.with_session(&mut tx)`, `create()` and \
+             `create_batch(n)` insert rows."
         );
+
         quote! {
-            #[doc = #doc]
+            #[doc = #factory_doc]
             #[must_use]
-            pub fn #ident(mut self, value: impl #private::core::convert::Into<#ty>) -> Self {
-                self.#ident = #private::core::option::Option::Some(value.into());
-                self
+            #vis struct #factory<S = #private::NoSession #(, #required_defaults)*> {
+                __factory: #private::FactoryState<S, #model>,
+                #(#override_fields,)*
+                #(#parent_field_decls,)*
+                #required_marker
+            }
+
+            #marker_module
+
+            #[automatically_derived]
+            impl #model {
+                /// A factory for this model, unbound: it can `build`; bind a session to `create`.
+                #vis fn factory() -> #all_unset {
+                    #factory::new()
+                }
+            }
+
+            #[automatically_derived]
+            impl #all_unset {
+                /// An unbound factory, with no value overridden.
+                pub fn new() -> Self {
+                    #factory {
+                        __factory: #private::FactoryState::new(),
+                        #(#override_idents: #private::core::option::Option::None,)*
+                        #(#parent_fields: #private::core::option::Option::None,)*
+                        #required_marker_init
+                    }
+                }
+            }
+
+            #[automatically_derived]
+            impl #private::core::default::Default for #all_unset {
+                fn default() -> Self {
+                    Self::new()
+                }
+            }
+
+            #[automatically_derived]
+            impl<S #(, #required_params)*> #this {
+                #(#setters)*
+
+                /// Draws every value from this seed instead of the run's stream: the same seed
+                /// gives the same objects on every run and machine.
+                pub fn seed(mut self, seed: u64) -> Self {
+                    self.__factory.set_seed(seed);
+                    self
+                }
+
+                /// Runs `hook` on every object right after its values are drawn, in build and
+                /// create mode (before the INSERT).
+                pub fn after_build(mut self, hook: impl Fn(&mut #model) + Send + Sync + 'static) -> Self {
+                    self.__factory.push_after_build(#private::Box::new(hook));
+                    self
+                }
+
+                /// Makes one object in memory; no database is touched.
+                pub fn build(self) -> #model
+                where
+                    #(#required_checks,)*
+                {
+                    let mut draw = #private::draw(self.__factory.seed());
+                    self.__factory_object(&mut draw)
+                }
+
+                /// Makes `n` objects in memory; no database is touched.
+                pub fn build_batch(self, n: usize) -> #private::Vec<#model>
+                where
+                    #(#required_checks,)*
+                {
+                    let mut draw = #private::draw(self.__factory.seed());
+                    (0..n).map(|_| self.__factory_object(&mut draw)).collect()
+                }
+
+                /// Binds a database session: a `&mut` transaction, pooled connection or connection.
+                /// The factory never commits or rolls back on it.
+                pub fn with_session<'c, C>(self, session: &'c mut C) -> #rebound
+                where
+                    S: #private::Unbound,
+                    C: #private::IntoSession + ?Sized,
+                {
+                    #factory {
+                        __factory: self.__factory.bind(session),
+                        #(#override_idents: self.#override_idents,)*
+                        #(#parent_fields: self.#parent_fields,)*
+                        #required_marker_init
+                    }
+                }
+
+                /// Inserts one row with `INSERT ... RETURNING` and returns it as the database
+                /// stored it; parents of associations are created first, in the same session.
+                pub fn create(self) -> #private::Create<S, #model>
+                where
+                    S: #private::Session<#model>,
+                    #(#required_checks,)*
+                {
+                    let (state, rows) = self.__factory_rows(1);
+                    #private::Create::new(state, rows)
+                }
+
+                /// Inserts `n` rows with multi-row `INSERT ... RETURNING` statements, in order.
+                pub fn create_batch(self, n: usize) -> #private::CreateBatch<S, #model>
+                where
+                    S: #private::Session<#model>,
+                    #(#required_checks,)*
+                {
+                    let (state, rows) = self.__factory_rows(n);
+                    #private::CreateBatch::new(state, rows)
+                }
+
+                #object
+                #rows
+            }
+
+            #[automatically_derived]
+            impl<'c, DB: #private::Backend #(, #required_params)*> #bound {
+                /// Runs `hook` on every created row, in order, in the same session, after the
+                /// INSERT: `|row, conn| Box::pin(async move { .. })`. Its error is returned as
+                /// this factory's `Error`.
+                pub fn after_create<F>(mut self, hook: F) -> Self
+                where
+                    F: for<'r> Fn(&'r #model, &'r mut <DB as #private::sqlx::Database>::Connection)
+                            -> #private::BoxFuture<'r, #private::HookResult>
+                        + Send
+                        + Sync
+                        + 'static,
+                {
+                    self.__factory.push_after_create(#private::hook(hook));
+                    self
+                }
+
+                /// Creates `n` related rows per created row, from the factory `related` returns
+                /// for it (e.g. `|user| Post::factory().author_id(user.id)`), in one batch INSERT.
+                pub fn with_related<Child, Source, F>(mut self, n: usize, related: F) -> Self
+                where
+                    Child: #private::Insert<DB>,
+                    Source: #private::RowSource<Child> + 'static,
+                    F: Fn(&#model) -> Source + Send + Sync + 'static,
+                {
+                    self.__factory.push_after_create(#private::related(n, related));
+                    self
+                }
+            }
+
+            #model_impl
+            #association_impl
+            #insert_impl
+
+            #[automatically_derived]
+            impl<#(#required_params),*> #private::RowSource<#model> for #factory<#private::NoSession #(, #required_params)*>
+            where
+                #(#required_checks,)*
+            {
+                fn into_rows(self: #private::Box<Self>, n: usize) -> #private::Rows<#model> {
+                    self.__factory_rows(n).1
+                }
             }
         }
-    });
+    }
 
-    let uses_sequence = input
-        .fields
-        .iter()
-        .any(|f| matches!(f.value(), Value::Sequence(_)));
-    let sequence = if uses_sequence {
-        quote! {
-            static SEQUENCE: #private::Sequence = #private::Sequence::new();
-            let n = SEQUENCE.next();
+    fn marker_module(&self) -> Ident {
+        format_ident!("__{}_required", self.input.ident.to_string().to_lowercase())
+    }
+
+    /// Types named after the required fields, so an unset one is named in the error.
+    fn marker_module_def(&self) -> TokenStream {
+        if self.required.is_empty() {
+            return TokenStream::new();
         }
-    } else {
-        TokenStream::new()
-    };
+        let module = self.marker_module();
+        let vis = self.input.vis;
+        let markers = self.required.iter().map(|(f, _)| marker_ident(f.ident));
+        quote! {
+            #[doc(hidden)]
+            #[allow(non_camel_case_types)]
+            #vis mod #module {
+                #(pub struct #markers;)*
+            }
+        }
+    }
 
-    let field_values = input.fields.iter().map(|f| {
+    fn setter(&self, f: &Field<'_>) -> TokenStream {
+        let private = &self.private;
         let ident = f.ident;
-        let fallback = fallback_value(f);
-        if f.is_skipped() {
-            quote!(#ident: #fallback)
+        let ty = f.ty;
+        let what = if f.is_transient() {
+            format!("Sets the transient parameter `{ident}`")
+        } else {
+            format!("Sets `{ident}` (column `{}`)", f.column)
+        };
+        let doc = format!("{what} for every object this factory makes.");
+        let clear_parent = f.association().map(|_| {
+            let parent = parent_ident(ident);
+            quote!(self.#parent = #private::core::option::Option::None;)
+        });
+        let main = if let Some(i) = self.required.iter().position(|(r, _)| r.ident == ident) {
+            // Changes this field's type parameter to `Set`: the struct is rebuilt field by field.
+            let factory = &self.factory;
+            let params = self.required.iter().enumerate().map(|(j, (_, p))| {
+                if i == j {
+                    quote!(#private::Set)
+                } else {
+                    quote!(#p)
+                }
+            });
+            let others = self
+                .settable()
+                .filter(|o| o.ident != ident)
+                .map(|o| o.ident);
+            let parents = self.associations().map(|a| parent_ident(a.ident));
+            quote! {
+                #[doc = #doc]
+                pub fn #ident(self, value: impl #private::core::convert::Into<#ty>) -> #factory<S #(, #params)*> {
+                    #factory {
+                        __factory: self.__factory,
+                        #ident: #private::core::option::Option::Some(value.into()),
+                        #(#others: self.#others,)*
+                        #(#parents: self.#parents,)*
+                        __required: #private::core::marker::PhantomData,
+                    }
+                }
+            }
         } else {
             quote! {
-                #ident: match &self.#ident {
-                    #private::core::option::Option::Some(value) => #private::core::clone::Clone::clone(value),
-                    #private::core::option::Option::None => #fallback,
+                #[doc = #doc]
+                pub fn #ident(mut self, value: impl #private::core::convert::Into<#ty>) -> Self {
+                    self.#ident = #private::core::option::Option::Some(value.into());
+                    #clear_parent
+                    self
                 }
             }
-        }
-    });
+        };
+        let with = f.association().map(|parent| {
+            let with = format_ident!("{}_with", ident);
+            let parent_field = parent_ident(ident);
+            let doc = format!(
+                "Creates the `{ident}` parent from `{}::factory()` as `customize` changes it \
+                 (create mode), instead of a default one or a fixed key.",
+                quote!(#parent)
+            );
+            quote! {
+                #[doc = #doc]
+                pub fn #with<F>(mut self, customize: impl FnOnce(<#parent as #private::Association>::Factory) -> F) -> Self
+                where
+                    F: #private::RowSource<#parent> + 'static,
+                {
+                    let factory = <<#parent as #private::Association>::Factory as #private::core::default::Default>::default();
+                    self.#parent_field = #private::core::option::Option::Some(#private::Box::new(customize(factory)));
+                    self.#ident = #private::core::option::Option::None;
+                    self
+                }
+            }
+        });
+        quote!(#main #with)
+    }
 
-    // Bit `k` of the column set: the `k`-th database-filled column, sent when given a value.
-    let db_filled: Vec<&Field<'_>> = columns
-        .iter()
-        .copied()
-        .filter(|f| f.is_db_filled())
-        .collect();
-    let column_set = db_filled.iter().enumerate().map(|(k, f)| {
-        let ident = f.ident;
-        let has_value_attr = !matches!(f.value(), Value::Dummy);
-        quote!(.with(#k, #has_value_attr || self.#ident.is_some()))
-    });
-
-    let column_consts = columns.iter().map(|f| {
-        let name = &f.column;
-        let from_row_name = &f.from_row_name;
-        let db_filled = f.is_db_filled();
-        quote!(#private::Column { name: #name, from_row_name: #from_row_name, db_filled: #db_filled })
-    });
-
-    let column_idents: Vec<_> = columns.iter().map(|f| f.ident).collect();
-    let binds = {
-        let mut k = 0usize;
-        columns
+    /// `__factory_object`: one object, values drawn, lazy fields computed, hooks run.
+    fn object_fn(&self) -> TokenStream {
+        let private = &self.private;
+        let model = self.input.ident;
+        let fields = &self.input.fields;
+        let sequence = if fields
             .iter()
-            .map(|f| {
-                let ident = f.ident;
-                let add = quote!(#private::sqlx::Arguments::add(args, #ident)?;);
-                if f.is_db_filled() {
-                    let bit = k;
-                    k += 1;
-                    quote!(if set.contains(#bit) { #add })
-                } else {
-                    add
-                }
-            })
-            .collect::<Vec<_>>()
-    };
-    let encode_bounds = columns.iter().map(|f| {
-        let ty = f.ty;
-        quote_spanned! {ty.span()=>
-            for<'q> #ty: #private::sqlx::Encode<'q, DB> + #private::sqlx::Type<DB>
-        }
-    });
-
-    let factory_doc = format!(
-        "Factory for [`{model}`] rows in table `{table}`, made by `#[derive(Factory)]`.\n\n\
-         `{model}::factory()` starts one. Setters named after the fields override values; \
-         `build()` makes objects in memory, and after `.with_session(&mut tx)`, `create()` and \
-         `create_batch(n)` insert rows."
-    );
-
-    quote! {
-        #[doc = #factory_doc]
-        #[must_use]
-        #vis struct #factory<S = #private::NoSession> {
-            __factory: #private::FactoryState<S>,
-            #(#override_fields,)*
-        }
-
-        #[automatically_derived]
-        impl #model {
-            /// A factory for this model, unbound: it can `build`; bind a session to `create`.
-            #vis fn factory() -> #factory {
-                #factory::new()
-            }
-        }
-
-        #[automatically_derived]
-        impl #factory {
-            /// An unbound factory, with no value overridden.
-            pub fn new() -> Self {
-                #factory {
-                    __factory: #private::FactoryState::new(),
-                    #(#override_idents: #private::core::option::Option::None,)*
-                }
-            }
-        }
-
-        #[automatically_derived]
-        impl #private::core::default::Default for #factory {
-            fn default() -> Self {
-                Self::new()
-            }
-        }
-
-        #[automatically_derived]
-        impl<S> #factory<S> {
-            #(#setters)*
-
-            /// Makes one object in memory; no database is touched.
-            pub fn build(self) -> #model {
-                self.__factory_object(&mut #private::rng())
-            }
-
-            /// Makes `n` objects in memory; no database is touched.
-            pub fn build_batch(self, n: usize) -> #private::Vec<#model> {
-                let mut rng = #private::rng();
-                (0..n).map(|_| self.__factory_object(&mut rng)).collect()
-            }
-
-            /// Binds a database session: a `&mut` transaction, pooled connection or connection.
-            /// The factory never commits or rolls back on it.
-            pub fn with_session<'c, C>(self, session: &'c mut C) -> #factory<#private::Bound<'c, C::Database>>
-            where
-                S: #private::Unbound,
-                C: #private::IntoSession + ?Sized,
-            {
-                #factory {
-                    __factory: self.__factory.bind(session),
-                    #(#override_idents: self.#override_idents,)*
-                }
-            }
-
-            /// Inserts one row with `INSERT ... RETURNING` and returns it as the database stored it.
-            pub fn create(self) -> #private::Create<S, #model>
-            where
-                S: #private::Session<#model>,
-            {
-                let set = self.__factory_columns();
-                let row = self.__factory_object(&mut #private::rng());
-                #private::Create::new(self.__factory.session, row, set)
-            }
-
-            /// Inserts `n` rows with multi-row `INSERT ... RETURNING` statements, in order.
-            pub fn create_batch(self, n: usize) -> #private::CreateBatch<S, #model>
-            where
-                S: #private::Session<#model>,
-            {
-                let set = self.__factory_columns();
-                let mut rng = #private::rng();
-                let rows = (0..n).map(|_| self.__factory_object(&mut rng)).collect();
-                #private::CreateBatch::new(self.__factory.session, rows, set)
-            }
-
-            fn __factory_object<R: #private::fake::RngExt + ?Sized>(&self, rng: &mut R) -> #model {
-                #sequence
-                #model {
-                    #(#field_values,)*
-                }
-            }
-
-            fn __factory_columns(&self) -> #private::ColumnSet {
-                #private::ColumnSet::default() #(#column_set)*
-            }
-        }
-
-        #[automatically_derived]
-        impl #private::Model for #model {
-            const FACTORY: &'static str = #factory_name;
-            const TABLE: &'static str = #table;
-            const COLUMNS: &'static [#private::Column] = &[#(#column_consts),*];
-
-            fn sql_cache() -> &'static #private::SqlCache {
-                static CACHE: #private::SqlCache = #private::SqlCache::new();
-                &CACHE
-            }
-        }
-
-        #[automatically_derived]
-        impl<DB: #private::Backend> #private::Insert<DB> for #model
-        where
-            #(#encode_bounds,)*
-            #model: for<'r> #private::sqlx::FromRow<'r, <DB as #private::sqlx::Database>::Row>,
+            .any(|f| matches!(f.value(), Value::Sequence(_)))
         {
-            fn bind(
-                self,
-                set: #private::ColumnSet,
-                args: &mut <DB as #private::sqlx::Database>::Arguments,
-            ) -> #private::core::result::Result<(), #private::sqlx::error::BoxDynError> {
-                let #model { #(#column_idents,)* .. } = self;
-                #(#binds)*
-                #private::core::result::Result::Ok(())
+            quote! {
+                #private::thread_local! {
+                    static SEQUENCE: #private::core::cell::Cell<u64> = const { #private::core::cell::Cell::new(0) };
+                }
+                let n = #private::next_sequence(&SEQUENCE, draw);
+            }
+        } else {
+            TokenStream::new()
+        };
+        let values = fields.iter().map(|f| {
+            let ident = f.ident;
+            let fallback = self.fallback_value(f);
+            if f.is_skipped() {
+                quote!(#ident: #fallback)
+            } else {
+                quote! {
+                    #ident: match &self.#ident {
+                        #private::core::option::Option::Some(value) => #private::core::clone::Clone::clone(value),
+                        #private::core::option::Option::None => #fallback,
+                    }
+                }
+            }
+        });
+        let lazies = fields.iter().filter_map(|f| match f.value() {
+            Value::Lazy(expr) => {
+                let ident = f.ident;
+                let ty = f.ty;
+                let call = quote_spanned! {expr.span()=>
+                    #private::lazy::<#model, #ty, _>(#expr, &object)
+                };
+                Some(quote! {
+                    if self.#ident.is_none() {
+                        object.#ident = #call;
+                    }
+                })
+            }
+            _ => None,
+        });
+        quote! {
+            fn __factory_object(&self, draw: &mut #private::Draw) -> #model {
+                #sequence
+                let rng = &mut draw.rng;
+                #[allow(unused_mut)]
+                let mut object = #model {
+                    #(#values,)*
+                };
+                #(#lazies)*
+                self.__factory.after_build(&mut object);
+                object
+            }
+        }
+    }
+
+    /// `__factory_rows`: the rows of a create, the columns they send and the parents to make.
+    fn rows_fn(&self) -> TokenStream {
+        let private = &self.private;
+        let model = self.input.ident;
+        // Bit `k` of the column set: the `k`-th database-filled column, sent when given a value.
+        let column_set = self
+            .columns()
+            .filter(|f| f.is_db_filled())
+            .enumerate()
+            .map(|(k, f)| {
+                let ident = f.ident;
+                let has_value_attr = !matches!(f.value(), Value::Dummy);
+                quote!(.with(#k, #has_value_attr || self.#ident.is_some()))
+            });
+        let parents = self.associations().map(|f| {
+            let ident = f.ident;
+            let parent_field = parent_ident(ident);
+            let parent = f.association();
+            let default_parent = if f.is_option() {
+                // An optional foreign key stays NULL unless a parent is asked for.
+                quote!(#private::core::option::Option::None)
+            } else {
+                let span = parent.span();
+                quote_spanned! {span=>
+                    #private::core::option::Option::Some(#private::default_parent::<#parent>())
+                }
+            };
+            quote! {
+                if self.#ident.is_some() {
+                    #private::core::option::Option::None
+                } else {
+                    match self.#parent_field.take() {
+                        #private::core::option::Option::Some(source) => #private::core::option::Option::Some(source),
+                        #private::core::option::Option::None => #default_parent,
+                    }
+                }
+            }
+        });
+        quote! {
+            fn __factory_rows(mut self, n: usize) -> (#private::FactoryState<S, #model>, #private::Rows<#model>) {
+                let mut draw = #private::draw(self.__factory.seed());
+                let rows = (0..n).map(|_| self.__factory_object(&mut draw)).collect();
+                let set = #private::ColumnSet::default() #(#column_set)*;
+                let parents = (#(#parents,)*);
+                (self.__factory, #private::Rows { rows, set, parents })
+            }
+        }
+    }
+
+    /// The value of a field the factory was not given, spanned at the user's tokens so a type
+    /// error lands on them.
+    fn fallback_value(&self, f: &Field<'_>) -> TokenStream {
+        let private = &self.private;
+        let ty = f.ty;
+        let dummy = quote_spanned! {ty.span()=>
+            <#ty as #private::FakeValue>::fake_value(rng)
+        };
+        if f.association().is_some() && f.is_option() {
+            // Build mode: NULL unless a parent was asked for, as in create mode.
+            let parent_field = parent_ident(f.ident);
+            return quote! {
+                if self.#parent_field.is_some() { #dummy } else { #private::core::option::Option::None }
+            };
+        }
+        match f.value() {
+            Value::Skip => quote!(#private::core::default::Default::default()),
+            Value::Default(expr) => quote_spanned! {expr.span()=>
+                { let value: #ty = #expr; value }
+            },
+            Value::Fake(expr) => quote_spanned! {expr.span()=>
+                #private::fake::<#ty, _, _>(&(#expr), rng)
+            },
+            Value::Sequence(expr) => quote_spanned! {expr.span()=>
+                #private::sequence::<#ty, _>(#expr, n)
+            },
+            Value::Lazy(expr) => quote_spanned! {expr.span()=>
+                <#ty as #private::LazyPlaceholder>::placeholder()
+            },
+            // The typestate only lets `build`/`create` run once the setter stored a value.
+            Value::Required => {
+                quote!(#private::core::unreachable!("required field set by typestate"))
+            }
+            Value::Dummy => dummy,
+        }
+    }
+
+    fn model_impl(&self, table: &str, factory_name: &str) -> TokenStream {
+        let private = &self.private;
+        let model = self.input.ident;
+        let column_consts = self.columns().map(|f| {
+            let name = &f.column;
+            let from_row_name = &f.from_row_name;
+            let db_filled = f.is_db_filled();
+            quote!(#private::Column { name: #name, from_row_name: #from_row_name, db_filled: #db_filled })
+        });
+        let parent_types = self.associations().map(|f| {
+            let parent = f.association();
+            quote!(#private::core::option::Option<#private::Box<dyn #private::RowSource<#parent>>>)
+        });
+        let parent_indexes: Vec<syn::Index> = (0..self.associations().count())
+            .map(syn::Index::from)
+            .collect();
+        let transient_types = self.transients().map(|f| f.ty);
+        let transient_idents: Vec<&Ident> = self.transients().map(|f| f.ident).collect();
+        quote! {
+            #[automatically_derived]
+            impl #private::Model for #model {
+                const FACTORY: &'static str = #factory_name;
+                const TABLE: &'static str = #table;
+                const COLUMNS: &'static [#private::Column] = &[#(#column_consts),*];
+
+                type Parents = (#(#parent_types,)*);
+                type Transient = (#(#transient_types,)*);
+
+                fn sql_cache() -> &'static #private::SqlCache {
+                    static CACHE: #private::SqlCache = #private::SqlCache::new();
+                    &CACHE
+                }
+
+                fn needs_parents(_parents: &Self::Parents) -> bool {
+                    false #(|| _parents.#parent_indexes.is_some())*
+                }
+
+                fn restore_transient(&mut self, transient: Self::Transient) {
+                    let (#(#transient_idents,)*) = transient;
+                    #(self.#transient_idents = #transient_idents;)*
+                }
+            }
+        }
+    }
+
+    fn association_impl(&self) -> TokenStream {
+        let private = &self.private;
+        let model = self.input.ident;
+        let Some(key) = self.columns().find(|f| f.attrs.primary_key.is_some()) else {
+            return TokenStream::new();
+        };
+        let key_ident = key.ident;
+        let key_ty = key.ty;
+        let unset = self.required.iter().map(|_| quote!(#private::Unset));
+        let factory_default = {
+            let f = &self.factory;
+            quote!(#f<#private::NoSession #(, #unset)*>)
+        };
+        quote! {
+            #[automatically_derived]
+            impl #private::Association for #model {
+                type Key = #key_ty;
+                type Factory = #factory_default;
+
+                fn key(&self) -> #key_ty {
+                    #private::core::clone::Clone::clone(&self.#key_ident)
+                }
+            }
+        }
+    }
+
+    fn insert_impl(&self) -> TokenStream {
+        let private = &self.private;
+        let model = self.input.ident;
+        let columns: Vec<&Field<'_>> = self.columns().collect();
+        let column_idents = columns.iter().map(|f| f.ident);
+        let transient_idents: Vec<&Ident> = self.transients().map(|f| f.ident).collect();
+        let mut k = 0usize;
+        let binds = columns.iter().map(|f| {
+            let ident = f.ident;
+            let add = quote!(#private::sqlx::Arguments::add(args, #ident)?;);
+            if f.is_db_filled() {
+                let bit = k;
+                k += 1;
+                quote!(if set.contains(#bit) { #add })
+            } else {
+                add
+            }
+        });
+        let encode_bounds = columns.iter().map(|f| {
+            let ty = f.ty;
+            quote_spanned! {ty.span()=>
+                for<'q> #ty: #private::sqlx::Encode<'q, DB> + #private::sqlx::Type<DB>
+            }
+        });
+        // A self-reference needs no bound: inside this impl, `Self: Insert<DB>` holds.
+        let parent_bounds = self.associations().filter_map(|f| {
+            let parent = f.association()?;
+            if parent.is_ident("Self") || parent.is_ident(model) {
+                return None;
+            }
+            Some(quote_spanned!(parent.span()=> #parent: #private::Insert<DB>))
+        });
+        let create_parents = if self.associations().count() == 0 {
+            quote!(#private::core::option::Option::None)
+        } else {
+            let slots: Vec<Ident> = self
+                .associations()
+                .map(|f| format_ident!("__{}", f.ident))
+                .collect();
+            let steps = self.associations().zip(&slots).map(|(f, slot)| {
+                let ident = f.ident;
+                let name = ident.to_string();
+                let parent = f.association();
+                let ty = f.ty;
+                let assign = quote_spanned! {ty.span()=>
+                    row.#ident = #private::foreign_key::<#ty, #parent>(parent);
+                };
+                quote! {
+                    if let #private::core::option::Option::Some(source) = #slot {
+                        let created = #private::create_parents::<DB, Self, #parent>(
+                            &mut *conn, source, rows.len(), #name, operation,
+                        ).await?;
+                        for (row, parent) in rows.iter_mut().zip(&created) {
+                            #assign
+                        }
+                    }
+                }
+            });
+            quote! {
+                if !<Self as #private::Model>::needs_parents(&parents) {
+                    return #private::core::option::Option::None;
+                }
+                let (#(#slots,)*) = parents;
+                #private::core::option::Option::Some(#private::Box::pin(async move {
+                    #(#steps)*
+                    #private::core::result::Result::Ok(())
+                }))
+            }
+        };
+        quote! {
+            #[automatically_derived]
+            impl<DB: #private::Backend> #private::Insert<DB> for #model
+            where
+                #(#encode_bounds,)*
+                #(#parent_bounds,)*
+                #model: for<'r> #private::sqlx::FromRow<'r, <DB as #private::sqlx::Database>::Row>,
+            {
+                fn bind(
+                    self,
+                    set: #private::ColumnSet,
+                    args: &mut <DB as #private::sqlx::Database>::Arguments,
+                ) -> #private::core::result::Result<Self::Transient, #private::sqlx::error::BoxDynError> {
+                    let #model { #(#column_idents,)* #(#transient_idents,)* .. } = self;
+                    #(#binds)*
+                    #private::core::result::Result::Ok((#(#transient_idents,)*))
+                }
+
+                #[allow(unused_variables)]
+                fn create_parents<'a>(
+                    parents: Self::Parents,
+                    rows: &'a mut [Self],
+                    conn: &'a mut <DB as #private::sqlx::Database>::Connection,
+                    operation: #private::Operation,
+                ) -> #private::core::option::Option<#private::BoxFuture<'a, #private::core::result::Result<(), #private::Error>>> {
+                    #create_parents
+                }
             }
         }
     }
 }
 
-/// The value of a field the factory was not given, spanned at the user's tokens so a type
-/// error lands on them.
-fn fallback_value(f: &Field<'_>) -> TokenStream {
-    let private = quote!(::sqlx_factory::__private);
-    let ty = f.ty;
-    match f.value() {
-        Value::Skip => quote!(#private::core::default::Default::default()),
-        Value::Default(expr) => quote_spanned! {expr.span()=>
-            { let value: #ty = #expr; value }
-        },
-        Value::Fake(expr) => quote_spanned! {expr.span()=>
-            #private::fake::<#ty, _, _>(&(#expr), rng)
-        },
-        Value::Sequence(expr) => quote_spanned! {expr.span()=>
-            #private::sequence::<#ty, _>(#expr, n)
-        },
-        Value::Dummy => quote_spanned! {ty.span()=>
-            <#ty as #private::FakeValue>::fake_value(rng)
-        },
-    }
+fn parent_ident(field: &Ident) -> Ident {
+    format_ident!("__{}_parent", field)
+}
+
+fn marker_ident(field: &Ident) -> Ident {
+    format_ident!("{}", field.to_string().trim_start_matches("r#"))
 }

@@ -11,6 +11,10 @@ const FACTORY_METHODS: &[&str] = &[
     "with_session",
     "create",
     "create_batch",
+    "seed",
+    "after_build",
+    "after_create",
+    "with_related",
 ];
 
 const MAX_DB_FILLED: usize = 64;
@@ -51,7 +55,7 @@ pub fn check(cx: &mut Ctxt, input: &Input<'_>) {
         for (ident, _) in attrs.values().skip(1) {
             cx.error_spanned_by(
                 ident,
-                "a field takes one of `default`, `fake` and `sequence`, not several",
+                "a field takes one of `default`, `fake`, `sequence` and `lazy`, not several",
             );
         }
         if let (Some(_), Some(generated)) = (&attrs.primary_key, &attrs.generated) {
@@ -60,16 +64,28 @@ pub fn check(cx: &mut Ctxt, input: &Input<'_>) {
                 "`primary_key` already means the database fills the column; remove `generated`",
             );
         }
+        let flags = |cx: &mut Ctxt, what: &str, conflicting: &[&Option<syn::Ident>]| {
+            for other in conflicting.iter().copied().flatten() {
+                cx.error_spanned_by(other, format!("{what}; remove `{other}`"));
+            }
+        };
         if let Some(skip) = &attrs.skip {
-            let others = [&attrs.primary_key, &attrs.generated]
-                .into_iter()
-                .flatten()
-                .chain(attrs.values().map(|(ident, _)| ident));
-            for other in others {
-                cx.error_spanned_by(
-                    other,
-                    format!("a `skip` field is not a column and is always `Default::default()`; remove `{other}`"),
-                );
+            let what = "a `skip` field is not a column and is always `Default::default()`";
+            flags(
+                cx,
+                what,
+                &[
+                    &attrs.primary_key,
+                    &attrs.generated,
+                    &attrs.required,
+                    &attrs.transient,
+                ],
+            );
+            for (ident, _) in attrs.values() {
+                cx.error_spanned_by(ident, format!("{what}; remove `{ident}`"));
+            }
+            if let Some((ident, _)) = &attrs.association {
+                cx.error_spanned_by(ident, format!("{what}; remove `association`"));
             }
             if attrs.column.is_some() {
                 cx.error_spanned_by(
@@ -83,6 +99,51 @@ pub fn check(cx: &mut Ctxt, input: &Input<'_>) {
                     "`#[factory(skip)]` needs `#[sqlx(skip)]` too, or `FromRow` will read a column that is not returned",
                 );
             }
+        }
+        if let Some(transient) = &attrs.transient {
+            let what = "a `transient` field is a factory parameter, not a column";
+            flags(cx, what, &[&attrs.primary_key, &attrs.generated]);
+            if let Some((ident, _)) = &attrs.association {
+                cx.error_spanned_by(ident, format!("{what}; remove `association`"));
+            }
+            if attrs.column.is_some() {
+                cx.error_spanned_by(&attrs.column, format!("{what}; remove `column`"));
+            }
+            if !attrs.sqlx_skip {
+                cx.error_spanned_by(
+                    transient,
+                    "a `transient` field is not a column, but `FromRow` would read it as one: add `#[sqlx(skip)]`",
+                );
+            }
+        }
+        if attrs.association.is_some() {
+            for (ident, _) in attrs.values() {
+                cx.error_spanned_by(
+                    ident,
+                    "an `association` field takes its value from the parent row it creates; set a fixed key with the setter instead",
+                );
+            }
+            flags(
+                cx,
+                "an `association` field is a foreign key",
+                &[&attrs.primary_key, &attrs.generated],
+            );
+            if let Some(required) = &attrs.required {
+                cx.error_spanned_by(required, "an `association` creates its parent when not set, so it is never required; remove `required`");
+            }
+        }
+        if attrs.required.is_some() {
+            for (ident, _) in attrs.values() {
+                cx.error_spanned_by(
+                    ident,
+                    format!("a `required` field has no value of its own: the caller always sets it; remove `{ident}`"),
+                );
+            }
+            flags(
+                cx,
+                "a `required` field is always sent",
+                &[&attrs.primary_key, &attrs.generated],
+            );
         }
         if let Some(flatten) = &attrs.sqlx_flatten {
             cx.error_spanned_by(

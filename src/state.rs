@@ -1,0 +1,82 @@
+//! The part of every generated factory that is not a field override.
+
+use std::fmt;
+
+use crate::create::AfterCreate;
+use crate::session::{Bound, IntoSession, NoSession};
+
+/// What a factory carries besides its field overrides: the session state `S`, the hooks and
+/// the seed.
+pub struct FactoryState<S, M> {
+    pub(crate) session: S,
+    pub(crate) after_create: Vec<Box<dyn AfterCreate<M, S>>>,
+    pub(crate) after_build: Vec<Box<dyn Fn(&mut M) + Send + Sync>>,
+    pub(crate) seed: Option<u64>,
+}
+
+impl<S: fmt::Debug, M> fmt::Debug for FactoryState<S, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FactoryState")
+            .field("session", &self.session)
+            .field("after_create", &self.after_create.len())
+            .field("after_build", &self.after_build.len())
+            .field("seed", &self.seed)
+            .finish()
+    }
+}
+
+impl<M> Default for FactoryState<NoSession, M> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<M> FactoryState<NoSession, M> {
+    pub const fn new() -> Self {
+        FactoryState {
+            session: NoSession,
+            after_create: Vec::new(),
+            after_build: Vec::new(),
+            seed: None,
+        }
+    }
+}
+
+impl<S, M> FactoryState<S, M> {
+    /// Binds `session`; the generated `with_session` has checked `S: Unbound`, so there are
+    /// no after-create steps to carry over (they can only be added once bound).
+    pub fn bind<'c, C>(self, session: &'c mut C) -> FactoryState<Bound<'c, C::Database>, M>
+    where
+        C: IntoSession + ?Sized,
+    {
+        FactoryState {
+            session: Bound::new(session),
+            after_create: Vec::new(),
+            after_build: self.after_build,
+            seed: self.seed,
+        }
+    }
+
+    pub fn push_after_create(&mut self, step: Box<dyn AfterCreate<M, S>>) {
+        self.after_create.push(step);
+    }
+
+    pub fn push_after_build(&mut self, hook: Box<dyn Fn(&mut M) + Send + Sync>) {
+        self.after_build.push(hook);
+    }
+
+    pub fn set_seed(&mut self, seed: u64) {
+        self.seed = Some(seed);
+    }
+
+    pub fn seed(&self) -> Option<u64> {
+        self.seed
+    }
+
+    /// Runs the after-build hooks on a freshly drawn object.
+    pub fn after_build(&self, object: &mut M) {
+        for hook in &self.after_build {
+            hook(object);
+        }
+    }
+}
