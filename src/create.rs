@@ -241,34 +241,45 @@ pub(crate) fn rows_per_statement<DB: Backend>(binds_per_row: usize) -> usize {
     }
 }
 
-/// Creates one parent row per child from `source` for the association on `field` of `M`.
-pub async fn create_parents<DB, M, P>(
-    conn: &mut DB::Connection,
-    source: Box<dyn RowSource<P>>,
-    children: usize,
-    field: &'static str,
-    operation: Operation,
-) -> Result<Vec<P>, Error>
-where
-    DB: Backend,
-    M: Model,
-    P: Insert<DB>,
-{
-    let parent_operation = match children {
-        1 => Operation::Create,
-        rows => Operation::CreateBatch { rows },
-    };
-    insert_rows::<DB, P>(conn, source.into_rows(children), parent_operation)
-        .await
-        .map_err(|e| {
-            Error::wrap(
-                M::FACTORY,
-                M::TABLE,
-                operation,
-                Step::Parent { field },
-                Box::new(e),
-            )
+/// `P: Insert<DB>` for the parent of an association, as a bound that asks nothing of `P` to
+/// be well-formed: a wrong `association = NotAModel` is then reported once, by `Association`.
+pub trait InsertParent<DB: Backend>: Sized {
+    /// Creates one parent row per child from `source` for the association on `field` of `M`.
+    fn create_parents<'a, M: Model>(
+        conn: &'a mut DB::Connection,
+        source: Box<dyn RowSource<Self>>,
+        children: usize,
+        field: &'static str,
+        operation: Operation,
+    ) -> BoxFuture<'a, Result<Vec<Self>, Error>>;
+}
+
+impl<DB: Backend, P: Insert<DB>> InsertParent<DB> for P {
+    fn create_parents<'a, M: Model>(
+        conn: &'a mut DB::Connection,
+        source: Box<dyn RowSource<Self>>,
+        children: usize,
+        field: &'static str,
+        operation: Operation,
+    ) -> BoxFuture<'a, Result<Vec<Self>, Error>> {
+        let parent_operation = match children {
+            1 => Operation::Create,
+            rows => Operation::CreateBatch { rows },
+        };
+        Box::pin(async move {
+            insert_rows::<DB, P>(conn, source.into_rows(children), parent_operation)
+                .await
+                .map_err(|e| {
+                    Error::wrap(
+                        M::FACTORY,
+                        M::TABLE,
+                        operation,
+                        Step::Parent { field },
+                        Box::new(e),
+                    )
+                })
         })
+    }
 }
 
 /// `with_related(n, f)`: `n` rows of `C` per created row, from the factory `f` returns.

@@ -40,7 +40,7 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the target of an association",
     label = "not a model with `#[derive(Factory)]` and a `#[factory(primary_key)]` field",
-    note = "an association creates a `{Self}` row and stores its primary key: derive `Factory` on `{Self}` and mark its key field `#[factory(primary_key)]`"
+    note = "an association creates a row of `{Self}` and stores its primary key: derive `Factory` on `{Self}` and mark its key field `#[factory(primary_key)]`"
 )]
 pub trait Association: Model {
     /// The primary key's type.
@@ -90,7 +90,11 @@ pub struct Rows<M: Model> {
     message = "this factory cannot make `{M}` rows yet",
     label = "set the required fields of the `{M}` factory here"
 )]
-pub trait RowSource<M: Model>: Send {
+pub trait RowSource<M>: Send {
     /// Draws `n` rows, as `create_batch(n)` would before inserting them.
-    fn into_rows(self: Box<Self>, n: usize) -> Rows<M>;
+    // The bound sits on the method, not the trait, so that naming `dyn RowSource<NotAModel>`
+    // is no error of its own: the association's check reports the mistake once.
+    fn into_rows(self: Box<Self>, n: usize) -> Rows<M>
+    where
+        M: Model;
 }

@@ -5,12 +5,15 @@ use std::fmt;
 use crate::create::AfterCreate;
 use crate::session::{Bound, IntoSession, NoSession};
 
+/// An `after_build` hook: runs on each object right after its values are drawn.
+pub type AfterBuild<M> = Box<dyn Fn(&mut M) + Send + Sync>;
+
 /// What a factory carries besides its field overrides: the session state `S`, the hooks and
 /// the seed.
 pub struct FactoryState<S, M> {
     pub(crate) session: S,
     pub(crate) after_create: Vec<Box<dyn AfterCreate<M, S>>>,
-    pub(crate) after_build: Vec<Box<dyn Fn(&mut M) + Send + Sync>>,
+    pub(crate) after_build: Vec<AfterBuild<M>>,
     pub(crate) seed: Option<u64>,
 }
 
@@ -61,7 +64,7 @@ impl<S, M> FactoryState<S, M> {
         self.after_create.push(step);
     }
 
-    pub fn push_after_build(&mut self, hook: Box<dyn Fn(&mut M) + Send + Sync>) {
+    pub fn push_after_build(&mut self, hook: AfterBuild<M>) {
         self.after_build.push(hook);
     }
 

@@ -140,6 +140,11 @@ impl Field<'_> {
         option_inner(self.ty).is_some()
     }
 
+    /// `T` of an `Option<T>` field.
+    pub fn option_inner(&self) -> Option<&Type> {
+        option_inner(self.ty)
+    }
+
     pub fn value(&self) -> Value<'_> {
         if self.is_skipped() {
             return Value::Skip;

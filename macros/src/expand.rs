@@ -103,7 +103,7 @@ impl<'a> Expander<'a> {
         let required_marker = if required_params.is_empty() {
             TokenStream::new()
         } else {
-            quote!(__required: #private::core::marker::PhantomData<(#(#required_params,)*)>,)
+            quote!(__required: #private::core::marker::PhantomData<fn() -> (#(#required_params,)*)>,)
         };
         let required_marker_init = if required_params.is_empty() {
             TokenStream::new()
@@ -135,8 +135,8 @@ impl<'a> Expander<'a> {
             self.associations().map(|f| parent_ident(f.ident)).collect();
         let parent_field_decls = self.associations().map(|f| {
             let ident = parent_ident(f.ident);
-            let parent = f.association();
-            quote!(#ident: #private::core::option::Option<#private::Box<dyn #private::RowSource<#parent>>>)
+            let source = row_source(f);
+            quote!(#ident: #private::core::option::Option<#source>)
         });
         let override_idents: Vec<&Ident> = settable.iter().map(|f| f.ident).collect();
         let setters = settable.iter().map(|f| self.setter(f));
@@ -397,10 +397,15 @@ impl<'a> Expander<'a> {
                  (create mode), instead of a default one or a fixed key.",
                 quote!(#parent)
             );
-            quote! {
+            // Signature and body are spanned at the parent's path, so that naming a type that
+            // is no model is one error, under that path.
+            let span = parent.span();
+            let private = private_at(span);
+            quote_spanned! {span=>
                 #[doc = #doc]
-                pub fn #with<F>(mut self, customize: impl FnOnce(<#parent as #private::Association>::Factory) -> F) -> Self
+                pub fn #with<Customize, F>(mut self, customize: Customize) -> Self
                 where
+                    Customize: FnOnce(<#parent as #private::Association>::Factory) -> F,
                     F: #private::RowSource<#parent> + 'static,
                 {
                     let factory = <<#parent as #private::Association>::Factory as #private::core::default::Default>::default();
@@ -449,8 +454,11 @@ impl<'a> Expander<'a> {
             Value::Lazy(expr) => {
                 let ident = f.ident;
                 let ty = f.ty;
-                let call = quote_spanned! {expr.span()=>
-                    #private::lazy::<#model, #ty, _>(#expr, &object)
+                let call = {
+                    let spanned_private = private_at(expr.span());
+                    quote_spanned! {expr.span()=>
+                        #spanned_private::lazy::<#model, #ty, _>(#expr, &object)
+                    }
                 };
                 Some(quote! {
                     if self.#ident.is_none() {
@@ -498,9 +506,9 @@ impl<'a> Expander<'a> {
                 quote!(#private::core::option::Option::None)
             } else {
                 let span = parent.span();
-                quote_spanned! {span=>
-                    #private::core::option::Option::Some(#private::default_parent::<#parent>())
-                }
+                { let spanned_private = private_at(span); quote_spanned!{span=>
+                    #spanned_private::core::option::Option::Some(#spanned_private::default_parent::<#parent>())
+                } }
             };
             quote! {
                 if self.#ident.is_some() {
@@ -529,30 +537,54 @@ impl<'a> Expander<'a> {
     fn fallback_value(&self, f: &Field<'_>) -> TokenStream {
         let private = &self.private;
         let ty = f.ty;
-        let dummy = quote_spanned! {ty.span()=>
-            <#ty as #private::FakeValue>::fake_value(rng)
+        let dummy = {
+            let spanned_private = private_at(ty.span());
+            quote_spanned! {ty.span()=>
+                <#ty as #spanned_private::FakeValue>::fake_value(rng)
+            }
         };
-        if f.association().is_some() && f.is_option() {
+        if let (Some(_), Some(inner)) = (f.association(), f.option_inner()) {
             // Build mode: NULL unless a parent was asked for, as in create mode.
             let parent_field = parent_ident(f.ident);
+            let key = {
+                let spanned_private = private_at(inner.span());
+                quote_spanned! {inner.span()=>
+                    <#inner as #spanned_private::FakeValue>::fake_value(rng)
+                }
+            };
             return quote! {
-                if self.#parent_field.is_some() { #dummy } else { #private::core::option::Option::None }
+                if self.#parent_field.is_some() {
+                    #private::core::option::Option::Some(#key)
+                } else {
+                    #private::core::option::Option::None
+                }
             };
         }
         match f.value() {
             Value::Skip => quote!(#private::core::default::Default::default()),
-            Value::Default(expr) => quote_spanned! {expr.span()=>
-                { let value: #ty = #expr; value }
-            },
-            Value::Fake(expr) => quote_spanned! {expr.span()=>
-                #private::fake::<#ty, _, _>(&(#expr), rng)
-            },
-            Value::Sequence(expr) => quote_spanned! {expr.span()=>
-                #private::sequence::<#ty, _>(#expr, n)
-            },
-            Value::Lazy(expr) => quote_spanned! {expr.span()=>
-                <#ty as #private::LazyPlaceholder>::placeholder()
-            },
+            Value::Default(expr) => {
+                quote_spanned! {expr.span()=>
+                    { let value: #ty = #expr; value }
+                }
+            }
+            Value::Fake(expr) => {
+                let spanned_private = private_at(expr.span());
+                quote_spanned! {expr.span()=>
+                    #spanned_private::fake::<#ty, _, _>(&(#expr), rng)
+                }
+            }
+            Value::Sequence(expr) => {
+                let spanned_private = private_at(expr.span());
+                quote_spanned! {expr.span()=>
+                    #spanned_private::sequence::<#ty, _>(#expr, n)
+                }
+            }
+            Value::Lazy(expr) => {
+                let spanned_private = private_at(expr.span());
+                quote_spanned! {expr.span()=>
+                    <#ty as #spanned_private::LazyPlaceholder>::placeholder()
+                }
+            }
             // The typestate only lets `build`/`create` run once the setter stored a value.
             Value::Required => {
                 quote!(#private::core::unreachable!("required field set by typestate"))
@@ -571,8 +603,8 @@ impl<'a> Expander<'a> {
             quote!(#private::Column { name: #name, from_row_name: #from_row_name, db_filled: #db_filled })
         });
         let parent_types = self.associations().map(|f| {
-            let parent = f.association();
-            quote!(#private::core::option::Option<#private::Box<dyn #private::RowSource<#parent>>>)
+            let source = row_source(f);
+            quote!(#private::core::option::Option<#source>)
         });
         let parent_indexes: Vec<syn::Index> = (0..self.associations().count())
             .map(syn::Index::from)
@@ -652,9 +684,9 @@ impl<'a> Expander<'a> {
         });
         let encode_bounds = columns.iter().map(|f| {
             let ty = f.ty;
-            quote_spanned! {ty.span()=>
-                for<'q> #ty: #private::sqlx::Encode<'q, DB> + #private::sqlx::Type<DB>
-            }
+            { let spanned_private = private_at(ty.span()); quote_spanned!{ty.span()=>
+                for<'q> #ty: #spanned_private::sqlx::Encode<'q, DB> + #spanned_private::sqlx::Type<DB>
+            } }
         });
         // A self-reference needs no bound: inside this impl, `Self: Insert<DB>` holds.
         let parent_bounds = self.associations().filter_map(|f| {
@@ -662,7 +694,10 @@ impl<'a> Expander<'a> {
             if parent.is_ident("Self") || parent.is_ident(model) {
                 return None;
             }
-            Some(quote_spanned!(parent.span()=> #parent: #private::Insert<DB>))
+            Some({
+                let spanned_private = private_at(parent.span());
+                quote_spanned!(parent.span()=> #parent: #spanned_private::InsertParent<DB>)
+            })
         });
         let create_parents = if self.associations().count() == 0 {
             quote!(#private::core::option::Option::None)
@@ -676,12 +711,13 @@ impl<'a> Expander<'a> {
                 let name = ident.to_string();
                 let parent = f.association();
                 let ty = f.ty;
-                let assign = quote_spanned! {ty.span()=>
-                    row.#ident = #private::foreign_key::<#ty, #parent>(parent);
-                };
+                let assign = { let spanned_private = private_at(parent.span()); quote_spanned!{parent.span()=>
+                    row.#ident = #spanned_private::foreign_key::<#ty, #parent>(parent);
+                } };
+                let create = { let spanned_private = private_at(parent.span()); quote_spanned!(parent.span()=> <#parent as #spanned_private::InsertParent<DB>>::create_parents) };
                 quote! {
                     if let #private::core::option::Option::Some(source) = #slot {
-                        let created = #private::create_parents::<DB, Self, #parent>(
+                        let created = #create::<Self>(
                             &mut *conn, source, rows.len(), #name, operation,
                         ).await?;
                         for (row, parent) in rows.iter_mut().zip(&created) {
@@ -731,6 +767,20 @@ impl<'a> Expander<'a> {
             }
         }
     }
+}
+
+/// `::sqlx_factory::__private` spanned at the user's tokens: an obligation of a generated path
+/// is reported at its path's span, so the path must carry the user's span too.
+fn private_at(span: proc_macro2::Span) -> TokenStream {
+    quote_spanned!(span=> ::sqlx_factory::__private)
+}
+
+/// `Box<dyn RowSource<Parent>>`, spanned at the parent's path.
+fn row_source(f: &Field<'_>) -> TokenStream {
+    let parent = f.association();
+    let span = parent.span();
+    let private = private_at(span);
+    quote_spanned!(span=> #private::Box<dyn #private::RowSource<#parent>>)
 }
 
 fn parent_ident(field: &Ident) -> Ident {

@@ -9,6 +9,8 @@ use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};
 
+use crate::common::Kind;
+
 static STATEMENTS: Mutex<Vec<Logged>> = Mutex::new(Vec::new());
 /// Tests that count statements take turns, so each sees only its own.
 static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -98,12 +100,24 @@ fn log() -> MutexGuard<'static, Vec<Logged>> {
 }
 
 impl Counting {
-    /// The statements sent since `start` whose text begins with `prefix`.
-    pub fn sent(&self, prefix: &str) -> Vec<Logged> {
+    /// The statements sent since `start` to `kind`'s backend whose text begins with `prefix`.
+    pub fn sent(&self, kind: Kind, prefix: &str) -> Vec<Logged> {
         log()[self.start..]
             .iter()
-            .filter(|s| s.sql.starts_with(prefix))
+            .filter(|s| s.sql.starts_with(prefix) && backend_of(&s.sql) == kind)
             .cloned()
             .collect()
+    }
+}
+
+/// Which backend a statement was written for: MariaDB quotes with backticks, PostgreSQL
+/// numbers its placeholders. Statements with neither are taken as SQLite's.
+fn backend_of(sql: &str) -> Kind {
+    if sql.contains('`') {
+        Kind::MariaDb
+    } else if sql.contains("$1") {
+        Kind::Postgres
+    } else {
+        Kind::Sqlite
     }
 }

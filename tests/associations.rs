@@ -1,0 +1,228 @@
+//! Associations: parents created in the same session unless given, customised with `_with`,
+//! chained, batched, optional and self-referencing.
+
+mod common;
+
+use sqlx::Connection;
+use sqlx_factory::Factory;
+
+#[path = "common/statements.rs"]
+mod statements;
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "authors")]
+struct Author {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(fake = fake::faker::name::en::Name())]
+    name: String,
+    #[factory(default = false)]
+    admin: bool,
+}
+
+impl<S> AuthorFactory<S> {
+    fn root(self) -> Self {
+        self.name("Root").admin(true)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "articles")]
+struct Article {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(association = Author)]
+    author_id: i64,
+    #[factory(fake = fake::faker::lorem::en::Sentence(3..6))]
+    title: String,
+}
+
+/// A trait that sets an association: an article by an admin.
+impl<S> ArticleFactory<S> {
+    fn by_admin(self) -> Self {
+        self.author_id_with(|author| author.root())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "remarks")]
+struct Remark {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(association = Article)]
+    article_id: i64,
+    #[factory(default = "nice".to_string())]
+    body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "sections")]
+struct Section {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(association = Section)]
+    parent_id: Option<i64>,
+    #[factory(sequence = |n| format!("section {n}"))]
+    name: String,
+}
+
+async fn schema<C>(conn: &mut C, kind: common::Kind)
+where
+    for<'c> &'c mut C: sqlx::Executor<'c>,
+{
+    let pk = kind.serial_pk();
+    let boolean = if kind == Kind::Sqlite {
+        "INTEGER"
+    } else {
+        "BOOLEAN"
+    };
+    for sql in [
+        format!("CREATE TABLE authors (id {pk}, name TEXT NOT NULL, admin {boolean} NOT NULL)"),
+        format!(
+            "CREATE TABLE articles (id {pk}, author_id BIGINT NOT NULL REFERENCES authors(id), title TEXT NOT NULL)"
+        ),
+        format!(
+            "CREATE TABLE remarks (id {pk}, article_id BIGINT NOT NULL REFERENCES articles(id), body TEXT NOT NULL)"
+        ),
+        format!(
+            "CREATE TABLE sections (id {pk}, parent_id BIGINT REFERENCES sections(id), name TEXT NOT NULL)"
+        ),
+    ] {
+        exec!(conn, sql);
+    }
+}
+
+use common::Kind;
+
+on_every_backend! {
+    /// With no author given, creating an article creates its author first, in the same
+    /// transaction, and stores the author's id.
+    async fn parent_created_in_same_session(conn, kind) {
+        schema(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        let article = Article::factory().with_session(&mut tx).create().await.unwrap();
+        let author: (i64, String) = sqlx::query_as("SELECT id, name FROM authors")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(article.author_id, author.0);
+        tx.rollback().await.unwrap();
+        let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM authors").fetch_one(&mut *conn).await.unwrap();
+        assert_eq!(left, 0, "the parent lived in the caller's transaction only");
+    }
+}
+
+on_every_backend! {
+    /// A given id is used as is: no parent is created.
+    async fn given_id_creates_no_parent(conn, kind) {
+        schema(conn, kind).await;
+        let ann = Author::factory().with_session(&mut *conn).name("Ann").create().await.unwrap();
+        let articles = Article::factory().with_session(&mut *conn).author_id(ann.id).create_batch(3).await.unwrap();
+        assert!(articles.iter().all(|a| a.author_id == ann.id));
+        let authors: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM authors").fetch_one(&mut *conn).await.unwrap();
+        assert_eq!(authors, 1);
+    }
+}
+
+on_every_backend! {
+    /// `author_id_with` customises the parent; a trait can do it too.
+    async fn customised_parent(conn, kind) {
+        schema(conn, kind).await;
+        let article = Article::factory()
+            .with_session(&mut *conn)
+            .author_id_with(|a| a.name("Bob"))
+            .create()
+            .await
+            .unwrap();
+        let by_admin = Article::factory().with_session(&mut *conn).by_admin().create().await.unwrap();
+        let rows: Vec<(i64, String, bool)> = sqlx::query_as("SELECT id, name, admin FROM authors ORDER BY id")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(rows, [(article.author_id, "Bob".to_string(), false), (by_admin.author_id, "Root".to_string(), true)]);
+    }
+}
+
+on_every_backend! {
+    /// Comment -> article -> author: each level creates its parent; 100 remarks with no
+    /// article given create 100 articles and 100 authors, each level in one batch INSERT.
+    async fn chains_batch_their_parents(conn, kind) {
+        schema(conn, kind).await;
+        let one = Remark::factory().with_session(&mut *conn).create().await.unwrap();
+        let sql = format!("SELECT id, author_id FROM articles WHERE id = {}", one.article_id);
+        let article: (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(article.0, one.article_id);
+
+        let counting = statements::start().await;
+        let remarks = Remark::factory().with_session(&mut *conn).create_batch(100).await.unwrap();
+        let inserts: Vec<String> = counting
+            .sent(kind, "INSERT INTO")
+            .into_iter()
+            .map(|s| s.sql.split_whitespace().nth(2).unwrap_or_default().to_string())
+            .collect();
+        drop(counting);
+        let q = |t: &str| if kind == Kind::MariaDb { format!("`{t}`") } else { format!("\"{t}\"") };
+        assert_eq!(inserts, [q("authors"), q("articles"), q("remarks")], "one INSERT per level, parents first");
+
+        let distinct: i64 = sqlx::query_scalar("SELECT COUNT(DISTINCT article_id) FROM remarks")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(distinct, 101, "each remark got its own article");
+        let orphans: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM remarks r LEFT JOIN articles a ON a.id = r.article_id \
+             LEFT JOIN authors u ON u.id = a.author_id WHERE u.id IS NULL",
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+        assert_eq!(orphans, 0, "every remark reaches an author");
+        assert_eq!(remarks.len(), 100);
+    }
+}
+
+on_every_backend! {
+    /// An optional, self-referencing key is NULL unless a parent is asked for; asking creates
+    /// exactly one level, no loop.
+    async fn optional_self_reference(conn, kind) {
+        schema(conn, kind).await;
+        let root = Section::factory().with_session(&mut *conn).create().await.unwrap();
+        assert_eq!(root.parent_id, None);
+        let child = Section::factory()
+            .with_session(&mut *conn)
+            .parent_id_with(|p| p.name("top"))
+            .create()
+            .await
+            .unwrap();
+        let parent: (i64, Option<i64>, String) = sqlx::query_as(
+            "SELECT id, parent_id, name FROM sections WHERE name = 'top'",
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+        assert_eq!(child.parent_id, Some(parent.0));
+        assert_eq!(parent.1, None, "the parent's own parent is not created");
+        let given = Section::factory().with_session(&mut *conn).parent_id(Some(root.id)).create().await.unwrap();
+        assert_eq!(given.parent_id, Some(root.id));
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sections").fetch_one(&mut *conn).await.unwrap();
+        assert_eq!(total, 4);
+    }
+}
+
+/// Build mode touches no database: the key is a value of its type, optional keys are None.
+#[test]
+fn build_mode_makes_no_parents() {
+    let article = Article::factory().build();
+    let _ = article.author_id; // a random i64
+    let section = Section::factory().build();
+    assert_eq!(section.parent_id, None);
+    let asked = Section::factory().parent_id_with(|p| p).build();
+    assert!(
+        asked.parent_id.is_some(),
+        "asked for a parent: a key of its type"
+    );
+    assert_eq!(Article::factory().author_id(7).build().author_id, 7);
+}
