@@ -1,0 +1,95 @@
+//! Reproducible data: `.seed(n)`, `SQLX_FACTORY_SEED` for a whole run, the seed printed on
+//! panic. Runs of the whole test binary are made by starting it again as a child process.
+
+use std::process::{Command, Output};
+
+use sqlx_factory::{Factory, run_seed};
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "people")]
+struct Person {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(sequence = |n| format!("p{n}@example.com"))]
+    email: String,
+    #[factory(fake = fake::faker::name::en::Name())]
+    name: String,
+    age: i32,
+    nickname: Option<String>,
+}
+
+#[test]
+fn same_seed_same_objects() {
+    let a = Person::factory().seed(42).build_batch(20);
+    let b = Person::factory().seed(42).build_batch(20);
+    assert_eq!(a, b, "sequence values included");
+    let c = Person::factory().seed(43).build_batch(20);
+    assert_ne!(a, c);
+    assert_eq!(Person::factory().seed(42).build(), a[0]);
+}
+
+/// Child process body; on its own, a check that the seed in force is the one asked for.
+#[test]
+fn prints_its_data() {
+    let people = Person::factory().build_batch(5);
+    if let Ok(seed) = std::env::var("SQLX_FACTORY_SEED") {
+        assert_eq!(run_seed().to_string(), seed);
+    }
+    println!("DATA {people:?}");
+    assert_eq!(people.len(), 5);
+}
+
+/// Child process body: builds, then fails.
+#[test]
+#[should_panic(expected = "the test failed")]
+fn panics_after_building() {
+    let _ = Person::factory().build();
+    panic!("the test failed");
+}
+
+fn run_child(test: &str, seed: Option<&str>) -> Output {
+    let exe = std::env::current_exe().expect("test binary path");
+    let mut cmd = Command::new(exe);
+    cmd.args(["--exact", test, "--nocapture", "--test-threads=1"]);
+    match seed {
+        Some(seed) => cmd.env("SQLX_FACTORY_SEED", seed),
+        None => cmd.env_remove("SQLX_FACTORY_SEED"),
+    };
+    let output = cmd.output().expect("run the test binary");
+    assert!(
+        output.status.success(),
+        "{test}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn data(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        // libtest may print `test name ... ` on the same line before the test's own output.
+        .find_map(|line| line.split_once("DATA ").map(|(_, data)| data.to_owned()))
+        .expect("the child printed its data")
+}
+
+#[test]
+fn run_seed_replays_every_run() {
+    let first = data(&run_child("prints_its_data", Some("12345")));
+    let again = data(&run_child("prints_its_data", Some("12345")));
+    assert_eq!(first, again, "one seed, the same data on every run");
+    let other = data(&run_child("prints_its_data", Some("999")));
+    assert_ne!(first, other);
+    let free = data(&run_child("prints_its_data", None));
+    let free_again = data(&run_child("prints_its_data", None));
+    assert_ne!(free, free_again, "without a seed each run differs");
+}
+
+#[test]
+fn panic_prints_the_seed() {
+    let output = run_child("panics_after_building", Some("777"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("replay it with SQLX_FACTORY_SEED=777"),
+        "{stderr}"
+    );
+}
