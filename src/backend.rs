@@ -50,6 +50,12 @@ pub trait Backend: Database + private::Sealed {
         sql: Arc<str>,
         args: Self::Arguments,
     ) -> BoxFuture<'e, Result<Vec<Self::Row>, sqlx::Error>>;
+
+    /// Runs a fixed statement with no parameters (`SAVEPOINT ..`).
+    fn execute<'e>(
+        conn: &'e mut Self::Connection,
+        sql: &'static str,
+    ) -> BoxFuture<'e, Result<(), sqlx::Error>>;
 }
 
 /// The `fetch_one`/`fetch_all` of a concrete backend, where sqlx's executor bounds hold.
@@ -69,6 +75,13 @@ macro_rules! fetch_methods {
             args: Self::Arguments,
         ) -> BoxFuture<'e, Result<Vec<Self::Row>, sqlx::Error>> {
             conn.fetch_all(sqlx::query_with(AssertSqlSafe(sql), args))
+        }
+
+        fn execute<'e>(
+            conn: &'e mut Self::Connection,
+            sql: &'static str,
+        ) -> BoxFuture<'e, Result<(), sqlx::Error>> {
+            Box::pin(async move { conn.execute(sql).await.map(|_| ()) })
         }
     };
 }

@@ -150,7 +150,8 @@ impl<S: State<M>, M: Model> IntoFuture for CreateBatch<S, M> {
     }
 }
 
-/// Parents, the INSERTs, then the after-create steps, all on the bound connection.
+/// Parents, the INSERTs, then the after-create steps, all on the bound connection; inside a
+/// savepoint when asked for.
 async fn run<DB: Backend, M: Insert<DB>>(
     state: FactoryState<Bound<'_, DB>, M>,
     rows: Rows<M>,
@@ -159,11 +160,44 @@ async fn run<DB: Backend, M: Insert<DB>>(
     let FactoryState {
         mut session,
         after_create,
+        savepoint,
         ..
     } = state;
+    let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
+    if savepoint {
+        DB::execute(&mut *session.conn, SAVEPOINT)
+            .await
+            .map_err(error)?;
+    }
+    let result = run_steps::<DB, M>(&mut session, rows, &after_create, operation).await;
+    if savepoint {
+        if result.is_ok() {
+            DB::execute(&mut *session.conn, RELEASE)
+                .await
+                .map_err(error)?;
+        } else {
+            // The operation's error is the one to report; the caller's transaction is usable
+            // again once these two ran.
+            let _ = DB::execute(&mut *session.conn, ROLLBACK_TO).await;
+            let _ = DB::execute(&mut *session.conn, RELEASE).await;
+        }
+    }
+    result
+}
+
+const SAVEPOINT: &str = "SAVEPOINT sqlx_factory";
+const ROLLBACK_TO: &str = "ROLLBACK TO SAVEPOINT sqlx_factory";
+const RELEASE: &str = "RELEASE SAVEPOINT sqlx_factory";
+
+async fn run_steps<'c, DB: Backend, M: Insert<DB>>(
+    session: &mut Bound<'c, DB>,
+    rows: Rows<M>,
+    after_create: &[Box<dyn AfterCreate<M, Bound<'c, DB>>>],
+    operation: Operation,
+) -> Result<Vec<M>, Error> {
     let created = insert_rows::<DB, M>(&mut *session.conn, rows, operation).await?;
     for (i, step) in after_create.iter().enumerate() {
-        step.run(&created, &mut session).await.map_err(|e| {
+        step.run(&created, session).await.map_err(|e| {
             Error::wrap(
                 M::FACTORY,
                 M::TABLE,
@@ -176,8 +210,32 @@ async fn run<DB: Backend, M: Insert<DB>>(
     Ok(created)
 }
 
-/// Creates the parents `rows` asks for, then inserts `rows` in chunks.
+/// Creates the parents `rows` asks for, then inserts `rows` in chunks; in a `tracing` span
+/// with the `tracing` feature.
 pub(crate) async fn insert_rows<DB: Backend, M: Insert<DB>>(
+    conn: &mut DB::Connection,
+    rows: Rows<M>,
+    operation: Operation,
+) -> Result<Vec<M>, Error> {
+    #[cfg(feature = "tracing")]
+    {
+        use tracing::Instrument;
+        let span = tracing::debug_span!(
+            "sqlx_factory::insert",
+            factory = M::FACTORY,
+            table = M::TABLE,
+            operation = %operation,
+            rows = rows.rows.len(),
+        );
+        insert_rows_untraced::<DB, M>(conn, rows, operation)
+            .instrument(span)
+            .await
+    }
+    #[cfg(not(feature = "tracing"))]
+    insert_rows_untraced::<DB, M>(conn, rows, operation).await
+}
+
+async fn insert_rows_untraced<DB: Backend, M: Insert<DB>>(
     conn: &mut DB::Connection,
     rows: Rows<M>,
     operation: Operation,

@@ -30,12 +30,14 @@ use sqlx::error::BoxDynError;
 /// # Ok::<(), sqlx::Error>(()) }).unwrap();
 /// ```
 #[derive(Debug, thiserror::Error)]
-#[error("{factory}::{operation} into table `{table}` failed{step}: {source}")]
+#[error("{factory}::{operation} into table `{table}` failed{step}: {source}{detail}")]
 pub struct Error {
     factory: &'static str,
     table: &'static str,
     operation: Operation,
     step: Step,
+    /// What the database said beyond its message (PostgreSQL's `DETAIL`), or empty.
+    detail: String,
     /// A `sqlx::Error`, the `Error` of a parent's factory, or a hook's own error.
     #[source]
     source: BoxDynError,
@@ -92,6 +94,22 @@ impl fmt::Display for Step {
     }
 }
 
+/// PostgreSQL keeps the column and value of a violation in `DETAIL`, which sqlx's message
+/// leaves out ("Key (email)=(a@b.c) already exists."): add it. The other backends name the
+/// column in the message itself.
+fn detail(source: &sqlx::Error) -> String {
+    #[cfg(feature = "postgres")]
+    if let sqlx::Error::Database(db) = source {
+        if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+            if let Some(detail) = pg.detail() {
+                return format!(" ({detail})");
+            }
+        }
+    }
+    let _ = source;
+    String::new()
+}
+
 impl Error {
     pub(crate) fn new(
         factory: &'static str,
@@ -104,6 +122,7 @@ impl Error {
             table,
             operation,
             step: Step::Insert,
+            detail: detail(&source),
             source: Box::new(source),
         }
     }
@@ -121,6 +140,7 @@ impl Error {
             table,
             operation,
             step,
+            detail: String::new(),
             source,
         }
     }

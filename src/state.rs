@@ -15,6 +15,8 @@ pub struct FactoryState<S, M> {
     pub(crate) after_create: Vec<Box<dyn AfterCreate<M, S>>>,
     pub(crate) after_build: Vec<AfterBuild<M>>,
     pub(crate) seed: Option<u64>,
+    /// Run the operation inside `SAVEPOINT`, rolled back to on failure.
+    pub(crate) savepoint: bool,
 }
 
 impl<S: fmt::Debug, M> fmt::Debug for FactoryState<S, M> {
@@ -24,7 +26,28 @@ impl<S: fmt::Debug, M> fmt::Debug for FactoryState<S, M> {
             .field("after_create", &self.after_create.len())
             .field("after_build", &self.after_build.len())
             .field("seed", &self.seed)
+            .field("savepoint", &self.savepoint)
             .finish()
+    }
+}
+
+impl<S: fmt::Debug, M> FactoryState<S, M> {
+    /// Adds the session and whatever else is set (seed, hooks, savepoint) to a factory's
+    /// `Debug` output.
+    pub fn debug_fields(&self, d: &mut fmt::DebugStruct<'_, '_>) {
+        d.field("session", &self.session);
+        if let Some(seed) = self.seed {
+            d.field("seed", &seed);
+        }
+        if !self.after_build.is_empty() {
+            d.field("after_build_hooks", &self.after_build.len());
+        }
+        if !self.after_create.is_empty() {
+            d.field("after_create_steps", &self.after_create.len());
+        }
+        if self.savepoint {
+            d.field("in_savepoint", &true);
+        }
     }
 }
 
@@ -41,6 +64,7 @@ impl<M> FactoryState<NoSession, M> {
             after_create: Vec::new(),
             after_build: Vec::new(),
             seed: None,
+            savepoint: false,
         }
     }
 }
@@ -57,6 +81,7 @@ impl<S, M> FactoryState<S, M> {
             after_create: Vec::new(),
             after_build: self.after_build,
             seed: self.seed,
+            savepoint: false,
         }
     }
 
@@ -70,6 +95,10 @@ impl<S, M> FactoryState<S, M> {
 
     pub fn set_seed(&mut self, seed: u64) {
         self.seed = Some(seed);
+    }
+
+    pub fn set_savepoint(&mut self) {
+        self.savepoint = true;
     }
 
     pub fn seed(&self) -> Option<u64> {

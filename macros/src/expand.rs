@@ -142,6 +142,7 @@ impl<'a> Expander<'a> {
         let setters = settable.iter().map(|f| self.setter(f));
 
         let marker_module = self.marker_module_def();
+        let debug_impl = self.debug_impl();
         let object = self.object_fn();
         let rows = self.rows_fn();
         let model_impl = self.model_impl(&table, &factory_name);
@@ -288,6 +289,14 @@ impl<'a> Expander<'a> {
                     self
                 }
 
+                /// Runs the operation inside `SAVEPOINT`: if it fails, the database rolls back to
+                /// the savepoint, so the caller's transaction stays usable (PostgreSQL aborts the
+                /// whole transaction on a failed statement otherwise). Costs two statements more.
+                pub fn in_savepoint(mut self) -> Self {
+                    self.__factory.set_savepoint();
+                    self
+                }
+
                 /// Creates `n` related rows per created row, from the factory `related` returns
                 /// for it (e.g. `|user| Post::factory().author_id(user.id)`), in one batch INSERT.
                 pub fn with_related<Child, Source, F>(mut self, n: usize, related: F) -> Self
@@ -301,6 +310,7 @@ impl<'a> Expander<'a> {
                 }
             }
 
+            #debug_impl
             #model_impl
             #association_impl
             #insert_impl
@@ -312,6 +322,54 @@ impl<'a> Expander<'a> {
             {
                 fn into_rows(self: #private::Box<Self>, n: usize) -> #private::Rows<#model> {
                     self.__factory_rows(n).1
+                }
+            }
+        }
+    }
+
+    /// `Debug` showing the state and the values set. Each field type's `Debug` is required
+    /// through a higher-ranked bound, which is no error when unmet: the factory of a model with
+    /// a field type that is not `Debug` is simply not `Debug` itself.
+    fn debug_impl(&self) -> TokenStream {
+        let private = &self.private;
+        let factory_name = self.factory.to_string();
+        let required_params: Vec<&Ident> = self.required.iter().map(|(_, p)| p).collect();
+        let this = self.factory_type(quote!(S));
+        let settable: Vec<&Field<'_>> = self.settable().collect();
+        let bounds = settable.iter().map(|f| {
+            let ty = f.ty;
+            quote!(for<'__a> &'__a #ty: #private::core::fmt::Debug)
+        });
+        let values = settable.iter().map(|f| {
+            let ident = f.ident;
+            let name = ident.to_string();
+            quote! {
+                if let #private::core::option::Option::Some(value) = &self.#ident {
+                    debug.field(#name, &value);
+                }
+            }
+        });
+        let parents = self.associations().map(|f| {
+            let field = parent_ident(f.ident);
+            let name = format!("{}_with", f.ident);
+            quote! {
+                if self.#field.is_some() {
+                    debug.field(#name, &#private::core::format_args!("<parent factory>"));
+                }
+            }
+        });
+        quote! {
+            #[automatically_derived]
+            impl<S: #private::core::fmt::Debug #(, #required_params)*> #private::core::fmt::Debug for #this
+            where
+                #(#bounds,)*
+            {
+                fn fmt(&self, f: &mut #private::core::fmt::Formatter<'_>) -> #private::core::fmt::Result {
+                    let mut debug = f.debug_struct(#factory_name);
+                    self.__factory.debug_fields(&mut debug);
+                    #(#values)*
+                    #(#parents)*
+                    debug.finish()
                 }
             }
         }

@@ -15,6 +15,7 @@ const FACTORY_METHODS: &[&str] = &[
     "after_build",
     "after_create",
     "with_related",
+    "in_savepoint",
 ];
 
 const MAX_DB_FILLED: usize = 64;

@@ -80,8 +80,10 @@ pub async fn postgres(test: &str) -> Option<sqlx::PgConnection> {
         .await
         .unwrap_or_else(|e| panic!("connect to DATABASE_URL_PG={url}: {e}"));
     let schema = format!("sqlx_factory_{test}");
+    // A lock left by an earlier, killed run fails the setup after 10 s instead of hanging it.
     let setup = format!(
-        "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}; SET search_path TO {schema}"
+        "SET lock_timeout = '10s'; DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}; \
+         SET search_path TO {schema}; SET lock_timeout = 0"
     );
     sqlx::raw_sql(sqlx::AssertSqlSafe(setup))
         .execute(&mut conn)
@@ -105,6 +107,35 @@ pub async fn mariadb(test: &str) -> Option<sqlx::MySqlConnection> {
         .await
         .expect("create the test's database");
     Some(conn)
+}
+
+/// A pool whose connections all work in the test's fresh schema.
+#[cfg(feature = "postgres")]
+pub async fn postgres_pool(test: &str) -> Option<sqlx::PgPool> {
+    drop(postgres(test).await?);
+    let url = url(test, "PostgreSQL", "DATABASE_URL_PG")?;
+    let schema = format!("sqlx_factory_{test}");
+    let options: sqlx::postgres::PgConnectOptions = url.parse().expect("DATABASE_URL_PG");
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(3)
+        .connect_with(options.options([("search_path", schema.as_str())]))
+        .await
+        .expect("PostgreSQL pool");
+    Some(pool)
+}
+
+/// A pool whose connections all work in the test's fresh database.
+#[cfg(feature = "mysql")]
+pub async fn mariadb_pool(test: &str) -> Option<sqlx::MySqlPool> {
+    drop(mariadb(test).await?);
+    let url = url(test, "MariaDB", "DATABASE_URL_MARIADB")?;
+    let options: sqlx::mysql::MySqlConnectOptions = url.parse().expect("DATABASE_URL_MARIADB");
+    let pool = sqlx::mysql::MySqlPoolOptions::new()
+        .max_connections(3)
+        .connect_with(options.database(&format!("sqlx_factory_{test}")))
+        .await
+        .expect("MariaDB pool");
+    Some(pool)
 }
 
 /// Runs `$body` once per backend as `#[tokio::test]`s `$name::{sqlite, postgres, mariadb}`,
