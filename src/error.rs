@@ -99,12 +99,11 @@ impl fmt::Display for Step {
 /// column in the message itself.
 fn detail(source: &sqlx::Error) -> String {
     #[cfg(feature = "postgres")]
-    if let sqlx::Error::Database(db) = source {
-        if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
-            if let Some(detail) = pg.detail() {
-                return format!(" ({detail})");
-            }
-        }
+    if let sqlx::Error::Database(db) = source
+        && let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        && let Some(detail) = pg.detail()
+    {
+        return format!(" ({detail})");
     }
     let _ = source;
     String::new()
