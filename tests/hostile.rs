@@ -28,7 +28,12 @@ fn ddl(kind: Kind) -> String {
     let (q, pk, text, float) = match kind {
         Kind::Sqlite => ('"', "INTEGER PRIMARY KEY", "TEXT", "REAL"),
         Kind::Postgres => ('"', "BIGSERIAL PRIMARY KEY", "TEXT", "DOUBLE PRECISION"),
-        Kind::MariaDb => ('`', "BIGINT AUTO_INCREMENT PRIMARY KEY", "LONGTEXT", "DOUBLE"),
+        Kind::MariaDb => (
+            '`',
+            "BIGINT AUTO_INCREMENT PRIMARY KEY",
+            "LONGTEXT",
+            "DOUBLE",
+        ),
     };
     format!(
         "CREATE TABLE {q}order{q} (id {pk}, {q}select{q} {text} NOT NULL, {q}User{q} {text} NOT NULL, \
@@ -74,7 +79,13 @@ fn floats(kind: Kind) -> Vec<f64> {
 fn same(a: &Order, b: &Order) -> bool {
     let real = a.real == b.real && a.real.is_sign_negative() == b.real.is_sign_negative()
         || a.real.is_nan() && b.real.is_nan();
-    real && Order { real: 0.0, ..a.clone() } == Order { real: 0.0, ..b.clone() }
+    real && Order {
+        real: 0.0,
+        ..a.clone()
+    } == Order {
+        real: 0.0,
+        ..b.clone()
+    }
 }
 
 on_every_backend! {

@@ -117,7 +117,7 @@ pub async fn postgres_pool(test: &str) -> Option<sqlx::PgPool> {
     let schema = format!("sqlx_factory_{test}");
     let options: sqlx::postgres::PgConnectOptions = url.parse().expect("DATABASE_URL_PG");
     let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(3)
+        .max_connections(8)
         .connect_with(options.options([("search_path", schema.as_str())]))
         .await
         .expect("PostgreSQL pool");
@@ -131,7 +131,7 @@ pub async fn mariadb_pool(test: &str) -> Option<sqlx::MySqlPool> {
     let url = url(test, "MariaDB", "DATABASE_URL_MARIADB")?;
     let options: sqlx::mysql::MySqlConnectOptions = url.parse().expect("DATABASE_URL_MARIADB");
     let pool = sqlx::mysql::MySqlPoolOptions::new()
-        .max_connections(3)
+        .max_connections(8)
         .connect_with(options.database(&format!("sqlx_factory_{test}")))
         .await
         .expect("MariaDB pool");
