@@ -104,7 +104,27 @@ impl<'c, DB: Backend, M: Insert<DB>> Session<M> for Bound<'c, DB> {}
 /// The pending result of `create()`: `.await` it to insert the row.
 ///
 /// The row's values were drawn when `create()` was called; nothing is sent until it is
-/// awaited.
+/// awaited. The future is `Send`, so it can run inside `tokio::spawn`.
+///
+/// ```
+/// use sqlx_factory::Factory;
+///
+/// #[derive(Debug, sqlx::FromRow, Factory)]
+/// #[factory(table = "tags")]
+/// struct Tag {
+///     #[factory(primary_key)]
+///     id: i64,
+///     name: String,
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect("sqlite::memory:").await?;
+/// sqlx::raw_sql("CREATE TABLE tags (id INTEGER PRIMARY KEY, name TEXT)").execute(&mut conn).await?;
+/// let pending = Tag::factory().with_session(&mut conn).name("sql").create();
+/// let tag = pending.await?; // the INSERT ... RETURNING runs here
+/// assert_eq!((tag.id, tag.name.as_str()), (1, "sql"));
+/// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+/// ```
 #[must_use = "nothing is inserted until the result of `create()` is awaited"]
 pub struct Create<S, M: Model> {
     state: FactoryState<S, M>,
@@ -127,7 +147,29 @@ impl<S: State<M>, M: Model> IntoFuture for Create<S, M> {
     }
 }
 
-/// The pending result of `create_batch(n)`: `.await` it to insert the rows.
+/// The pending result of `create_batch(n)`: `.await` it to insert the rows, in multi-row
+/// INSERTs of at most 500 rows (fewer when the backend's bind-parameter limit says so).
+///
+/// ```
+/// use sqlx_factory::Factory;
+///
+/// #[derive(Debug, sqlx::FromRow, Factory)]
+/// #[factory(table = "tags")]
+/// struct Tag {
+///     #[factory(primary_key)]
+///     id: i64,
+///     #[factory(sequence = |n| format!("tag{n}"))]
+///     name: String,
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect("sqlite::memory:").await?;
+/// sqlx::raw_sql("CREATE TABLE tags (id INTEGER PRIMARY KEY, name TEXT UNIQUE)").execute(&mut conn).await?;
+/// let tags = Tag::factory().with_session(&mut conn).create_batch(1_200).await?; // 3 INSERTs
+/// assert_eq!(tags.len(), 1_200);
+/// assert!(tags.windows(2).all(|w| w[0].id < w[1].id)); // in the order sent
+/// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+/// ```
 #[must_use = "nothing is inserted until the result of `create_batch()` is awaited"]
 pub struct CreateBatch<S, M: Model> {
     state: FactoryState<S, M>,

@@ -44,6 +44,13 @@ pub struct Error {
 }
 
 /// Which factory operation failed, as named in an [`Error`].
+///
+/// ```
+/// use sqlx_factory::Operation;
+///
+/// assert_eq!(Operation::Create.to_string(), "create");
+/// assert_eq!(Operation::CreateBatch { rows: 10 }.to_string(), "create_batch(10)");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Operation {
@@ -57,6 +64,15 @@ pub enum Operation {
 }
 
 /// Which step of an operation failed.
+///
+/// ```
+/// use sqlx_factory::Step;
+///
+/// // As it reads inside an error message, after "... failed".
+/// assert_eq!(Step::Parent { field: "author_id" }.to_string(), " creating the `author_id` parent");
+/// assert_eq!(Step::AfterCreate { index: 2 }.to_string(), " in after-create step 2");
+/// assert_eq!(Step::Insert.to_string(), "");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Step {
@@ -162,6 +178,38 @@ impl Error {
     /// The step of the operation that failed.
     pub fn step(&self) -> Step {
         self.step
+    }
+
+    /// Turns this error into a `sqlx::Error`, for code whose error type is `sqlx::Error` (a
+    /// `#[sqlx::test]` returning `sqlx::Result`): the database's own error when there is one,
+    /// else this error's message as `sqlx::Error::Protocol`.
+    ///
+    /// ```
+    /// # use sqlx_factory::Factory;
+    /// # #[derive(Debug, sqlx::FromRow, Factory)]
+    /// # #[factory(table = "nowhere")]
+    /// # struct Tag { name: String }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect("sqlite::memory:").await?;
+    /// let err = Tag::factory().with_session(&mut conn).create().await.unwrap_err();
+    /// assert!(matches!(err.into_sqlx(), sqlx::Error::Database(_)));
+    /// # Ok::<(), sqlx::Error>(()) }).unwrap();
+    /// ```
+    pub fn into_sqlx(self) -> sqlx::Error {
+        if self.as_sqlx().is_none() {
+            return sqlx::Error::Protocol(self.to_string());
+        }
+        let mut source = self.source;
+        loop {
+            source = match source.downcast::<Error>() {
+                Ok(inner) => inner.source,
+                Err(other) => match other.downcast::<sqlx::Error>() {
+                    Ok(sqlx_error) => return *sqlx_error,
+                    // `as_sqlx` found one, so the chain ends in a `sqlx::Error`.
+                    Err(other) => return sqlx::Error::Protocol(other.to_string()),
+                },
+            };
+        }
     }
 
     /// The database's own error, however deep (a parent's INSERT, a hook's query), e.g. to

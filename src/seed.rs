@@ -18,7 +18,11 @@ use fake::rand::rngs::Xoshiro256PlusPlus;
 /// the same values on every machine.
 pub type FactoryRng = Xoshiro256PlusPlus;
 
-/// The environment variable that fixes the run's seed.
+/// The environment variable that fixes the run's seed: `SQLX_FACTORY_SEED=42 cargo test`.
+///
+/// ```
+/// assert_eq!(sqlx_factory::SEED_VAR, "SQLX_FACTORY_SEED");
+/// ```
 pub const SEED_VAR: &str = "SQLX_FACTORY_SEED";
 
 /// Sequence numbers of one thread and model lie in `[base, base + SEQUENCE_SPAN)`.
@@ -101,6 +105,7 @@ fn sequence_base(identity: u64) -> u64 {
 
 /// The generator of one factory call and the base of its sequence numbers.
 pub struct Draw {
+    /// The generator of this call.
     pub rng: FactoryRng,
     /// `Some(base)` when the factory was seeded: its sequence restarts at `base + 1`.
     pub seeded_base: Option<u64>,

@@ -30,6 +30,22 @@ pub struct NoSession;
 ///
 /// The factory borrows the connection for `'c` and never begins, commits or rolls back a
 /// transaction on it: what it inserts lives and dies with the caller's transaction.
+///
+/// ```
+/// use sqlx_factory::{Bound, Factory};
+///
+/// #[derive(Debug, sqlx::FromRow, Factory)]
+/// #[factory(table = "tags")]
+/// struct Tag {
+///     name: String,
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect("sqlite::memory:").await?;
+/// let bound: TagFactory<Bound<'_, sqlx::Sqlite>> = Tag::factory().with_session(&mut conn);
+/// assert_eq!(format!("{bound:?}"), "TagFactory { session: Bound<SQLite> }");
+/// # Ok::<(), sqlx::Error>(()) }).unwrap();
+/// ```
 pub struct Bound<'c, DB: Database> {
     pub(crate) conn: &'c mut <DB as Database>::Connection,
 }
@@ -115,7 +131,19 @@ impl<'c, DB: Backend> Bound<'c, DB> {
     }
 }
 
-/// A factory state that still accepts `with_session`.
+/// A factory state that still accepts `with_session`: only [`NoSession`].
+///
+/// Binding twice is a compile error in our words:
+///
+/// ```compile_fail,E0277
+/// # use sqlx_factory::Factory;
+/// # #[derive(Debug, sqlx::FromRow, Factory)]
+/// # #[factory(table = "tags")]
+/// # struct Tag { name: String }
+/// # fn f(a: &mut sqlx::SqliteConnection, b: &mut sqlx::SqliteConnection) {
+/// let twice = Tag::factory().with_session(a).with_session(b); // this factory already has a database session
+/// # }
+/// ```
 #[diagnostic::on_unimplemented(
     message = "this factory already has a database session",
     label = "a second `with_session` on a bound factory",
@@ -129,7 +157,17 @@ impl Unbound for NoSession {}
 /// A factory state that can insert `M`: a bound session whose backend can store every column.
 ///
 /// Only [`Bound`] implements it, so `create` on an unbound factory is a compile error that
-/// says how to bind a session.
+/// says how to bind a session:
+///
+/// ```compile_fail,E0277
+/// # use sqlx_factory::Factory;
+/// # #[derive(Debug, sqlx::FromRow, Factory)]
+/// # #[factory(table = "tags")]
+/// # struct Tag { name: String }
+/// # async fn f() {
+/// let tag = Tag::factory().create().await; // no database session is bound to this factory
+/// # }
+/// ```
 #[diagnostic::on_unimplemented(
     message = "no database session is bound to this factory",
     label = "`{M}` rows can only be created through a session",

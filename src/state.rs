@@ -58,6 +58,7 @@ impl<M> Default for FactoryState<NoSession, M> {
 }
 
 impl<M> FactoryState<NoSession, M> {
+    /// An unbound state with nothing set.
     pub const fn new() -> Self {
         FactoryState {
             session: NoSession,
@@ -85,22 +86,27 @@ impl<S, M> FactoryState<S, M> {
         }
     }
 
+    /// Adds an after-create step (`after_create`, `with_related`), run in order.
     pub fn push_after_create(&mut self, step: Box<dyn AfterCreate<M, S>>) {
         self.after_create.push(step);
     }
 
+    /// Adds an after-build hook, run in order.
     pub fn push_after_build(&mut self, hook: AfterBuild<M>) {
         self.after_build.push(hook);
     }
 
+    /// Draws this factory's values from `seed`.
     pub fn set_seed(&mut self, seed: u64) {
         self.seed = Some(seed);
     }
 
+    /// Runs the operation inside a savepoint.
     pub fn set_savepoint(&mut self) {
         self.savepoint = true;
     }
 
+    /// The seed set with `.seed(..)`, if any.
     pub fn seed(&self) -> Option<u64> {
         self.seed
     }
