@@ -143,7 +143,8 @@ on_every_backend! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    // No regression files: a failure prints its input, and the test is re-run from the source.
+    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
 
     /// Any string (NUL and all), any integer, any non-NaN float, present or absent: what goes in
     /// comes back, on SQLite.

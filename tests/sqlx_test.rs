@@ -32,11 +32,21 @@ struct Post {
 #[sqlx::test(migrations = "tests/migrations")]
 async fn with_a_pool(pool: SqlitePool) -> sqlx::Result<()> {
     let mut conn = pool.acquire().await?;
-    let posts = Post::factory().with_session(&mut conn).create_batch(3).await.map_err(|e| e.into_sqlx())?;
+    let posts = Post::factory()
+        .with_session(&mut conn)
+        .create_batch(3)
+        .await
+        .map_err(|e| e.into_sqlx())?;
     let mut tx = pool.begin().await?;
-    User::factory().with_session(&mut tx).create().await.map_err(|e| e.into_sqlx())?;
+    User::factory()
+        .with_session(&mut tx)
+        .create()
+        .await
+        .map_err(|e| e.into_sqlx())?;
     tx.commit().await?;
-    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&pool).await?;
+    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(&pool)
+        .await?;
     assert_eq!((posts.len(), users), (3, 4));
     Ok(())
 }
@@ -44,12 +54,24 @@ async fn with_a_pool(pool: SqlitePool) -> sqlx::Result<()> {
 /// The connection form: bind it directly.
 #[sqlx::test(migrations = "tests/migrations")]
 async fn with_a_connection(mut conn: PoolConnection<Sqlite>) -> sqlx::Result<()> {
-    let ann = User::factory().with_session(&mut conn).name("Ann").create().await.map_err(|e| e.into_sqlx())?;
-    let post = Post::factory().with_session(&mut conn).author_id(ann.id).create().await.map_err(|e| e.into_sqlx())?;
-    let author: String = sqlx::query_scalar("SELECT u.name FROM posts p JOIN users u ON u.id = p.author_id WHERE p.id = ?")
-        .bind(post.id)
-        .fetch_one(&mut *conn)
-        .await?;
+    let ann = User::factory()
+        .with_session(&mut conn)
+        .name("Ann")
+        .create()
+        .await
+        .map_err(|e| e.into_sqlx())?;
+    let post = Post::factory()
+        .with_session(&mut conn)
+        .author_id(ann.id)
+        .create()
+        .await
+        .map_err(|e| e.into_sqlx())?;
+    let author: String = sqlx::query_scalar(
+        "SELECT u.name FROM posts p JOIN users u ON u.id = p.author_id WHERE p.id = ?",
+    )
+    .bind(post.id)
+    .fetch_one(&mut *conn)
+    .await?;
     assert_eq!(author, "Ann");
     Ok(())
 }

@@ -51,13 +51,23 @@ mod spans {
     #[tokio::test]
     async fn create_and_batch_are_traced() {
         tracing::subscriber::set_global_default(Spans).unwrap();
-        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:").await.unwrap();
+        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:")
+            .await
+            .unwrap();
         sqlx::raw_sql("CREATE TABLE traced (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
             .execute(&mut conn)
             .await
             .unwrap();
-        Traced::factory().with_session(&mut conn).create().await.unwrap();
-        Traced::factory().with_session(&mut conn).create_batch(7).await.unwrap();
+        Traced::factory()
+            .with_session(&mut conn)
+            .create()
+            .await
+            .unwrap();
+        Traced::factory()
+            .with_session(&mut conn)
+            .create_batch(7)
+            .await
+            .unwrap();
         let spans = SPANS.lock().unwrap().clone();
         assert_eq!(
             spans,
