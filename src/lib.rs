@@ -99,6 +99,7 @@
 
 mod backend;
 mod create;
+mod dates;
 mod error;
 mod model;
 mod seed;

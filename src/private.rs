@@ -8,6 +8,7 @@ pub use ::std::thread_local;
 pub use ::std::vec::Vec;
 
 pub use crate::backend::Backend;
+pub use crate::dates::{optional_date, DateValue};
 pub use crate::create::{AfterCreate, BoxFuture, Create, CreateBatch, InsertParent};
 pub use crate::error::{Error, Operation};
 pub use crate::model::{Association, Insert, Model, RowSource, Rows};

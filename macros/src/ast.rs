@@ -163,8 +163,30 @@ impl Field<'_> {
     }
 }
 
+/// The last path segments of the chrono and `time` types that get a database-friendly date
+/// instead of `fake`'s (any millennium, nanoseconds, odd offsets).
+const DATE_TYPES: &[&str] = &[
+    "DateTime",
+    "NaiveDateTime",
+    "NaiveDate",
+    "NaiveTime",
+    "OffsetDateTime",
+    "PrimitiveDateTime",
+    "Date",
+    "Time",
+];
+
+/// Whether `ty`'s last path segment names a date/time type.
+pub fn is_date_type(ty: &Type) -> bool {
+    let Type::Path(path) = ty else { return false };
+    path.path
+        .segments
+        .last()
+        .is_some_and(|last| DATE_TYPES.iter().any(|name| last.ident == name))
+}
+
 /// `T` of `Option<T>`.
-fn option_inner(ty: &Type) -> Option<&Type> {
+pub fn option_inner(ty: &Type) -> Option<&Type> {
     let Type::Path(path) = ty else { return None };
     let last = path.path.segments.last()?;
     if last.ident != "Option" {

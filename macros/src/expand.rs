@@ -5,7 +5,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{DeriveInput, Ident};
 
-use crate::ast::{Field, Input, Value};
+use crate::ast::{is_date_type, option_inner, Field, Input, Value};
 use crate::ctxt::Ctxt;
 use crate::valid;
 
@@ -647,7 +647,17 @@ impl<'a> Expander<'a> {
             Value::Required => {
                 quote!(#private::core::unreachable!("required field set by typestate"))
             }
-            Value::Dummy => dummy,
+            Value::Dummy if is_date_type(ty) => {
+                let private = private_at(ty.span());
+                quote_spanned! {ty.span()=> <#ty as #private::DateValue>::date_value(rng) }
+            }
+            Value::Dummy => match option_inner(ty) {
+                Some(inner) if is_date_type(inner) => {
+                    let private = private_at(inner.span());
+                    quote_spanned! {inner.span()=> #private::optional_date::<#inner, _>(rng) }
+                }
+                _ => dummy,
+            },
         }
     }
 

@@ -1,0 +1,117 @@
+//! Date and time values a database stores as they are: `fake`'s own date/time values range
+//! over hundreds of millennia with nanoseconds and odd offsets, which MariaDB refuses, SQLite's
+//! `time` encoding rejects and PostgreSQL rounds. A field of a known date/time type with no
+//! attribute gets a value between 2000 and 2035, in UTC, to the microsecond.
+
+use fake::RngExt;
+
+/// 2000-01-01T00:00:00Z, in microseconds since the epoch.
+const START_MICROS: i64 = 946_684_800_000_000;
+/// 2036-01-01T00:00:00Z, in microseconds since the epoch.
+const END_MICROS: i64 = 2_082_758_400_000_000;
+
+fn micros<R: RngExt + ?Sized>(rng: &mut R) -> i64 {
+    rng.random_range(START_MICROS..END_MICROS)
+}
+
+/// A date/time type with a value the databases store exactly.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a date/time type sqlx-factory makes values for",
+    label = "a field of this type needs a value",
+    note = "enable sqlx-factory's `chrono` or `time` feature for their types, or give the field `#[factory(default = ..)]` or `#[factory(fake = ..)]`"
+)]
+pub trait DateValue: Sized {
+    /// A value between 2000 and 2035, UTC, whole microseconds.
+    fn date_value<R: RngExt + ?Sized>(rng: &mut R) -> Self;
+}
+
+/// `None` half of the time, else a [`DateValue`].
+pub fn optional_date<T: DateValue, R: RngExt + ?Sized>(rng: &mut R) -> Option<T> {
+    rng.random_bool(0.5).then(|| T::date_value(rng))
+}
+
+#[cfg(feature = "chrono")]
+mod chrono_values {
+    use super::{micros, DateValue, RngExt};
+    use sqlx::types::chrono::{
+        DateTime, FixedOffset, Local, NaiveDate, NaiveDateTime, NaiveTime, Utc,
+    };
+
+    fn utc<R: RngExt + ?Sized>(rng: &mut R) -> DateTime<Utc> {
+        // In range by construction: 2000..2036 is well inside chrono's.
+        DateTime::from_timestamp_micros(micros(rng)).unwrap_or_default()
+    }
+
+    impl DateValue for DateTime<Utc> {
+        fn date_value<R: RngExt + ?Sized>(rng: &mut R) -> Self {
+            utc(rng)
+        }
+    }
+
+    impl DateValue for DateTime<FixedOffset> {
+        fn date_value<R: RngExt + ?Sized>(rng: &mut R) -> Self {
+            utc(rng).fixed_offset()
+        }
+    }
+
+    impl DateValue for DateTime<Local> {
+        fn date_value<R: RngExt + ?Sized>(rng: &mut R) -> Self {
+            utc(rng).with_timezone(&Local)
+        }
+    }
+
+    impl DateValue for NaiveDateTime {
+        fn date_value<R: RngExt + ?Sized>(rng: &mut R) -> Self {
+            utc(rng).naive_utc()
+        }
+    }
+
+    impl DateValue for NaiveDate {
+        fn date_value<R: RngExt + ?Sized>(rng: &mut R) -> Self {
+            utc(rng).date_naive()
+        }
+    }
+
+    impl DateValue for NaiveTime {
+        fn date_value<R: RngExt + ?Sized>(rng: &mut R) -> Self {
+            utc(rng).time()
+        }
+    }
+}
+
+#[cfg(feature = "time")]
+mod time_values {
+    use super::{micros, DateValue, RngExt};
+    use sqlx::types::time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
+
+    fn utc<R: RngExt + ?Sized>(rng: &mut R) -> OffsetDateTime {
+        // In range by construction: 2000..2036 is well inside time's.
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros(rng)) * 1_000)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+
+    impl DateValue for OffsetDateTime {
+        fn date_value<R: RngExt + ?Sized>(rng: &mut R) -> Self {
+            utc(rng)
+        }
+    }
+
+    impl DateValue for PrimitiveDateTime {
+        fn date_value<R: RngExt + ?Sized>(rng: &mut R) -> Self {
+            let at = utc(rng);
+            PrimitiveDateTime::new(at.date(), at.time())
+        }
+    }
+
+    impl DateValue for Date {
+        fn date_value<R: RngExt + ?Sized>(rng: &mut R) -> Self {
+            utc(rng).date()
+        }
+    }
+
+    impl DateValue for Time {
+        fn date_value<R: RngExt + ?Sized>(rng: &mut R) -> Self {
+            utc(rng).time()
+        }
+    }
+}
