@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use sqlx::{AssertSqlSafe, Database, Executor};
+use sqlx_core::transaction::TransactionManager;
 
 use crate::create::BoxFuture;
 
@@ -51,11 +52,15 @@ pub trait Backend: Database + private::Sealed {
         args: Self::Arguments,
     ) -> BoxFuture<'e, Result<Vec<Self::Row>, sqlx::Error>>;
 
-    /// Runs a fixed statement with no parameters (`SAVEPOINT ..`).
-    fn execute<'e>(
-        conn: &'e mut Self::Connection,
-        sql: &'static str,
-    ) -> BoxFuture<'e, Result<(), sqlx::Error>>;
+    /// Opens a savepoint (in a transaction) or a transaction (outside one), tracked by sqlx's
+    /// own depth counter, so nested savepoints and the caller's `Transaction` agree.
+    fn begin_nested(conn: &mut Self::Connection) -> BoxFuture<'_, Result<(), sqlx::Error>>;
+
+    /// Releases (commits) what `begin_nested` opened.
+    fn commit_nested(conn: &mut Self::Connection) -> BoxFuture<'_, Result<(), sqlx::Error>>;
+
+    /// Rolls back to what `begin_nested` opened.
+    fn rollback_nested(conn: &mut Self::Connection) -> BoxFuture<'_, Result<(), sqlx::Error>>;
 }
 
 /// The `fetch_one`/`fetch_all` of a concrete backend, where sqlx's executor bounds hold.
@@ -77,11 +82,16 @@ macro_rules! fetch_methods {
             conn.fetch_all(sqlx::query_with(AssertSqlSafe(sql), args))
         }
 
-        fn execute<'e>(
-            conn: &'e mut Self::Connection,
-            sql: &'static str,
-        ) -> BoxFuture<'e, Result<(), sqlx::Error>> {
-            Box::pin(async move { conn.execute(sql).await.map(|_| ()) })
+        fn begin_nested(conn: &mut Self::Connection) -> BoxFuture<'_, Result<(), sqlx::Error>> {
+            Box::pin(<Self as Database>::TransactionManager::begin(conn, None))
+        }
+
+        fn commit_nested(conn: &mut Self::Connection) -> BoxFuture<'_, Result<(), sqlx::Error>> {
+            Box::pin(<Self as Database>::TransactionManager::commit(conn))
+        }
+
+        fn rollback_nested(conn: &mut Self::Connection) -> BoxFuture<'_, Result<(), sqlx::Error>> {
+            Box::pin(<Self as Database>::TransactionManager::rollback(conn))
         }
     };
 }

@@ -29,52 +29,59 @@ pub trait AfterCreate<M, S>: Send + Sync {
     ) -> BoxFuture<'a, Result<(), BoxDynError>>;
 }
 
-/// What each factory state does when a [`Create`] or [`CreateBatch`] is awaited.
+/// The futures `create()` / `create_batch()` resolve to in each state.
 ///
-/// Every state implements it, the unbound one too, so awaiting the result of a rejected
-/// `create()` adds no second error to the one `create` already reports.
-pub trait State<M>: Sized {
+/// Implemented for every state and every model, with no further bound, so that `.await` on
+/// the result of a `create()` the compiler rejected adds no second error to the first.
+pub trait Pending<M> {
     /// The future of one insert.
     type Create: Future<Output = Result<M, Error>>;
     /// The future of a batch insert.
     type CreateBatch: Future<Output = Result<Vec<M>, Error>>;
-
-    /// Inserts one row.
-    fn create(state: FactoryState<Self, M>, rows: Rows<M>) -> Self::Create
-    where
-        M: Model;
-    /// Inserts rows in chunks.
-    fn create_batch(state: FactoryState<Self, M>, rows: Rows<M>) -> Self::CreateBatch
-    where
-        M: Model;
 }
 
-/// Never used: `create` requires [`Session`], which [`NoSession`] does not implement, so no
-/// `Create<NoSession, _>` can be made.
-impl<M> State<M> for NoSession {
+/// Never awaited: `create` requires [`Session`], which [`NoSession`] does not implement.
+impl<M> Pending<M> for NoSession {
     type Create = std::future::Pending<Result<M, Error>>;
     type CreateBatch = std::future::Pending<Result<Vec<M>, Error>>;
+}
 
-    fn create(_: FactoryState<Self, M>, _: Rows<M>) -> Self::Create
-    where
-        M: Model,
-    {
+impl<'c, DB: Backend, M> Pending<M> for Bound<'c, DB> {
+    type Create = BoxFuture<'c, Result<M, Error>>;
+    type CreateBatch = BoxFuture<'c, Result<Vec<M>, Error>>;
+}
+
+/// A state that can insert `M`: a bound session whose backend stores every column of `M`.
+///
+/// `NoSession` implements it too (its futures never run), so that `create()` on an unbound
+/// factory is reported once, by [`Session`].
+#[diagnostic::on_unimplemented(
+    message = "`{M}` cannot be created through `{Self}`: a field's type cannot be stored there",
+    label = "`{M}` has a field type without sqlx's `Encode`, `Decode` and `Type` for this backend",
+    note = "`build()` works on any model; to create it, use a backend whose sqlx types cover every field (a `Vec<T>` array exists only on PostgreSQL), or change that field's type"
+)]
+pub trait State<M: Model>: Pending<M> + Sized {
+    /// Starts one insert.
+    fn insert_one(state: FactoryState<Self, M>, rows: Rows<M>) -> Self::Create;
+    /// Starts a batch insert.
+    fn insert_batch(state: FactoryState<Self, M>, rows: Rows<M>) -> Self::CreateBatch;
+}
+
+impl<M: Model> State<M> for NoSession {
+    fn insert_one(_: FactoryState<Self, M>, _: Rows<M>) -> Self::Create {
         std::future::pending()
     }
 
-    fn create_batch(_: FactoryState<Self, M>, _: Rows<M>) -> Self::CreateBatch
-    where
-        M: Model,
-    {
+    fn insert_batch(_: FactoryState<Self, M>, _: Rows<M>) -> Self::CreateBatch {
         std::future::pending()
     }
 }
 
+// Reported as `State` with its own message (model and backend), rather than as the three
+// sqlx traits (`Encode`, `Type`, `Decode`) each failing field type misses.
+#[diagnostic::do_not_recommend]
 impl<'c, DB: Backend, M: Insert<DB>> State<M> for Bound<'c, DB> {
-    type Create = BoxFuture<'c, Result<M, Error>>;
-    type CreateBatch = BoxFuture<'c, Result<Vec<M>, Error>>;
-
-    fn create(state: FactoryState<Self, M>, rows: Rows<M>) -> Self::Create {
+    fn insert_one(state: FactoryState<Self, M>, rows: Rows<M>) -> Self::Create {
         Box::pin(async move {
             let created = run::<DB, M>(state, rows, Operation::Create).await?;
             match created.into_iter().next() {
@@ -89,7 +96,7 @@ impl<'c, DB: Backend, M: Insert<DB>> State<M> for Bound<'c, DB> {
         })
     }
 
-    fn create_batch(state: FactoryState<Self, M>, rows: Rows<M>) -> Self::CreateBatch {
+    fn insert_batch(state: FactoryState<Self, M>, rows: Rows<M>) -> Self::CreateBatch {
         let operation = Operation::CreateBatch {
             rows: rows.rows.len(),
         };
@@ -99,7 +106,7 @@ impl<'c, DB: Backend, M: Insert<DB>> State<M> for Bound<'c, DB> {
 
 // Hidden from "the trait is implemented for" hints: the error's own note says what to do.
 #[diagnostic::do_not_recommend]
-impl<'c, DB: Backend, M: Insert<DB>> Session<M> for Bound<'c, DB> {}
+impl<'c, DB: Backend, M> Session<M> for Bound<'c, DB> {}
 
 /// The pending result of `create()`: `.await` it to insert the row.
 ///
@@ -126,24 +133,30 @@ impl<'c, DB: Backend, M: Insert<DB>> Session<M> for Bound<'c, DB> {}
 /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
 /// ```
 #[must_use = "nothing is inserted until the result of `create()` is awaited"]
-pub struct Create<S, M: Model> {
+pub struct Create<S: Pending<M>, M: Model> {
     state: FactoryState<S, M>,
     rows: Rows<M>,
+    // Chosen by `create()`, where `S: State<M>` is known, so `IntoFuture` needs no bound.
+    start: fn(FactoryState<S, M>, Rows<M>) -> S::Create,
 }
 
-impl<S, M: Model> Create<S, M> {
+impl<S: State<M>, M: Model> Create<S, M> {
     #[doc(hidden)]
     pub fn new(state: FactoryState<S, M>, rows: Rows<M>) -> Self {
-        Create { state, rows }
+        Create {
+            state,
+            rows,
+            start: S::insert_one,
+        }
     }
 }
 
-impl<S: State<M>, M: Model> IntoFuture for Create<S, M> {
+impl<S: Pending<M>, M: Model> IntoFuture for Create<S, M> {
     type Output = Result<M, Error>;
     type IntoFuture = S::Create;
 
     fn into_future(self) -> Self::IntoFuture {
-        S::create(self.state, self.rows)
+        (self.start)(self.state, self.rows)
     }
 }
 
@@ -171,24 +184,29 @@ impl<S: State<M>, M: Model> IntoFuture for Create<S, M> {
 /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
 /// ```
 #[must_use = "nothing is inserted until the result of `create_batch()` is awaited"]
-pub struct CreateBatch<S, M: Model> {
+pub struct CreateBatch<S: Pending<M>, M: Model> {
     state: FactoryState<S, M>,
     rows: Rows<M>,
+    start: fn(FactoryState<S, M>, Rows<M>) -> S::CreateBatch,
 }
 
-impl<S, M: Model> CreateBatch<S, M> {
+impl<S: State<M>, M: Model> CreateBatch<S, M> {
     #[doc(hidden)]
     pub fn new(state: FactoryState<S, M>, rows: Rows<M>) -> Self {
-        CreateBatch { state, rows }
+        CreateBatch {
+            state,
+            rows,
+            start: S::insert_batch,
+        }
     }
 }
 
-impl<S: State<M>, M: Model> IntoFuture for CreateBatch<S, M> {
+impl<S: Pending<M>, M: Model> IntoFuture for CreateBatch<S, M> {
     type Output = Result<Vec<M>, Error>;
     type IntoFuture = S::CreateBatch;
 
     fn into_future(self) -> Self::IntoFuture {
-        S::create_batch(self.state, self.rows)
+        (self.start)(self.state, self.rows)
     }
 }
 
@@ -206,30 +224,23 @@ async fn run<DB: Backend, M: Insert<DB>>(
         ..
     } = state;
     let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
+    // sqlx's own transaction manager: a numbered savepoint inside a transaction (so nested
+    // ones do not collide), a transaction of its own on a bare connection.
     if savepoint {
-        DB::execute(&mut *session.conn, SAVEPOINT)
-            .await
-            .map_err(error)?;
+        DB::begin_nested(&mut *session.conn).await.map_err(error)?;
     }
     let result = run_steps::<DB, M>(&mut session, rows, &after_create, operation).await;
     if savepoint {
         if result.is_ok() {
-            DB::execute(&mut *session.conn, RELEASE)
-                .await
-                .map_err(error)?;
+            DB::commit_nested(&mut *session.conn).await.map_err(error)?;
         } else {
             // The operation's error is the one to report; the caller's transaction is usable
-            // again once these two ran.
-            let _ = DB::execute(&mut *session.conn, ROLLBACK_TO).await;
-            let _ = DB::execute(&mut *session.conn, RELEASE).await;
+            // again once this ran.
+            let _ = DB::rollback_nested(&mut *session.conn).await;
         }
     }
     result
 }
-
-const SAVEPOINT: &str = "SAVEPOINT sqlx_factory";
-const ROLLBACK_TO: &str = "ROLLBACK TO SAVEPOINT sqlx_factory";
-const RELEASE: &str = "RELEASE SAVEPOINT sqlx_factory";
 
 async fn run_steps<'c, DB: Backend, M: Insert<DB>>(
     session: &mut Bound<'c, DB>,

@@ -32,7 +32,7 @@ pub fn optional_date<T: DateValue, R: RngExt + ?Sized>(rng: &mut R) -> Option<T>
 
 #[cfg(feature = "chrono")]
 mod chrono_values {
-    use super::{micros, DateValue, RngExt};
+    use super::{DateValue, RngExt, micros};
     use sqlx::types::chrono::{
         DateTime, FixedOffset, Local, NaiveDate, NaiveDateTime, NaiveTime, Utc,
     };
@@ -81,7 +81,7 @@ mod chrono_values {
 
 #[cfg(feature = "time")]
 mod time_values {
-    use super::{micros, DateValue, RngExt};
+    use super::{DateValue, RngExt, micros};
     use sqlx::types::time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
 
     fn utc<R: RngExt + ?Sized>(rng: &mut R) -> OffsetDateTime {

@@ -8,8 +8,10 @@ pub use ::std::thread_local;
 pub use ::std::vec::Vec;
 
 pub use crate::backend::Backend;
-pub use crate::dates::{optional_date, DateValue};
-pub use crate::create::{AfterCreate, BoxFuture, Create, CreateBatch, InsertParent};
+pub use crate::create::{
+    AfterCreate, BoxFuture, Create, CreateBatch, InsertParent, Pending, State,
+};
+pub use crate::dates::{DateValue, optional_date};
 pub use crate::error::{Error, Operation};
 pub use crate::model::{Association, Insert, Model, RowSource, Rows};
 pub use crate::seed::{Draw, draw, next_sequence};
@@ -24,6 +26,29 @@ use crate::create::{Hook, Related};
 
 /// What an `after_create` hook returns: any error converts with `?`.
 pub type HookResult = Result<(), BoxDynError>;
+
+/// A field type the backend `DB` can store (`Encode + Type`), named in our words when it
+/// cannot. No supertraits: a where-clause on it is reported as itself, not as `Encode` and
+/// `Type` separately.
+#[diagnostic::on_unimplemented(
+    message = "a field of type `{Self}` cannot be stored in a `{DB}` column",
+    label = "`{Self}` has no `sqlx::Encode` and `sqlx::Type` for `{DB}`",
+    note = "create this model on a backend that stores `{Self}`, or change the field's type"
+)]
+pub trait ColumnOf<DB: sqlx::Database> {
+    /// Binds this value as the next parameter.
+    fn bind(self, args: &mut DB::Arguments) -> Result<(), BoxDynError>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<DB: sqlx::Database, T> ColumnOf<DB> for T
+where
+    T: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    fn bind(self, args: &mut DB::Arguments) -> Result<(), BoxDynError> {
+        sqlx::Arguments::add(args, self)
+    }
+}
 
 /// A field type with a fake value, for fields with no value attribute.
 #[diagnostic::on_unimplemented(

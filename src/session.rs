@@ -106,6 +106,15 @@ impl<DB: Backend> IntoSession for PoolConnection<DB> {
     }
 }
 
+/// `with_session(&mut tx)` where `tx` is itself a `&mut Transaction` (a helper's argument).
+impl<T: IntoSession + ?Sized> IntoSession for &mut T {
+    type Database = T::Database;
+
+    fn connection(&mut self) -> &mut <Self::Database as Database>::Connection {
+        (**self).connection()
+    }
+}
+
 macro_rules! impl_into_session_for_connection {
     ($feature:literal, $connection:ty, $db:ty) => {
         #[cfg(feature = $feature)]
@@ -173,4 +182,4 @@ impl Unbound for NoSession {}
     label = "`{M}` rows can only be created through a session",
     note = "bind one first: `{M}::factory().with_session(&mut tx).create().await`"
 )]
-pub trait Session<M>: crate::create::State<M> {}
+pub trait Session<M> {}

@@ -167,3 +167,50 @@ async fn binds_pool_connection() {
     assert_eq!(count, 2);
     assert_ne!(from_conn.id, from_tx.id);
 }
+
+/// `#[sqlx(default)]` is still a column: it has a setter, is sent, and is read back.
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "roles")]
+struct WithRole {
+    #[factory(primary_key)]
+    id: i64,
+    #[sqlx(default)]
+    #[factory(default = "member".to_string())]
+    role: String,
+}
+
+/// A helper that takes `&mut Transaction`, as test helpers do, and binds it again.
+async fn make_admin(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> WithRole {
+    WithRole::factory()
+        .with_session(tx)
+        .role("admin")
+        .create()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn sqlx_default_field_is_a_column_and_helpers_rebind() {
+    let mut conn = common::sqlite().await;
+    exec!(
+        &mut conn,
+        "CREATE TABLE roles (id INTEGER PRIMARY KEY, role TEXT NOT NULL)".to_string()
+    );
+    let mut tx = conn.begin().await.unwrap();
+    let admin = make_admin(&mut tx).await;
+    let member = WithRole::factory()
+        .with_session(&mut &mut tx)
+        .create()
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let roles: Vec<String> = sqlx::query_scalar("SELECT role FROM roles ORDER BY id")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(roles, ["admin", "member"]);
+    assert_eq!(
+        (admin.role.as_str(), member.role.as_str()),
+        ("admin", "member")
+    );
+}

@@ -127,6 +127,49 @@ on_every_backend! {
 }
 
 on_every_backend! {
+    /// `in_savepoint()` on a bare connection opens a transaction of its own: a failure leaves
+    /// nothing behind, a success is committed.
+    async fn savepoint_on_a_bare_connection(conn, kind) {
+        schema(conn, kind).await;
+        Member::factory().with_session(&mut *conn).email("x@example.com").in_savepoint().create().await.unwrap();
+        let err = Member::factory()
+            .with_session(&mut *conn)
+            .email("x@example.com")
+            .in_savepoint()
+            .create_batch(2)
+            .await
+            .unwrap_err();
+        assert!(err.as_sqlx().is_some(), "{err}");
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members").fetch_one(&mut *conn).await.unwrap();
+        assert_eq!(count, 1);
+    }
+}
+
+on_every_backend! {
+    /// `in_savepoint()` inside an after-create hook of a factory that is itself in a
+    /// savepoint: nested savepoints do not collide.
+    async fn nested_savepoints(conn, kind) {
+        schema(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        let outer = Member::factory()
+            .with_session(&mut tx)
+            .in_savepoint()
+            .after_create(|m, conn| Box::pin(async move {
+                let dup = Member::factory().with_session(conn).email(m.email.clone()).in_savepoint().create().await;
+                assert!(dup.is_err(), "the inner create fails on the UNIQUE email");
+                Member::factory().with_session(conn).in_savepoint().create().await?;
+                Ok(())
+            }))
+            .create()
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members").fetch_one(&mut *conn).await.unwrap();
+        assert_eq!(count, 2, "the outer row and the hook's second row: {outer:?}");
+    }
+}
+
+on_every_backend! {
     /// `in_savepoint()`: a failed create is rolled back to its savepoint and the caller's
     /// transaction goes on; on PostgreSQL, without it, the whole transaction is aborted.
     async fn savepoint_keeps_transaction_usable(conn, kind) {

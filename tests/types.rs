@@ -3,7 +3,12 @@
 //! that stores them; arrays, numeric and a database enum on PostgreSQL. Needs the features
 //! `uuid chrono time json rust_decimal` (`--all-features`).
 
-#![cfg(all(feature = "uuid", feature = "chrono", feature = "time", feature = "json"))]
+#![cfg(all(
+    feature = "uuid",
+    feature = "chrono",
+    feature = "time",
+    feature = "json"
+))]
 
 mod common;
 
@@ -50,7 +55,13 @@ fn ddl(kind: Kind) -> String {
         // sqlx maps a derived enum to MySQL's ENUM type, and compares the column's flags
         // exactly: `ENUM .. NOT NULL` carries NOT_NULL and fails to decode (a sqlx 0.9
         // limitation), so the column is left nullable.
-        Kind::MariaDb => ("BINARY(16)", "DATETIME(6)", "TIMESTAMP(6)", "JSON", "ENUM('free', 'pro', 'team') NULL"),
+        Kind::MariaDb => (
+            "BINARY(16)",
+            "DATETIME(6)",
+            "TIMESTAMP(6)",
+            "JSON",
+            "ENUM('free', 'pro', 'team') NULL",
+        ),
     };
     format!(
         "CREATE TABLE typed (id {pk}, token {uuid} NOT NULL, at {at} NOT NULL, day DATE NOT NULL,
@@ -74,6 +85,37 @@ on_every_backend! {
         assert!(plans.len() > 1, "variants vary: {plans:?}");
         let tokens: std::collections::HashSet<_> = created.iter().map(|t| t.token).collect();
         assert_eq!(tokens.len(), 20);
+    }
+}
+
+/// `#[sqlx(json)]`: the field's own type, stored as JSON.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "docs")]
+struct Doc {
+    #[factory(primary_key)]
+    id: i64,
+    #[sqlx(json)]
+    tags: Vec<String>,
+}
+
+on_every_backend! {
+    async fn json_attribute_fields(conn, kind) {
+        let json = match kind {
+            Kind::Sqlite => "TEXT",
+            Kind::Postgres => "JSONB",
+            Kind::MariaDb => "JSON",
+        };
+        exec!(conn, format!("CREATE TABLE docs (id {}, tags {json} NOT NULL)", kind.serial_pk()));
+        let doc = Doc::factory()
+            .with_session(&mut *conn)
+            .tags(vec!["a".to_string(), "b \"quoted\"".to_string()])
+            .create()
+            .await
+            .unwrap();
+        assert_eq!(doc.tags, ["a", "b \"quoted\""]);
+        let many = Doc::factory().with_session(&mut *conn).create_batch(5).await.unwrap();
+        let stored: Vec<Doc> = sqlx::query_as("SELECT * FROM docs ORDER BY id").fetch_all(&mut *conn).await.unwrap();
+        assert_eq!(stored[1..], many[..]);
     }
 }
 
@@ -107,13 +149,26 @@ mod postgres_types {
 
     #[tokio::test]
     async fn postgres_only_types() {
-        let Some(mut conn) = common::postgres("postgres_only_types").await else { return };
-        exec!(&mut conn, "CREATE TYPE role AS ENUM ('reader', 'writer', 'admin');
+        let Some(mut conn) = common::postgres("postgres_only_types").await else {
+            return;
+        };
+        exec!(
+            &mut conn,
+            "CREATE TYPE role AS ENUM ('reader', 'writer', 'admin');
             CREATE TABLE pg_typed (id UUID PRIMARY KEY DEFAULT gen_random_uuid(),
               created_at TIMESTAMPTZ NOT NULL DEFAULT now(), tags TEXT[] NOT NULL,
-              price NUMERIC NOT NULL, role role NOT NULL)".to_string());
-        let rows = PgTyped::factory().with_session(&mut conn).create_batch(10).await.unwrap();
-        let stored: Vec<PgTyped> = sqlx::query_as("SELECT * FROM pg_typed").fetch_all(&mut conn).await.unwrap();
+              price NUMERIC NOT NULL, role role NOT NULL)"
+                .to_string()
+        );
+        let rows = PgTyped::factory()
+            .with_session(&mut conn)
+            .create_batch(10)
+            .await
+            .unwrap();
+        let stored: Vec<PgTyped> = sqlx::query_as("SELECT * FROM pg_typed")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
         for row in &rows {
             assert!(stored.contains(row), "{row:?} stored as is");
             assert!(row.created_at <= Utc::now());
@@ -126,7 +181,10 @@ mod postgres_types {
             .create()
             .await
             .unwrap();
-        assert_eq!((set.tags.len(), set.price.to_string(), set.role), (2, "19.99".to_string(), Role::Admin));
+        assert_eq!(
+            (set.tags.len(), set.price.to_string(), set.role),
+            (2, "19.99".to_string(), Role::Admin)
+        );
     }
 }
 
@@ -145,8 +203,15 @@ async fn decimal_on_mariadb() {
         price: Decimal,
     }
 
-    let Some(mut conn) = common::mariadb("decimal_on_mariadb").await else { return };
+    let Some(mut conn) = common::mariadb("decimal_on_mariadb").await else {
+        return;
+    };
     exec!(&mut conn, "CREATE TABLE priced (id BIGINT AUTO_INCREMENT PRIMARY KEY, cents BIGINT NOT NULL, price DECIMAL(30, 10) NOT NULL)".to_string());
-    let created = Priced::factory().with_session(&mut conn).price(Decimal::new(123_456, 3)).create().await.unwrap();
+    let created = Priced::factory()
+        .with_session(&mut conn)
+        .price(Decimal::new(123_456, 3))
+        .create()
+        .await
+        .unwrap();
     assert_eq!(created.price.to_string(), "123.4560000000");
 }

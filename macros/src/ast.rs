@@ -77,7 +77,15 @@ impl<'a> Input<'a> {
             .iter()
             .filter_map(|field| {
                 let ident = field.ident.as_ref()?;
-                let attrs = attr::field_attrs(cx, &field.attrs);
+                let mut attrs = attr::field_attrs(cx, &field.attrs);
+                // `association = Self` names the model; generated code sits in the factory's
+                // impls, where `Self` is the factory.
+                if let Some((_, path)) = &mut attrs.association
+                    && path.is_ident("Self")
+                {
+                    let span = path.segments[0].ident.span();
+                    *path = Path::from(Ident::new(&input.ident.to_string(), span));
+                }
                 let from_row_name = match &attrs.sqlx_rename {
                     Some(rename) => rename.value(),
                     None => rename(&ident.unraw_string(), rename_all.as_deref()),
@@ -106,6 +114,18 @@ impl<'a> Input<'a> {
 }
 
 impl Field<'_> {
+    /// An association to the model itself.
+    pub fn is_self_reference(&self, model: &Ident) -> bool {
+        self.association()
+            .and_then(|path| path.segments.last())
+            .is_some_and(|last| last.ident == *model)
+    }
+
+    /// The field's name without `r#`, as it reads in messages and method names.
+    pub fn name(&self) -> String {
+        self.ident.unraw_string()
+    }
+
     /// Not a column and not settable: `#[factory(skip)]` or `#[sqlx(skip)]`.
     pub fn is_skipped(&self) -> bool {
         self.attrs.transient.is_none()
@@ -201,7 +221,7 @@ pub fn option_inner(ty: &Type) -> Option<&Type> {
     }
 }
 
-trait UnrawString {
+pub trait UnrawString {
     fn unraw_string(&self) -> String;
 }
 

@@ -25,6 +25,10 @@ const FIELD_ATTRS: &[&str] = &[
     DEFAULT,
     FAKE,
     SEQUENCE,
+    LAZY,
+    ASSOCIATION,
+    REQUIRED,
+    TRANSIENT,
     COLUMN,
     SKIP,
 ];
@@ -52,8 +56,14 @@ pub struct FieldAttrs {
     pub skip: Option<Ident>,
     /// `#[sqlx(rename = "..")]`
     pub sqlx_rename: Option<LitStr>,
-    /// `#[sqlx(skip)]` or `#[sqlx(default)]`: FromRow does not need the column.
+    /// `#[sqlx(skip)]`: not a column at all.
     pub sqlx_skip: bool,
+    /// `#[sqlx(default)]`: a column `FromRow` may find missing (still a column here).
+    pub sqlx_default: bool,
+    /// `#[sqlx(json)]`: stored as JSON, bound through `sqlx::types::Json`.
+    pub sqlx_json: bool,
+    /// `#[sqlx(try_from = ..)]`: decoded from another type, which we cannot bind.
+    pub sqlx_try_from: Option<Ident>,
     /// `#[sqlx(flatten)]`: the field is several columns, which a factory cannot list.
     pub sqlx_flatten: Option<Ident>,
 }
@@ -209,9 +219,18 @@ pub fn field_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> FieldAttrs {
                 if meta.path.is_ident("rename") {
                     out.sqlx_rename = Some(meta.value()?.parse()?);
                     Ok(())
-                } else if meta.path.is_ident("skip") || meta.path.is_ident("default") {
+                } else if meta.path.is_ident("skip") {
                     out.sqlx_skip = true;
                     Ok(())
+                } else if meta.path.is_ident("default") {
+                    out.sqlx_default = true;
+                    Ok(())
+                } else if meta.path.is_ident("json") {
+                    out.sqlx_json = true;
+                    skip_meta(&meta)
+                } else if meta.path.is_ident("try_from") {
+                    out.sqlx_try_from = meta.path.get_ident().cloned();
+                    skip_meta(&meta)
                 } else if meta.path.is_ident("flatten") {
                     out.sqlx_flatten = meta.path.get_ident().cloned();
                     Ok(())
@@ -237,7 +256,7 @@ fn skip_meta(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
 impl FieldAttrs {
     /// The value attributes present, by name, in a fixed order.
     pub fn values(&self) -> impl Iterator<Item = &(Ident, Expr)> {
-        [&self.default, &self.fake, &self.sequence]
+        [&self.default, &self.fake, &self.sequence, &self.lazy]
             .into_iter()
             .flatten()
     }

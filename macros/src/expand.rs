@@ -5,7 +5,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{DeriveInput, Ident};
 
-use crate::ast::{is_date_type, option_inner, Field, Input, Value};
+use crate::ast::{Field, Input, UnrawString, Value, is_date_type, option_inner};
 use crate::ctxt::Ctxt;
 use crate::valid;
 
@@ -27,11 +27,25 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
 /// `Model::factory()`) do not add errors of their own.
 fn fallback(input: &DeriveInput, errors: syn::Error) -> TokenStream {
     let errors = errors.to_compile_error();
+    let ident = &input.ident;
     let vis = &input.vis;
     let factory = format_ident!("{}Factory", input.ident);
+    // `Model::factory()` too, so calls to it add no "no function `factory`" error; method calls
+    // on the stub still fail, but each points at a use of the broken model.
+    let constructor = input.generics.params.is_empty().then(|| {
+        quote! {
+            impl #ident {
+                #[allow(dead_code)]
+                #vis fn factory() -> #factory {
+                    #factory(::core::marker::PhantomData)
+                }
+            }
+        }
+    });
     quote! {
         #errors
         #vis struct #factory<S = ::sqlx_factory::__private::NoSession>(::core::marker::PhantomData<S>);
+        #constructor
     }
 }
 
@@ -122,8 +136,8 @@ impl<'a> Expander<'a> {
         let unset = self.required.iter().map(|_| quote!(#private::Unset));
         let all_unset = quote!(#factory<#private::NoSession #(, #unset)*>);
         let this = self.factory_type(quote!(S));
-        let bound = self.factory_type(quote!(#private::Bound<'c, DB>));
-        let rebound = self.factory_type(quote!(#private::Bound<'c, C::Database>));
+        let bound = self.factory_type(quote!(#private::Bound<'c, __DB>));
+        let rebound = self.factory_type(quote!(#private::Bound<'c, __C::Database>));
 
         let settable: Vec<&Field<'_>> = self.settable().collect();
         let override_fields = settable.iter().map(|f| {
@@ -219,8 +233,8 @@ impl<'a> Expander<'a> {
                 where
                     #(#required_checks,)*
                 {
-                    let mut draw = #private::draw(self.__factory.seed());
-                    self.__factory_object(&mut draw)
+                    let mut __draw = #private::draw(self.__factory.seed());
+                    self.__factory_object(&mut __draw)
                 }
 
                 /// Makes `n` objects in memory; no database is touched.
@@ -228,16 +242,16 @@ impl<'a> Expander<'a> {
                 where
                     #(#required_checks,)*
                 {
-                    let mut draw = #private::draw(self.__factory.seed());
-                    (0..n).map(|_| self.__factory_object(&mut draw)).collect()
+                    let mut __draw = #private::draw(self.__factory.seed());
+                    (0..n).map(|_| self.__factory_object(&mut __draw)).collect()
                 }
 
                 /// Binds a database session: a `&mut` transaction, pooled connection or connection.
                 /// The factory never commits or rolls back on it.
-                pub fn with_session<'c, C>(self, session: &'c mut C) -> #rebound
+                pub fn with_session<'c, __C>(self, session: &'c mut __C) -> #rebound
                 where
                     S: #private::Unbound,
-                    C: #private::IntoSession + ?Sized,
+                    __C: #private::IntoSession + ?Sized,
                 {
                     #factory {
                         __factory: self.__factory.bind(session),
@@ -251,7 +265,7 @@ impl<'a> Expander<'a> {
                 /// stored it; parents of associations are created first, in the same session.
                 pub fn create(self) -> #private::Create<S, #model>
                 where
-                    S: #private::Session<#model>,
+                    S: #private::Session<#model> + #private::State<#model>,
                     #(#required_checks,)*
                 {
                     let (state, rows) = self.__factory_rows(1);
@@ -261,7 +275,7 @@ impl<'a> Expander<'a> {
                 /// Inserts `n` rows with multi-row `INSERT ... RETURNING` statements, in order.
                 pub fn create_batch(self, n: usize) -> #private::CreateBatch<S, #model>
                 where
-                    S: #private::Session<#model>,
+                    S: #private::Session<#model> + #private::State<#model>,
                     #(#required_checks,)*
                 {
                     let (state, rows) = self.__factory_rows(n);
@@ -273,13 +287,13 @@ impl<'a> Expander<'a> {
             }
 
             #[automatically_derived]
-            impl<'c, DB: #private::Backend #(, #required_params)*> #bound {
+            impl<'c, __DB: #private::Backend #(, #required_params)*> #bound {
                 /// Runs `hook` on every created row, in order, in the same session, after the
                 /// INSERT: `|row, conn| Box::pin(async move { .. })`. Its error is returned as
                 /// this factory's `Error`.
-                pub fn after_create<F>(mut self, hook: F) -> Self
+                pub fn after_create<__F>(mut self, hook: __F) -> Self
                 where
-                    F: for<'r> Fn(&'r #model, &'r mut <DB as #private::sqlx::Database>::Connection)
+                    __F: for<'r> Fn(&'r #model, &'r mut <__DB as #private::sqlx::Database>::Connection)
                             -> #private::BoxFuture<'r, #private::HookResult>
                         + Send
                         + Sync
@@ -299,11 +313,11 @@ impl<'a> Expander<'a> {
 
                 /// Creates `n` related rows per created row, from the factory `related` returns
                 /// for it (e.g. `|user| Post::factory().author_id(user.id)`), in one batch INSERT.
-                pub fn with_related<Child, Source, F>(mut self, n: usize, related: F) -> Self
+                pub fn with_related<__Child, __Source, __F>(mut self, n: usize, related: __F) -> Self
                 where
-                    Child: #private::Insert<DB>,
-                    Source: #private::RowSource<Child> + 'static,
-                    F: Fn(&#model) -> Source + Send + Sync + 'static,
+                    __Child: #private::Insert<__DB>,
+                    __Source: #private::RowSource<__Child> + 'static,
+                    __F: Fn(&#model) -> __Source + Send + Sync + 'static,
                 {
                     self.__factory.push_after_create(#private::related(n, related));
                     self
@@ -342,7 +356,7 @@ impl<'a> Expander<'a> {
         });
         let values = settable.iter().map(|f| {
             let ident = f.ident;
-            let name = ident.to_string();
+            let name = f.name();
             quote! {
                 if let #private::core::option::Option::Some(value) = &self.#ident {
                     debug.field(#name, &value);
@@ -351,7 +365,7 @@ impl<'a> Expander<'a> {
         });
         let parents = self.associations().map(|f| {
             let field = parent_ident(f.ident);
-            let name = format!("{}_with", f.ident);
+            let name = format!("{}_with", f.name());
             quote! {
                 if self.#field.is_some() {
                     debug.field(#name, &#private::core::format_args!("<parent factory>"));
@@ -376,7 +390,10 @@ impl<'a> Expander<'a> {
     }
 
     fn marker_module(&self) -> Ident {
-        format_ident!("__{}_required", self.input.ident.to_string().to_lowercase())
+        format_ident!(
+            "__{}_required",
+            self.input.ident.unraw_string().to_lowercase()
+        )
     }
 
     /// Types named after the required fields, so an unset one is named in the error.
@@ -461,10 +478,10 @@ impl<'a> Expander<'a> {
             let private = private_at(span);
             quote_spanned! {span=>
                 #[doc = #doc]
-                pub fn #with<Customize, F>(mut self, customize: Customize) -> Self
+                pub fn #with<__Customize, __F>(mut self, customize: __Customize) -> Self
                 where
-                    Customize: FnOnce(<#parent as #private::Association>::Factory) -> F,
-                    F: #private::RowSource<#parent> + 'static,
+                    __Customize: FnOnce(<#parent as #private::Association>::Factory) -> __F,
+                    __F: #private::RowSource<#parent> + 'static,
                 {
                     let factory = <<#parent as #private::Association>::Factory as #private::core::default::Default>::default();
                     self.#parent_field = #private::core::option::Option::Some(#private::Box::new(customize(factory)));
@@ -489,7 +506,7 @@ impl<'a> Expander<'a> {
                 #private::thread_local! {
                     static SEQUENCE: #private::core::cell::Cell<u64> = const { #private::core::cell::Cell::new(0) };
                 }
-                let n = #private::next_sequence(&SEQUENCE, draw);
+                let __n = #private::next_sequence(&SEQUENCE, __draw);
             }
         } else {
             TokenStream::new()
@@ -527,9 +544,9 @@ impl<'a> Expander<'a> {
             _ => None,
         });
         quote! {
-            fn __factory_object(&self, draw: &mut #private::Draw) -> #model {
+            fn __factory_object(&self, __draw: &mut #private::Draw) -> #model {
                 #sequence
-                let rng = &mut draw.rng;
+                let __rng = &mut __draw.rng;
                 #[allow(unused_mut)]
                 let mut object = #model {
                     #(#values,)*
@@ -581,8 +598,8 @@ impl<'a> Expander<'a> {
         });
         quote! {
             fn __factory_rows(mut self, n: usize) -> (#private::FactoryState<S, #model>, #private::Rows<#model>) {
-                let mut draw = #private::draw(self.__factory.seed());
-                let rows = (0..n).map(|_| self.__factory_object(&mut draw)).collect();
+                let mut __draw = #private::draw(self.__factory.seed());
+                let rows = (0..n).map(|_| self.__factory_object(&mut __draw)).collect();
                 let set = #private::ColumnSet::default() #(#column_set)*;
                 let parents = (#(#parents,)*);
                 (self.__factory, #private::Rows { rows, set, parents })
@@ -598,7 +615,7 @@ impl<'a> Expander<'a> {
         let dummy = {
             let spanned_private = private_at(ty.span());
             quote_spanned! {ty.span()=>
-                <#ty as #spanned_private::FakeValue>::fake_value(rng)
+                <#ty as #spanned_private::FakeValue>::fake_value(__rng)
             }
         };
         if let (Some(_), Some(inner)) = (f.association(), f.option_inner()) {
@@ -607,7 +624,7 @@ impl<'a> Expander<'a> {
             let key = {
                 let spanned_private = private_at(inner.span());
                 quote_spanned! {inner.span()=>
-                    <#inner as #spanned_private::FakeValue>::fake_value(rng)
+                    <#inner as #spanned_private::FakeValue>::fake_value(__rng)
                 }
             };
             return quote! {
@@ -628,13 +645,13 @@ impl<'a> Expander<'a> {
             Value::Fake(expr) => {
                 let spanned_private = private_at(expr.span());
                 quote_spanned! {expr.span()=>
-                    #spanned_private::fake::<#ty, _, _>(&(#expr), rng)
+                    #spanned_private::fake::<#ty, _, _>(&(#expr), __rng)
                 }
             }
             Value::Sequence(expr) => {
                 let spanned_private = private_at(expr.span());
                 quote_spanned! {expr.span()=>
-                    #spanned_private::sequence::<#ty, _>(#expr, n)
+                    #spanned_private::sequence::<#ty, _>(#expr, __n)
                 }
             }
             Value::Lazy(expr) => {
@@ -649,12 +666,12 @@ impl<'a> Expander<'a> {
             }
             Value::Dummy if is_date_type(ty) => {
                 let private = private_at(ty.span());
-                quote_spanned! {ty.span()=> <#ty as #private::DateValue>::date_value(rng) }
+                quote_spanned! {ty.span()=> <#ty as #private::DateValue>::date_value(__rng) }
             }
             Value::Dummy => match option_inner(ty) {
                 Some(inner) if is_date_type(inner) => {
                     let private = private_at(inner.span());
-                    quote_spanned! {inner.span()=> #private::optional_date::<#inner, _>(rng) }
+                    quote_spanned! {inner.span()=> #private::optional_date::<#inner, _>(__rng) }
                 }
                 _ => dummy,
             },
@@ -736,35 +753,51 @@ impl<'a> Expander<'a> {
         let private = &self.private;
         let model = self.input.ident;
         let columns: Vec<&Field<'_>> = self.columns().collect();
-        let column_idents = columns.iter().map(|f| f.ident);
+        // Fields are moved into fresh names: a field called `args` or `set` must not shadow
+        // the parameters.
+        let column_idents: Vec<&Ident> = columns.iter().map(|f| f.ident).collect();
+        let column_vars: Vec<Ident> = (0..columns.len())
+            .map(|i| format_ident!("__column{}", i))
+            .collect();
         let transient_idents: Vec<&Ident> = self.transients().map(|f| f.ident).collect();
+        let transient_vars: Vec<Ident> = (0..transient_idents.len())
+            .map(|i| format_ident!("__transient{}", i))
+            .collect();
         let mut k = 0usize;
-        let binds = columns.iter().map(|f| {
-            let ident = f.ident;
-            let add = quote!(#private::sqlx::Arguments::add(args, #ident)?;);
+        let binds = columns.iter().zip(&column_vars).map(|(f, var)| {
+            let json = f.attrs.sqlx_json;
+            let value = if json {
+                quote!(#private::sqlx::types::Json(#var))
+            } else {
+                quote!(#var)
+            };
+            let add = quote!(#private::ColumnOf::<__DB>::bind(#value, __args)?;);
             if f.is_db_filled() {
                 let bit = k;
                 k += 1;
-                quote!(if set.contains(#bit) { #add })
+                quote!(if __set.contains(#bit) { #add })
             } else {
                 add
             }
         });
         let encode_bounds = columns.iter().map(|f| {
             let ty = f.ty;
-            { let spanned_private = private_at(ty.span()); quote_spanned!{ty.span()=>
-                for<'q> #ty: #spanned_private::sqlx::Encode<'q, DB> + #spanned_private::sqlx::Type<DB>
-            } }
+            let private = private_at(ty.span());
+            if f.attrs.sqlx_json {
+                quote_spanned! {ty.span()=> #private::sqlx::types::Json<#ty>: #private::ColumnOf<__DB> }
+            } else {
+                quote_spanned! {ty.span()=> #ty: #private::ColumnOf<__DB> }
+            }
         });
-        // A self-reference needs no bound: inside this impl, `Self: Insert<DB>` holds.
+        // A self-reference needs no bound: inside this impl, `Self: Insert<__DB>` holds.
         let parent_bounds = self.associations().filter_map(|f| {
             let parent = f.association()?;
-            if parent.is_ident("Self") || parent.is_ident(model) {
+            if f.is_self_reference(model) {
                 return None;
             }
             Some({
                 let spanned_private = private_at(parent.span());
-                quote_spanned!(parent.span()=> #parent: #spanned_private::InsertParent<DB>)
+                quote_spanned!(parent.span()=> #parent: #spanned_private::InsertParent<__DB>)
             })
         });
         let create_parents = if self.associations().count() == 0 {
@@ -776,13 +809,13 @@ impl<'a> Expander<'a> {
                 .collect();
             let steps = self.associations().zip(&slots).map(|(f, slot)| {
                 let ident = f.ident;
-                let name = ident.to_string();
+                let name = f.name();
                 let parent = f.association();
                 let ty = f.ty;
                 let assign = { let spanned_private = private_at(parent.span()); quote_spanned!{parent.span()=>
                     row.#ident = #spanned_private::foreign_key::<#ty, #parent>(parent);
                 } };
-                let create = { let spanned_private = private_at(parent.span()); quote_spanned!(parent.span()=> <#parent as #spanned_private::InsertParent<DB>>::create_parents) };
+                let create = { let spanned_private = private_at(parent.span()); quote_spanned!(parent.span()=> <#parent as #spanned_private::InsertParent<__DB>>::create_parents) };
                 quote! {
                     if let #private::core::option::Option::Some(source) = #slot {
                         let created = #create::<Self>(
@@ -807,27 +840,27 @@ impl<'a> Expander<'a> {
         };
         quote! {
             #[automatically_derived]
-            impl<DB: #private::Backend> #private::Insert<DB> for #model
+            impl<__DB: #private::Backend> #private::Insert<__DB> for #model
             where
                 #(#encode_bounds,)*
                 #(#parent_bounds,)*
-                #model: for<'r> #private::sqlx::FromRow<'r, <DB as #private::sqlx::Database>::Row>,
+                #model: for<'r> #private::sqlx::FromRow<'r, <__DB as #private::sqlx::Database>::Row>,
             {
                 fn bind(
                     self,
-                    set: #private::ColumnSet,
-                    args: &mut <DB as #private::sqlx::Database>::Arguments,
+                    __set: #private::ColumnSet,
+                    __args: &mut <__DB as #private::sqlx::Database>::Arguments,
                 ) -> #private::core::result::Result<Self::Transient, #private::sqlx::error::BoxDynError> {
-                    let #model { #(#column_idents,)* #(#transient_idents,)* .. } = self;
+                    let #model { #(#column_idents: #column_vars,)* #(#transient_idents: #transient_vars,)* .. } = self;
                     #(#binds)*
-                    #private::core::result::Result::Ok((#(#transient_idents,)*))
+                    #private::core::result::Result::Ok((#(#transient_vars,)*))
                 }
 
                 #[allow(unused_variables)]
                 fn create_parents<'a>(
                     parents: Self::Parents,
                     rows: &'a mut [Self],
-                    conn: &'a mut <DB as #private::sqlx::Database>::Connection,
+                    conn: &'a mut <__DB as #private::sqlx::Database>::Connection,
                     operation: #private::Operation,
                 ) -> #private::core::option::Option<#private::BoxFuture<'a, #private::core::result::Result<(), #private::Error>>> {
                     #create_parents
@@ -856,5 +889,5 @@ fn parent_ident(field: &Ident) -> Ident {
 }
 
 fn marker_ident(field: &Ident) -> Ident {
-    format_ident!("{}", field.to_string().trim_start_matches("r#"))
+    field.clone()
 }

@@ -43,9 +43,15 @@ pub fn check(cx: &mut Ctxt, input: &Input<'_>) {
             format!("at most {MAX_DB_FILLED} fields can be `primary_key` or `generated`, found {db_filled}"),
         );
     }
+    if !input.fields.iter().any(|f| f.is_column()) {
+        cx.error_spanned_by(
+            input.ident,
+            "a factory model needs at least one column: every field is `skip` or `transient`",
+        );
+    }
     for field in &input.fields {
         let attrs = &field.attrs;
-        let name = field.ident.to_string();
+        let name = field.name();
         if FACTORY_METHODS.contains(&name.as_str()) {
             cx.error_spanned_by(
                 field.ident,
@@ -94,7 +100,7 @@ pub fn check(cx: &mut Ctxt, input: &Input<'_>) {
                     "a `skip` field is not a column; remove `column`",
                 );
             }
-            if !attrs.sqlx_skip {
+            if !attrs.sqlx_skip && !attrs.sqlx_default {
                 cx.error_spanned_by(
                     skip,
                     "`#[factory(skip)]` needs `#[sqlx(skip)]` too, or `FromRow` will read a column that is not returned",
@@ -110,7 +116,7 @@ pub fn check(cx: &mut Ctxt, input: &Input<'_>) {
             if attrs.column.is_some() {
                 cx.error_spanned_by(&attrs.column, format!("{what}; remove `column`"));
             }
-            if !attrs.sqlx_skip {
+            if !attrs.sqlx_skip && !attrs.sqlx_default {
                 cx.error_spanned_by(
                     transient,
                     "a `transient` field is not a column, but `FromRow` would read it as one: add `#[sqlx(skip)]`",
@@ -144,6 +150,21 @@ pub fn check(cx: &mut Ctxt, input: &Input<'_>) {
                 cx,
                 "a `required` field is always sent",
                 &[&attrs.primary_key, &attrs.generated],
+            );
+        }
+        if let Some((ident, _)) = &attrs.association
+            && field.is_self_reference(input.ident)
+            && !field.is_option()
+        {
+            cx.error_spanned_by(
+                ident,
+                "a self-referencing `association` needs an optional key (`Option<..>`): a required one would create parents without end",
+            );
+        }
+        if let Some(try_from) = &attrs.sqlx_try_from {
+            cx.error_spanned_by(
+                try_from,
+                "`#[sqlx(try_from = ..)]` fields are not supported by `Factory`: it cannot bind the field's type back; store the database type in the field",
             );
         }
         if let Some(flatten) = &attrs.sqlx_flatten {
