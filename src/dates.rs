@@ -6,10 +6,13 @@
 use fake::RngExt;
 
 /// 2000-01-01T00:00:00Z, in microseconds since the epoch.
+#[cfg(any(feature = "chrono", feature = "time"))]
 const START_MICROS: i64 = 946_684_800_000_000;
 /// 2036-01-01T00:00:00Z, in microseconds since the epoch.
+#[cfg(any(feature = "chrono", feature = "time"))]
 const END_MICROS: i64 = 2_082_758_400_000_000;
 
+#[cfg(any(feature = "chrono", feature = "time"))]
 fn micros<R: RngExt + ?Sized>(rng: &mut R) -> i64 {
     rng.random_range(START_MICROS..END_MICROS)
 }
