@@ -37,6 +37,21 @@ pub trait Backend: Database + private::Sealed {
     /// Appends the placeholder for the bind parameter at `index` (1-based).
     fn push_placeholder(sql: &mut String, index: usize);
 
+    /// Appends what makes an INSERT keep existing rows that match on `keys` instead of
+    /// failing: `ON CONFLICT (..) DO NOTHING` (SQLite, PostgreSQL; such rows are not
+    /// returned) or a no-op `ON DUPLICATE KEY UPDATE` (MariaDB; such rows are returned as
+    /// stored).
+    fn push_on_conflict_keep(sql: &mut String, keys: &[&str]) {
+        sql.push_str(" ON CONFLICT (");
+        for (i, key) in keys.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            Self::push_ident(sql, key);
+        }
+        sql.push_str(") DO NOTHING");
+    }
+
     /// Runs `sql` and returns its one row. Execution lives here, per backend, so that generic
     /// code needs no higher-ranked `Executor` bounds.
     fn fetch_one<'e>(
@@ -167,6 +182,17 @@ impl Backend for sqlx::MySql {
 
     fn push_ident(sql: &mut String, ident: &str) {
         push_quoted(sql, ident, '`');
+    }
+
+    fn push_on_conflict_keep(sql: &mut String, keys: &[&str]) {
+        // MariaDB has no ON CONFLICT; a no-op update makes RETURNING give the stored row.
+        // It fires on any unique key, not only `keys`.
+        if let Some(key) = keys.first() {
+            sql.push_str(" ON DUPLICATE KEY UPDATE ");
+            Self::push_ident(sql, key);
+            sql.push_str(" = ");
+            Self::push_ident(sql, key);
+        }
     }
 
     fn push_placeholder(sql: &mut String, _index: usize) {

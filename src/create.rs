@@ -306,6 +306,12 @@ async fn insert_rows_untraced<DB: Backend, M: Insert<DB>>(
     let per_row = binds_per_row(M::COLUMNS, set);
     let chunk = rows_per_statement::<DB>(per_row);
     let mut created = Vec::with_capacity(total);
+    // get_or_create: the keys the rows asked for, in order, taken before binding moves them.
+    let keys: Vec<M::LookupKey> = if M::GET_OR_CREATE.is_empty() {
+        Vec::new()
+    } else {
+        rows.iter().map(M::lookup_key).collect()
+    };
     let mut rows = rows.into_iter();
     let mut transient = Vec::new();
     while rows.len() > 0 {
@@ -320,7 +326,13 @@ async fn insert_rows_untraced<DB: Backend, M: Insert<DB>>(
                     .map_err(|e| error(sqlx::Error::Encode(e)))?,
             );
         }
-        if count == 1 {
+        if !M::GET_OR_CREATE.is_empty() {
+            let keys = &keys[created.len()..created.len() + count];
+            let returned = DB::fetch_all(&mut *conn, sql, args).await.map_err(error)?;
+            for row in get_or_create::<DB, M>(conn, returned, keys).await.map_err(error)? {
+                created.push(row);
+            }
+        } else if count == 1 {
             let row = DB::fetch_one(&mut *conn, sql, args).await.map_err(error)?;
             created.push(M::from_row(&row).map_err(error)?);
         } else {
@@ -341,6 +353,43 @@ async fn insert_rows_untraced<DB: Backend, M: Insert<DB>>(
         }
     }
     Ok(created)
+}
+
+/// The rows of one get-or-create chunk, in the order of `keys`: each is the row the INSERT
+/// returned for that key, or, where it inserted nothing (the key exists), the existing row,
+/// read with one `SELECT .. WHERE key = .. OR ..`. Rows are decoded per key, so two rows of a
+/// chunk that share a key both get the stored row.
+async fn get_or_create<DB: Backend, M: Insert<DB>>(
+    conn: &mut DB::Connection,
+    returned: Vec<DB::Row>,
+    keys: &[M::LookupKey],
+) -> Result<Vec<M>, sqlx::Error> {
+    let mut found: Vec<(M::LookupKey, DB::Row)> = Vec::with_capacity(keys.len());
+    for row in returned {
+        found.push((M::from_row(&row)?.lookup_key(), row));
+    }
+    let mut missing: Vec<&M::LookupKey> = Vec::new();
+    for key in keys {
+        if !found.iter().any(|(k, _)| k == key) && !missing.contains(&key) {
+            missing.push(key);
+        }
+    }
+    if !missing.is_empty() {
+        let sql = crate::sql::select_by_keys_sql::<DB>(M::TABLE, M::COLUMNS, M::GET_OR_CREATE, missing.len());
+        let mut args = DB::Arguments::default();
+        for key in &missing {
+            M::bind_lookup_key((*key).clone(), &mut args).map_err(sqlx::Error::Encode)?;
+        }
+        for row in DB::fetch_all(&mut *conn, sql.into(), args).await? {
+            found.push((M::from_row(&row)?.lookup_key(), row));
+        }
+    }
+    keys.iter()
+        .map(|key| match found.iter().find(|(k, _)| k == key) {
+            Some((_, row)) => M::from_row(row),
+            None => Err(sqlx::Error::RowNotFound),
+        })
+        .collect()
 }
 
 /// How many rows one statement of a batch carries: under the bind limit and the row cap.

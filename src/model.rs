@@ -26,6 +26,16 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     /// the INSERT and put back into the row the database returns.
     type Transient: Send;
 
+    /// The columns of `#[factory(get_or_create(..))]`: a create whose values match an existing
+    /// row on them returns that row instead of failing. Empty for plain inserts.
+    const GET_OR_CREATE: &'static [&'static str] = &[];
+
+    /// The values of the `get_or_create` columns (`()` without them).
+    type LookupKey: PartialEq + Clone + Send + Sync;
+
+    /// This row's `get_or_create` values.
+    fn lookup_key(&self) -> Self::LookupKey;
+
     /// This model's INSERT texts.
     fn sql_cache() -> &'static SqlCache;
 
@@ -64,6 +74,12 @@ pub trait Insert<DB: Backend>: Model + for<'r> FromRow<'r, <DB as Database>::Row
         set: ColumnSet,
         args: &mut <DB as Database>::Arguments,
     ) -> Result<Self::Transient, BoxDynError>;
+
+    /// Binds a `get_or_create` key, in [`Model::GET_OR_CREATE`] order.
+    fn bind_lookup_key(
+        key: Self::LookupKey,
+        args: &mut <DB as Database>::Arguments,
+    ) -> Result<(), BoxDynError>;
 
     /// Creates the parent rows `parents` asks for, one per row, and writes their keys into
     /// `rows`. `None` when nothing is asked for, so the common case allocates nothing.

@@ -72,6 +72,7 @@ pub fn insert_sql<DB: Backend>(
     columns: &'static [Column],
     set: ColumnSet,
     rows: usize,
+    conflict: &[&str],
 ) -> String {
     let mut sql = String::with_capacity(64 + 16 * columns.len() * (rows + 1));
     sql.push_str("INSERT INTO ");
@@ -105,16 +106,61 @@ pub fn insert_sql<DB: Backend>(
             sql.push(')');
         }
     }
+    if !conflict.is_empty() {
+        DB::push_on_conflict_keep(&mut sql, conflict);
+    }
+    push_returning::<DB>(&mut sql, columns);
+    sql
+}
+
+/// ` RETURNING <every column>`, each aliased to the name `FromRow` reads.
+fn push_returning<DB: Backend>(sql: &mut String, columns: &'static [Column]) {
     sql.push_str(" RETURNING ");
+    push_columns::<DB>(sql, columns);
+}
+
+fn push_columns<DB: Backend>(sql: &mut String, columns: &'static [Column]) {
     for (i, column) in columns.iter().enumerate() {
         if i > 0 {
             sql.push_str(", ");
         }
-        DB::push_ident(&mut sql, column.name);
+        DB::push_ident(sql, column.name);
         if column.from_row_name != column.name {
             sql.push_str(" AS ");
-            DB::push_ident(&mut sql, column.from_row_name);
+            DB::push_ident(sql, column.from_row_name);
         }
+    }
+}
+
+/// `SELECT <every column> FROM t WHERE (k1 = ? AND k2 = ?) OR ..` for `count` keys: the rows a
+/// get-or-create INSERT left in place.
+pub(crate) fn select_by_keys_sql<DB: Backend>(
+    table: &str,
+    columns: &'static [Column],
+    keys: &[&str],
+    count: usize,
+) -> String {
+    let mut sql = String::from("SELECT ");
+    push_columns::<DB>(&mut sql, columns);
+    sql.push_str(" FROM ");
+    push_table::<DB>(&mut sql, table);
+    sql.push_str(" WHERE ");
+    let mut index = 0;
+    for i in 0..count {
+        if i > 0 {
+            sql.push_str(" OR ");
+        }
+        sql.push('(');
+        for (j, key) in keys.iter().enumerate() {
+            if j > 0 {
+                sql.push_str(" AND ");
+            }
+            DB::push_ident(&mut sql, key);
+            sql.push_str(" = ");
+            index += 1;
+            DB::push_placeholder(&mut sql, index);
+        }
+        sql.push(')');
     }
     sql
 }
@@ -157,7 +203,7 @@ impl SqlCache {
         if let Some((_, sql)) = entries.iter().find(|(k, _)| *k == key) {
             return Arc::clone(sql);
         }
-        let sql: Arc<str> = insert_sql::<DB>(M::TABLE, M::COLUMNS, set, rows).into();
+        let sql: Arc<str> = insert_sql::<DB>(M::TABLE, M::COLUMNS, set, rows, M::GET_OR_CREATE).into();
         entries.push((key, Arc::clone(&sql)));
         sql
     }
@@ -183,13 +229,13 @@ mod tests {
 
     #[test]
     fn leaves_out_db_filled_columns_unless_set() {
-        let sql = insert_sql::<sqlx::Sqlite>("users", COLUMNS, ColumnSet::default(), 2);
+        let sql = insert_sql::<sqlx::Sqlite>("users", COLUMNS, ColumnSet::default(), 2, &[]);
         assert_eq!(
             sql,
             r#"INSERT INTO "users" ("email") VALUES (?), (?) RETURNING "id", "email", "created_at""#
         );
         let set = ColumnSet::default().with(1, true);
-        let sql = insert_sql::<sqlx::Sqlite>("app.users", COLUMNS, set, 1);
+        let sql = insert_sql::<sqlx::Sqlite>("app.users", COLUMNS, set, 1, &[]);
         assert_eq!(
             sql,
             r#"INSERT INTO "app"."users" ("email", "created_at") VALUES (?, ?) RETURNING "id", "email", "created_at""#
@@ -203,7 +249,7 @@ mod tests {
             from_row_name: "display_name",
             db_filled: false,
         }];
-        let sql = insert_sql::<sqlx::Sqlite>("users", RENAMED, ColumnSet::default(), 1);
+        let sql = insert_sql::<sqlx::Sqlite>("users", RENAMED, ColumnSet::default(), 1, &[]);
         assert_eq!(
             sql,
             r#"INSERT INTO "users" ("display") VALUES (?) RETURNING "display" AS "display_name""#
@@ -211,9 +257,23 @@ mod tests {
     }
 
     #[test]
+    fn get_or_create_keeps_existing_rows() {
+        let sql = insert_sql::<sqlx::Sqlite>("users", COLUMNS, ColumnSet::default(), 1, &["email"]);
+        assert_eq!(
+            sql,
+            r#"INSERT INTO "users" ("email") VALUES (?) ON CONFLICT ("email") DO NOTHING RETURNING "id", "email", "created_at""#
+        );
+        let select = select_by_keys_sql::<sqlx::Sqlite>("users", COLUMNS, &["email"], 2);
+        assert_eq!(
+            select,
+            r#"SELECT "id", "email", "created_at" FROM "users" WHERE ("email" = ?) OR ("email" = ?)"#
+        );
+    }
+
+    #[test]
     fn empty_row_uses_backend_form() {
         const ONLY_ID: &[Column] = &[column("id", true)];
-        let sql = insert_sql::<sqlx::Sqlite>("t", ONLY_ID, ColumnSet::default(), 1);
+        let sql = insert_sql::<sqlx::Sqlite>("t", ONLY_ID, ColumnSet::default(), 1, &[]);
         assert_eq!(sql, r#"INSERT INTO "t" DEFAULT VALUES RETURNING "id""#);
     }
 
@@ -221,7 +281,7 @@ mod tests {
     #[test]
     fn postgres_numbers_placeholders_across_rows() {
         let set = ColumnSet::default().with(0, true);
-        let sql = insert_sql::<sqlx::Postgres>("user", COLUMNS, set, 2);
+        let sql = insert_sql::<sqlx::Postgres>("user", COLUMNS, set, 2, &[]);
         assert_eq!(
             sql,
             r#"INSERT INTO "user" ("id", "email") VALUES ($1, $2), ($3, $4) RETURNING "id", "email", "created_at""#
@@ -231,7 +291,7 @@ mod tests {
     #[cfg(feature = "mysql")]
     #[test]
     fn mysql_quotes_with_backticks() {
-        let sql = insert_sql::<sqlx::MySql>("order`s", COLUMNS, ColumnSet::default(), 1);
+        let sql = insert_sql::<sqlx::MySql>("order`s", COLUMNS, ColumnSet::default(), 1, &[]);
         assert_eq!(
             sql,
             "INSERT INTO `order``s` (`email`) VALUES (?) RETURNING `id`, `email`, `created_at`"

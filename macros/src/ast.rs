@@ -13,6 +13,7 @@ pub struct Input<'a> {
     pub ident: &'a Ident,
     pub vis: &'a Visibility,
     pub table: Option<LitStr>,
+    pub get_or_create: Vec<Ident>,
     pub fields: Vec<Field<'a>>,
 }
 
@@ -108,6 +109,7 @@ impl<'a> Input<'a> {
             ident: &input.ident,
             vis: &input.vis,
             table: struct_attrs.table,
+            get_or_create: struct_attrs.get_or_create.map(|(_, f)| f).unwrap_or_default(),
             fields,
         })
     }

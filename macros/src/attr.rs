@@ -6,6 +6,7 @@ use syn::{Attribute, Expr, Ident, LitStr, Path, Token};
 use crate::ctxt::Ctxt;
 
 pub const TABLE: &str = "table";
+pub const GET_OR_CREATE: &str = "get_or_create";
 pub const PRIMARY_KEY: &str = "primary_key";
 pub const GENERATED: &str = "generated";
 pub const DEFAULT: &str = "default";
@@ -18,7 +19,7 @@ pub const LAZY: &str = "lazy";
 pub const REQUIRED: &str = "required";
 pub const TRANSIENT: &str = "transient";
 
-const STRUCT_ATTRS: &[&str] = &[TABLE];
+const STRUCT_ATTRS: &[&str] = &[TABLE, GET_OR_CREATE];
 const FIELD_ATTRS: &[&str] = &[
     PRIMARY_KEY,
     GENERATED,
@@ -37,6 +38,8 @@ const FIELD_ATTRS: &[&str] = &[
 #[derive(Default)]
 pub struct StructAttrs {
     pub table: Option<LitStr>,
+    /// `get_or_create(field, ..)`: the fields whose values find an existing row.
+    pub get_or_create: Option<(Ident, Vec<Ident>)>,
     pub rename_all: Option<LitStr>,
 }
 
@@ -136,6 +139,17 @@ pub fn struct_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> StructAttrs {
                 if name == TABLE {
                     let table: LitStr = meta.value()?.parse()?;
                     set_once(cx, &mut out.table, table, &name);
+                    Ok(())
+                } else if name == GET_OR_CREATE {
+                    let mut fields = Vec::new();
+                    meta.parse_nested_meta(|field| {
+                        fields.push(field.path.require_ident()?.clone());
+                        Ok(())
+                    })?;
+                    if fields.is_empty() {
+                        return Err(meta.error("`get_or_create` needs the fields that find a row: `get_or_create(email)`"));
+                    }
+                    set_once(cx, &mut out.get_or_create, (name.clone(), fields), &name);
                     Ok(())
                 } else {
                     Err(unknown(&name, STRUCT_ATTRS, "struct"))

@@ -389,6 +389,15 @@ impl<'a> Expander<'a> {
         }
     }
 
+    /// The fields of `get_or_create(..)`, in the order given.
+    fn lookup_fields(&self) -> Vec<&'a Field<'a>> {
+        self.input
+            .get_or_create
+            .iter()
+            .filter_map(|key| self.input.fields.iter().find(|f| f.ident == key))
+            .collect()
+    }
+
     fn marker_module(&self) -> Ident {
         format_ident!(
             "__{}_required",
@@ -696,6 +705,10 @@ impl<'a> Expander<'a> {
             .collect();
         let transient_types = self.transients().map(|f| f.ty);
         let transient_idents: Vec<&Ident> = self.transients().map(|f| f.ident).collect();
+        let keys = self.lookup_fields();
+        let key_columns = keys.iter().map(|f| &f.column);
+        let key_types = keys.iter().map(|f| f.ty);
+        let key_idents = keys.iter().map(|f| f.ident);
         quote! {
             #[automatically_derived]
             impl #private::Model for #model {
@@ -709,6 +722,14 @@ impl<'a> Expander<'a> {
                 fn sql_cache() -> &'static #private::SqlCache {
                     static CACHE: #private::SqlCache = #private::SqlCache::new();
                     &CACHE
+                }
+
+                const GET_OR_CREATE: &'static [&'static str] = &[#(#key_columns),*];
+
+                type LookupKey = (#(#key_types,)*);
+
+                fn lookup_key(&self) -> Self::LookupKey {
+                    (#(#private::core::clone::Clone::clone(&self.#key_idents),)*)
                 }
 
                 fn needs_parents(_parents: &Self::Parents) -> bool {
@@ -779,6 +800,16 @@ impl<'a> Expander<'a> {
             } else {
                 add
             }
+        });
+        let keys = self.lookup_fields();
+        let key_vars: Vec<Ident> = (0..keys.len()).map(|i| format_ident!("__key{}", i)).collect();
+        let key_binds = keys.iter().zip(&key_vars).map(|(f, var)| {
+            let value = if f.attrs.sqlx_json {
+                quote!(#private::sqlx::types::Json(#var))
+            } else {
+                quote!(#var)
+            };
+            quote!(#private::ColumnOf::<__DB>::bind(#value, __args)?;)
         });
         let encode_bounds = columns.iter().map(|f| {
             let ty = f.ty;
@@ -854,6 +885,15 @@ impl<'a> Expander<'a> {
                     let #model { #(#column_idents: #column_vars,)* #(#transient_idents: #transient_vars,)* .. } = self;
                     #(#binds)*
                     #private::core::result::Result::Ok((#(#transient_vars,)*))
+                }
+
+                fn bind_lookup_key(
+                    __key: Self::LookupKey,
+                    __args: &mut <__DB as #private::sqlx::Database>::Arguments,
+                ) -> #private::core::result::Result<(), #private::sqlx::error::BoxDynError> {
+                    let (#(#key_vars,)*) = __key;
+                    #(#key_binds)*
+                    #private::core::result::Result::Ok(())
                 }
 
                 #[allow(unused_variables)]

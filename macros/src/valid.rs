@@ -43,6 +43,13 @@ pub fn check(cx: &mut Ctxt, input: &Input<'_>) {
             format!("at most {MAX_DB_FILLED} fields can be `primary_key` or `generated`, found {db_filled}"),
         );
     }
+    for key in &input.get_or_create {
+        match input.fields.iter().find(|f| f.ident == key) {
+            Some(field) if field.is_column() => {}
+            Some(_) => cx.error_spanned_by(key, format!("`{key}` is not a column, so it cannot find a row")),
+            None => cx.error_spanned_by(key, format!("`get_or_create` names `{key}`, which is no field of `{}`", input.ident)),
+        }
+    }
     if !input.fields.iter().any(|f| f.is_column()) {
         cx.error_spanned_by(
             input.ident,
