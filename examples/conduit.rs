@@ -254,6 +254,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// One line of the article summary: a query's row, not a table.
+#[derive(sqlx::FromRow)]
+struct ArticleLine {
+    slug: String,
+    title: String,
+    tags: Vec<String>,
+    price: Decimal,
+    author: String,
+    favorites: i64,
+    comments: i64,
+}
+
 async fn print_summary(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
     let users: Vec<User> = sqlx::query_as(r#"SELECT * FROM "user" ORDER BY role DESC, username"#)
         .fetch_all(&mut *conn)
@@ -265,24 +277,27 @@ async fn print_summary(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
             u.username, u.email, u.role, u.settings
         );
     }
-    let articles: Vec<(String, String, Vec<String>, Decimal, String, i64, i64)> = sqlx::query_as(
-        r#"SELECT a.slug, a.title, a.tags, a.price, u.username,
-                  (SELECT count(*) FROM article_favorite f WHERE f.article_id = a.article_id),
-                  (SELECT count(*) FROM comment c WHERE c.article_id = a.article_id)
+    let articles: Vec<ArticleLine> = sqlx::query_as(
+        r#"SELECT a.slug, a.title, a.tags, a.price, u.username AS author,
+                  (SELECT count(*) FROM article_favorite f WHERE f.article_id = a.article_id)
+                      AS favorites,
+                  (SELECT count(*) FROM comment c WHERE c.article_id = a.article_id) AS comments
            FROM article a JOIN "user" u ON u.user_id = a.author_id
            ORDER BY a.price DESC, u.username, a.slug"#,
     )
     .fetch_all(&mut *conn)
     .await?;
     println!("articles:");
-    for (slug, title, tags, price, author, favorites, comments) in articles {
-        let price = if price.is_zero() {
+    for a in articles {
+        let price = if a.price.is_zero() {
             "free".to_string()
         } else {
-            format!("${price}")
+            format!("${}", a.price)
         };
+        println!("  /{}", a.slug);
         println!(
-            "  /{slug}\n    \"{title}\" by {author}, {price}, tags {tags:?}, {favorites} favorite(s), {comments} comment(s)"
+            "    \"{}\" by {}, {price}, tags {:?}, {} favorite(s), {} comment(s)",
+            a.title, a.author, a.tags, a.favorites, a.comments
         );
     }
     let (follows, favorites, comments): (i64, i64, i64) = sqlx::query_as(

@@ -329,7 +329,10 @@ async fn insert_rows_untraced<DB: Backend, M: Insert<DB>>(
         if !M::GET_OR_CREATE.is_empty() {
             let keys = &keys[created.len()..created.len() + count];
             let returned = DB::fetch_all(&mut *conn, sql, args).await.map_err(error)?;
-            for row in get_or_create::<DB, M>(conn, returned, keys).await.map_err(error)? {
+            for row in get_or_create::<DB, M>(conn, returned, keys)
+                .await
+                .map_err(error)?
+            {
                 created.push(row);
             }
         } else if count == 1 {
@@ -375,7 +378,12 @@ async fn get_or_create<DB: Backend, M: Insert<DB>>(
         }
     }
     if !missing.is_empty() {
-        let sql = crate::sql::select_by_keys_sql::<DB>(M::TABLE, M::COLUMNS, M::GET_OR_CREATE, missing.len());
+        let sql = crate::sql::select_by_keys_sql::<DB>(
+            M::TABLE,
+            M::COLUMNS,
+            M::GET_OR_CREATE,
+            missing.len(),
+        );
         let mut args = DB::Arguments::default();
         for key in &missing {
             M::bind_lookup_key((*key).clone(), &mut args).map_err(sqlx::Error::Encode)?;

@@ -101,6 +101,7 @@ mod backend;
 mod create;
 mod dates;
 mod error;
+mod lint;
 mod model;
 mod seed;
 mod session;
@@ -110,6 +111,7 @@ mod state;
 pub use backend::Backend;
 pub use create::{Create, CreateBatch};
 pub use error::{Error, Operation, Step};
+pub use lint::LintReport;
 pub use seed::{SEED_VAR, run_seed};
 pub use session::{Bound, IntoSession, NoSession, Session, Unbound};
 

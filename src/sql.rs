@@ -203,7 +203,8 @@ impl SqlCache {
         if let Some((_, sql)) = entries.iter().find(|(k, _)| *k == key) {
             return Arc::clone(sql);
         }
-        let sql: Arc<str> = insert_sql::<DB>(M::TABLE, M::COLUMNS, set, rows, M::GET_OR_CREATE).into();
+        let sql: Arc<str> =
+            insert_sql::<DB>(M::TABLE, M::COLUMNS, set, rows, M::GET_OR_CREATE).into();
         entries.push((key, Arc::clone(&sql)));
         sql
     }

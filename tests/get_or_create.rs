@@ -24,11 +24,14 @@ async fn schema<C>(conn: &mut C, kind: Kind)
 where
     for<'c> &'c mut C: sqlx::Executor<'c>,
 {
-    exec!(conn, format!(
-        "CREATE TABLE accounts (id {}, email {} NOT NULL UNIQUE, name TEXT NOT NULL)",
-        kind.serial_pk(),
-        kind.varchar()
-    ));
+    exec!(
+        conn,
+        format!(
+            "CREATE TABLE accounts (id {}, email {} NOT NULL UNIQUE, name TEXT NOT NULL)",
+            kind.serial_pk(),
+            kind.varchar()
+        )
+    );
 }
 
 on_every_backend! {

@@ -109,7 +109,10 @@ impl<'a> Input<'a> {
             ident: &input.ident,
             vis: &input.vis,
             table: struct_attrs.table,
-            get_or_create: struct_attrs.get_or_create.map(|(_, f)| f).unwrap_or_default(),
+            get_or_create: struct_attrs
+                .get_or_create
+                .map(|(_, f)| f)
+                .unwrap_or_default(),
             fields,
         })
     }

@@ -802,7 +802,9 @@ impl<'a> Expander<'a> {
             }
         });
         let keys = self.lookup_fields();
-        let key_vars: Vec<Ident> = (0..keys.len()).map(|i| format_ident!("__key{}", i)).collect();
+        let key_vars: Vec<Ident> = (0..keys.len())
+            .map(|i| format_ident!("__key{}", i))
+            .collect();
         let key_binds = keys.iter().zip(&key_vars).map(|(f, var)| {
             let value = if f.attrs.sqlx_json {
                 quote!(#private::sqlx::types::Json(#var))

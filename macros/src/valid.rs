@@ -46,8 +46,17 @@ pub fn check(cx: &mut Ctxt, input: &Input<'_>) {
     for key in &input.get_or_create {
         match input.fields.iter().find(|f| f.ident == key) {
             Some(field) if field.is_column() => {}
-            Some(_) => cx.error_spanned_by(key, format!("`{key}` is not a column, so it cannot find a row")),
-            None => cx.error_spanned_by(key, format!("`get_or_create` names `{key}`, which is no field of `{}`", input.ident)),
+            Some(_) => cx.error_spanned_by(
+                key,
+                format!("`{key}` is not a column, so it cannot find a row"),
+            ),
+            None => cx.error_spanned_by(
+                key,
+                format!(
+                    "`get_or_create` names `{key}`, which is no field of `{}`",
+                    input.ident
+                ),
+            ),
         }
     }
     if !input.fields.iter().any(|f| f.is_column()) {

@@ -1,0 +1,120 @@
+//! FactoryBot's `lint`: create one of every factory in a test transaction and report each that
+//! fails, so a migration that breaks a factory is caught by one test.
+
+use std::fmt;
+
+use crate::error::Error;
+
+/// What [`lint!`](crate::lint!) found: the factories it created and the ones that failed.
+///
+/// ```
+/// use sqlx_factory::Factory;
+///
+/// #[derive(Debug, sqlx::FromRow, Factory)]
+/// #[factory(table = "tags")]
+/// struct Tag {
+///     name: String,
+/// }
+///
+/// #[derive(Debug, sqlx::FromRow, Factory)]
+/// #[factory(table = "labels")] // no such table: this factory is broken
+/// struct Label {
+///     name: String,
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect("sqlite::memory:").await?;
+/// sqlx::raw_sql("CREATE TABLE tags (name TEXT NOT NULL)").execute(&mut conn).await?;
+/// let mut tx = sqlx::Connection::begin(&mut conn).await?;
+/// let report = sqlx_factory::lint!(&mut tx, Tag, Label).await;
+/// assert_eq!(report.checked(), ["Tag", "Label"]);
+/// assert_eq!(report.failures().map(|(name, _)| name).collect::<Vec<_>>(), ["Label"]);
+/// assert!(report.to_string().contains("LabelFactory::create into table `labels` failed"));
+/// tx.rollback().await?;
+/// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+/// ```
+#[derive(Debug, Default)]
+pub struct LintReport {
+    checked: Vec<&'static str>,
+    failures: Vec<(&'static str, Error)>,
+}
+
+impl LintReport {
+    #[doc(hidden)]
+    pub fn record(&mut self, model: &'static str, result: Result<(), Error>) {
+        self.checked.push(model);
+        if let Err(error) = result {
+            self.failures.push((model, error));
+        }
+    }
+
+    /// The models checked, in order.
+    pub fn checked(&self) -> &[&'static str] {
+        &self.checked
+    }
+
+    /// Each model whose factory failed, with its error.
+    pub fn failures(&self) -> impl Iterator<Item = (&'static str, &Error)> {
+        self.failures.iter().map(|(model, error)| (*model, error))
+    }
+
+    /// Whether every factory created its row.
+    pub fn is_ok(&self) -> bool {
+        self.failures.is_empty()
+    }
+
+    /// `Ok` when every factory created its row, else the report, for `?` or `.unwrap()`.
+    pub fn into_result(self) -> Result<(), LintReport> {
+        if self.is_ok() { Ok(()) } else { Err(self) }
+    }
+}
+
+impl fmt::Display for LintReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.failures.is_empty() {
+            return write!(f, "all {} factories created a row", self.checked.len());
+        }
+        writeln!(
+            f,
+            "{} of {} factories failed:",
+            self.failures.len(),
+            self.checked.len()
+        )?;
+        for (model, error) in &self.failures {
+            writeln!(f, "- {model}: {error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LintReport {}
+
+/// Builds and creates one row of each listed model's default factory on `conn` (a
+/// `&mut` transaction or connection), each inside its own savepoint, and returns a
+/// [`LintReport`] of those that failed. Nothing is committed: roll the transaction back after.
+/// In a test: `lint!(&mut tx, User, Post, Comment).await.into_result().unwrap()` (the
+/// example is on [`LintReport`]).
+///
+/// The models are listed, not collected behind the scenes: a model whose fields its backend
+/// cannot store is then a compile error at this call, and models with `required` fields,
+/// which have no default row, are left out by not listing them.
+#[macro_export]
+macro_rules! lint {
+    ($conn:expr, $($model:ty),+ $(,)?) => {
+        async {
+            let conn = $conn;
+            let mut report = $crate::LintReport::default();
+            $(
+                let _ = <$model>::factory().build();
+                let created = <$model>::factory()
+                    .with_session(&mut *conn)
+                    .in_savepoint()
+                    .create()
+                    .await
+                    .map(|_| ());
+                report.record(::core::stringify!($model), created);
+            )+
+            report
+        }
+    };
+}
