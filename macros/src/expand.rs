@@ -728,6 +728,7 @@ impl<'a> Expander<'a> {
 
                 type LookupKey = (#(#key_types,)*);
 
+                #[allow(clippy::unused_unit)] // `()` for models without `get_or_create`
                 fn lookup_key(&self) -> Self::LookupKey {
                     (#(#private::core::clone::Clone::clone(&self.#key_idents),)*)
                 }
