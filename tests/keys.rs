@@ -58,8 +58,12 @@ fn ddl(kind: Kind) -> Vec<String> {
     };
     let text = kind.varchar();
     vec![
-        format!("CREATE TABLE {q}user{q} (user_id {uuid} PRIMARY KEY, username {text} NOT NULL UNIQUE)"),
-        format!("CREATE TABLE article (article_id {serial}, author_id {uuid} NOT NULL REFERENCES {q}user{q}(user_id), title TEXT NOT NULL)"),
+        format!(
+            "CREATE TABLE {q}user{q} (user_id {uuid} PRIMARY KEY, username {text} NOT NULL UNIQUE)"
+        ),
+        format!(
+            "CREATE TABLE article (article_id {serial}, author_id {uuid} NOT NULL REFERENCES {q}user{q}(user_id), title TEXT NOT NULL)"
+        ),
         format!("CREATE TABLE tag (name {text} PRIMARY KEY)"),
         format!(
             "CREATE TABLE article_favorite (article_id INTEGER NOT NULL REFERENCES article(article_id), \
