@@ -104,7 +104,8 @@ pub struct Rows<M: Model> {
 /// An unbound factory that can draw rows: what `association_with` and `with_related` take.
 #[diagnostic::on_unimplemented(
     message = "this factory cannot make `{M}` rows yet",
-    label = "set the required fields of the `{M}` factory here"
+    label = "the `{M}` factory has required fields that are not set",
+    note = "a `{M}` with required fields has no default row: set the foreign key, or build the parent with `<field>_with(|f| f.<required>(..))`"
 )]
 pub trait RowSource<M>: Send {
     /// Draws `n` rows, as `create_batch(n)` would before inserting them.

@@ -329,6 +329,9 @@ impl<'a> Expander<'a> {
             #association_impl
             #insert_impl
 
+            // Reported as `RowSource` ("cannot make rows yet, set the required fields"), not as the
+            // marker of the first unset field.
+            #[diagnostic::do_not_recommend]
             #[automatically_derived]
             impl<#(#required_params),*> #private::RowSource<#model> for #factory<#private::NoSession #(, #required_params)*>
             where

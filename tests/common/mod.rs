@@ -100,8 +100,12 @@ pub async fn mariadb(test: &str) -> Option<sqlx::MySqlConnection> {
         .await
         .unwrap_or_else(|e| panic!("connect to DATABASE_URL_MARIADB={url}: {e}"));
     let database = format!("sqlx_factory_{test}");
-    let setup =
-        format!("DROP DATABASE IF EXISTS {database}; CREATE DATABASE {database}; USE {database}");
+    // A metadata lock left by an earlier, killed run fails the setup after 10 s instead of
+    // hanging it (the server's default wait is a year).
+    let setup = format!(
+        "SET SESSION lock_wait_timeout = 10; DROP DATABASE IF EXISTS {database}; \
+         CREATE DATABASE {database}; USE {database}"
+    );
     sqlx::raw_sql(sqlx::AssertSqlSafe(setup))
         .execute(&mut conn)
         .await
