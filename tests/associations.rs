@@ -66,6 +66,33 @@ struct Section {
     name: String,
 }
 
+/// The chain whose statements a test counts, in tables no other test of this binary writes to.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "chain_authors")]
+struct ChainAuthor {
+    #[factory(primary_key)]
+    id: i64,
+    name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "chain_articles")]
+struct ChainArticle {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(association = ChainAuthor)]
+    author_id: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "chain_remarks")]
+struct ChainRemark {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(association = ChainArticle)]
+    article_id: i64,
+}
+
 async fn schema<C>(conn: &mut C, kind: common::Kind)
 where
     for<'c> &'c mut C: sqlx::Executor<'c>,
@@ -86,6 +113,13 @@ where
         ),
         format!(
             "CREATE TABLE sections (id {pk}, parent_id BIGINT REFERENCES sections(id), name TEXT NOT NULL)"
+        ),
+        format!("CREATE TABLE chain_authors (id {pk}, name TEXT NOT NULL)"),
+        format!(
+            "CREATE TABLE chain_articles (id {pk}, author_id BIGINT NOT NULL REFERENCES chain_authors(id))"
+        ),
+        format!(
+            "CREATE TABLE chain_remarks (id {pk}, article_id BIGINT NOT NULL REFERENCES chain_articles(id))"
         ),
     ] {
         exec!(conn, sql);
@@ -157,16 +191,22 @@ on_every_backend! {
         assert_eq!(article.0, one.article_id);
 
         let counting = statements::start().await;
-        let remarks = Remark::factory().with_session(&mut *conn).create_batch(100).await.unwrap();
-        let inserts: Vec<String> = counting
-            .sent(kind, "INSERT INTO")
+        let chain = ChainRemark::factory().with_session(&mut *conn).create_batch(100).await.unwrap();
+        let inserts: Vec<(String, u64)> = counting
+            .inserts_into(kind, &["chain_authors", "chain_articles", "chain_remarks"])
             .into_iter()
-            .map(|s| s.sql.split_whitespace().nth(2).unwrap_or_default().to_string())
+            .map(|s| (s.sql.split_whitespace().nth(2).unwrap_or_default().to_string(), s.rows_returned))
             .collect();
         drop(counting);
         let q = |t: &str| if kind == Kind::MariaDb { format!("`{t}`") } else { format!("\"{t}\"") };
-        assert_eq!(inserts, [q("authors"), q("articles"), q("remarks")], "one INSERT per level, parents first");
+        assert_eq!(
+            inserts,
+            [(q("chain_authors"), 100), (q("chain_articles"), 100), (q("chain_remarks"), 100)],
+            "one INSERT per level, parents first"
+        );
+        assert_eq!(chain.len(), 100);
 
+        let remarks = Remark::factory().with_session(&mut *conn).create_batch(100).await.unwrap();
         let distinct: i64 = sqlx::query_scalar("SELECT COUNT(DISTINCT article_id) FROM remarks")
             .fetch_one(&mut *conn)
             .await

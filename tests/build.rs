@@ -82,7 +82,7 @@ on_every_backend! {
         let counting = statements::start().await;
         let people = Person::factory().build_batch(50);
         assert_eq!(people.len(), 50);
-        assert!(counting.sent(kind, "INSERT INTO").is_empty(), "{:?}", counting.sent(kind, "INSERT INTO"));
+        assert!(counting.inserts_into(kind, &["people"]).is_empty(), "{:?}", counting.inserts_into(kind, &["people"]));
         drop(counting);
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM people")
             .fetch_one(&mut *conn)

@@ -44,7 +44,7 @@ on_every_backend! {
         let mut tx = conn.begin().await.unwrap();
         let counting = statements::start().await;
         let users = BatchUser::factory().with_session(&mut tx).create_batch(1000).await.unwrap();
-        let sent = counting.sent(kind, "INSERT INTO");
+        let sent = counting.inserts_into(kind, &["batch_users"]);
         drop(counting);
 
         assert_eq!(sent.len(), 2, "one statement per 500-row chunk: {:?}", sent.iter().map(|s| &s.sql[..60]).collect::<Vec<_>>());
@@ -71,7 +71,7 @@ on_every_backend! {
         create_table(conn, kind).await;
         let counting = statements::start().await;
         let users = BatchUser::factory().with_session(&mut *conn).age(44).create_batch(501).await.unwrap();
-        let sent = counting.sent(kind, "INSERT INTO");
+        let sent = counting.inserts_into(kind, &["batch_users"]);
         drop(counting);
         assert_eq!(sent.iter().map(|s| s.rows_returned).collect::<Vec<_>>(), [500, 1]);
         assert!(users.iter().all(|u| u.age == 44));
@@ -90,6 +90,6 @@ on_every_backend! {
         let counting = statements::start().await;
         let users = BatchUser::factory().with_session(&mut *conn).create_batch(0).await.unwrap();
         assert!(users.is_empty());
-        assert!(counting.sent(kind, "INSERT INTO").is_empty(), "{:?}", counting.sent(kind, "INSERT INTO"));
+        assert!(counting.inserts_into(kind, &["batch_users"]).is_empty(), "{:?}", counting.inserts_into(kind, &["batch_users"]));
     }
 }

@@ -30,6 +30,24 @@ struct Note {
     title: String,
 }
 
+/// The has-many pair whose statements a test counts, in tables no other test here writes to.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "owners")]
+struct Owner {
+    #[factory(primary_key)]
+    id: i64,
+    name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "items")]
+struct Item {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(association = Owner)]
+    owner_id: i64,
+}
+
 async fn schema<C>(conn: &mut C, kind: Kind)
 where
     for<'c> &'c mut C: sqlx::Executor<'c>,
@@ -45,6 +63,14 @@ where
             "CREATE TABLE notes (id {pk}, writer_id BIGINT NOT NULL REFERENCES writers(id), title TEXT NOT NULL)"
         )
     );
+    exec!(
+        conn,
+        format!("CREATE TABLE owners (id {pk}, name TEXT NOT NULL)")
+    );
+    exec!(
+        conn,
+        format!("CREATE TABLE items (id {pk}, owner_id BIGINT NOT NULL REFERENCES owners(id))")
+    );
 }
 
 on_every_backend! {
@@ -54,34 +80,49 @@ on_every_backend! {
         schema(conn, kind).await;
         let mut tx = conn.begin().await.unwrap();
         let counting = statements::start().await;
-        let ann = Writer::factory()
+        let ann = Owner::factory()
             .with_session(&mut tx)
             .name("Ann")
-            .with_related(3, |w: &Writer| Note::factory().writer_id(w.id))
+            .with_related(3, |o: &Owner| Item::factory().owner_id(o.id))
             .create()
             .await
             .unwrap();
-        let team = Writer::factory()
+        let team = Owner::factory()
             .with_session(&mut tx)
-            .with_related(3, |w: &Writer| Note::factory().writer_id(w.id))
+            .with_related(3, |o: &Owner| Item::factory().owner_id(o.id))
             .create_batch(10)
             .await
             .unwrap();
-        let rows: Vec<u64> = counting.sent(kind, "INSERT INTO").iter().map(|s| s.rows_returned).collect();
+        let rows: Vec<u64> = counting
+            .inserts_into(kind, &["owners", "items"])
+            .iter()
+            .map(|s| s.rows_returned)
+            .collect();
         drop(counting);
-        assert_eq!(rows, [1, 3, 10, 30], "writer, its notes, 10 writers, their 30 notes");
+        assert_eq!(rows, [1, 3, 10, 30], "owner, its items, 10 owners, their 30 items");
 
-        let sql = format!("SELECT COUNT(*) FROM notes WHERE writer_id = {}", ann.id);
-        let ann_notes: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&mut *tx).await.unwrap();
-        assert_eq!(ann_notes, 3);
-        let per_writer: Vec<i64> = sqlx::query_scalar(
-            "SELECT COUNT(n.id) FROM writers w LEFT JOIN notes n ON n.writer_id = w.id GROUP BY w.id ORDER BY w.id",
+        let sql = format!("SELECT COUNT(*) FROM items WHERE owner_id = {}", ann.id);
+        let ann_items: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&mut *tx).await.unwrap();
+        assert_eq!(ann_items, 3);
+        let per_owner: Vec<i64> = sqlx::query_scalar(
+            "SELECT COUNT(i.id) FROM owners o LEFT JOIN items i ON i.owner_id = o.id GROUP BY o.id ORDER BY o.id",
         )
         .fetch_all(&mut *tx)
         .await
         .unwrap();
-        assert_eq!(per_writer, vec![3; 11]);
+        assert_eq!(per_owner, vec![3; 11]);
         assert_eq!(team.len(), 10);
+
+        // The same with the model other tests here use, checked by rows rather than statements.
+        let writer = Writer::factory()
+            .with_session(&mut tx)
+            .with_related(2, |w: &Writer| Note::factory().writer_id(w.id))
+            .create()
+            .await
+            .unwrap();
+        let sql = format!("SELECT COUNT(*) FROM notes WHERE writer_id = {}", writer.id);
+        let notes: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&mut *tx).await.unwrap();
+        assert_eq!(notes, 2);
         tx.rollback().await.unwrap();
     }
 }

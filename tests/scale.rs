@@ -66,7 +66,7 @@ on_every_backend! {
         exec!(conn, format!("CREATE TABLE wide (id {}, {})", kind.serial_pk(), columns.join(", ")));
         let counting = statements::start().await;
         let rows = Wide::factory().with_session(&mut *conn).create_batch(5_000).await.unwrap();
-        let sent = counting.sent(kind, "INSERT INTO");
+        let sent = counting.inserts_into(kind, &["wide"]);
         drop(counting);
         let (limit, per_statement) = match kind {
             Kind::Sqlite => (32_766, 273),

@@ -1,6 +1,6 @@
 //! Counts the statements sqlx really sends, from the `sqlx::query` events it emits for each.
-//! Other tests of the binary run at the same time: filter by statement text, and keep every
-//! statement of that text inside a counting section.
+//! Other tests of the binary run at the same time: count only INSERTs into tables that no test
+//! writes to outside a counting section (sections take turns), per backend.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 use std::sync::{Mutex, MutexGuard, Once, PoisonError};
@@ -100,11 +100,19 @@ fn log() -> MutexGuard<'static, Vec<Logged>> {
 }
 
 impl Counting {
-    /// The statements sent since `start` to `kind`'s backend whose text begins with `prefix`.
-    pub fn sent(&self, kind: Kind, prefix: &str) -> Vec<Logged> {
+    /// The INSERTs into `tables` sent since `start` to `kind`'s backend, in order. Tests of one
+    /// binary run at once: count only tables no test outside a counting section writes to.
+    pub fn inserts_into(&self, kind: Kind, tables: &[&str]) -> Vec<Logged> {
+        let quote = if kind == Kind::MariaDb { '`' } else { '"' };
+        let prefixes: Vec<String> = tables
+            .iter()
+            .map(|t| format!("INSERT INTO {quote}{t}{quote}"))
+            .collect();
         log()[self.start..]
             .iter()
-            .filter(|s| s.sql.starts_with(prefix) && backend_of(&s.sql) == kind)
+            .filter(|s| {
+                backend_of(&s.sql) == kind && prefixes.iter().any(|p| s.sql.starts_with(p.as_str()))
+            })
             .cloned()
             .collect()
     }
