@@ -297,8 +297,9 @@ async fn insert_rows_untraced<DB: Backend, M: Insert<DB>>(
         mut rows,
         set,
         parents,
+        seed,
     } = rows;
-    if let Some(parents) = M::create_parents(parents, &mut rows, &mut *conn, operation) {
+    if let Some(parents) = M::create_parents(parents, &mut rows, &mut *conn, operation, seed) {
         parents.await?;
     }
     let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
@@ -419,6 +420,7 @@ pub trait InsertParent<DB: Backend>: Sized {
         children: usize,
         field: &'static str,
         operation: Operation,
+        seed: Option<u64>,
     ) -> BoxFuture<'a, Result<Vec<Self>, Error>>;
 }
 
@@ -429,13 +431,14 @@ impl<DB: Backend, P: Insert<DB>> InsertParent<DB> for P {
         children: usize,
         field: &'static str,
         operation: Operation,
+        seed: Option<u64>,
     ) -> BoxFuture<'a, Result<Vec<Self>, Error>> {
         let parent_operation = match children {
             1 => Operation::Create,
             rows => Operation::CreateBatch { rows },
         };
         Box::pin(async move {
-            insert_rows::<DB, P>(conn, source.into_rows(children), parent_operation)
+            insert_rows::<DB, P>(conn, source.into_rows(children, seed), parent_operation)
                 .await
                 .map_err(|e| {
                     Error::wrap(
@@ -473,7 +476,7 @@ where
         Box::pin(async move {
             let mut batches: Vec<Rows<C>> = Vec::new();
             for parent in created {
-                let rows = Box::new((self.factory)(parent)).into_rows(self.per_row);
+                let rows = Box::new((self.factory)(parent)).into_rows(self.per_row, None);
                 match batches.last_mut() {
                     // Children that need no parents of their own and send the same columns go
                     // into one multi-row INSERT.

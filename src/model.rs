@@ -88,6 +88,7 @@ pub trait Insert<DB: Backend>: Model + for<'r> FromRow<'r, <DB as Database>::Row
         rows: &'a mut [Self],
         conn: &'a mut <DB as Database>::Connection,
         operation: Operation,
+        seed: Option<u64>,
     ) -> Option<BoxFuture<'a, Result<(), Error>>>;
 }
 
@@ -99,6 +100,8 @@ pub struct Rows<M: Model> {
     pub set: ColumnSet,
     /// The parent rows to create first.
     pub parents: M::Parents,
+    /// The seed these rows were drawn from, if the factory had one: parents inherit it.
+    pub seed: Option<u64>,
 }
 
 /// An unbound factory that can draw rows: what `association_with` and `with_related` take.
@@ -111,7 +114,8 @@ pub trait RowSource<M>: Send {
     /// Draws `n` rows, as `create_batch(n)` would before inserting them.
     // The bound sits on the method, not the trait, so that naming `dyn RowSource<NotAModel>`
     // is no error of its own: the association's check reports the mistake once.
-    fn into_rows(self: Box<Self>, n: usize) -> Rows<M>
+    /// A factory with no seed of its own draws from `inherited` when given (a seeded child's).
+    fn into_rows(self: Box<Self>, n: usize, inherited: Option<u64>) -> Rows<M>
     where
         M: Model;
 }

@@ -14,7 +14,7 @@ pub use crate::create::{
 pub use crate::dates::{DateValue, optional_date};
 pub use crate::error::{Error, Operation};
 pub use crate::model::{Association, Insert, Model, RowSource, Rows};
-pub use crate::seed::{Draw, draw, next_sequence};
+pub use crate::seed::{Draw, child_seed, draw, next_sequence};
 pub use crate::session::{Bound, IntoSession, NoSession, Session, Unbound};
 pub use crate::sql::{Column, ColumnSet, SqlCache};
 pub use crate::state::FactoryState;

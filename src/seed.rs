@@ -133,6 +133,12 @@ pub fn draw(seed: Option<u64>) -> Draw {
     }
 }
 
+/// The seed a parent of association number `index` inherits from a seeded child, so that
+/// `.seed(s).create()` makes the same parents every run too.
+pub fn child_seed(seed: Option<u64>, index: usize) -> Option<u64> {
+    seed.map(|s| mix(s ^ mix(index as u64 + 1)))
+}
+
 /// The next number of a per-thread, per-model sequence counter.
 pub fn next_sequence(counter: &'static std::thread::LocalKey<Cell<u64>>, draw: &mut Draw) -> u64 {
     match &mut draw.seeded_base {

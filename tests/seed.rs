@@ -93,3 +93,57 @@ fn panic_prints_the_seed() {
         "{stderr}"
     );
 }
+
+/// `.seed(s).create()` makes the same rows every run, parents created by association included.
+#[tokio::test]
+async fn seeded_create_reproduces_parents() {
+    #[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+    #[factory(table = "writers")]
+    struct Writer {
+        #[factory(primary_key)]
+        id: i64,
+        #[factory(fake = fake::faker::name::en::Name())]
+        name: String,
+    }
+
+    #[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+    #[factory(table = "books")]
+    struct Book {
+        #[factory(primary_key)]
+        id: i64,
+        #[factory(association = Writer)]
+        writer_id: i64,
+        #[factory(fake = fake::faker::lorem::en::Sentence(2..4))]
+        title: String,
+    }
+
+    async fn run() -> (Vec<Book>, Vec<(i64, String)>) {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:")
+            .await
+            .unwrap();
+        sqlx::raw_sql(
+            "CREATE TABLE writers (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+             CREATE TABLE books (id INTEGER PRIMARY KEY, writer_id INTEGER NOT NULL, title TEXT NOT NULL)",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        let books = Book::factory()
+            .with_session(&mut conn)
+            .seed(11)
+            .create_batch(3)
+            .await
+            .unwrap();
+        let writers = sqlx::query_as("SELECT id, name FROM writers ORDER BY id")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+        (books, writers)
+    }
+
+    let first = run().await;
+    let second = run().await;
+    assert_eq!(first, second, "same seed, same books and same writers");
+    assert_eq!(first.1.len(), 3);
+}

@@ -268,7 +268,7 @@ impl<'a> Expander<'a> {
                     S: #private::Session<#model> + #private::State<#model>,
                     #(#required_checks,)*
                 {
-                    let (state, rows) = self.__factory_rows(1);
+                    let (state, rows) = self.__factory_rows(1, #private::core::option::Option::None);
                     #private::Create::new(state, rows)
                 }
 
@@ -278,7 +278,7 @@ impl<'a> Expander<'a> {
                     S: #private::Session<#model> + #private::State<#model>,
                     #(#required_checks,)*
                 {
-                    let (state, rows) = self.__factory_rows(n);
+                    let (state, rows) = self.__factory_rows(n, #private::core::option::Option::None);
                     #private::CreateBatch::new(state, rows)
                 }
 
@@ -337,8 +337,8 @@ impl<'a> Expander<'a> {
             where
                 #(#required_checks,)*
             {
-                fn into_rows(self: #private::Box<Self>, n: usize) -> #private::Rows<#model> {
-                    self.__factory_rows(n).1
+                fn into_rows(self: #private::Box<Self>, n: usize, inherited: #private::core::option::Option<u64>) -> #private::Rows<#model> {
+                    self.__factory_rows(n, inherited).1
                 }
             }
         }
@@ -609,12 +609,13 @@ impl<'a> Expander<'a> {
             }
         });
         quote! {
-            fn __factory_rows(mut self, n: usize) -> (#private::FactoryState<S, #model>, #private::Rows<#model>) {
-                let mut __draw = #private::draw(self.__factory.seed());
+            fn __factory_rows(mut self, n: usize, inherited: #private::core::option::Option<u64>) -> (#private::FactoryState<S, #model>, #private::Rows<#model>) {
+                let seed = self.__factory.seed().or(inherited);
+                let mut __draw = #private::draw(seed);
                 let rows = (0..n).map(|_| self.__factory_object(&mut __draw)).collect();
                 let set = #private::ColumnSet::default() #(#column_set)*;
                 let parents = (#(#parents,)*);
-                (self.__factory, #private::Rows { rows, set, parents })
+                (self.__factory, #private::Rows { rows, set, parents, seed })
             }
         }
     }
@@ -844,7 +845,7 @@ impl<'a> Expander<'a> {
                 .associations()
                 .map(|f| format_ident!("__{}", f.ident))
                 .collect();
-            let steps = self.associations().zip(&slots).map(|(f, slot)| {
+            let steps = self.associations().zip(&slots).enumerate().map(|(index, (f, slot))| {
                 let ident = f.ident;
                 let name = f.name();
                 let parent = f.association();
@@ -857,6 +858,7 @@ impl<'a> Expander<'a> {
                     if let #private::core::option::Option::Some(source) = #slot {
                         let created = #create::<Self>(
                             &mut *conn, source, rows.len(), #name, operation,
+                            #private::child_seed(seed, #index),
                         ).await?;
                         for (row, parent) in rows.iter_mut().zip(&created) {
                             #assign
@@ -908,6 +910,7 @@ impl<'a> Expander<'a> {
                     rows: &'a mut [Self],
                     conn: &'a mut <__DB as #private::sqlx::Database>::Connection,
                     operation: #private::Operation,
+                    seed: #private::core::option::Option<u64>,
                 ) -> #private::core::option::Option<#private::BoxFuture<'a, #private::core::result::Result<(), #private::Error>>> {
                     #create_parents
                 }
