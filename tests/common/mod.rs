@@ -92,14 +92,24 @@ pub async fn postgres(test: &str) -> Option<sqlx::PgConnection> {
     Some(conn)
 }
 
-/// A connection whose default database is a fresh one named after the test.
+/// The database a MariaDB test works in: named after the URL's database and the test
+/// (`test__sf_<test>` for `.../test`), so two checkouts whose URLs name different
+/// databases never drop each other's; setup drops only this name, left by an earlier run.
+#[cfg(feature = "mysql")]
+pub fn mariadb_database(url: &str, test: &str) -> String {
+    let options: sqlx::mysql::MySqlConnectOptions = url.parse().expect("DATABASE_URL_MARIADB");
+    let base = options.get_database().unwrap_or("test");
+    format!("{base}__sf_{test}")
+}
+
+/// A connection whose default database is a fresh one named after the URL's and the test.
 #[cfg(feature = "mysql")]
 pub async fn mariadb(test: &str) -> Option<sqlx::MySqlConnection> {
     let url = url(test, "MariaDB", "DATABASE_URL_MARIADB")?;
     let mut conn = sqlx::MySqlConnection::connect(&url)
         .await
         .unwrap_or_else(|e| panic!("connect to DATABASE_URL_MARIADB={url}: {e}"));
-    let database = format!("sqlx_factory_{test}");
+    let database = mariadb_database(&url, test);
     // A metadata lock left by an earlier, killed run fails the setup after 10 s instead of
     // hanging it (the server's default wait is a year).
     let setup = format!(
@@ -136,7 +146,7 @@ pub async fn mariadb_pool(test: &str) -> Option<sqlx::MySqlPool> {
     let options: sqlx::mysql::MySqlConnectOptions = url.parse().expect("DATABASE_URL_MARIADB");
     let pool = sqlx::mysql::MySqlPoolOptions::new()
         .max_connections(8)
-        .connect_with(options.database(&format!("sqlx_factory_{test}")))
+        .connect_with(options.database(&mariadb_database(&url, test)))
         .await
         .expect("MariaDB pool");
     Some(pool)
