@@ -3,9 +3,8 @@
 use std::sync::Arc;
 
 use sqlx::{AssertSqlSafe, Database, Executor};
-use sqlx_core::transaction::TransactionManager;
 
-use crate::create::BoxFuture;
+use crate::future::BoxFuture;
 
 /// A database the factories can insert into: SQLite, PostgreSQL or MariaDB.
 ///
@@ -37,21 +36,6 @@ pub trait Backend: Database + private::Sealed {
     /// Appends the placeholder for the bind parameter at `index` (1-based).
     fn push_placeholder(sql: &mut String, index: usize);
 
-    /// Appends what makes an INSERT keep existing rows that match on `keys` instead of
-    /// failing: `ON CONFLICT (..) DO NOTHING` (SQLite, PostgreSQL; such rows are not
-    /// returned) or a no-op `ON DUPLICATE KEY UPDATE` (MariaDB; such rows are returned as
-    /// stored).
-    fn push_on_conflict_keep(sql: &mut String, keys: &[&str]) {
-        sql.push_str(" ON CONFLICT (");
-        for (i, key) in keys.iter().enumerate() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            Self::push_ident(sql, key);
-        }
-        sql.push_str(") DO NOTHING");
-    }
-
     /// Runs `sql` and returns its one row. Execution lives here, per backend, so that generic
     /// code needs no higher-ranked `Executor` bounds.
     fn fetch_one<'e>(
@@ -67,16 +51,24 @@ pub trait Backend: Database + private::Sealed {
         args: Self::Arguments,
     ) -> BoxFuture<'e, Result<Vec<Self::Row>, sqlx::Error>>;
 
-    /// Opens a savepoint (in a transaction) or a transaction (outside one), tracked by sqlx's
-    /// own depth counter, so nested savepoints and the caller's `Transaction` agree.
-    fn begin_nested(conn: &mut Self::Connection) -> BoxFuture<'_, Result<(), sqlx::Error>>;
+    /// Fails with the database's own error when the connection's transaction already failed
+    /// and accepts no statement but a rollback (PostgreSQL), sending nothing that could end
+    /// it. The other backends go on after a failed statement: nothing to check.
+    fn check_not_aborted(_conn: &mut Self::Connection) -> BoxFuture<'_, Result<(), sqlx::Error>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
 
-    /// Releases (commits) what `begin_nested` opened.
-    fn commit_nested(conn: &mut Self::Connection) -> BoxFuture<'_, Result<(), sqlx::Error>>;
-
-    /// Rolls back to what `begin_nested` opened.
-    fn rollback_nested(conn: &mut Self::Connection) -> BoxFuture<'_, Result<(), sqlx::Error>>;
+    /// The most bytes of values one statement should carry on this connection. Asked only of a
+    /// batch whose rows add up to more than [`SMALL_BATCH_BYTES`].
+    fn statement_bytes(_conn: &mut Self::Connection) -> BoxFuture<'_, Result<usize, sqlx::Error>> {
+        // PostgreSQL's messages and SQLite's values may be 1 GB; a quarter keeps memory sane.
+        Box::pin(std::future::ready(Ok(256 << 20)))
+    }
 }
+
+/// Rows that add up to less than this fit one statement on every server's smallest packet
+/// setting in practice (MariaDB's default `max_allowed_packet` is 16 MiB): no need to ask.
+pub(crate) const SMALL_BATCH_BYTES: usize = 1 << 20;
 
 /// The `fetch_one`/`fetch_all` of a concrete backend, where sqlx's executor bounds hold.
 macro_rules! fetch_methods {
@@ -97,17 +89,6 @@ macro_rules! fetch_methods {
             conn.fetch_all(sqlx::query_with(AssertSqlSafe(sql), args))
         }
 
-        fn begin_nested(conn: &mut Self::Connection) -> BoxFuture<'_, Result<(), sqlx::Error>> {
-            Box::pin(<Self as Database>::TransactionManager::begin(conn, None))
-        }
-
-        fn commit_nested(conn: &mut Self::Connection) -> BoxFuture<'_, Result<(), sqlx::Error>> {
-            Box::pin(<Self as Database>::TransactionManager::commit(conn))
-        }
-
-        fn rollback_nested(conn: &mut Self::Connection) -> BoxFuture<'_, Result<(), sqlx::Error>> {
-            Box::pin(<Self as Database>::TransactionManager::rollback(conn))
-        }
     };
 }
 
@@ -168,6 +149,16 @@ impl Backend for sqlx::Postgres {
     }
 
     fetch_methods!();
+
+    /// sqlx keeps the server's transaction status to itself, so ask: in a failed transaction
+    /// any statement fails with SQLSTATE 25P02 and changes nothing. One round trip, paid only
+    /// by operations that open a savepoint.
+    fn check_not_aborted(conn: &mut Self::Connection) -> BoxFuture<'_, Result<(), sqlx::Error>> {
+        Box::pin(async move {
+            conn.execute(sqlx::raw_sql("SELECT 1")).await?;
+            Ok(())
+        })
+    }
 }
 
 #[cfg(feature = "mysql")]
@@ -184,15 +175,15 @@ impl Backend for sqlx::MySql {
         push_quoted(sql, ident, '`');
     }
 
-    fn push_on_conflict_keep(sql: &mut String, keys: &[&str]) {
-        // MariaDB has no ON CONFLICT; a no-op update makes RETURNING give the stored row.
-        // It fires on any unique key, not only `keys`.
-        if let Some(key) = keys.first() {
-            sql.push_str(" ON DUPLICATE KEY UPDATE ");
-            Self::push_ident(sql, key);
-            sql.push_str(" = ");
-            Self::push_ident(sql, key);
-        }
+    /// `max_allowed_packet` caps a whole statement with its values; asked once per large batch.
+    fn statement_bytes(conn: &mut Self::Connection) -> BoxFuture<'_, Result<usize, sqlx::Error>> {
+        Box::pin(async move {
+            let limit: u64 = sqlx::query_scalar("SELECT @@max_allowed_packet")
+                .fetch_one(&mut *conn)
+                .await?;
+            // Room for the SQL text, each value's length prefix and the packet headers.
+            Ok(usize::try_from(limit / 4 * 3).unwrap_or(usize::MAX))
+        })
     }
 
     fn push_placeholder(sql: &mut String, _index: usize) {

@@ -3,20 +3,18 @@
 
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
-use std::pin::Pin;
 
 use sqlx::Arguments;
 use sqlx::error::BoxDynError;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, SMALL_BATCH_BYTES};
 use crate::error::{Error, Operation, Step};
+use crate::future::BoxFuture;
 use crate::model::{Insert, Model, RowSource, Rows};
+use crate::scope::{Scope, in_transaction};
 use crate::session::{Bound, NoSession, Session};
-use crate::sql::binds_per_row;
+use crate::sql::{ColumnSet, binds_per_row};
 use crate::state::FactoryState;
-
-/// A boxed future that may cross threads, as `tokio::spawn` wants.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Something to do once rows are created, in the same session: an `after_create` hook or the
 /// related rows of `with_related`. `S` is the factory's session state.
@@ -210,8 +208,24 @@ impl<S: Pending<M>, M: Model> IntoFuture for CreateBatch<S, M> {
     }
 }
 
-/// Parents, the INSERTs, then the after-create steps, all on the bound connection; inside a
-/// savepoint when asked for.
+/// What stays of an operation's rows when it fails after its INSERT succeeded (a row that
+/// cannot be decoded): said in the error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kept {
+    /// The operation runs in a savepoint or transaction of its own, rolled back on failure.
+    Nothing,
+    /// One INSERT straight into the caller's transaction.
+    InTransaction,
+    /// One INSERT on a connection with no transaction: autocommitted.
+    Committed,
+}
+
+/// Parents, the INSERTs, then the after-create steps, all on the bound connection.
+///
+/// An operation that may send more than one writing statement (chunks, parents, related rows,
+/// hooks), or that asked for `.in_savepoint()`, runs in a [`Scope`]: a savepoint inside the
+/// caller's transaction, a transaction of its own on a bare connection, undone on error,
+/// cancellation and panic. A single INSERT is sent as it is, one statement.
 async fn run<DB: Backend, M: Insert<DB>>(
     state: FactoryState<Bound<'_, DB>, M>,
     rows: Rows<M>,
@@ -224,22 +238,46 @@ async fn run<DB: Backend, M: Insert<DB>>(
         ..
     } = state;
     let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
-    // sqlx's own transaction manager: a numbered savepoint inside a transaction (so nested
-    // ones do not collide), a transaction of its own on a bare connection.
-    if savepoint {
-        DB::begin_nested(&mut *session.conn).await.map_err(error)?;
-    }
-    let result = run_steps::<DB, M>(&mut session, rows, &after_create, operation).await;
-    if savepoint {
-        if result.is_ok() {
-            DB::commit_nested(&mut *session.conn).await.map_err(error)?;
+    if !savepoint && after_create.is_empty() && one_write::<DB, M>(&rows) {
+        let kept = if in_transaction::<DB>(session.conn) {
+            Kept::InTransaction
         } else {
-            // The operation's error is the one to report; the caller's transaction is usable
-            // again once this ran.
-            let _ = DB::rollback_nested(&mut *session.conn).await;
+            Kept::Committed
+        };
+        return run_steps::<DB, M>(&mut session, rows, &after_create, operation, kept).await;
+    }
+    let mut scope = Scope::begin(&mut session).await.map_err(error)?;
+    let result =
+        run_steps::<DB, M>(scope.session(), rows, &after_create, operation, Kept::Nothing).await;
+    match result {
+        Ok(created) => {
+            scope.commit().await.map_err(error)?;
+            Ok(created)
+        }
+        Err(e) => {
+            scope.rollback().await;
+            Err(e)
         }
     }
-    result
+}
+
+/// Whether `rows` go in one INSERT (or a get-or-create's one INSERT after its lookups) with no
+/// parent to create first.
+fn one_write<DB: Backend, M: Insert<DB>>(rows: &Rows<M>) -> bool {
+    if M::needs_parents(&rows.parents) {
+        return false;
+    }
+    match rows.rows.len() {
+        0 | 1 => true,
+        n => {
+            n <= rows_per_statement::<DB>(binds_per_row(M::COLUMNS, rows.set))
+                && batch_bytes(&rows.rows) <= SMALL_BATCH_BYTES
+        }
+    }
+}
+
+fn batch_bytes<M: Model>(rows: &[M]) -> usize {
+    rows.iter().map(Model::byte_size).sum()
 }
 
 async fn run_steps<'c, DB: Backend, M: Insert<DB>>(
@@ -247,8 +285,9 @@ async fn run_steps<'c, DB: Backend, M: Insert<DB>>(
     rows: Rows<M>,
     after_create: &[Box<dyn AfterCreate<M, Bound<'c, DB>>>],
     operation: Operation,
+    kept: Kept,
 ) -> Result<Vec<M>, Error> {
-    let created = insert_rows::<DB, M>(&mut *session.conn, rows, operation).await?;
+    let created = insert_rows::<DB, M>(&mut *session.conn, rows, operation, kept).await?;
     for (i, step) in after_create.iter().enumerate() {
         step.run(&created, session).await.map_err(|e| {
             Error::wrap(
@@ -269,6 +308,7 @@ pub(crate) async fn insert_rows<DB: Backend, M: Insert<DB>>(
     conn: &mut DB::Connection,
     rows: Rows<M>,
     operation: Operation,
+    kept: Kept,
 ) -> Result<Vec<M>, Error> {
     #[cfg(feature = "tracing")]
     {
@@ -280,18 +320,34 @@ pub(crate) async fn insert_rows<DB: Backend, M: Insert<DB>>(
             operation = %operation,
             rows = rows.rows.len(),
         );
-        insert_rows_untraced::<DB, M>(conn, rows, operation)
+        insert_or_get::<DB, M>(conn, rows, operation, kept)
             .instrument(span)
             .await
     }
     #[cfg(not(feature = "tracing"))]
-    insert_rows_untraced::<DB, M>(conn, rows, operation).await
+    insert_or_get::<DB, M>(conn, rows, operation, kept).await
 }
 
-async fn insert_rows_untraced<DB: Backend, M: Insert<DB>>(
+async fn insert_or_get<DB: Backend, M: Insert<DB>>(
     conn: &mut DB::Connection,
     rows: Rows<M>,
     operation: Operation,
+    kept: Kept,
+) -> Result<Vec<M>, Error> {
+    if M::GET_OR_CREATE.is_empty() {
+        insert_new::<DB, M>(conn, rows, operation, kept).await
+    } else {
+        get_or_create::<DB, M>(conn, rows, operation, kept).await
+    }
+}
+
+/// Creates the parents, then sends the rows in chunks under the bind limit and the server's
+/// statement size, each an `INSERT .. RETURNING` decoded in order.
+async fn insert_new<DB: Backend, M: Insert<DB>>(
+    conn: &mut DB::Connection,
+    rows: Rows<M>,
+    operation: Operation,
+    kept: Kept,
 ) -> Result<Vec<M>, Error> {
     let Rows {
         mut rows,
@@ -303,20 +359,32 @@ async fn insert_rows_untraced<DB: Backend, M: Insert<DB>>(
         parents.await?;
     }
     let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
-    let total = rows.len();
+    let chunks = chunk_sizes::<DB, M>(conn, &rows, set).await.map_err(error)?;
     let per_row = binds_per_row(M::COLUMNS, set);
-    let chunk = rows_per_statement::<DB>(per_row);
-    let mut created = Vec::with_capacity(total);
-    // get_or_create: the keys the rows asked for, in order, taken before binding moves them.
-    let keys: Vec<M::LookupKey> = if M::GET_OR_CREATE.is_empty() {
-        Vec::new()
-    } else {
-        rows.iter().map(M::lookup_key).collect()
-    };
+    let mut created = Vec::with_capacity(rows.len());
     let mut rows = rows.into_iter();
     let mut transient = Vec::new();
-    while rows.len() > 0 {
-        let count = rows.len().min(chunk);
+    for (index, &count) in chunks.iter().enumerate() {
+        let first_row = created.len() + 1;
+        // The step names the chunk when there are several, and what is left of a decoded
+        // failure when there is one.
+        let step = |decoding: bool| match chunks.len() {
+            1 if decoding => Step::Decode,
+            1 => Step::Insert,
+            of => Step::Chunk {
+                index: index + 1,
+                of,
+                first_row,
+                last_row: first_row + count - 1,
+            },
+        };
+        let fail = |source: sqlx::Error, decoding: bool| {
+            let mut e = Error::new(M::FACTORY, M::TABLE, operation, source).at(step(decoding));
+            if decoding {
+                e = e.kept(kept);
+            }
+            e
+        };
         let sql = M::sql_cache().insert_sql::<DB, M>(set, count);
         let mut args = DB::Arguments::default();
         args.reserve(count * per_row, count * per_row * 8);
@@ -324,31 +392,29 @@ async fn insert_rows_untraced<DB: Backend, M: Insert<DB>>(
         for row in rows.by_ref().take(count) {
             transient.push(
                 row.bind(set, &mut args)
-                    .map_err(|e| error(sqlx::Error::Encode(e)))?,
+                    .map_err(|e| fail(sqlx::Error::Encode(e), false))?,
             );
         }
-        if !M::GET_OR_CREATE.is_empty() {
-            let keys = &keys[created.len()..created.len() + count];
-            let returned = DB::fetch_all(&mut *conn, sql, args).await.map_err(error)?;
-            for row in get_or_create::<DB, M>(conn, returned, keys)
+        if count == 1 {
+            let row = DB::fetch_one(&mut *conn, sql, args)
                 .await
-                .map_err(error)?
-            {
-                created.push(row);
-            }
-        } else if count == 1 {
-            let row = DB::fetch_one(&mut *conn, sql, args).await.map_err(error)?;
-            created.push(M::from_row(&row).map_err(error)?);
+                .map_err(|e| fail(e, false))?;
+            created.push(M::from_row(&row).map_err(|e| fail(e, true))?);
         } else {
-            let returned = DB::fetch_all(&mut *conn, sql, args).await.map_err(error)?;
+            let returned = DB::fetch_all(&mut *conn, sql, args)
+                .await
+                .map_err(|e| fail(e, false))?;
             if returned.len() != count {
-                return Err(error(sqlx::Error::Protocol(format!(
-                    "INSERT of {count} rows returned {} rows",
-                    returned.len()
-                ))));
+                return Err(fail(
+                    sqlx::Error::Protocol(format!(
+                        "INSERT of {count} rows returned {} rows",
+                        returned.len()
+                    )),
+                    false,
+                ));
             }
             for row in &returned {
-                created.push(M::from_row(row).map_err(error)?);
+                created.push(M::from_row(row).map_err(|e| fail(e, true))?);
             }
         }
         let start = created.len() - count;
@@ -359,46 +425,176 @@ async fn insert_rows_untraced<DB: Backend, M: Insert<DB>>(
     Ok(created)
 }
 
-/// The rows of one get-or-create chunk, in the order of `keys`: each is the row the INSERT
-/// returned for that key, or, where it inserted nothing (the key exists), the existing row,
-/// read with one `SELECT .. WHERE key = .. OR ..`. Rows are decoded per key, so two rows of a
-/// chunk that share a key both get the stored row.
+/// How many rows each INSERT carries: at most [`rows_per_statement`], and, for a batch larger
+/// than [`SMALL_BATCH_BYTES`], at most the server's statement size in values (MariaDB's
+/// `max_allowed_packet`), asked once per such batch. Empty for no rows.
+async fn chunk_sizes<DB: Backend, M: Insert<DB>>(
+    conn: &mut DB::Connection,
+    rows: &[M],
+    set: ColumnSet,
+) -> Result<Vec<usize>, sqlx::Error> {
+    let most = rows_per_statement::<DB>(binds_per_row(M::COLUMNS, set));
+    if rows.len() <= 1 || batch_bytes(rows) <= SMALL_BATCH_BYTES {
+        let mut sizes = vec![most; rows.len() / most];
+        if rows.len() % most > 0 {
+            sizes.push(rows.len() % most);
+        }
+        return Ok(sizes);
+    }
+    let budget = DB::statement_bytes(conn).await?;
+    let mut sizes = Vec::new();
+    let (mut count, mut bytes) = (0, 0);
+    for row in rows {
+        let size = row.byte_size();
+        if count > 0 && (count == most || bytes + size > budget) {
+            sizes.push(count);
+            (count, bytes) = (0, 0);
+        }
+        count += 1;
+        bytes += size;
+    }
+    sizes.push(count);
+    Ok(sizes)
+}
+
+/// Where a get-or-create row's result comes from.
+enum Source {
+    /// The stored row at this index of the lookup.
+    Found(usize),
+    /// The row inserted at this index.
+    Inserted(usize),
+    /// The same key as an earlier row of the operation that was inserted: read back after.
+    Repeat,
+}
+
+/// `get_or_create`: the stored rows of the keys that exist are looked up first (so a get
+/// creates no parent), and only the other rows are inserted, with their parents, as
+/// [`insert_new`] does. A key with a NULL part never matches (NULL is not equal to NULL): its
+/// row is always inserted. A key repeated in one operation is inserted once.
 async fn get_or_create<DB: Backend, M: Insert<DB>>(
     conn: &mut DB::Connection,
-    returned: Vec<DB::Row>,
-    keys: &[M::LookupKey],
-) -> Result<Vec<M>, sqlx::Error> {
-    let mut found: Vec<(M::LookupKey, DB::Row)> = Vec::with_capacity(keys.len());
-    for row in returned {
-        found.push((M::from_row(&row)?.lookup_key(), row));
-    }
-    let mut missing: Vec<&M::LookupKey> = Vec::new();
-    for key in keys {
-        if !found.iter().any(|(k, _)| k == key) && !missing.contains(&key) {
-            missing.push(key);
+    rows: Rows<M>,
+    operation: Operation,
+    kept: Kept,
+) -> Result<Vec<M>, Error> {
+    let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
+    let Rows {
+        rows,
+        set,
+        parents,
+        seed,
+    } = rows;
+    let keys: Vec<M::LookupKey> = rows.iter().map(M::lookup_key).collect();
+    let mut wanted: Vec<&M::LookupKey> = Vec::new();
+    for key in &keys {
+        if !M::lookup_key_has_null(key) && !wanted.contains(&key) {
+            wanted.push(key);
         }
     }
-    if !missing.is_empty() {
+    let found = select_by_keys::<DB, M>(conn, &wanted)
+        .await
+        .map_err(error)?;
+    let mut sources = Vec::with_capacity(rows.len());
+    let mut new_rows = Vec::new();
+    let mut new_keys: Vec<&M::LookupKey> = Vec::new();
+    let mut transients = Vec::new();
+    for (row, key) in rows.into_iter().zip(&keys) {
+        let has_null = M::lookup_key_has_null(key);
+        if !has_null && let Some(i) = found.iter().position(|(k, _)| k == key) {
+            // Not inserted: its transient values still go into the row returned for it.
+            let mut scratch = DB::Arguments::default();
+            let transient = row
+                .bind(set, &mut scratch)
+                .map_err(|e| error(sqlx::Error::Encode(e)))?;
+            sources.push(Source::Found(i));
+            transients.push(Some(transient));
+        } else if !has_null && new_keys.contains(&key) {
+            let mut scratch = DB::Arguments::default();
+            let transient = row
+                .bind(set, &mut scratch)
+                .map_err(|e| error(sqlx::Error::Encode(e)))?;
+            sources.push(Source::Repeat);
+            transients.push(Some(transient));
+        } else {
+            sources.push(Source::Inserted(new_rows.len()));
+            transients.push(None);
+            new_keys.push(key);
+            new_rows.push(row);
+        }
+    }
+    let inserted = Rows {
+        rows: new_rows,
+        set,
+        parents,
+        seed,
+    };
+    let mut inserted: Vec<Option<M>> = insert_new::<DB, M>(conn, inserted, operation, kept)
+        .await?
+        .into_iter()
+        .map(Some)
+        .collect();
+    let repeats: Vec<&M::LookupKey> = sources
+        .iter()
+        .zip(&keys)
+        .filter(|(source, _)| matches!(source, Source::Repeat))
+        .map(|(_, key)| key)
+        .collect();
+    let read_back = if repeats.is_empty() {
+        Vec::new()
+    } else {
+        select_by_keys::<DB, M>(conn, &repeats)
+            .await
+            .map_err(error)?
+    };
+    let decode = |rows: &[(M::LookupKey, DB::Row)], key: &M::LookupKey| match rows
+        .iter()
+        .find(|(k, _)| k == key)
+    {
+        Some((_, row)) => M::from_row(row),
+        None => Err(sqlx::Error::RowNotFound),
+    };
+    let mut out = Vec::with_capacity(sources.len());
+    for ((source, key), transient) in sources.into_iter().zip(&keys).zip(transients) {
+        let mut row = match source {
+            Source::Inserted(i) => match inserted[i].take() {
+                Some(row) => row,
+                None => unreachable!("each inserted row has one source"),
+            },
+            Source::Found(i) => M::from_row(&found[i].1).map_err(error)?,
+            Source::Repeat => decode(&read_back, key).map_err(error)?,
+        };
+        if let Some(transient) = transient {
+            row.restore_transient(transient);
+        }
+        out.push(row);
+    }
+    Ok(out)
+}
+
+/// The stored rows whose `get_or_create` columns equal one of `keys`, with their keys as Rust
+/// sees them: `SELECT .. WHERE (k = ?) OR ..`, in statements under the bind limit.
+async fn select_by_keys<DB: Backend, M: Insert<DB>>(
+    conn: &mut DB::Connection,
+    keys: &[&M::LookupKey],
+) -> Result<Vec<(M::LookupKey, DB::Row)>, sqlx::Error> {
+    let per_key = M::GET_OR_CREATE.len();
+    let mut found = Vec::new();
+    for chunk in keys.chunks(rows_per_statement::<DB>(per_key)) {
         let sql = crate::sql::select_by_keys_sql::<DB>(
             M::TABLE,
             M::COLUMNS,
             M::GET_OR_CREATE,
-            missing.len(),
+            chunk.len(),
         );
         let mut args = DB::Arguments::default();
-        for key in &missing {
+        for key in chunk {
             M::bind_lookup_key((*key).clone(), &mut args).map_err(sqlx::Error::Encode)?;
         }
         for row in DB::fetch_all(&mut *conn, sql.into(), args).await? {
             found.push((M::from_row(&row)?.lookup_key(), row));
         }
     }
-    keys.iter()
-        .map(|key| match found.iter().find(|(k, _)| k == key) {
-            Some((_, row)) => M::from_row(row),
-            None => Err(sqlx::Error::RowNotFound),
-        })
-        .collect()
+    Ok(found)
 }
 
 /// How many rows one statement of a batch carries: under the bind limit and the row cap.
@@ -438,7 +634,9 @@ impl<DB: Backend, P: Insert<DB>> InsertParent<DB> for P {
             rows => Operation::CreateBatch { rows },
         };
         Box::pin(async move {
-            insert_rows::<DB, P>(conn, source.into_rows(children, seed), parent_operation)
+            // Parents are created only inside an operation's scope.
+            let rows = source.into_rows(children, seed);
+            insert_rows::<DB, P>(conn, rows, parent_operation, Kept::Nothing)
                 .await
                 .map_err(|e| {
                     Error::wrap(
@@ -494,7 +692,7 @@ where
                 let operation = Operation::CreateBatch {
                     rows: rows.rows.len(),
                 };
-                insert_rows::<DB, C>(&mut *session.conn, rows, operation).await?;
+                insert_rows::<DB, C>(&mut *session.conn, rows, operation, Kept::Nothing).await?;
             }
             Ok(())
         })

@@ -4,6 +4,8 @@ use std::fmt;
 
 use sqlx::error::BoxDynError;
 
+use crate::create::Kept;
+
 /// A database operation of a factory failed.
 ///
 /// The message names the factory, the operation, the table, the step that failed (the INSERT,
@@ -88,6 +90,19 @@ pub enum Step {
         /// Which one, counting from 1 in the order they were added.
         index: usize,
     },
+    /// One INSERT of a batch sent in several.
+    Chunk {
+        /// Which INSERT, counting from 1.
+        index: usize,
+        /// How many INSERTs the batch takes.
+        of: usize,
+        /// The first row it carries, counting the operation's rows from 1.
+        first_row: usize,
+        /// The last row it carries.
+        last_row: usize,
+    },
+    /// Decoding the row an INSERT returned into the model (`FromRow`): the INSERT succeeded.
+    Decode,
 }
 
 impl fmt::Display for Operation {
@@ -106,6 +121,13 @@ impl fmt::Display for Step {
             Step::Insert => Ok(()),
             Step::Parent { field } => write!(f, " creating the `{field}` parent"),
             Step::AfterCreate { index } => write!(f, " in after-create step {index}"),
+            Step::Chunk {
+                index,
+                of,
+                first_row,
+                last_row,
+            } => write!(f, " in INSERT {index} of {of} (rows {first_row} to {last_row})"),
+            Step::Decode => f.write_str(" decoding the row the INSERT returned"),
         }
     }
 }
@@ -114,16 +136,31 @@ impl fmt::Display for Step {
 /// leaves out ("Key (email)=(a@b.c) already exists."): add it. The other backends name the
 /// column in the message itself.
 fn detail(source: &sqlx::Error) -> String {
+    let mut out = String::new();
     #[cfg(feature = "postgres")]
     if let sqlx::Error::Database(db) = source
         && let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
-        && let Some(detail) = pg.detail()
     {
-        return format!(" ({detail})");
+        if let Some(detail) = pg.detail() {
+            out = format!(" ({detail})");
+        }
+        if pg.code() == IN_FAILED_TRANSACTION {
+            out.push_str(ABORTED_HINT);
+        }
     }
     let _ = source;
-    String::new()
+    out
 }
+
+/// PostgreSQL's SQLSTATE for a statement sent in a transaction that already failed.
+#[cfg(feature = "postgres")]
+const IN_FAILED_TRANSACTION: &str = "25P02";
+
+/// Said after PostgreSQL's "current transaction is aborted": the failure to read is earlier.
+#[cfg(feature = "postgres")]
+const ABORTED_HINT: &str = " — an earlier statement in this transaction failed, and PostgreSQL \
+    refuses every statement until the transaction is rolled back: that earlier error is the one \
+    to read. To go on after a create you expect to fail, call `.in_savepoint()` on that create";
 
 impl Error {
     pub(crate) fn new(
@@ -158,6 +195,28 @@ impl Error {
             detail: String::new(),
             source,
         }
+    }
+
+    /// The same error, at `step` of the operation.
+    pub(crate) fn at(mut self, step: Step) -> Self {
+        self.step = step;
+        self
+    }
+
+    /// Says what stays of the operation's row when decoding failed after its INSERT.
+    pub(crate) fn kept(mut self, kept: Kept) -> Self {
+        self.detail.push_str(match kept {
+            Kept::Nothing => "",
+            Kept::InTransaction => {
+                "; the INSERT succeeded, so its row stays in the caller's transaction: roll \
+                 back, or create with `.in_savepoint()` to undo it on failure"
+            }
+            Kept::Committed => {
+                "; the INSERT succeeded and, with no transaction on this connection, its row \
+                 is committed"
+            }
+        });
+        self
     }
 
     /// The generated factory's name, e.g. `"UserFactory"`.

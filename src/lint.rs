@@ -3,7 +3,12 @@
 
 use std::fmt;
 
+use sqlx::Database;
+
 use crate::error::Error;
+use crate::future::BoxFuture;
+use crate::scope::Scope;
+use crate::session::{Bound, IntoSession};
 
 /// What [`lint!`](crate::lint!) found: the factories it created and the ones that failed.
 ///
@@ -89,11 +94,13 @@ impl fmt::Display for LintReport {
 
 impl std::error::Error for LintReport {}
 
-/// Builds and creates one row of each listed model's default factory on `conn` (a
-/// `&mut` transaction or connection), each inside its own savepoint, and returns a
-/// [`LintReport`] of those that failed. Nothing is committed: roll the transaction back after.
-/// In a test: `lint!(&mut tx, User, Post, Comment).await.into_result().unwrap()` (the
-/// example is on [`LintReport`]).
+/// Builds and creates one row of each listed model's default factory on `conn` (a `&mut`
+/// transaction or connection), each in a savepoint of its own, and returns a [`LintReport`] of
+/// those that failed. Nothing is committed and nothing stays: the whole check runs in a
+/// savepoint (a transaction of its own on a bare connection) that is rolled back at the end,
+/// also when the check is cancelled or panics. In a test:
+/// `lint!(&mut tx, User, Post, Comment).await.into_result().unwrap()` (the example is on
+/// [`LintReport`]).
 ///
 /// The models are listed, not collected behind the scenes: a model whose fields its backend
 /// cannot store is then a compile error at this call, and models with `required` fields,
@@ -101,20 +108,45 @@ impl std::error::Error for LintReport {}
 #[macro_export]
 macro_rules! lint {
     ($conn:expr, $($model:ty),+ $(,)?) => {
-        async {
-            let conn = $conn;
-            let mut report = $crate::LintReport::default();
-            $(
-                let _ = <$model>::factory().build();
-                let created = <$model>::factory()
-                    .with_session(&mut *conn)
-                    .in_savepoint()
-                    .create()
-                    .await
-                    .map(|_| ());
-                report.record(::core::stringify!($model), created);
-            )+
-            report
-        }
+        $crate::__private::lint($conn, |conn, report| {
+            $crate::__private::Box::pin(async move {
+                $(
+                    let _ = <$model>::factory().build();
+                    let created = <$model>::factory()
+                        .with_session(&mut *conn)
+                        .in_savepoint()
+                        .create()
+                        .await
+                        .map(|_| ());
+                    report.record(::core::stringify!($model), created);
+                )+
+            })
+        })
     };
+}
+
+/// What `lint!` expands to: `checks` run on the session inside a level that is always rolled
+/// back. Where that level cannot be opened (a PostgreSQL transaction that already failed), the
+/// checks run all the same, and each reports the reason.
+pub async fn lint<C, F>(session: &mut C, checks: F) -> LintReport
+where
+    C: IntoSession + ?Sized,
+    F: for<'a> FnOnce(
+        &'a mut <C::Database as Database>::Connection,
+        &'a mut LintReport,
+    ) -> BoxFuture<'a, ()>,
+{
+    let mut report = LintReport::default();
+    let mut bound = Bound::new(session);
+    let mut checks = Some(checks);
+    if let Ok(mut scope) = Scope::begin(&mut bound).await
+        && let Some(checks) = checks.take()
+    {
+        checks(scope.session().conn, &mut report).await;
+        scope.rollback().await;
+    }
+    if let Some(checks) = checks {
+        checks(bound.conn, &mut report).await;
+    }
+    report
 }

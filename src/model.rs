@@ -5,7 +5,7 @@ use sqlx::error::BoxDynError;
 use sqlx::{Database, FromRow};
 
 use crate::backend::Backend;
-use crate::create::BoxFuture;
+use crate::future::BoxFuture;
 use crate::error::{Error, Operation};
 use crate::sql::{Column, ColumnSet, SqlCache};
 
@@ -35,6 +35,14 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
 
     /// This row's `get_or_create` values.
     fn lookup_key(&self) -> Self::LookupKey;
+
+    /// Whether a `get_or_create` key has a NULL part: such a key never matches a row (NULL is
+    /// not equal to NULL), so its row is inserted.
+    fn lookup_key_has_null(key: &Self::LookupKey) -> bool;
+
+    /// About how many bytes this row's values take in a statement, to keep a multi-row INSERT
+    /// under the server's packet limit.
+    fn byte_size(&self) -> usize;
 
     /// This model's INSERT texts.
     fn sql_cache() -> &'static SqlCache;

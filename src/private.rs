@@ -8,9 +8,10 @@ pub use ::std::thread_local;
 pub use ::std::vec::Vec;
 
 pub use crate::backend::Backend;
-pub use crate::create::{
-    AfterCreate, BoxFuture, Create, CreateBatch, InsertParent, Pending, State,
-};
+pub use crate::create::{AfterCreate, Create, CreateBatch, InsertParent, Pending, State};
+pub use crate::future::BoxFuture;
+pub use crate::lint::lint;
+pub use crate::probe::{ByLength, BySize, NonNullKey, NullableKey, Probe};
 pub use crate::dates::{DateValue, optional_date};
 pub use crate::error::{Error, Operation};
 pub use crate::model::{Association, Insert, Model, RowSource, Rows};

@@ -72,7 +72,6 @@ pub fn insert_sql<DB: Backend>(
     columns: &'static [Column],
     set: ColumnSet,
     rows: usize,
-    conflict: &[&str],
 ) -> String {
     let mut sql = String::with_capacity(64 + 16 * columns.len() * (rows + 1));
     sql.push_str("INSERT INTO ");
@@ -105,9 +104,6 @@ pub fn insert_sql<DB: Backend>(
             }
             sql.push(')');
         }
-    }
-    if !conflict.is_empty() {
-        DB::push_on_conflict_keep(&mut sql, conflict);
     }
     push_returning::<DB>(&mut sql, columns);
     sql
@@ -204,7 +200,7 @@ impl SqlCache {
             return Arc::clone(sql);
         }
         let sql: Arc<str> =
-            insert_sql::<DB>(M::TABLE, M::COLUMNS, set, rows, M::GET_OR_CREATE).into();
+            insert_sql::<DB>(M::TABLE, M::COLUMNS, set, rows).into();
         entries.push((key, Arc::clone(&sql)));
         sql
     }
@@ -230,13 +226,13 @@ mod tests {
 
     #[test]
     fn leaves_out_db_filled_columns_unless_set() {
-        let sql = insert_sql::<sqlx::Sqlite>("users", COLUMNS, ColumnSet::default(), 2, &[]);
+        let sql = insert_sql::<sqlx::Sqlite>("users", COLUMNS, ColumnSet::default(), 2);
         assert_eq!(
             sql,
             r#"INSERT INTO "users" ("email") VALUES (?), (?) RETURNING "id", "email", "created_at""#
         );
         let set = ColumnSet::default().with(1, true);
-        let sql = insert_sql::<sqlx::Sqlite>("app.users", COLUMNS, set, 1, &[]);
+        let sql = insert_sql::<sqlx::Sqlite>("app.users", COLUMNS, set, 1);
         assert_eq!(
             sql,
             r#"INSERT INTO "app"."users" ("email", "created_at") VALUES (?, ?) RETURNING "id", "email", "created_at""#
@@ -250,7 +246,7 @@ mod tests {
             from_row_name: "display_name",
             db_filled: false,
         }];
-        let sql = insert_sql::<sqlx::Sqlite>("users", RENAMED, ColumnSet::default(), 1, &[]);
+        let sql = insert_sql::<sqlx::Sqlite>("users", RENAMED, ColumnSet::default(), 1);
         assert_eq!(
             sql,
             r#"INSERT INTO "users" ("display") VALUES (?) RETURNING "display" AS "display_name""#
@@ -258,12 +254,7 @@ mod tests {
     }
 
     #[test]
-    fn get_or_create_keeps_existing_rows() {
-        let sql = insert_sql::<sqlx::Sqlite>("users", COLUMNS, ColumnSet::default(), 1, &["email"]);
-        assert_eq!(
-            sql,
-            r#"INSERT INTO "users" ("email") VALUES (?) ON CONFLICT ("email") DO NOTHING RETURNING "id", "email", "created_at""#
-        );
+    fn get_or_create_looks_up_keys() {
         let select = select_by_keys_sql::<sqlx::Sqlite>("users", COLUMNS, &["email"], 2);
         assert_eq!(
             select,
@@ -274,7 +265,7 @@ mod tests {
     #[test]
     fn empty_row_uses_backend_form() {
         const ONLY_ID: &[Column] = &[column("id", true)];
-        let sql = insert_sql::<sqlx::Sqlite>("t", ONLY_ID, ColumnSet::default(), 1, &[]);
+        let sql = insert_sql::<sqlx::Sqlite>("t", ONLY_ID, ColumnSet::default(), 1);
         assert_eq!(sql, r#"INSERT INTO "t" DEFAULT VALUES RETURNING "id""#);
     }
 
@@ -282,7 +273,7 @@ mod tests {
     #[test]
     fn postgres_numbers_placeholders_across_rows() {
         let set = ColumnSet::default().with(0, true);
-        let sql = insert_sql::<sqlx::Postgres>("user", COLUMNS, set, 2, &[]);
+        let sql = insert_sql::<sqlx::Postgres>("user", COLUMNS, set, 2);
         assert_eq!(
             sql,
             r#"INSERT INTO "user" ("id", "email") VALUES ($1, $2), ($3, $4) RETURNING "id", "email", "created_at""#
@@ -292,7 +283,7 @@ mod tests {
     #[cfg(feature = "mysql")]
     #[test]
     fn mysql_quotes_with_backticks() {
-        let sql = insert_sql::<sqlx::MySql>("order`s", COLUMNS, ColumnSet::default(), 1, &[]);
+        let sql = insert_sql::<sqlx::MySql>("order`s", COLUMNS, ColumnSet::default(), 1);
         assert_eq!(
             sql,
             "INSERT INTO `order``s` (`email`) VALUES (?) RETURNING `id`, `email`, `created_at`"

@@ -50,9 +50,10 @@ on_every_backend! {
         assert!(failed[0].1.starts_with("OldBookFactory::create into table `books` failed: "), "{}", failed[0].1);
         assert!(failed[0].1.contains("isbn"), "{}", failed[0].1);
         assert!(report.to_string().starts_with("1 of 3 factories failed:\n- OldBook: "), "{report}");
-        // The failure was rolled back to its savepoint: the transaction goes on.
+        // The failure was rolled back to its savepoint, and the whole check to its own: the
+        // transaction goes on, with none of the check's rows.
         let books: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM books").fetch_one(&mut *tx).await.unwrap();
-        assert_eq!(books, 1);
+        assert_eq!(books, 0);
         assert!(sqlx_factory::lint!(&mut tx, Author, Book).await.into_result().is_ok());
         tx.rollback().await.unwrap();
     }

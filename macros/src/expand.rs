@@ -713,6 +713,8 @@ impl<'a> Expander<'a> {
         let key_columns = keys.iter().map(|f| &f.column);
         let key_types = keys.iter().map(|f| f.ty);
         let key_idents = keys.iter().map(|f| f.ident);
+        let key_indexes = (0..keys.len()).map(syn::Index::from);
+        let sized_idents = self.columns().map(|f| f.ident);
         quote! {
             #[automatically_derived]
             impl #private::Model for #model {
@@ -735,6 +737,17 @@ impl<'a> Expander<'a> {
                 #[allow(clippy::unused_unit)] // `()` for models without `get_or_create`
                 fn lookup_key(&self) -> Self::LookupKey {
                     (#(#private::core::clone::Clone::clone(&self.#key_idents),)*)
+                }
+
+                #[allow(unused_imports)]
+                fn lookup_key_has_null(_key: &Self::LookupKey) -> bool {
+                    use #private::{NonNullKey as _, NullableKey as _};
+                    false #(|| (&#private::Probe(&_key.#key_indexes)).is_null_key())*
+                }
+
+                fn byte_size(&self) -> usize {
+                    use #private::{ByLength as _, BySize as _};
+                    0 #(+ (&#private::Probe(&self.#sized_idents)).byte_size())*
                 }
 
                 fn needs_parents(_parents: &Self::Parents) -> bool {

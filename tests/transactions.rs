@@ -1,0 +1,600 @@
+//! The transaction promise: the factory never commits or ends the caller's transaction, and an
+//! operation that fails, is cancelled or panics leaves nothing of itself behind — whatever
+//! happens, on every backend. What is durable is checked from a second connection.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use sqlx::Connection;
+use sqlx_factory::Factory;
+use tokio::time::timeout;
+
+use common::Kind;
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "entries")]
+struct Entry {
+    #[factory(primary_key)]
+    id: i64,
+    // `Option` so that a test can make one row of a batch break the table's NOT NULL.
+    #[factory(sequence = |n| Some(format!("entry-{n}")))]
+    name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "blobs")]
+struct Blob {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(default = "x".repeat(100_000))]
+    body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "authors")]
+struct Author {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(fake = fake::faker::name::en::Name())]
+    name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "books")]
+struct Book {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(association = Author)]
+    author_id: i64,
+    #[factory(sequence = |n| format!("book-{n}"))]
+    title: String,
+}
+
+/// Every await of a test body is bounded: a hang fails the test instead of blocking CI.
+const LIMIT: Duration = Duration::from_secs(60);
+
+async fn bounded<F: std::future::IntoFuture>(f: F) -> F::Output {
+    timeout(LIMIT, f.into_future())
+        .await
+        .expect("bounded wait: the operation hung")
+}
+
+/// `n` rows of a batch, counted from 0, whose `name` is NULL: that row breaks NOT NULL.
+fn break_row(n: usize) -> impl Fn(&mut Entry) + Send + Sync + 'static {
+    let counter = Arc::new(AtomicUsize::new(0));
+    move |entry: &mut Entry| {
+        if counter.fetch_add(1, Ordering::SeqCst) == n {
+            entry.name = None;
+        }
+    }
+}
+
+fn schema_sql(kind: Kind) -> String {
+    let pk = kind.serial_pk();
+    let text = kind.varchar();
+    // MariaDB's TEXT holds 64 kB: the 100 kB rows of case 11 need LONGTEXT.
+    let long = if kind == Kind::MariaDb { "LONGTEXT" } else { "TEXT" };
+    format!(
+        "CREATE TABLE entries (id {pk}, name {text} NOT NULL); \
+         CREATE TABLE authors (id {pk}, name TEXT NOT NULL); \
+         CREATE TABLE books (id {pk}, author_id BIGINT NOT NULL REFERENCES authors (id), \
+             title TEXT NOT NULL CHECK (title <> 'bad')); \
+         CREATE TABLE blobs (id {pk}, body {long} NOT NULL)"
+    )
+}
+
+/// Runs `$body` once per backend with `$pool` a pool of ONE connection (so the next user gets
+/// the very connection the body left behind), `$observer` a separate pool on the same
+/// database, and `$kind`; the schema of this file is created first.
+macro_rules! on_every_pool {
+    ($(#[$meta:meta])* async fn $name:ident($pool:ident, $observer:ident, $kind:ident) $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test]
+            async fn sqlite() {
+                let path = std::env::temp_dir().join(format!(
+                    "sqlx_factory_{}_{}.db",
+                    stringify!($name),
+                    std::process::id()
+                ));
+                let _ = std::fs::remove_file(&path);
+                let options = sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(&path)
+                    .create_if_missing(true);
+                let pool = |n| {
+                    sqlx::sqlite::SqlitePoolOptions::new()
+                        .max_connections(n)
+                        .acquire_timeout(Duration::from_secs(20))
+                        .connect_with(options.clone())
+                };
+                let $pool = pool(1).await.expect("SQLite pool");
+                let $observer = pool(1).await.expect("SQLite observer");
+                let $kind = Kind::Sqlite;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(schema_sql($kind))).execute(&$pool).await.unwrap();
+                $body
+                $pool.close().await;
+                $observer.close().await;
+                let _ = std::fs::remove_file(&path);
+            }
+
+            #[cfg(feature = "postgres")]
+            #[tokio::test]
+            async fn postgres() {
+                let test = concat!("tx_", stringify!($name));
+                let Some(conn) = common::postgres(test).await else { return };
+                drop(conn);
+                let url = std::env::var("DATABASE_URL_PG").unwrap();
+                let options: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
+                let schema = format!("sqlx_factory_{test}");
+                let options = options.options([("search_path", schema.as_str())]);
+                let pool = |n| {
+                    sqlx::postgres::PgPoolOptions::new()
+                        .max_connections(n)
+                        .acquire_timeout(Duration::from_secs(20))
+                        .connect_with(options.clone())
+                };
+                let $pool = pool(1).await.expect("PostgreSQL pool");
+                let $observer = pool(1).await.expect("PostgreSQL observer");
+                let $kind = Kind::Postgres;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(schema_sql($kind))).execute(&$pool).await.unwrap();
+                $body
+            }
+
+            #[cfg(feature = "mysql")]
+            #[tokio::test]
+            async fn mariadb() {
+                let test = concat!("tx_", stringify!($name));
+                let Some(conn) = common::mariadb(test).await else { return };
+                drop(conn);
+                let url = std::env::var("DATABASE_URL_MARIADB").unwrap();
+                let options: sqlx::mysql::MySqlConnectOptions = url.parse().unwrap();
+                let options = options.database(&common::mariadb_database(&url, test));
+                let pool = |n| {
+                    sqlx::mysql::MySqlPoolOptions::new()
+                        .max_connections(n)
+                        .acquire_timeout(Duration::from_secs(20))
+                        .connect_with(options.clone())
+                };
+                let $pool = pool(1).await.expect("MariaDB pool");
+                let $observer = pool(1).await.expect("MariaDB observer");
+                let $kind = Kind::MariaDb;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(schema_sql($kind))).execute(&$pool).await.unwrap();
+                $body
+            }
+        }
+    };
+}
+
+/// How many rows of `table` a second connection sees: what is durable.
+macro_rules! durable {
+    ($observer:expr, $table:literal) => {{
+        let n: i64 = bounded(sqlx::query_scalar(concat!("SELECT COUNT(*) FROM ", $table)).fetch_one(&$observer)).await.unwrap();
+        n
+    }};
+}
+
+/// After the body, the pool's one connection must be usable and at depth 0: the next user's
+/// `begin .. commit` is durable.
+macro_rules! next_user_commits {
+    ($pool:expr, $observer:expr) => {{
+        let before = durable!($observer, "entries");
+        let mut tx = bounded($pool.begin()).await.unwrap();
+        bounded(Entry::factory().with_session(&mut tx).create()).await.unwrap();
+        bounded(tx.commit()).await.unwrap();
+        assert_eq!(durable!($observer, "entries"), before + 1, "the next pool user's commit is durable");
+    }};
+}
+
+fn sleeping_hook<'a, C: Send>(
+    _: &'a Entry,
+    _: &'a mut C,
+) -> sqlx_factory::__private::BoxFuture<'a, Result<(), sqlx::error::BoxDynError>> {
+    Box::pin(async {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        Ok(())
+    })
+}
+
+on_every_pool! {
+    /// Case 1: a savepoint operation cancelled by a timeout, then the caller drops its
+    /// transaction: the connection goes back at depth 0 and the next user's commit is durable.
+    async fn cancelled_savepoint_then_drop(pool, observer, kind) {
+        let _ = kind;
+        let mut tx = bounded(pool.begin()).await.unwrap();
+        let slow = Entry::factory().with_session(&mut tx).in_savepoint().after_create(sleeping_hook).create();
+        assert!(timeout(Duration::from_millis(300), slow).await.is_err(), "the timeout fires");
+        drop(tx);
+        next_user_commits!(pool, observer);
+    }
+}
+
+on_every_pool! {
+    /// Case 1, with `rollback()` instead of drop.
+    async fn cancelled_savepoint_then_rollback(pool, observer, kind) {
+        let _ = kind;
+        let mut tx = bounded(pool.begin()).await.unwrap();
+        let slow = Entry::factory().with_session(&mut tx).in_savepoint().after_create(sleeping_hook).create();
+        assert!(timeout(Duration::from_millis(300), slow).await.is_err(), "the timeout fires");
+        bounded(tx.rollback()).await.unwrap();
+        next_user_commits!(pool, observer);
+        assert_eq!(durable!(observer, "entries"), 1, "only the next user's row");
+    }
+}
+
+on_every_pool! {
+    /// Case 1, a panicking `after_create` hook inside `tokio::spawn`.
+    async fn panicking_hook_in_spawned_task(pool, observer, kind) {
+        let _ = kind;
+        let task_pool = pool.clone();
+        let task = tokio::spawn(async move {
+            let mut tx = task_pool.begin().await.unwrap();
+            let _ = Entry::factory()
+                .with_session(&mut tx)
+                .in_savepoint()
+                .after_create(|_, _| Box::pin(async {
+                    if true {
+                        panic!("a hook panics");
+                    }
+                    Ok(())
+                }))
+                .create()
+                .await;
+        });
+        assert!(bounded(task).await.unwrap_err().is_panic());
+        next_user_commits!(pool, observer);
+        assert_eq!(durable!(observer, "entries"), 1, "only the next user's row");
+    }
+}
+
+on_every_pool! {
+    /// A cancelled multi-statement operation leaves none of its rows, even when the caller goes
+    /// on with its transaction and commits it.
+    async fn cancelled_batch_leaves_nothing_the_caller_commits(pool, observer, kind) {
+        let _ = kind;
+        let mut tx = bounded(pool.begin()).await.unwrap();
+        let slow = Entry::factory().with_session(&mut tx).after_create(sleeping_hook).create_batch(3);
+        assert!(timeout(Duration::from_millis(300), slow).await.is_err(), "the timeout fires");
+        let kept = bounded(Entry::factory().with_session(&mut tx).name(Some("kept".to_string())).create()).await.unwrap();
+        bounded(tx.commit()).await.unwrap();
+        let names: Vec<String> = bounded(sqlx::query_scalar("SELECT name FROM entries").fetch_all(&observer)).await.unwrap();
+        assert_eq!(names, [kept.name.unwrap()], "the cancelled batch's 3 rows are gone");
+        next_user_commits!(pool, observer);
+    }
+}
+
+on_every_pool! {
+    /// Case 3: on a bare connection a batch that fails in its third INSERT commits nothing; the
+    /// error names the INSERT and its rows.
+    async fn bare_connection_batch_is_atomic(pool, observer, kind) {
+        let _ = kind;
+        let mut conn = bounded(pool.acquire()).await.unwrap();
+        let err = bounded(Entry::factory().with_session(&mut conn).after_build(break_row(1200)).create_batch(2500))
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().starts_with("EntryFactory::create_batch(2500) into table `entries` failed in INSERT 3 of 5 (rows 1001 to 1500): "),
+            "{err}"
+        );
+        assert_eq!(durable!(observer, "entries"), 0, "no chunk was committed");
+        drop(conn);
+        next_user_commits!(pool, observer);
+    }
+}
+
+on_every_pool! {
+    /// Case 3: parents and hooks on a bare connection: a failing hook leaves no parent and no row.
+    async fn bare_connection_parents_and_hooks_are_atomic(pool, observer, kind) {
+        let _ = kind;
+        let mut conn = bounded(pool.acquire()).await.unwrap();
+        let err = bounded(
+            Book::factory()
+                .with_session(&mut conn)
+                .after_create(|_, _| Box::pin(async { Err("the hook refuses".into()) }))
+                .create_batch(3),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "BookFactory::create_batch(3) into table `books` failed in after-create step 1: the hook refuses"
+        );
+        assert_eq!(durable!(observer, "authors"), 0, "no parent was committed");
+        assert_eq!(durable!(observer, "books"), 0, "no book was committed");
+        // A failing parent: the hook never runs, nothing is committed either.
+        drop(conn);
+        next_user_commits!(pool, observer);
+    }
+}
+
+on_every_pool! {
+    /// Case 3: `lint!` on a bare connection commits nothing, as its docs say.
+    async fn lint_on_a_bare_connection_commits_nothing(pool, observer, kind) {
+        let _ = kind;
+        let mut conn = bounded(pool.acquire()).await.unwrap();
+        let report = bounded(sqlx_factory::lint!(&mut *conn, Entry, Book)).await;
+        assert!(report.is_ok(), "{report}");
+        assert_eq!(durable!(observer, "entries"), 0);
+        assert_eq!(durable!(observer, "authors"), 0);
+        assert_eq!(durable!(observer, "books"), 0);
+        drop(conn);
+        next_user_commits!(pool, observer);
+    }
+}
+
+on_every_pool! {
+    /// Case 4: inside the caller's transaction a failed batch leaves none of its chunks, and
+    /// the transaction goes on (even on PostgreSQL, where the failed INSERT would abort it).
+    async fn failed_batch_in_transaction_leaves_nothing(pool, observer, kind) {
+        let _ = kind;
+        let mut tx = bounded(pool.begin()).await.unwrap();
+        let before = bounded(Entry::factory().with_session(&mut tx).create()).await.unwrap();
+        let err = bounded(Entry::factory().with_session(&mut tx).after_build(break_row(1200)).create_batch(2500))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("failed in INSERT 3 of 5 (rows 1001 to 1500)"), "{err}");
+        let in_tx: i64 = bounded(sqlx::query_scalar("SELECT COUNT(*) FROM entries").fetch_one(&mut *tx)).await.unwrap();
+        assert_eq!(in_tx, 1, "only the row made before the batch");
+        let after = bounded(Entry::factory().with_session(&mut tx).create()).await.unwrap();
+        bounded(tx.commit()).await.unwrap();
+        let ids: Vec<i64> = bounded(sqlx::query_scalar("SELECT id FROM entries ORDER BY id").fetch_all(&observer)).await.unwrap();
+        assert_eq!(ids, [before.id, after.id]);
+    }
+}
+
+on_every_pool! {
+    /// Case 4: a batch whose own INSERT fails after its parents were created leaves no parent
+    /// in the transaction.
+    async fn failed_batch_leaves_no_parents(pool, observer, kind) {
+        let _ = (kind, &observer);
+        let mut tx = bounded(pool.begin()).await.unwrap();
+        let err = bounded(Book::factory().with_session(&mut tx).title("bad").create_batch(3)).await.unwrap_err();
+        assert!(err.to_string().starts_with("BookFactory::create_batch(3) into table `books` failed: "), "{err}");
+        let authors: i64 = bounded(sqlx::query_scalar("SELECT COUNT(*) FROM authors").fetch_one(&mut *tx)).await.unwrap();
+        assert_eq!(authors, 0, "the parents of the failed batch are gone");
+        bounded(tx.rollback()).await.unwrap();
+    }
+}
+
+on_every_pool! {
+    /// Case 11: 500 rows of 100 kB are more than MariaDB's `max_allowed_packet` (16 MB) in one
+    /// statement: the batch is split by bytes as well as binds, and every row arrives.
+    async fn large_rows_are_split_by_bytes(pool, observer, kind) {
+        let _ = kind;
+        let mut tx = bounded(pool.begin()).await.unwrap();
+        let rows = bounded(Blob::factory().with_session(&mut tx).create_batch(500)).await.unwrap();
+        assert_eq!(rows.len(), 500);
+        assert!(rows.iter().all(|b| b.body.len() == 100_000));
+        bounded(tx.commit()).await.unwrap();
+        assert_eq!(durable!(observer, "blobs"), 500);
+        next_user_commits!(pool, observer);
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "codes", get_or_create(code))]
+struct Coded {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(default = None)]
+    code: Option<String>,
+    #[factory(sequence = |n| format!("owner{n}@example.com"))]
+    email: String,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "slugged", get_or_create(slug))]
+struct Slugged {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(association = Author)]
+    author_id: i64,
+    #[factory(default = "hello".to_string())]
+    slug: String,
+}
+
+/// The schema of the get_or_create cases: `code` and `email` both UNIQUE.
+async fn lookup_schema<C>(conn: &mut C, kind: Kind)
+where
+    for<'c> &'c mut C: sqlx::Executor<'c>,
+{
+    let (pk, text) = (kind.serial_pk(), kind.varchar());
+    exec!(
+        conn,
+        format!(
+            "CREATE TABLE codes (id {pk}, code {text} UNIQUE, email {text} NOT NULL UNIQUE); \
+             CREATE TABLE authors (id {pk}, name TEXT NOT NULL); \
+             CREATE TABLE slugged (id {pk}, author_id BIGINT NOT NULL REFERENCES authors (id), slug {text} NOT NULL UNIQUE)"
+        )
+    );
+}
+
+on_every_backend! {
+    /// Case 6: a lookup key with a NULL never matches (NULL is not equal to NULL): each row is
+    /// inserted and returned as itself.
+    async fn null_lookup_keys_are_inserted(conn, kind) {
+        lookup_schema(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        let rows = bounded(Coded::factory().with_session(&mut tx).create_batch(3)).await.unwrap();
+        let one = bounded(Coded::factory().with_session(&mut tx).create()).await.unwrap();
+        let mut ids: Vec<i64> = rows.iter().chain([&one]).map(|c| c.id).collect();
+        ids.dedup();
+        assert_eq!(ids.len(), 4, "four rows, each returned as itself: {rows:?} {one:?}");
+        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM codes").fetch_one(&mut *tx).await.unwrap();
+        assert_eq!(stored, 4);
+        // Keys with a value still get the stored row, next to NULL keys in one batch.
+        let a = bounded(Coded::factory().with_session(&mut tx).code(Some("a".to_string())).create()).await.unwrap();
+        let mixed = bounded(Coded::factory().with_session(&mut tx).after_build({
+            let n = Arc::new(AtomicUsize::new(0));
+            move |c: &mut Coded| if n.fetch_add(1, Ordering::SeqCst) % 2 == 0 { c.code = Some("a".to_string()) }
+        }).create_batch(4)).await.unwrap();
+        assert_eq!(mixed[0], a);
+        assert_eq!(mixed[2], a);
+        assert!(mixed[1].code.is_none() && mixed[3].code.is_none() && mixed[1].id != mixed[3].id);
+        tx.rollback().await.unwrap();
+    }
+}
+
+on_every_backend! {
+    /// Case 7: a clash on another unique column is that column's error, as the database
+    /// reports it — never "no rows returned", never another row.
+    async fn get_or_create_reports_another_unique_key(conn, kind) {
+        let _ = kind;
+        lookup_schema(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        let first = bounded(Coded::factory().with_session(&mut tx).code(Some("a".to_string())).email("x@example.com").create()).await.unwrap();
+        let err = bounded(Coded::factory().with_session(&mut tx).code(Some("b".to_string())).email("x@example.com").in_savepoint().create())
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("CodedFactory::create into table `codes` failed: "), "{text}");
+        assert!(text.contains("email") && !text.contains("no rows returned"), "{text}");
+        // The same key again is still the stored row.
+        let again = bounded(Coded::factory().with_session(&mut tx).code(Some("a".to_string())).create()).await.unwrap();
+        assert_eq!(again, first);
+        tx.rollback().await.unwrap();
+    }
+}
+
+on_every_backend! {
+    /// Case 7: keys the database compares equal but Rust does not (a case-insensitive
+    /// collation, a trailing space): the stored row is never mistaken for another, and the
+    /// error names the real conflict.
+    async fn get_or_create_under_a_collation(conn, kind) {
+        lookup_schema(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        let first = bounded(Coded::factory().with_session(&mut tx).code(Some("Case@x.io".to_string())).create()).await.unwrap();
+        for other in ["case@x.io", "Case@x.io "] {
+            let result = bounded(Coded::factory().with_session(&mut tx).code(Some(other.to_string())).in_savepoint().create()).await;
+            match kind {
+                // MariaDB's default collation is case-insensitive and pads spaces: a clash.
+                Kind::MariaDb => {
+                    let text = result.unwrap_err().to_string();
+                    assert!(text.contains("Duplicate entry") && text.contains("'code'"), "{text}");
+                }
+                _ => assert_ne!(result.unwrap().id, first.id, "a different key is a new row"),
+            }
+        }
+        tx.rollback().await.unwrap();
+    }
+}
+
+on_every_backend! {
+    /// Case 8: a get whose row exists creates no parent for it.
+    async fn get_or_create_makes_no_orphan_parents(conn, kind) {
+        lookup_schema(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        let first = bounded(Slugged::factory().with_session(&mut tx).create()).await.unwrap();
+        for _ in 0..4 {
+            let again = bounded(Slugged::factory().with_session(&mut tx).create()).await.unwrap();
+            assert_eq!(again, first);
+        }
+        let batch = bounded(Slugged::factory().with_session(&mut tx).create_batch(5)).await.unwrap();
+        assert!(batch.iter().all(|s| *s == first));
+        let authors: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM authors").fetch_one(&mut *tx).await.unwrap();
+        assert_eq!(authors, 1, "one post, one author");
+        tx.rollback().await.unwrap();
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "narrow")]
+struct Narrow {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(default = 7)]
+    n: i32,
+}
+
+/// MariaDB decodes a BIGINT into an `i32`; it does not decode an INT into a `String` (while it
+/// stores the text '7' into the INT column).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "narrow")]
+struct Textual {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(default = "7".to_string())]
+    n: String,
+}
+
+macro_rules! decode_failure_case {
+    ($model:ident, $conn:expr) => {{
+        let mut tx = $conn.begin().await.unwrap();
+        let err = bounded($model::factory().with_session(&mut tx).create()).await.unwrap_err();
+        assert!(
+            err.to_string().contains("failed decoding the row the INSERT returned: ")
+                && err.to_string().ends_with(
+                    "; the INSERT succeeded, so its row stays in the caller's transaction: roll back, \
+                     or create with `.in_savepoint()` to undo it on failure"
+                ),
+            "{err}"
+        );
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM narrow").fetch_one(&mut *tx).await.unwrap();
+        assert_eq!(n, 1, "as the error says");
+        let err = bounded($model::factory().with_session(&mut tx).in_savepoint().create()).await.unwrap_err();
+        assert!(!err.to_string().contains("stays"), "{err}");
+        let err = bounded($model::factory().with_session(&mut tx).create_batch(600)).await.unwrap_err();
+        assert!(err.to_string().contains("failed in INSERT 1 of 2 (rows 1 to 500): "), "{err}");
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM narrow").fetch_one(&mut *tx).await.unwrap();
+        assert_eq!(n, 1, "the savepoint and the two-INSERT batch left nothing");
+        tx.rollback().await.unwrap();
+        // On a bare connection the one INSERT is committed at once, and the error says so.
+        let err = bounded($model::factory().with_session(&mut *$conn).create()).await.unwrap_err();
+        assert!(err.to_string().ends_with("with no transaction on this connection, its row is committed"), "{err}");
+    }};
+}
+
+on_every_backend! {
+    /// Case 5: a row that was inserted but cannot be decoded. A multi-statement operation is
+    /// undone; a single INSERT says that its row stays, and where.
+    async fn decode_failure_after_insert(conn, kind) {
+        let type_ = if kind == Kind::MariaDb { "INT" } else { "BIGINT" };
+        exec!(conn, format!("CREATE TABLE narrow (id {}, n {type_} NOT NULL)", kind.serial_pk()));
+        match kind {
+            // SQLite decodes an INTEGER into an i32 and a String alike: nothing to provoke.
+            Kind::Sqlite => {}
+            Kind::Postgres => decode_failure_case!(Narrow, conn),
+            Kind::MariaDb => decode_failure_case!(Textual, conn),
+        }
+    }
+}
+
+/// Case 2: on a PostgreSQL transaction that already failed, a savepoint operation (and
+/// `lint!`) says so and leaves the transaction as it was: nothing later autocommits.
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn savepoint_on_an_aborted_transaction() {
+    let test = "tx_aborted_transaction";
+    let Some(mut conn) = common::postgres(test).await else {
+        return;
+    };
+    exec!(&mut conn, schema_sql(Kind::Postgres));
+    let url = std::env::var("DATABASE_URL_PG").unwrap();
+    let mut observer = sqlx::PgConnection::connect(&url).await.unwrap();
+    exec!(&mut observer, format!("SET search_path TO sqlx_factory_{test}"));
+
+    let mut tx = bounded(conn.begin()).await.unwrap();
+    bounded(Entry::factory().with_session(&mut tx).create()).await.unwrap();
+    assert!(bounded(sqlx::query("SELECT 1/0").execute(&mut *tx)).await.is_err());
+    let hint = "an earlier statement in this transaction failed";
+    let err = bounded(Entry::factory().with_session(&mut tx).in_savepoint().create()).await.unwrap_err();
+    assert!(err.to_string().contains(hint), "{err}");
+    let err = bounded(Entry::factory().with_session(&mut tx).create_batch(3)).await.unwrap_err();
+    assert!(err.to_string().contains(hint), "{err}");
+    let err = bounded(Entry::factory().with_session(&mut tx).create()).await.unwrap_err();
+    assert!(err.to_string().contains(hint), "{err}");
+    let report = bounded(sqlx_factory::lint!(&mut tx, Entry, Book)).await;
+    assert!(report.to_string().contains(hint), "{report}");
+    bounded(tx.rollback()).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM entries")
+        .fetch_one(&mut observer)
+        .await
+        .unwrap();
+    assert_eq!(n, 0, "nothing was committed behind the caller's back");
+    assert!(!conn.is_in_transaction());
+}
