@@ -88,7 +88,6 @@ macro_rules! fetch_methods {
         ) -> BoxFuture<'e, Result<Vec<Self::Row>, sqlx::Error>> {
             conn.fetch_all(sqlx::query_with(AssertSqlSafe(sql), args))
         }
-
     };
 }
 

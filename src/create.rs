@@ -247,8 +247,14 @@ async fn run<DB: Backend, M: Insert<DB>>(
         return run_steps::<DB, M>(&mut session, rows, &after_create, operation, kept).await;
     }
     let mut scope = Scope::begin(&mut session).await.map_err(error)?;
-    let result =
-        run_steps::<DB, M>(scope.session(), rows, &after_create, operation, Kept::Nothing).await;
+    let result = run_steps::<DB, M>(
+        scope.session(),
+        rows,
+        &after_create,
+        operation,
+        Kept::Nothing,
+    )
+    .await;
     match result {
         Ok(created) => {
             scope.commit().await.map_err(error)?;
@@ -359,7 +365,9 @@ async fn insert_new<DB: Backend, M: Insert<DB>>(
         parents.await?;
     }
     let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
-    let chunks = chunk_sizes::<DB, M>(conn, &rows, set).await.map_err(error)?;
+    let chunks = chunk_sizes::<DB, M>(conn, &rows, set)
+        .await
+        .map_err(error)?;
     let per_row = binds_per_row(M::COLUMNS, set);
     let mut created = Vec::with_capacity(rows.len());
     let mut rows = rows.into_iter();

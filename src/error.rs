@@ -126,7 +126,10 @@ impl fmt::Display for Step {
                 of,
                 first_row,
                 last_row,
-            } => write!(f, " in INSERT {index} of {of} (rows {first_row} to {last_row})"),
+            } => write!(
+                f,
+                " in INSERT {index} of {of} (rows {first_row} to {last_row})"
+            ),
             Step::Decode => f.write_str(" decoding the row the INSERT returned"),
         }
     }

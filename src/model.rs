@@ -5,8 +5,8 @@ use sqlx::error::BoxDynError;
 use sqlx::{Database, FromRow};
 
 use crate::backend::Backend;
-use crate::future::BoxFuture;
 use crate::error::{Error, Operation};
+use crate::future::BoxFuture;
 use crate::sql::{Column, ColumnSet, SqlCache};
 
 /// A struct with `#[derive(Factory)]`: the facts about its table, the same on every backend.

@@ -1,14 +1,18 @@
 //! Reproducible data: the run's seed, the per-call generators drawn from it, and sequences.
 //!
 //! The rule (see docs/DESIGN.md): each thread gets a stream seeded from the run seed and the
-//! thread's name (a test's name under `cargo test` and `cargo nextest`), so a test's data is
-//! the same on every run with the same seed, whatever runs beside it. Sequence numbers are
-//! `base + k` with `k` counted per thread and model, and `base` a bucket drawn from that same
-//! stream, so two threads or two processes (even with one seed, as long as the test names
-//! differ) do not collide on a UNIQUE column.
+//! thread's name (a test's name under `cargo test` and `cargo nextest`), so a test's fake
+//! values are the same on every run with the same seed, whatever runs beside it.
+//!
+//! Sequence numbers are not drawn: they come from a counter per table shared by every process
+//! of the machine (a file in the temp dir, read and advanced under an exclusive lock), handed
+//! out in blocks, so they are unique across threads, tasks and processes whatever the seed, and short:
+//! they count the numbers handed out so far. A factory with `.seed(s)` replays its sequence
+//! too, from a base of its own above the shared counter's range.
 
 use std::cell::Cell;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, Once, OnceLock, PoisonError};
 
 use fake::rand::SeedableRng;
@@ -25,10 +29,13 @@ pub type FactoryRng = Xoshiro256PlusPlus;
 /// ```
 pub const SEED_VAR: &str = "SQLX_FACTORY_SEED";
 
-/// Sequence numbers of one thread and model lie in `[base, base + SEQUENCE_SPAN)`.
-const SEQUENCE_SPAN: u64 = 10_000_000;
-/// How many bases there are: 10⁹, so `n` stays under 10¹⁶.
-const SEQUENCE_BUCKETS: u64 = 1_000_000_000;
+/// The shared counter hands out numbers below this; past it, it starts again at 1 (after five
+/// billion numbers handed out on one machine).
+const SHARED_END: u64 = 5_000_000_000;
+/// A seeded factory's sequence starts at one of the bases `SHARED_END + k * SEEDED_SPAN`, so
+/// its numbers have 10 digits and never meet the shared counter's.
+const SEEDED_SPAN: u64 = 1_000;
+const SEEDED_BASES: u64 = (10_000_000_000 - SHARED_END) / SEEDED_SPAN - 1;
 
 /// The seed of this run: `SQLX_FACTORY_SEED` if set, else drawn once from the OS.
 ///
@@ -67,14 +74,15 @@ fn hash_str(seed: u64, s: &str) -> u64 {
 struct ThreadStream {
     /// The next per-call seed is `mix(state)`; the state advances by one each call.
     state: Cell<u64>,
-    /// This thread's sequence base.
-    base: u64,
 }
 
 thread_local! {
     static STREAM: ThreadStream = ThreadStream::for_this_thread();
-    static USED: Cell<bool> = const { Cell::new(false) };
 }
+
+/// Whether any factory drew values in this process: the panic hook prints the seed then, on
+/// whichever thread the failing assertion runs (a factory in a spawned task counts).
+static USED: AtomicBool = AtomicBool::new(false);
 
 impl ThreadStream {
     fn for_this_thread() -> Self {
@@ -91,16 +99,14 @@ impl ThreadStream {
             *count += 1;
             *count - 1
         };
-        let identity = hash_str(run_seed(), &name) ^ mix(occurrence);
         ThreadStream {
-            state: Cell::new(identity),
-            base: sequence_base(identity),
+            state: Cell::new(hash_str(run_seed(), &name) ^ mix(occurrence)),
         }
     }
 }
 
-fn sequence_base(identity: u64) -> u64 {
-    (1 + mix(identity ^ 0x5EC5) % (SEQUENCE_BUCKETS - 1)) * SEQUENCE_SPAN
+fn seeded_base(seed: u64) -> u64 {
+    SHARED_END + (mix(seed ^ 0x5EC5) % SEEDED_BASES) * SEEDED_SPAN
 }
 
 /// The generator of one factory call and the base of its sequence numbers.
@@ -116,7 +122,7 @@ pub fn draw(seed: Option<u64>) -> Draw {
     match seed {
         Some(seed) => Draw {
             rng: FactoryRng::seed_from_u64(mix(seed)),
-            seeded_base: Some(sequence_base(mix(seed))),
+            seeded_base: Some(seeded_base(seed)),
         },
         None => {
             note_use();
@@ -139,36 +145,113 @@ pub fn child_seed(seed: Option<u64>, index: usize) -> Option<u64> {
     seed.map(|s| mix(s ^ mix(index as u64 + 1)))
 }
 
-/// The next number of a per-thread, per-model sequence counter.
-pub fn next_sequence(counter: &'static std::thread::LocalKey<Cell<u64>>, draw: &mut Draw) -> u64 {
+/// The next sequence number of `table`'s rows: the seeded factory's own, or the machine-wide
+/// counter of that table's.
+pub fn next_sequence(draw: &mut Draw, table: &'static str) -> u64 {
     match &mut draw.seeded_base {
         Some(base) => {
             *base += 1;
             *base
         }
-        None => {
-            let k = counter.with(|c| {
-                let k = c.get() + 1;
-                c.set(k);
-                k
-            });
-            STREAM.with(|s| s.base) + k
+        None => SharedCounter::next(table),
+    }
+}
+
+/// This process's block of a table's machine-wide sequence counter: `[next, end)`.
+struct SharedCounter {
+    next: u64,
+    end: u64,
+    /// The size of the next block: small first, so a process that makes few rows wastes few
+    /// numbers, doubling up to a cap, so one that makes many locks the file rarely.
+    block: u64,
+}
+
+impl SharedCounter {
+    fn next(table: &'static str) -> u64 {
+        static COUNTERS: Mutex<Vec<(&'static str, SharedCounter)>> = Mutex::new(Vec::new());
+        let mut counters = COUNTERS.lock().unwrap_or_else(PoisonError::into_inner);
+        let i = match counters.iter().position(|(t, _)| *t == table) {
+            Some(i) => i,
+            None => {
+                let fresh = SharedCounter {
+                    next: 0,
+                    end: 0,
+                    block: 64,
+                };
+                counters.push((table, fresh));
+                counters.len() - 1
+            }
+        };
+        let counter = &mut counters[i].1;
+        if counter.next == counter.end {
+            let block = counter.block;
+            counter.block = (block * 2).min(1 << 16);
+            counter.next = reserve(table, block);
+            counter.end = counter.next + block;
+        }
+        counter.next += 1;
+        counter.next - 1
+    }
+}
+
+/// Reserves `block` numbers of `table`'s machine-wide counter and returns the first.
+fn reserve(table: &str, block: u64) -> u64 {
+    let dir = std::env::temp_dir().join("sqlx-factory-sequences");
+    let name: String = table
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let reserved =
+        std::fs::create_dir_all(&dir).and_then(|()| reserve_in_file(&dir.join(name), block));
+    match reserved {
+        Ok(first) => first,
+        // No writable temp dir: numbers unique to this process id, longer (up to 16 digits).
+        Err(_) => {
+            static LOCAL: Mutex<u64> = Mutex::new(0);
+            let mut local = LOCAL.lock().unwrap_or_else(PoisonError::into_inner);
+            let first = 10_000_000_000 + u64::from(std::process::id()) * 1_000_000_000 + *local;
+            *local += block;
+            first
         }
     }
 }
 
-/// Marks this thread as using factories and installs, once, the panic hook that prints the
+fn reserve_in_file(path: &std::path::Path, block: u64) -> std::io::Result<u64> {
+    use std::io::{Read, Seek, Write};
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)?;
+    // Held until `file` is closed: no other process reads between our read and our write.
+    file.lock()?;
+    let mut text = String::new();
+    file.read_to_string(&mut text)?;
+    let used: u64 = text.trim().parse().unwrap_or(0);
+    let first = if used + block >= SHARED_END {
+        1
+    } else {
+        used + 1
+    };
+    file.set_len(0)?;
+    file.rewind()?;
+    write!(file, "{}", first + block - 1)?;
+    Ok(first)
+}
+
+/// Notes that this process uses factories and installs, once, the panic hook that prints the
 /// seed.
 fn note_use() {
     static HOOK: Once = Once::new();
-    USED.with(|u| u.set(true));
+    USED.store(true, Ordering::Relaxed);
     HOOK.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             previous(info);
-            if USED.with(Cell::get) {
+            if USED.load(Ordering::Relaxed) {
                 eprintln!(
-                    "sqlx-factory: this thread's factory data came from seed {seed}; \
+                    "sqlx-factory: the factory data of this run came from seed {seed}; \
                      replay it with {SEED_VAR}={seed}",
                     seed = run_seed()
                 );

@@ -199,8 +199,7 @@ impl SqlCache {
         if let Some((_, sql)) = entries.iter().find(|(k, _)| *k == key) {
             return Arc::clone(sql);
         }
-        let sql: Arc<str> =
-            insert_sql::<DB>(M::TABLE, M::COLUMNS, set, rows).into();
+        let sql: Arc<str> = insert_sql::<DB>(M::TABLE, M::COLUMNS, set, rows).into();
         entries.push((key, Arc::clone(&sql)));
         sql
     }

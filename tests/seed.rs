@@ -35,7 +35,13 @@ fn prints_its_data() {
     if let Ok(seed) = std::env::var("SQLX_FACTORY_SEED") {
         assert_eq!(run_seed().to_string(), seed);
     }
-    println!("DATA {people:?}");
+    // Fake values replay under a seed; sequence values are unique on the machine instead.
+    let (fake, sequences): (Vec<_>, Vec<_>) = people
+        .iter()
+        .map(|p| (format!("{}/{}", p.name, p.age), p.email.clone()))
+        .unzip();
+    println!("DATA {fake:?}");
+    println!("SEQUENCES {sequences:?}");
     assert_eq!(people.len(), 5);
 }
 
@@ -45,6 +51,20 @@ fn prints_its_data() {
 fn panics_after_building() {
     let _ = Person::factory().build();
     panic!("the test failed");
+}
+
+/// Child process body: the factory runs in a task on another thread, the assertion fails on
+/// the test's own thread.
+#[test]
+#[should_panic(expected = "the assertion failed")]
+fn panics_after_a_spawned_factory() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let built = runtime.block_on(async { tokio::spawn(async { Person::factory().build() }).await });
+    assert!(built.is_ok());
+    panic!("the assertion failed");
 }
 
 fn run_child(test: &str, seed: Option<&str>) -> Output {
@@ -64,24 +84,48 @@ fn run_child(test: &str, seed: Option<&str>) -> Output {
     output
 }
 
-fn data(output: &Output) -> String {
+fn printed(output: &Output, what: &str) -> String {
     String::from_utf8_lossy(&output.stdout)
         .lines()
         // libtest may print `test name ... ` on the same line before the test's own output.
-        .find_map(|line| line.split_once("DATA ").map(|(_, data)| data.to_owned()))
+        .find_map(|line| line.split_once(what).map(|(_, data)| data.to_owned()))
         .expect("the child printed its data")
+}
+
+fn data(output: &Output) -> String {
+    printed(output, "DATA ")
 }
 
 #[test]
 fn run_seed_replays_every_run() {
-    let first = data(&run_child("prints_its_data", Some("12345")));
-    let again = data(&run_child("prints_its_data", Some("12345")));
-    assert_eq!(first, again, "one seed, the same data on every run");
+    let (first_run, second_run) = (
+        run_child("prints_its_data", Some("12345")),
+        run_child("prints_its_data", Some("12345")),
+    );
+    let (first, again) = (data(&first_run), data(&second_run));
+    assert_eq!(first, again, "one seed, the same fake data on every run");
+    assert_ne!(
+        printed(&first_run, "SEQUENCES "),
+        printed(&second_run, "SEQUENCES "),
+        "sequence values never repeat across processes, seed or not"
+    );
     let other = data(&run_child("prints_its_data", Some("999")));
     assert_ne!(first, other);
     let free = data(&run_child("prints_its_data", None));
     let free_again = data(&run_child("prints_its_data", None));
     assert_ne!(free, free_again, "without a seed each run differs");
+}
+
+/// Case 10 of the transaction issue: the replay line prints when the factory ran in a spawned
+/// task and the assertion failed on the test thread.
+#[test]
+fn panic_prints_the_seed_of_a_spawned_task() {
+    let output = run_child("panics_after_a_spawned_factory", Some("778"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("replay it with SQLX_FACTORY_SEED=778"),
+        "{stderr}"
+    );
 }
 
 #[test]

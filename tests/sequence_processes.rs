@@ -74,6 +74,42 @@ async fn write_handles() {
     }
 }
 
+/// Child body of the spawned-task case: every child runs this same test, so the thread names
+/// (`tokio-runtime-worker`) and the seed are the same in each; values are drawn in spawned
+/// tasks. Alone (no schema given) it does nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spawned_writer() {
+    #[cfg(feature = "postgres")]
+    if let Ok(schema) = std::env::var(SCHEMA_VAR) {
+        let url = std::env::var("DATABASE_URL_PG").expect("the parent passes DATABASE_URL_PG");
+        let tasks: Vec<_> = (0..4)
+            .map(|_| {
+                let (url, schema) = (url.clone(), schema.clone());
+                tokio::spawn(async move {
+                    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+                    let set = format!("SET search_path TO {schema}");
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(set))
+                        .execute(&mut conn)
+                        .await
+                        .unwrap();
+                    let mut tx = conn.begin().await.unwrap();
+                    for _ in 0..5 {
+                        ProcHandle::factory()
+                            .with_session(&mut tx)
+                            .create_batch(50)
+                            .await
+                            .unwrap();
+                    }
+                    tx.commit().await.unwrap();
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+    }
+}
+
 #[tokio::test]
 async fn writer_a() {
     write_handles().await;
@@ -120,6 +156,54 @@ async fn two_processes_do_not_collide() {
             .await
             .unwrap();
     assert_eq!((rows, distinct), (4000, 4000));
+}
+
+/// Case 9 of the transaction issue: four processes of the same test, one seed, values drawn in
+/// `tokio::spawn`ed tasks: 4 × 4 × 250 rows, no duplicate, and numbers of at most 10 digits.
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn spawned_tasks_in_four_processes_do_not_collide() {
+    let test = "spawned_tasks_in_four_processes";
+    let Some(mut conn) = common::postgres(test).await else {
+        return;
+    };
+    exec!(
+        &mut conn,
+        "CREATE TABLE proc_handles (id BIGSERIAL PRIMARY KEY, handle TEXT NOT NULL UNIQUE)"
+            .to_string()
+    );
+    let exe = std::env::current_exe().expect("test binary path");
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            Command::new(&exe)
+                .args(["--exact", "spawned_writer", "--test-threads=1"])
+                .env(SCHEMA_VAR, format!("sqlx_factory_{test}"))
+                .env("SQLX_FACTORY_SEED", "4242")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start a child test process")
+        })
+        .collect();
+    for child in children {
+        let output = tokio::time::timeout(
+            Duration::from_secs(120),
+            tokio::task::spawn_blocking(move || child.wait_with_output()),
+        )
+        .await
+        .expect("a child hung")
+        .unwrap()
+        .expect("child ran");
+        assert!(output.status.success(), "a writer failed: {output:?}");
+    }
+    let (rows, distinct, longest): (i64, i64, i32) = sqlx::query_as(
+        "SELECT COUNT(*), COUNT(DISTINCT handle), MAX(LENGTH(handle)) FROM proc_handles",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!((rows, distinct), (4000, 4000));
+    assert!(longest <= "handle-".len() as i32 + 10, "{longest}");
 }
 
 #[cfg(not(feature = "postgres"))]

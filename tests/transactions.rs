@@ -76,7 +76,11 @@ fn schema_sql(kind: Kind) -> String {
     let pk = kind.serial_pk();
     let text = kind.varchar();
     // MariaDB's TEXT holds 64 kB: the 100 kB rows of case 11 need LONGTEXT.
-    let long = if kind == Kind::MariaDb { "LONGTEXT" } else { "TEXT" };
+    let long = if kind == Kind::MariaDb {
+        "LONGTEXT"
+    } else {
+        "TEXT"
+    };
     format!(
         "CREATE TABLE entries (id {pk}, name {text} NOT NULL); \
          CREATE TABLE authors (id {pk}, name TEXT NOT NULL); \
@@ -174,7 +178,11 @@ macro_rules! on_every_pool {
 /// How many rows of `table` a second connection sees: what is durable.
 macro_rules! durable {
     ($observer:expr, $table:literal) => {{
-        let n: i64 = bounded(sqlx::query_scalar(concat!("SELECT COUNT(*) FROM ", $table)).fetch_one(&$observer)).await.unwrap();
+        let n: i64 = bounded(
+            sqlx::query_scalar(concat!("SELECT COUNT(*) FROM ", $table)).fetch_one(&$observer),
+        )
+        .await
+        .unwrap();
         n
     }};
 }
@@ -185,9 +193,15 @@ macro_rules! next_user_commits {
     ($pool:expr, $observer:expr) => {{
         let before = durable!($observer, "entries");
         let mut tx = bounded($pool.begin()).await.unwrap();
-        bounded(Entry::factory().with_session(&mut tx).create()).await.unwrap();
+        bounded(Entry::factory().with_session(&mut tx).create())
+            .await
+            .unwrap();
         bounded(tx.commit()).await.unwrap();
-        assert_eq!(durable!($observer, "entries"), before + 1, "the next pool user's commit is durable");
+        assert_eq!(
+            durable!($observer, "entries"),
+            before + 1,
+            "the next pool user's commit is durable"
+        );
     }};
 }
 
@@ -576,17 +590,37 @@ async fn savepoint_on_an_aborted_transaction() {
     exec!(&mut conn, schema_sql(Kind::Postgres));
     let url = std::env::var("DATABASE_URL_PG").unwrap();
     let mut observer = sqlx::PgConnection::connect(&url).await.unwrap();
-    exec!(&mut observer, format!("SET search_path TO sqlx_factory_{test}"));
+    exec!(
+        &mut observer,
+        format!("SET search_path TO sqlx_factory_{test}")
+    );
 
     let mut tx = bounded(conn.begin()).await.unwrap();
-    bounded(Entry::factory().with_session(&mut tx).create()).await.unwrap();
-    assert!(bounded(sqlx::query("SELECT 1/0").execute(&mut *tx)).await.is_err());
+    bounded(Entry::factory().with_session(&mut tx).create())
+        .await
+        .unwrap();
+    assert!(
+        bounded(sqlx::query("SELECT 1/0").execute(&mut *tx))
+            .await
+            .is_err()
+    );
     let hint = "an earlier statement in this transaction failed";
-    let err = bounded(Entry::factory().with_session(&mut tx).in_savepoint().create()).await.unwrap_err();
+    let err = bounded(
+        Entry::factory()
+            .with_session(&mut tx)
+            .in_savepoint()
+            .create(),
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains(hint), "{err}");
-    let err = bounded(Entry::factory().with_session(&mut tx).create_batch(3)).await.unwrap_err();
+    let err = bounded(Entry::factory().with_session(&mut tx).create_batch(3))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains(hint), "{err}");
-    let err = bounded(Entry::factory().with_session(&mut tx).create()).await.unwrap_err();
+    let err = bounded(Entry::factory().with_session(&mut tx).create())
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains(hint), "{err}");
     let report = bounded(sqlx_factory::lint!(&mut tx, Entry, Book)).await;
     assert!(report.to_string().contains(hint), "{report}");

@@ -515,10 +515,7 @@ impl<'a> Expander<'a> {
             .any(|f| matches!(f.value(), Value::Sequence(_)))
         {
             quote! {
-                #private::thread_local! {
-                    static SEQUENCE: #private::core::cell::Cell<u64> = const { #private::core::cell::Cell::new(0) };
-                }
-                let __n = #private::next_sequence(&SEQUENCE, __draw);
+                let __n = #private::next_sequence(__draw, <#model as #private::Model>::TABLE);
             }
         } else {
             TokenStream::new()
