@@ -632,3 +632,24 @@ async fn savepoint_on_an_aborted_transaction() {
     assert_eq!(n, 0, "nothing was committed behind the caller's back");
     assert!(!conn.is_in_transaction());
 }
+
+on_every_pool! {
+    /// Case 12: a create cancelled in the middle of its statements (timeouts from 1 to 40 ms
+    /// on a 20 000-row batch), then the documented idiom: the transaction is dropped and the
+    /// pooled connection closed instead of returned (`close_on_drop`). The next pool user gets
+    /// a working connection and its commit is durable; nothing of the cancelled batches is.
+    async fn cancelled_mid_statement_then_close_on_drop(pool, observer, kind) {
+        let _ = kind;
+        for ms in [1, 3, 7, 15, 40] {
+            let mut conn = bounded(pool.acquire()).await.unwrap();
+            let mut tx = bounded(conn.begin()).await.unwrap();
+            let batch = Entry::factory().with_session(&mut tx).create_batch(20_000);
+            let _ = timeout(Duration::from_millis(ms), batch).await;
+            drop(tx);
+            conn.close_on_drop();
+            drop(conn);
+            next_user_commits!(pool, observer);
+        }
+        assert_eq!(durable!(observer, "entries"), 5, "only the next users' rows");
+    }
+}
