@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use sqlx::error::BoxDynError;
+use sqlx::error::{BoxDynError, DatabaseError};
 
 /// A database operation of a factory failed.
 ///
@@ -24,13 +24,19 @@ use sqlx::error::BoxDynError;
 /// let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect("sqlite::memory:").await?;
 /// let err = Tag::factory().with_session(&mut conn).create().await.unwrap_err();
 /// assert_eq!(err.table(), "missing_table");
-/// assert!(err.to_string().starts_with("TagFactory::create into table `missing_table` failed: "));
-/// assert!(err.to_string().contains("no such table: missing_table"));
+/// assert_eq!(
+///     err.to_string(),
+///     "TagFactory::create into table `missing_table` failed: no such table: missing_table (SQLite error 1)"
+/// );
 /// assert!(matches!(err.as_sqlx(), Some(sqlx::Error::Database(_))));
 /// # Ok::<(), sqlx::Error>(()) }).unwrap();
 /// ```
-#[derive(Debug, thiserror::Error)]
-#[error("{factory}::{operation} into table `{table}` failed{step}: {source}{detail}")]
+/// `Display` is one line (plus a hint line on PostgreSQL's "transaction is aborted"); `Debug`,
+/// what `unwrap()` and `?` in a test print, adds the cause chain and the seed to replay the run.
+/// A database's error reads as its message, `DETAIL` and code (`(PostgreSQL error 23505)`,
+/// `(SQLite error 2067)`), without sqlx's position in the server's C source.
+// `Display` and `Debug` are written by hand (below); thiserror only wires up `source()`.
+#[derive(thiserror::Error)]
 pub struct Error {
     factory: &'static str,
     table: &'static str,
@@ -111,18 +117,137 @@ impl fmt::Display for Step {
 }
 
 /// PostgreSQL keeps the column and value of a violation in `DETAIL`, which sqlx's message
-/// leaves out ("Key (email)=(a@b.c) already exists."): add it. The other backends name the
-/// column in the message itself.
+/// leaves out ("Key (email)=(a@b.c) already exists."). The other backends name the column in
+/// the message itself.
 fn detail(source: &sqlx::Error) -> String {
+    match source {
+        sqlx::Error::Database(db) => db_detail(&**db),
+        _ => String::new(),
+    }
+}
+
+fn db_detail(db: &dyn DatabaseError) -> String {
     #[cfg(feature = "postgres")]
-    if let sqlx::Error::Database(db) = source
-        && let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+    if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
         && let Some(detail) = pg.detail()
     {
-        return format!(" ({detail})");
+        return detail.to_owned();
     }
-    let _ = source;
+    let _ = db;
     String::new()
+}
+
+/// PostgreSQL's `in_failed_sql_transaction`: an earlier statement failed, not this one.
+const ABORTED_TRANSACTION: &str = "25P02";
+
+const ABORTED_HINT: &str = "\n  hint: an earlier statement in this transaction failed, not this \
+    one; call `.in_savepoint()` on the create you expect to fail, so the transaction stays usable";
+
+/// A database's error in our words: message, `DETAIL`, code, and the constraint when the message
+/// does not name it. sqlx's own `Display` is not used: for PostgreSQL it appends the line of
+/// the server's C source ("at line 2039"), which reads like a line of SQL; for SQLite it puts
+/// "(code: 2067)" first.
+fn write_db(f: &mut fmt::Formatter<'_>, db: &dyn DatabaseError, detail: &str) -> fmt::Result {
+    let message = db.message();
+    f.write_str(message)?;
+    if !detail.is_empty() {
+        write!(f, ": {detail}")?;
+    }
+    let code = db.code();
+    let code = code.as_deref().unwrap_or("unknown");
+    f.write_str(" (")?;
+    write_code(f, db, code)?;
+    if let Some(constraint) = db.constraint()
+        && !message.contains(constraint)
+    {
+        write!(f, ", constraint `{constraint}`")?;
+    }
+    f.write_str(")")
+}
+
+/// The backend's name with its code: each backend's codes mean different things.
+fn write_code(f: &mut fmt::Formatter<'_>, db: &dyn DatabaseError, code: &str) -> fmt::Result {
+    #[cfg(feature = "postgres")]
+    if db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some() {
+        return write!(f, "PostgreSQL error {code}");
+    }
+    #[cfg(feature = "mysql")]
+    if let Some(my) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        return write!(f, "MariaDB error {}, SQLSTATE {code}", my.number());
+    }
+    #[cfg(feature = "sqlite")]
+    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        return write!(f, "SQLite error {code}");
+    }
+    let _ = db;
+    write!(f, "code {code}")
+}
+
+/// One link of the chain: ours and the database's in our words, anything else as it says.
+fn write_cause(
+    f: &mut fmt::Formatter<'_>,
+    cause: &(dyn std::error::Error + 'static),
+) -> fmt::Result {
+    match cause.downcast_ref::<sqlx::Error>() {
+        Some(sqlx::Error::Database(db)) => write_db(f, &**db, &db_detail(&**db)),
+        _ => fmt::Display::fmt(cause, f),
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}::{} into table `{}` failed{}: ",
+            self.factory, self.operation, self.table, self.step
+        )?;
+        match self.source.downcast_ref::<sqlx::Error>() {
+            Some(sqlx::Error::Database(db)) => {
+                write_db(f, &**db, &self.detail)?;
+                if db.code().as_deref() == Some(ABORTED_TRANSACTION) {
+                    f.write_str(ABORTED_HINT)?;
+                }
+                Ok(())
+            }
+            _ => fmt::Display::fmt(&self.source, f),
+        }
+    }
+}
+
+/// What `unwrap()` and `?` in a test print: the message, each cause (as anyhow does), and the
+/// seed that replays the run, right under the message rather than after a backtrace.
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)?;
+        f.write_str("\n\nCaused by:")?;
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&*self.source);
+        let mut index = 0;
+        while let Some(error) = cause {
+            let text = Cause(error).to_string();
+            write!(f, "\n    {index}: {}", text.replace('\n', "\n       "))?;
+            // A `sqlx::Error`'s source is the same database error again, in sqlx's words.
+            cause = match error.downcast_ref::<sqlx::Error>() {
+                Some(_) => None,
+                None => error.source(),
+            };
+            index += 1;
+        }
+        write!(
+            f,
+            "\n\nReplay this run's data with {}={}",
+            crate::SEED_VAR,
+            crate::run_seed()
+        )
+    }
+}
+
+/// Formats one cause with [`write_cause`].
+struct Cause<'a>(&'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for Cause<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_cause(f, self.0)
+    }
 }
 
 impl Error {
