@@ -158,9 +158,16 @@ pub use session::{Bound, IntoSession, NoSession, Session, Unbound};
 /// ```
 pub use sqlx_factory_macros::Factory;
 
-/// The `fake` crate the factories draw values with, for `#[factory(fake = ..)]` expressions and
-/// `Dummy` impls without a dependency line of your own.
+/// The `fake` crate (version 5) the factories draw values with. `use sqlx_factory::fake;` makes
+/// `#[factory(fake = fake::faker::..)]` paths work without a dependency line of your own, but
+/// `#[derive(fake::Dummy)]` expands to `::fake::` paths, so deriving `Dummy` needs `fake` 5
+/// (feature `derive`) in your own `Cargo.toml`.
 pub use fake;
+
+// Every Rust block of the README compiles and runs as written.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 // Named only by generated code; its items are documented where they are defined, for us.
 #[doc(hidden)]
