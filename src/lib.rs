@@ -169,6 +169,26 @@ pub use fake;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+/// The README's `cfg_attr` pattern with the feature on (`all()` is always true): the derive and
+/// the struct attribute in one `cfg_attr` work.
+///
+/// ```
+/// #[derive(Debug, Clone, sqlx::FromRow)]
+/// #[cfg_attr(all(), derive(sqlx_factory::Factory), factory(table = "users"))]
+/// pub struct User {
+///     #[cfg_attr(all(), factory(primary_key))]
+///     pub id: i64,
+///     #[cfg_attr(all(), factory(fake = fake::faker::name::en::Name()))]
+///     pub name: String,
+///     pub bio: Option<String>,
+/// }
+///
+/// let user = User::factory().name("Ann").build();
+/// assert_eq!(user.name, "Ann");
+/// ```
+#[cfg(doctest)]
+struct FactoriesBehindAFeature;
+
 // Named only by generated code; its items are documented where they are defined, for us.
 #[doc(hidden)]
 #[allow(missing_docs)]
