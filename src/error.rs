@@ -194,6 +194,23 @@ fn write_cause(
     }
 }
 
+/// sqlx 0.9 compares a derived enum's type info with a MariaDB column's, flags included, so an
+/// `ENUM(..) NOT NULL` column (flag NOT_NULL) fails to decode after the INSERT succeeded. Its
+/// message ("`ENUM` is not compatible with SQL type `ENUM`") reads as nonsense: say what
+/// happened instead. Returns the column when `error` is that failure.
+fn mariadb_enum_column(error: &sqlx::Error) -> Option<&str> {
+    match error {
+        sqlx::Error::ColumnDecode { index, source }
+            if source
+                .to_string()
+                .ends_with("(as SQL type `ENUM`) is not compatible with SQL type `ENUM`") =>
+        {
+            Some(index.trim_matches('"'))
+        }
+        _ => None,
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -209,7 +226,17 @@ impl fmt::Display for Error {
                 }
                 Ok(())
             }
-            _ => fmt::Display::fmt(&self.source, f),
+            Some(error) => match mariadb_enum_column(error) {
+                Some(column) => write!(
+                    f,
+                    "the row was inserted, but its column `{column}` could not be read back: \
+                     sqlx 0.9 cannot decode a derived enum from a MariaDB `ENUM(..) NOT NULL` \
+                     column; declare the column without `NOT NULL` (see the README, \"Backends \
+                     and column types\")"
+                ),
+                None => fmt::Display::fmt(error, f),
+            },
+            None => fmt::Display::fmt(&self.source, f),
         }
     }
 }

@@ -184,3 +184,38 @@ on_every_backend! {
         assert_eq!(format!("{err:?}"), format!("{text}\n\nCaused by:\n    0: {cause}{}", replay_line()));
     }
 }
+
+/// sqlx 0.9 cannot decode a derived enum from a MariaDB `ENUM(..) NOT NULL` column after the
+/// INSERT: the error names the column, the limitation and the way out.
+#[cfg(feature = "mysql")]
+#[tokio::test]
+async fn mariadb_enum_not_null_is_explained() {
+    #[derive(Debug, Clone, Copy, PartialEq, sqlx::Type, fake::Dummy)]
+    #[sqlx(rename_all = "lowercase")]
+    enum Size {
+        Small,
+        Large,
+    }
+
+    #[derive(Debug, Clone, sqlx::FromRow, Factory)]
+    #[factory(table = "shirts")]
+    struct Shirt {
+        #[factory(primary_key)]
+        id: i64,
+        size: Size,
+    }
+
+    let mut conn = common::mariadb("mariadb_enum_not_null_is_explained").await;
+    exec!(
+        &mut conn,
+        "CREATE TABLE shirts (id BIGINT AUTO_INCREMENT PRIMARY KEY, size ENUM('small', 'large') NOT NULL)"
+            .to_string()
+    );
+    let err = Shirt::factory().with_session(&mut conn).size(Size::Large).create().await.unwrap_err();
+    let cause = "the row was inserted, but its column `size` could not be read back: sqlx 0.9 \
+        cannot decode a derived enum from a MariaDB `ENUM(..) NOT NULL` column; declare the \
+        column without `NOT NULL` (see the README, \"Backends and column types\")";
+    assert_eq!(err.to_string(), format!("ShirtFactory::create into table `shirts` failed: {cause}"));
+    let debug = format!("{err:?}");
+    assert!(debug.starts_with(&format!("{err}\n\nCaused by:\n    0: error occurred while decoding column ")), "{debug}");
+}
