@@ -23,29 +23,83 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
     }
 }
 
-/// The errors, plus a stub factory so that the user's other uses of it (a trait `impl`,
-/// `Model::factory()`) do not add errors of their own.
+/// The errors, plus a stub factory with every method the real one would have (thiserror's
+/// `fallback.rs`), so that the user's other uses of it (`Model::factory()`, a trait `impl`,
+/// setters, `build`, `with_session(..).create()`) add no error of their own: one mistake in the
+/// derive is one error. The stub's methods accept anything and are never run.
 fn fallback(input: &DeriveInput, errors: syn::Error) -> TokenStream {
     let errors = errors.to_compile_error();
     let ident = &input.ident;
     let vis = &input.vis;
     let factory = format_ident!("{}Factory", input.ident);
-    // `Model::factory()` too, so calls to it add no "no function `factory`" error; method calls
-    // on the stub still fail, but each points at a use of the broken model.
-    let constructor = input.generics.params.is_empty().then(|| {
-        quote! {
-            impl #ident {
-                #[allow(dead_code)]
-                #vis fn factory() -> #factory {
-                    #factory(::core::marker::PhantomData)
-                }
+    let private = quote!(::sqlx_factory::__private);
+    let stub = quote! {
+        #vis struct #factory<S = #private::NoSession>(#private::core::marker::PhantomData<S>);
+
+        impl<S> #private::core::fmt::Debug for #factory<S> {
+            fn fmt(&self, f: &mut #private::core::fmt::Formatter<'_>) -> #private::core::fmt::Result {
+                f.write_str(#private::core::stringify!(#factory))
             }
         }
-    });
+    };
+    // A generic model's methods would need its parameters; only the type is stubbed then.
+    if !input.generics.params.is_empty() {
+        return quote!(#errors #stub);
+    }
+    const METHODS: &[&str] = &[
+        "new", "seed", "after_build", "after_create", "with_related", "in_savepoint",
+        "with_session", "build", "build_batch", "create", "create_batch",
+    ];
+    let fields: Vec<&Ident> = match &input.data {
+        syn::Data::Struct(data) => data.fields.iter().filter_map(|f| f.ident.as_ref()).collect(),
+        _ => Vec::new(),
+    };
+    let setters = fields
+        .iter()
+        .filter(|f| !METHODS.contains(&f.unraw_string().as_str()))
+        .map(|field| {
+            let with = format_ident!("{}_with", field.unraw_string());
+            quote! {
+                #vis fn #field<__T>(self, _: __T) -> Self { self }
+                #vis fn #with<__T>(self, _: __T) -> Self { self }
+            }
+        });
     quote! {
         #errors
-        #vis struct #factory<S = ::sqlx_factory::__private::NoSession>(::core::marker::PhantomData<S>);
-        #constructor
+        #stub
+
+        #[allow(dead_code, clippy::all)]
+        impl #ident {
+            #vis fn factory() -> #factory {
+                #factory(#private::core::marker::PhantomData)
+            }
+        }
+
+        #[allow(dead_code, clippy::all)]
+        impl #factory {
+            #vis fn new() -> Self {
+                #factory(#private::core::marker::PhantomData)
+            }
+        }
+
+        #[allow(dead_code, clippy::all)]
+        impl<S> #factory<S> {
+            #(#setters)*
+            #vis fn seed<__T>(self, _: __T) -> Self { self }
+            #vis fn after_build(self, _: impl Fn(&mut #ident) + Send + Sync + 'static) -> Self { self }
+            #vis fn after_create<__T>(self, _: __T) -> Self { self }
+            #vis fn with_related<__R>(self, _: usize, _: impl Fn(&#ident) -> __R) -> Self { self }
+            #vis fn in_savepoint(self) -> Self { self }
+            #vis fn with_session<__T>(self, _: __T) -> Self { self }
+            #vis fn build(self) -> #ident { #private::core::unreachable!() }
+            #vis fn build_batch(self, _: usize) -> #private::Vec<#ident> { #private::core::unreachable!() }
+            #vis async fn create(self) -> #private::core::result::Result<#ident, #private::Error> {
+                #private::core::unreachable!()
+            }
+            #vis async fn create_batch(self, _: usize) -> #private::core::result::Result<#private::Vec<#ident>, #private::Error> {
+                #private::core::unreachable!()
+            }
+        }
     }
 }
 
