@@ -107,6 +107,9 @@ impl<DB: Backend> IntoSession for PoolConnection<DB> {
 }
 
 /// `with_session(&mut tx)` where `tx` is itself a `&mut Transaction` (a helper's argument).
+// Hidden from "the trait is implemented for `&mut T`" hints: `&mut &mut Pool` is no session
+// either, and the note already says what to pass.
+#[diagnostic::do_not_recommend]
 impl<T: IntoSession + ?Sized> IntoSession for &mut T {
     type Database = T::Database;
 
