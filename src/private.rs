@@ -54,7 +54,10 @@ where
 #[diagnostic::on_unimplemented(
     message = "the field type `{Self}` has no fake value",
     label = "this field has no `#[factory]` attribute that gives it a value",
-    note = "give the field a value: `#[factory(default = ..)]`, `#[factory(fake = ..)]` or `#[factory(sequence = |n| ..)]`, or implement `fake::Dummy<fake::Faker>` for `{Self}`"
+    note = "give the field a value: `#[factory(default = ..)]`, `#[factory(fake = ..)]` or `#[factory(sequence = |n| ..)]`, or implement `fake::Dummy<fake::Faker>` for `{Self}`",
+    // Two `fake`s in one build give rustc's long "multiple different versions" listing; this
+    // note names the cause, since rustc cannot be stopped from printing the rest.
+    note = "if `{Self}` already derives `fake::Dummy`, your `fake` is another major version than sqlx-factory's `fake` 5, whose `Dummy` is a different trait: depend on `fake = {{ version = \"5\", features = [\"derive\"] }}` (`cargo tree -i fake` lists the versions)"
 )]
 pub trait FakeValue: Sized {
     fn fake_value<R: fake::RngExt + ?Sized>(rng: &mut R) -> Self;
