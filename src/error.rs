@@ -168,7 +168,10 @@ fn write_db(f: &mut fmt::Formatter<'_>, db: &dyn DatabaseError, detail: &str) ->
 /// The backend's name with its code: each backend's codes mean different things.
 fn write_code(f: &mut fmt::Formatter<'_>, db: &dyn DatabaseError, code: &str) -> fmt::Result {
     #[cfg(feature = "postgres")]
-    if db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some() {
+    if db
+        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .is_some()
+    {
         return write!(f, "PostgreSQL error {code}");
     }
     #[cfg(feature = "mysql")]

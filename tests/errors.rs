@@ -43,7 +43,10 @@ struct Card {
 
 /// The line `Debug` ends with, so `unwrap()` shows the replay right under the message.
 fn replay_line() -> String {
-    format!("\n\nReplay this run's data with SQLX_FACTORY_SEED={}", run_seed())
+    format!(
+        "\n\nReplay this run's data with SQLX_FACTORY_SEED={}",
+        run_seed()
+    )
 }
 
 fn is_unique_violation(e: &sqlx_factory::Error) -> bool {
@@ -127,26 +130,54 @@ on_every_backend! {
 #[tokio::test]
 async fn readme_quotes_the_sqlite_error() {
     let mut conn = common::sqlite().await;
-    exec!(&mut conn, "CREATE TABLE members (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE)".to_string());
-    Member::factory().with_session(&mut conn).email("a@example.com").create().await.unwrap();
-    let err = Member::factory().with_session(&mut conn).email("a@example.com").create().await.unwrap_err();
+    exec!(
+        &mut conn,
+        "CREATE TABLE members (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE)".to_string()
+    );
+    Member::factory()
+        .with_session(&mut conn)
+        .email("a@example.com")
+        .create()
+        .await
+        .unwrap();
+    let err = Member::factory()
+        .with_session(&mut conn)
+        .email("a@example.com")
+        .create()
+        .await
+        .unwrap_err();
     let text = err.to_string();
     assert_eq!(
         text,
         "MemberFactory::create into table `members` failed: UNIQUE constraint failed: members.email (SQLite error 2067)"
     );
-    let readme = include_str!("../README.md").split_whitespace().collect::<Vec<_>>().join(" ");
-    assert!(readme.contains(&text.replace("Member", "User").replace("members", "users")), "README.md does not quote:\n{text}");
+    let readme = include_str!("../README.md")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        readme.contains(&text.replace("Member", "User").replace("members", "users")),
+        "README.md does not quote:\n{text}"
+    );
 }
 
 /// A parent's failure: Debug lists each level, then the database's error, anyhow-style.
 #[tokio::test]
 async fn debug_prints_the_cause_chain() {
     let mut conn = common::sqlite().await;
-    exec!(&mut conn, "CREATE TABLE cards (id INTEGER PRIMARY KEY, ghost_id INTEGER NOT NULL)".to_string());
-    let err = Card::factory().with_session(&mut conn).create().await.unwrap_err();
+    exec!(
+        &mut conn,
+        "CREATE TABLE cards (id INTEGER PRIMARY KEY, ghost_id INTEGER NOT NULL)".to_string()
+    );
+    let err = Card::factory()
+        .with_session(&mut conn)
+        .create()
+        .await
+        .unwrap_err();
     let inner = "PhantomFactory::create into table `no_such_table` failed: no such table: no_such_table (SQLite error 1)";
-    let text = format!("CardFactory::create into table `cards` failed creating the `ghost_id` parent: {inner}");
+    let text = format!(
+        "CardFactory::create into table `cards` failed creating the `ghost_id` parent: {inner}"
+    );
     assert_eq!(err.to_string(), text);
     assert_eq!(
         format!("{err:?}"),
@@ -211,11 +242,24 @@ async fn mariadb_enum_not_null_is_explained() {
         "CREATE TABLE shirts (id BIGINT AUTO_INCREMENT PRIMARY KEY, size ENUM('small', 'large') NOT NULL)"
             .to_string()
     );
-    let err = Shirt::factory().with_session(&mut conn).size(Size::Large).create().await.unwrap_err();
+    let err = Shirt::factory()
+        .with_session(&mut conn)
+        .size(Size::Large)
+        .create()
+        .await
+        .unwrap_err();
     let cause = "the row was inserted, but its column `size` could not be read back: sqlx 0.9 \
         cannot decode a derived enum from a MariaDB `ENUM(..) NOT NULL` column; declare the \
         column without `NOT NULL` (see the README, \"Backends and column types\")";
-    assert_eq!(err.to_string(), format!("ShirtFactory::create into table `shirts` failed: {cause}"));
+    assert_eq!(
+        err.to_string(),
+        format!("ShirtFactory::create into table `shirts` failed: {cause}")
+    );
     let debug = format!("{err:?}");
-    assert!(debug.starts_with(&format!("{err}\n\nCaused by:\n    0: error occurred while decoding column ")), "{debug}");
+    assert!(
+        debug.starts_with(&format!(
+            "{err}\n\nCaused by:\n    0: error occurred while decoding column "
+        )),
+        "{debug}"
+    );
 }

@@ -47,11 +47,24 @@ fn fallback(input: &DeriveInput, errors: syn::Error) -> TokenStream {
         return quote!(#errors #stub);
     }
     const METHODS: &[&str] = &[
-        "new", "seed", "after_build", "after_create", "with_related", "in_savepoint",
-        "with_session", "build", "build_batch", "create", "create_batch",
+        "new",
+        "seed",
+        "after_build",
+        "after_create",
+        "with_related",
+        "in_savepoint",
+        "with_session",
+        "build",
+        "build_batch",
+        "create",
+        "create_batch",
     ];
     let fields: Vec<&Ident> = match &input.data {
-        syn::Data::Struct(data) => data.fields.iter().filter_map(|f| f.ident.as_ref()).collect(),
+        syn::Data::Struct(data) => data
+            .fields
+            .iter()
+            .filter_map(|f| f.ident.as_ref())
+            .collect(),
         _ => Vec::new(),
     };
     let setters = fields
