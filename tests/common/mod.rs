@@ -122,12 +122,11 @@ pub async fn postgres_pool(test: &str) -> sqlx::PgPool {
     let url = url(test, "PostgreSQL", "DATABASE_URL_PG");
     let schema = format!("sqlx_factory_{test}");
     let options: sqlx::postgres::PgConnectOptions = url.parse().expect("DATABASE_URL_PG");
-    let pool = sqlx::postgres::PgPoolOptions::new()
+    sqlx::postgres::PgPoolOptions::new()
         .max_connections(8)
         .connect_with(options.options([("search_path", schema.as_str())]))
         .await
-        .expect("PostgreSQL pool");
-    pool
+        .expect("PostgreSQL pool")
 }
 
 /// A pool whose connections all work in the test's fresh database.
@@ -136,12 +135,11 @@ pub async fn mariadb_pool(test: &str) -> sqlx::MySqlPool {
     drop(mariadb(test).await);
     let url = url(test, "MariaDB", "DATABASE_URL_MARIADB");
     let options: sqlx::mysql::MySqlConnectOptions = url.parse().expect("DATABASE_URL_MARIADB");
-    let pool = sqlx::mysql::MySqlPoolOptions::new()
+    sqlx::mysql::MySqlPoolOptions::new()
         .max_connections(8)
         .connect_with(options.database(&mariadb_database(&url, test)))
         .await
-        .expect("MariaDB pool");
-    pool
+        .expect("MariaDB pool")
 }
 
 /// Runs `$body` once per backend as `#[tokio::test]`s `$name::{sqlite, postgres, mariadb}`,
