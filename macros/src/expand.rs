@@ -502,6 +502,7 @@ impl<'a> Expander<'a> {
             format!("Sets `{ident}` (column `{}`)", f.column)
         };
         let doc = format!("{what} for every object this factory makes.");
+        let (param, convert) = setter_param(private, ty);
         let clear_parent = f.association().map(|_| {
             let parent = parent_ident(ident);
             quote!(self.#parent = #private::core::option::Option::None;)
@@ -523,10 +524,10 @@ impl<'a> Expander<'a> {
             let parents = self.associations().map(|a| parent_ident(a.ident));
             quote! {
                 #[doc = #doc]
-                pub fn #ident(self, value: impl #private::core::convert::Into<#ty>) -> #factory<S #(, #params)*> {
+                pub fn #ident(self, value: #param) -> #factory<S #(, #params)*> {
                     #factory {
                         __factory: self.__factory,
-                        #ident: #private::core::option::Option::Some(value.into()),
+                        #ident: #private::core::option::Option::Some(#convert),
                         #(#others: self.#others,)*
                         #(#parents: self.#parents,)*
                         __required: #private::core::marker::PhantomData,
@@ -536,8 +537,8 @@ impl<'a> Expander<'a> {
         } else {
             quote! {
                 #[doc = #doc]
-                pub fn #ident(mut self, value: impl #private::core::convert::Into<#ty>) -> Self {
-                    self.#ident = #private::core::option::Option::Some(value.into());
+                pub fn #ident(mut self, value: #param) -> Self {
+                    self.#ident = #private::core::option::Option::Some(#convert);
                     #clear_parent
                     self
                 }
@@ -1006,4 +1007,39 @@ fn parent_ident(field: &Ident) -> Ident {
 
 fn marker_ident(field: &Ident) -> Ident {
     field.clone()
+}
+
+/// A setter's parameter type and the expression that turns `value` into the field's type.
+/// Number fields take their own type (`Option<N>` fields: `N` or `Option<N>`), so an integer
+/// literal is inferred as the field's type instead of falling back to `i32`, which
+/// `impl Into<i16>` would refuse; every other type takes anything `Into` it.
+fn setter_param(private: &TokenStream, ty: &syn::Type) -> (TokenStream, TokenStream) {
+    if is_number(ty) {
+        return (quote!(#ty), quote!(value));
+    }
+    if let Some(inner) = option_inner(ty).filter(|inner| is_number(inner)) {
+        return (
+            quote!(impl #private::OptionalNumber<#inner>),
+            quote!(#private::OptionalNumber::into_option(value)),
+        );
+    }
+    (
+        quote!(impl #private::SetterValue<#ty>),
+        quote!(#private::SetterValue::into_value(value)),
+    )
+}
+
+/// A primitive number type written as such (`i16`, `u64`, `f32`; not an alias of one).
+fn is_number(ty: &syn::Type) -> bool {
+    const NUMBERS: &[&str] = &[
+        "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize",
+        "f32", "f64",
+    ];
+    match ty {
+        syn::Type::Path(path) if path.qself.is_none() => path
+            .path
+            .get_ident()
+            .is_some_and(|ident| NUMBERS.contains(&ident.to_string().as_str())),
+        _ => false,
+    }
 }
