@@ -109,7 +109,14 @@ fn integer_literals_fit_every_integer_field() {
         never: Option<u64>,
     }
 
-    let c = Counter::factory().small(5).big(7).tiny(1).ratio(0.5).maybe(3).never(None).build();
+    let c = Counter::factory()
+        .small(5)
+        .big(7)
+        .tiny(1)
+        .ratio(0.5)
+        .maybe(3)
+        .never(None)
+        .build();
     assert_eq!(
         format!("{c:?}"),
         "Counter { small: 5, big: 7, tiny: 1, ratio: 0.5, maybe: Some(3), never: None }"
