@@ -17,7 +17,7 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
     }
     match (cx.check(), model) {
         (Ok(()), Some(model)) => Expander::new(&model).expand(),
-        (Err(errors), _) => fallback(input, errors),
+        (Err(errors), model) => fallback(input, errors, model.as_ref()),
         // `from_syn` returns `None` only after reporting an error.
         (Ok(()), None) => TokenStream::new(),
     }
@@ -27,7 +27,12 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
 /// `fallback.rs`), so that the user's other uses of it (`Model::factory()`, a trait `impl`,
 /// setters, `build`, `with_session(..).create()`) add no error of their own: one mistake in the
 /// derive is one error. The stub's methods accept anything and are never run.
-fn fallback(input: &DeriveInput, errors: syn::Error) -> TokenStream {
+///
+/// When the attributes parsed (`model` is `Some`; a check in `valid` failed), the stub follows
+/// them: setters for the settable fields, and `<field>_with` only for associations, typed with
+/// the parent's factory (`{Parent}Factory`, named by the path so a self-reference needs no
+/// `Association` impl), so that `|u| u.admin()` infers.
+fn fallback(input: &DeriveInput, errors: syn::Error, model: Option<&Input<'_>>) -> TokenStream {
     let errors = errors.to_compile_error();
     let ident = &input.ident;
     let vis = &input.vis;
@@ -59,24 +64,47 @@ fn fallback(input: &DeriveInput, errors: syn::Error) -> TokenStream {
         "create",
         "create_batch",
     ];
-    let fields: Vec<&Ident> = match &input.data {
-        syn::Data::Struct(data) => data
+    let setter = |field: &Ident, with: TokenStream| {
+        quote! {
+            #vis fn #field<__T>(self, _: __T) -> Self { self }
+            #with
+        }
+    };
+    let untyped_with = |field: &Ident| {
+        let with = format_ident!("{}_with", field.unraw_string());
+        quote!(#vis fn #with<__T>(self, _: __T) -> Self { self })
+    };
+    let unclaimed = |field: &&Ident| !METHODS.contains(&field.unraw_string().as_str());
+    let setters: Vec<TokenStream> = match model {
+        Some(model) => model
             .fields
             .iter()
-            .filter_map(|f| f.ident.as_ref())
+            .filter(|f| !f.is_skipped() && unclaimed(&f.ident))
+            .map(|f| {
+                let with = f.association().map(|parent| {
+                    let with = format_ident!("{}_with", f.ident.unraw_string());
+                    let mut parent_factory = parent.clone();
+                    if let Some(last) = parent_factory.segments.last_mut() {
+                        last.ident = format_ident!("{}Factory", last.ident);
+                    }
+                    quote! {
+                        #vis fn #with<__R>(self, _: impl FnOnce(#parent_factory) -> __R) -> Self { self }
+                    }
+                });
+                setter(f.ident, with.unwrap_or_default())
+            })
             .collect(),
-        _ => Vec::new(),
+        None => match &input.data {
+            syn::Data::Struct(data) => data
+                .fields
+                .iter()
+                .filter_map(|f| f.ident.as_ref())
+                .filter(unclaimed)
+                .map(|field| setter(field, untyped_with(field)))
+                .collect(),
+            _ => Vec::new(),
+        },
     };
-    let setters = fields
-        .iter()
-        .filter(|f| !METHODS.contains(&f.unraw_string().as_str()))
-        .map(|field| {
-            let with = format_ident!("{}_with", field.unraw_string());
-            quote! {
-                #vis fn #field<__T>(self, _: __T) -> Self { self }
-                #vis fn #with<__T>(self, _: __T) -> Self { self }
-            }
-        });
     quote! {
         #errors
         #stub
