@@ -31,6 +31,7 @@ use sqlx::error::{BoxDynError, DatabaseError};
 /// assert!(matches!(err.as_sqlx(), Some(sqlx::Error::Database(_))));
 /// # Ok::<(), sqlx::Error>(()) }).unwrap();
 /// ```
+///
 /// `Display` is one line (plus a hint line on PostgreSQL's "transaction is aborted"); `Debug`,
 /// what `unwrap()` and `?` in a test print, adds the cause chain and the seed to replay the run.
 /// A database's error reads as its message, `DETAIL` and code (`(PostgreSQL error 23505)`,
