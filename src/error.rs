@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use sqlx::error::BoxDynError;
+use sqlx::error::{BoxDynError, DatabaseError};
 
 use crate::create::Kept;
 
@@ -26,13 +26,20 @@ use crate::create::Kept;
 /// let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect("sqlite::memory:").await?;
 /// let err = Tag::factory().with_session(&mut conn).create().await.unwrap_err();
 /// assert_eq!(err.table(), "missing_table");
-/// assert!(err.to_string().starts_with("TagFactory::create into table `missing_table` failed: "));
-/// assert!(err.to_string().contains("no such table: missing_table"));
+/// assert_eq!(
+///     err.to_string(),
+///     "TagFactory::create into table `missing_table` failed: no such table: missing_table (SQLite error 1)"
+/// );
 /// assert!(matches!(err.as_sqlx(), Some(sqlx::Error::Database(_))));
 /// # Ok::<(), sqlx::Error>(()) }).unwrap();
 /// ```
-#[derive(Debug, thiserror::Error)]
-#[error("{factory}::{operation} into table `{table}` failed{step}: {source}{detail}")]
+///
+/// `Display` is one line (plus a hint line on PostgreSQL's "transaction is aborted"); `Debug`,
+/// what `unwrap()` and `?` in a test print, adds the cause chain and the seed to replay the run.
+/// A database's error reads as its message, `DETAIL` and code (`(PostgreSQL error 23505)`,
+/// `(SQLite error 2067)`), without sqlx's position in the server's C source.
+// `Display` and `Debug` are written by hand (below); thiserror only wires up `source()`.
+#[derive(thiserror::Error)]
 pub struct Error {
     factory: &'static str,
     table: &'static str,
@@ -40,6 +47,8 @@ pub struct Error {
     step: Step,
     /// What the database said beyond its message (PostgreSQL's `DETAIL`), or empty.
     detail: String,
+    /// What stays of the operation's row when decoding failed after its INSERT.
+    kept: Kept,
     /// A `sqlx::Error`, the `Error` of a parent's factory, or a hook's own error.
     #[source]
     source: BoxDynError,
@@ -136,34 +145,178 @@ impl fmt::Display for Step {
 }
 
 /// PostgreSQL keeps the column and value of a violation in `DETAIL`, which sqlx's message
-/// leaves out ("Key (email)=(a@b.c) already exists."): add it. The other backends name the
-/// column in the message itself.
+/// leaves out ("Key (email)=(a@b.c) already exists."). The other backends name the column in
+/// the message itself.
 fn detail(source: &sqlx::Error) -> String {
-    let mut out = String::new();
-    #[cfg(feature = "postgres")]
-    if let sqlx::Error::Database(db) = source
-        && let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
-    {
-        if let Some(detail) = pg.detail() {
-            out = format!(" ({detail})");
-        }
-        if pg.code() == IN_FAILED_TRANSACTION {
-            out.push_str(ABORTED_HINT);
-        }
+    match source {
+        sqlx::Error::Database(db) => db_detail(&**db),
+        _ => String::new(),
     }
-    let _ = source;
-    out
 }
 
-/// PostgreSQL's SQLSTATE for a statement sent in a transaction that already failed.
-#[cfg(feature = "postgres")]
-const IN_FAILED_TRANSACTION: &str = "25P02";
+fn db_detail(db: &dyn DatabaseError) -> String {
+    #[cfg(feature = "postgres")]
+    if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        && let Some(detail) = pg.detail()
+    {
+        return detail.to_owned();
+    }
+    let _ = db;
+    String::new()
+}
 
-/// Said after PostgreSQL's "current transaction is aborted": the failure to read is earlier.
-#[cfg(feature = "postgres")]
-const ABORTED_HINT: &str = " — an earlier statement in this transaction failed, and PostgreSQL \
-    refuses every statement until the transaction is rolled back: that earlier error is the one \
-    to read. To go on after a create you expect to fail, call `.in_savepoint()` on that create";
+/// PostgreSQL's `in_failed_sql_transaction`: an earlier statement failed, not this one.
+const ABORTED_TRANSACTION: &str = "25P02";
+
+const ABORTED_HINT: &str = "\n  hint: an earlier statement in this transaction failed, not this \
+    one; call `.in_savepoint()` on the create you expect to fail, so the transaction stays usable";
+
+/// A database's error in our words: message, `DETAIL`, code, and the constraint when the message
+/// does not name it. sqlx's own `Display` is not used: for PostgreSQL it appends the line of
+/// the server's C source ("at line 2039"), which reads like a line of SQL; for SQLite it puts
+/// "(code: 2067)" first.
+fn write_db(f: &mut fmt::Formatter<'_>, db: &dyn DatabaseError, detail: &str) -> fmt::Result {
+    let message = db.message();
+    f.write_str(message)?;
+    if !detail.is_empty() {
+        write!(f, ": {detail}")?;
+    }
+    let code = db.code();
+    let code = code.as_deref().unwrap_or("unknown");
+    f.write_str(" (")?;
+    write_code(f, db, code)?;
+    if let Some(constraint) = db.constraint()
+        && !message.contains(constraint)
+    {
+        write!(f, ", constraint `{constraint}`")?;
+    }
+    f.write_str(")")
+}
+
+/// The backend's name with its code: each backend's codes mean different things.
+fn write_code(f: &mut fmt::Formatter<'_>, db: &dyn DatabaseError, code: &str) -> fmt::Result {
+    #[cfg(feature = "postgres")]
+    if db
+        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .is_some()
+    {
+        return write!(f, "PostgreSQL error {code}");
+    }
+    #[cfg(feature = "mysql")]
+    if let Some(my) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        return write!(f, "MariaDB error {}, SQLSTATE {code}", my.number());
+    }
+    #[cfg(feature = "sqlite")]
+    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        return write!(f, "SQLite error {code}");
+    }
+    let _ = db;
+    write!(f, "code {code}")
+}
+
+/// One link of the chain: ours and the database's in our words, anything else as it says.
+fn write_cause(
+    f: &mut fmt::Formatter<'_>,
+    cause: &(dyn std::error::Error + 'static),
+) -> fmt::Result {
+    match cause.downcast_ref::<sqlx::Error>() {
+        Some(sqlx::Error::Database(db)) => write_db(f, &**db, &db_detail(&**db)),
+        _ => fmt::Display::fmt(cause, f),
+    }
+}
+
+/// sqlx 0.9 compares a derived enum's type info with a MariaDB column's, flags included, so an
+/// `ENUM(..) NOT NULL` column (flag NOT_NULL) fails to decode after the INSERT succeeded. Its
+/// message ("`ENUM` is not compatible with SQL type `ENUM`") reads as nonsense: say what
+/// happened instead. Returns the column when `error` is that failure.
+fn mariadb_enum_column(error: &sqlx::Error) -> Option<&str> {
+    match error {
+        sqlx::Error::ColumnDecode { index, source }
+            if source
+                .to_string()
+                .ends_with("(as SQL type `ENUM`) is not compatible with SQL type `ENUM`") =>
+        {
+            Some(index.trim_matches('"'))
+        }
+        _ => None,
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}::{} into table `{}` failed{}: ",
+            self.factory, self.operation, self.table, self.step
+        )?;
+        match self.source.downcast_ref::<sqlx::Error>() {
+            Some(sqlx::Error::Database(db)) => {
+                write_db(f, &**db, &self.detail)?;
+                if db.code().as_deref() == Some(ABORTED_TRANSACTION) {
+                    f.write_str(ABORTED_HINT)?;
+                }
+            }
+            Some(error) => match mariadb_enum_column(error) {
+                Some(column) => write!(
+                    f,
+                    "column `{column}` could not be read back: \
+                     sqlx 0.9 cannot decode a derived enum from a MariaDB `ENUM(..) NOT NULL` \
+                     column; declare the column without `NOT NULL` (see the README, \"Backends \
+                     and column types\")"
+                )?,
+                None => fmt::Display::fmt(error, f)?,
+            },
+            None => fmt::Display::fmt(&self.source, f)?,
+        }
+        f.write_str(match self.kept {
+            Kept::Nothing => "",
+            Kept::InTransaction => {
+                "; the INSERT succeeded, so its row stays in the caller's transaction: roll \
+                 back, or create with `.in_savepoint()` to undo it on failure"
+            }
+            Kept::Committed => {
+                "; the INSERT succeeded and, with no transaction on this connection, its row \
+                 is committed"
+            }
+        })
+    }
+}
+
+/// What `unwrap()` and `?` in a test print: the message, each cause (as anyhow does), and the
+/// seed that replays the run, right under the message rather than after a backtrace.
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)?;
+        f.write_str("\n\nCaused by:")?;
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&*self.source);
+        let mut index = 0;
+        while let Some(error) = cause {
+            let text = Cause(error).to_string();
+            write!(f, "\n    {index}: {}", text.replace('\n', "\n       "))?;
+            // A `sqlx::Error`'s source is the same database error again, in sqlx's words.
+            cause = match error.downcast_ref::<sqlx::Error>() {
+                Some(_) => None,
+                None => error.source(),
+            };
+            index += 1;
+        }
+        write!(
+            f,
+            "\n\nReplay this run's data with {}={}",
+            crate::SEED_VAR,
+            crate::run_seed()
+        )
+    }
+}
+
+/// Formats one cause with [`write_cause`].
+struct Cause<'a>(&'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for Cause<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_cause(f, self.0)
+    }
+}
 
 impl Error {
     pub(crate) fn new(
@@ -178,6 +331,7 @@ impl Error {
             operation,
             step: Step::Insert,
             detail: detail(&source),
+            kept: Kept::Nothing,
             source: Box::new(source),
         }
     }
@@ -196,6 +350,7 @@ impl Error {
             operation,
             step,
             detail: String::new(),
+            kept: Kept::Nothing,
             source,
         }
     }
@@ -208,17 +363,7 @@ impl Error {
 
     /// Says what stays of the operation's row when decoding failed after its INSERT.
     pub(crate) fn kept(mut self, kept: Kept) -> Self {
-        self.detail.push_str(match kept {
-            Kept::Nothing => "",
-            Kept::InTransaction => {
-                "; the INSERT succeeded, so its row stays in the caller's transaction: roll \
-                 back, or create with `.in_savepoint()` to undo it on failure"
-            }
-            Kept::Committed => {
-                "; the INSERT succeeded and, with no transaction on this connection, its row \
-                 is committed"
-            }
-        });
+        self.kept = kept;
         self
     }
 

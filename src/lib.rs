@@ -174,9 +174,36 @@ pub use session::{Bound, IntoSession, NoSession, Session, Unbound};
 /// ```
 pub use sqlx_factory_macros::Factory;
 
-/// The `fake` crate the factories draw values with, for `#[factory(fake = ..)]` expressions and
-/// `Dummy` impls without a dependency line of your own.
+/// The `fake` crate (version 5) the factories draw values with. `use sqlx_factory::fake;` makes
+/// `#[factory(fake = fake::faker::..)]` paths work without a dependency line of your own, but
+/// `#[derive(fake::Dummy)]` expands to `::fake::` paths, so deriving `Dummy` needs `fake` 5
+/// (feature `derive`) in your own `Cargo.toml`.
 pub use fake;
+
+// Every Rust block of the README compiles and runs as written.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
+/// The README's `cfg_attr` pattern with the feature on (`all()` is always true): the derive and
+/// the struct attribute in one `cfg_attr` work.
+///
+/// ```
+/// #[derive(Debug, Clone, sqlx::FromRow)]
+/// #[cfg_attr(all(), derive(sqlx_factory::Factory), factory(table = "users"))]
+/// pub struct User {
+///     #[cfg_attr(all(), factory(primary_key))]
+///     pub id: i64,
+///     #[cfg_attr(all(), factory(fake = fake::faker::name::en::Name()))]
+///     pub name: String,
+///     pub bio: Option<String>,
+/// }
+///
+/// let user = User::factory().name("Ann").build();
+/// assert_eq!(user.name, "Ann");
+/// ```
+#[cfg(doctest)]
+struct FactoriesBehindAFeature;
 
 // Named only by generated code; its items are documented where they are defined, for us.
 #[doc(hidden)]

@@ -54,7 +54,10 @@ where
 #[diagnostic::on_unimplemented(
     message = "the field type `{Self}` has no fake value",
     label = "this field has no `#[factory]` attribute that gives it a value",
-    note = "give the field a value: `#[factory(default = ..)]`, `#[factory(fake = ..)]` or `#[factory(sequence = |n| ..)]`, or implement `fake::Dummy<fake::Faker>` for `{Self}`"
+    note = "give the field a value: `#[factory(default = ..)]`, `#[factory(fake = ..)]` or `#[factory(sequence = |n| ..)]`, or implement `fake::Dummy<fake::Faker>` for `{Self}`",
+    // Two `fake`s in one build give rustc's long "multiple different versions" listing; this
+    // note names the cause, since rustc cannot be stopped from printing the rest.
+    note = "if `{Self}` already derives `fake::Dummy`, your `fake` is another major version than sqlx-factory's `fake` 5, whose `Dummy` is a different trait: depend on `fake = {{ version = \"5\", features = [\"derive\"] }}` (`cargo tree -i fake` lists the versions)"
 )]
 pub trait FakeValue: Sized {
     fn fake_value<R: fake::RngExt + ?Sized>(rng: &mut R) -> Self;
@@ -169,4 +172,47 @@ where
         factory,
         child: std::marker::PhantomData,
     })
+}
+
+/// What a setter takes for a field of type `T`: anything `Into<T>`. Reported in our words, with
+/// no list of every `From` impl of `T` in the dependency graph.
+#[diagnostic::on_unimplemented(
+    message = "a `{Self}` cannot be set on a field of type `{T}`",
+    label = "expected a `{T}`",
+    note = "pass a `{T}`, or a value with `Into<{T}>`"
+)]
+pub trait SetterValue<T> {
+    fn into_value(self) -> T;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T, U: Into<T>> SetterValue<T> for U {
+    fn into_value(self) -> T {
+        self.into()
+    }
+}
+
+/// What a setter of an `Option<N>` number field takes: `N` or `Option<N>`. Only two impls, so
+/// a literal (`.age(5)`) is inferred as `N` instead of falling back to `i32`.
+#[diagnostic::on_unimplemented(
+    message = "a `{Self}` cannot be set on a field of type `Option<{N}>`",
+    label = "expected a `{N}` or an `Option<{N}>`",
+    note = "pass a `{N}`, `Some(..)` or `None`"
+)]
+pub trait OptionalNumber<N> {
+    fn into_option(self) -> Option<N>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<N> OptionalNumber<N> for N {
+    fn into_option(self) -> Option<N> {
+        Some(self)
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<N> OptionalNumber<N> for Option<N> {
+    fn into_option(self) -> Option<N> {
+        self
+    }
 }

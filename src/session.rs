@@ -80,7 +80,8 @@ impl<DB: Database> fmt::Debug for Bound<'_, DB> {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a database session a factory can bind",
     label = "expected a transaction or a connection",
-    note = "pass `&mut tx` (a `sqlx::Transaction`), `&mut conn` (a `PoolConnection`) or a `&mut` backend connection; from a pool, begin a transaction first: `let mut tx = pool.begin().await?;`"
+    note = "pass `&mut tx` (a `sqlx::Transaction`), `&mut conn` (a `PoolConnection`) or a `&mut` backend connection; from a pool, begin a transaction first: `let mut tx = pool.begin().await?;`",
+    note = "a helper takes `conn: &mut PgConnection` (or `SqliteConnection`, `MySqlConnection`), called with `&mut *tx`, not `impl Executor`: a factory sends several statements on one connection"
 )]
 pub trait IntoSession {
     /// The backend the session talks to.
@@ -107,6 +108,9 @@ impl<DB: Backend> IntoSession for PoolConnection<DB> {
 }
 
 /// `with_session(&mut tx)` where `tx` is itself a `&mut Transaction` (a helper's argument).
+// Hidden from "the trait is implemented for `&mut T`" hints: `&mut &mut Pool` is no session
+// either, and the note already says what to pass.
+#[diagnostic::do_not_recommend]
 impl<T: IntoSession + ?Sized> IntoSession for &mut T {
     type Database = T::Database;
 

@@ -94,3 +94,31 @@ on_every_backend! {
 
 #[path = "common/statements.rs"]
 mod statements;
+
+/// Integer literals go to any integer field as they are, optional ones too (no `5u64`).
+#[test]
+fn integer_literals_fit_every_integer_field() {
+    #[derive(Debug, Clone, sqlx::FromRow, Factory)]
+    #[factory(table = "counters")]
+    struct Counter {
+        small: i16,
+        big: u64,
+        tiny: u8,
+        ratio: f32,
+        maybe: Option<i16>,
+        never: Option<u64>,
+    }
+
+    let c = Counter::factory()
+        .small(5)
+        .big(7)
+        .tiny(1)
+        .ratio(0.5)
+        .maybe(3)
+        .never(None)
+        .build();
+    assert_eq!(
+        format!("{c:?}"),
+        "Counter { small: 5, big: 7, tiny: 1, ratio: 0.5, maybe: Some(3), never: None }"
+    );
+}

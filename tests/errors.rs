@@ -6,7 +6,7 @@ mod common;
 use std::error::Error as _;
 
 use sqlx::Connection;
-use sqlx_factory::{Factory, Operation};
+use sqlx_factory::{Factory, Operation, run_seed};
 
 #[derive(Debug, Clone, sqlx::FromRow, Factory)]
 #[factory(table = "members")]
@@ -21,6 +21,32 @@ struct Member {
 #[factory(table = "no_such_table")]
 struct Ghost {
     name: String,
+}
+
+/// A parent whose table is missing.
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "no_such_table")]
+struct Phantom {
+    #[factory(primary_key)]
+    id: i64,
+}
+
+/// A child whose parent table is missing: the error has a chain of two factories.
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "cards")]
+struct Card {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(association = Phantom)]
+    ghost_id: i64,
+}
+
+/// The line `Debug` ends with, so `unwrap()` shows the replay right under the message.
+fn replay_line() -> String {
+    format!(
+        "\n\nReplay this run's data with SQLX_FACTORY_SEED={}",
+        run_seed()
+    )
 }
 
 fn is_unique_violation(e: &sqlx_factory::Error) -> bool {
@@ -45,18 +71,18 @@ on_every_backend! {
             .create()
             .await
             .unwrap_err();
-        let text = err.to_string();
-        assert!(
-            text.starts_with("MemberFactory::create into table `members` failed: error returned from database: "),
-            "{text}"
-        );
-        // Each backend's own words for the constraint.
-        let db_words = match kind {
-            Kind::Sqlite => "UNIQUE constraint failed: members.email",
-            Kind::Postgres => "duplicate key value violates unique constraint",
-            Kind::MariaDb => "Duplicate entry 'dup@example.com'",
+        // The database's message, detail and code; constraint when the message lacks it;
+        // never sqlx's "at line 2039" (the server's C source line) or "(code: 2067)" prefix.
+        let cause = match kind {
+            Kind::Sqlite => "UNIQUE constraint failed: members.email (SQLite error 2067)",
+            Kind::Postgres => "duplicate key value violates unique constraint \"members_email_key\": \
+                Key (email)=(dup@example.com) already exists. (PostgreSQL error 23505)",
+            Kind::MariaDb => "Duplicate entry 'dup@example.com' for key 'email' (MariaDB error 1062, SQLSTATE 23000)",
         };
-        assert!(text.contains(db_words), "{text}");
+        let text = format!("MemberFactory::create into table `members` failed: {cause}");
+        assert_eq!(err.to_string(), text);
+        // `unwrap()` and `?` print Debug: the message, the cause chain, the seed to replay.
+        assert_eq!(format!("{err:?}"), format!("{text}\n\nCaused by:\n    0: {cause}{}", replay_line()));
         assert_eq!((err.factory(), err.table(), err.operation()), ("MemberFactory", "members", Operation::Create));
         assert!(is_unique_violation(&err), "source() is the sqlx::Error: {err:?}");
         tx.rollback().await.unwrap();
@@ -98,4 +124,146 @@ on_every_backend! {
         assert!(text.contains("no_such_table"), "{text}");
         assert!(matches!(err.as_sqlx().unwrap(), sqlx::Error::Database(_)));
     }
+}
+
+/// The README quotes this error as a user sees it; the two must agree.
+#[tokio::test]
+async fn readme_quotes_the_sqlite_error() {
+    let mut conn = common::sqlite().await;
+    exec!(
+        &mut conn,
+        "CREATE TABLE members (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE)".to_string()
+    );
+    Member::factory()
+        .with_session(&mut conn)
+        .email("a@example.com")
+        .create()
+        .await
+        .unwrap();
+    let err = Member::factory()
+        .with_session(&mut conn)
+        .email("a@example.com")
+        .create()
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert_eq!(
+        text,
+        "MemberFactory::create into table `members` failed: UNIQUE constraint failed: members.email (SQLite error 2067)"
+    );
+    let readme = include_str!("../README.md")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        readme.contains(&text.replace("Member", "User").replace("members", "users")),
+        "README.md does not quote:\n{text}"
+    );
+}
+
+/// A parent's failure: Debug lists each level, then the database's error, anyhow-style.
+#[tokio::test]
+async fn debug_prints_the_cause_chain() {
+    let mut conn = common::sqlite().await;
+    exec!(
+        &mut conn,
+        "CREATE TABLE cards (id INTEGER PRIMARY KEY, ghost_id INTEGER NOT NULL)".to_string()
+    );
+    let err = Card::factory()
+        .with_session(&mut conn)
+        .create()
+        .await
+        .unwrap_err();
+    let inner = "PhantomFactory::create into table `no_such_table` failed: no such table: no_such_table (SQLite error 1)";
+    let text = format!(
+        "CardFactory::create into table `cards` failed creating the `ghost_id` parent: {inner}"
+    );
+    assert_eq!(err.to_string(), text);
+    assert_eq!(
+        format!("{err:?}"),
+        format!(
+            "{text}\n\nCaused by:\n    0: {inner}\n    1: no such table: no_such_table (SQLite error 1){}",
+            replay_line()
+        )
+    );
+}
+
+on_every_backend! {
+    /// After a failed statement PostgreSQL rejects every statement of the transaction; the
+    /// next factory's error says so and how to avoid it. The other backends go on.
+    async fn aborted_transaction_has_a_hint(conn, kind) {
+        exec!(conn, format!(
+            "CREATE TABLE members (id {}, email {} NOT NULL UNIQUE)",
+            kind.serial_pk(),
+            kind.varchar()
+        ));
+        let mut tx = conn.begin().await.unwrap();
+        Member::factory().with_session(&mut tx).email("dup@example.com").create().await.unwrap();
+        Member::factory().with_session(&mut tx).email("dup@example.com").create().await.unwrap_err();
+        let next = Member::factory().with_session(&mut tx).create().await;
+        if kind != Kind::Postgres {
+            assert!(next.is_ok(), "{next:?}");
+            return;
+        }
+        let err = next.unwrap_err();
+        let cause = "current transaction is aborted, commands ignored until end of transaction block \
+            (PostgreSQL error 25P02)";
+        let hint = "\n  hint: an earlier statement in this transaction failed, not this one; \
+            call `.in_savepoint()` on the create you expect to fail, so the transaction stays usable";
+        let text = format!("MemberFactory::create into table `members` failed: {cause}{hint}");
+        assert_eq!(err.to_string(), text);
+        assert_eq!(format!("{err:?}"), format!("{text}\n\nCaused by:\n    0: {cause}{}", replay_line()));
+    }
+}
+
+/// sqlx 0.9 cannot decode a derived enum from a MariaDB `ENUM(..) NOT NULL` column after the
+/// INSERT: the error names the column, the limitation and the way out.
+#[cfg(feature = "mysql")]
+#[tokio::test]
+async fn mariadb_enum_not_null_is_explained() {
+    #[derive(Debug, Clone, Copy, PartialEq, sqlx::Type, fake::Dummy)]
+    #[sqlx(rename_all = "lowercase")]
+    enum Size {
+        Small,
+        Large,
+    }
+
+    #[derive(Debug, Clone, sqlx::FromRow, Factory)]
+    #[factory(table = "shirts")]
+    struct Shirt {
+        #[factory(primary_key)]
+        id: i64,
+        size: Size,
+    }
+
+    let mut conn = common::mariadb("mariadb_enum_not_null_is_explained").await;
+    exec!(
+        &mut conn,
+        "CREATE TABLE shirts (id BIGINT AUTO_INCREMENT PRIMARY KEY, size ENUM('small', 'large') NOT NULL)"
+            .to_string()
+    );
+    let err = Shirt::factory()
+        .with_session(&mut conn)
+        .size(Size::Large)
+        .create()
+        .await
+        .unwrap_err();
+    let cause = "column `size` could not be read back: sqlx 0.9 \
+        cannot decode a derived enum from a MariaDB `ENUM(..) NOT NULL` column; declare the \
+        column without `NOT NULL` (see the README, \"Backends and column types\")";
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "ShirtFactory::create into table `shirts` failed decoding the row the INSERT \
+             returned: {cause}; the INSERT succeeded and, with no transaction on this \
+             connection, its row is committed"
+        )
+    );
+    let debug = format!("{err:?}");
+    assert!(
+        debug.starts_with(&format!(
+            "{err}\n\nCaused by:\n    0: error occurred while decoding column "
+        )),
+        "{debug}"
+    );
 }

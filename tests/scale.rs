@@ -120,7 +120,7 @@ macro_rules! concurrency_test {
     ($name:ident, $pool:expr, $kind:expr) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
         async fn $name() {
-            let Some(pool) = ($pool) else { return };
+            let pool = $pool;
             let mut conn = pool.acquire().await.unwrap();
             exec!(
                 &mut *conn,
@@ -176,13 +176,11 @@ concurrency_test!(
             .create_if_missing(true)
             .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
             .busy_timeout(std::time::Duration::from_secs(30));
-        Some(
-            sqlx::sqlite::SqlitePoolOptions::new()
-                .max_connections(8)
-                .connect_with(options)
-                .await
-                .unwrap(),
-        )
+        sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .unwrap()
     },
     Kind::Sqlite
 );

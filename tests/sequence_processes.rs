@@ -4,10 +4,6 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
-use std::time::Duration;
-
-use sqlx::Connection;
 use sqlx_factory::Factory;
 
 #[derive(Debug, Clone, sqlx::FromRow, Factory)]
@@ -27,6 +23,7 @@ async fn write_handles() {
     match std::env::var(SCHEMA_VAR) {
         #[cfg(feature = "postgres")]
         Ok(schema) => {
+            use sqlx::Connection;
             let url = std::env::var("DATABASE_URL_PG").expect("the parent passes DATABASE_URL_PG");
             let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
             let set = format!("SET search_path TO {schema}");
@@ -40,7 +37,7 @@ async fn write_handles() {
                 .create_batch(1000)
                 .await
                 .unwrap();
-            tokio::time::sleep(Duration::from_millis(300)).await;
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
             ProcHandle::factory()
                 .with_session(&mut tx)
                 .create_batch(1000)
@@ -81,6 +78,7 @@ async fn write_handles() {
 async fn spawned_writer() {
     #[cfg(feature = "postgres")]
     if let Ok(schema) = std::env::var(SCHEMA_VAR) {
+        use sqlx::Connection;
         let url = std::env::var("DATABASE_URL_PG").expect("the parent passes DATABASE_URL_PG");
         let tasks: Vec<_> = (0..4)
             .map(|_| {
@@ -120,13 +118,14 @@ async fn writer_b() {
     write_handles().await;
 }
 
+/// Named `postgres_..` so `.ci/run` counts it as a PostgreSQL test.
 #[cfg(feature = "postgres")]
 #[tokio::test]
-async fn two_processes_do_not_collide() {
+async fn postgres_two_processes_do_not_collide() {
+    use std::process::{Command, Stdio};
+
     let test = "two_processes_do_not_collide";
-    let Some(mut conn) = common::postgres(test).await else {
-        return;
-    };
+    let mut conn = common::postgres(test).await;
     exec!(
         &mut conn,
         "CREATE TABLE proc_handles (id BIGSERIAL PRIMARY KEY, handle TEXT NOT NULL UNIQUE)"
@@ -162,11 +161,11 @@ async fn two_processes_do_not_collide() {
 /// `tokio::spawn`ed tasks: 4 × 4 × 250 rows, no duplicate, and numbers of at most 10 digits.
 #[cfg(feature = "postgres")]
 #[tokio::test]
-async fn spawned_tasks_in_four_processes_do_not_collide() {
+async fn postgres_spawned_tasks_in_four_processes_do_not_collide() {
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
     let test = "spawned_tasks_in_four_processes";
-    let Some(mut conn) = common::postgres(test).await else {
-        return;
-    };
+    let mut conn = common::postgres(test).await;
     exec!(
         &mut conn,
         "CREATE TABLE proc_handles (id BIGSERIAL PRIMARY KEY, handle TEXT NOT NULL UNIQUE)"
@@ -204,14 +203,4 @@ async fn spawned_tasks_in_four_processes_do_not_collide() {
     .unwrap();
     assert_eq!((rows, distinct), (4000, 4000));
     assert!(longest <= "handle-".len() as i32 + 10, "{longest}");
-}
-
-#[cfg(not(feature = "postgres"))]
-#[test]
-fn two_processes_do_not_collide() {
-    common::skipped(
-        "two_processes_do_not_collide",
-        "PostgreSQL",
-        "the `postgres` feature is off",
-    );
 }

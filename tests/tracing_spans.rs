@@ -78,10 +78,3 @@ mod spans {
         );
     }
 }
-
-#[cfg(not(feature = "tracing"))]
-#[test]
-fn create_and_batch_are_traced() {
-    let line = "SKIPPED create_and_batch_are_traced: the `tracing` feature is off\n";
-    let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
-}

@@ -149,9 +149,7 @@ mod postgres_types {
 
     #[tokio::test]
     async fn postgres_only_types() {
-        let Some(mut conn) = common::postgres("postgres_only_types").await else {
-            return;
-        };
+        let mut conn = common::postgres("postgres_only_types").await;
         exec!(
             &mut conn,
             "CREATE TYPE role AS ENUM ('reader', 'writer', 'admin');
@@ -203,9 +201,7 @@ async fn decimal_on_mariadb() {
         price: Decimal,
     }
 
-    let Some(mut conn) = common::mariadb("decimal_on_mariadb").await else {
-        return;
-    };
+    let mut conn = common::mariadb("decimal_on_mariadb").await;
     exec!(&mut conn, "CREATE TABLE priced (id BIGINT AUTO_INCREMENT PRIMARY KEY, cents BIGINT NOT NULL, price DECIMAL(30, 10) NOT NULL)".to_string());
     let created = Priced::factory()
         .with_session(&mut conn)

@@ -8,3 +8,14 @@ fn ui() {
     t.compile_fail("ui-tests/fail/*.rs");
     t.pass("ui-tests/pass/*.rs");
 }
+
+/// The README quotes the missing-session error verbatim from its `.stderr`.
+#[test]
+fn readme_quotes_the_compile_error() {
+    let readme = include_str!("../README.md");
+    let stderr = include_str!("../ui-tests/fail/create-without-session.stderr");
+    assert!(
+        readme.contains(&format!("```text\n{stderr}```")),
+        "README.md must quote ui-tests/fail/create-without-session.stderr as is:\n{stderr}"
+    );
+}

@@ -17,35 +17,130 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
     }
     match (cx.check(), model) {
         (Ok(()), Some(model)) => Expander::new(&model).expand(),
-        (Err(errors), _) => fallback(input, errors),
+        (Err(errors), model) => fallback(input, errors, model.as_ref()),
         // `from_syn` returns `None` only after reporting an error.
         (Ok(()), None) => TokenStream::new(),
     }
 }
 
-/// The errors, plus a stub factory so that the user's other uses of it (a trait `impl`,
-/// `Model::factory()`) do not add errors of their own.
-fn fallback(input: &DeriveInput, errors: syn::Error) -> TokenStream {
+/// The errors, plus a stub factory with every method the real one would have (thiserror's
+/// `fallback.rs`), so that the user's other uses of it (`Model::factory()`, a trait `impl`,
+/// setters, `build`, `with_session(..).create()`) add no error of their own: one mistake in the
+/// derive is one error. The stub's methods accept anything and are never run.
+///
+/// When the attributes parsed (`model` is `Some`; a check in `valid` failed), the stub follows
+/// them: setters for the settable fields, and `<field>_with` only for associations, typed with
+/// the parent's factory (`{Parent}Factory`, named by the path so a self-reference needs no
+/// `Association` impl), so that `|u| u.admin()` infers.
+fn fallback(input: &DeriveInput, errors: syn::Error, model: Option<&Input<'_>>) -> TokenStream {
     let errors = errors.to_compile_error();
     let ident = &input.ident;
     let vis = &input.vis;
     let factory = format_ident!("{}Factory", input.ident);
-    // `Model::factory()` too, so calls to it add no "no function `factory`" error; method calls
-    // on the stub still fail, but each points at a use of the broken model.
-    let constructor = input.generics.params.is_empty().then(|| {
-        quote! {
-            impl #ident {
-                #[allow(dead_code)]
-                #vis fn factory() -> #factory {
-                    #factory(::core::marker::PhantomData)
-                }
+    let private = quote!(::sqlx_factory::__private);
+    let stub = quote! {
+        #vis struct #factory<S = #private::NoSession>(#private::core::marker::PhantomData<S>);
+
+        impl<S> #private::core::fmt::Debug for #factory<S> {
+            fn fmt(&self, f: &mut #private::core::fmt::Formatter<'_>) -> #private::core::fmt::Result {
+                f.write_str(#private::core::stringify!(#factory))
             }
         }
-    });
+    };
+    // A generic model's methods would need its parameters; only the type is stubbed then.
+    if !input.generics.params.is_empty() {
+        return quote!(#errors #stub);
+    }
+    const METHODS: &[&str] = &[
+        "new",
+        "seed",
+        "after_build",
+        "after_create",
+        "with_related",
+        "in_savepoint",
+        "with_session",
+        "build",
+        "build_batch",
+        "create",
+        "create_batch",
+    ];
+    let setter = |field: &Ident, with: TokenStream| {
+        quote! {
+            #vis fn #field<__T>(self, _: __T) -> Self { self }
+            #with
+        }
+    };
+    let untyped_with = |field: &Ident| {
+        let with = format_ident!("{}_with", field.unraw_string());
+        quote!(#vis fn #with<__T>(self, _: __T) -> Self { self })
+    };
+    let unclaimed = |field: &&Ident| !METHODS.contains(&field.unraw_string().as_str());
+    let setters: Vec<TokenStream> = match model {
+        Some(model) => model
+            .fields
+            .iter()
+            .filter(|f| !f.is_skipped() && unclaimed(&f.ident))
+            .map(|f| {
+                let with = f.association().map(|parent| {
+                    let with = format_ident!("{}_with", f.ident.unraw_string());
+                    let mut parent_factory = parent.clone();
+                    if let Some(last) = parent_factory.segments.last_mut() {
+                        last.ident = format_ident!("{}Factory", last.ident);
+                    }
+                    quote! {
+                        #vis fn #with<__R>(self, _: impl FnOnce(#parent_factory) -> __R) -> Self { self }
+                    }
+                });
+                setter(f.ident, with.unwrap_or_default())
+            })
+            .collect(),
+        None => match &input.data {
+            syn::Data::Struct(data) => data
+                .fields
+                .iter()
+                .filter_map(|f| f.ident.as_ref())
+                .filter(unclaimed)
+                .map(|field| setter(field, untyped_with(field)))
+                .collect(),
+            _ => Vec::new(),
+        },
+    };
     quote! {
         #errors
-        #vis struct #factory<S = ::sqlx_factory::__private::NoSession>(::core::marker::PhantomData<S>);
-        #constructor
+        #stub
+
+        #[allow(dead_code, clippy::all)]
+        impl #ident {
+            #vis fn factory() -> #factory {
+                #factory(#private::core::marker::PhantomData)
+            }
+        }
+
+        #[allow(dead_code, clippy::all)]
+        impl #factory {
+            #vis fn new() -> Self {
+                #factory(#private::core::marker::PhantomData)
+            }
+        }
+
+        #[allow(dead_code, clippy::all)]
+        impl<S> #factory<S> {
+            #(#setters)*
+            #vis fn seed<__T>(self, _: __T) -> Self { self }
+            #vis fn after_build(self, _: impl Fn(&mut #ident) + Send + Sync + 'static) -> Self { self }
+            #vis fn after_create<__T>(self, _: __T) -> Self { self }
+            #vis fn with_related<__R>(self, _: usize, _: impl Fn(&#ident) -> __R) -> Self { self }
+            #vis fn in_savepoint(self) -> Self { self }
+            #vis fn with_session<__T>(self, _: __T) -> Self { self }
+            #vis fn build(self) -> #ident { #private::core::unreachable!() }
+            #vis fn build_batch(self, _: usize) -> #private::Vec<#ident> { #private::core::unreachable!() }
+            #vis async fn create(self) -> #private::core::result::Result<#ident, #private::Error> {
+                #private::core::unreachable!()
+            }
+            #vis async fn create_batch(self, _: usize) -> #private::core::result::Result<#private::Vec<#ident>, #private::Error> {
+                #private::core::unreachable!()
+            }
+        }
     }
 }
 
@@ -435,6 +530,7 @@ impl<'a> Expander<'a> {
             format!("Sets `{ident}` (column `{}`)", f.column)
         };
         let doc = format!("{what} for every object this factory makes.");
+        let (param, convert) = setter_param(private, ty);
         let clear_parent = f.association().map(|_| {
             let parent = parent_ident(ident);
             quote!(self.#parent = #private::core::option::Option::None;)
@@ -456,10 +552,10 @@ impl<'a> Expander<'a> {
             let parents = self.associations().map(|a| parent_ident(a.ident));
             quote! {
                 #[doc = #doc]
-                pub fn #ident(self, value: impl #private::core::convert::Into<#ty>) -> #factory<S #(, #params)*> {
+                pub fn #ident(self, value: #param) -> #factory<S #(, #params)*> {
                     #factory {
                         __factory: self.__factory,
-                        #ident: #private::core::option::Option::Some(value.into()),
+                        #ident: #private::core::option::Option::Some(#convert),
                         #(#others: self.#others,)*
                         #(#parents: self.#parents,)*
                         __required: #private::core::marker::PhantomData,
@@ -469,8 +565,8 @@ impl<'a> Expander<'a> {
         } else {
             quote! {
                 #[doc = #doc]
-                pub fn #ident(mut self, value: impl #private::core::convert::Into<#ty>) -> Self {
-                    self.#ident = #private::core::option::Option::Some(value.into());
+                pub fn #ident(mut self, value: #param) -> Self {
+                    self.#ident = #private::core::option::Option::Some(#convert);
                     #clear_parent
                     self
                 }
@@ -949,4 +1045,39 @@ fn parent_ident(field: &Ident) -> Ident {
 
 fn marker_ident(field: &Ident) -> Ident {
     field.clone()
+}
+
+/// A setter's parameter type and the expression that turns `value` into the field's type.
+/// Number fields take their own type (`Option<N>` fields: `N` or `Option<N>`), so an integer
+/// literal is inferred as the field's type instead of falling back to `i32`, which
+/// `impl Into<i16>` would refuse; every other type takes anything `Into` it.
+fn setter_param(private: &TokenStream, ty: &syn::Type) -> (TokenStream, TokenStream) {
+    if is_number(ty) {
+        return (quote!(#ty), quote!(value));
+    }
+    if let Some(inner) = option_inner(ty).filter(|inner| is_number(inner)) {
+        return (
+            quote!(impl #private::OptionalNumber<#inner>),
+            quote!(#private::OptionalNumber::into_option(value)),
+        );
+    }
+    (
+        quote!(impl #private::SetterValue<#ty>),
+        quote!(#private::SetterValue::into_value(value)),
+    )
+}
+
+/// A primitive number type written as such (`i16`, `u64`, `f32`; not an alias of one).
+fn is_number(ty: &syn::Type) -> bool {
+    const NUMBERS: &[&str] = &[
+        "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize",
+        "f32", "f64",
+    ];
+    match ty {
+        syn::Type::Path(path) if path.qself.is_none() => path
+            .path
+            .get_ident()
+            .is_some_and(|ident| NUMBERS.contains(&ident.to_string().as_str())),
+        _ => false,
+    }
 }

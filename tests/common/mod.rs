@@ -1,7 +1,11 @@
-//! Connections for the integration tests: SQLite in memory always; PostgreSQL and MariaDB when
-//! their URL is set, each test in a schema (database) of its own so tests run in parallel.
+//! Connections for the integration tests: SQLite in memory always; PostgreSQL and MariaDB with
+//! their feature, each test in a schema (database) of its own so tests run in parallel.
+//!
+//! A server test exists only with its backend's feature, and without its URL it fails: a test
+//! that did not run is never reported as passed.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 use std::env;
 
 use sqlx::Connection;
@@ -42,27 +46,15 @@ impl Kind {
     }
 }
 
-fn require_all() -> bool {
-    env::var("SQLX_FACTORY_REQUIRE_ALL_BACKENDS").is_ok_and(|v| v == "1")
-}
-
-/// Says loudly that a test did not run on a backend, or fails when every backend is required.
-pub fn skipped(test: &str, backend: &str, why: &str) {
-    if require_all() {
-        panic!("{test} must run on {backend} (SQLX_FACTORY_REQUIRE_ALL_BACKENDS=1), but {why}");
-    }
-    // Straight to the process's stderr: libtest captures `eprintln!` of passing tests.
-    let line = format!("SKIPPED {test} on {backend}: {why}\n");
-    let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
-}
-
-fn url(test: &str, backend: &str, var: &str) -> Option<String> {
+/// The URL of a server backend's test database; a test that cannot run fails, naming the variable.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+fn url(test: &str, backend: &str, var: &str) -> String {
     match env::var(var) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            skipped(test, backend, &format!("{var} is not set"));
-            None
-        }
+        Ok(url) if !url.is_empty() => url,
+        _ => panic!(
+            "{test} runs on {backend} (the feature is on) but {var} is not set: give it the URL \
+             of a database the tests may create schemas in, or leave the feature off"
+        ),
     }
 }
 
@@ -74,8 +66,8 @@ pub async fn sqlite() -> sqlx::SqliteConnection {
 
 /// A connection whose `search_path` is a fresh schema named after the test.
 #[cfg(feature = "postgres")]
-pub async fn postgres(test: &str) -> Option<sqlx::PgConnection> {
-    let url = url(test, "PostgreSQL", "DATABASE_URL_PG")?;
+pub async fn postgres(test: &str) -> sqlx::PgConnection {
+    let url = url(test, "PostgreSQL", "DATABASE_URL_PG");
     let mut conn = sqlx::PgConnection::connect(&url)
         .await
         .unwrap_or_else(|e| panic!("connect to DATABASE_URL_PG={url}: {e}"));
@@ -89,7 +81,7 @@ pub async fn postgres(test: &str) -> Option<sqlx::PgConnection> {
         .execute(&mut conn)
         .await
         .expect("create the test's schema");
-    Some(conn)
+    conn
 }
 
 /// The database a MariaDB test works in: named after the URL's database and the test
@@ -104,8 +96,8 @@ pub fn mariadb_database(url: &str, test: &str) -> String {
 
 /// A connection whose default database is a fresh one named after the URL's and the test.
 #[cfg(feature = "mysql")]
-pub async fn mariadb(test: &str) -> Option<sqlx::MySqlConnection> {
-    let url = url(test, "MariaDB", "DATABASE_URL_MARIADB")?;
+pub async fn mariadb(test: &str) -> sqlx::MySqlConnection {
+    let url = url(test, "MariaDB", "DATABASE_URL_MARIADB");
     let mut conn = sqlx::MySqlConnection::connect(&url)
         .await
         .unwrap_or_else(|e| panic!("connect to DATABASE_URL_MARIADB={url}: {e}"));
@@ -120,40 +112,39 @@ pub async fn mariadb(test: &str) -> Option<sqlx::MySqlConnection> {
         .execute(&mut conn)
         .await
         .expect("create the test's database");
-    Some(conn)
+    conn
 }
 
 /// A pool whose connections all work in the test's fresh schema.
 #[cfg(feature = "postgres")]
-pub async fn postgres_pool(test: &str) -> Option<sqlx::PgPool> {
-    drop(postgres(test).await?);
-    let url = url(test, "PostgreSQL", "DATABASE_URL_PG")?;
+pub async fn postgres_pool(test: &str) -> sqlx::PgPool {
+    drop(postgres(test).await);
+    let url = url(test, "PostgreSQL", "DATABASE_URL_PG");
     let schema = format!("sqlx_factory_{test}");
     let options: sqlx::postgres::PgConnectOptions = url.parse().expect("DATABASE_URL_PG");
-    let pool = sqlx::postgres::PgPoolOptions::new()
+    sqlx::postgres::PgPoolOptions::new()
         .max_connections(8)
         .connect_with(options.options([("search_path", schema.as_str())]))
         .await
-        .expect("PostgreSQL pool");
-    Some(pool)
+        .expect("PostgreSQL pool")
 }
 
 /// A pool whose connections all work in the test's fresh database.
 #[cfg(feature = "mysql")]
-pub async fn mariadb_pool(test: &str) -> Option<sqlx::MySqlPool> {
-    drop(mariadb(test).await?);
-    let url = url(test, "MariaDB", "DATABASE_URL_MARIADB")?;
+pub async fn mariadb_pool(test: &str) -> sqlx::MySqlPool {
+    drop(mariadb(test).await);
+    let url = url(test, "MariaDB", "DATABASE_URL_MARIADB");
     let options: sqlx::mysql::MySqlConnectOptions = url.parse().expect("DATABASE_URL_MARIADB");
-    let pool = sqlx::mysql::MySqlPoolOptions::new()
+    sqlx::mysql::MySqlPoolOptions::new()
         .max_connections(8)
         .connect_with(options.database(&mariadb_database(&url, test)))
         .await
-        .expect("MariaDB pool");
-    Some(pool)
+        .expect("MariaDB pool")
 }
 
 /// Runs `$body` once per backend as `#[tokio::test]`s `$name::{sqlite, postgres, mariadb}`,
-/// with `$conn` a `&mut` connection of that backend and `$kind` its [`Kind`].
+/// with `$conn` a `&mut` connection of that backend and `$kind` its [`Kind`]. The server
+/// variants exist only with their feature (so `cargo test` alone runs and counts SQLite only).
 #[macro_export]
 macro_rules! on_every_backend {
     ($(#[$meta:meta])* async fn $name:ident($conn:ident, $kind:ident) $body:block) => {
@@ -174,35 +165,19 @@ macro_rules! on_every_backend {
             #[cfg(feature = "postgres")]
             #[tokio::test]
             async fn postgres() {
-                let Some(mut conn) = $crate::common::postgres(stringify!($name)).await else {
-                    return;
-                };
+                let mut conn = $crate::common::postgres(stringify!($name)).await;
                 let $conn = &mut conn;
                 let $kind = Kind::Postgres;
                 $body
             }
 
-            #[cfg(not(feature = "postgres"))]
-            #[test]
-            fn postgres() {
-                $crate::common::skipped(stringify!($name), "PostgreSQL", "the `postgres` feature is off");
-            }
-
             #[cfg(feature = "mysql")]
             #[tokio::test]
             async fn mariadb() {
-                let Some(mut conn) = $crate::common::mariadb(stringify!($name)).await else {
-                    return;
-                };
+                let mut conn = $crate::common::mariadb(stringify!($name)).await;
                 let $conn = &mut conn;
                 let $kind = Kind::MariaDb;
                 $body
-            }
-
-            #[cfg(not(feature = "mysql"))]
-            #[test]
-            fn mariadb() {
-                $crate::common::skipped(stringify!($name), "MariaDB", "the `mysql` feature is off");
             }
         }
     };
