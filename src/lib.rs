@@ -98,6 +98,7 @@
 #![warn(missing_docs)]
 
 mod backend;
+mod check;
 mod create;
 mod dates;
 mod error;
@@ -109,6 +110,7 @@ mod sql;
 mod state;
 
 pub use backend::Backend;
+pub use check::{CheckBackend, CheckReport, ColumnFacts, Finding, Severity};
 pub use create::{Create, CreateBatch};
 pub use error::{Error, Operation, Step};
 pub use lint::LintReport;

@@ -8,6 +8,10 @@ pub use ::std::thread_local;
 pub use ::std::vec::Vec;
 
 pub use crate::backend::Backend;
+pub use crate::check::{
+    CheckBackend, CheckColumn, CheckModel, FieldInfo, Fill, Measure, MeasureKnown, MeasureOther,
+    Probe, check_model, sample_seed,
+};
 pub use crate::create::{
     AfterCreate, BoxFuture, Create, CreateBatch, InsertParent, Pending, State,
 };
