@@ -10,7 +10,7 @@ pub use ::std::vec::Vec;
 pub use crate::backend::Backend;
 pub use crate::check::{
     CheckBackend, CheckColumn, CheckModel, FieldInfo, Fill, Measure, MeasureKnown, MeasureOther,
-    Probe, check_model, sample_seed,
+    ParentTable, Probe, check_model, sample_seed,
 };
 pub use crate::create::{
     AfterCreate, BoxFuture, Create, CreateBatch, InsertParent, Pending, State,

@@ -17,6 +17,10 @@ pub fn check_impl(input: &Input<'_>, factory: &syn::Ident, has_required: bool) -
         let ty = stored_type(f);
         quote!(#ty: #private::CheckColumn<__DB>)
     });
+    let parent_bounds = columns
+        .iter()
+        .filter_map(|f| f.association())
+        .map(|parent| quote!(#parent: #private::ParentTable<__DB>));
     let infos = columns.iter().map(|f| field_info(f, model));
     // Models with `required` fields have no default object to draw: their values are not
     // sampled (lengths, ranges, NULLs and enum labels go unchecked for them).
@@ -34,6 +38,7 @@ pub fn check_impl(input: &Input<'_>, factory: &syn::Ident, has_required: bool) -
         impl<__DB: #private::CheckBackend> #private::CheckModel<__DB> for #model
         where
             #(#bounds,)*
+            #(#parent_bounds,)*
         {
             fn fields() -> #private::Vec<#private::FieldInfo<__DB, Self>> {
                 #private::Vec::from([#(#infos),*])
@@ -66,8 +71,10 @@ fn field_info(f: &Field<'_>, model: &syn::Ident) -> TokenStream {
     let option = f.is_option();
     let fill = fill(f);
     let parent_table = match f.association() {
+        // Through a bound that names the backend, so that when `association = NotAModel` the
+        // impl just does not apply: the association's own error stays the only one.
         Some(parent) => {
-            quote!(#private::core::option::Option::Some(<#parent as #private::Model>::TABLE))
+            quote!(#private::core::option::Option::Some(<#parent as #private::ParentTable<__DB>>::TABLE))
         }
         None => quote!(#private::core::option::Option::None),
     };

@@ -446,6 +446,18 @@ pub trait CheckBackend: Backend {
     fn encoded_text<T: for<'q> Encode<'q, Self> + ?Sized>(value: &T) -> Option<String>;
 }
 
+/// The table of an association's parent. Generic over the backend only so that the derive's
+/// `where Parent: ParentTable<DB>` is no error when the parent is no model: the impl then does
+/// not apply, and the association's own error is the only one.
+pub trait ParentTable<DB> {
+    /// The parent's table.
+    const TABLE: &'static str;
+}
+
+impl<DB, P: Model> ParentTable<DB> for P {
+    const TABLE: &'static str = P::TABLE;
+}
+
 /// The seed of the `i`-th sample object.
 pub fn sample_seed(seed: u64, i: usize) -> u64 {
     crate::seed::child_seed(Some(seed), i).unwrap_or(seed)
@@ -738,14 +750,13 @@ fn compare<DB: CheckBackend, M>(
 
     // 6. Foreign keys.
     if let Some(parent) = field.parent_table
-        && !column
-            .references
-            .iter()
-            .any(|r| same_table(r, parent))
+        && !column.references.iter().any(|r| same_table(r, parent))
     {
         warning(
             &mut out,
-            format!("`association` to table `{parent}`, but the column declares no FOREIGN KEY to it"),
+            format!(
+                "`association` to table `{parent}`, but the column declares no FOREIGN KEY to it"
+            ),
         );
     }
     if fill.random()

@@ -125,13 +125,19 @@ impl CheckBackend for MySql {
         // Text is sent length-prefixed (a length-encoded integer); anything whose prefix does
         // not give exactly the rest of the bytes is not text.
         let mut buffer = Vec::new();
-        if !matches!(value.encode_by_ref(&mut buffer), Ok(sqlx::encode::IsNull::No)) {
+        if !matches!(
+            value.encode_by_ref(&mut buffer),
+            Ok(sqlx::encode::IsNull::No)
+        ) {
             return None;
         }
         let (&first, rest) = buffer.split_first()?;
         let (len, body) = match first {
             0..=250 => (usize::from(first), rest),
-            0xfc if rest.len() >= 2 => (usize::from(u16::from_le_bytes([rest[0], rest[1]])), &rest[2..]),
+            0xfc if rest.len() >= 2 => (
+                usize::from(u16::from_le_bytes([rest[0], rest[1]])),
+                &rest[2..],
+            ),
             _ => return None,
         };
         (body.len() == len).then(|| String::from_utf8(body.to_vec()).ok())?

@@ -54,23 +54,23 @@ impl CheckBackend for Sqlite {
                 let triggers: Option<String> = row.try_get("triggers")?;
                 let pk_count: i64 = row.try_get("pk_count")?;
                 let table_sql = table_sql.unwrap_or_default();
-                let filled_by = if pk == 1 && pk_count == 1 && declared.eq_ignore_ascii_case("integer")
-                {
-                    Some("INTEGER PRIMARY KEY".to_owned())
-                } else if hidden == 2 || hidden == 3 {
-                    Some("GENERATED ALWAYS".to_owned())
-                } else if let Some(default) = default {
-                    Some(format!("DEFAULT {default}"))
-                } else if triggers
-                    .as_deref()
-                    .unwrap_or_default()
-                    .split('\u{1f}')
-                    .any(|trigger| trigger_sets(trigger, &name))
-                {
-                    Some("an INSERT trigger".to_owned())
-                } else {
-                    None
-                };
+                let filled_by =
+                    if pk == 1 && pk_count == 1 && declared.eq_ignore_ascii_case("integer") {
+                        Some("INTEGER PRIMARY KEY".to_owned())
+                    } else if hidden == 2 || hidden == 3 {
+                        Some("GENERATED ALWAYS".to_owned())
+                    } else if let Some(default) = default {
+                        Some(format!("DEFAULT {default}"))
+                    } else if triggers
+                        .as_deref()
+                        .unwrap_or_default()
+                        .split('\u{1f}')
+                        .any(|trigger| trigger_sets(trigger, &name))
+                    {
+                        Some("an INSERT trigger".to_owned())
+                    } else {
+                        None
+                    };
                 let checks = column_checks(&table_sql, &name);
                 columns.push(ColumnFacts {
                     not_null: not_null != 0 || pk > 0,
