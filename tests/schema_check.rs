@@ -230,6 +230,7 @@ struct Counter {
     note: Option<String>,
     #[factory(default = "x".into())]
     label: String,
+    mood: Mood,
 }
 
 on_every_backend! {
@@ -240,8 +241,9 @@ on_every_backend! {
             Kind::MariaDb => "BIGINT UNSIGNED",
             _ => "TEXT",
         };
+        let mood = mood_column(conn, kind, "'happy', 'sad', 'angry'").await;
         exec!(conn, format!("CREATE TABLE counters (id {pk}, hits BIGINT NOT NULL, total {total} NOT NULL,
-                                                    note TEXT NOT NULL, label TEXT)"));
+                                                    note TEXT NOT NULL, label TEXT, mood {mood} NOT NULL)"));
         let mut tx = conn.begin().await.unwrap();
         let report = sqlx_factory::check!(&mut tx, Counter).await;
         let mut expected = Vec::new();
@@ -257,6 +259,10 @@ on_every_backend! {
         }));
         expected.push(error("note", "the factory sends NULL (`Option<String>`), but the column is NOT NULL"));
         expected.push(warning("label", "the column is nullable, but `String` is not an `Option`: reading a NULL fails"));
+        // sqlx 0.9 compares a derived enum's type with the column's flags on MariaDB.
+        if kind == Kind::MariaDb {
+            expected.push(error("mood", "sqlx cannot decode `Mood` (ENUM) from this ENUM column: sqlx also compares the column's flags (NOT NULL, UNSIGNED), e.g. make an ENUM column nullable"));
+        }
         assert_eq!(findings(&report), expected, "{report}");
         tx.rollback().await.unwrap();
     }

@@ -438,6 +438,9 @@ pub trait CheckBackend: Backend {
     /// case-sensitive) or ignoring ASCII case (SQLite, MariaDB).
     const EXACT_COLUMN_NAMES: bool;
 
+    /// Appended when sqlx refuses a column type whose name is the field type's own.
+    const SAME_NAME_HINT: &'static str = "";
+
     /// The table's columns, from one catalogue query; `None` when there is no such table.
     fn columns<'c>(
         conn: &'c mut Self::Connection,
@@ -629,12 +632,17 @@ fn compare<DB: CheckBackend, M>(
         && !ty.is_null()
         && !(field.compatible)(ty)
     {
+        let expected = (field.type_name)();
+        let hint = if expected == ty.name() {
+            DB::SAME_NAME_HINT
+        } else {
+            ""
+        };
         error(
             &mut out,
             format!(
-                "sqlx cannot decode `{}` ({}) from this {} column",
+                "sqlx cannot decode `{}` ({expected}) from this {} column{hint}",
                 field.rust_type,
-                (field.type_name)(),
                 ty.name()
             ),
         );

@@ -44,6 +44,8 @@ ORDER BY c.ORDINAL_POSITION
 
 impl CheckBackend for MySql {
     const EXACT_COLUMN_NAMES: bool = false;
+    // sqlx compares a derived enum's type info with the column's flags included.
+    const SAME_NAME_HINT: &'static str = ": sqlx also compares the column's flags (NOT NULL, UNSIGNED), e.g. make an ENUM column nullable";
 
     fn columns<'c>(
         conn: &'c mut MySqlConnection,
