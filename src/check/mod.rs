@@ -313,7 +313,7 @@ macro_rules! measurable_int {
 measurable_int!(i8, i16, i32, i64, u8, u16, u32, u64);
 
 /// The autoref probe: `(&Probe(&value)).measure()` picks [`MeasureKnown`] when the concrete
-/// type is [`Measurable`], else [`MeasureOther`]. Generated code calls it on concrete field
+/// type is `Measurable`, else [`MeasureOther`]. Generated code calls it on concrete field
 /// types, where the choice is made at compile time without specialization.
 pub struct Probe<'a, T: ?Sized>(pub &'a T);
 
@@ -808,67 +808,6 @@ fn same_table(a: &str, b: &str) -> bool {
     last(a) == last(b)
 }
 
-/// The text of every `CHECK (..)` in `sql`, each with balanced parentheses.
-pub(crate) fn check_clauses(sql: &str) -> Vec<String> {
-    let lower = sql.to_ascii_lowercase();
-    let mut out = Vec::new();
-    let mut from = 0;
-    while let Some(at) = lower[from..].find("check") {
-        let start = from + at;
-        from = start + 5;
-        let word_start = start == 0 || !is_ident_char(lower.as_bytes()[start - 1]);
-        let rest = lower[from..].trim_start();
-        if !word_start || !rest.starts_with('(') {
-            continue;
-        }
-        let open = lower.len() - rest.len();
-        if let Some(close) = matching_paren(sql, open) {
-            out.push(format!("CHECK {}", &sql[open..=close]));
-            from = close + 1;
-        }
-    }
-    out
-}
-
-fn is_ident_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
-}
-
-/// The index of the `)` closing the `(` at `open`, skipping quoted text.
-pub(crate) fn matching_paren(sql: &str, open: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut quote: Option<char> = None;
-    for (i, c) in sql[open..].char_indices() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"' | '`') => quote = Some(c),
-            (None, '(') => depth += 1,
-            (None, ')') => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(open + i);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
-/// Whether `text` names `ident` as a whole word (quoted or not), ignoring ASCII case.
-pub(crate) fn mentions(text: &str, ident: &str) -> bool {
-    let text = text.to_ascii_lowercase();
-    let ident = ident.to_ascii_lowercase();
-    let bytes = text.as_bytes();
-    text.match_indices(&ident).any(|(i, _)| {
-        let before = i == 0 || !is_ident_char(bytes[i - 1]);
-        let end = i + ident.len();
-        let after = end >= bytes.len() || !is_ident_char(bytes[end]);
-        before && after
-    })
-}
-
 /// Checks that factories match the live tables they write to, without inserting anything:
 /// `check!(&mut tx, User, Post, Comment).await` returns a [`CheckReport`]. It reads each
 /// table's catalogue (one query, and one prepared but never run `SELECT` for sqlx's column
@@ -906,20 +845,4 @@ macro_rules! check {
             report
         }
     };
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_check_clauses() {
-        let sql = "CREATE TABLE t (a INT CHECK (a >= 0), b TEXT, CONSTRAINT c CHECK(length(b) < 3 AND b <> ')'))";
-        assert_eq!(
-            check_clauses(sql),
-            ["CHECK (a >= 0)", "CHECK (length(b) < 3 AND b <> ')')"]
-        );
-        assert!(mentions("length(b) < 3", "b"));
-        assert!(!mentions("length(bb) < 3", "b"));
-    }
 }
