@@ -9,8 +9,8 @@ pub use ::std::vec::Vec;
 
 pub use crate::backend::Backend;
 pub use crate::check::{
-    CheckBackend, CheckColumn, CheckModel, FieldInfo, Fill, Measure, MeasureKnown, MeasureOther,
-    ParentTable, Probe, check_model, sample_seed,
+    CheckBackend, CheckColumn, CheckModel, Checkable, FieldInfo, Fill, Measure, MeasureKnown,
+    MeasureOther, ParentTable, Probe, check_model, sample_seed,
 };
 pub use crate::create::{
     AfterCreate, BoxFuture, Create, CreateBatch, InsertParent, Pending, State,

@@ -375,6 +375,33 @@ pub trait CheckModel<DB: CheckBackend>: Model {
     fn sample(n: usize, seed: u64) -> Vec<Self>;
 }
 
+/// A backend `M` can be checked on: what `check!` requires, so that a model with a field type
+/// the backend cannot store is one error in our words, at the `check!` call.
+#[diagnostic::on_unimplemented(
+    message = "`{M}` cannot be checked on `{Self}`: a field's type cannot be stored there",
+    label = "`{M}` has a field type without sqlx's `Encode` and `Type` for `{Self}`",
+    note = "check it on a backend whose sqlx types cover every field (a `Vec<T>` array exists only on PostgreSQL), or change that field's type"
+)]
+pub trait Checkable<M>: CheckBackend {
+    /// Checks `M` against its table on `conn`.
+    fn check<'a>(
+        conn: &'a mut Self::Connection,
+        model: &'static str,
+        report: &'a mut CheckReport,
+    ) -> BoxFuture<'a, ()>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<DB: CheckBackend, M: CheckModel<DB>> Checkable<M> for DB {
+    fn check<'a>(
+        conn: &'a mut DB::Connection,
+        model: &'static str,
+        report: &'a mut CheckReport,
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(check::<DB, M>(conn, model, report))
+    }
+}
+
 /// A field type the check can ask sqlx about on `DB`.
 #[diagnostic::on_unimplemented(
     message = "a field of type `{Self}` cannot be checked against a `{DB}` column",
@@ -475,17 +502,28 @@ pub fn sample_seed(seed: u64, i: usize) -> u64 {
 }
 
 /// Checks model `M` against its table on `session`'s connection and adds what it finds to
-/// `report`. What `check!` runs per model.
-pub async fn check_model<C, M>(session: &mut C, model: &'static str, report: &mut CheckReport)
+/// `report`. What `check!` runs per model. Not an `async fn`: the bound would then be
+/// reported three times (call, future, `.await`) instead of once.
+pub fn check_model<'a, C, M>(
+    session: &'a mut C,
+    model: &'static str,
+    report: &'a mut CheckReport,
+) -> BoxFuture<'a, ()>
 where
     C: IntoSession + ?Sized,
-    C::Database: CheckBackend,
-    M: CheckModel<C::Database>,
+    C::Database: Checkable<M>,
+{
+    <C::Database as Checkable<M>>::check(session.connection(), model, report)
+}
+
+async fn check<DB, M>(conn: &mut DB::Connection, model: &'static str, report: &mut CheckReport)
+where
+    DB: CheckBackend,
+    M: CheckModel<DB>,
 {
     report.checked.push(model);
-    let conn = session.connection();
     let table = M::TABLE;
-    let columns = match <C::Database as CheckBackend>::columns(conn, table).await {
+    let columns = match DB::columns(conn, table).await {
         Ok(Some(columns)) => columns,
         Ok(None) => {
             report.push(
@@ -511,7 +549,7 @@ where
     let fields = M::fields();
     let find = |name: &str| {
         columns.iter().position(|c| {
-            if <C::Database as CheckBackend>::EXACT_COLUMN_NAMES {
+            if DB::EXACT_COLUMN_NAMES {
                 c.name == name
             } else {
                 c.name.eq_ignore_ascii_case(name)
@@ -530,8 +568,8 @@ where
         .collect();
     let mut types = Vec::new();
     if !present.is_empty() {
-        let sql = crate::sql::select_nothing_sql::<C::Database>(table, &present);
-        match <C::Database as CheckBackend>::column_types(conn, sql).await {
+        let sql = crate::sql::select_nothing_sql::<DB>(table, &present);
+        match DB::column_types(conn, sql).await {
             Ok(found) => types = found,
             Err(e) => report.push(
                 Severity::Error,
