@@ -110,7 +110,7 @@ mod sql;
 mod state;
 
 pub use backend::Backend;
-pub use check::{CheckBackend, CheckReport, ColumnFacts, Finding, Severity};
+pub use check::{CheckReport, Finding, Severity};
 pub use create::{Create, CreateBatch};
 pub use error::{Error, Operation, Step};
 pub use lint::LintReport;

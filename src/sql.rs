@@ -269,6 +269,16 @@ mod tests {
     }
 
     #[test]
+    fn schema_check_selects_nothing() {
+        let sql = select_nothing_sql::<sqlx::Sqlite>("app.users", &["id", "order"]);
+        assert_eq!(
+            sql,
+            r#"SELECT "id", "order" FROM "app"."users" WHERE 1 = 0"#
+        );
+        assert_eq!(quoted_table::<sqlx::Sqlite>("user"), r#""user""#);
+    }
+
+    #[test]
     fn aliases_renamed_columns_to_the_from_row_name() {
         const RENAMED: &[Column] = &[Column {
             name: "display",
