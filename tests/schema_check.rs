@@ -379,3 +379,39 @@ on_every_backend! {
         tx.rollback().await.unwrap();
     }
 }
+
+/// `total` is computed by the database; the model sends a value for it.
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "orders")]
+struct Order {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(fake = 1..10)]
+    price: i64,
+    #[factory(fake = 1..10)]
+    qty: i64,
+    #[factory(default = 0)]
+    total: i64,
+}
+
+on_every_backend! {
+    async fn columns_only_the_database_writes(conn, kind) {
+        let pk = kind.serial_pk();
+        let total = match kind {
+            Kind::MariaDb => "BIGINT AS (price * qty) PERSISTENT",
+            _ => "BIGINT GENERATED ALWAYS AS (price * qty) STORED",
+        };
+        exec!(conn, format!("CREATE TABLE orders (id {pk}, price BIGINT NOT NULL, qty BIGINT NOT NULL, total {total})"));
+        let mut tx = conn.begin().await.unwrap();
+        let report = sqlx_factory::check!(&mut tx, Order).await;
+        let generated = match kind {
+            Kind::Sqlite => "GENERATED ALWAYS",
+            Kind::Postgres => "GENERATED ALWAYS AS (price * qty)",
+            Kind::MariaDb => "GENERATED ALWAYS AS (`price` * `qty`)",
+        };
+        let mut expected = vec![error("total", &format!("the database always computes it ({generated}), but the factory sends a value: mark it `generated`"))];
+        expected.push(warning("total", "the column is nullable, but `i64` is not an `Option`: reading a NULL fails"));
+        assert_eq!(findings(&report), expected, "{report}");
+        tx.rollback().await.unwrap();
+    }
+}

@@ -654,8 +654,20 @@ fn compare<DB: CheckBackend, M>(
             ),
         );
     }
-    // 2. Random data where the database decides.
-    if let Some(filler) = &column.filled_by
+    // 2. Random data where the database decides; a value where only the database may write.
+    let always = column
+        .filled_by
+        .as_deref()
+        .is_some_and(|f| f.starts_with("GENERATED ALWAYS"));
+    if always && fill.sent() {
+        error(
+            &mut out,
+            format!(
+                "the database always computes it ({}), but the factory sends a value: mark it `generated`",
+                column.filled_by.as_deref().unwrap_or_default()
+            ),
+        );
+    } else if let Some(filler) = &column.filled_by
         && matches!(fill, Fill::Random | Fill::Fake)
     {
         warning(
