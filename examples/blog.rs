@@ -85,6 +85,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     sqlx::raw_sql(SCHEMA).execute(&mut conn).await?;
     let mut tx = conn.begin().await?;
 
+    // Each factory against its table, column by column, before any row is made.
+    let report = sqlx_factory::check!(&mut tx, User, Post, Comment, Tag, PostTag).await;
+    println!("{report}");
+    report.deny_warnings().into_result()?;
+
     // The blog, in a dozen lines.
     let ann = User::factory()
         .with_session(&mut tx)

@@ -169,6 +169,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     sqlx::raw_sql(SCHEMA).execute(&mut conn).await?;
     let mut tx = conn.begin().await?;
 
+    // Each factory against its table (enum labels, jsonb, text[], defaults, foreign keys),
+    // before any row is made.
+    let report =
+        sqlx_factory::check!(&mut tx, User, Follow, Article, ArticleFavorite, Comment).await;
+    println!("{report}");
+    report.deny_warnings().into_result()?;
+
     // Jake, an author, with two articles (one INSERT for both).
     let jake = User::factory()
         .with_session(&mut tx)

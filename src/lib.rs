@@ -111,6 +111,7 @@
 #![warn(missing_docs)]
 
 mod backend;
+mod check;
 mod create;
 mod dates;
 mod error;
@@ -125,6 +126,7 @@ mod sql;
 mod state;
 
 pub use backend::Backend;
+pub use check::{CheckReport, Finding, Severity};
 pub use create::{Create, CreateBatch};
 pub use error::{Error, Operation, Step};
 pub use lint::LintReport;

@@ -7,6 +7,10 @@ pub use ::std::boxed::Box;
 pub use ::std::vec::Vec;
 
 pub use crate::backend::Backend;
+pub use crate::check::{
+    CheckBackend, CheckColumn, CheckModel, Checkable, FieldInfo, Fill, Measure, MeasureKnown,
+    MeasureOther, ParentTable, check_model, sample_seed,
+};
 pub use crate::create::{AfterCreate, Create, CreateBatch, InsertParent, Pending, State};
 pub use crate::dates::{DateValue, optional_date};
 pub use crate::error::{Error, Operation};

@@ -64,6 +64,31 @@ fn push_table<DB: Backend>(sql: &mut String, table: &str) {
     }
 }
 
+/// The table's name quoted as the backend quotes it (`"app"."users"`), for catalogue lookups
+/// that take a name rather than an identifier (`to_regclass`).
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))] // only PostgreSQL's check uses it
+pub(crate) fn quoted_table<DB: Backend>(table: &str) -> String {
+    let mut sql = String::new();
+    push_table::<DB>(&mut sql, table);
+    sql
+}
+
+/// `SELECT a, b FROM t WHERE 1 = 0`: prepared, never run, by the schema check to learn the
+/// column types sqlx sees (the same `TypeInfo` a decode compares against).
+pub(crate) fn select_nothing_sql<DB: Backend>(table: &str, columns: &[&str]) -> String {
+    let mut sql = String::from("SELECT ");
+    for (i, column) in columns.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        DB::push_ident(&mut sql, column);
+    }
+    sql.push_str(" FROM ");
+    push_table::<DB>(&mut sql, table);
+    sql.push_str(" WHERE 1 = 0");
+    sql
+}
+
 /// `INSERT INTO t (a, b) VALUES (..), (..) RETURNING <every column>` for `rows` rows.
 ///
 /// A row that sends no column at all uses the backend's empty-row form, one row per statement.
@@ -236,6 +261,16 @@ mod tests {
             sql,
             r#"INSERT INTO "app"."users" ("email", "created_at") VALUES (?, ?) RETURNING "id", "email", "created_at""#
         );
+    }
+
+    #[test]
+    fn schema_check_selects_nothing() {
+        let sql = select_nothing_sql::<sqlx::Sqlite>("app.users", &["id", "order"]);
+        assert_eq!(
+            sql,
+            r#"SELECT "id", "order" FROM "app"."users" WHERE 1 = 0"#
+        );
+        assert_eq!(quoted_table::<sqlx::Sqlite>("user"), r#""user""#);
     }
 
     #[test]

@@ -257,6 +257,7 @@ impl<'a> Expander<'a> {
         let model_impl = self.model_impl(&table, &factory_name);
         let insert_impl = self.insert_impl();
         let association_impl = self.association_impl();
+        let check_impl = crate::check::check_impl(input, factory, !self.required.is_empty());
 
         let factory_doc = format!(
             "Factory for [`{model}`] rows in table `{table}`, made by `#[derive(Factory)]`.\n\n\
@@ -423,6 +424,7 @@ impl<'a> Expander<'a> {
             #model_impl
             #association_impl
             #insert_impl
+            #check_impl
 
             // Reported as `RowSource` ("cannot make rows yet, set the required fields"), not as the
             // marker of the first unset field.

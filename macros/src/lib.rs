@@ -1,11 +1,13 @@
 //! Implementation detail of `sqlx-factory`: the `#[derive(Factory)]` macro.
 //!
 //! Three stages, as in thiserror: `attr` parses `#[factory(..)]` into an `ast` model,
-//! `valid` checks it, `expand` writes the code. Errors are collected, so one compile shows
-//! every mistake in a struct, each under the tokens it is about.
+//! `valid` checks it, `expand` writes the code (`check` the schema check's field list).
+//! Errors are collected, so one compile shows every mistake in a struct, each under the tokens
+//! it is about.
 
 mod ast;
 mod attr;
+mod check;
 mod ctxt;
 mod expand;
 mod valid;

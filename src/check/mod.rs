@@ -1,0 +1,894 @@
+//! The schema check (issue 12): each factory compared with the live table it writes to, column by
+//! column, without inserting anything. The derive describes each field ([`FieldInfo`]); each
+//! backend reads its catalogue in one query per table ([`CheckBackend`]); this module compares
+//! the two and words what it finds.
+
+#[cfg(feature = "mysql")]
+mod mysql;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+use std::fmt;
+
+use sqlx::{Database, Encode, Type, TypeInfo};
+
+use crate::backend::Backend;
+use crate::future::BoxFuture;
+use crate::model::Model;
+use crate::probe::Probe;
+use crate::session::IntoSession;
+
+/// How many objects the check draws from each factory to measure its values.
+pub const SAMPLES: usize = 1000;
+
+/// How bad a finding is: errors fail [`CheckReport::into_result`]; warnings only after
+/// [`CheckReport::deny_warnings`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// Something a create or a read will fail on (always, or in some runs).
+    Error,
+    /// Something that works but is probably not meant: random data where the database decides.
+    Warning,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        })
+    }
+}
+
+/// One difference between a factory and its table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Finding {
+    /// Error or warning.
+    pub severity: Severity,
+    /// The model, as listed in `check!`.
+    pub model: &'static str,
+    /// The model's table.
+    pub table: &'static str,
+    /// The column it is about; empty for the table as a whole.
+    pub column: String,
+    /// What is wrong and what to do, in one sentence.
+    pub message: String,
+}
+
+/// What [`check!`](crate::check!) found, printed as a table.
+///
+/// ```
+/// use sqlx_factory::Factory;
+///
+/// #[derive(Debug, sqlx::FromRow, Factory)]
+/// #[factory(table = "tags")]
+/// struct Tag {
+///     #[factory(primary_key)]
+///     id: i64,
+///     name: String,
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect("sqlite::memory:").await?;
+/// sqlx::raw_sql("CREATE TABLE tags (id INTEGER PRIMARY KEY, name TEXT NOT NULL, slug TEXT NOT NULL)")
+///     .execute(&mut conn)
+///     .await?;
+/// let report = sqlx_factory::check!(&mut conn, Tag).await;
+/// assert_eq!(report.errors().count(), 1);
+/// assert!(report.to_string().contains(
+///     "slug    NOT NULL without a default, and no field of the model fills it: every create fails"
+/// ));
+/// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+/// ```
+#[derive(Clone, Default)]
+pub struct CheckReport {
+    checked: Vec<&'static str>,
+    findings: Vec<Finding>,
+    deny_warnings: bool,
+}
+
+impl CheckReport {
+    /// The models checked, in order.
+    pub fn checked(&self) -> &[&'static str] {
+        &self.checked
+    }
+
+    /// Every finding, errors and warnings, in model and column order.
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    /// The errors.
+    pub fn errors(&self) -> impl Iterator<Item = &Finding> {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+    }
+
+    /// The warnings.
+    pub fn warnings(&self) -> impl Iterator<Item = &Finding> {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Warning)
+    }
+
+    /// Makes warnings fail [`is_ok`](Self::is_ok) and [`into_result`](Self::into_result) too.
+    pub fn deny_warnings(mut self) -> Self {
+        self.deny_warnings = true;
+        self
+    }
+
+    /// No error (and no warning, after [`deny_warnings`](Self::deny_warnings)).
+    pub fn is_ok(&self) -> bool {
+        self.errors().next().is_none() && !(self.deny_warnings && self.warnings().next().is_some())
+    }
+
+    /// `Ok` when [`is_ok`](Self::is_ok), else the report, for `.unwrap()` in a test.
+    pub fn into_result(self) -> Result<(), CheckReport> {
+        if self.is_ok() { Ok(()) } else { Err(self) }
+    }
+
+    fn push(
+        &mut self,
+        severity: Severity,
+        model: &'static str,
+        table: &'static str,
+        column: &str,
+        message: String,
+    ) {
+        self.findings.push(Finding {
+            severity,
+            model,
+            table,
+            column: column.to_owned(),
+            message,
+        });
+    }
+}
+
+impl fmt::Display for CheckReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let models = self.checked.len();
+        let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+        if self.findings.is_empty() {
+            return write!(
+                f,
+                "schema check: {} match their tables",
+                plural(models, "model")
+            );
+        }
+        writeln!(
+            f,
+            "schema check: {}, {} in {}",
+            plural(self.errors().count(), "error"),
+            plural(self.warnings().count(), "warning"),
+            plural(models, "model")
+        )?;
+        let header = ["level", "model", "table", "column", "problem"];
+        let rows: Vec<[String; 5]> = self
+            .findings
+            .iter()
+            .map(|x| {
+                [
+                    x.severity.to_string(),
+                    x.model.to_owned(),
+                    x.table.to_owned(),
+                    x.column.clone(),
+                    x.message.clone(),
+                ]
+            })
+            .collect();
+        let mut widths = header.map(str::len);
+        for row in &rows {
+            for (width, cell) in widths.iter_mut().zip(row) {
+                *width = (*width).max(cell.chars().count());
+            }
+        }
+        let mut line = |cells: [&str; 5]| -> fmt::Result {
+            let mut text = String::new();
+            for (i, cell) in cells.iter().enumerate() {
+                if i == 4 {
+                    text.push_str(cell);
+                } else {
+                    text.push_str(&format!("{cell:<w$}  ", w = widths[i]));
+                }
+            }
+            writeln!(f, "{}", text.trim_end())
+        };
+        line(header)?;
+        for row in &rows {
+            line([&row[0], &row[1], &row[2], &row[3], &row[4]])?;
+        }
+        Ok(())
+    }
+}
+
+/// The table, as `Display` prints it: `check!(..).await.into_result().unwrap()` shows it when
+/// it fails a test.
+impl fmt::Debug for CheckReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::error::Error for CheckReport {}
+
+/// Where a field's value comes from when the factory is not told one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fill {
+    /// `primary_key` with no value attribute: left out of the INSERT.
+    PrimaryKey,
+    /// `generated` with no value attribute: left out of the INSERT.
+    Generated,
+    /// `association = Parent`: the parent's key.
+    Association,
+    /// `default = ..`.
+    Default,
+    /// `fake = ..`.
+    Fake,
+    /// `sequence = ..`.
+    Sequence,
+    /// `lazy = ..`.
+    Lazy,
+    /// `required`: the test sets it.
+    Required,
+    /// No attribute: a random value of its type.
+    Random,
+}
+
+impl Fill {
+    fn sent(self) -> bool {
+        !matches!(self, Fill::PrimaryKey | Fill::Generated)
+    }
+
+    /// Values the factory makes up rather than values someone chose.
+    fn random(self) -> bool {
+        matches!(self, Fill::Random | Fill::Fake | Fill::Sequence)
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Fill::PrimaryKey => "primary_key",
+            Fill::Generated => "generated",
+            Fill::Association => "association",
+            Fill::Default => "default",
+            Fill::Fake => "fake",
+            Fill::Sequence => "sequence",
+            Fill::Lazy => "lazy",
+            Fill::Required => "required",
+            Fill::Random => "random",
+        }
+    }
+}
+
+/// A sampled value, as far as lengths and ranges are concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    /// `None`.
+    Null,
+    /// Text of this many characters.
+    Text(usize),
+    /// An integer.
+    Int(i128),
+    /// Anything else: not measured.
+    Other,
+}
+
+/// A type whose values have a length or an integer value.
+pub trait Measurable {
+    /// This value's measure.
+    fn measure(&self) -> Measure;
+}
+
+impl Measurable for str {
+    fn measure(&self) -> Measure {
+        Measure::Text(self.chars().count())
+    }
+}
+
+impl Measurable for String {
+    fn measure(&self) -> Measure {
+        self.as_str().measure()
+    }
+}
+
+impl Measurable for Box<str> {
+    fn measure(&self) -> Measure {
+        (**self).measure()
+    }
+}
+
+macro_rules! measurable_int {
+    ($($int:ty),*) => {$(
+        impl Measurable for $int {
+            fn measure(&self) -> Measure {
+                Measure::Int(i128::from(*self))
+            }
+        }
+    )*};
+}
+
+measurable_int!(i8, i16, i32, i64, u8, u16, u32, u64);
+
+/// The probe's first choice.
+pub trait MeasureKnown {
+    /// The measure of the probed value.
+    fn measure(&self) -> Measure;
+}
+
+impl<T: Measurable + ?Sized> MeasureKnown for Probe<'_, T> {
+    fn measure(&self) -> Measure {
+        self.0.measure()
+    }
+}
+
+/// The probe's fallback.
+pub trait MeasureOther {
+    /// [`Measure::Other`].
+    fn measure(&self) -> Measure;
+}
+
+impl<T: ?Sized> MeasureOther for &Probe<'_, T> {
+    fn measure(&self) -> Measure {
+        Measure::Other
+    }
+}
+
+/// One column field of a model, as the derive describes it for the check.
+pub struct FieldInfo<DB: Database, M> {
+    /// The field's name.
+    pub field: &'static str,
+    /// The column it reads and writes.
+    pub column: &'static str,
+    /// The field's type as written.
+    pub rust_type: &'static str,
+    /// Whether the type is an `Option`.
+    pub option: bool,
+    /// Which attribute fills it.
+    pub fill: Fill,
+    /// The parent's table, for an association.
+    pub parent_table: Option<&'static str>,
+    /// sqlx's name of the type it binds (`Type::type_info().name()`).
+    pub type_name: fn() -> String,
+    /// sqlx's `Type::compatible` for it: whether it decodes from a column of this type.
+    pub compatible: fn(&DB::TypeInfo) -> bool,
+    /// The length or integer value of this field of a row.
+    pub measure: fn(&M) -> Measure,
+    /// This field of a row as the text the backend receives, for enum labels.
+    pub text: fn(&M) -> Option<String>,
+}
+
+/// What the derive implements for the check, per backend: the fields and sample rows.
+pub trait CheckModel<DB: CheckBackend>: Model {
+    /// Every column field, in field order.
+    fn fields() -> Vec<FieldInfo<DB, Self>>;
+
+    /// `n` objects of the default factory, the `i`-th seeded from `seed` and `i`, so sequences
+    /// start from `n` different bases; empty for models with `required` fields.
+    fn sample(n: usize, seed: u64) -> Vec<Self>;
+}
+
+/// A backend `M` can be checked on: what `check!` requires, so that a model with a field type
+/// the backend cannot store is one error in our words, at the `check!` call.
+#[diagnostic::on_unimplemented(
+    message = "`{M}` cannot be checked on `{Self}`: a field's type cannot be stored there",
+    label = "`{M}` has a field type without sqlx's `Encode` and `Type` for `{Self}`",
+    note = "check it on a backend whose sqlx types cover every field (a `Vec<T>` array exists only on PostgreSQL), or change that field's type"
+)]
+pub trait Checkable<M>: CheckBackend {
+    /// Checks `M` against its table on `conn`.
+    fn check<'a>(
+        conn: &'a mut Self::Connection,
+        model: &'static str,
+        report: &'a mut CheckReport,
+    ) -> BoxFuture<'a, ()>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<DB: CheckBackend, M: CheckModel<DB>> Checkable<M> for DB {
+    fn check<'a>(
+        conn: &'a mut DB::Connection,
+        model: &'static str,
+        report: &'a mut CheckReport,
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(check::<DB, M>(conn, model, report))
+    }
+}
+
+/// A field type the check can ask sqlx about on `DB`.
+#[diagnostic::on_unimplemented(
+    message = "a field of type `{Self}` cannot be checked against a `{DB}` column",
+    label = "`{Self}` has no `sqlx::Encode` and `sqlx::Type` for `{DB}`",
+    note = "check this model on a backend that stores `{Self}`, or change the field's type"
+)]
+pub trait CheckColumn<DB: CheckBackend> {
+    /// sqlx's name of the type this binds.
+    fn type_name() -> String;
+    /// sqlx's own `Type::compatible`.
+    fn compatible(ty: &DB::TypeInfo) -> bool;
+    /// The value as the text the backend receives (enum labels), if it is text.
+    fn encoded_text(&self) -> Option<String>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<DB: CheckBackend, T> CheckColumn<DB> for T
+where
+    T: for<'q> Encode<'q, DB> + Type<DB>,
+{
+    fn type_name() -> String {
+        T::type_info().name().to_owned()
+    }
+
+    fn compatible(ty: &DB::TypeInfo) -> bool {
+        T::compatible(ty)
+    }
+
+    fn encoded_text(&self) -> Option<String> {
+        DB::encoded_text(self)
+    }
+}
+
+/// A column as the catalogue describes it.
+#[derive(Debug, Clone, Default)]
+pub struct ColumnFacts {
+    /// Its name.
+    pub name: String,
+    /// Its type as declared (`character varying(32)`, `int(11)`, `TEXT`).
+    pub declared: String,
+    /// `NOT NULL` (or part of the primary key).
+    pub not_null: bool,
+    /// What fills it when an INSERT leaves it out: `DEFAULT now()`, an identity, a trigger.
+    pub filled_by: Option<String>,
+    /// The most characters it holds, where the backend enforces it.
+    pub max_chars: Option<i64>,
+    /// The integers it holds, where narrower than 64 bits or unsigned.
+    pub int_range: Option<(i128, i128)>,
+    /// The labels of its enum type.
+    pub labels: Option<Vec<String>>,
+    /// The tables its foreign keys reference.
+    pub references: Vec<String>,
+    /// Its `CHECK` constraints.
+    pub checks: Vec<String>,
+}
+
+/// What the check needs from a backend: its catalogue, and how it sends a value as text.
+/// Kept apart from [`Backend`] so the insert path does not carry it.
+pub trait CheckBackend: Backend {
+    /// Column names compare exactly (PostgreSQL, which the INSERT's quoting makes
+    /// case-sensitive) or ignoring ASCII case (SQLite, MariaDB).
+    const EXACT_COLUMN_NAMES: bool;
+
+    /// Appended when sqlx refuses a column type whose name is the field type's own.
+    const SAME_NAME_HINT: &'static str = "";
+
+    /// The table's columns, from one catalogue query; `None` when there is no such table.
+    fn columns<'c>(
+        conn: &'c mut Self::Connection,
+        table: &'c str,
+    ) -> BoxFuture<'c, Result<Option<Vec<ColumnFacts>>, sqlx::Error>>;
+
+    /// The column types sqlx sees for `sql` (prepared, not run).
+    fn column_types<'c>(
+        conn: &'c mut Self::Connection,
+        sql: String,
+    ) -> BoxFuture<'c, Result<Vec<Self::TypeInfo>, sqlx::Error>>;
+
+    /// `value` as the text the backend receives, when it is sent as text.
+    fn encoded_text<T: for<'q> Encode<'q, Self> + ?Sized>(value: &T) -> Option<String>;
+}
+
+/// The table of an association's parent. Generic over the backend only so that the derive's
+/// `where Parent: ParentTable<DB>` is no error when the parent is no model: the impl then does
+/// not apply, and the association's own error is the only one.
+pub trait ParentTable<DB> {
+    /// The parent's table.
+    const TABLE: &'static str;
+}
+
+impl<DB, P: Model> ParentTable<DB> for P {
+    const TABLE: &'static str = P::TABLE;
+}
+
+/// The seed of the `i`-th sample object.
+pub fn sample_seed(seed: u64, i: usize) -> u64 {
+    crate::seed::child_seed(Some(seed), i).unwrap_or(seed)
+}
+
+/// Checks model `M` against its table on `session`'s connection and adds what it finds to
+/// `report`. What `check!` runs per model. Not an `async fn`: the bound would then be
+/// reported three times (call, future, `.await`) instead of once.
+pub fn check_model<'a, C, M>(
+    session: &'a mut C,
+    model: &'static str,
+    report: &'a mut CheckReport,
+) -> BoxFuture<'a, ()>
+where
+    C: IntoSession + ?Sized,
+    C::Database: Checkable<M>,
+{
+    <C::Database as Checkable<M>>::check(session.connection(), model, report)
+}
+
+async fn check<DB, M>(conn: &mut DB::Connection, model: &'static str, report: &mut CheckReport)
+where
+    DB: CheckBackend,
+    M: CheckModel<DB>,
+{
+    report.checked.push(model);
+    let table = M::TABLE;
+    let columns = match DB::columns(conn, table).await {
+        Ok(Some(columns)) => columns,
+        Ok(None) => {
+            report.push(
+                Severity::Error,
+                model,
+                table,
+                "",
+                "no such table".to_owned(),
+            );
+            return;
+        }
+        Err(e) => {
+            report.push(
+                Severity::Error,
+                model,
+                table,
+                "",
+                format!("reading the catalogue failed: {e}"),
+            );
+            return;
+        }
+    };
+    let fields = M::fields();
+    let find = |name: &str| {
+        columns.iter().position(|c| {
+            if DB::EXACT_COLUMN_NAMES {
+                c.name == name
+            } else {
+                c.name.eq_ignore_ascii_case(name)
+            }
+        })
+    };
+    let matched: Vec<Option<usize>> = fields.iter().map(|f| find(f.column)).collect();
+
+    // The types sqlx sees, for the columns that exist (a missing one would fail the prepare,
+    // and on PostgreSQL abort the caller's transaction).
+    let present: Vec<&str> = fields
+        .iter()
+        .zip(&matched)
+        .filter(|(_, m)| m.is_some())
+        .map(|(f, _)| f.column)
+        .collect();
+    let mut types = Vec::new();
+    if !present.is_empty() {
+        let sql = crate::sql::select_nothing_sql::<DB>(table, &present);
+        match DB::column_types(conn, sql).await {
+            Ok(found) => types = found,
+            Err(e) => report.push(
+                Severity::Error,
+                model,
+                table,
+                "",
+                format!("preparing a SELECT of its columns failed: {e}"),
+            ),
+        }
+    }
+    let mut types = types.into_iter();
+
+    let samples = M::sample(SAMPLES, crate::seed::run_seed());
+    let mut in_order: Vec<(usize, Severity, String)> = Vec::new();
+    for (field, position) in fields.iter().zip(&matched) {
+        let Some(position) = *position else {
+            in_order.push((
+                usize::MAX,
+                Severity::Error,
+                format!(
+                    "field `{}` names this column, which the table does not have",
+                    field.field
+                ),
+            ));
+            continue;
+        };
+        let column = &columns[position];
+        let type_info = types.next();
+        for (severity, message) in compare(field, column, type_info.as_ref(), &samples) {
+            in_order.push((position, severity, message));
+        }
+    }
+    // Columns no field fills.
+    for (position, column) in columns.iter().enumerate() {
+        if matched.contains(&Some(position)) {
+            continue;
+        }
+        if column.not_null && column.filled_by.is_none() {
+            in_order.push((
+                position,
+                Severity::Error,
+                "NOT NULL without a default, and no field of the model fills it: every create fails"
+                    .to_owned(),
+            ));
+        }
+    }
+    // Table order; missing columns (named by the model only) after the table's.
+    let mut missing = fields
+        .iter()
+        .zip(&matched)
+        .filter(|(_, m)| m.is_none())
+        .map(|(f, _)| f.column);
+    in_order.sort_by_key(|(position, ..)| *position);
+    for (position, severity, message) in in_order {
+        let column = match columns.get(position) {
+            Some(c) => c.name.as_str(),
+            None => missing.next().unwrap_or_default(),
+        };
+        report.push(severity, model, table, column, message);
+    }
+}
+
+/// Everything wrong between one field and its column.
+fn compare<DB: CheckBackend, M>(
+    field: &FieldInfo<DB, M>,
+    column: &ColumnFacts,
+    type_info: Option<&DB::TypeInfo>,
+    samples: &[M],
+) -> Vec<(Severity, String)> {
+    let mut out = Vec::new();
+    let error = |out: &mut Vec<_>, message: String| out.push((Severity::Error, message));
+    let warning = |out: &mut Vec<_>, message: String| out.push((Severity::Warning, message));
+    let fill = field.fill;
+
+    // 1. A database-filled field the database does not fill.
+    if !fill.sent() && column.not_null && column.filled_by.is_none() {
+        error(
+            &mut out,
+            format!(
+                "`{}`, but the database does not fill this NOT NULL column (no default, identity or trigger): every create fails",
+                fill.name()
+            ),
+        );
+    }
+    // 2. Random data where the database decides; a value where only the database may write.
+    let always = column
+        .filled_by
+        .as_deref()
+        .is_some_and(|f| f.starts_with("GENERATED ALWAYS"));
+    if always && fill.sent() {
+        error(
+            &mut out,
+            format!(
+                "the database always computes it ({}), but the factory sends a value: mark it `generated`",
+                column.filled_by.as_deref().unwrap_or_default()
+            ),
+        );
+    } else if let Some(filler) = &column.filled_by
+        && matches!(fill, Fill::Random | Fill::Fake)
+    {
+        warning(
+            &mut out,
+            format!(
+                "the database fills it ({filler}), but the factory always sends a random value: mark it `primary_key` or `generated`, or set a value on purpose with `default`"
+            ),
+        );
+    }
+    // 3. Types, as sqlx decodes them.
+    if let Some(ty) = type_info
+        && !ty.is_null()
+        && !(field.compatible)(ty)
+    {
+        let expected = (field.type_name)();
+        let hint = if expected == ty.name() {
+            DB::SAME_NAME_HINT
+        } else {
+            ""
+        };
+        error(
+            &mut out,
+            format!(
+                "sqlx cannot decode `{}` ({expected}) from this {} column{hint}",
+                field.rust_type,
+                ty.name()
+            ),
+        );
+    }
+    if !column.not_null && !field.option {
+        warning(
+            &mut out,
+            format!(
+                "the column is nullable, but `{}` is not an `Option`: reading a NULL fails",
+                field.rust_type
+            ),
+        );
+    }
+
+    // 4. The values the factory sends, from the sample.
+    // An association's key comes from the parent row in create mode, not from the sample (a
+    // fake key in build mode); only its NULLs (an optional key not asked for) are real.
+    let sent: Vec<&M> = if fill.sent() && fill != Fill::Required {
+        samples.iter().collect()
+    } else {
+        Vec::new()
+    };
+    let mut measures: Vec<Measure> = sent.iter().map(|row| (field.measure)(row)).collect();
+    let sent: Vec<&M> = if fill == Fill::Association {
+        measures.retain(|m| *m == Measure::Null);
+        Vec::new()
+    } else {
+        sent
+    };
+    if column.not_null && measures.contains(&Measure::Null) {
+        error(
+            &mut out,
+            format!(
+                "the factory sends NULL (`{}`), but the column is NOT NULL",
+                field.rust_type
+            ),
+        );
+    }
+    let longest = measures
+        .iter()
+        .filter_map(|m| match m {
+            Measure::Text(n) => Some(*n),
+            _ => None,
+        })
+        .max();
+    // The longest value, not how many: that count changes with the run's seed.
+    if let (Some(longest), Some(max)) = (longest, column.max_chars)
+        && longest as i64 > max
+    {
+        error(
+            &mut out,
+            format!(
+                "`{}` values are up to {longest} characters, longer than {}",
+                fill.name(),
+                column.declared
+            ),
+        );
+    }
+    let ints = measures.iter().filter_map(|m| match m {
+        Measure::Int(v) => Some(*v),
+        _ => None,
+    });
+    let (low, high) = ints.fold((None, None), |(lo, hi): (Option<i128>, Option<i128>), v| {
+        (
+            Some(lo.map_or(v, |l| l.min(v))),
+            Some(hi.map_or(v, |h| h.max(v))),
+        )
+    });
+    if let (Some(low), Some(high), Some((min, max))) = (low, high, column.int_range)
+        && (low < min || high > max)
+    {
+        error(
+            &mut out,
+            format!(
+                "`{}` values fall outside {}'s range {min}..={max}",
+                fill.name(),
+                column.declared
+            ),
+        );
+    }
+    if fill == Fill::Random {
+        for check in &column.checks {
+            error(
+                &mut out,
+                format!(
+                    "{check}, but the factory fills the column with unconstrained random values: give it `fake = ..` or `default = ..` that meets the constraint"
+                ),
+            );
+        }
+    }
+
+    // 5. Enum labels.
+    if let Some(labels) = &column.labels {
+        let mut sent_labels: Vec<String> = Vec::new();
+        for row in &sent {
+            if let Some(text) = (field.text)(row)
+                && !sent_labels.contains(&text)
+            {
+                sent_labels.push(text);
+            }
+        }
+        let list = labels
+            .iter()
+            .map(|l| format!("'{l}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        for label in sent_labels.iter().filter(|l| !labels.contains(l)) {
+            error(
+                &mut out,
+                format!(
+                    "the factory sends '{label}', which is not a label of {} ({list})",
+                    column.declared
+                ),
+            );
+        }
+        // A random variant over a thousand draws has shown every variant it has.
+        if fill == Fill::Random && !sent_labels.is_empty() {
+            for label in labels.iter().filter(|l| !sent_labels.contains(l)) {
+                error(
+                    &mut out,
+                    format!(
+                        "label '{label}' has no variant in `{}`: reading such a row fails",
+                        field.rust_type
+                    ),
+                );
+            }
+        }
+    }
+
+    // 6. Foreign keys.
+    if let Some(parent) = field.parent_table
+        && !column.references.iter().any(|r| same_table(r, parent))
+    {
+        warning(
+            &mut out,
+            format!(
+                "`association` to table `{parent}`, but the column declares no FOREIGN KEY to it"
+            ),
+        );
+    }
+    if fill.random()
+        && let Some(parent) = column.references.first()
+    {
+        warning(
+            &mut out,
+            format!(
+                "FOREIGN KEY to `{parent}`, but the factory fills it with random values: add `association`"
+            ),
+        );
+    }
+    out
+}
+
+/// Whether two table names are the same table, ignoring schema and quoting.
+fn same_table(a: &str, b: &str) -> bool {
+    let last = |s: &str| {
+        s.rsplit('.')
+            .next()
+            .unwrap_or(s)
+            .trim_matches(|c| c == '"' || c == '`')
+            .to_ascii_lowercase()
+    };
+    last(a) == last(b)
+}
+
+/// Checks that factories match the live tables they write to, without inserting anything:
+/// `check!(&mut tx, User, Post, Comment).await` returns a [`CheckReport`]. It reads each
+/// table's catalogue (one query, and one prepared but never run `SELECT` for sqlx's column
+/// types) and draws 1 000 objects from each factory with the run's seed, then reports:
+///
+/// - a column the model names that the table lacks, a `NOT NULL` column without default that no
+///   field fills, a `primary_key`/`generated` field the database does not fill (errors);
+/// - a column the database fills (default, identity, trigger) that the factory fills with random
+///   values (warning);
+/// - a field type sqlx cannot decode from the column's type (error), a non-`Option` field on a
+///   nullable column (warning), sampled `NULL`s for a `NOT NULL` column (error);
+/// - sampled text longer than a `VARCHAR(n)`/`CHAR(n)`, sampled integers outside the column's
+///   range, and `CHECK` constraints on columns filled with unconstrained random values (errors);
+/// - enum values that are not labels of the column's enum, and labels with no variant (errors);
+/// - an `association` whose column has no `FOREIGN KEY` to the parent's table, and a foreign-key
+///   column filled with random values (warnings).
+///
+/// In a test: `check!(&mut tx, User, Post).await.into_result().unwrap()` fails on errors and
+/// prints the report; `.deny_warnings()` first fails on warnings too. Models are listed, as
+/// for [`lint!`](crate::lint!), so a model its backend cannot store is a compile error here.
+#[macro_export]
+macro_rules! check {
+    ($conn:expr, $($model:ty),+ $(,)?) => {
+        async {
+            let conn = $conn;
+            let mut report = $crate::CheckReport::default();
+            $(
+                $crate::__private::check_model::<_, $model>(
+                    &mut *conn,
+                    ::core::stringify!($model),
+                    &mut report,
+                )
+                .await;
+            )+
+            report
+        }
+    };
+}

@@ -1,0 +1,177 @@
+//! MariaDB's catalogue: `information_schema.COLUMNS` with `KEY_COLUMN_USAGE`,
+//! `CHECK_CONSTRAINTS` and `TRIGGERS`, in one query per table.
+
+use sqlx::mysql::{MySqlConnection, MySqlTypeInfo};
+use sqlx::{Column, Encode, Executor, MySql, Row, Statement};
+
+use super::{CheckBackend, ColumnFacts};
+use crate::future::BoxFuture;
+
+/// One row per column of table `?` in schema `?` (the connection's database when NULL).
+/// `COLUMN_DEFAULT` is the text `NULL` for a nullable column without a default (MariaDB ≥
+/// 10.2.7), SQL NULL for a NOT NULL one. A column-level `CHECK` is named after its column;
+/// table-level ones are matched by the column's quoted name in the clause.
+const COLUMNS_SQL: &str = r"
+SELECT c.COLUMN_NAME AS name,
+       c.COLUMN_TYPE AS declared,
+       c.DATA_TYPE AS data_type,
+       CAST(c.IS_NULLABLE = 'NO' OR c.COLUMN_KEY = 'PRI' AS SIGNED) AS not_null,
+       CASE
+         WHEN c.EXTRA LIKE '%auto_increment%' THEN 'AUTO_INCREMENT'
+         WHEN c.IS_GENERATED = 'ALWAYS' THEN CONCAT('GENERATED ALWAYS AS (', c.GENERATION_EXPRESSION, ')')
+         WHEN c.COLUMN_DEFAULT IS NOT NULL AND NOT (c.COLUMN_DEFAULT = 'NULL' AND c.IS_NULLABLE = 'YES')
+           THEN CONCAT('DEFAULT ', c.COLUMN_DEFAULT)
+         WHEN EXISTS (SELECT 1 FROM information_schema.TRIGGERS t
+                       WHERE t.EVENT_OBJECT_SCHEMA = c.TABLE_SCHEMA AND t.EVENT_OBJECT_TABLE = c.TABLE_NAME
+                         AND t.EVENT_MANIPULATION = 'INSERT' AND t.ACTION_TIMING = 'BEFORE'
+                         AND t.ACTION_STATEMENT REGEXP CONCAT('(?i)new\\.`?', c.COLUMN_NAME, '`?\\s*:?='))
+           THEN 'a BEFORE INSERT trigger'
+       END AS filled_by,
+       CASE WHEN c.DATA_TYPE IN ('varchar', 'char') THEN CAST(c.CHARACTER_MAXIMUM_LENGTH AS SIGNED) END
+         AS max_chars,
+       (SELECT GROUP_CONCAT(k.REFERENCED_TABLE_NAME SEPARATOR '\n') FROM information_schema.KEY_COLUMN_USAGE k
+         WHERE k.TABLE_SCHEMA = c.TABLE_SCHEMA AND k.TABLE_NAME = c.TABLE_NAME
+           AND k.COLUMN_NAME = c.COLUMN_NAME AND k.REFERENCED_TABLE_NAME IS NOT NULL) AS refs,
+       (SELECT GROUP_CONCAT(CONCAT('CHECK (', ch.CHECK_CLAUSE, ')') SEPARATOR '\n')
+          FROM information_schema.CHECK_CONSTRAINTS ch
+         WHERE ch.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA AND ch.TABLE_NAME = c.TABLE_NAME
+           AND (ch.CONSTRAINT_NAME = c.COLUMN_NAME
+                OR ch.CHECK_CLAUSE LIKE CONCAT('%`', c.COLUMN_NAME, '`%'))) AS checks
+FROM information_schema.COLUMNS c
+WHERE c.TABLE_SCHEMA = COALESCE(?, DATABASE()) AND c.TABLE_NAME = ?
+ORDER BY c.ORDINAL_POSITION
+";
+
+impl CheckBackend for MySql {
+    const EXACT_COLUMN_NAMES: bool = false;
+    // sqlx compares a derived enum's type info with the column's flags included.
+    const SAME_NAME_HINT: &'static str = ": sqlx also compares the column's flags (NOT NULL, UNSIGNED), e.g. make an ENUM column nullable";
+
+    fn columns<'c>(
+        conn: &'c mut MySqlConnection,
+        table: &'c str,
+    ) -> BoxFuture<'c, Result<Option<Vec<ColumnFacts>>, sqlx::Error>> {
+        Box::pin(async move {
+            let (schema, name) = match table.rsplit_once('.') {
+                Some((schema, name)) => (Some(schema), name),
+                None => (None, table),
+            };
+            let rows = sqlx::query(COLUMNS_SQL)
+                .bind(schema)
+                .bind(name)
+                .fetch_all(&mut *conn)
+                .await?;
+            if rows.is_empty() {
+                return Ok(None);
+            }
+            let split = |text: Option<String>| -> Vec<String> {
+                text.map(|t| t.split('\n').map(str::to_owned).collect())
+                    .unwrap_or_default()
+            };
+            let mut columns = Vec::with_capacity(rows.len());
+            for row in rows {
+                let declared: String = row.try_get("declared")?;
+                let data_type: String = row.try_get("data_type")?;
+                let not_null: i64 = row.try_get("not_null")?;
+                let unsigned = declared.contains("unsigned");
+                let bits = match data_type.as_str() {
+                    "tinyint" => Some(8),
+                    "smallint" => Some(16),
+                    "mediumint" => Some(24),
+                    "int" => Some(32),
+                    "bigint" => Some(64),
+                    _ => None,
+                };
+                let int_range = bits.map(|bits: u32| {
+                    if unsigned {
+                        (0, (1i128 << bits) - 1)
+                    } else {
+                        (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+                    }
+                });
+                let labels = (data_type == "enum").then(|| enum_labels(&declared));
+                columns.push(ColumnFacts {
+                    name: row.try_get("name")?,
+                    not_null: not_null != 0,
+                    filled_by: row.try_get("filled_by")?,
+                    max_chars: row.try_get("max_chars")?,
+                    int_range,
+                    labels,
+                    references: split(row.try_get("refs")?),
+                    checks: split(row.try_get("checks")?),
+                    declared,
+                });
+            }
+            Ok(Some(columns))
+        })
+    }
+
+    fn column_types<'c>(
+        conn: &'c mut MySqlConnection,
+        sql: String,
+    ) -> BoxFuture<'c, Result<Vec<MySqlTypeInfo>, sqlx::Error>> {
+        Box::pin(async move {
+            // COM_STMT_PREPARE only: the column definitions, flags included, as a decode sees them.
+            let statement = conn
+                .prepare(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(sql)))
+                .await?;
+            Ok(statement
+                .columns()
+                .iter()
+                .map(|c| c.type_info().clone())
+                .collect())
+        })
+    }
+
+    fn encoded_text<T: for<'q> Encode<'q, Self> + ?Sized>(value: &T) -> Option<String> {
+        // Text is sent length-prefixed (a length-encoded integer); anything whose prefix does
+        // not give exactly the rest of the bytes is not text.
+        let mut buffer = Vec::new();
+        if !matches!(
+            value.encode_by_ref(&mut buffer),
+            Ok(sqlx::encode::IsNull::No)
+        ) {
+            return None;
+        }
+        let (&first, rest) = buffer.split_first()?;
+        let (len, body) = match first {
+            0..=250 => (usize::from(first), rest),
+            0xfc if rest.len() >= 2 => (
+                usize::from(u16::from_le_bytes([rest[0], rest[1]])),
+                &rest[2..],
+            ),
+            _ => return None,
+        };
+        (body.len() == len).then(|| String::from_utf8(body.to_vec()).ok())?
+    }
+}
+
+/// The labels of `enum('a','b''c')`.
+fn enum_labels(declared: &str) -> Vec<String> {
+    let inner = declared
+        .strip_prefix("enum(")
+        .and_then(|s| s.strip_suffix(')'))
+        .unwrap_or_default();
+    let mut labels = Vec::new();
+    let mut chars = inner.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\'' {
+            continue;
+        }
+        let mut label = String::new();
+        while let Some(c) = chars.next() {
+            if c == '\'' {
+                if chars.peek() == Some(&'\'') {
+                    chars.next();
+                    label.push('\'');
+                } else {
+                    break;
+                }
+            } else {
+                label.push(c);
+            }
+        }
+        labels.push(label);
+    }
+    labels
+}

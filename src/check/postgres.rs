@@ -1,0 +1,113 @@
+//! PostgreSQL's catalogue: `pg_attribute` with its defaults, identity, generated expression,
+//! enum labels, foreign keys, `CHECK`s and `BEFORE INSERT` triggers, in one query per table.
+
+use sqlx::postgres::{PgConnection, PgTypeInfo};
+use sqlx::{Column, Encode, Executor, Postgres, Row, Statement};
+
+use super::{CheckBackend, ColumnFacts};
+use crate::future::BoxFuture;
+
+/// One row per column of the table `$1` names (quoted as the INSERT quotes it, so
+/// `to_regclass` resolves it as the INSERT does, through the `search_path`).
+const COLUMNS_SQL: &str = r#"
+SELECT a.attname::text AS name,
+       format_type(a.atttypid, a.atttypmod) AS declared,
+       a.attnotnull OR EXISTS (SELECT 1 FROM pg_constraint p WHERE p.conrelid = a.attrelid
+                                 AND p.contype = 'p' AND a.attnum = ANY (p.conkey)) AS not_null,
+       CASE
+         WHEN a.attidentity <> '' THEN 'GENERATED '
+              || CASE a.attidentity WHEN 'a' THEN 'ALWAYS' ELSE 'BY DEFAULT' END || ' AS IDENTITY'
+         WHEN a.attgenerated <> '' THEN 'GENERATED ALWAYS AS ' || pg_get_expr(d.adbin, d.adrelid)
+         WHEN d.adbin IS NOT NULL THEN 'DEFAULT ' || pg_get_expr(d.adbin, d.adrelid)
+         WHEN EXISTS (SELECT 1 FROM pg_trigger tg JOIN pg_proc pr ON pr.oid = tg.tgfoid
+                       WHERE tg.tgrelid = a.attrelid AND NOT tg.tgisinternal
+                         AND tg.tgtype & 2 <> 0 AND tg.tgtype & 4 <> 0
+                         AND pr.prosrc ~* ('\mnew\.' || quote_ident(a.attname) || '\s*:?='))
+           THEN 'a BEFORE INSERT trigger'
+       END AS filled_by,
+       CASE WHEN t.typname IN ('varchar', 'bpchar') AND a.atttypmod > 4
+            THEN (a.atttypmod - 4)::int8 END AS max_chars,
+       t.typname::text AS type_name,
+       CASE WHEN t.typtype = 'e' THEN ARRAY(SELECT e.enumlabel::text FROM pg_enum e
+                                            WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder)
+       END AS labels,
+       ARRAY(SELECT c.confrelid::regclass::text FROM pg_constraint c
+              WHERE c.conrelid = a.attrelid AND c.contype = 'f' AND a.attnum = ANY (c.conkey))
+         AS refs,
+       ARRAY(SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c
+              WHERE c.conrelid = a.attrelid AND c.contype = 'c' AND a.attnum = ANY (c.conkey))
+         AS checks
+FROM pg_attribute a
+JOIN pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum
+"#;
+
+impl CheckBackend for Postgres {
+    const EXACT_COLUMN_NAMES: bool = true;
+
+    fn columns<'c>(
+        conn: &'c mut PgConnection,
+        table: &'c str,
+    ) -> BoxFuture<'c, Result<Option<Vec<ColumnFacts>>, sqlx::Error>> {
+        Box::pin(async move {
+            let rows = sqlx::query(COLUMNS_SQL)
+                .bind(crate::sql::quoted_table::<Postgres>(table))
+                .fetch_all(&mut *conn)
+                .await?;
+            if rows.is_empty() {
+                return Ok(None);
+            }
+            let mut columns = Vec::with_capacity(rows.len());
+            for row in rows {
+                let type_name: String = row.try_get("type_name")?;
+                let int_range = match type_name.as_str() {
+                    "int2" => Some((i128::from(i16::MIN), i128::from(i16::MAX))),
+                    "int4" => Some((i128::from(i32::MIN), i128::from(i32::MAX))),
+                    "int8" => Some((i128::from(i64::MIN), i128::from(i64::MAX))),
+                    _ => None,
+                };
+                columns.push(ColumnFacts {
+                    name: row.try_get("name")?,
+                    declared: row.try_get("declared")?,
+                    not_null: row.try_get("not_null")?,
+                    filled_by: row.try_get("filled_by")?,
+                    max_chars: row.try_get("max_chars")?,
+                    int_range,
+                    labels: row.try_get("labels")?,
+                    references: row.try_get("refs")?,
+                    checks: row.try_get("checks")?,
+                });
+            }
+            Ok(Some(columns))
+        })
+    }
+
+    fn column_types<'c>(
+        conn: &'c mut PgConnection,
+        sql: String,
+    ) -> BoxFuture<'c, Result<Vec<PgTypeInfo>, sqlx::Error>> {
+        Box::pin(async move {
+            // Parse + Describe only: nothing runs. sqlx resolves custom types (enums) by OID
+            // with a query of its own, once per type and connection.
+            let statement = conn
+                .prepare(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(sql)))
+                .await?;
+            Ok(statement
+                .columns()
+                .iter()
+                .map(|c| c.type_info().clone())
+                .collect())
+        })
+    }
+
+    fn encoded_text<T: for<'q> Encode<'q, Self> + ?Sized>(value: &T) -> Option<String> {
+        // Text-like values (enum labels) are sent as their UTF-8 bytes.
+        let mut buffer = sqlx::postgres::PgArgumentBuffer::default();
+        match value.encode_by_ref(&mut buffer) {
+            Ok(sqlx::encode::IsNull::No) => String::from_utf8(buffer.to_vec()).ok(),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! SQLite's catalogue: `pragma_table_xinfo`, `pragma_foreign_key_list` and the `CREATE TABLE` and
+//! trigger text in `sqlite_master`. SQLite enforces neither `VARCHAR(n)` nor integer widths and
+//! has no enums, so those facts are left empty.
+
+use sqlx::{Column, Encode, Executor, Row, Sqlite, SqliteConnection, Statement};
+
+use super::{CheckBackend, ColumnFacts};
+use crate::future::BoxFuture;
+
+/// One row per column, with the table's `CREATE TABLE` text and its triggers' text (the same on
+/// every row; `CHECK`s and trigger assignments are found in it).
+const COLUMNS_SQL: &str = r#"
+SELECT p.name, p.type, p."notnull", p.dflt_value, p.pk, p.hidden,
+       (SELECT group_concat(f."table", char(31)) FROM pragma_foreign_key_list(?1, ?2) f
+         WHERE f."from" = p.name) AS refs,
+       (SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1) AS table_sql,
+       (SELECT group_concat(sql, char(31)) FROM sqlite_master
+         WHERE type = 'trigger' AND tbl_name = ?1) AS triggers,
+       (SELECT count(*) FROM pragma_table_info(?1, ?2) WHERE pk > 0) AS pk_count
+FROM pragma_table_xinfo(?1, ?2) p
+ORDER BY p.cid
+"#;
+
+impl CheckBackend for Sqlite {
+    const EXACT_COLUMN_NAMES: bool = false;
+
+    fn columns<'c>(
+        conn: &'c mut SqliteConnection,
+        table: &'c str,
+    ) -> BoxFuture<'c, Result<Option<Vec<ColumnFacts>>, sqlx::Error>> {
+        Box::pin(async move {
+            let (schema, name) = match table.rsplit_once('.') {
+                Some((schema, name)) => (schema, name),
+                None => ("main", table),
+            };
+            let rows = sqlx::query(COLUMNS_SQL)
+                .bind(name)
+                .bind(schema)
+                .fetch_all(&mut *conn)
+                .await?;
+            if rows.is_empty() {
+                return Ok(None);
+            }
+            let mut columns = Vec::with_capacity(rows.len());
+            for row in rows {
+                let name: String = row.try_get("name")?;
+                let declared: String = row.try_get("type")?;
+                let not_null: i64 = row.try_get("notnull")?;
+                let default: Option<String> = row.try_get("dflt_value")?;
+                let pk: i64 = row.try_get("pk")?;
+                let hidden: i64 = row.try_get("hidden")?;
+                let refs: Option<String> = row.try_get("refs")?;
+                let table_sql: Option<String> = row.try_get("table_sql")?;
+                let triggers: Option<String> = row.try_get("triggers")?;
+                let pk_count: i64 = row.try_get("pk_count")?;
+                let table_sql = table_sql.unwrap_or_default();
+                let filled_by =
+                    if pk == 1 && pk_count == 1 && declared.eq_ignore_ascii_case("integer") {
+                        Some("INTEGER PRIMARY KEY".to_owned())
+                    } else if hidden == 2 || hidden == 3 {
+                        Some("GENERATED ALWAYS".to_owned())
+                    } else if let Some(default) = default {
+                        Some(format!("DEFAULT {default}"))
+                    } else if triggers
+                        .as_deref()
+                        .unwrap_or_default()
+                        .split('\u{1f}')
+                        .any(|trigger| trigger_sets(trigger, &name))
+                    {
+                        Some("an INSERT trigger".to_owned())
+                    } else {
+                        None
+                    };
+                let checks = column_checks(&table_sql, &name);
+                columns.push(ColumnFacts {
+                    not_null: not_null != 0 || pk > 0,
+                    declared,
+                    filled_by,
+                    references: refs
+                        .map(|r| r.split('\u{1f}').map(str::to_owned).collect())
+                        .unwrap_or_default(),
+                    checks,
+                    name,
+                    ..ColumnFacts::default()
+                });
+            }
+            Ok(Some(columns))
+        })
+    }
+
+    fn column_types<'c>(
+        conn: &'c mut SqliteConnection,
+        sql: String,
+    ) -> BoxFuture<'c, Result<Vec<sqlx::sqlite::SqliteTypeInfo>, sqlx::Error>> {
+        Box::pin(async move {
+            let statement = conn
+                .prepare(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(sql)))
+                .await?;
+            // SQLite's declared types map onto sqlx's few storage classes; a declared type sqlx
+            // does not recognise (`UUID`, `NUMERIC`) comes back as NULL and is not compared.
+            Ok(statement
+                .columns()
+                .iter()
+                .map(|c| c.type_info().clone())
+                .collect())
+        })
+    }
+
+    fn encoded_text<T: for<'q> Encode<'q, Self> + ?Sized>(_value: &T) -> Option<String> {
+        // No enums: nothing to compare labels with.
+        None
+    }
+}
+
+/// The `CHECK`s that name `column`: in its own definition, or table constraints mentioning it.
+fn column_checks(table_sql: &str, column: &str) -> Vec<String> {
+    let Some(open) = table_sql.find('(') else {
+        return Vec::new();
+    };
+    let Some(close) = matching_paren(table_sql, open) else {
+        return Vec::new();
+    };
+    let body = &table_sql[open + 1..close];
+    let mut out = Vec::new();
+    for item in split_top_level(body) {
+        let item = item.trim();
+        let first = item
+            .split(|c: char| c.is_whitespace() || c == '(')
+            .next()
+            .unwrap_or_default();
+        let first_lower = first.to_ascii_lowercase();
+        let is_constraint = matches!(
+            first_lower.as_str(),
+            "constraint" | "check" | "primary" | "unique" | "foreign"
+        );
+        let checks = check_clauses(item);
+        if is_constraint {
+            out.extend(checks.into_iter().filter(|c| mentions(c, column)));
+        } else {
+            let name = first.trim_matches(|c| matches!(c, '"' | '`' | '[' | ']'));
+            if name.eq_ignore_ascii_case(column) {
+                out.extend(checks);
+            }
+        }
+    }
+    out
+}
+
+/// `body` split at commas outside parentheses and quotes.
+fn split_top_level(body: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut quote, mut start) = (0i32, None::<char>, 0);
+    for (i, c) in body.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"' | '`') => quote = Some(c),
+            (None, '(') => depth += 1,
+            (None, ')') => depth -= 1,
+            (None, ',') if depth == 0 => {
+                parts.push(&body[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&body[start..]);
+    parts
+}
+
+/// Whether an `INSERT` trigger's body assigns `column` (`UPDATE .. SET column = ..`): SQLite
+/// triggers cannot change `NEW`, so they fill columns with an UPDATE after the insert.
+fn trigger_sets(trigger: &str, column: &str) -> bool {
+    let lower = trigger.to_ascii_lowercase();
+    let Some(begin) = lower.find("begin") else {
+        return false;
+    };
+    if !mentions(&lower[..begin], "insert") {
+        return false;
+    }
+    let body = &lower[begin..];
+    let Some(set) = body.find(" set ") else {
+        return false;
+    };
+    let column = column.to_ascii_lowercase();
+    body[set..].match_indices(&column).any(|(i, _)| {
+        let rest = body[set + i + column.len()..].trim_start_matches(['"', '`', ' ']);
+        rest.starts_with('=') && !rest.starts_with("==")
+    })
+}
+
+/// The text of every `CHECK (..)` in `sql`, each with balanced parentheses.
+fn check_clauses(sql: &str) -> Vec<String> {
+    let lower = sql.to_ascii_lowercase();
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(at) = lower[from..].find("check") {
+        let start = from + at;
+        from = start + 5;
+        let word_start = start == 0 || !is_ident_char(lower.as_bytes()[start - 1]);
+        let rest = lower[from..].trim_start();
+        if !word_start || !rest.starts_with('(') {
+            continue;
+        }
+        let open = lower.len() - rest.len();
+        if let Some(close) = matching_paren(sql, open) {
+            out.push(format!("CHECK {}", &sql[open..=close]));
+            from = close + 1;
+        }
+    }
+    out
+}
+
+fn is_ident_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// The index of the `)` closing the `(` at `open`, skipping quoted text.
+fn matching_paren(sql: &str, open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    for (i, c) in sql[open..].char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"' | '`') => quote = Some(c),
+            (None, '(') => depth += 1,
+            (None, ')') => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(open + i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Whether `text` names `ident` as a whole word (quoted or not), ignoring ASCII case.
+fn mentions(text: &str, ident: &str) -> bool {
+    let text = text.to_ascii_lowercase();
+    let ident = ident.to_ascii_lowercase();
+    let bytes = text.as_bytes();
+    text.match_indices(&ident).any(|(i, _)| {
+        let before = i == 0 || !is_ident_char(bytes[i - 1]);
+        let end = i + ident.len();
+        let after = end >= bytes.len() || !is_ident_char(bytes[end]);
+        before && after
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_check_clauses() {
+        let sql = "CREATE TABLE t (a INT CHECK (a >= 0), b TEXT, CONSTRAINT c CHECK(length(b) < 3 AND b <> ')'))";
+        assert_eq!(
+            check_clauses(sql),
+            ["CHECK (a >= 0)", "CHECK (length(b) < 3 AND b <> ')')"]
+        );
+        assert!(mentions("length(b) < 3", "b"));
+        assert!(!mentions("length(bb) < 3", "b"));
+    }
+}

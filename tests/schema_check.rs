@@ -1,0 +1,418 @@
+//! `check!`: each factory compared with its live table, column by column, without inserting.
+//! Every test asserts the exact findings a user reads, per backend, and a clean schema reports
+//! nothing, so no test can pass by reporting always or never.
+
+mod common;
+
+use common::Kind;
+use sqlx::Connection;
+use sqlx_factory::{CheckReport, Factory, Severity};
+
+/// The findings as `(severity, column, message)`, in report order.
+fn findings(report: &CheckReport) -> Vec<(Severity, String, String)> {
+    report
+        .findings()
+        .iter()
+        .map(|f| (f.severity, f.column.clone(), f.message.clone()))
+        .collect()
+}
+
+fn error(column: &str, message: &str) -> (Severity, String, String) {
+    (Severity::Error, column.to_owned(), message.to_owned())
+}
+
+fn warning(column: &str, message: &str) -> (Severity, String, String) {
+    (Severity::Warning, column.to_owned(), message.to_owned())
+}
+
+/// `CREATE TYPE mood` on PostgreSQL; the column type for `mood` on each backend.
+async fn mood_column<C>(conn: &mut C, kind: Kind, labels: &str) -> String
+where
+    for<'c> &'c mut C: sqlx::Executor<'c>,
+{
+    match kind {
+        Kind::Postgres => {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "CREATE TYPE mood AS ENUM ({labels})"
+            )))
+            .execute(&mut *conn)
+            .await
+            .expect("create type");
+            "mood".to_owned()
+        }
+        Kind::MariaDb => format!("ENUM({labels})"),
+        Kind::Sqlite => "TEXT".to_owned(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, sqlx::Type, fake::Dummy)]
+#[sqlx(type_name = "mood", rename_all = "lowercase")]
+enum Mood {
+    Happy,
+    Sad,
+    Angry,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "authors")]
+struct Author {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(sequence = |n| format!("author{n}@example.com"))]
+    email: String,
+    mood: Option<Mood>,
+    #[factory(generated)]
+    created_at: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "books")]
+struct Book {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(association = Author)]
+    author_id: i64,
+    #[factory(fake = fake::faker::lorem::en::Sentence(2..4))]
+    title: String,
+    #[factory(fake = 0..1000)]
+    stock: i64,
+}
+
+/// The schema `Author` and `Book` are made for.
+async fn clean_schema<C>(conn: &mut C, kind: Kind)
+where
+    for<'c> &'c mut C: sqlx::Executor<'c>,
+{
+    let pk = kind.serial_pk();
+    let mood = mood_column(conn, kind, "'happy', 'sad', 'angry'").await;
+    let ddl = format!(
+        "CREATE TABLE authors (id {pk}, email VARCHAR(64) NOT NULL UNIQUE, mood {mood},
+                               created_at {created_at});
+         CREATE TABLE books (id {pk}, author_id BIGINT NOT NULL REFERENCES authors (id),
+                             title TEXT NOT NULL, stock BIGINT NOT NULL CHECK (stock >= 0))",
+        created_at = kind.created_at()
+    );
+    sqlx::raw_sql(sqlx::AssertSqlSafe(ddl))
+        .execute(&mut *conn)
+        .await
+        .expect("schema");
+}
+
+on_every_backend! {
+    async fn clean_schema_reports_nothing(conn, kind) {
+        clean_schema(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        let report = sqlx_factory::check!(&mut tx, Author, Book).await;
+        assert_eq!(findings(&report), [], "{report}");
+        assert_eq!(report.to_string(), "schema check: 2 models match their tables");
+        assert!(report.clone().deny_warnings().into_result().is_ok());
+        // Nothing was inserted, and the transaction goes on.
+        let rows: i64 = sqlx::query_scalar("SELECT (SELECT COUNT(*) FROM authors) + (SELECT COUNT(*) FROM books)")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(rows, 0);
+        // The factories the check passed do create rows.
+        Book::factory().with_session(&mut tx).create_batch(3).await.unwrap();
+        tx.rollback().await.unwrap();
+    }
+}
+
+/// The migration dropped `subtitle` and added `isbn NOT NULL`; `Shelf`'s table was never made.
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "books")]
+struct OldBook {
+    #[factory(primary_key)]
+    id: i64,
+    title: String,
+    subtitle: String,
+    #[factory(generated)]
+    printed_at: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "shelves")]
+struct Shelf {
+    #[factory(primary_key)]
+    id: i64,
+}
+
+on_every_backend! {
+    async fn columns_the_table_lacks_or_no_field_fills(conn, kind) {
+        let pk = kind.serial_pk();
+        exec!(conn, format!("CREATE TABLE books (id {pk}, title TEXT NOT NULL, isbn TEXT NOT NULL,
+                                                 printed_at TEXT NOT NULL, note TEXT)"));
+        let mut tx = conn.begin().await.unwrap();
+        let report = sqlx_factory::check!(&mut tx, OldBook, Shelf).await;
+        assert_eq!(findings(&report), [
+            error("isbn", "NOT NULL without a default, and no field of the model fills it: every create fails"),
+            error("printed_at", "`generated`, but the database does not fill this NOT NULL column (no default, identity or trigger): every create fails"),
+            error("subtitle", "field `subtitle` names this column, which the table does not have"),
+            error("", "no such table"),
+        ]);
+        assert_eq!(report.to_string(), "\
+schema check: 4 errors, 0 warnings in 2 models
+level  model    table    column      problem
+error  OldBook  books    isbn        NOT NULL without a default, and no field of the model fills it: every create fails
+error  OldBook  books    printed_at  `generated`, but the database does not fill this NOT NULL column (no default, identity or trigger): every create fails
+error  OldBook  books    subtitle    field `subtitle` names this column, which the table does not have
+error  Shelf    shelves              no such table
+");
+        // `.into_result().unwrap()` fails the test with the same table.
+        let shown = report.to_string();
+        assert_eq!(format!("{:?}", report.into_result().unwrap_err()), shown);
+        // Reading a missing table's catalogue aborted nothing (PostgreSQL would abort on an error).
+        let books: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM books").fetch_one(&mut *tx).await.unwrap();
+        assert_eq!(books, 0);
+        tx.rollback().await.unwrap();
+    }
+}
+
+/// `id`, `created_at` and `slug` are filled by the database, but the model forgot to say so.
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "events")]
+struct Event {
+    id: i64,
+    #[factory(fake = fake::faker::lorem::en::Word())]
+    name: String,
+    created_at: String,
+    slug: Option<String>,
+}
+
+on_every_backend! {
+    async fn database_filled_columns_filled_with_random_values(conn, kind) {
+        let pk = kind.serial_pk();
+        exec!(conn, format!("CREATE TABLE events (id {pk}, name TEXT NOT NULL, created_at {}, slug TEXT)", kind.created_at()));
+        // SQLite triggers cannot assign NEW: they UPDATE the row after the insert.
+        exec!(conn, match kind {
+            Kind::Sqlite => "CREATE TRIGGER events_slug AFTER INSERT ON events BEGIN
+                                 UPDATE events SET slug = 'e-' || NEW.name WHERE id = NEW.id; END",
+            Kind::Postgres => "CREATE FUNCTION events_slug() RETURNS trigger LANGUAGE plpgsql AS $$
+                                   BEGIN NEW.slug := 'e-' || NEW.name; RETURN NEW; END $$;
+                               CREATE TRIGGER events_slug BEFORE INSERT ON events
+                                   FOR EACH ROW EXECUTE FUNCTION events_slug()",
+            Kind::MariaDb => "CREATE TRIGGER events_slug BEFORE INSERT ON events
+                                  FOR EACH ROW SET NEW.slug = CONCAT('e-', NEW.name)",
+        });
+        let mut tx = conn.begin().await.unwrap();
+        let report = sqlx_factory::check!(&mut tx, Event).await;
+        let advice = ", but the factory always sends a random value: mark it `primary_key` or `generated`, or set a value on purpose with `default`";
+        let slug = match kind {
+            Kind::Sqlite => "an INSERT trigger",
+            _ => "a BEFORE INSERT trigger",
+        };
+        let (id, created_at) = match kind {
+            Kind::Sqlite => ("INTEGER PRIMARY KEY", "DEFAULT datetime('now')"),
+            Kind::Postgres => ("DEFAULT nextval('events_id_seq'::regclass)", "DEFAULT (now())::text"),
+            Kind::MariaDb => ("AUTO_INCREMENT", "DEFAULT (cast(current_timestamp() as char charset utf8mb4))"),
+        };
+        assert_eq!(findings(&report), [
+            warning("id", &format!("the database fills it ({id}){advice}")),
+            warning("created_at", &format!("the database fills it ({created_at}){advice}")),
+            warning("slug", &format!("the database fills it ({slug}){advice}")),
+        ]);
+        assert!(report.is_ok(), "warnings do not fail by default");
+        assert!(!report.deny_warnings().is_ok());
+        tx.rollback().await.unwrap();
+    }
+}
+
+/// Types sqlx cannot decode from the columns, and nullability that disagrees.
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "counters")]
+struct Counter {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(default = 1)]
+    hits: i32,
+    #[factory(default = 1)]
+    total: i64,
+    note: Option<String>,
+    #[factory(default = "x".into())]
+    label: String,
+    mood: Mood,
+}
+
+on_every_backend! {
+    async fn types_and_nullability(conn, kind) {
+        let pk = kind.serial_pk();
+        // hits: i32 on BIGINT; total: i64 on text (SQLite), on an unsigned BIGINT (MariaDB).
+        let total = match kind {
+            Kind::MariaDb => "BIGINT UNSIGNED",
+            _ => "TEXT",
+        };
+        let mood = mood_column(conn, kind, "'happy', 'sad', 'angry'").await;
+        exec!(conn, format!("CREATE TABLE counters (id {pk}, hits BIGINT NOT NULL, total {total} NOT NULL,
+                                                    note TEXT NOT NULL, label TEXT, mood {mood} NOT NULL)"));
+        let mut tx = conn.begin().await.unwrap();
+        let report = sqlx_factory::check!(&mut tx, Counter).await;
+        let mut expected = Vec::new();
+        // sqlx decodes any integer column into `i32` on SQLite and MariaDB (range-checked
+        // per value), and only INT4 on PostgreSQL.
+        if kind == Kind::Postgres {
+            expected.push(error("hits", "sqlx cannot decode `i32` (INT4) from this INT8 column"));
+        }
+        expected.push(error("total", match kind {
+            Kind::Sqlite => "sqlx cannot decode `i64` (INTEGER) from this TEXT column",
+            Kind::Postgres => "sqlx cannot decode `i64` (INT8) from this TEXT column",
+            Kind::MariaDb => "sqlx cannot decode `i64` (BIGINT) from this BIGINT UNSIGNED column",
+        }));
+        expected.push(error("note", "the factory sends NULL (`Option<String>`), but the column is NOT NULL"));
+        expected.push(warning("label", "the column is nullable, but `String` is not an `Option`: reading a NULL fails"));
+        // sqlx 0.9 compares a derived enum's type with the column's flags on MariaDB.
+        if kind == Kind::MariaDb {
+            expected.push(error("mood", "sqlx cannot decode `Mood` (ENUM) from this ENUM column: sqlx also compares the column's flags (NOT NULL, UNSIGNED), e.g. make an ENUM column nullable"));
+        }
+        assert_eq!(findings(&report), expected, "{report}");
+        tx.rollback().await.unwrap();
+    }
+}
+
+/// Values longer than a VARCHAR, outside an integer column, or random under a CHECK.
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "members")]
+struct Member {
+    #[factory(primary_key)]
+    id: i64,
+    // Padded, so the longest sampled value has the same length in every run.
+    #[factory(sequence = |n| format!("member{n:0>24}@example.com"))]
+    email: String,
+    points: i64,
+    balance: i64,
+}
+
+on_every_backend! {
+    async fn lengths_ranges_and_checks(conn, kind) {
+        let pk = kind.serial_pk();
+        exec!(conn, format!("CREATE TABLE members (id {pk}, email VARCHAR(32) NOT NULL,
+                                                   points {points} NOT NULL,
+                                                   balance BIGINT NOT NULL CHECK (balance >= 0))",
+            points = if kind == Kind::Postgres { "BIGINT" } else { "INT" }));
+        let mut tx = conn.begin().await.unwrap();
+        let report = sqlx_factory::check!(&mut tx, Member).await;
+        let unconstrained = ", but the factory fills the column with unconstrained random values: give it `fake = ..` or `default = ..` that meets the constraint";
+        // SQLite enforces neither lengths nor integer widths.
+        let expected = match kind {
+            Kind::Sqlite => vec![
+                error("balance", &format!("CHECK (balance >= 0){unconstrained}")),
+            ],
+            Kind::Postgres => vec![
+                error("email", "`sequence` values are up to 42 characters, longer than character varying(32)"),
+                error("balance", &format!("CHECK ((balance >= 0)){unconstrained}")),
+            ],
+            Kind::MariaDb => vec![
+                error("email", "`sequence` values are up to 42 characters, longer than varchar(32)"),
+                error("points", "`random` values fall outside int(11)'s range -2147483648..=2147483647"),
+                error("balance", &format!("CHECK (`balance` >= 0){unconstrained}")),
+            ],
+        };
+        assert_eq!(findings(&report), expected, "{report}");
+        tx.rollback().await.unwrap();
+    }
+}
+
+/// The Rust enum has `Calm`, the database has `angry`.
+#[derive(Debug, Clone, Copy, PartialEq, sqlx::Type, fake::Dummy)]
+#[sqlx(type_name = "mood", rename_all = "lowercase")]
+enum OldMood {
+    Happy,
+    Sad,
+    Calm,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "diary")]
+struct Diary {
+    #[factory(primary_key)]
+    id: i64,
+    mood: Option<OldMood>,
+}
+
+on_every_backend! {
+    async fn enum_labels(conn, kind) {
+        let pk = kind.serial_pk();
+        let mood = mood_column(conn, kind, "'happy', 'sad', 'angry'").await;
+        exec!(conn, format!("CREATE TABLE diary (id {pk}, mood {mood})"));
+        let mut tx = conn.begin().await.unwrap();
+        let report = sqlx_factory::check!(&mut tx, Diary).await;
+        // SQLite has no enums: the column is TEXT.
+        let expected = match kind {
+            Kind::Sqlite => vec![],
+            Kind::Postgres => vec![
+                error("mood", "the factory sends 'calm', which is not a label of mood ('happy', 'sad', 'angry')"),
+                error("mood", "label 'angry' has no variant in `Option<OldMood>`: reading such a row fails"),
+            ],
+            Kind::MariaDb => vec![
+                error("mood", "the factory sends 'calm', which is not a label of enum('happy','sad','angry') ('happy', 'sad', 'angry')"),
+                error("mood", "label 'angry' has no variant in `Option<OldMood>`: reading such a row fails"),
+            ],
+        };
+        assert_eq!(findings(&report), expected, "{report}");
+        tx.rollback().await.unwrap();
+    }
+}
+
+/// `author_id` has `association`, but no FOREIGN KEY; `post_id` has a FOREIGN KEY, but random values.
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "comments")]
+struct Comment {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(association = Author)]
+    author_id: i64,
+    post_id: i64,
+}
+
+on_every_backend! {
+    async fn foreign_keys(conn, kind) {
+        clean_schema(conn, kind).await;
+        let pk = kind.serial_pk();
+        exec!(conn, format!("CREATE TABLE posts (id {pk});
+                             CREATE TABLE comments (id {pk}, author_id BIGINT NOT NULL,
+                                                    post_id BIGINT NOT NULL REFERENCES posts (id))"));
+        let mut tx = conn.begin().await.unwrap();
+        let report = sqlx_factory::check!(&mut tx, Comment).await;
+        assert_eq!(findings(&report), [
+            warning("author_id", "`association` to table `authors`, but the column declares no FOREIGN KEY to it"),
+            warning("post_id", "FOREIGN KEY to `posts`, but the factory fills it with random values: add `association`"),
+        ], "{report}");
+        assert!(report.is_ok());
+        tx.rollback().await.unwrap();
+    }
+}
+
+/// `total` is computed by the database; the model sends a value for it.
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "orders")]
+struct Order {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(fake = 1..10)]
+    price: i64,
+    #[factory(fake = 1..10)]
+    qty: i64,
+    #[factory(default = 0)]
+    total: i64,
+}
+
+on_every_backend! {
+    async fn columns_only_the_database_writes(conn, kind) {
+        let pk = kind.serial_pk();
+        let total = match kind {
+            Kind::MariaDb => "BIGINT AS (price * qty) PERSISTENT",
+            _ => "BIGINT GENERATED ALWAYS AS (price * qty) STORED",
+        };
+        exec!(conn, format!("CREATE TABLE orders (id {pk}, price BIGINT NOT NULL, qty BIGINT NOT NULL, total {total})"));
+        let mut tx = conn.begin().await.unwrap();
+        let report = sqlx_factory::check!(&mut tx, Order).await;
+        let generated = match kind {
+            Kind::Sqlite => "GENERATED ALWAYS",
+            Kind::Postgres => "GENERATED ALWAYS AS (price * qty)",
+            Kind::MariaDb => "GENERATED ALWAYS AS (`price` * `qty`)",
+        };
+        let mut expected = vec![error("total", &format!("the database always computes it ({generated}), but the factory sends a value: mark it `generated`"))];
+        expected.push(warning("total", "the column is nullable, but `i64` is not an `Option`: reading a NULL fails"));
+        assert_eq!(findings(&report), expected, "{report}");
+        tx.rollback().await.unwrap();
+    }
+}
