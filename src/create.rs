@@ -338,6 +338,7 @@ async fn insert_rows_untraced<DB: Backend, M: Insert<DB>>(
             }
         } else if count == 1 {
             let row = DB::fetch_one(&mut *conn, sql, args).await.map_err(error)?;
+            M::check_returned(&row).map_err(error)?;
             created.push(M::from_row(&row).map_err(error)?);
         } else {
             let returned = DB::fetch_all(&mut *conn, sql, args).await.map_err(error)?;
@@ -348,6 +349,7 @@ async fn insert_rows_untraced<DB: Backend, M: Insert<DB>>(
                 ))));
             }
             for row in &returned {
+                M::check_returned(row).map_err(error)?;
                 created.push(M::from_row(row).map_err(error)?);
             }
         }
@@ -395,7 +397,7 @@ async fn get_or_create<DB: Backend, M: Insert<DB>>(
     }
     keys.iter()
         .map(|key| match found.iter().find(|(k, _)| k == key) {
-            Some((_, row)) => M::from_row(row),
+            Some((_, row)) => M::check_returned(row).and_then(|()| M::from_row(row)),
             None => Err(sqlx::Error::RowNotFound),
         })
         .collect()

@@ -81,6 +81,14 @@ pub trait Insert<DB: Backend>: Model + for<'r> FromRow<'r, <DB as Database>::Row
         args: &mut <DB as Database>::Arguments,
     ) -> Result<(), BoxDynError>;
 
+    /// Fails when a row came back with NULL in a key column the database was left to fill but
+    /// the field cannot hold NULL (SQLite stores NULL in a `TEXT PRIMARY KEY`, and decoding it
+    /// into a `String` gives `""`): the key belongs to the application, so the model must give it.
+    fn check_returned(row: &<DB as Database>::Row) -> Result<(), sqlx::Error> {
+        let _ = row;
+        Ok(())
+    }
+
     /// Creates the parent rows `parents` asks for, one per row, and writes their keys into
     /// `rows`. `None` when nothing is asked for, so the common case allocates nothing.
     fn create_parents<'a>(

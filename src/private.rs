@@ -170,3 +170,24 @@ where
         child: std::marker::PhantomData,
     })
 }
+
+/// The error of a key column that came back NULL into a field that cannot hold it.
+pub fn null_key<R>(row: &R, column: &'static str, field: &'static str) -> Result<(), sqlx::Error>
+where
+    R: sqlx::Row,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+{
+    use sqlx::ValueRef;
+    if !row.try_get_raw(column)?.is_null() {
+        return Ok(());
+    }
+    Err(sqlx::Error::ColumnDecode {
+        index: format!("`{column}`"),
+        source: format!(
+            "the database returned NULL for the key `{field}`: it does not fill this column, so \
+             give the field a value with `#[factory(default = ..)]` or \
+             `#[factory(sequence = |n| ..)]` (or set it on every create)"
+        )
+        .into(),
+    })
+}

@@ -70,7 +70,7 @@ on_every_backend! {
         let result = ApiKey::factory().with_session(&mut tx).in_savepoint().create().await;
         let error = result.expect_err("a NULL key must not come back as a created row").to_string();
         if kind == Kind::Sqlite {
-            assert!(error.contains("`id`") && error.contains("`default`"), "{error}");
+            assert!(error.contains("NULL for the key `id`") && error.contains("#[factory(default = ..)]"), "{error}");
         }
         let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys")
             .fetch_one(&mut *tx)

@@ -877,14 +877,18 @@ impl<'a> Expander<'a> {
                 }))
             }
         };
+        let (check_returned, check_bound) = crate::keys::check_returned(self.input);
         quote! {
             #[automatically_derived]
             impl<__DB: #private::Backend> #private::Insert<__DB> for #model
             where
                 #(#encode_bounds,)*
                 #(#parent_bounds,)*
+                #check_bound
                 #model: for<'r> #private::sqlx::FromRow<'r, <__DB as #private::sqlx::Database>::Row>,
             {
+                #check_returned
+
                 fn bind(
                     self,
                     __set: #private::ColumnSet,

@@ -8,6 +8,7 @@ mod ast;
 mod attr;
 mod ctxt;
 mod expand;
+mod keys;
 mod valid;
 
 use proc_macro::TokenStream;
