@@ -132,13 +132,70 @@ where
     Box::new(P::Factory::default())
 }
 
-/// The foreign-key value a parent row gives its child's field.
-pub fn foreign_key<T, P>(parent: &P) -> T
+/// A foreign-key field of type `Self` (the field `F`) that stores a parent's key of type `K`:
+/// `K` itself or `Option<K>`, nothing that merely converts (a `String` column must not store a
+/// uuid's text because `Uuid: Into<String>`).
+#[diagnostic::on_unimplemented(
+    message = "the foreign key `{F}` is a `{Self}`, but the parent's key it stores is a `{K}`",
+    label = "must be `{K}` or `Option<{K}>`",
+    note = "declare `{F}` with the parent's key type, or point the association at the parent's field of this type with `references = <field>`"
+)]
+pub trait ForeignKey<K, F>: Sized {
+    fn from_key(key: K) -> Self;
+}
+
+#[diagnostic::do_not_recommend]
+impl<K, F> ForeignKey<K, F> for K {
+    fn from_key(key: K) -> Self {
+        key
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<K, F> ForeignKey<K, F> for Option<K> {
+    fn from_key(key: K) -> Self {
+        Some(key)
+    }
+}
+
+/// A field of type `Self` (the field `F`) bound as `T`: `#[factory(into = T)]` or
+/// `#[sqlx(try_from = "T")]`, converted with `TryInto` (so `u64` binds as `i64`, and a newtype
+/// with `impl From<Id> for String` as `String`); a failed conversion fails the bind.
+#[diagnostic::on_unimplemented(
+    message = "the field `{F}` is stored as `{T}`, but `{Self}` does not convert to `{T}`",
+    label = "needs `TryInto<{T}>` (e.g. `impl From<{Self}> for {T}`)",
+    note = "implement `From<{Self}> for {T}` (or `TryFrom`), or name the type to bind with `#[factory(into = ..)]`"
+)]
+pub trait BindAs<T, F> {
+    fn bind_as(self) -> Result<T, BoxDynError>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T, F, U> BindAs<T, F> for U
 where
-    P: Association,
-    P::Key: Into<T>,
+    U: TryInto<T>,
+    U::Error: std::error::Error + Send + Sync + 'static,
 {
-    parent.key().into()
+    fn bind_as(self) -> Result<T, BoxDynError> {
+        self.try_into().map_err(|e| Box::new(e) as BoxDynError)
+    }
+}
+
+/// One character of a field name spelled as a type (see [`Reference`]).
+pub struct Ch<const C: char>;
+
+/// A model with a column field named `Name` (spelled `(Ch<'e'>, Ch<'m'>, ..)`), which an
+/// association with `references = <field>` stores instead of the primary key.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no column field by the name `references` gives",
+    label = "not a column field of `{Self}` (or its type is not `Clone`)",
+    note = "`references = <field>` names a field of the parent model that is a column (not `skip` or `transient`)"
+)]
+pub trait Reference<Name> {
+    /// The field's type.
+    type Value;
+    /// This row's value of the field.
+    fn value(&self) -> Self::Value;
 }
 
 pub fn hook<'c, DB, M, F>(hook: F) -> Box<dyn AfterCreate<M, Bound<'c, DB>>>

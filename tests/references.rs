@@ -9,6 +9,82 @@ use sqlx_factory::Factory;
 
 use common::Kind;
 
+#[path = "common/statements.rs"]
+mod statements;
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "subscriptions")]
+struct Subscription {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(sequence = |n| format!("sub{n}@example.com"))]
+    email: String,
+}
+
+/// A natural-key reference: the column holds the subscription's email, not its id.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "confirmations")]
+struct Confirmation {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(association = Subscription, references = email)]
+    subscriber_email: String,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "accounts")]
+struct Account {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(fake = fake::faker::name::en::Name())]
+    name: String,
+}
+
+/// A nullable key the application always fills: a parent by default, NULL when asked.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "wallets")]
+struct Wallet {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(association = Account, create_parent)]
+    account_id: Option<i64>,
+}
+
+/// A newtype id parsed from text.
+#[derive(Debug, Clone, PartialEq)]
+struct Slug(String);
+
+impl TryFrom<String> for Slug {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        match text.strip_prefix("post-") {
+            Some(_) => Ok(Slug(text)),
+            None => Err(format!("not a slug: {text}")),
+        }
+    }
+}
+
+impl From<Slug> for String {
+    fn from(slug: Slug) -> String {
+        slug.0
+    }
+}
+
+/// `try_from` fields: bound back through the conversion the user names (`into`) or through
+/// the `try_from` type itself (`u64` stored as `i64`).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "posts")]
+struct Post {
+    #[factory(primary_key)]
+    id: i64,
+    #[sqlx(try_from = "String")]
+    #[factory(into = String, sequence = |n| Slug(format!("post-{n}")))]
+    slug: Slug,
+    #[sqlx(try_from = "i64")]
+    #[factory(default = 7u64)]
+    views: u64,
+}
+
 /// A key the application generates (`id TEXT PRIMARY KEY`) but the model leaves without a value.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
 #[factory(table = "api_keys")]
@@ -56,6 +132,13 @@ where
     for sql in [
         format!("CREATE TABLE api_keys (id {text} PRIMARY KEY, label TEXT NOT NULL)"),
         format!("CREATE TABLE notes (id {pk}, body TEXT NOT NULL)"),
+        format!("CREATE TABLE subscriptions (id {pk}, email {text} NOT NULL UNIQUE)"),
+        format!(
+            "CREATE TABLE confirmations (id {pk}, subscriber_email {text} NOT NULL REFERENCES subscriptions(email))"
+        ),
+        format!("CREATE TABLE accounts (id {pk}, name TEXT NOT NULL)"),
+        format!("CREATE TABLE wallets (id {pk}, account_id BIGINT REFERENCES accounts(id))"),
+        format!("CREATE TABLE posts (id {pk}, slug {text} NOT NULL UNIQUE, views BIGINT NOT NULL)"),
     ] {
         exec!(conn, sql);
     }
@@ -101,5 +184,117 @@ on_every_backend! {
         assert!(stored[1..].iter().all(|(_, b)| b == "b"));
         let built = Note::factory().build(); // no session, no database
         assert_eq!(built.body, "hello");
+    }
+}
+
+on_every_backend! {
+    /// `references = email`: the child stores the parent's email, one parent per child, and a
+    /// batch of 100 is one INSERT per table.
+    async fn natural_key_reference(conn, kind) {
+        schema(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        let one = Confirmation::factory().with_session(&mut tx).create().await.unwrap();
+        let (id, email): (i64, String) = sqlx::query_as(
+            "SELECT s.id, s.email FROM confirmations c JOIN subscriptions s ON s.email = c.subscriber_email",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(email, one.subscriber_email);
+        assert!(email.starts_with("sub"), "the email, not the id {id} as text: {email}");
+
+        let counting = statements::start().await;
+        let many = Confirmation::factory().with_session(&mut tx).create_batch(100).await.unwrap();
+        let inserts = counting.inserts_into(kind, &["subscriptions", "confirmations"]);
+        drop(counting);
+        assert_eq!(inserts.len(), 2, "{inserts:#?}");
+        let joined: i64 = sqlx::query_scalar(
+            "SELECT COUNT(DISTINCT s.id) FROM confirmations c JOIN subscriptions s ON s.email = c.subscriber_email",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(joined, 101, "every confirmation has a parent of its own");
+        assert_eq!(many.len(), 100);
+
+        // A given key is used as is; a customised parent is created for it.
+        let given = Confirmation::factory()
+            .with_session(&mut tx)
+            .subscriber_email_with(|s| s.email("ann@example.com"))
+            .create()
+            .await
+            .unwrap();
+        assert_eq!(given.subscriber_email, "ann@example.com");
+        let built = Confirmation::factory().build(); // no session, no database
+        assert!(!built.subscriber_email.is_empty());
+    }
+}
+
+on_every_backend! {
+    /// `create_parent` on an `Option` key: a parent unless told otherwise; a batch is one
+    /// INSERT per table; `None` still stores NULL.
+    async fn optional_key_created_by_default(conn, kind) {
+        schema(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        let wallet = Wallet::factory().with_session(&mut tx).create().await.unwrap();
+        let owner: i64 = sqlx::query_scalar(
+            "SELECT a.id FROM wallets w JOIN accounts a ON a.id = w.account_id",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(wallet.account_id, Some(owner));
+
+        let counting = statements::start().await;
+        let many = Wallet::factory().with_session(&mut tx).create_batch(100).await.unwrap();
+        let inserts = counting.inserts_into(kind, &["accounts", "wallets"]);
+        drop(counting);
+        assert_eq!(inserts.len(), 2, "{inserts:#?}");
+        assert!(many.iter().all(|w| w.account_id.is_some()));
+
+        let orphan = Wallet::factory().with_session(&mut tx).account_id(None::<i64>).create().await.unwrap();
+        assert_eq!(orphan.account_id, None);
+        let joined: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM wallets w JOIN accounts a ON a.id = w.account_id",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(joined, 101);
+        let accounts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(accounts, 101, "no parent for the NULL key");
+        assert!(Wallet::factory().build().account_id.is_some());
+    }
+}
+
+on_every_backend! {
+    /// `#[sqlx(try_from = "..")]` fields are bound back as that type: the stored text is the
+    /// slug, the stored number the count, and a value the column cannot hold is an error.
+    async fn try_from_fields(conn, kind) {
+        schema(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        let post = Post::factory().with_session(&mut tx).views(12u64).create().await.unwrap();
+        assert!(post.slug.0.starts_with("post-"));
+        assert_eq!(post.views, 12);
+        let stored: (String, i64) = sqlx::query_as("SELECT slug, views FROM posts")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(stored, (post.slug.0.clone(), 12));
+        let batch = Post::factory().with_session(&mut tx).create_batch(5).await.unwrap();
+        assert!(batch.iter().all(|p| p.views == 7 && p.slug.0.starts_with("post-")));
+
+        let error = Post::factory()
+            .with_session(&mut tx)
+            .views(u64::MAX)
+            .in_savepoint()
+            .create()
+            .await
+            .expect_err("u64::MAX does not fit an i64 column")
+            .to_string();
+        assert!(error.contains("out of range"), "{error}");
     }
 }

@@ -18,6 +18,9 @@ pub const ASSOCIATION: &str = "association";
 pub const LAZY: &str = "lazy";
 pub const REQUIRED: &str = "required";
 pub const TRANSIENT: &str = "transient";
+pub const REFERENCES: &str = "references";
+pub const CREATE_PARENT: &str = "create_parent";
+pub const INTO: &str = "into";
 
 const STRUCT_ATTRS: &[&str] = &[TABLE, GET_OR_CREATE];
 const FIELD_ATTRS: &[&str] = &[
@@ -28,6 +31,9 @@ const FIELD_ATTRS: &[&str] = &[
     SEQUENCE,
     LAZY,
     ASSOCIATION,
+    REFERENCES,
+    CREATE_PARENT,
+    INTO,
     REQUIRED,
     TRANSIENT,
     COLUMN,
@@ -53,6 +59,12 @@ pub struct FieldAttrs {
     pub sequence: Option<(Ident, Expr)>,
     pub lazy: Option<(Ident, Expr)>,
     pub association: Option<(Ident, Path)>,
+    /// `references = field`: the parent's field the key holds, instead of its primary key.
+    pub references: Option<(Ident, Ident)>,
+    /// `create_parent`: an `Option<_>` key gets a parent by default, like a required one.
+    pub create_parent: Option<Ident>,
+    /// `into = Type`: the field is bound as this type, converted with `TryInto`.
+    pub into: Option<(Ident, syn::Type)>,
     pub required: Option<Ident>,
     pub transient: Option<Ident>,
     pub column: Option<LitStr>,
@@ -65,8 +77,8 @@ pub struct FieldAttrs {
     pub sqlx_default: bool,
     /// `#[sqlx(json)]`: stored as JSON, bound through `sqlx::types::Json`.
     pub sqlx_json: bool,
-    /// `#[sqlx(try_from = ..)]`: decoded from another type, which we cannot bind.
-    pub sqlx_try_from: Option<Ident>,
+    /// `#[sqlx(try_from = "Type")]`: decoded from `Type`, so bound back as `Type`.
+    pub sqlx_try_from: Option<(Ident, LitStr)>,
     /// `#[sqlx(flatten)]`: the field is several columns, which a factory cannot list.
     pub sqlx_flatten: Option<Ident>,
 }
@@ -185,6 +197,7 @@ pub fn field_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> FieldAttrs {
                     SKIP => Some(&mut out.skip),
                     REQUIRED => Some(&mut out.required),
                     TRANSIENT => Some(&mut out.transient),
+                    CREATE_PARENT => Some(&mut out.create_parent),
                     _ => None,
                 };
                 if let Some(slot) = flag {
@@ -217,6 +230,14 @@ pub fn field_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> FieldAttrs {
                         let path = meta.value()?.parse()?;
                         set_once(cx, &mut out.association, (name.clone(), path), &name);
                     }
+                    REFERENCES => {
+                        let field: Ident = meta.value()?.parse()?;
+                        set_once(cx, &mut out.references, (name.clone(), field), &name);
+                    }
+                    INTO => {
+                        let ty: syn::Type = meta.value()?.parse()?;
+                        set_once(cx, &mut out.into, (name.clone(), ty), &name);
+                    }
                     COLUMN => {
                         let column = meta.value()?.parse()?;
                         set_once(cx, &mut out.column, column, &name);
@@ -243,8 +264,10 @@ pub fn field_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> FieldAttrs {
                     out.sqlx_json = true;
                     skip_meta(&meta)
                 } else if meta.path.is_ident("try_from") {
-                    out.sqlx_try_from = meta.path.get_ident().cloned();
-                    skip_meta(&meta)
+                    let ident = meta.path.get_ident().cloned();
+                    let ty: LitStr = meta.value()?.parse()?;
+                    out.sqlx_try_from = ident.map(|ident| (ident, ty));
+                    Ok(())
                 } else if meta.path.is_ident("flatten") {
                     out.sqlx_flatten = meta.path.get_ident().cloned();
                     Ok(())

@@ -162,6 +162,9 @@ impl<'a> Expander<'a> {
         let model_impl = self.model_impl(&table, &factory_name);
         let insert_impl = self.insert_impl();
         let association_impl = self.association_impl();
+        // Issue 11: field markers and `Reference` impls live in `refs.rs`.
+        let fields_module = crate::refs::fields_module_def(input);
+        let reference_impls = crate::refs::reference_impls(input);
 
         let factory_doc = format!(
             "Factory for [`{model}`] rows in table `{table}`, made by `#[derive(Factory)]`.\n\n\
@@ -181,6 +184,8 @@ impl<'a> Expander<'a> {
             }
 
             #marker_module
+            #fields_module
+            #reference_impls
 
             #[automatically_derived]
             impl #model {
@@ -588,7 +593,7 @@ impl<'a> Expander<'a> {
             let ident = f.ident;
             let parent_field = parent_ident(ident);
             let parent = f.association();
-            let default_parent = if f.is_option() {
+            let default_parent = if f.is_option() && f.attrs.create_parent.is_none() {
                 // An optional foreign key stays NULL unless a parent is asked for.
                 quote!(#private::core::option::Option::None)
             } else {
@@ -640,8 +645,10 @@ impl<'a> Expander<'a> {
                     <#inner as #spanned_private::FakeValue>::fake_value(__rng)
                 }
             };
+            // `create_parent`: a parent by default, so a key in build mode too.
+            let by_default = f.attrs.create_parent.is_some();
             return quote! {
-                if self.#parent_field.is_some() {
+                if #by_default || self.#parent_field.is_some() {
                     #private::core::option::Option::Some(#key)
                 } else {
                     #private::core::option::Option::None
@@ -791,12 +798,7 @@ impl<'a> Expander<'a> {
             .collect();
         let mut k = 0usize;
         let binds = columns.iter().zip(&column_vars).map(|(f, var)| {
-            let json = f.attrs.sqlx_json;
-            let value = if json {
-                quote!(#private::sqlx::types::Json(#var))
-            } else {
-                quote!(#var)
-            };
+            let value = crate::stored::bind_value(self.input, f, var);
             let add = quote!(#private::ColumnOf::<__DB>::bind(#value, __args)?;);
             if f.is_db_filled() {
                 let bit = k;
@@ -811,21 +813,14 @@ impl<'a> Expander<'a> {
             .map(|i| format_ident!("__key{}", i))
             .collect();
         let key_binds = keys.iter().zip(&key_vars).map(|(f, var)| {
-            let value = if f.attrs.sqlx_json {
-                quote!(#private::sqlx::types::Json(#var))
-            } else {
-                quote!(#var)
-            };
+            let value = crate::stored::bind_value(self.input, f, var);
             quote!(#private::ColumnOf::<__DB>::bind(#value, __args)?;)
         });
         let encode_bounds = columns.iter().map(|f| {
             let ty = f.ty;
             let private = private_at(ty.span());
-            if f.attrs.sqlx_json {
-                quote_spanned! {ty.span()=> #private::sqlx::types::Json<#ty>: #private::ColumnOf<__DB> }
-            } else {
-                quote_spanned! {ty.span()=> #ty: #private::ColumnOf<__DB> }
-            }
+            let stored = crate::stored::bound_type(f);
+            quote_spanned! {ty.span()=> #stored: #private::ColumnOf<__DB> }
         });
         // A self-reference needs no bound: inside this impl, `Self: Insert<__DB>` holds.
         let parent_bounds = self.associations().filter_map(|f| {
@@ -846,13 +841,9 @@ impl<'a> Expander<'a> {
                 .map(|f| format_ident!("__{}", f.ident))
                 .collect();
             let steps = self.associations().zip(&slots).enumerate().map(|(index, (f, slot))| {
-                let ident = f.ident;
                 let name = f.name();
                 let parent = f.association();
-                let ty = f.ty;
-                let assign = { let spanned_private = private_at(parent.span()); quote_spanned!{parent.span()=>
-                    row.#ident = #spanned_private::foreign_key::<#ty, #parent>(parent);
-                } };
+                let assign = parent.map(|parent| crate::refs::assign_key(self.input, f, parent));
                 let create = { let spanned_private = private_at(parent.span()); quote_spanned!(parent.span()=> <#parent as #spanned_private::InsertParent<__DB>>::create_parents) };
                 quote! {
                     if let #private::core::option::Option::Some(source) = #slot {

@@ -9,6 +9,8 @@ mod attr;
 mod ctxt;
 mod expand;
 mod keys;
+mod refs;
+mod stored;
 mod valid;
 
 use proc_macro::TokenStream;

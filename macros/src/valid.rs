@@ -177,10 +177,37 @@ pub fn check(cx: &mut Ctxt, input: &Input<'_>) {
                 "a self-referencing `association` needs an optional key (`Option<..>`): a required one would create parents without end",
             );
         }
-        if let Some(try_from) = &attrs.sqlx_try_from {
+        if let Some((_, lit)) = &attrs.sqlx_try_from
+            && attrs.into.is_none()
+            && lit.parse::<syn::Type>().is_err()
+        {
             cx.error_spanned_by(
-                try_from,
-                "`#[sqlx(try_from = ..)]` fields are not supported by `Factory`: it cannot bind the field's type back; store the database type in the field",
+                lit,
+                "`Factory` binds a `try_from` field as the type it names, and this is no type: write `#[sqlx(try_from = \"String\")]`, or `#[factory(into = Type)]`",
+            );
+        }
+        if let (Some((into, _)), true) = (&attrs.into, attrs.sqlx_json) {
+            cx.error_spanned_by(into, "a `#[sqlx(json)]` field is bound as JSON; remove `into`");
+        }
+        if let (Some((references, _)), None) = (&attrs.references, &attrs.association) {
+            cx.error_spanned_by(
+                references,
+                "`references` names the parent's field an `association` stores; add `association = Parent`",
+            );
+        }
+        if let (Some(create_parent), None) = (&attrs.create_parent, &attrs.association) {
+            cx.error_spanned_by(
+                create_parent,
+                "`create_parent` is for an `association` with an `Option<..>` key; add `association = Parent`",
+            );
+        }
+        if let Some(create_parent) = &attrs.create_parent
+            && attrs.association.is_some()
+            && !field.is_option()
+        {
+            cx.error_spanned_by(
+                create_parent,
+                "a key that is not `Option<..>` always gets a parent; remove `create_parent`",
             );
         }
         if let Some(flatten) = &attrs.sqlx_flatten {
