@@ -181,17 +181,14 @@ where
     }
 }
 
-/// One character of a field name spelled as a type (see [`Reference`]).
-pub struct Ch<const C: char>;
-
-/// A model with a column field named `Name` (spelled `(Ch<'e'>, Ch<'m'>, ..)`), which an
+/// A model with a column field whose name hashes to `NAME` (FNV-1a), which an
 /// association with `references = <field>` stores instead of the primary key.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has no column field by the name `references` gives",
     label = "not a column field of `{Self}` (or its type is not `Clone`)",
     note = "`references = <field>` names a field of the parent model that is a column (not `skip` or `transient`)"
 )]
-pub trait Reference<Name> {
+pub trait Reference<const NAME: u64> {
     /// The field's type.
     type Value;
     /// This row's value of the field.

@@ -35,12 +35,13 @@ pub fn marker(input: &Input<'_>, field: &Ident) -> TokenStream {
     quote!(#module::#field)
 }
 
-/// A field name as a type, `(Ch<'e'>, Ch<'m'>, ..)`: what `references = email` resolves in
-/// the parent's `Reference` impls without knowing the module the parent lives in.
-fn name_type(name: &str, span: Span) -> TokenStream {
-    let private = quote_spanned!(span=> ::sqlx_factory::__private);
-    let chars = name.chars();
-    quote_spanned!(span=> (#(#private::Ch<#chars>,)*))
+/// A field name as a number, FNV-1a of its text: what `references = email` resolves in the
+/// parent's `Reference` impls without knowing the module the parent lives in. (A type spelling
+/// the name char by char reads better but makes rustc write "long type" files in errors.)
+fn name_hash(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// `impl Reference<name> for Model` for each column field: any of them can be referenced.
@@ -52,8 +53,10 @@ pub fn reference_impls(input: &Input<'_>) -> TokenStream {
     let impls = input.fields.iter().filter(|f| f.is_column()).map(|f| {
         let ident = f.ident;
         let ty = f.ty;
-        let name = name_type(&f.name(), Span::call_site());
+        let name = name_hash(&f.name());
+        // `do_not_recommend`: a wrong `references` name lists no other fields (as long types).
         quote! {
+            #[diagnostic::do_not_recommend]
             #[automatically_derived]
             impl #private::Reference<#name> for #model
             where
@@ -81,9 +84,12 @@ pub fn assign_key(input: &Input<'_>, f: &Field<'_>, parent: &Path) -> TokenStrea
     let marker = marker(input, f.ident);
     let (key_ty, key) = match &f.attrs.references {
         Some((_, field)) => {
+            // Every token under the user's `references` name, parent path included, so a name
+            // the parent lacks is one error there.
             let span = field.span();
             let private = quote_spanned!(span=> ::sqlx_factory::__private);
-            let name = name_type(&field.unraw_string(), span);
+            let name = name_hash(&field.unraw_string());
+            let parent = respan(quote!(#parent), span);
             (
                 quote_spanned!(span=> <#parent as #private::Reference<#name>>::Value),
                 quote_spanned!(span=> <#parent as #private::Reference<#name>>::value(parent)),
@@ -103,4 +109,22 @@ pub fn assign_key(input: &Input<'_>, f: &Field<'_>, parent: &Path) -> TokenStrea
     quote_spanned! {span=>
         row.#ident = <#ty as #private::ForeignKey<#key_ty, #marker>>::from_key(#key);
     }
+}
+
+/// `tokens` with every span set to `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let proc_macro2::TokenTree::Group(group) = &token {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                token = proc_macro2::TokenTree::Group(inner);
+            } else {
+                token.set_span(span);
+            }
+            token
+        })
+        .collect()
 }
