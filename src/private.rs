@@ -50,6 +50,29 @@ where
     }
 }
 
+/// The session state `Self` can store the field `F` of type `T`: checked per field where
+/// `create()` is called, so that a type the bound backend lacks is one error naming the field
+/// (the `State` bound behind it fails on the same sqlx traits, and rustc drops that error as
+/// implied by this one). Unbound factories store anything: there the missing session is the
+/// error.
+#[diagnostic::on_unimplemented(
+    message = "the field `{F}` of type `{T}` cannot be stored in a column through `{Self}`",
+    label = "`{F}` has no sqlx `Encode`, `Decode` and `Type` for this backend",
+    note = "`build()` works on any model; to create it here, change the type of `{F}` to one this backend stores (a `Vec<T>` array exists only on PostgreSQL), or create it on another backend"
+)]
+pub trait StoresField<T, F> {}
+
+#[diagnostic::do_not_recommend]
+impl<'c, DB, T, F> StoresField<T, F> for Bound<'c, DB>
+where
+    DB: Backend,
+    T: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB> + for<'r> sqlx::Decode<'r, DB>,
+{
+}
+
+#[diagnostic::do_not_recommend]
+impl<T, F> StoresField<T, F> for NoSession {}
+
 /// A field type with a fake value, for fields with no value attribute.
 #[diagnostic::on_unimplemented(
     message = "the field type `{Self}` has no fake value",

@@ -162,7 +162,9 @@ impl<'a> Expander<'a> {
         let model_impl = self.model_impl(&table, &factory_name);
         let insert_impl = self.insert_impl();
         let association_impl = self.association_impl();
-        // Issue 11: field markers and `Reference` impls live in `refs.rs`.
+        // Issue 11: field markers and `Reference` impls live in `refs.rs`; the per-field
+        // storage checks of `create` in `stored.rs`.
+        let store_checks = crate::stored::store_checks(input);
         let fields_module = crate::refs::fields_module_def(input);
         let reference_impls = crate::refs::reference_impls(input);
 
@@ -270,6 +272,7 @@ impl<'a> Expander<'a> {
                 /// stored it; parents of associations are created first, in the same session.
                 pub fn create(self) -> #private::Create<S, #model>
                 where
+                    #(#store_checks,)*
                     S: #private::Session<#model> + #private::State<#model>,
                     #(#required_checks,)*
                 {
@@ -280,6 +283,7 @@ impl<'a> Expander<'a> {
                 /// Inserts `n` rows with multi-row `INSERT ... RETURNING` statements, in order.
                 pub fn create_batch(self, n: usize) -> #private::CreateBatch<S, #model>
                 where
+                    #(#store_checks,)*
                     S: #private::Session<#model> + #private::State<#model>,
                     #(#required_checks,)*
                 {

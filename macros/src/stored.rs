@@ -46,3 +46,21 @@ pub fn bind_value(input: &Input<'_>, f: &Field<'_>, var: &syn::Ident) -> TokenSt
         quote!(#var)
     }
 }
+
+/// `S: StoresField<T, field>` per column, spanned at the field's type: put before `create`'s
+/// `State` bound so that a type the bound backend cannot store is reported once, naming the
+/// field (see `StoresField`).
+pub fn store_checks(input: &Input<'_>) -> Vec<TokenStream> {
+    input
+        .fields
+        .iter()
+        .filter(|f| f.is_column())
+        .map(|f| {
+            let ty = f.ty;
+            let private = quote_spanned!(ty.span()=> ::sqlx_factory::__private);
+            let stored = bound_type(f);
+            let marker = crate::refs::marker(input, f.ident);
+            quote_spanned!(ty.span()=> S: #private::StoresField<#stored, #marker>)
+        })
+        .collect()
+}
