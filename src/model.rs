@@ -36,6 +36,10 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     /// This row's `get_or_create` values.
     fn lookup_key(&self) -> Self::LookupKey;
 
+    /// The type names (last path segment) of the models its associations point at, other than
+    /// itself: what a parent's derive reads to find two models that reference each other.
+    const PARENTS: &'static [&'static str] = &[];
+
     /// This model's INSERT texts.
     fn sql_cache() -> &'static SqlCache;
 

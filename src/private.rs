@@ -268,3 +268,23 @@ where
         .into(),
     })
 }
+
+/// Whether `parents` (a model's [`Model::PARENTS`]) names `model`: evaluated in a `const`, so a
+/// reference cycle is a compile error at the derive.
+pub const fn names(parents: &[&str], model: &str) -> bool {
+    let mut i = 0;
+    while i < parents.len() {
+        let (a, b) = (parents[i].as_bytes(), model.as_bytes());
+        if a.len() == b.len() {
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return true;
+            }
+        }
+        i += 1;
+    }
+    false
+}

@@ -165,6 +165,7 @@ impl<'a> Expander<'a> {
         // Issue 11: field markers and `Reference` impls live in `refs.rs`; the per-field
         // storage checks of `create` in `stored.rs`.
         let store_checks = crate::stored::store_checks(input);
+        let cycle_checks = crate::cycle::checks(input);
         let fields_module = crate::refs::fields_module_def(input);
         let reference_impls = crate::refs::reference_impls(input);
 
@@ -188,6 +189,7 @@ impl<'a> Expander<'a> {
             #marker_module
             #fields_module
             #reference_impls
+            #cycle_checks
 
             #[automatically_derived]
             impl #model {
@@ -720,6 +722,7 @@ impl<'a> Expander<'a> {
             .collect();
         let transient_types = self.transients().map(|f| f.ty);
         let transient_idents: Vec<&Ident> = self.transients().map(|f| f.ident).collect();
+        let parent_names = crate::cycle::parents(self.input);
         let keys = self.lookup_fields();
         let key_columns = keys.iter().map(|f| &f.column);
         let key_types = keys.iter().map(|f| f.ty);
@@ -740,6 +743,8 @@ impl<'a> Expander<'a> {
                 }
 
                 const GET_OR_CREATE: &'static [&'static str] = &[#(#key_columns),*];
+
+                const PARENTS: &'static [&'static str] = &[#(#parent_names),*];
 
                 type LookupKey = (#(#key_types,)*);
 

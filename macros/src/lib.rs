@@ -7,6 +7,7 @@
 mod ast;
 mod attr;
 mod ctxt;
+mod cycle;
 mod expand;
 mod keys;
 mod refs;
