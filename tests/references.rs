@@ -123,6 +123,30 @@ where
     }
 }
 
+/// A parent with a two-column key.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "splits")]
+struct Split {
+    #[factory(primary_key, sequence = |n| format!("index-{}", n % 3))]
+    index_uid: String,
+    #[factory(primary_key, sequence = |n| format!("split-{n}"))]
+    split_id: String,
+    #[factory(default = 10)]
+    num_docs: i64,
+}
+
+/// Both key fields come from one parent row per child.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "split_tags", association(Split, fields(split_index, split), references(index_uid, split_id)))]
+struct SplitTag {
+    #[factory(primary_key)]
+    id: i64,
+    split_index: String,
+    split: String,
+    #[factory(default = "hot".to_string())]
+    tag: String,
+}
+
 async fn schema<C>(conn: &mut C, kind: Kind)
 where
     for<'c> &'c mut C: sqlx::Executor<'c>,
@@ -138,6 +162,14 @@ where
         ),
         format!("CREATE TABLE accounts (id {pk}, name TEXT NOT NULL)"),
         format!("CREATE TABLE wallets (id {pk}, account_id BIGINT REFERENCES accounts(id))"),
+        format!(
+            "CREATE TABLE splits (index_uid {text} NOT NULL, split_id {text} NOT NULL, num_docs BIGINT NOT NULL, \
+             PRIMARY KEY (index_uid, split_id))"
+        ),
+        format!(
+            "CREATE TABLE split_tags (id {pk}, split_index {text} NOT NULL, split {text} NOT NULL, tag TEXT NOT NULL, \
+             FOREIGN KEY (split_index, split) REFERENCES splits(index_uid, split_id))"
+        ),
         format!("CREATE TABLE posts (id {pk}, slug {text} NOT NULL UNIQUE, views BIGINT NOT NULL)"),
     ] {
         exec!(conn, sql);
@@ -296,5 +328,65 @@ on_every_backend! {
             .expect_err("u64::MAX does not fit an i64 column")
             .to_string();
         assert!(error.contains("out of range"), "{error}");
+    }
+}
+
+on_every_backend! {
+    /// A composite foreign key: both fields from one parent per row (checked with a JOIN on
+    /// both columns), a batch of 100 is one INSERT per table, and given fields create no parent.
+    async fn composite_key(conn, kind) {
+        schema(conn, kind).await;
+        if kind == Kind::Sqlite {
+            exec!(conn, "PRAGMA foreign_keys = ON".to_string());
+        }
+        let mut tx = conn.begin().await.unwrap();
+        let tag = SplitTag::factory().with_session(&mut tx).create().await.unwrap();
+        let (index_uid, split_id): (String, String) = sqlx::query_as(
+            "SELECT s.index_uid, s.split_id FROM split_tags t \
+             JOIN splits s ON s.index_uid = t.split_index AND s.split_id = t.split",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!((index_uid, split_id), (tag.split_index.clone(), tag.split.clone()));
+
+        let counting = statements::start().await;
+        let tags = SplitTag::factory().with_session(&mut tx).create_batch(100).await.unwrap();
+        let inserts = counting.inserts_into(kind, &["splits", "split_tags"]);
+        drop(counting);
+        assert_eq!(inserts.len(), 2, "{inserts:#?}");
+        assert_eq!(tags.len(), 100);
+        let joined: i64 = sqlx::query_scalar(
+            "SELECT COUNT(DISTINCT s.split_id) FROM split_tags t \
+             JOIN splits s ON s.index_uid = t.split_index AND s.split_id = t.split",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(joined, 101, "one parent per row");
+
+        let given = SplitTag::factory()
+            .with_session(&mut tx)
+            .split_index(tag.split_index.clone())
+            .split(tag.split.clone())
+            .create()
+            .await
+            .unwrap();
+        assert_eq!(given.split, tag.split);
+        let splits: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM splits")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(splits, 101, "given keys create no parent");
+
+        let custom = SplitTag::factory()
+            .with_session(&mut tx)
+            .split_index_with(|s| s.index_uid("custom").num_docs(3))
+            .create()
+            .await
+            .unwrap();
+        assert_eq!(custom.split_index, "custom");
+        let built = SplitTag::factory().build(); // no session, no database
+        assert_eq!(built.tag, "hot");
     }
 }

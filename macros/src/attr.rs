@@ -22,7 +22,7 @@ pub const REFERENCES: &str = "references";
 pub const CREATE_PARENT: &str = "create_parent";
 pub const INTO: &str = "into";
 
-const STRUCT_ATTRS: &[&str] = &[TABLE, GET_OR_CREATE];
+const STRUCT_ATTRS: &[&str] = &[TABLE, GET_OR_CREATE, ASSOCIATION];
 const FIELD_ATTRS: &[&str] = &[
     PRIMARY_KEY,
     GENERATED,
@@ -47,6 +47,17 @@ pub struct StructAttrs {
     /// `get_or_create(field, ..)`: the fields whose values find an existing row.
     pub get_or_create: Option<(Ident, Vec<Ident>)>,
     pub rename_all: Option<LitStr>,
+    /// `association(Parent, fields(a, b), references(x, y))`: composite foreign keys.
+    pub composites: Vec<CompositeAttr>,
+}
+
+/// One composite foreign key: the child's `fields`, filled from one parent row's `references`
+/// (the same names when not given).
+pub struct CompositeAttr {
+    pub name: Ident,
+    pub parent: Path,
+    pub fields: Vec<Ident>,
+    pub references: Option<(Ident, Vec<Ident>)>,
 }
 
 /// A field's attributes: flags keep the span of their name, for errors about them.
@@ -63,6 +74,11 @@ pub struct FieldAttrs {
     pub references: Option<(Ident, Ident)>,
     /// `create_parent`: an `Option<_>` key gets a parent by default, like a required one.
     pub create_parent: Option<Ident>,
+    /// Set by a struct-level composite `association(..)` on its first field: every (field,
+    /// parent field) pair of the key, filled from one parent row.
+    pub group: Vec<(Ident, Ident)>,
+    /// Set on the other fields of a composite key: the first field, whose parent they share.
+    pub group_first: Option<Ident>,
     /// `into = Type`: the field is bound as this type, converted with `TryInto`.
     pub into: Option<(Ident, syn::Type)>,
     pub required: Option<Ident>,
@@ -162,6 +178,9 @@ pub fn struct_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> StructAttrs {
                         return Err(meta.error("`get_or_create` needs the fields that find a row: `get_or_create(email)`"));
                     }
                     set_once(cx, &mut out.get_or_create, (name.clone(), fields), &name);
+                    Ok(())
+                } else if name == ASSOCIATION {
+                    out.composites.push(composite(&meta, name)?);
                     Ok(())
                 } else {
                     Err(unknown(&name, STRUCT_ATTRS, "struct"))
@@ -278,6 +297,47 @@ pub fn field_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> FieldAttrs {
         }
     }
     out
+}
+
+/// `association(Parent, fields(a, b), references(x, y))` on the struct.
+fn composite(meta: &ParseNestedMeta<'_>, name: Ident) -> syn::Result<CompositeAttr> {
+    const SYNTAX: &str = "write a composite key as `association(Parent, fields(a, b))`, with `references(x, y)` when the parent's fields have other names";
+    let mut parent: Option<Path> = None;
+    let mut fields: Option<Vec<Ident>> = None;
+    let mut references = None;
+    let list = |inner: &ParseNestedMeta<'_>| -> syn::Result<Vec<Ident>> {
+        let mut names = Vec::new();
+        inner.parse_nested_meta(|item| {
+            names.push(item.path.require_ident()?.clone());
+            Ok(())
+        })?;
+        Ok(names)
+    };
+    meta.parse_nested_meta(|inner| {
+        if inner.path.is_ident("fields") && inner.input.peek(syn::token::Paren) {
+            fields = Some(list(&inner)?);
+        } else if inner.path.is_ident("references") && inner.input.peek(syn::token::Paren) {
+            let ident = inner.path.require_ident()?.clone();
+            references = Some((ident, list(&inner)?));
+        } else if parent.is_none() && !inner.input.peek(Token![=]) && !inner.input.peek(syn::token::Paren) {
+            parent = Some(inner.path.clone());
+        } else {
+            return Err(inner.error(SYNTAX));
+        }
+        Ok(())
+    })?;
+    match (parent, fields) {
+        (Some(parent), Some(fields)) if fields.len() >= 2 => Ok(CompositeAttr {
+            name,
+            parent,
+            fields,
+            references,
+        }),
+        (Some(_), Some(_)) => Err(meta.error(
+            "a composite key has two fields or more; for one, write `#[factory(association = Parent)]` on the field",
+        )),
+        _ => Err(meta.error(SYNTAX)),
+    }
 }
 
 /// Consumes a `#[sqlx]` option we do not read: `key`, `key = value` or `key(..)`.

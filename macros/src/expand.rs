@@ -446,10 +446,16 @@ impl<'a> Expander<'a> {
             format!("Sets `{ident}` (column `{}`)", f.column)
         };
         let doc = format!("{what} for every object this factory makes.");
-        let clear_parent = f.association().map(|_| {
-            let parent = parent_ident(ident);
-            quote!(self.#parent = #private::core::option::Option::None;)
-        });
+        // Setting a key field drops its parent; for a composite key, any of its fields does.
+        let clear_parent = f
+            .attrs
+            .group_first
+            .as_ref()
+            .or(f.association().map(|_| ident))
+            .map(|first| {
+                let parent = parent_ident(first);
+                quote!(self.#parent = #private::core::option::Option::None;)
+            });
         let main = if let Some(i) = self.required.iter().position(|(r, _)| r.ident == ident) {
             // Changes this field's type parameter to `Set`: the struct is rebuilt field by field.
             let factory = &self.factory;
@@ -488,6 +494,7 @@ impl<'a> Expander<'a> {
             }
         };
         let with = f.association().map(|parent| {
+            let members = group_members(f);
             let with = format_ident!("{}_with", ident);
             let parent_field = parent_ident(ident);
             let doc = format!(
@@ -508,7 +515,7 @@ impl<'a> Expander<'a> {
                 {
                     let factory = <<#parent as #private::Association>::Factory as #private::core::default::Default>::default();
                     self.#parent_field = #private::core::option::Option::Some(#private::Box::new(customize(factory)));
-                    self.#ident = #private::core::option::Option::None;
+                    #(self.#members = #private::core::option::Option::None;)*
                     self
                 }
             }
@@ -608,8 +615,9 @@ impl<'a> Expander<'a> {
                     #spanned_private::core::option::Option::Some(#spanned_private::default_parent::<#parent>())
                 } }
             };
+            let members = group_members(f);
             quote! {
-                if self.#ident.is_some() {
+                if false #(|| self.#members.is_some())* {
                     #private::core::option::Option::None
                 } else {
                     match self.#parent_field.take() {
@@ -852,7 +860,7 @@ impl<'a> Expander<'a> {
             let steps = self.associations().zip(&slots).enumerate().map(|(index, (f, slot))| {
                 let name = f.name();
                 let parent = f.association();
-                let assign = parent.map(|parent| crate::refs::assign_key(self.input, f, parent));
+                let assign = parent.map(|parent| crate::refs::assign_keys(self.input, f, parent));
                 let create = { let spanned_private = private_at(parent.span()); quote_spanned!(parent.span()=> <#parent as #spanned_private::InsertParent<__DB>>::create_parents) };
                 quote! {
                     if let #private::core::option::Option::Some(source) = #slot {
@@ -935,6 +943,15 @@ fn row_source(f: &Field<'_>) -> TokenStream {
     let span = parent.span();
     let private = private_at(span);
     quote_spanned!(span=> #private::Box<dyn #private::RowSource<#parent>>)
+}
+
+/// The fields one association fills: the field itself, or every field of a composite key.
+fn group_members<'f>(f: &'f Field<'_>) -> Vec<&'f Ident> {
+    if f.attrs.group.is_empty() {
+        vec![f.ident]
+    } else {
+        f.attrs.group.iter().map(|(field, _)| field).collect()
+    }
 }
 
 fn parent_ident(field: &Ident) -> Ident {

@@ -78,12 +78,30 @@ pub fn reference_impls(input: &Input<'_>) -> TokenStream {
 /// Spanned at the field's type, so a mismatch is one error there naming the field and both
 /// types; the `references` name is spanned at the user's ident, so a name the parent lacks is
 /// reported under it.
-pub fn assign_key(input: &Input<'_>, f: &Field<'_>, parent: &Path) -> TokenStream {
+pub fn assign_keys(input: &Input<'_>, f: &Field<'_>, parent: &Path) -> TokenStream {
+    if f.attrs.group.is_empty() {
+        let references = f.attrs.references.as_ref().map(|(_, field)| field);
+        return assign_key(input, f, parent, references);
+    }
+    // A composite key: every field from the same parent row.
+    let assigns = f.attrs.group.iter().filter_map(|(field, parent_field)| {
+        let member = input.fields.iter().find(|m| m.ident == field)?;
+        Some(assign_key(input, member, parent, Some(parent_field)))
+    });
+    quote!(#(#assigns)*)
+}
+
+fn assign_key(
+    input: &Input<'_>,
+    f: &Field<'_>,
+    parent: &Path,
+    references: Option<&Ident>,
+) -> TokenStream {
     let ident = f.ident;
     let ty = f.ty;
     let marker = marker(input, f.ident);
-    let (key_ty, key) = match &f.attrs.references {
-        Some((_, field)) => {
+    let (key_ty, key) = match references {
+        Some(field) => {
             // Every token under the user's `references` name, parent path included, so a name
             // the parent lacks is one error there.
             let span = field.span();

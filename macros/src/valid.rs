@@ -201,6 +201,30 @@ pub fn check(cx: &mut Ctxt, input: &Input<'_>) {
                 "`create_parent` is for an `association` with an `Option<..>` key; add `association = Parent`",
             );
         }
+        if !attrs.group.is_empty() || attrs.group_first.is_some() {
+            if field.is_option() {
+                cx.error_spanned_by(
+                    field.ty,
+                    "a composite foreign key's fields cannot be `Option<..>` yet: declare the columns `NOT NULL` and the fields with the key's types",
+                );
+            }
+            if let Some((ident, _)) = &attrs.references {
+                cx.error_spanned_by(ident, "a composite key names its parent's fields in `references(..)` of the struct's `association(..)`; remove this `references`");
+            }
+        }
+        if let Some(first) = &attrs.group_first {
+            for (ident, _) in attrs.values() {
+                cx.error_spanned_by(
+                    ident,
+                    format!("`{}` is filled from the parent row, together with `{first}`; set a fixed key with the setters instead", field.name()),
+                );
+            }
+            flags(
+                cx,
+                "a composite key field is a foreign key",
+                &[&attrs.primary_key, &attrs.generated, &attrs.required],
+            );
+        }
         if let Some(create_parent) = &attrs.create_parent
             && attrs.association.is_some()
             && !field.is_option()
