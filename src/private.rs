@@ -159,7 +159,7 @@ where
 /// `K` itself or `Option<K>`, nothing that merely converts (a `String` column must not store a
 /// uuid's text because `Uuid: Into<String>`).
 #[diagnostic::on_unimplemented(
-    message = "the foreign key `{F}` is a `{Self}`, but the parent's key it stores is a `{K}`",
+    message = "the foreign key `{F}` has type `{Self}`, but the parent's key it stores has type `{K}`",
     label = "must be `{K}` or `Option<{K}>`",
     note = "declare `{F}` with the parent's key type, or point the association at the parent's field of this type with `references = <field>`"
 )]
@@ -207,9 +207,9 @@ where
 /// A model with a column field whose name hashes to `NAME` (FNV-1a), which an
 /// association with `references = <field>` stores instead of the primary key.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` has no column field by the name `references` gives",
-    label = "not a column field of `{Self}` (or its type is not `Clone`)",
-    note = "`references = <field>` names a field of the parent model that is a column (not `skip` or `transient`)"
+    message = "`references` names no column field of `{Self}`",
+    label = "`{Self}` has no column field of this name (or its type is not `Clone`)",
+    note = "name a field of `{Self}` that is a column (not `skip` or `transient`)"
 )]
 pub trait Reference<const NAME: u64> {
     /// The field's type.

@@ -137,7 +137,10 @@ struct Split {
 
 /// Both key fields come from one parent row per child.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
-#[factory(table = "split_tags", association(Split, fields(split_index, split), references(index_uid, split_id)))]
+#[factory(
+    table = "split_tags",
+    association(Split, fields(split_index, split), references(index_uid, split_id))
+)]
 struct SplitTag {
     #[factory(primary_key)]
     id: i64,

@@ -148,10 +148,21 @@ fn group(cx: &mut Ctxt, fields: &mut [Field<'_>], composite: &attr::CompositeAtt
             continue;
         };
         let field = &mut fields[index];
+        // The second claim is the error: a field's own `association` comes after the
+        // struct's attribute in the source; of two composites, the later one.
+        if let Some((ident, _)) = &field.attrs.association
+            && field.attrs.group.is_empty()
+        {
+            cx.error_spanned_by(
+                ident,
+                format!("`{name}` is already filled by the composite key `association({}, fields(..))` of the struct; remove this `association`", quote::ToTokens::to_token_stream(&composite.parent)),
+            );
+            continue;
+        }
         if field.attrs.association.is_some() || field.attrs.group_first.is_some() {
             cx.error_spanned_by(
                 name,
-                format!("`{name}` already belongs to another association: a key field is filled from one parent"),
+                format!("`{name}` already belongs to another composite key: a key field is filled from one parent"),
             );
             continue;
         }

@@ -319,7 +319,10 @@ fn composite(meta: &ParseNestedMeta<'_>, name: Ident) -> syn::Result<CompositeAt
         } else if inner.path.is_ident("references") && inner.input.peek(syn::token::Paren) {
             let ident = inner.path.require_ident()?.clone();
             references = Some((ident, list(&inner)?));
-        } else if parent.is_none() && !inner.input.peek(Token![=]) && !inner.input.peek(syn::token::Paren) {
+        } else if parent.is_none()
+            && !inner.input.peek(Token![=])
+            && !inner.input.peek(syn::token::Paren)
+        {
             parent = Some(inner.path.clone());
         } else {
             return Err(inner.error(SYNTAX));

@@ -5,7 +5,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{DeriveInput, Ident};
 
-use crate::ast::{Field, Input, UnrawString, Value, is_date_type, option_inner};
+use crate::ast::{Field, Input, Value, is_date_type, option_inner};
 use crate::ctxt::Ctxt;
 use crate::valid;
 
@@ -155,7 +155,6 @@ impl<'a> Expander<'a> {
         let override_idents: Vec<&Ident> = settable.iter().map(|f| f.ident).collect();
         let setters = settable.iter().map(|f| self.setter(f));
 
-        let marker_module = self.marker_module_def();
         let debug_impl = self.debug_impl();
         let object = self.object_fn();
         let rows = self.rows_fn();
@@ -186,7 +185,6 @@ impl<'a> Expander<'a> {
                 #required_marker
             }
 
-            #marker_module
             #fields_module
             #reference_impls
             #cycle_checks
@@ -412,28 +410,10 @@ impl<'a> Expander<'a> {
             .collect()
     }
 
+    /// The module of the types named after fields (required markers among them): one
+    /// module, so each name is unique and rustc prints it bare (`code`, not a path).
     fn marker_module(&self) -> Ident {
-        format_ident!(
-            "__{}_required",
-            self.input.ident.unraw_string().to_lowercase()
-        )
-    }
-
-    /// Types named after the required fields, so an unset one is named in the error.
-    fn marker_module_def(&self) -> TokenStream {
-        if self.required.is_empty() {
-            return TokenStream::new();
-        }
-        let module = self.marker_module();
-        let vis = self.input.vis;
-        let markers = self.required.iter().map(|(f, _)| marker_ident(f.ident));
-        quote! {
-            #[doc(hidden)]
-            #[allow(non_camel_case_types)]
-            #vis mod #module {
-                #(pub struct #markers;)*
-            }
-        }
+        crate::refs::fields_module(self.input)
     }
 
     fn setter(&self, f: &Field<'_>) -> TokenStream {

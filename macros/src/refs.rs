@@ -9,9 +9,9 @@ use syn::{Ident, Path};
 
 use crate::ast::{Field, Input, UnrawString};
 
-/// `__<model>_fields`: a unit struct per column field, named after it, so that a trait
+/// `__<model>_fields`: a unit struct per settable field, named after it, so that a trait
 /// bound can carry the field's name into a `#[diagnostic::on_unimplemented]` message
-/// (`{F}` prints `subscriber_email`).
+/// (`{F}` prints `subscriber_email`; required fields' `IsSet<F>` uses them too).
 pub fn fields_module(input: &Input<'_>) -> Ident {
     format_ident!("__{}_fields", input.ident.unraw_string().to_lowercase())
 }
@@ -19,7 +19,11 @@ pub fn fields_module(input: &Input<'_>) -> Ident {
 pub fn fields_module_def(input: &Input<'_>) -> TokenStream {
     let module = fields_module(input);
     let vis = input.vis;
-    let markers = input.fields.iter().filter(|f| f.is_column()).map(|f| f.ident);
+    let markers = input
+        .fields
+        .iter()
+        .filter(|f| !f.is_skipped())
+        .map(|f| f.ident);
     quote! {
         #[doc(hidden)]
         #[allow(non_camel_case_types, dead_code)]

@@ -187,7 +187,10 @@ pub fn check(cx: &mut Ctxt, input: &Input<'_>) {
             );
         }
         if let (Some((into, _)), true) = (&attrs.into, attrs.sqlx_json) {
-            cx.error_spanned_by(into, "a `#[sqlx(json)]` field is bound as JSON; remove `into`");
+            cx.error_spanned_by(
+                into,
+                "a `#[sqlx(json)]` field is bound as JSON; remove `into`",
+            );
         }
         if let (Some((references, _)), None) = (&attrs.references, &attrs.association) {
             cx.error_spanned_by(
