@@ -296,10 +296,10 @@ async fn insert_rows_untraced<DB: Backend, M: Insert<DB>>(
     let Rows {
         mut rows,
         set,
-        parents,
+        mut parents,
         seed,
     } = rows;
-    if let Some(parents) = M::create_parents(parents, &mut rows, &mut *conn, operation, seed) {
+    if let Some(parents) = M::create_parents(&mut parents, &mut rows, &mut *conn, operation, seed) {
         parents.await?;
     }
     let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
@@ -357,6 +357,9 @@ async fn insert_rows_untraced<DB: Backend, M: Insert<DB>>(
         for (row, transient) in created[start..].iter_mut().zip(transient.drain(..)) {
             row.restore_transient(transient);
         }
+    }
+    if let Some(step) = M::after_insert(&mut parents, &mut created, &mut *conn, operation, seed) {
+        step.await?;
     }
     Ok(created)
 }

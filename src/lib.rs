@@ -97,6 +97,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod back;
 mod backend;
 mod create;
 mod dates;

@@ -7,6 +7,7 @@ pub use ::std::boxed::Box;
 pub use ::std::thread_local;
 pub use ::std::vec::Vec;
 
+pub use crate::back::{Back, Deferred, DeferredFn, deferred_fn};
 pub use crate::backend::Backend;
 pub use crate::create::{
     AfterCreate, BoxFuture, Create, CreateBatch, InsertParent, Pending, State,
@@ -216,6 +217,8 @@ pub trait Reference<const NAME: u64> {
     type Value;
     /// This row's value of the field.
     fn value(&self) -> Self::Value;
+    /// Sets the field (a `back_reference` points the parent created after a row back at it).
+    fn set(&mut self, value: Self::Value);
 }
 
 pub fn hook<'c, DB, M, F>(hook: F) -> Box<dyn AfterCreate<M, Bound<'c, DB>>>

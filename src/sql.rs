@@ -132,6 +132,21 @@ fn push_columns<DB: Backend>(sql: &mut String, columns: &'static [Column]) {
     }
 }
 
+/// `UPDATE t SET column = ? WHERE key = ?`: sets a `back_reference` key once its parent exists.
+pub(crate) fn update_sql<DB: Backend>(table: &str, column: &str, key: &str) -> String {
+    let mut sql = String::from("UPDATE ");
+    push_table::<DB>(&mut sql, table);
+    sql.push_str(" SET ");
+    DB::push_ident(&mut sql, column);
+    sql.push_str(" = ");
+    DB::push_placeholder(&mut sql, 1);
+    sql.push_str(" WHERE ");
+    DB::push_ident(&mut sql, key);
+    sql.push_str(" = ");
+    DB::push_placeholder(&mut sql, 2);
+    sql
+}
+
 /// `SELECT <every column> FROM t WHERE (k1 = ? AND k2 = ?) OR ..` for `count` keys: the rows a
 /// get-or-create INSERT left in place.
 pub(crate) fn select_by_keys_sql<DB: Backend>(

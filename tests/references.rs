@@ -150,6 +150,28 @@ struct SplitTag {
     tag: String,
 }
 
+/// Two tables that reference each other: the nullable side is inserted with NULL and set with
+/// an `UPDATE` once its event exists.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "chat_sessions")]
+struct ChatSession {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(association = ChatEvent, back_reference = session_id)]
+    head_event_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "chat_events")]
+struct ChatEvent {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(association = ChatSession)]
+    session_id: i64,
+    #[factory(sequence = |n| format!("event {n}"))]
+    name: String,
+}
+
 async fn schema<C>(conn: &mut C, kind: Kind)
 where
     for<'c> &'c mut C: sqlx::Executor<'c>,
@@ -173,6 +195,20 @@ where
             "CREATE TABLE split_tags (id {pk}, split_index {text} NOT NULL, split {text} NOT NULL, tag TEXT NOT NULL, \
              FOREIGN KEY (split_index, split) REFERENCES splits(index_uid, split_id))"
         ),
+        match kind {
+            Kind::Sqlite => format!(
+                "CREATE TABLE chat_sessions (id {pk}, head_event_id BIGINT REFERENCES chat_events(id))"
+            ),
+            _ => format!("CREATE TABLE chat_sessions (id {pk}, head_event_id BIGINT)"),
+        },
+        format!(
+            "CREATE TABLE chat_events (id {pk}, session_id BIGINT NOT NULL REFERENCES chat_sessions(id), name TEXT NOT NULL)"
+        ),
+        match kind {
+            Kind::Sqlite => "SELECT 1".to_string(),
+            _ => "ALTER TABLE chat_sessions ADD FOREIGN KEY (head_event_id) REFERENCES chat_events(id)"
+                .to_string(),
+        },
         format!("CREATE TABLE posts (id {pk}, slug {text} NOT NULL UNIQUE, views BIGINT NOT NULL)"),
     ] {
         exec!(conn, sql);
@@ -391,5 +427,54 @@ on_every_backend! {
         assert_eq!(custom.split_index, "custom");
         let built = SplitTag::factory().build(); // no session, no database
         assert_eq!(built.tag, "hot");
+    }
+}
+
+on_every_backend! {
+    /// A two-way reference with a nullable side: the session is inserted with NULL, its head
+    /// event is created pointing at it, and an `UPDATE` sets the head; the returned row has it.
+    async fn two_way_reference(conn, kind) {
+        schema(conn, kind).await;
+        if kind == Kind::Sqlite {
+            exec!(conn, "PRAGMA foreign_keys = ON".to_string());
+        }
+        let mut tx = conn.begin().await.unwrap();
+        let session = ChatSession::factory().with_session(&mut tx).create().await.unwrap();
+        let (head, owner): (i64, i64) = sqlx::query_as(
+            "SELECT e.id, e.session_id FROM chat_sessions s JOIN chat_events e ON e.id = s.head_event_id",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(session.head_event_id, Some(head), "the returned row carries the final key");
+        assert_eq!(owner, session.id, "the head event belongs to the session");
+
+        let counting = statements::start().await;
+        let many = ChatSession::factory().with_session(&mut tx).create_batch(100).await.unwrap();
+        let inserts = counting.inserts_into(kind, &["chat_sessions", "chat_events"]);
+        drop(counting);
+        assert_eq!(inserts.len(), 2, "{inserts:#?}");
+        let both_ways: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM chat_sessions s JOIN chat_events e ON e.id = s.head_event_id AND e.session_id = s.id",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(both_ways, 101);
+        assert!(many.iter().all(|s| s.head_event_id.is_some()));
+
+        // From the other side: the event creates its session, whose head stays NULL.
+        let event = ChatEvent::factory().with_session(&mut tx).create().await.unwrap();
+        let head: Option<i64> = sqlx::query_scalar(
+            "SELECT s.head_event_id FROM chat_events e JOIN chat_sessions s ON s.id = e.session_id WHERE e.id = (SELECT MAX(id) FROM chat_events)",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(head, None, "{event:?}");
+
+        let bare = ChatSession::factory().with_session(&mut tx).head_event_id(None::<i64>).create().await.unwrap();
+        assert_eq!(bare.head_event_id, None);
+        assert!(ChatSession::factory().build().head_event_id.is_some());
     }
 }

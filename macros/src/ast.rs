@@ -221,6 +221,11 @@ impl Field<'_> {
         self.attrs.required.is_some()
     }
 
+    /// An association whose parent is created after this row (`back_reference`).
+    pub fn is_deferred(&self) -> bool {
+        self.attrs.back_reference.is_some()
+    }
+
     pub fn association(&self) -> Option<&Path> {
         self.attrs.association.as_ref().map(|(_, path)| path)
     }

@@ -21,6 +21,7 @@ pub const TRANSIENT: &str = "transient";
 pub const REFERENCES: &str = "references";
 pub const CREATE_PARENT: &str = "create_parent";
 pub const INTO: &str = "into";
+pub const BACK_REFERENCE: &str = "back_reference";
 
 const STRUCT_ATTRS: &[&str] = &[TABLE, GET_OR_CREATE, ASSOCIATION];
 const FIELD_ATTRS: &[&str] = &[
@@ -33,6 +34,7 @@ const FIELD_ATTRS: &[&str] = &[
     ASSOCIATION,
     REFERENCES,
     CREATE_PARENT,
+    BACK_REFERENCE,
     INTO,
     REQUIRED,
     TRANSIENT,
@@ -72,6 +74,9 @@ pub struct FieldAttrs {
     pub association: Option<(Ident, Path)>,
     /// `references = field`: the parent's field the key holds, instead of its primary key.
     pub references: Option<(Ident, Ident)>,
+    /// `back_reference = field`: the parent's `field` refers back to this model; this row is
+    /// inserted with NULL, the parent created after it, and the key set with an `UPDATE`.
+    pub back_reference: Option<(Ident, Ident)>,
     /// `create_parent`: an `Option<_>` key gets a parent by default, like a required one.
     pub create_parent: Option<Ident>,
     /// Set by a struct-level composite `association(..)` on its first field: every (field,
@@ -252,6 +257,10 @@ pub fn field_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> FieldAttrs {
                     REFERENCES => {
                         let field: Ident = meta.value()?.parse()?;
                         set_once(cx, &mut out.references, (name.clone(), field), &name);
+                    }
+                    BACK_REFERENCE => {
+                        let field: Ident = meta.value()?.parse()?;
+                        set_once(cx, &mut out.back_reference, (name.clone(), field), &name);
                     }
                     INTO => {
                         let ty: syn::Type = meta.value()?.parse()?;

@@ -17,7 +17,7 @@ pub fn parents(input: &Input<'_>) -> Vec<String> {
     let mut names: Vec<String> = input
         .fields
         .iter()
-        .filter(|f| !f.is_self_reference(input.ident))
+        .filter(|f| !f.is_self_reference(input.ident) && !f.is_deferred())
         .filter_map(|f| f.association()?.segments.last())
         .map(|last| last.ident.unraw_string())
         .collect();
@@ -30,6 +30,9 @@ pub fn checks(input: &Input<'_>) -> TokenStream {
     let model = input.ident.unraw_string();
     let checks = input.fields.iter().filter_map(|f| {
         let parent = f.association()?;
+        if f.is_deferred() {
+            return None;
+        }
         let parent_name = parent.segments.last()?.ident.unraw_string();
         if parent_name <= model {
             return None;
@@ -37,13 +40,14 @@ pub fn checks(input: &Input<'_>) -> TokenStream {
         let field = f.name();
         let message = format!(
             "`{model}` and `{parent_name}` reference each other (`{model}.{field}` -> `{parent_name}` -> `{model}`): \
-             a factory cannot create either row first. Remove `association` from the key of one side \
-             (an `Option<..>` column), create both rows, then set that key with the setter or an `UPDATE`"
+             a factory cannot create either row first. On the side whose key is `Option<..>`, add \
+             `back_reference = <the other side's key field>`: that row is inserted with NULL and \
+             its key set with an `UPDATE` once the other row exists"
         );
         let span = parent.span();
         let private = quote_spanned!(span=> ::sqlx_factory::__private);
         Some(quote_spanned! {span=>
-            const _: () = if #private::names(<#parent as #private::Model>::PARENTS, #model) {
+            const _: () = if #private::names(<#parent as #private::Association>::PARENTS, #model) {
                 #private::core::panic!(#message)
             };
         })

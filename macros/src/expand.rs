@@ -5,7 +5,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{DeriveInput, Ident};
 
-use crate::ast::{Field, Input, Value, is_date_type, option_inner};
+use crate::ast::{Field, Input, UnrawString, Value, is_date_type, option_inner};
 use crate::ctxt::Ctxt;
 use crate::valid;
 
@@ -165,6 +165,7 @@ impl<'a> Expander<'a> {
         // storage checks of `create` in `stored.rs`.
         let store_checks = crate::stored::store_checks(input);
         let cycle_checks = crate::cycle::checks(input);
+        let deferred_bounds = self.deferred_bounds();
         let fields_module = crate::refs::fields_module_def(input);
         let reference_impls = crate::refs::reference_impls(input);
 
@@ -273,6 +274,7 @@ impl<'a> Expander<'a> {
                 pub fn create(self) -> #private::Create<S, #model>
                 where
                     #(#store_checks,)*
+                    #(#deferred_bounds,)*
                     S: #private::Session<#model> + #private::State<#model>,
                     #(#required_checks,)*
                 {
@@ -284,6 +286,7 @@ impl<'a> Expander<'a> {
                 pub fn create_batch(self, n: usize) -> #private::CreateBatch<S, #model>
                 where
                     #(#store_checks,)*
+                    #(#deferred_bounds,)*
                     S: #private::Session<#model> + #private::State<#model>,
                     #(#required_checks,)*
                 {
@@ -399,6 +402,88 @@ impl<'a> Expander<'a> {
                 }
             }
         }
+    }
+
+    /// The body of `create_parents` (`deferred == false`: parents created before the INSERT)
+    /// or of `after_insert` (`back_reference` parents, created after it). Slots are taken out
+    /// of `parents` synchronously, so the future borrows only `rows` and `conn`.
+    fn parent_steps(&self, deferred: bool) -> TokenStream {
+        let private = &self.private;
+        let associations: Vec<(usize, &Field<'_>)> = self
+            .associations()
+            .enumerate()
+            .filter(|(_, f)| f.is_deferred() == deferred)
+            .collect();
+        if associations.is_empty() {
+            return quote!(#private::core::option::Option::None);
+        }
+        let slots: Vec<Ident> = associations
+            .iter()
+            .map(|(_, f)| format_ident!("__{}", f.ident))
+            .collect();
+        let indexes = associations.iter().map(|(k, _)| syn::Index::from(*k));
+        let steps = associations.iter().zip(&slots).map(|((index, f), slot)| {
+            let name = f.name();
+            let parent = f.association();
+            let assign = parent.map(|parent| crate::refs::assign_keys(self.input, f, parent));
+            if deferred {
+                let key_column = self
+                    .columns()
+                    .find(|k| k.attrs.primary_key.is_some())
+                    .map(|k| k.column.clone())
+                    .unwrap_or_default();
+                let column = &f.column;
+                return quote! {
+                    if let #private::core::option::Option::Some((source, step)) = #slot {
+                        static BACK: #private::Back = #private::Back { field: #name, column: #column, key_column: #key_column };
+                        let step = #private::deferred_fn::<__DB, Self, #parent>(step)
+                            .expect("sqlx-factory bug: a back_reference step made for other types");
+                        let created = step(
+                            &mut *conn, source, &*rows, &BACK, operation,
+                            #private::child_seed(seed, #index),
+                        ).await?;
+                        for (row, parent) in rows.iter_mut().zip(&created) {
+                            #assign
+                        }
+                    }
+                };
+            }
+            let create = {
+                let spanned_private = private_at(parent.span());
+                quote_spanned!(parent.span()=> <#parent as #spanned_private::InsertParent<__DB>>::create_parents)
+            };
+            quote! {
+                if let #private::core::option::Option::Some(source) = #slot {
+                    let created = #create::<Self>(
+                        &mut *conn, source, rows.len(), #name, operation,
+                        #private::child_seed(seed, #index),
+                    ).await?;
+                    for (row, parent) in rows.iter_mut().zip(&created) {
+                        #assign
+                    }
+                }
+            }
+        });
+        quote! {
+            #(let #slots = parents.#indexes.take();)*
+            if true #(&& #slots.is_none())* {
+                return #private::core::option::Option::None;
+            }
+            #private::core::option::Option::Some(#private::Box::pin(async move {
+                #(#steps)*
+                #private::core::result::Result::Ok(())
+            }))
+        }
+    }
+
+    /// `S: Deferred<Model, Parent, NAME>` per `back_reference` association: where `S` is
+    /// concrete (at `create()`), the parent's `Insert` bound holds without a cycle.
+    fn deferred_bounds(&self) -> Vec<TokenStream> {
+        self.associations()
+            .filter(|f| f.is_deferred())
+            .map(|f| deferred_bound(self.input.ident, f))
+            .map(|bound| quote!(S: #bound))
+            .collect()
     }
 
     /// The fields of `get_or_create(..)`, in the order given.
@@ -572,6 +657,12 @@ impl<'a> Expander<'a> {
     fn rows_fn(&self) -> TokenStream {
         let private = &self.private;
         let model = self.input.ident;
+        let deferred_bounds = self.deferred_bounds();
+        let deferred_fields: Vec<&Ident> = self
+            .associations()
+            .filter(|f| f.is_deferred())
+            .map(|f| f.ident)
+            .collect();
         // Bit `k` of the column set: the `k`-th database-filled column, sent when given a value.
         let column_set = self
             .columns()
@@ -596,6 +687,20 @@ impl<'a> Expander<'a> {
                 } }
             };
             let members = group_members(f);
+            if f.is_deferred() {
+                let deferred = deferred_bound(model_of(self.input), f);
+                return quote! {
+                    if self.#ident.is_some() {
+                        #private::core::option::Option::None
+                    } else {
+                        let source = match self.#parent_field.take() {
+                            #private::core::option::Option::Some(source) => source,
+                            #private::core::option::Option::None => #private::default_parent::<#parent>(),
+                        };
+                        <S as #deferred>::deferred().map(|step| (source, step))
+                    }
+                };
+            }
             quote! {
                 if false #(|| self.#members.is_some())* {
                     #private::core::option::Option::None
@@ -608,12 +713,24 @@ impl<'a> Expander<'a> {
             }
         });
         quote! {
-            fn __factory_rows(mut self, n: usize, inherited: #private::core::option::Option<u64>) -> (#private::FactoryState<S, #model>, #private::Rows<#model>) {
+            fn __factory_rows(mut self, n: usize, inherited: #private::core::option::Option<u64>) -> (#private::FactoryState<S, #model>, #private::Rows<#model>)
+            where
+                #(#deferred_bounds,)*
+            {
                 let seed = self.__factory.seed().or(inherited);
                 let mut __draw = #private::draw(seed);
                 let rows = (0..n).map(|_| self.__factory_object(&mut __draw)).collect();
                 let set = #private::ColumnSet::default() #(#column_set)*;
                 let parents = (#(#parents,)*);
+                #[allow(unused_mut)]
+                let mut rows: #private::Vec<#model> = rows;
+                // A `back_reference` key not given is NULL in the INSERT: `after_insert` sets it,
+                // or (drawn by an unbound factory, as another row's parent) it stays NULL.
+                #(if self.#deferred_fields.is_none() {
+                    for row in rows.iter_mut() {
+                        row.#deferred_fields = #private::core::option::Option::None;
+                    }
+                })*
                 (self.__factory, #private::Rows { rows, set, parents, seed })
             }
         }
@@ -640,7 +757,7 @@ impl<'a> Expander<'a> {
                 }
             };
             // `create_parent`: a parent by default, so a key in build mode too.
-            let by_default = f.attrs.create_parent.is_some();
+            let by_default = f.attrs.create_parent.is_some() || f.is_deferred();
             return quote! {
                 if #by_default || self.#parent_field.is_some() {
                     #private::core::option::Option::Some(#key)
@@ -703,7 +820,17 @@ impl<'a> Expander<'a> {
         });
         let parent_types = self.associations().map(|f| {
             let source = row_source(f);
-            quote!(#private::core::option::Option<#source>)
+            if f.is_deferred() {
+                // With the step `create()` made for the bound backend (see `back.rs`).
+                quote!(#private::core::option::Option<(#source, #private::Box<dyn #private::core::any::Any + ::core::marker::Send>)>)
+            } else {
+                quote!(#private::core::option::Option<#source>)
+            }
+        });
+        let clear_parent = self.associations().enumerate().filter(|(_, f)| !f.is_deferred() && f.attrs.group.is_empty()).map(|(k, f)| {
+            let index = syn::Index::from(k);
+            let hash = crate::refs::name_hash(&f.name());
+            quote!(if _field == #hash { _parents.#index = #private::core::option::Option::None; })
         });
         let parent_indexes: Vec<syn::Index> = (0..self.associations().count())
             .map(syn::Index::from)
@@ -743,6 +870,10 @@ impl<'a> Expander<'a> {
 
                 fn needs_parents(_parents: &Self::Parents) -> bool {
                     false #(|| _parents.#parent_indexes.is_some())*
+                }
+
+                fn clear_parent(_parents: &mut Self::Parents, _field: u64) {
+                    #(#clear_parent)*
                 }
 
                 fn restore_transient(&mut self, transient: Self::Transient) {
@@ -822,7 +953,9 @@ impl<'a> Expander<'a> {
         // A self-reference needs no bound: inside this impl, `Self: Insert<__DB>` holds.
         let parent_bounds = self.associations().filter_map(|f| {
             let parent = f.association()?;
-            if f.is_self_reference(model) {
+            // A `back_reference` parent's bound is on `create()` instead: here it would close
+            // the cycle of the two models' bounds (rustc's E0275).
+            if f.is_self_reference(model) || f.is_deferred() {
                 return None;
             }
             Some({
@@ -830,41 +963,8 @@ impl<'a> Expander<'a> {
                 quote_spanned!(parent.span()=> #parent: #spanned_private::InsertParent<__DB>)
             })
         });
-        let create_parents = if self.associations().count() == 0 {
-            quote!(#private::core::option::Option::None)
-        } else {
-            let slots: Vec<Ident> = self
-                .associations()
-                .map(|f| format_ident!("__{}", f.ident))
-                .collect();
-            let steps = self.associations().zip(&slots).enumerate().map(|(index, (f, slot))| {
-                let name = f.name();
-                let parent = f.association();
-                let assign = parent.map(|parent| crate::refs::assign_keys(self.input, f, parent));
-                let create = { let spanned_private = private_at(parent.span()); quote_spanned!(parent.span()=> <#parent as #spanned_private::InsertParent<__DB>>::create_parents) };
-                quote! {
-                    if let #private::core::option::Option::Some(source) = #slot {
-                        let created = #create::<Self>(
-                            &mut *conn, source, rows.len(), #name, operation,
-                            #private::child_seed(seed, #index),
-                        ).await?;
-                        for (row, parent) in rows.iter_mut().zip(&created) {
-                            #assign
-                        }
-                    }
-                }
-            });
-            quote! {
-                if !<Self as #private::Model>::needs_parents(&parents) {
-                    return #private::core::option::Option::None;
-                }
-                let (#(#slots,)*) = parents;
-                #private::core::option::Option::Some(#private::Box::pin(async move {
-                    #(#steps)*
-                    #private::core::result::Result::Ok(())
-                }))
-            }
-        };
+        let create_parents = self.parent_steps(false);
+        let after_insert = self.parent_steps(true);
         let (check_returned, check_bound) = crate::keys::check_returned(self.input);
         quote! {
             #[automatically_derived]
@@ -897,8 +997,19 @@ impl<'a> Expander<'a> {
                 }
 
                 #[allow(unused_variables)]
+                fn after_insert<'a>(
+                    parents: &mut Self::Parents,
+                    rows: &'a mut [Self],
+                    conn: &'a mut <__DB as #private::sqlx::Database>::Connection,
+                    operation: #private::Operation,
+                    seed: #private::core::option::Option<u64>,
+                ) -> #private::core::option::Option<#private::BoxFuture<'a, #private::core::result::Result<(), #private::Error>>> {
+                    #after_insert
+                }
+
+                #[allow(unused_variables)]
                 fn create_parents<'a>(
-                    parents: Self::Parents,
+                    parents: &mut Self::Parents,
                     rows: &'a mut [Self],
                     conn: &'a mut <__DB as #private::sqlx::Database>::Connection,
                     operation: #private::Operation,
@@ -932,6 +1043,23 @@ fn group_members<'f>(f: &'f Field<'_>) -> Vec<&'f Ident> {
     } else {
         f.attrs.group.iter().map(|(field, _)| field).collect()
     }
+}
+
+/// `Deferred<Model, Parent, NAME>` for a `back_reference` association, spanned at the
+/// `back_reference` name (a field the parent lacks is reported there).
+fn deferred_bound(model: &Ident, f: &Field<'_>) -> TokenStream {
+    let parent = f.association();
+    let Some((_, back)) = &f.attrs.back_reference else {
+        return TokenStream::new();
+    };
+    let span = back.span();
+    let private = private_at(span);
+    let hash = crate::refs::name_hash(&back.unraw_string());
+    quote_spanned!(span=> #private::Deferred<#model, #parent, #hash>)
+}
+
+fn model_of<'i>(input: &'i Input<'_>) -> &'i Ident {
+    input.ident
 }
 
 fn parent_ident(field: &Ident) -> Ident {

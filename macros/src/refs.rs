@@ -42,7 +42,7 @@ pub fn marker(input: &Input<'_>, field: &Ident) -> TokenStream {
 /// A field name as a number, FNV-1a of its text: what `references = email` resolves in the
 /// parent's `Reference` impls without knowing the module the parent lives in. (A type spelling
 /// the name char by char reads better but makes rustc write "long type" files in errors.)
-fn name_hash(name: &str) -> u64 {
+pub fn name_hash(name: &str) -> u64 {
     name.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
         (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
     })
@@ -69,6 +69,9 @@ pub fn reference_impls(input: &Input<'_>) -> TokenStream {
                 type Value = #ty;
                 fn value(&self) -> #ty {
                     #private::core::clone::Clone::clone(&self.#ident)
+                }
+                fn set(&mut self, value: #ty) {
+                    self.#ident = value;
                 }
             }
         }

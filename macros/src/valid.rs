@@ -228,6 +228,25 @@ pub fn check(cx: &mut Ctxt, input: &Input<'_>) {
                 &[&attrs.primary_key, &attrs.generated, &attrs.required],
             );
         }
+        if let Some((back, _)) = &attrs.back_reference {
+            if attrs.association.is_none() {
+                cx.error_spanned_by(back, "`back_reference` names the parent's field that points back at this row; add `association = Parent`");
+            } else if !field.is_option() {
+                cx.error_spanned_by(back, "`back_reference` inserts this row with NULL first, so its key must be `Option<..>`");
+            } else if field.is_self_reference(input.ident) {
+                cx.error_spanned_by(
+                    back,
+                    "a self-reference needs no `back_reference`; remove it",
+                );
+            } else if !input.fields.iter().any(|f| f.attrs.primary_key.is_some()) {
+                cx.error_spanned_by(back, "`back_reference` sets this key with an `UPDATE .. WHERE <primary key> = ..`: mark the model's key field `#[factory(primary_key)]`");
+            } else if attrs.references.is_some() || !attrs.group.is_empty() {
+                cx.error_spanned_by(
+                    back,
+                    "`back_reference` stores the parent's primary key; remove `references`",
+                );
+            }
+        }
         if let Some(create_parent) = &attrs.create_parent
             && attrs.association.is_some()
             && !field.is_option()
