@@ -54,15 +54,14 @@ struct Confirmation {
     subscriber_email: String,
 }
 
-/// `sessions.head_event_id -> events` and `events.session_id -> sessions`: the nullable side
-/// carries no `association` (a factory cannot create either row first); it is set once both
-/// rows exist.
+/// `sessions.head_event_id -> events` and `events.session_id -> sessions`: the session is
+/// inserted with NULL, its head event created pointing at it, and the key set with an UPDATE.
 #[derive(Debug, Clone, sqlx::FromRow, Factory)]
 #[factory(table = "sessions")]
 struct Session {
     #[factory(primary_key)]
     id: i64,
-    #[factory(default = None)] // NULL until the head event exists
+    #[factory(association = Event, back_reference = session_id)]
     head_event_id: Option<i64>,
 }
 
@@ -185,18 +184,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     println!("confirmation for {}", confirmation.subscriber_email);
 
-    // The two-way reference: the event creates its session, then the session points back.
-    let event = Event::factory().with_session(&mut tx).create().await?;
-    let session: Session =
-        sqlx::query_as("UPDATE sessions SET head_event_id = $1 WHERE id = $2 RETURNING *")
-            .bind(event.id)
-            .bind(event.session_id)
-            .fetch_one(&mut *tx)
-            .await?;
+    // The two-way reference: 10 sessions, each with a head event that belongs to it (one
+    // INSERT per table and one UPDATE), and the returned rows carry the head's id.
+    let sessions = Session::factory()
+        .with_session(&mut tx)
+        .create_batch(10)
+        .await?;
+    let both_ways: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM sessions s JOIN events e ON e.id = s.head_event_id AND e.session_id = s.id",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     println!(
-        "session {} starts with event {:?}",
-        session.id, session.head_event_id
+        "{} sessions, {both_ways} with a head event of their own; first: {:?}",
+        sessions.len(),
+        sessions[0]
     );
+    assert_eq!(both_ways, 10);
 
     let orders = Order::factory()
         .with_session(&mut tx)

@@ -110,27 +110,32 @@ where
         let created =
             P::create_parents::<M>(&mut *conn, source, rows.len(), back.field, operation, seed)
                 .await?;
-        let sql: Arc<str> =
-            crate::sql::update_sql::<DB>(M::TABLE, back.column, back.key_column).into();
-        let error = |e| Error::new(M::FACTORY, M::TABLE, operation, e);
-        for (row, parent) in rows.iter().zip(&created) {
+        // One UPDATE per chunk: (key, value) per row, then the keys again.
+        let chunk = (DB::MAX_BIND_PARAMS / 3).clamp(1, DB::MAX_ROWS_PER_INSERT);
+        let bind_error = |e| {
+            Error::wrap(
+                M::FACTORY,
+                M::TABLE,
+                operation,
+                Step::Parent { field: back.field },
+                e,
+            )
+        };
+        for (rows, parents) in rows.chunks(chunk).zip(created.chunks(chunk)) {
+            let sql: Arc<str> =
+                crate::sql::update_sql::<DB>(M::TABLE, back.column, back.key_column, rows.len())
+                    .into();
             let mut args = DB::Arguments::default();
-            parent
-                .key()
-                .bind(&mut args)
-                .and_then(|()| row.key().bind(&mut args))
-                .map_err(|e| {
-                    Error::wrap(
-                        M::FACTORY,
-                        M::TABLE,
-                        operation,
-                        Step::Parent { field: back.field },
-                        e,
-                    )
-                })?;
-            DB::fetch_all(&mut *conn, Arc::clone(&sql), args)
+            for (row, parent) in rows.iter().zip(parents) {
+                row.key().bind(&mut args).map_err(bind_error)?;
+                parent.key().bind(&mut args).map_err(bind_error)?;
+            }
+            for row in rows {
+                row.key().bind(&mut args).map_err(bind_error)?;
+            }
+            DB::fetch_all(&mut *conn, sql, args)
                 .await
-                .map_err(error)?;
+                .map_err(|e| Error::new(M::FACTORY, M::TABLE, operation, e))?;
         }
         Ok(created)
     })
