@@ -1,11 +1,12 @@
 use sqlx_factory::Factory;
 
+/// A view count decoded from `i64`, with no way back.
 #[derive(Debug, Clone)]
-struct Slug(String);
+struct Views(u32);
 
-impl From<String> for Slug {
-    fn from(text: String) -> Self {
-        Slug(text)
+impl From<i64> for Views {
+    fn from(n: i64) -> Self {
+        Views(n as u32)
     }
 }
 
@@ -14,10 +15,10 @@ impl From<String> for Slug {
 struct Post {
     #[factory(primary_key)]
     id: i64,
-    // Decoded from `String`, but there is no way back: no `From<Slug> for String`.
-    #[sqlx(try_from = "String")]
-    #[factory(default = Slug("post-1".into()))]
-    slug: Slug,
+    // Decoded from `i64`, but there is no `From<Views> for i64` (or `TryFrom`) to bind it back.
+    #[sqlx(try_from = "i64")]
+    #[factory(default = Views(0))]
+    views: Views,
 }
 
 fn main() {}
