@@ -686,9 +686,8 @@ impl<'a> Expander<'a> {
                     #spanned_private::core::option::Option::Some(#spanned_private::default_parent::<#parent>())
                 } }
             };
-            let members = group_members(f);
             if f.is_deferred() {
-                let deferred = deferred_bound(model_of(self.input), f);
+                let deferred = deferred_bound(model, f);
                 return quote! {
                     if self.#ident.is_some() {
                         #private::core::option::Option::None
@@ -701,6 +700,7 @@ impl<'a> Expander<'a> {
                     }
                 };
             }
+            let members = group_members(f);
             quote! {
                 if false #(|| self.#members.is_some())* {
                     #private::core::option::Option::None
@@ -719,11 +719,10 @@ impl<'a> Expander<'a> {
             {
                 let seed = self.__factory.seed().or(inherited);
                 let mut __draw = #private::draw(seed);
-                let rows = (0..n).map(|_| self.__factory_object(&mut __draw)).collect();
+                #[allow(unused_mut)]
+                let mut rows: #private::Vec<#model> = (0..n).map(|_| self.__factory_object(&mut __draw)).collect();
                 let set = #private::ColumnSet::default() #(#column_set)*;
                 let parents = (#(#parents,)*);
-                #[allow(unused_mut)]
-                let mut rows: #private::Vec<#model> = rows;
                 // A `back_reference` key not given is NULL in the INSERT: `after_insert` sets it,
                 // or (drawn by an unbound factory, as another row's parent) it stays NULL.
                 #(if self.#deferred_fields.is_none() {
@@ -822,7 +821,7 @@ impl<'a> Expander<'a> {
             let source = row_source(f);
             if f.is_deferred() {
                 // With the step `create()` made for the bound backend (see `back.rs`).
-                quote!(#private::core::option::Option<(#source, #private::Box<dyn #private::core::any::Any + ::core::marker::Send>)>)
+                quote!(#private::core::option::Option<(#source, #private::Box<dyn #private::core::any::Any + #private::core::marker::Send>)>)
             } else {
                 quote!(#private::core::option::Option<#source>)
             }
@@ -1056,10 +1055,6 @@ fn deferred_bound(model: &Ident, f: &Field<'_>) -> TokenStream {
     let private = private_at(span);
     let hash = crate::refs::name_hash(&back.unraw_string());
     quote_spanned!(span=> #private::Deferred<#model, #parent, #hash>)
-}
-
-fn model_of<'i>(input: &'i Input<'_>) -> &'i Ident {
-    input.ident
 }
 
 fn parent_ident(field: &Ident) -> Ident {
