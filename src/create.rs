@@ -358,10 +358,10 @@ async fn insert_new<DB: Backend, M: Insert<DB>>(
     let Rows {
         mut rows,
         set,
-        parents,
+        mut parents,
         seed,
     } = rows;
-    if let Some(parents) = M::create_parents(parents, &mut rows, &mut *conn, operation, seed) {
+    if let Some(parents) = M::create_parents(&mut parents, &mut rows, &mut *conn, operation, seed) {
         parents.await?;
     }
     let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
@@ -407,6 +407,7 @@ async fn insert_new<DB: Backend, M: Insert<DB>>(
             let row = DB::fetch_one(&mut *conn, sql, args)
                 .await
                 .map_err(|e| fail(e, false))?;
+            M::check_returned(&row).map_err(|e| fail(e, true))?;
             created.push(M::from_row(&row).map_err(|e| fail(e, true))?);
         } else {
             let returned = DB::fetch_all(&mut *conn, sql, args)
@@ -422,6 +423,7 @@ async fn insert_new<DB: Backend, M: Insert<DB>>(
                 ));
             }
             for row in &returned {
+                M::check_returned(row).map_err(|e| fail(e, true))?;
                 created.push(M::from_row(row).map_err(|e| fail(e, true))?);
             }
         }
@@ -429,6 +431,9 @@ async fn insert_new<DB: Backend, M: Insert<DB>>(
         for (row, transient) in created[start..].iter_mut().zip(transient.drain(..)) {
             row.restore_transient(transient);
         }
+    }
+    if let Some(step) = M::after_insert(&mut parents, &mut created, &mut *conn, operation, seed) {
+        step.await?;
     }
     Ok(created)
 }
@@ -558,7 +563,7 @@ async fn get_or_create<DB: Backend, M: Insert<DB>>(
         .iter()
         .find(|(k, _)| k == key)
     {
-        Some((_, row)) => M::from_row(row),
+        Some((_, row)) => M::check_returned(row).and_then(|()| M::from_row(row)),
         None => Err(sqlx::Error::RowNotFound),
     };
     let mut out = Vec::with_capacity(sources.len());
@@ -568,7 +573,9 @@ async fn get_or_create<DB: Backend, M: Insert<DB>>(
                 Some(row) => row,
                 None => unreachable!("each inserted row has one source"),
             },
-            Source::Found(i) => M::from_row(&found[i].1).map_err(error)?,
+            Source::Found(i) => M::check_returned(&found[i].1)
+                .and_then(|()| M::from_row(&found[i].1))
+                .map_err(error)?,
             Source::Repeat => decode(&read_back, key).map_err(error)?,
         };
         if let Some(transient) = transient {

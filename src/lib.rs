@@ -110,6 +110,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod back;
 mod backend;
 mod check;
 mod create;

@@ -44,11 +44,21 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     /// under the server's packet limit.
     fn byte_size(&self) -> usize;
 
+    /// The type names (last path segment) of the models its associations point at, other than
+    /// itself: what a parent's derive reads to find two models that reference each other.
+    const PARENTS: &'static [&'static str] = &[];
+
     /// This model's INSERT texts.
     fn sql_cache() -> &'static SqlCache;
 
     /// Whether `parents` asks for any parent row.
     fn needs_parents(parents: &Self::Parents) -> bool;
+
+    /// Drops the parent asked for the association on the field whose name hashes to `field`
+    /// (its key was set instead: a `back_reference` parent pointing back at its child).
+    fn clear_parent(parents: &mut Self::Parents, field: u64) {
+        let _ = (parents, field);
+    }
 
     /// Puts transient values back into a created row.
     fn restore_transient(&mut self, transient: Self::Transient);
@@ -61,6 +71,11 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     note = "an association creates a row of `{Self}` and stores its primary key: derive `Factory` on `{Self}` and mark its key field `#[factory(primary_key)]`"
 )]
 pub trait Association: Model {
+    /// [`Model::PARENTS`], read through this trait by a child's cycle check: naming the parent
+    /// as `Association` there makes a parent that is no model the same single error as the
+    /// association's own check (rustc prints identical diagnostics once).
+    const PARENTS: &'static [&'static str] = <Self as Model>::PARENTS;
+
     /// The primary key's type.
     type Key;
     /// The model's unbound factory, as `Model::factory()` returns it.
@@ -89,15 +104,37 @@ pub trait Insert<DB: Backend>: Model + for<'r> FromRow<'r, <DB as Database>::Row
         args: &mut <DB as Database>::Arguments,
     ) -> Result<(), BoxDynError>;
 
+    /// Fails when a row came back with NULL in a key column the database was left to fill but
+    /// the field cannot hold NULL (SQLite stores NULL in a `TEXT PRIMARY KEY`, and decoding it
+    /// into a `String` gives `""`): the key belongs to the application, so the model must give it.
+    fn check_returned(row: &<DB as Database>::Row) -> Result<(), sqlx::Error> {
+        let _ = row;
+        Ok(())
+    }
+
     /// Creates the parent rows `parents` asks for, one per row, and writes their keys into
     /// `rows`. `None` when nothing is asked for, so the common case allocates nothing.
     fn create_parents<'a>(
-        parents: Self::Parents,
+        parents: &mut Self::Parents,
         rows: &'a mut [Self],
         conn: &'a mut <DB as Database>::Connection,
         operation: Operation,
         seed: Option<u64>,
     ) -> Option<BoxFuture<'a, Result<(), Error>>>;
+
+    /// Creates the parents of `back_reference` associations once `rows` are inserted (with NULL
+    /// in those keys), points them back at the rows, sets the keys with an `UPDATE` and in
+    /// `rows`. `None` when there are none.
+    fn after_insert<'a>(
+        parents: &mut Self::Parents,
+        rows: &'a mut [Self],
+        conn: &'a mut <DB as Database>::Connection,
+        operation: Operation,
+        seed: Option<u64>,
+    ) -> Option<BoxFuture<'a, Result<(), Error>>> {
+        let _ = (parents, rows, conn, operation, seed);
+        None
+    }
 }
 
 /// The rows one `create`/`create_batch` sends, drawn from a factory, with what they need.

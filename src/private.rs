@@ -6,6 +6,7 @@ pub use ::sqlx;
 pub use ::std::boxed::Box;
 pub use ::std::vec::Vec;
 
+pub use crate::back::{Back, Deferred, DeferredFn, deferred_fn};
 pub use crate::backend::Backend;
 pub use crate::check::{
     CheckBackend, CheckColumn, CheckModel, Checkable, FieldInfo, Fill, Measure, MeasureKnown,
@@ -53,6 +54,29 @@ where
         sqlx::Arguments::add(args, self)
     }
 }
+
+/// The session state `Self` can store the field `F` of type `T`: checked per field where
+/// `create()` is called, so that a type the bound backend lacks is one error naming the field
+/// (the `State` bound behind it fails on the same sqlx traits, and rustc drops that error as
+/// implied by this one). Unbound factories store anything: there the missing session is the
+/// error.
+#[diagnostic::on_unimplemented(
+    message = "the field `{F}` of type `{T}` cannot be stored in a column through `{Self}`",
+    label = "`{F}` has no sqlx `Encode`, `Decode` and `Type` for this backend",
+    note = "`build()` works on any model; to create it here, change the type of `{F}` to one this backend stores (a `Vec<T>` array exists only on PostgreSQL), or create it on another backend"
+)]
+pub trait StoresField<T, F> {}
+
+#[diagnostic::do_not_recommend]
+impl<'c, DB, T, F> StoresField<T, F> for Bound<'c, DB>
+where
+    DB: Backend,
+    T: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB> + for<'r> sqlx::Decode<'r, DB>,
+{
+}
+
+#[diagnostic::do_not_recommend]
+impl<T, F> StoresField<T, F> for NoSession {}
 
 /// A field type with a fake value, for fields with no value attribute.
 #[diagnostic::on_unimplemented(
@@ -139,13 +163,69 @@ where
     Box::new(P::Factory::default())
 }
 
-/// The foreign-key value a parent row gives its child's field.
-pub fn foreign_key<T, P>(parent: &P) -> T
+/// A foreign-key field of type `Self` (the field `F`) that stores a parent's key of type `K`:
+/// `K` itself or `Option<K>`, nothing that merely converts (a `String` column must not store a
+/// uuid's text because `Uuid: Into<String>`).
+#[diagnostic::on_unimplemented(
+    message = "the foreign key `{F}` has type `{Self}`, but the parent's key it stores has type `{K}`",
+    label = "must be `{K}` or `Option<{K}>`",
+    note = "declare `{F}` with the parent's key type, or point the association at the parent's field of this type with `references = <field>`"
+)]
+pub trait ForeignKey<K, F>: Sized {
+    fn from_key(key: K) -> Self;
+}
+
+#[diagnostic::do_not_recommend]
+impl<K, F> ForeignKey<K, F> for K {
+    fn from_key(key: K) -> Self {
+        key
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<K, F> ForeignKey<K, F> for Option<K> {
+    fn from_key(key: K) -> Self {
+        Some(key)
+    }
+}
+
+/// A field of type `Self` (the field `F`) bound as `T`: `#[factory(into = T)]` or
+/// `#[sqlx(try_from = "T")]`, converted with `TryInto` (so `u64` binds as `i64`, and a newtype
+/// with `impl From<Id> for String` as `String`); a failed conversion fails the bind.
+#[diagnostic::on_unimplemented(
+    message = "the field `{F}` is stored as `{T}`, but `{Self}` does not convert to `{T}`",
+    label = "needs `TryInto<{T}>` (e.g. `impl From<{Self}> for {T}`)",
+    note = "implement `From<{Self}> for {T}` (or `TryFrom`), or name the type to bind with `#[factory(into = ..)]`"
+)]
+pub trait BindAs<T, F> {
+    fn bind_as(self) -> Result<T, BoxDynError>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T, F, U> BindAs<T, F> for U
 where
-    P: Association,
-    P::Key: Into<T>,
+    U: TryInto<T>,
+    U::Error: std::error::Error + Send + Sync + 'static,
 {
-    parent.key().into()
+    fn bind_as(self) -> Result<T, BoxDynError> {
+        self.try_into().map_err(|e| Box::new(e) as BoxDynError)
+    }
+}
+
+/// A model with a column field whose name hashes to `NAME` (FNV-1a), which an
+/// association with `references = <field>` stores instead of the primary key.
+#[diagnostic::on_unimplemented(
+    message = "`references` names no column field of `{Self}`",
+    label = "`{Self}` has no column field of this name (or its type is not `Clone`)",
+    note = "name a field of `{Self}` that is a column (not `skip` or `transient`)"
+)]
+pub trait Reference<const NAME: u64> {
+    /// The field's type.
+    type Value;
+    /// This row's value of the field.
+    fn value(&self) -> Self::Value;
+    /// Sets the field (a `back_reference` points the parent created after a row back at it).
+    fn set(&mut self, value: Self::Value);
 }
 
 pub fn hook<'c, DB, M, F>(hook: F) -> Box<dyn AfterCreate<M, Bound<'c, DB>>>
@@ -219,4 +299,45 @@ impl<N> OptionalNumber<N> for Option<N> {
     fn into_option(self) -> Option<N> {
         self
     }
+}
+
+/// The error of a key column that came back NULL into a field that cannot hold it.
+pub fn null_key<R>(row: &R, column: &'static str, field: &'static str) -> Result<(), sqlx::Error>
+where
+    R: sqlx::Row,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+{
+    use sqlx::ValueRef;
+    if !row.try_get_raw(column)?.is_null() {
+        return Ok(());
+    }
+    Err(sqlx::Error::ColumnDecode {
+        index: format!("`{column}`"),
+        source: format!(
+            "the database returned NULL for the key `{field}`: it does not fill this column, so \
+             give the field a value with `#[factory(default = ..)]` or \
+             `#[factory(sequence = |n| ..)]` (or set it on every create)"
+        )
+        .into(),
+    })
+}
+
+/// Whether `parents` (a model's [`Model::PARENTS`]) names `model`: evaluated in a `const`, so a
+/// reference cycle is a compile error at the derive.
+pub const fn names(parents: &[&str], model: &str) -> bool {
+    let mut i = 0;
+    while i < parents.len() {
+        let (a, b) = (parents[i].as_bytes(), model.as_bytes());
+        if a.len() == b.len() {
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return true;
+            }
+        }
+        i += 1;
+    }
+    false
 }

@@ -153,6 +153,40 @@ fn push_columns<DB: Backend>(sql: &mut String, columns: &'static [Column]) {
     }
 }
 
+/// `UPDATE t SET column = CASE key WHEN ? THEN ? .. END WHERE key IN (?, ..)` for `rows`
+/// rows: sets the `back_reference` keys of a chunk in one statement. Binds (key, value) per
+/// row, then the keys again.
+pub(crate) fn update_sql<DB: Backend>(table: &str, column: &str, key: &str, rows: usize) -> String {
+    let mut sql = String::from("UPDATE ");
+    push_table::<DB>(&mut sql, table);
+    sql.push_str(" SET ");
+    DB::push_ident(&mut sql, column);
+    sql.push_str(" = CASE ");
+    DB::push_ident(&mut sql, key);
+    let mut index = 0;
+    let mut next = |sql: &mut String| {
+        index += 1;
+        DB::push_placeholder(sql, index);
+    };
+    for _ in 0..rows {
+        sql.push_str(" WHEN ");
+        next(&mut sql);
+        sql.push_str(" THEN ");
+        next(&mut sql);
+    }
+    sql.push_str(" END WHERE ");
+    DB::push_ident(&mut sql, key);
+    sql.push_str(" IN (");
+    for i in 0..rows {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        next(&mut sql);
+    }
+    sql.push(')');
+    sql
+}
+
 /// `SELECT <every column> FROM t WHERE (k1 = ? AND k2 = ?) OR ..` for `count` keys: the rows a
 /// get-or-create INSERT left in place.
 pub(crate) fn select_by_keys_sql<DB: Backend>(

@@ -73,7 +73,7 @@ impl<'a> Input<'a> {
         };
         let struct_attrs = attr::struct_attrs(cx, &input.attrs);
         let rename_all = struct_attrs.rename_all.as_ref().map(LitStr::value);
-        let fields = fields
+        let mut fields: Vec<Field<'a>> = fields
             .named
             .iter()
             .filter_map(|field| {
@@ -104,6 +104,9 @@ impl<'a> Input<'a> {
                 })
             })
             .collect();
+        for composite in &struct_attrs.composites {
+            group(cx, &mut fields, composite);
+        }
         Some(Input {
             original: input,
             ident: &input.ident,
@@ -115,6 +118,68 @@ impl<'a> Input<'a> {
                 .unwrap_or_default(),
             fields,
         })
+    }
+}
+
+/// Marks the fields of a composite key (issue 11): the first one carries the association and
+/// every (field, parent field) pair; the others point at it. A field claimed twice, a name
+/// that is no field and a count mismatch are errors under the user's tokens.
+fn group(cx: &mut Ctxt, fields: &mut [Field<'_>], composite: &attr::CompositeAttr) {
+    let references = match &composite.references {
+        Some((ident, names)) if names.len() != composite.fields.len() => {
+            cx.error_spanned_by(
+                ident,
+                format!(
+                    "`fields` names {} fields and `references` {}: each field takes one parent field, in order",
+                    composite.fields.len(),
+                    names.len()
+                ),
+            );
+            return;
+        }
+        Some((_, names)) => names.clone(),
+        None => composite.fields.clone(),
+    };
+    let mut first: Option<usize> = None;
+    let mut pairs = Vec::new();
+    for (name, parent_field) in composite.fields.iter().zip(references) {
+        let Some(index) = fields.iter().position(|f| f.ident == name) else {
+            cx.error_spanned_by(name, format!("`{name}` is no field of this struct"));
+            continue;
+        };
+        let field = &mut fields[index];
+        // The second claim is the error: a field's own `association` comes after the
+        // struct's attribute in the source; of two composites, the later one.
+        if let Some((ident, _)) = &field.attrs.association
+            && field.attrs.group.is_empty()
+        {
+            cx.error_spanned_by(
+                ident,
+                format!("`{name}` is already filled by the composite key `association({}, fields(..))` of the struct; remove this `association`", quote::ToTokens::to_token_stream(&composite.parent)),
+            );
+            continue;
+        }
+        if field.attrs.association.is_some() || field.attrs.group_first.is_some() {
+            cx.error_spanned_by(
+                name,
+                format!("`{name}` already belongs to another composite key: a key field is filled from one parent"),
+            );
+            continue;
+        }
+        match first {
+            None => {
+                first = Some(index);
+                field.attrs.association = Some((composite.name.clone(), composite.parent.clone()));
+            }
+            Some(first) => {
+                let first = fields[first].ident.clone();
+                fields[index].attrs.group_first = Some(first);
+            }
+        }
+        pairs.push((name.clone(), parent_field));
+    }
+    if let Some(first) = first {
+        fields[first].attrs.group = pairs;
     }
 }
 
@@ -154,6 +219,11 @@ impl Field<'_> {
 
     pub fn is_required(&self) -> bool {
         self.attrs.required.is_some()
+    }
+
+    /// An association whose parent is created after this row (`back_reference`).
+    pub fn is_deferred(&self) -> bool {
+        self.attrs.back_reference.is_some()
     }
 
     pub fn association(&self) -> Option<&Path> {

@@ -18,8 +18,12 @@ pub const ASSOCIATION: &str = "association";
 pub const LAZY: &str = "lazy";
 pub const REQUIRED: &str = "required";
 pub const TRANSIENT: &str = "transient";
+pub const REFERENCES: &str = "references";
+pub const CREATE_PARENT: &str = "create_parent";
+pub const INTO: &str = "into";
+pub const BACK_REFERENCE: &str = "back_reference";
 
-const STRUCT_ATTRS: &[&str] = &[TABLE, GET_OR_CREATE];
+const STRUCT_ATTRS: &[&str] = &[TABLE, GET_OR_CREATE, ASSOCIATION];
 const FIELD_ATTRS: &[&str] = &[
     PRIMARY_KEY,
     GENERATED,
@@ -28,6 +32,10 @@ const FIELD_ATTRS: &[&str] = &[
     SEQUENCE,
     LAZY,
     ASSOCIATION,
+    REFERENCES,
+    CREATE_PARENT,
+    BACK_REFERENCE,
+    INTO,
     REQUIRED,
     TRANSIENT,
     COLUMN,
@@ -41,6 +49,17 @@ pub struct StructAttrs {
     /// `get_or_create(field, ..)`: the fields whose values find an existing row.
     pub get_or_create: Option<(Ident, Vec<Ident>)>,
     pub rename_all: Option<LitStr>,
+    /// `association(Parent, fields(a, b), references(x, y))`: composite foreign keys.
+    pub composites: Vec<CompositeAttr>,
+}
+
+/// One composite foreign key: the child's `fields`, filled from one parent row's `references`
+/// (the same names when not given).
+pub struct CompositeAttr {
+    pub name: Ident,
+    pub parent: Path,
+    pub fields: Vec<Ident>,
+    pub references: Option<(Ident, Vec<Ident>)>,
 }
 
 /// A field's attributes: flags keep the span of their name, for errors about them.
@@ -53,6 +72,20 @@ pub struct FieldAttrs {
     pub sequence: Option<(Ident, Expr)>,
     pub lazy: Option<(Ident, Expr)>,
     pub association: Option<(Ident, Path)>,
+    /// `references = field`: the parent's field the key holds, instead of its primary key.
+    pub references: Option<(Ident, Ident)>,
+    /// `back_reference = field`: the parent's `field` refers back to this model; this row is
+    /// inserted with NULL, the parent created after it, and the key set with an `UPDATE`.
+    pub back_reference: Option<(Ident, Ident)>,
+    /// `create_parent`: an `Option<_>` key gets a parent by default, like a required one.
+    pub create_parent: Option<Ident>,
+    /// Set by a struct-level composite `association(..)` on its first field: every (field,
+    /// parent field) pair of the key, filled from one parent row.
+    pub group: Vec<(Ident, Ident)>,
+    /// Set on the other fields of a composite key: the first field, whose parent they share.
+    pub group_first: Option<Ident>,
+    /// `into = Type`: the field is bound as this type, converted with `TryInto`.
+    pub into: Option<(Ident, syn::Type)>,
     pub required: Option<Ident>,
     pub transient: Option<Ident>,
     pub column: Option<LitStr>,
@@ -65,8 +98,8 @@ pub struct FieldAttrs {
     pub sqlx_default: bool,
     /// `#[sqlx(json)]`: stored as JSON, bound through `sqlx::types::Json`.
     pub sqlx_json: bool,
-    /// `#[sqlx(try_from = ..)]`: decoded from another type, which we cannot bind.
-    pub sqlx_try_from: Option<Ident>,
+    /// `#[sqlx(try_from = "Type")]`: decoded from `Type`, so bound back as `Type`.
+    pub sqlx_try_from: Option<(Ident, LitStr)>,
     /// `#[sqlx(flatten)]`: the field is several columns, which a factory cannot list.
     pub sqlx_flatten: Option<Ident>,
 }
@@ -151,6 +184,9 @@ pub fn struct_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> StructAttrs {
                     }
                     set_once(cx, &mut out.get_or_create, (name.clone(), fields), &name);
                     Ok(())
+                } else if name == ASSOCIATION {
+                    out.composites.push(composite(&meta, name)?);
+                    Ok(())
                 } else {
                     Err(unknown(&name, STRUCT_ATTRS, "struct"))
                 }
@@ -185,6 +221,7 @@ pub fn field_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> FieldAttrs {
                     SKIP => Some(&mut out.skip),
                     REQUIRED => Some(&mut out.required),
                     TRANSIENT => Some(&mut out.transient),
+                    CREATE_PARENT => Some(&mut out.create_parent),
                     _ => None,
                 };
                 if let Some(slot) = flag {
@@ -217,6 +254,18 @@ pub fn field_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> FieldAttrs {
                         let path = meta.value()?.parse()?;
                         set_once(cx, &mut out.association, (name.clone(), path), &name);
                     }
+                    REFERENCES => {
+                        let field: Ident = meta.value()?.parse()?;
+                        set_once(cx, &mut out.references, (name.clone(), field), &name);
+                    }
+                    BACK_REFERENCE => {
+                        let field: Ident = meta.value()?.parse()?;
+                        set_once(cx, &mut out.back_reference, (name.clone(), field), &name);
+                    }
+                    INTO => {
+                        let ty: syn::Type = meta.value()?.parse()?;
+                        set_once(cx, &mut out.into, (name.clone(), ty), &name);
+                    }
                     COLUMN => {
                         let column = meta.value()?.parse()?;
                         set_once(cx, &mut out.column, column, &name);
@@ -243,8 +292,10 @@ pub fn field_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> FieldAttrs {
                     out.sqlx_json = true;
                     skip_meta(&meta)
                 } else if meta.path.is_ident("try_from") {
-                    out.sqlx_try_from = meta.path.get_ident().cloned();
-                    skip_meta(&meta)
+                    let ident = meta.path.get_ident().cloned();
+                    let ty: LitStr = meta.value()?.parse()?;
+                    out.sqlx_try_from = ident.map(|ident| (ident, ty));
+                    Ok(())
                 } else if meta.path.is_ident("flatten") {
                     out.sqlx_flatten = meta.path.get_ident().cloned();
                     Ok(())
@@ -255,6 +306,50 @@ pub fn field_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> FieldAttrs {
         }
     }
     out
+}
+
+/// `association(Parent, fields(a, b), references(x, y))` on the struct.
+fn composite(meta: &ParseNestedMeta<'_>, name: Ident) -> syn::Result<CompositeAttr> {
+    const SYNTAX: &str = "write a composite key as `association(Parent, fields(a, b))`, with `references(x, y)` when the parent's fields have other names";
+    let mut parent: Option<Path> = None;
+    let mut fields: Option<Vec<Ident>> = None;
+    let mut references = None;
+    let list = |inner: &ParseNestedMeta<'_>| -> syn::Result<Vec<Ident>> {
+        let mut names = Vec::new();
+        inner.parse_nested_meta(|item| {
+            names.push(item.path.require_ident()?.clone());
+            Ok(())
+        })?;
+        Ok(names)
+    };
+    meta.parse_nested_meta(|inner| {
+        if inner.path.is_ident("fields") && inner.input.peek(syn::token::Paren) {
+            fields = Some(list(&inner)?);
+        } else if inner.path.is_ident("references") && inner.input.peek(syn::token::Paren) {
+            let ident = inner.path.require_ident()?.clone();
+            references = Some((ident, list(&inner)?));
+        } else if parent.is_none()
+            && !inner.input.peek(Token![=])
+            && !inner.input.peek(syn::token::Paren)
+        {
+            parent = Some(inner.path.clone());
+        } else {
+            return Err(inner.error(SYNTAX));
+        }
+        Ok(())
+    })?;
+    match (parent, fields) {
+        (Some(parent), Some(fields)) if fields.len() >= 2 => Ok(CompositeAttr {
+            name,
+            parent,
+            fields,
+            references,
+        }),
+        (Some(_), Some(_)) => Err(meta.error(
+            "a composite key has two fields or more; for one, write `#[factory(association = Parent)]` on the field",
+        )),
+        _ => Err(meta.error(SYNTAX)),
+    }
 }
 
 /// Consumes a `#[sqlx]` option we do not read: `key`, `key = value` or `key(..)`.

@@ -250,7 +250,6 @@ impl<'a> Expander<'a> {
         let override_idents: Vec<&Ident> = settable.iter().map(|f| f.ident).collect();
         let setters = settable.iter().map(|f| self.setter(f));
 
-        let marker_module = self.marker_module_def();
         let debug_impl = self.debug_impl();
         let object = self.object_fn();
         let rows = self.rows_fn();
@@ -258,6 +257,13 @@ impl<'a> Expander<'a> {
         let insert_impl = self.insert_impl();
         let association_impl = self.association_impl();
         let check_impl = crate::check::check_impl(input, factory, !self.required.is_empty());
+        // Issue 11: field markers and `Reference` impls live in `refs.rs`; the per-field
+        // storage checks of `create` in `stored.rs`.
+        let store_checks = crate::stored::store_checks(input);
+        let cycle_checks = crate::cycle::checks(input);
+        let deferred_bounds = self.deferred_bounds();
+        let fields_module = crate::refs::fields_module_def(input);
+        let reference_impls = crate::refs::reference_impls(input);
 
         let factory_doc = format!(
             "Factory for [`{model}`] rows in table `{table}`, made by `#[derive(Factory)]`.\n\n\
@@ -276,7 +282,9 @@ impl<'a> Expander<'a> {
                 #required_marker
             }
 
-            #marker_module
+            #fields_module
+            #reference_impls
+            #cycle_checks
 
             #[automatically_derived]
             impl #model {
@@ -361,6 +369,8 @@ impl<'a> Expander<'a> {
                 /// stored it; parents of associations are created first, in the same session.
                 pub fn create(self) -> #private::Create<S, #model>
                 where
+                    #(#store_checks,)*
+                    #(#deferred_bounds,)*
                     S: #private::Session<#model> + #private::State<#model>,
                     #(#required_checks,)*
                 {
@@ -371,6 +381,8 @@ impl<'a> Expander<'a> {
                 /// Inserts `n` rows with multi-row `INSERT ... RETURNING` statements, in order.
                 pub fn create_batch(self, n: usize) -> #private::CreateBatch<S, #model>
                 where
+                    #(#store_checks,)*
+                    #(#deferred_bounds,)*
                     S: #private::Session<#model> + #private::State<#model>,
                     #(#required_checks,)*
                 {
@@ -489,6 +501,88 @@ impl<'a> Expander<'a> {
         }
     }
 
+    /// The body of `create_parents` (`deferred == false`: parents created before the INSERT)
+    /// or of `after_insert` (`back_reference` parents, created after it). Slots are taken out
+    /// of `parents` synchronously, so the future borrows only `rows` and `conn`.
+    fn parent_steps(&self, deferred: bool) -> TokenStream {
+        let private = &self.private;
+        let associations: Vec<(usize, &Field<'_>)> = self
+            .associations()
+            .enumerate()
+            .filter(|(_, f)| f.is_deferred() == deferred)
+            .collect();
+        if associations.is_empty() {
+            return quote!(#private::core::option::Option::None);
+        }
+        let slots: Vec<Ident> = associations
+            .iter()
+            .map(|(_, f)| format_ident!("__{}", f.ident))
+            .collect();
+        let indexes = associations.iter().map(|(k, _)| syn::Index::from(*k));
+        let steps = associations.iter().zip(&slots).map(|((index, f), slot)| {
+            let name = f.name();
+            let parent = f.association();
+            let assign = parent.map(|parent| crate::refs::assign_keys(self.input, f, parent));
+            if deferred {
+                let key_column = self
+                    .columns()
+                    .find(|k| k.attrs.primary_key.is_some())
+                    .map(|k| k.column.clone())
+                    .unwrap_or_default();
+                let column = &f.column;
+                return quote! {
+                    if let #private::core::option::Option::Some((source, step)) = #slot {
+                        static BACK: #private::Back = #private::Back { field: #name, column: #column, key_column: #key_column };
+                        let step = #private::deferred_fn::<__DB, Self, #parent>(step)
+                            .expect("sqlx-factory bug: a back_reference step made for other types");
+                        let created = step(
+                            &mut *conn, source, &*rows, &BACK, operation,
+                            #private::child_seed(seed, #index),
+                        ).await?;
+                        for (row, parent) in rows.iter_mut().zip(&created) {
+                            #assign
+                        }
+                    }
+                };
+            }
+            let create = {
+                let spanned_private = private_at(parent.span());
+                quote_spanned!(parent.span()=> <#parent as #spanned_private::InsertParent<__DB>>::create_parents)
+            };
+            quote! {
+                if let #private::core::option::Option::Some(source) = #slot {
+                    let created = #create::<Self>(
+                        &mut *conn, source, rows.len(), #name, operation,
+                        #private::child_seed(seed, #index),
+                    ).await?;
+                    for (row, parent) in rows.iter_mut().zip(&created) {
+                        #assign
+                    }
+                }
+            }
+        });
+        quote! {
+            #(let #slots = parents.#indexes.take();)*
+            if true #(&& #slots.is_none())* {
+                return #private::core::option::Option::None;
+            }
+            #private::core::option::Option::Some(#private::Box::pin(async move {
+                #(#steps)*
+                #private::core::result::Result::Ok(())
+            }))
+        }
+    }
+
+    /// `S: Deferred<Model, Parent, NAME>` per `back_reference` association: where `S` is
+    /// concrete (at `create()`), the parent's `Insert` bound holds without a cycle.
+    fn deferred_bounds(&self) -> Vec<TokenStream> {
+        self.associations()
+            .filter(|f| f.is_deferred())
+            .map(|f| deferred_bound(self.input.ident, f))
+            .map(|bound| quote!(S: #bound))
+            .collect()
+    }
+
     /// The fields of `get_or_create(..)`, in the order given.
     fn lookup_fields(&self) -> Vec<&'a Field<'a>> {
         self.input
@@ -498,28 +592,10 @@ impl<'a> Expander<'a> {
             .collect()
     }
 
+    /// The module of the types named after fields (required markers among them): one
+    /// module, so each name is unique and rustc prints it bare (`code`, not a path).
     fn marker_module(&self) -> Ident {
-        format_ident!(
-            "__{}_required",
-            self.input.ident.unraw_string().to_lowercase()
-        )
-    }
-
-    /// Types named after the required fields, so an unset one is named in the error.
-    fn marker_module_def(&self) -> TokenStream {
-        if self.required.is_empty() {
-            return TokenStream::new();
-        }
-        let module = self.marker_module();
-        let vis = self.input.vis;
-        let markers = self.required.iter().map(|(f, _)| marker_ident(f.ident));
-        quote! {
-            #[doc(hidden)]
-            #[allow(non_camel_case_types)]
-            #vis mod #module {
-                #(pub struct #markers;)*
-            }
-        }
+        crate::refs::fields_module(self.input)
     }
 
     fn setter(&self, f: &Field<'_>) -> TokenStream {
@@ -533,10 +609,16 @@ impl<'a> Expander<'a> {
         };
         let doc = format!("{what} for every object this factory makes.");
         let (param, convert) = setter_param(private, ty);
-        let clear_parent = f.association().map(|_| {
-            let parent = parent_ident(ident);
-            quote!(self.#parent = #private::core::option::Option::None;)
-        });
+        // Setting a key field drops its parent; for a composite key, any of its fields does.
+        let clear_parent = f
+            .attrs
+            .group_first
+            .as_ref()
+            .or(f.association().map(|_| ident))
+            .map(|first| {
+                let parent = parent_ident(first);
+                quote!(self.#parent = #private::core::option::Option::None;)
+            });
         let main = if let Some(i) = self.required.iter().position(|(r, _)| r.ident == ident) {
             // Changes this field's type parameter to `Set`: the struct is rebuilt field by field.
             let factory = &self.factory;
@@ -575,6 +657,7 @@ impl<'a> Expander<'a> {
             }
         };
         let with = f.association().map(|parent| {
+            let members = group_members(f);
             let with = format_ident!("{}_with", ident);
             let parent_field = parent_ident(ident);
             let doc = format!(
@@ -595,7 +678,7 @@ impl<'a> Expander<'a> {
                 {
                     let factory = <<#parent as #private::Association>::Factory as #private::core::default::Default>::default();
                     self.#parent_field = #private::core::option::Option::Some(#private::Box::new(customize(factory)));
-                    self.#ident = #private::core::option::Option::None;
+                    #(self.#members = #private::core::option::Option::None;)*
                     self
                 }
             }
@@ -669,6 +752,12 @@ impl<'a> Expander<'a> {
     fn rows_fn(&self) -> TokenStream {
         let private = &self.private;
         let model = self.input.ident;
+        let deferred_bounds = self.deferred_bounds();
+        let deferred_fields: Vec<&Ident> = self
+            .associations()
+            .filter(|f| f.is_deferred())
+            .map(|f| f.ident)
+            .collect();
         // Bit `k` of the column set: the `k`-th database-filled column, sent when given a value.
         let column_set = self
             .columns()
@@ -683,7 +772,7 @@ impl<'a> Expander<'a> {
             let ident = f.ident;
             let parent_field = parent_ident(ident);
             let parent = f.association();
-            let default_parent = if f.is_option() {
+            let default_parent = if f.is_option() && f.attrs.create_parent.is_none() {
                 // An optional foreign key stays NULL unless a parent is asked for.
                 quote!(#private::core::option::Option::None)
             } else {
@@ -692,8 +781,23 @@ impl<'a> Expander<'a> {
                     #spanned_private::core::option::Option::Some(#spanned_private::default_parent::<#parent>())
                 } }
             };
+            if f.is_deferred() {
+                let deferred = deferred_bound(model, f);
+                return quote! {
+                    if self.#ident.is_some() {
+                        #private::core::option::Option::None
+                    } else {
+                        let source = match self.#parent_field.take() {
+                            #private::core::option::Option::Some(source) => source,
+                            #private::core::option::Option::None => #private::default_parent::<#parent>(),
+                        };
+                        <S as #deferred>::deferred().map(|step| (source, step))
+                    }
+                };
+            }
+            let members = group_members(f);
             quote! {
-                if self.#ident.is_some() {
+                if false #(|| self.#members.is_some())* {
                     #private::core::option::Option::None
                 } else {
                     match self.#parent_field.take() {
@@ -704,12 +808,23 @@ impl<'a> Expander<'a> {
             }
         });
         quote! {
-            fn __factory_rows(mut self, n: usize, inherited: #private::core::option::Option<u64>) -> (#private::FactoryState<S, #model>, #private::Rows<#model>) {
+            fn __factory_rows(mut self, n: usize, inherited: #private::core::option::Option<u64>) -> (#private::FactoryState<S, #model>, #private::Rows<#model>)
+            where
+                #(#deferred_bounds,)*
+            {
                 let seed = self.__factory.seed().or(inherited);
                 let mut __draw = #private::draw(seed);
-                let rows = (0..n).map(|_| self.__factory_object(&mut __draw)).collect();
+                #[allow(unused_mut)]
+                let mut rows: #private::Vec<#model> = (0..n).map(|_| self.__factory_object(&mut __draw)).collect();
                 let set = #private::ColumnSet::default() #(#column_set)*;
                 let parents = (#(#parents,)*);
+                // A `back_reference` key not given is NULL in the INSERT: `after_insert` sets it,
+                // or (drawn by an unbound factory, as another row's parent) it stays NULL.
+                #(if self.#deferred_fields.is_none() {
+                    for row in rows.iter_mut() {
+                        row.#deferred_fields = #private::core::option::Option::None;
+                    }
+                })*
                 (self.__factory, #private::Rows { rows, set, parents, seed })
             }
         }
@@ -735,8 +850,10 @@ impl<'a> Expander<'a> {
                     <#inner as #spanned_private::FakeValue>::fake_value(__rng)
                 }
             };
+            // `create_parent`: a parent by default, so a key in build mode too.
+            let by_default = f.attrs.create_parent.is_some() || f.is_deferred();
             return quote! {
-                if self.#parent_field.is_some() {
+                if #by_default || self.#parent_field.is_some() {
                     #private::core::option::Option::Some(#key)
                 } else {
                     #private::core::option::Option::None
@@ -797,13 +914,24 @@ impl<'a> Expander<'a> {
         });
         let parent_types = self.associations().map(|f| {
             let source = row_source(f);
-            quote!(#private::core::option::Option<#source>)
+            if f.is_deferred() {
+                // With the step `create()` made for the bound backend (see `back.rs`).
+                quote!(#private::core::option::Option<(#source, #private::Box<dyn #private::core::any::Any + #private::core::marker::Send>)>)
+            } else {
+                quote!(#private::core::option::Option<#source>)
+            }
+        });
+        let clear_parent = self.associations().enumerate().filter(|(_, f)| !f.is_deferred() && f.attrs.group.is_empty()).map(|(k, f)| {
+            let index = syn::Index::from(k);
+            let hash = crate::refs::name_hash(&f.name());
+            quote!(if _field == #hash { _parents.#index = #private::core::option::Option::None; })
         });
         let parent_indexes: Vec<syn::Index> = (0..self.associations().count())
             .map(syn::Index::from)
             .collect();
         let transient_types = self.transients().map(|f| f.ty);
         let transient_idents: Vec<&Ident> = self.transients().map(|f| f.ident).collect();
+        let parent_names = crate::cycle::parents(self.input);
         let keys = self.lookup_fields();
         let key_columns = keys.iter().map(|f| &f.column);
         let key_types = keys.iter().map(|f| f.ty);
@@ -827,6 +955,8 @@ impl<'a> Expander<'a> {
 
                 const GET_OR_CREATE: &'static [&'static str] = &[#(#key_columns),*];
 
+                const PARENTS: &'static [&'static str] = &[#(#parent_names),*];
+
                 type LookupKey = (#(#key_types,)*);
 
                 #[allow(clippy::unused_unit)] // `()` for models without `get_or_create`
@@ -847,6 +977,10 @@ impl<'a> Expander<'a> {
 
                 fn needs_parents(_parents: &Self::Parents) -> bool {
                     false #(|| _parents.#parent_indexes.is_some())*
+                }
+
+                fn clear_parent(_parents: &mut Self::Parents, _field: u64) {
+                    #(#clear_parent)*
                 }
 
                 fn restore_transient(&mut self, transient: Self::Transient) {
@@ -899,12 +1033,7 @@ impl<'a> Expander<'a> {
             .collect();
         let mut k = 0usize;
         let binds = columns.iter().zip(&column_vars).map(|(f, var)| {
-            let json = f.attrs.sqlx_json;
-            let value = if json {
-                quote!(#private::sqlx::types::Json(#var))
-            } else {
-                quote!(#var)
-            };
+            let value = crate::stored::bind_value(self.input, f, var);
             let add = quote!(#private::ColumnOf::<__DB>::bind(#value, __args)?;);
             if f.is_db_filled() {
                 let bit = k;
@@ -919,26 +1048,21 @@ impl<'a> Expander<'a> {
             .map(|i| format_ident!("__key{}", i))
             .collect();
         let key_binds = keys.iter().zip(&key_vars).map(|(f, var)| {
-            let value = if f.attrs.sqlx_json {
-                quote!(#private::sqlx::types::Json(#var))
-            } else {
-                quote!(#var)
-            };
+            let value = crate::stored::bind_value(self.input, f, var);
             quote!(#private::ColumnOf::<__DB>::bind(#value, __args)?;)
         });
         let encode_bounds = columns.iter().map(|f| {
             let ty = f.ty;
             let private = private_at(ty.span());
-            if f.attrs.sqlx_json {
-                quote_spanned! {ty.span()=> #private::sqlx::types::Json<#ty>: #private::ColumnOf<__DB> }
-            } else {
-                quote_spanned! {ty.span()=> #ty: #private::ColumnOf<__DB> }
-            }
+            let stored = crate::stored::bound_type(f);
+            quote_spanned! {ty.span()=> #stored: #private::ColumnOf<__DB> }
         });
         // A self-reference needs no bound: inside this impl, `Self: Insert<__DB>` holds.
         let parent_bounds = self.associations().filter_map(|f| {
             let parent = f.association()?;
-            if f.is_self_reference(model) {
+            // A `back_reference` parent's bound is on `create()` instead: here it would close
+            // the cycle of the two models' bounds (rustc's E0275).
+            if f.is_self_reference(model) || f.is_deferred() {
                 return None;
             }
             Some({
@@ -946,53 +1070,20 @@ impl<'a> Expander<'a> {
                 quote_spanned!(parent.span()=> #parent: #spanned_private::InsertParent<__DB>)
             })
         });
-        let create_parents = if self.associations().count() == 0 {
-            quote!(#private::core::option::Option::None)
-        } else {
-            let slots: Vec<Ident> = self
-                .associations()
-                .map(|f| format_ident!("__{}", f.ident))
-                .collect();
-            let steps = self.associations().zip(&slots).enumerate().map(|(index, (f, slot))| {
-                let ident = f.ident;
-                let name = f.name();
-                let parent = f.association();
-                let ty = f.ty;
-                let assign = { let spanned_private = private_at(parent.span()); quote_spanned!{parent.span()=>
-                    row.#ident = #spanned_private::foreign_key::<#ty, #parent>(parent);
-                } };
-                let create = { let spanned_private = private_at(parent.span()); quote_spanned!(parent.span()=> <#parent as #spanned_private::InsertParent<__DB>>::create_parents) };
-                quote! {
-                    if let #private::core::option::Option::Some(source) = #slot {
-                        let created = #create::<Self>(
-                            &mut *conn, source, rows.len(), #name, operation,
-                            #private::child_seed(seed, #index),
-                        ).await?;
-                        for (row, parent) in rows.iter_mut().zip(&created) {
-                            #assign
-                        }
-                    }
-                }
-            });
-            quote! {
-                if !<Self as #private::Model>::needs_parents(&parents) {
-                    return #private::core::option::Option::None;
-                }
-                let (#(#slots,)*) = parents;
-                #private::core::option::Option::Some(#private::Box::pin(async move {
-                    #(#steps)*
-                    #private::core::result::Result::Ok(())
-                }))
-            }
-        };
+        let create_parents = self.parent_steps(false);
+        let after_insert = self.parent_steps(true);
+        let (check_returned, check_bound) = crate::keys::check_returned(self.input);
         quote! {
             #[automatically_derived]
             impl<__DB: #private::Backend> #private::Insert<__DB> for #model
             where
                 #(#encode_bounds,)*
                 #(#parent_bounds,)*
+                #check_bound
                 #model: for<'r> #private::sqlx::FromRow<'r, <__DB as #private::sqlx::Database>::Row>,
             {
+                #check_returned
+
                 fn bind(
                     self,
                     __set: #private::ColumnSet,
@@ -1013,8 +1104,19 @@ impl<'a> Expander<'a> {
                 }
 
                 #[allow(unused_variables)]
+                fn after_insert<'a>(
+                    parents: &mut Self::Parents,
+                    rows: &'a mut [Self],
+                    conn: &'a mut <__DB as #private::sqlx::Database>::Connection,
+                    operation: #private::Operation,
+                    seed: #private::core::option::Option<u64>,
+                ) -> #private::core::option::Option<#private::BoxFuture<'a, #private::core::result::Result<(), #private::Error>>> {
+                    #after_insert
+                }
+
+                #[allow(unused_variables)]
                 fn create_parents<'a>(
-                    parents: Self::Parents,
+                    parents: &mut Self::Parents,
                     rows: &'a mut [Self],
                     conn: &'a mut <__DB as #private::sqlx::Database>::Connection,
                     operation: #private::Operation,
@@ -1039,6 +1141,28 @@ fn row_source(f: &Field<'_>) -> TokenStream {
     let span = parent.span();
     let private = private_at(span);
     quote_spanned!(span=> #private::Box<dyn #private::RowSource<#parent>>)
+}
+
+/// The fields one association fills: the field itself, or every field of a composite key.
+fn group_members<'f>(f: &'f Field<'_>) -> Vec<&'f Ident> {
+    if f.attrs.group.is_empty() {
+        vec![f.ident]
+    } else {
+        f.attrs.group.iter().map(|(field, _)| field).collect()
+    }
+}
+
+/// `Deferred<Model, Parent, NAME>` for a `back_reference` association, spanned at the
+/// `back_reference` name (a field the parent lacks is reported there).
+fn deferred_bound(model: &Ident, f: &Field<'_>) -> TokenStream {
+    let parent = f.association();
+    let Some((_, back)) = &f.attrs.back_reference else {
+        return TokenStream::new();
+    };
+    let span = back.span();
+    let private = private_at(span);
+    let hash = crate::refs::name_hash(&back.unraw_string());
+    quote_spanned!(span=> #private::Deferred<#model, #parent, #hash>)
 }
 
 fn parent_ident(field: &Ident) -> Ident {

@@ -9,14 +9,20 @@ mod ast;
 mod attr;
 mod check;
 mod ctxt;
+mod cycle;
 mod expand;
+mod keys;
+mod refs;
+mod stored;
 mod valid;
 
 use proc_macro::TokenStream;
 use syn::{DeriveInput, parse_macro_input};
 
 /// See the `sqlx-factory` crate.
-#[proc_macro_derive(Factory, attributes(factory))]
+// `sqlx` is a helper here too: a model with a hand-written `impl FromRow` (no sqlx derive to
+// declare it) still marks its non-columns `#[sqlx(skip)]`, which this derive reads.
+#[proc_macro_derive(Factory, attributes(factory, sqlx))]
 pub fn derive_factory(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     expand::derive(&input).into()

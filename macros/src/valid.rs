@@ -177,10 +177,83 @@ pub fn check(cx: &mut Ctxt, input: &Input<'_>) {
                 "a self-referencing `association` needs an optional key (`Option<..>`): a required one would create parents without end",
             );
         }
-        if let Some(try_from) = &attrs.sqlx_try_from {
+        if let Some((_, lit)) = &attrs.sqlx_try_from
+            && attrs.into.is_none()
+            && lit.parse::<syn::Type>().is_err()
+        {
             cx.error_spanned_by(
-                try_from,
-                "`#[sqlx(try_from = ..)]` fields are not supported by `Factory`: it cannot bind the field's type back; store the database type in the field",
+                lit,
+                "`Factory` binds a `try_from` field as the type it names, and this is no type: write `#[sqlx(try_from = \"String\")]`, or `#[factory(into = Type)]`",
+            );
+        }
+        if let (Some((into, _)), true) = (&attrs.into, attrs.sqlx_json) {
+            cx.error_spanned_by(
+                into,
+                "a `#[sqlx(json)]` field is bound as JSON; remove `into`",
+            );
+        }
+        if let (Some((references, _)), None) = (&attrs.references, &attrs.association) {
+            cx.error_spanned_by(
+                references,
+                "`references` names the parent's field an `association` stores; add `association = Parent`",
+            );
+        }
+        if let (Some(create_parent), None) = (&attrs.create_parent, &attrs.association) {
+            cx.error_spanned_by(
+                create_parent,
+                "`create_parent` is for an `association` with an `Option<..>` key; add `association = Parent`",
+            );
+        }
+        if !attrs.group.is_empty() || attrs.group_first.is_some() {
+            if field.is_option() {
+                cx.error_spanned_by(
+                    field.ty,
+                    "a composite foreign key's fields cannot be `Option<..>` yet: declare the columns `NOT NULL` and the fields with the key's types",
+                );
+            }
+            if let Some((ident, _)) = &attrs.references {
+                cx.error_spanned_by(ident, "a composite key names its parent's fields in `references(..)` of the struct's `association(..)`; remove this `references`");
+            }
+        }
+        if let Some(first) = &attrs.group_first {
+            for (ident, _) in attrs.values() {
+                cx.error_spanned_by(
+                    ident,
+                    format!("`{}` is filled from the parent row, together with `{first}`; set a fixed key with the setters instead", field.name()),
+                );
+            }
+            flags(
+                cx,
+                "a composite key field is a foreign key",
+                &[&attrs.primary_key, &attrs.generated, &attrs.required],
+            );
+        }
+        if let Some((back, _)) = &attrs.back_reference {
+            if attrs.association.is_none() {
+                cx.error_spanned_by(back, "`back_reference` names the parent's field that points back at this row; add `association = Parent`");
+            } else if !field.is_option() {
+                cx.error_spanned_by(back, "`back_reference` inserts this row with NULL first, so its key must be `Option<..>`");
+            } else if field.is_self_reference(input.ident) {
+                cx.error_spanned_by(
+                    back,
+                    "a self-reference needs no `back_reference`; remove it",
+                );
+            } else if !input.fields.iter().any(|f| f.attrs.primary_key.is_some()) {
+                cx.error_spanned_by(back, "`back_reference` sets this key with an `UPDATE .. WHERE <primary key> = ..`: mark the model's key field `#[factory(primary_key)]`");
+            } else if attrs.references.is_some() || !attrs.group.is_empty() {
+                cx.error_spanned_by(
+                    back,
+                    "`back_reference` stores the parent's primary key; remove `references`",
+                );
+            }
+        }
+        if let Some(create_parent) = &attrs.create_parent
+            && attrs.association.is_some()
+            && !field.is_option()
+        {
+            cx.error_spanned_by(
+                create_parent,
+                "a key that is not `Option<..>` always gets a parent; remove `create_parent`",
             );
         }
         if let Some(flatten) = &attrs.sqlx_flatten {

@@ -4,7 +4,7 @@ use sqlx_factory::Factory;
 #[factory(table = "articles")]
 struct Article {
     title: String,
-    tags: Vec<String>,
+    tags: Vec<i64>,
 }
 
 async fn make(conn: &mut sqlx::SqliteConnection) {

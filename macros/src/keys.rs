@@ -1,0 +1,47 @@
+//! Code about keys that the INSERT path checks: a key the database was left to fill must come
+//! back (issue 11).
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::ast::{Input, Value};
+
+/// `Insert::check_returned` and the bound it needs, for models with a `primary_key` field that
+/// has no value of its own and cannot hold NULL; nothing for the others.
+///
+/// The database fills such a key (`INTEGER PRIMARY KEY`, `DEFAULT gen_random_uuid()`), or it
+/// is the application's to give; in the second case SQLite stores NULL without complaint and
+/// the field decodes as `""` or `0`, so the row read back is checked for NULL.
+pub fn check_returned(input: &Input<'_>) -> (TokenStream, TokenStream) {
+    let private = quote!(::sqlx_factory::__private);
+    let checks: Vec<TokenStream> = input
+        .fields
+        .iter()
+        .filter(|f| {
+            f.is_column()
+                && f.attrs.primary_key.is_some()
+                && !f.is_option()
+                && matches!(f.value(), Value::Dummy)
+        })
+        .map(|f| {
+            let column = &f.from_row_name;
+            let name = f.name();
+            quote!(#private::null_key(__row, #column, #name)?;)
+        })
+        .collect();
+    if checks.is_empty() {
+        return (TokenStream::new(), TokenStream::new());
+    }
+    let method = quote! {
+        fn check_returned(
+            __row: &<__DB as #private::sqlx::Database>::Row,
+        ) -> #private::core::result::Result<(), #private::sqlx::Error> {
+            #(#checks)*
+            #private::core::result::Result::Ok(())
+        }
+    };
+    let bound = quote! {
+        for<'__a> &'__a str: #private::sqlx::ColumnIndex<<__DB as #private::sqlx::Database>::Row>,
+    };
+    (method, bound)
+}

@@ -1,0 +1,155 @@
+//! Foreign keys (issue 11): the hidden field markers that name a field in our errors, the
+//! `Reference` impls that let a child store any column of a parent (`references = email`), and
+//! the exact-type check of the value an association writes into its key field.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Ident, Path};
+
+use crate::ast::{Field, Input, UnrawString};
+
+/// `__<model>_fields`: a unit struct per settable field, named after it, so that a trait
+/// bound can carry the field's name into a `#[diagnostic::on_unimplemented]` message
+/// (`{F}` prints `subscriber_email`; required fields' `IsSet<F>` uses them too).
+pub fn fields_module(input: &Input<'_>) -> Ident {
+    format_ident!("__{}_fields", input.ident.unraw_string().to_lowercase())
+}
+
+pub fn fields_module_def(input: &Input<'_>) -> TokenStream {
+    let module = fields_module(input);
+    let vis = input.vis;
+    let markers = input
+        .fields
+        .iter()
+        .filter(|f| !f.is_skipped())
+        .map(|f| f.ident);
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_camel_case_types, dead_code)]
+        #vis mod #module {
+            #(pub struct #markers;)*
+        }
+    }
+}
+
+/// The marker of `field`, as a path from the model's module.
+pub fn marker(input: &Input<'_>, field: &Ident) -> TokenStream {
+    let module = fields_module(input);
+    quote!(#module::#field)
+}
+
+/// A field name as a number, FNV-1a of its text: what `references = email` resolves in the
+/// parent's `Reference` impls without knowing the module the parent lives in. (A type spelling
+/// the name char by char reads better but makes rustc write "long type" files in errors.)
+pub fn name_hash(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// `impl Reference<name> for Model` for each column field: any of them can be referenced.
+/// The `Clone` bound is higher-ranked so that a field type without `Clone` only means that
+/// field cannot be referenced, rather than an error here.
+pub fn reference_impls(input: &Input<'_>) -> TokenStream {
+    let private = quote!(::sqlx_factory::__private);
+    let model = input.ident;
+    let impls = input.fields.iter().filter(|f| f.is_column()).map(|f| {
+        let ident = f.ident;
+        let ty = f.ty;
+        let name = name_hash(&f.name());
+        // `do_not_recommend`: a wrong `references` name lists no other fields (as long types).
+        quote! {
+            #[diagnostic::do_not_recommend]
+            #[automatically_derived]
+            impl #private::Reference<#name> for #model
+            where
+                for<'__a> #ty: #private::core::clone::Clone,
+            {
+                type Value = #ty;
+                fn value(&self) -> #ty {
+                    #private::core::clone::Clone::clone(&self.#ident)
+                }
+                fn set(&mut self, value: #ty) {
+                    self.#ident = value;
+                }
+            }
+        }
+    });
+    quote!(#(#impls)*)
+}
+
+/// The statement that writes `parent`'s key into `row`'s field `f`: the parent's primary key
+/// or the field `references` names, of exactly the field's type (or `Option` of it).
+///
+/// Spanned at the field's type, so a mismatch is one error there naming the field and both
+/// types; the `references` name is spanned at the user's ident, so a name the parent lacks is
+/// reported under it.
+pub fn assign_keys(input: &Input<'_>, f: &Field<'_>, parent: &Path) -> TokenStream {
+    if f.attrs.group.is_empty() {
+        let references = f.attrs.references.as_ref().map(|(_, field)| field);
+        return assign_key(input, f, parent, references);
+    }
+    // A composite key: every field from the same parent row.
+    let assigns = f.attrs.group.iter().filter_map(|(field, parent_field)| {
+        let member = input.fields.iter().find(|m| m.ident == field)?;
+        Some(assign_key(input, member, parent, Some(parent_field)))
+    });
+    quote!(#(#assigns)*)
+}
+
+fn assign_key(
+    input: &Input<'_>,
+    f: &Field<'_>,
+    parent: &Path,
+    references: Option<&Ident>,
+) -> TokenStream {
+    let ident = f.ident;
+    let ty = f.ty;
+    let marker = marker(input, f.ident);
+    let (key_ty, key) = match references {
+        Some(field) => {
+            // Every token under the user's `references` name, parent path included, so a name
+            // the parent lacks is one error there.
+            let span = field.span();
+            let private = quote_spanned!(span=> ::sqlx_factory::__private);
+            let name = name_hash(&field.unraw_string());
+            let parent = respan(quote!(#parent), span);
+            (
+                quote_spanned!(span=> <#parent as #private::Reference<#name>>::Value),
+                quote_spanned!(span=> <#parent as #private::Reference<#name>>::value(parent)),
+            )
+        }
+        None => {
+            let span = parent.span();
+            let private = quote_spanned!(span=> ::sqlx_factory::__private);
+            (
+                quote_spanned!(span=> <#parent as #private::Association>::Key),
+                quote_spanned!(span=> <#parent as #private::Association>::key(parent)),
+            )
+        }
+    };
+    let span = ty.span();
+    let private = quote_spanned!(span=> ::sqlx_factory::__private);
+    quote_spanned! {span=>
+        row.#ident = <#ty as #private::ForeignKey<#key_ty, #marker>>::from_key(#key);
+    }
+}
+
+/// `tokens` with every span set to `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let proc_macro2::TokenTree::Group(group) = &token {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                token = proc_macro2::TokenTree::Group(inner);
+            } else {
+                token.set_span(span);
+            }
+            token
+        })
+        .collect()
+}

@@ -1,0 +1,169 @@
+//! Two tables that reference each other (issue 11): the side with a nullable key, marked
+//! `#[factory(association = P, back_reference = field)]`, is inserted with NULL; then its
+//! parents are created pointing back at the new rows, and the keys are set with an `UPDATE`.
+//!
+//! The `P: Insert<DB>` bound of such an association is the one that makes the pair's bounds
+//! a cycle (rustc's E0275), so it is not on the model's `Insert` impl: `create()` asks for it
+//! (`S: Deferred<..>`, where `S` is concrete), and the step made there travels to
+//! `Insert::after_insert` as a type-erased function pointer.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use sqlx::Database;
+
+use crate::__private::{ColumnOf, ForeignKey, Reference};
+use crate::backend::Backend;
+use crate::create::InsertParent;
+use crate::error::{Error, Operation, Step};
+use crate::future::BoxFuture;
+use crate::model::{Association, Model, RowSource, Rows};
+use crate::session::{Bound, NoSession};
+
+/// Where a `back_reference` key lives: the field, and the columns of the `UPDATE`.
+#[derive(Debug)]
+pub struct Back {
+    /// The key field of the child (`head_event_id`), for errors.
+    pub field: &'static str,
+    /// The child's key column, which the parent's key is written to.
+    pub column: &'static str,
+    /// The child's primary-key column, which finds the row.
+    pub key_column: &'static str,
+}
+
+/// The deferred step, made where `P: Insert<DB>` is known and run by the child's
+/// `after_insert`: creates one `P` per row pointing back at it, and sets the rows' keys.
+pub type DeferredFn<DB, M, P> = for<'a> fn(
+    &'a mut <DB as Database>::Connection,
+    Box<dyn RowSource<P>>,
+    &'a [M],
+    &'static Back,
+    Operation,
+    Option<u64>,
+) -> BoxFuture<'a, Result<Vec<P>, Error>>;
+
+/// A session state that can make the deferred step of `M`'s association to `P` whose field
+/// `NAME` (hashed) points back: a bound session whose backend stores both. Unbound states
+/// make none (build mode, and parents drawn by an unbound factory).
+#[diagnostic::on_unimplemented(
+    message = "`{M}` cannot create its `back_reference` parent `{P}` through `{Self}`",
+    label = "`{P}` cannot be created here, or its back-reference field does not hold `{M}`'s key",
+    note = "`back_reference = <field>` names the field of `{P}` that stores `{M}`'s primary key"
+)]
+pub trait Deferred<M, P, const NAME: u64> {
+    /// The step, type-erased, or `None` when nothing is created.
+    fn deferred() -> Option<Box<dyn Any + Send>>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<M, P, const NAME: u64> Deferred<M, P, NAME> for NoSession {
+    fn deferred() -> Option<Box<dyn Any + Send>> {
+        None
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<'c, DB, M, P, const NAME: u64> Deferred<M, P, NAME> for Bound<'c, DB>
+where
+    DB: Backend,
+    M: Association,
+    M::Key: ColumnOf<DB> + Send + 'static,
+    P: InsertParent<DB> + Association + Reference<NAME>,
+    P::Key: ColumnOf<DB>,
+    <P as Reference<NAME>>::Value: ForeignKey<M::Key, ()>,
+{
+    fn deferred() -> Option<Box<dyn Any + Send>> {
+        let step: DeferredFn<DB, M, P> = deferred_step::<DB, M, P, NAME>;
+        Some(Box::new(step))
+    }
+}
+
+/// Recovers the step `Deferred::deferred` made; `None` if it was made for other types (it
+/// cannot be: the slot's types are fixed by the derive).
+pub fn deferred_fn<DB: Backend, M: 'static, P: 'static>(
+    step: Box<dyn Any + Send>,
+) -> Option<DeferredFn<DB, M, P>> {
+    step.downcast::<DeferredFn<DB, M, P>>().ok().map(|f| *f)
+}
+
+fn deferred_step<'a, DB, M, P, const NAME: u64>(
+    conn: &'a mut DB::Connection,
+    source: Box<dyn RowSource<P>>,
+    rows: &'a [M],
+    back: &'static Back,
+    operation: Operation,
+    seed: Option<u64>,
+) -> BoxFuture<'a, Result<Vec<P>, Error>>
+where
+    DB: Backend,
+    M: Association,
+    M::Key: ColumnOf<DB> + Send + 'static,
+    P: InsertParent<DB> + Association + Reference<NAME>,
+    P::Key: ColumnOf<DB>,
+    <P as Reference<NAME>>::Value: ForeignKey<M::Key, ()>,
+{
+    Box::pin(async move {
+        let keys: Vec<M::Key> = rows.iter().map(M::key).collect();
+        let source: Box<dyn RowSource<P>> = Box::new(PointBack::<P, M::Key, NAME> {
+            inner: source,
+            keys,
+        });
+        let created =
+            P::create_parents::<M>(&mut *conn, source, rows.len(), back.field, operation, seed)
+                .await?;
+        // One UPDATE per chunk: (key, value) per row, then the keys again.
+        let chunk = (DB::MAX_BIND_PARAMS / 3).clamp(1, DB::MAX_ROWS_PER_INSERT);
+        let bind_error = |e| {
+            Error::wrap(
+                M::FACTORY,
+                M::TABLE,
+                operation,
+                Step::Parent { field: back.field },
+                e,
+            )
+        };
+        for (rows, parents) in rows.chunks(chunk).zip(created.chunks(chunk)) {
+            let sql: Arc<str> =
+                crate::sql::update_sql::<DB>(M::TABLE, back.column, back.key_column, rows.len())
+                    .into();
+            let mut args = DB::Arguments::default();
+            for (row, parent) in rows.iter().zip(parents) {
+                row.key().bind(&mut args).map_err(bind_error)?;
+                parent.key().bind(&mut args).map_err(bind_error)?;
+            }
+            for row in rows {
+                row.key().bind(&mut args).map_err(bind_error)?;
+            }
+            DB::fetch_all(&mut *conn, sql, args)
+                .await
+                .map_err(|e| Error::new(M::FACTORY, M::TABLE, operation, e))?;
+        }
+        Ok(created)
+    })
+}
+
+/// The parent rows of a `back_reference`, drawn from the parent factory, with their field
+/// `NAME` set to the child rows' keys and no parent of their own for it.
+struct PointBack<P, K, const NAME: u64> {
+    inner: Box<dyn RowSource<P>>,
+    keys: Vec<K>,
+}
+
+impl<P, K: Send, const NAME: u64> RowSource<P> for PointBack<P, K, NAME>
+where
+    P: Reference<NAME>,
+    <P as Reference<NAME>>::Value: ForeignKey<K, ()>,
+{
+    fn into_rows(self: Box<Self>, n: usize, inherited: Option<u64>) -> Rows<P>
+    where
+        P: Model,
+    {
+        let PointBack { inner, keys } = *self;
+        let mut rows = inner.into_rows(n, inherited);
+        P::clear_parent(&mut rows.parents, NAME);
+        for (row, key) in rows.rows.iter_mut().zip(keys) {
+            row.set(ForeignKey::from_key(key));
+        }
+        rows
+    }
+}

@@ -1,0 +1,480 @@
+//! Relations as real schemas have them (issue 11): keys of exactly the parent's type, natural
+//! keys, optional keys created by default, `try_from` fields, hand-written `FromRow`, and keys
+//! the application must give.
+
+mod common;
+
+use sqlx::Connection;
+use sqlx_factory::Factory;
+
+use common::Kind;
+
+#[path = "common/statements.rs"]
+mod statements;
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "subscriptions")]
+struct Subscription {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(sequence = |n| format!("sub{n}@example.com"))]
+    email: String,
+}
+
+/// A natural-key reference: the column holds the subscription's email, not its id.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "confirmations")]
+struct Confirmation {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(association = Subscription, references = email)]
+    subscriber_email: String,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "accounts")]
+struct Account {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(fake = fake::faker::name::en::Name())]
+    name: String,
+}
+
+/// A nullable key the application always fills: a parent by default, NULL when asked.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "wallets")]
+struct Wallet {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(association = Account, create_parent)]
+    account_id: Option<i64>,
+}
+
+/// A newtype id parsed from text.
+#[derive(Debug, Clone, PartialEq)]
+struct Slug(String);
+
+impl TryFrom<String> for Slug {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        match text.strip_prefix("post-") {
+            Some(_) => Ok(Slug(text)),
+            None => Err(format!("not a slug: {text}")),
+        }
+    }
+}
+
+impl From<Slug> for String {
+    fn from(slug: Slug) -> String {
+        slug.0
+    }
+}
+
+/// `try_from` fields: bound back through the conversion the user names (`into`) or through
+/// the `try_from` type itself (`u64` stored as `i64`).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "posts")]
+struct Post {
+    #[factory(primary_key)]
+    id: i64,
+    #[sqlx(try_from = "String")]
+    #[factory(into = String, sequence = |n| Slug(format!("post-{n}")))]
+    slug: Slug,
+    #[sqlx(try_from = "i64")]
+    #[factory(default = 7u64)]
+    views: u64,
+}
+
+/// A key the application generates (`id TEXT PRIMARY KEY`) but the model leaves without a value.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "api_keys")]
+struct ApiKey {
+    #[factory(primary_key)]
+    id: String,
+    label: String,
+}
+
+/// A `FromRow` written by hand instead of derived.
+#[derive(Debug, Clone, PartialEq, Factory)]
+#[factory(table = "notes")]
+struct Note {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(default = "hello".to_string())]
+    body: String,
+    /// Not a column: `#[sqlx(skip)]` must be accepted without sqlx's derive.
+    #[factory(skip)]
+    #[sqlx(skip)]
+    cached: Option<String>,
+}
+
+impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for Note
+where
+    &'r str: sqlx::ColumnIndex<R>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        Ok(Note {
+            id: row.try_get("id")?,
+            body: row.try_get("body")?,
+            cached: None,
+        })
+    }
+}
+
+/// A parent with a two-column key.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "splits")]
+struct Split {
+    #[factory(primary_key, sequence = |n| format!("index-{}", n % 3))]
+    index_uid: String,
+    #[factory(primary_key, sequence = |n| format!("split-{n}"))]
+    split_id: String,
+    #[factory(default = 10)]
+    num_docs: i64,
+}
+
+/// Both key fields come from one parent row per child.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(
+    table = "split_tags",
+    association(Split, fields(split_index, split), references(index_uid, split_id))
+)]
+struct SplitTag {
+    #[factory(primary_key)]
+    id: i64,
+    split_index: String,
+    split: String,
+    #[factory(default = "hot".to_string())]
+    tag: String,
+}
+
+/// Two tables that reference each other: the nullable side is inserted with NULL and set with
+/// an `UPDATE` once its event exists.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "chat_sessions")]
+struct ChatSession {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(association = ChatEvent, back_reference = session_id)]
+    head_event_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "chat_events")]
+struct ChatEvent {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(association = ChatSession)]
+    session_id: i64,
+    #[factory(sequence = |n| format!("event {n}"))]
+    name: String,
+}
+
+async fn schema<C>(conn: &mut C, kind: Kind)
+where
+    for<'c> &'c mut C: sqlx::Executor<'c>,
+{
+    let pk = kind.serial_pk();
+    let text = kind.varchar();
+    for sql in [
+        format!("CREATE TABLE api_keys (id {text} PRIMARY KEY, label TEXT NOT NULL)"),
+        format!("CREATE TABLE notes (id {pk}, body TEXT NOT NULL)"),
+        format!("CREATE TABLE subscriptions (id {pk}, email {text} NOT NULL UNIQUE)"),
+        format!(
+            "CREATE TABLE confirmations (id {pk}, subscriber_email {text} NOT NULL REFERENCES subscriptions(email))"
+        ),
+        format!("CREATE TABLE accounts (id {pk}, name TEXT NOT NULL)"),
+        format!("CREATE TABLE wallets (id {pk}, account_id BIGINT REFERENCES accounts(id))"),
+        format!(
+            "CREATE TABLE splits (index_uid {text} NOT NULL, split_id {text} NOT NULL, num_docs BIGINT NOT NULL, \
+             PRIMARY KEY (index_uid, split_id))"
+        ),
+        format!(
+            "CREATE TABLE split_tags (id {pk}, split_index {text} NOT NULL, split {text} NOT NULL, tag TEXT NOT NULL, \
+             FOREIGN KEY (split_index, split) REFERENCES splits(index_uid, split_id))"
+        ),
+        match kind {
+            Kind::Sqlite => format!(
+                "CREATE TABLE chat_sessions (id {pk}, head_event_id BIGINT REFERENCES chat_events(id))"
+            ),
+            _ => format!("CREATE TABLE chat_sessions (id {pk}, head_event_id BIGINT)"),
+        },
+        format!(
+            "CREATE TABLE chat_events (id {pk}, session_id BIGINT NOT NULL REFERENCES chat_sessions(id), name TEXT NOT NULL)"
+        ),
+        match kind {
+            Kind::Sqlite => "SELECT 1".to_string(),
+            _ => "ALTER TABLE chat_sessions ADD FOREIGN KEY (head_event_id) REFERENCES chat_events(id)"
+                .to_string(),
+        },
+        format!("CREATE TABLE posts (id {pk}, slug {text} NOT NULL UNIQUE, views BIGINT NOT NULL)"),
+    ] {
+        exec!(conn, sql);
+    }
+}
+
+on_every_backend! {
+    /// A key column the database does not fill and the factory gave no value: the create
+    /// fails (SQLite would store NULL and return `id == ""`), and says how to fix the model.
+    async fn key_without_value_is_an_error(conn, kind) {
+        schema(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        let result = ApiKey::factory().with_session(&mut tx).in_savepoint().create().await;
+        let error = result.expect_err("a NULL key must not come back as a created row").to_string();
+        if kind == Kind::Sqlite {
+            assert!(error.contains("NULL for the key `id`") && error.contains("#[factory(default = ..)]"), "{error}");
+        }
+        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(stored, 0, "the row with no key is rolled back with the savepoint");
+        // Given a value, the same model works.
+        let key = ApiKey::factory().with_session(&mut tx).id("k-1").create().await.unwrap();
+        assert_eq!(key.id, "k-1");
+    }
+}
+
+on_every_backend! {
+    /// A hand-written `impl FromRow` works with the derive: create and batch decode through it.
+    async fn hand_written_from_row(conn, kind) {
+        schema(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        let note = Note::factory().with_session(&mut tx).create().await.unwrap();
+        assert_eq!(note.body, "hello");
+        let notes = Note::factory().with_session(&mut tx).body("b".to_string()).create_batch(3).await.unwrap();
+        assert_eq!(notes.len(), 3);
+        let stored: Vec<(i64, String)> = sqlx::query_as("SELECT id, body FROM notes ORDER BY id")
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(stored[0], (note.id, "hello".to_string()));
+        assert_eq!(stored.len(), 4);
+        assert!(stored[1..].iter().all(|(_, b)| b == "b"));
+        let built = Note::factory().build(); // no session, no database
+        assert_eq!(built.body, "hello");
+    }
+}
+
+on_every_backend! {
+    /// `references = email`: the child stores the parent's email, one parent per child, and a
+    /// batch of 100 is one INSERT per table.
+    async fn natural_key_reference(conn, kind) {
+        schema(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        let one = Confirmation::factory().with_session(&mut tx).create().await.unwrap();
+        let (id, email): (i64, String) = sqlx::query_as(
+            "SELECT s.id, s.email FROM confirmations c JOIN subscriptions s ON s.email = c.subscriber_email",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(email, one.subscriber_email);
+        assert!(email.starts_with("sub"), "the email, not the id {id} as text: {email}");
+
+        let counting = statements::start().await;
+        let many = Confirmation::factory().with_session(&mut tx).create_batch(100).await.unwrap();
+        let inserts = counting.inserts_into(kind, &["subscriptions", "confirmations"]);
+        drop(counting);
+        assert_eq!(inserts.len(), 2, "{inserts:#?}");
+        let joined: i64 = sqlx::query_scalar(
+            "SELECT COUNT(DISTINCT s.id) FROM confirmations c JOIN subscriptions s ON s.email = c.subscriber_email",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(joined, 101, "every confirmation has a parent of its own");
+        assert_eq!(many.len(), 100);
+
+        // A given key is used as is; a customised parent is created for it.
+        let given = Confirmation::factory()
+            .with_session(&mut tx)
+            .subscriber_email_with(|s| s.email("ann@example.com"))
+            .create()
+            .await
+            .unwrap();
+        assert_eq!(given.subscriber_email, "ann@example.com");
+        let built = Confirmation::factory().build(); // no session, no database
+        assert!(!built.subscriber_email.is_empty());
+    }
+}
+
+on_every_backend! {
+    /// `create_parent` on an `Option` key: a parent unless told otherwise; a batch is one
+    /// INSERT per table; `None` still stores NULL.
+    async fn optional_key_created_by_default(conn, kind) {
+        schema(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        let wallet = Wallet::factory().with_session(&mut tx).create().await.unwrap();
+        let owner: i64 = sqlx::query_scalar(
+            "SELECT a.id FROM wallets w JOIN accounts a ON a.id = w.account_id",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(wallet.account_id, Some(owner));
+
+        let counting = statements::start().await;
+        let many = Wallet::factory().with_session(&mut tx).create_batch(100).await.unwrap();
+        let inserts = counting.inserts_into(kind, &["accounts", "wallets"]);
+        drop(counting);
+        assert_eq!(inserts.len(), 2, "{inserts:#?}");
+        assert!(many.iter().all(|w| w.account_id.is_some()));
+
+        let orphan = Wallet::factory().with_session(&mut tx).account_id(None::<i64>).create().await.unwrap();
+        assert_eq!(orphan.account_id, None);
+        let joined: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM wallets w JOIN accounts a ON a.id = w.account_id",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(joined, 101);
+        let accounts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(accounts, 101, "no parent for the NULL key");
+        assert!(Wallet::factory().build().account_id.is_some());
+    }
+}
+
+on_every_backend! {
+    /// `#[sqlx(try_from = "..")]` fields are bound back as that type: the stored text is the
+    /// slug, the stored number the count, and a value the column cannot hold is an error.
+    async fn try_from_fields(conn, kind) {
+        schema(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        let post = Post::factory().with_session(&mut tx).views(12u64).create().await.unwrap();
+        assert!(post.slug.0.starts_with("post-"));
+        assert_eq!(post.views, 12);
+        let stored: (String, i64) = sqlx::query_as("SELECT slug, views FROM posts")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(stored, (post.slug.0.clone(), 12));
+        let batch = Post::factory().with_session(&mut tx).create_batch(5).await.unwrap();
+        assert!(batch.iter().all(|p| p.views == 7 && p.slug.0.starts_with("post-")));
+
+        let error = Post::factory()
+            .with_session(&mut tx)
+            .views(u64::MAX)
+            .in_savepoint()
+            .create()
+            .await
+            .expect_err("u64::MAX does not fit an i64 column")
+            .to_string();
+        assert!(error.contains("out of range"), "{error}");
+    }
+}
+
+on_every_backend! {
+    /// A composite foreign key: both fields from one parent per row (checked with a JOIN on
+    /// both columns), a batch of 100 is one INSERT per table, and given fields create no parent.
+    async fn composite_key(conn, kind) {
+        schema(conn, kind).await;
+        if kind == Kind::Sqlite {
+            exec!(conn, "PRAGMA foreign_keys = ON".to_string());
+        }
+        let mut tx = conn.begin().await.unwrap();
+        let tag = SplitTag::factory().with_session(&mut tx).create().await.unwrap();
+        let (index_uid, split_id): (String, String) = sqlx::query_as(
+            "SELECT s.index_uid, s.split_id FROM split_tags t \
+             JOIN splits s ON s.index_uid = t.split_index AND s.split_id = t.split",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!((index_uid, split_id), (tag.split_index.clone(), tag.split.clone()));
+
+        let counting = statements::start().await;
+        let tags = SplitTag::factory().with_session(&mut tx).create_batch(100).await.unwrap();
+        let inserts = counting.inserts_into(kind, &["splits", "split_tags"]);
+        drop(counting);
+        assert_eq!(inserts.len(), 2, "{inserts:#?}");
+        assert_eq!(tags.len(), 100);
+        let joined: i64 = sqlx::query_scalar(
+            "SELECT COUNT(DISTINCT s.split_id) FROM split_tags t \
+             JOIN splits s ON s.index_uid = t.split_index AND s.split_id = t.split",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(joined, 101, "one parent per row");
+
+        let given = SplitTag::factory()
+            .with_session(&mut tx)
+            .split_index(tag.split_index.clone())
+            .split(tag.split.clone())
+            .create()
+            .await
+            .unwrap();
+        assert_eq!(given.split, tag.split);
+        let splits: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM splits")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(splits, 101, "given keys create no parent");
+
+        let custom = SplitTag::factory()
+            .with_session(&mut tx)
+            .split_index_with(|s| s.index_uid("custom").num_docs(3))
+            .create()
+            .await
+            .unwrap();
+        assert_eq!(custom.split_index, "custom");
+        let built = SplitTag::factory().build(); // no session, no database
+        assert_eq!(built.tag, "hot");
+    }
+}
+
+on_every_backend! {
+    /// A two-way reference with a nullable side: the session is inserted with NULL, its head
+    /// event is created pointing at it, and an `UPDATE` sets the head; the returned row has it.
+    async fn two_way_reference(conn, kind) {
+        schema(conn, kind).await;
+        if kind == Kind::Sqlite {
+            exec!(conn, "PRAGMA foreign_keys = ON".to_string());
+        }
+        let mut tx = conn.begin().await.unwrap();
+        let session = ChatSession::factory().with_session(&mut tx).create().await.unwrap();
+        let (head, owner): (i64, i64) = sqlx::query_as(
+            "SELECT e.id, e.session_id FROM chat_sessions s JOIN chat_events e ON e.id = s.head_event_id",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(session.head_event_id, Some(head), "the returned row carries the final key");
+        assert_eq!(owner, session.id, "the head event belongs to the session");
+
+        let counting = statements::start().await;
+        let many = ChatSession::factory().with_session(&mut tx).create_batch(100).await.unwrap();
+        let inserts = counting.inserts_into(kind, &["chat_sessions", "chat_events"]);
+        drop(counting);
+        assert_eq!(inserts.len(), 2, "{inserts:#?}");
+        let both_ways: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM chat_sessions s JOIN chat_events e ON e.id = s.head_event_id AND e.session_id = s.id",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(both_ways, 101);
+        assert!(many.iter().all(|s| s.head_event_id.is_some()));
+
+        // From the other side: the event creates its session, whose head stays NULL.
+        let event = ChatEvent::factory().with_session(&mut tx).create().await.unwrap();
+        let head: Option<i64> = sqlx::query_scalar(
+            "SELECT s.head_event_id FROM chat_events e JOIN chat_sessions s ON s.id = e.session_id WHERE e.id = (SELECT MAX(id) FROM chat_events)",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(head, None, "{event:?}");
+
+        let bare = ChatSession::factory().with_session(&mut tx).head_event_id(None::<i64>).create().await.unwrap();
+        assert_eq!(bare.head_event_id, None);
+        assert!(ChatSession::factory().build().head_event_id.is_some());
+    }
+}

@@ -1,0 +1,29 @@
+use sqlx_factory::Factory;
+
+#[derive(Debug, sqlx::FromRow, Factory)]
+#[factory(table = "sessions")]
+struct Session {
+    #[factory(primary_key)]
+    id: i64,
+    // `Event` has no field `sesion_id`.
+    #[factory(association = Event, back_reference = sesion_id)]
+    head_event_id: Option<i64>,
+}
+
+#[derive(Debug, sqlx::FromRow, Factory)]
+#[factory(table = "events")]
+struct Event {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(association = Session)]
+    session_id: i64,
+}
+
+#[allow(dead_code)]
+async fn make(conn: &mut sqlx::SqliteConnection) {
+    let _ = Session::factory().with_session(conn).create().await;
+}
+
+fn main() {
+    let _ = make;
+}
