@@ -449,7 +449,7 @@ async fn chunk_sizes<DB: Backend, M: Insert<DB>>(
     let most = rows_per_statement::<DB>(binds_per_row(M::COLUMNS, set));
     if rows.len() <= 1 || batch_bytes(rows) <= SMALL_BATCH_BYTES {
         let mut sizes = vec![most; rows.len() / most];
-        if rows.len() % most > 0 {
+        if !rows.len().is_multiple_of(most) {
             sizes.push(rows.len() % most);
         }
         return Ok(sizes);

@@ -445,7 +445,7 @@ on_every_backend! {
         let a = bounded(Coded::factory().with_session(&mut tx).code(Some("a".to_string())).create()).await.unwrap();
         let mixed = bounded(Coded::factory().with_session(&mut tx).after_build({
             let n = Arc::new(AtomicUsize::new(0));
-            move |c: &mut Coded| if n.fetch_add(1, Ordering::SeqCst) % 2 == 0 { c.code = Some("a".to_string()) }
+            move |c: &mut Coded| if n.fetch_add(1, Ordering::SeqCst).is_multiple_of(2) { c.code = Some("a".to_string()) }
         }).create_batch(4)).await.unwrap();
         assert_eq!(mixed[0], a);
         assert_eq!(mixed[2], a);
