@@ -4,6 +4,7 @@ pub use ::core;
 pub use ::fake;
 pub use ::sqlx;
 pub use ::std::boxed::Box;
+pub use ::std::sync::Arc;
 pub use ::std::vec::Vec;
 
 pub use crate::back::{Back, Deferred, DeferredFn, deferred_fn};
@@ -20,7 +21,7 @@ pub use crate::lint::lint;
 pub use crate::model::{Association, Insert, Model, RowSource, Rows};
 pub use crate::probe::{ByLength, BySize, NonNullKey, NullableKey, Probe};
 pub use crate::seed::{Draw, child_seed, draw, next_sequence};
-pub use crate::session::{Bound, IntoSession, NoSession, Session, Unbound};
+pub use crate::session::{Bound, Cloneable, IntoSession, NoSession, Session, Unbound};
 pub use crate::sql::{Column, ColumnSet, SqlCache};
 pub use crate::state::FactoryState;
 
@@ -155,12 +156,12 @@ pub trait IsSet<F> {}
 impl<F> IsSet<F> for Set {}
 
 /// The parent factory an association uses when none was customised.
-pub fn default_parent<P>() -> Box<dyn RowSource<P>>
+pub fn default_parent<P>() -> Arc<dyn RowSource<P>>
 where
     P: Association,
     P::Factory: RowSource<P>,
 {
-    Box::new(P::Factory::default())
+    Arc::new(P::Factory::default())
 }
 
 /// A foreign-key field of type `Self` (the field `F`) that stores a parent's key of type `K`:

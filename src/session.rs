@@ -167,6 +167,37 @@ pub trait Unbound {}
 #[diagnostic::do_not_recommend]
 impl Unbound for NoSession {}
 
+/// A factory state that can be cloned: only [`NoSession`]. A bound factory holds `&mut` of its
+/// connection, which two factories cannot share, so cloning one is a compile error that says
+/// to clone before binding:
+///
+/// ```compile_fail,E0277
+/// # use sqlx_factory::Factory;
+/// # #[derive(Debug, sqlx::FromRow, Factory)]
+/// # #[factory(table = "tags")]
+/// # struct Tag { name: String }
+/// # fn f(conn: &mut sqlx::SqliteConnection) {
+/// let bound = Tag::factory().with_session(conn);
+/// let copy = bound.clone(); // a factory bound to a database session cannot be cloned
+/// # }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "a factory bound to a database session cannot be cloned",
+    label = "this factory holds the `&mut` connection, which a clone cannot share",
+    note = "clone the unbound factory, then bind each clone: `let base = {M}::factory()..; base.clone().with_session(&mut tx).create().await`"
+)]
+pub trait Cloneable<M> {
+    /// The same state.
+    fn clone_session(&self) -> Self;
+}
+
+#[diagnostic::do_not_recommend]
+impl<M> Cloneable<M> for NoSession {
+    fn clone_session(&self) -> Self {
+        NoSession
+    }
+}
+
 /// A factory state that can insert `M`: a bound session whose backend can store every column.
 ///
 /// Only [`Bound`] implements it, so `create` on an unbound factory is a compile error that

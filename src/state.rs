@@ -1,12 +1,14 @@
 //! The part of every generated factory that is not a field override.
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::create::AfterCreate;
-use crate::session::{Bound, IntoSession, NoSession};
+use crate::session::{Bound, Cloneable, IntoSession, NoSession};
 
-/// An `after_build` hook: runs on each object right after its values are drawn.
-pub type AfterBuild<M> = Box<dyn Fn(&mut M) + Send + Sync>;
+/// An `after_build` hook: runs on each object right after its values are drawn. Shared, so a
+/// cloned factory keeps it.
+pub type AfterBuild<M> = Arc<dyn Fn(&mut M) + Send + Sync>;
 
 /// What a factory carries besides its field overrides: the session state `S`, the hooks and
 /// the seed.
@@ -92,8 +94,25 @@ impl<S, M> FactoryState<S, M> {
     }
 
     /// Adds an after-build hook, run in order.
-    pub fn push_after_build(&mut self, hook: AfterBuild<M>) {
-        self.after_build.push(hook);
+    pub fn push_after_build(&mut self, hook: impl Fn(&mut M) + Send + Sync + 'static) {
+        self.after_build.push(Arc::new(hook));
+    }
+
+    /// A copy of an unbound state: the hooks are shared. Only unbound states are [`Cloneable`]
+    /// (a bound one holds `&mut` of the connection), and they have no after-create steps,
+    /// which can only be added once bound.
+    pub fn clone_unbound(&self) -> Self
+    where
+        S: Cloneable<M>,
+    {
+        debug_assert!(self.after_create.is_empty());
+        FactoryState {
+            session: self.session.clone_session(),
+            after_create: Vec::new(),
+            after_build: self.after_build.clone(),
+            seed: self.seed,
+            savepoint: self.savepoint,
+        }
     }
 
     /// Draws this factory's values from `seed`.
