@@ -79,6 +79,28 @@ where
 #[diagnostic::do_not_recommend]
 impl<T, F> StoresField<T, F> for NoSession {}
 
+/// The session state `Self` can read a row RETURNING gives back into `M`: `M` implements
+/// `sqlx::FromRow` for the bound backend's rows. Checked at `create()` after the per-field
+/// checks and before `State`, so a model without `#[derive(sqlx::FromRow)]` is one error that
+/// says so (the `State` error behind it fails on the same predicate and is dropped).
+#[diagnostic::on_unimplemented(
+    message = "`{M}` does not implement `sqlx::FromRow`, so the rows a create inserts cannot be read back",
+    label = "`{M}` rows are returned by `INSERT .. RETURNING` and decoded with `sqlx::FromRow`",
+    note = "derive it on the model: `#[derive(sqlx::FromRow, Factory)]` (or implement `sqlx::FromRow` for this backend's row type)"
+)]
+pub trait ReadsRow<M> {}
+
+#[diagnostic::do_not_recommend]
+impl<'c, DB, M> ReadsRow<M> for Bound<'c, DB>
+where
+    DB: Backend,
+    M: for<'r> sqlx::FromRow<'r, <DB as sqlx::Database>::Row>,
+{
+}
+
+#[diagnostic::do_not_recommend]
+impl<M> ReadsRow<M> for NoSession {}
+
 /// A field type with a fake value, for fields with no value attribute.
 #[diagnostic::on_unimplemented(
     message = "the field type `{Self}` has no fake value",

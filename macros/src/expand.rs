@@ -387,6 +387,7 @@ impl<'a> Expander<'a> {
                 where
                     #(#store_checks,)*
                     #(#deferred_bounds,)*
+                    S: #private::ReadsRow<#model>,
                     S: #private::Session<#model> + #private::State<#model>,
                     #(#required_checks,)*
                 {
@@ -399,6 +400,7 @@ impl<'a> Expander<'a> {
                 where
                     #(#store_checks,)*
                     #(#deferred_bounds,)*
+                    S: #private::ReadsRow<#model>,
                     S: #private::Session<#model> + #private::State<#model>,
                     #(#required_checks,)*
                 {
