@@ -3,8 +3,9 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::backend::Backend;
 use crate::create::AfterCreate;
-use crate::session::{Bound, Cloneable, IntoSession, NoSession};
+use crate::session::{Bound, Cloneable, NoSession};
 
 /// An `after_build` hook: runs on each object right after its values are drawn. Shared, so a
 /// cloned factory keeps it.
@@ -73,14 +74,15 @@ impl<M> FactoryState<NoSession, M> {
 }
 
 impl<S, M> FactoryState<S, M> {
-    /// Binds `session`; the generated `with_session` has checked `S: Unbound`, so there are
-    /// no after-create steps to carry over (they can only be added once bound).
-    pub fn bind<'c, C>(self, session: &'c mut C) -> FactoryState<Bound<'c, C::Database>, M>
-    where
-        C: IntoSession + ?Sized,
-    {
+    /// Binds the connection `with_session` got from [`BindSession`](crate::BindSession). The
+    /// generated `with_session` has checked `S: Unbound`, so there are no after-create steps to
+    /// carry over (they can only be added once bound).
+    pub fn bind_connection<'c, DB: Backend>(
+        self,
+        conn: &'c mut DB::Connection,
+    ) -> FactoryState<Bound<'c, DB>, M> {
         FactoryState {
-            session: Bound::new(session),
+            session: Bound { conn },
             after_create: Vec::new(),
             after_build: self.after_build,
             seed: self.seed,

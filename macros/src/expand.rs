@@ -235,7 +235,6 @@ impl<'a> Expander<'a> {
         let all_unset = quote!(#factory<#private::NoSession #(, #unset)*>);
         let this = self.factory_type(quote!(S));
         let bound = self.factory_type(quote!(#private::Bound<'c, __DB>));
-        let rebound = self.factory_type(quote!(#private::Bound<'c, __C::Database>));
 
         let settable: Vec<&Field<'_>> = self.settable().collect();
         let override_fields = settable.iter().map(|f| {
@@ -368,13 +367,16 @@ impl<'a> Expander<'a> {
 
                 /// Binds a database session: a `&mut` transaction, pooled connection or connection.
                 /// The factory never commits or rolls back on it.
-                pub fn with_session<'c, __C>(self, session: &'c mut __C) -> #rebound
+                pub fn with_session<'c, __C, __DB>(self, session: &'c mut __C) -> #bound
                 where
                     S: #private::Unbound,
-                    __C: #private::IntoSession + ?Sized,
+                    S: #private::BindSession<__C, __DB>,
+                    __C: ?Sized,
+                    __DB: #private::Backend,
                 {
+                    let conn = <S as #private::BindSession<__C, __DB>>::connection(session);
                     #factory {
-                        __factory: self.__factory.bind(session),
+                        __factory: self.__factory.bind_connection(conn),
                         #(#override_idents: self.#override_idents,)*
                         #(#parent_fields: self.#parent_fields,)*
                         #required_marker_init
