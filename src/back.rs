@@ -35,7 +35,7 @@ pub struct Back {
 /// `after_insert`: creates one `P` per row pointing back at it, and sets the rows' keys.
 pub type DeferredFn<DB, M, P> = for<'a> fn(
     &'a mut <DB as Database>::Connection,
-    Box<dyn RowSource<P>>,
+    Arc<dyn RowSource<P>>,
     &'a [M],
     &'static Back,
     Operation,
@@ -67,7 +67,7 @@ impl<'c, DB, M, P, const NAME: u64> Deferred<M, P, NAME> for Bound<'c, DB>
 where
     DB: Backend,
     M: Association,
-    M::Key: ColumnOf<DB> + Send + 'static,
+    M::Key: ColumnOf<DB> + Clone + Send + Sync + 'static,
     P: InsertParent<DB> + Association + Reference<NAME>,
     P::Key: ColumnOf<DB>,
     <P as Reference<NAME>>::Value: ForeignKey<M::Key, ()>,
@@ -88,7 +88,7 @@ pub fn deferred_fn<DB: Backend, M: 'static, P: 'static>(
 
 fn deferred_step<'a, DB, M, P, const NAME: u64>(
     conn: &'a mut DB::Connection,
-    source: Box<dyn RowSource<P>>,
+    source: Arc<dyn RowSource<P>>,
     rows: &'a [M],
     back: &'static Back,
     operation: Operation,
@@ -97,14 +97,14 @@ fn deferred_step<'a, DB, M, P, const NAME: u64>(
 where
     DB: Backend,
     M: Association,
-    M::Key: ColumnOf<DB> + Send + 'static,
+    M::Key: ColumnOf<DB> + Clone + Send + Sync + 'static,
     P: InsertParent<DB> + Association + Reference<NAME>,
     P::Key: ColumnOf<DB>,
     <P as Reference<NAME>>::Value: ForeignKey<M::Key, ()>,
 {
     Box::pin(async move {
         let keys: Vec<M::Key> = rows.iter().map(M::key).collect();
-        let source: Box<dyn RowSource<P>> = Box::new(PointBack::<P, M::Key, NAME> {
+        let source: Arc<dyn RowSource<P>> = Arc::new(PointBack::<P, M::Key, NAME> {
             inner: source,
             keys,
         });
@@ -145,24 +145,23 @@ where
 /// The parent rows of a `back_reference`, drawn from the parent factory, with their field
 /// `NAME` set to the child rows' keys and no parent of their own for it.
 struct PointBack<P, K, const NAME: u64> {
-    inner: Box<dyn RowSource<P>>,
+    inner: Arc<dyn RowSource<P>>,
     keys: Vec<K>,
 }
 
-impl<P, K: Send, const NAME: u64> RowSource<P> for PointBack<P, K, NAME>
+impl<P, K: Clone + Send + Sync, const NAME: u64> RowSource<P> for PointBack<P, K, NAME>
 where
     P: Reference<NAME>,
     <P as Reference<NAME>>::Value: ForeignKey<K, ()>,
 {
-    fn into_rows(self: Box<Self>, n: usize, inherited: Option<u64>) -> Rows<P>
+    fn rows(&self, n: usize, inherited: Option<u64>) -> Rows<P>
     where
         P: Model,
     {
-        let PointBack { inner, keys } = *self;
-        let mut rows = inner.into_rows(n, inherited);
+        let mut rows = self.inner.rows(n, inherited);
         P::clear_parent(&mut rows.parents, NAME);
-        for (row, key) in rows.rows.iter_mut().zip(keys) {
-            row.set(ForeignKey::from_key(key));
+        for (row, key) in rows.rows.iter_mut().zip(&self.keys) {
+            row.set(ForeignKey::from_key(key.clone()));
         }
         rows
     }

@@ -3,6 +3,7 @@
 
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use sqlx::Arguments;
 use sqlx::error::BoxDynError;
@@ -627,7 +628,7 @@ pub trait InsertParent<DB: Backend>: Sized {
     /// Creates one parent row per child from `source` for the association on `field` of `M`.
     fn create_parents<'a, M: Model>(
         conn: &'a mut DB::Connection,
-        source: Box<dyn RowSource<Self>>,
+        source: Arc<dyn RowSource<Self>>,
         children: usize,
         field: &'static str,
         operation: Operation,
@@ -638,7 +639,7 @@ pub trait InsertParent<DB: Backend>: Sized {
 impl<DB: Backend, P: Insert<DB>> InsertParent<DB> for P {
     fn create_parents<'a, M: Model>(
         conn: &'a mut DB::Connection,
-        source: Box<dyn RowSource<Self>>,
+        source: Arc<dyn RowSource<Self>>,
         children: usize,
         field: &'static str,
         operation: Operation,
@@ -650,7 +651,7 @@ impl<DB: Backend, P: Insert<DB>> InsertParent<DB> for P {
         };
         Box::pin(async move {
             // Parents are created only inside an operation's scope.
-            let rows = source.into_rows(children, seed);
+            let rows = source.rows(children, seed);
             insert_rows::<DB, P>(conn, rows, parent_operation, Kept::Nothing)
                 .await
                 .map_err(|e| {
@@ -689,7 +690,7 @@ where
         Box::pin(async move {
             let mut batches: Vec<Rows<C>> = Vec::new();
             for parent in created {
-                let rows = Box::new((self.factory)(parent)).into_rows(self.per_row, None);
+                let rows = (self.factory)(parent).rows(self.per_row, None);
                 match batches.last_mut() {
                     // Children that need no parents of their own and send the same columns go
                     // into one multi-row INSERT.

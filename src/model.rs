@@ -150,17 +150,19 @@ pub struct Rows<M: Model> {
 }
 
 /// An unbound factory that can draw rows: what `association_with` and `with_related` take.
+/// Drawing borrows it, so one customised parent factory, shared by the clones of a factory
+/// (`Arc<dyn RowSource<P>>`), draws for each of them.
 #[diagnostic::on_unimplemented(
     message = "this factory cannot make `{M}` rows yet",
     label = "the `{M}` factory has required fields that are not set",
     note = "a `{M}` with required fields has no default row: set the foreign key, or build the parent with `<field>_with(|f| f.<required>(..))`"
 )]
-pub trait RowSource<M>: Send {
+pub trait RowSource<M>: Send + Sync {
     /// Draws `n` rows, as `create_batch(n)` would before inserting them.
     // The bound sits on the method, not the trait, so that naming `dyn RowSource<NotAModel>`
     // is no error of its own: the association's check reports the mistake once.
     /// A factory with no seed of its own draws from `inherited` when given (a seeded child's).
-    fn into_rows(self: Box<Self>, n: usize, inherited: Option<u64>) -> Rows<M>
+    fn rows(&self, n: usize, inherited: Option<u64>) -> Rows<M>
     where
         M: Model;
 }

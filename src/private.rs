@@ -4,6 +4,7 @@ pub use ::core;
 pub use ::fake;
 pub use ::sqlx;
 pub use ::std::boxed::Box;
+pub use ::std::sync::Arc;
 pub use ::std::vec::Vec;
 
 pub use crate::back::{Back, Deferred, DeferredFn, deferred_fn};
@@ -20,7 +21,7 @@ pub use crate::lint::lint;
 pub use crate::model::{Association, Insert, Model, RowSource, Rows};
 pub use crate::probe::{ByLength, BySize, NonNullKey, NullableKey, Probe};
 pub use crate::seed::{Draw, child_seed, draw, next_sequence};
-pub use crate::session::{Bound, IntoSession, NoSession, Session, Unbound};
+pub use crate::session::{BindSession, Bound, Cloneable, IntoSession, NoSession, Session, Unbound};
 pub use crate::sql::{Column, ColumnSet, SqlCache};
 pub use crate::state::FactoryState;
 
@@ -77,6 +78,28 @@ where
 
 #[diagnostic::do_not_recommend]
 impl<T, F> StoresField<T, F> for NoSession {}
+
+/// The session state `Self` can read a row RETURNING gives back into `M`: `M` implements
+/// `sqlx::FromRow` for the bound backend's rows. Checked at `create()` after the per-field
+/// checks and before `State`, so a model without `#[derive(sqlx::FromRow)]` is one error that
+/// says so (the `State` error behind it fails on the same predicate and is dropped).
+#[diagnostic::on_unimplemented(
+    message = "`{M}` does not implement `sqlx::FromRow`, so the rows a create inserts cannot be read back",
+    label = "`{M}` rows are returned by `INSERT .. RETURNING` and decoded with `sqlx::FromRow`",
+    note = "derive it on the model: `#[derive(sqlx::FromRow, Factory)]` (or implement `sqlx::FromRow` for this backend's row type)"
+)]
+pub trait ReadsRow<M> {}
+
+#[diagnostic::do_not_recommend]
+impl<'c, DB, M> ReadsRow<M> for Bound<'c, DB>
+where
+    DB: Backend,
+    M: for<'r> sqlx::FromRow<'r, <DB as sqlx::Database>::Row>,
+{
+}
+
+#[diagnostic::do_not_recommend]
+impl<M> ReadsRow<M> for NoSession {}
 
 /// A field type with a fake value, for fields with no value attribute.
 #[diagnostic::on_unimplemented(
@@ -155,12 +178,12 @@ pub trait IsSet<F> {}
 impl<F> IsSet<F> for Set {}
 
 /// The parent factory an association uses when none was customised.
-pub fn default_parent<P>() -> Box<dyn RowSource<P>>
+pub fn default_parent<P>() -> Arc<dyn RowSource<P>>
 where
     P: Association,
     P::Factory: RowSource<P>,
 {
-    Box::new(P::Factory::default())
+    Arc::new(P::Factory::default())
 }
 
 /// A foreign-key field of type `Self` (the field `F`) that stores a parent's key of type `K`:

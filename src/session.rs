@@ -136,6 +136,32 @@ impl_into_session_for_connection!("sqlite", sqlx::SqliteConnection, sqlx::Sqlite
 impl_into_session_for_connection!("postgres", sqlx::PgConnection, sqlx::Postgres);
 impl_into_session_for_connection!("mysql", sqlx::MySqlConnection, sqlx::MySql);
 
+/// What `with_session` checks: the factory in state `Self` can bind `C`, a session of `DB`.
+/// It holds for every state and every [`IntoSession`]; a second `with_session` is reported by
+/// [`Unbound`].
+///
+/// The check is this trait rather than `C: IntoSession` so that the self type of the failed
+/// obligation is the factory's state, never the caller's type: for `&mut executor` with
+/// `executor: impl PgExecutor<'c>`, rustc then adds no "consider restricting opaque type .. with
+/// trait `IntoSession`" help after our message.
+#[diagnostic::on_unimplemented(
+    message = "`{C}` is not a database session a factory can bind",
+    label = "expected a transaction or a connection",
+    note = "pass `&mut tx` (a `sqlx::Transaction`), `&mut conn` (a `PoolConnection`) or a `&mut` backend connection; from a pool, begin a transaction first: `let mut tx = pool.begin().await?;`",
+    note = "a helper takes `conn: &mut PgConnection` (or `SqliteConnection`, `MySqlConnection`), called with `&mut *tx`, not `impl Executor`: a factory sends several statements on one connection"
+)]
+pub trait BindSession<C: ?Sized, DB: Backend> {
+    /// The connection of `session`.
+    fn connection(session: &mut C) -> &mut <DB as Database>::Connection;
+}
+
+#[diagnostic::do_not_recommend]
+impl<S, C: IntoSession + ?Sized> BindSession<C, C::Database> for S {
+    fn connection(session: &mut C) -> &mut <C::Database as Database>::Connection {
+        session.connection()
+    }
+}
+
 impl<'c, DB: Backend> Bound<'c, DB> {
     pub(crate) fn new<C: IntoSession<Database = DB> + ?Sized>(session: &'c mut C) -> Self {
         Bound {
@@ -166,6 +192,37 @@ pub trait Unbound {}
 
 #[diagnostic::do_not_recommend]
 impl Unbound for NoSession {}
+
+/// A factory state that can be cloned: only [`NoSession`]. A bound factory holds `&mut` of its
+/// connection, which two factories cannot share, so cloning one is a compile error that says
+/// to clone before binding:
+///
+/// ```compile_fail,E0277
+/// # use sqlx_factory::Factory;
+/// # #[derive(Debug, sqlx::FromRow, Factory)]
+/// # #[factory(table = "tags")]
+/// # struct Tag { name: String }
+/// # fn f(conn: &mut sqlx::SqliteConnection) {
+/// let bound = Tag::factory().with_session(conn);
+/// let copy = bound.clone(); // a factory bound to a database session cannot be cloned
+/// # }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "a factory bound to a database session cannot be cloned",
+    label = "this factory holds the `&mut` connection, which a clone cannot share",
+    note = "clone the unbound factory, then bind each clone: `let base = {M}::factory()..; base.clone().with_session(&mut tx).create().await`"
+)]
+pub trait Cloneable<M> {
+    /// The same state.
+    fn clone_session(&self) -> Self;
+}
+
+#[diagnostic::do_not_recommend]
+impl<M> Cloneable<M> for NoSession {
+    fn clone_session(&self) -> Self {
+        NoSession
+    }
+}
 
 /// A factory state that can insert `M`: a bound session whose backend can store every column.
 ///

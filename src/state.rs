@@ -1,12 +1,15 @@
 //! The part of every generated factory that is not a field override.
 
 use std::fmt;
+use std::sync::Arc;
 
+use crate::backend::Backend;
 use crate::create::AfterCreate;
-use crate::session::{Bound, IntoSession, NoSession};
+use crate::session::{Bound, Cloneable, NoSession};
 
-/// An `after_build` hook: runs on each object right after its values are drawn.
-pub type AfterBuild<M> = Box<dyn Fn(&mut M) + Send + Sync>;
+/// An `after_build` hook: runs on each object right after its values are drawn. Shared, so a
+/// cloned factory keeps it.
+pub type AfterBuild<M> = Arc<dyn Fn(&mut M) + Send + Sync>;
 
 /// What a factory carries besides its field overrides: the session state `S`, the hooks and
 /// the seed.
@@ -71,14 +74,15 @@ impl<M> FactoryState<NoSession, M> {
 }
 
 impl<S, M> FactoryState<S, M> {
-    /// Binds `session`; the generated `with_session` has checked `S: Unbound`, so there are
-    /// no after-create steps to carry over (they can only be added once bound).
-    pub fn bind<'c, C>(self, session: &'c mut C) -> FactoryState<Bound<'c, C::Database>, M>
-    where
-        C: IntoSession + ?Sized,
-    {
+    /// Binds the connection `with_session` got from [`BindSession`](crate::BindSession). The
+    /// generated `with_session` has checked `S: Unbound`, so there are no after-create steps to
+    /// carry over (they can only be added once bound).
+    pub fn bind_connection<'c, DB: Backend>(
+        self,
+        conn: &'c mut DB::Connection,
+    ) -> FactoryState<Bound<'c, DB>, M> {
         FactoryState {
-            session: Bound::new(session),
+            session: Bound { conn },
             after_create: Vec::new(),
             after_build: self.after_build,
             seed: self.seed,
@@ -92,8 +96,25 @@ impl<S, M> FactoryState<S, M> {
     }
 
     /// Adds an after-build hook, run in order.
-    pub fn push_after_build(&mut self, hook: AfterBuild<M>) {
-        self.after_build.push(hook);
+    pub fn push_after_build(&mut self, hook: impl Fn(&mut M) + Send + Sync + 'static) {
+        self.after_build.push(Arc::new(hook));
+    }
+
+    /// A copy of an unbound state: the hooks are shared. Only unbound states are [`Cloneable`]
+    /// (a bound one holds `&mut` of the connection), and they have no after-create steps,
+    /// which can only be added once bound.
+    pub fn clone_unbound(&self) -> Self
+    where
+        S: Cloneable<M>,
+    {
+        debug_assert!(self.after_create.is_empty());
+        FactoryState {
+            session: self.session.clone_session(),
+            after_create: Vec::new(),
+            after_build: self.after_build.clone(),
+            seed: self.seed,
+            savepoint: self.savepoint,
+        }
     }
 
     /// Draws this factory's values from `seed`.

@@ -266,3 +266,30 @@ fn build_mode_makes_no_parents() {
     );
     assert_eq!(Article::factory().author_id(7).build().author_id, 7);
 }
+
+on_every_backend! {
+    /// An unbound factory is `Clone`: a base configured once makes two creates with different
+    /// overrides, and each clone keeps the `after_build` hook and the `_with` parent.
+    async fn cloned_base_factory(conn, kind) {
+        schema(conn, kind).await;
+        let base = Article::factory()
+            .author_id_with(|a| a.name("Base"))
+            .after_build(|a| a.title.push_str(" (draft)"));
+        let first = base.clone().title("first").with_session(&mut *conn).create().await.unwrap();
+        let second = base.clone().title("second").with_session(&mut *conn).create().await.unwrap();
+        let third = base.with_session(&mut *conn).create().await.unwrap();
+        assert_eq!((first.title.as_str(), second.title.as_str()), ("first (draft)", "second (draft)"));
+        assert!(third.title.ends_with(" (draft)"));
+        let authors: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM authors ORDER BY id")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+        let ids: Vec<i64> = authors.iter().map(|a| a.0).collect();
+        assert_eq!(ids, [first.author_id, second.author_id, third.author_id], "one parent per create");
+        assert!(authors.iter().all(|a| a.1 == "Base"), "every clone keeps the `_with` parent: {authors:?}");
+
+        let by_ann = Article::factory().author_id(first.author_id);
+        let built = by_ann.clone().build_batch(2);
+        assert!(built.iter().chain([by_ann.build()].iter()).all(|a| a.author_id == first.author_id));
+    }
+}

@@ -59,6 +59,7 @@ fn fallback(input: &DeriveInput, errors: syn::Error, model: Option<&Input<'_>>) 
         "with_related",
         "in_savepoint",
         "with_session",
+        "clone",
         "build",
         "build_batch",
         "create",
@@ -131,6 +132,8 @@ fn fallback(input: &DeriveInput, errors: syn::Error, model: Option<&Input<'_>>) 
             #vis fn after_create<__T>(self, _: __T) -> Self { self }
             #vis fn with_related<__R>(self, _: usize, _: impl Fn(&#ident) -> __R) -> Self { self }
             #vis fn in_savepoint(self) -> Self { self }
+            #[allow(clippy::should_implement_trait)]
+            #vis fn clone(&self) -> Self { #factory(#private::core::marker::PhantomData) }
             #vis fn with_session<__T>(self, _: __T) -> Self { self }
             #vis fn build(self) -> #ident { #private::core::unreachable!() }
             #vis fn build_batch(self, _: usize) -> #private::Vec<#ident> { #private::core::unreachable!() }
@@ -232,7 +235,6 @@ impl<'a> Expander<'a> {
         let all_unset = quote!(#factory<#private::NoSession #(, #unset)*>);
         let this = self.factory_type(quote!(S));
         let bound = self.factory_type(quote!(#private::Bound<'c, __DB>));
-        let rebound = self.factory_type(quote!(#private::Bound<'c, __C::Database>));
 
         let settable: Vec<&Field<'_>> = self.settable().collect();
         let override_fields = settable.iter().map(|f| {
@@ -328,8 +330,21 @@ impl<'a> Expander<'a> {
                 /// Runs `hook` on every object right after its values are drawn, in build and
                 /// create mode (before the INSERT).
                 pub fn after_build(mut self, hook: impl Fn(&mut #model) + Send + Sync + 'static) -> Self {
-                    self.__factory.push_after_build(#private::Box::new(hook));
+                    self.__factory.push_after_build(hook);
                     self
+                }
+
+                /// A copy of this unbound factory, to use a configured base more than once: the
+                /// overrides are cloned, the hooks and `_with` parent factories shared. A bound
+                /// factory holds the connection and cannot be cloned: clone, then bind.
+                // Inherent, so `.clone()` on a bound factory is one error in our words
+                // (`Cloneable`) instead of rustc's E0599; `Clone` calls the same code.
+                #[allow(clippy::should_implement_trait)]
+                pub fn clone(&self) -> Self
+                where
+                    S: #private::Cloneable<#model>,
+                {
+                    self.__factory_clone()
                 }
 
                 /// Makes one object in memory; no database is touched.
@@ -352,13 +367,16 @@ impl<'a> Expander<'a> {
 
                 /// Binds a database session: a `&mut` transaction, pooled connection or connection.
                 /// The factory never commits or rolls back on it.
-                pub fn with_session<'c, __C>(self, session: &'c mut __C) -> #rebound
+                pub fn with_session<'c, __C, __DB>(self, session: &'c mut __C) -> #bound
                 where
                     S: #private::Unbound,
-                    __C: #private::IntoSession + ?Sized,
+                    S: #private::BindSession<__C, __DB>,
+                    __C: ?Sized,
+                    __DB: #private::Backend,
                 {
+                    let conn = <S as #private::BindSession<__C, __DB>>::connection(session);
                     #factory {
-                        __factory: self.__factory.bind(session),
+                        __factory: self.__factory.bind_connection(conn),
                         #(#override_idents: self.#override_idents,)*
                         #(#parent_fields: self.#parent_fields,)*
                         #required_marker_init
@@ -371,11 +389,12 @@ impl<'a> Expander<'a> {
                 where
                     #(#store_checks,)*
                     #(#deferred_bounds,)*
+                    S: #private::ReadsRow<#model>,
                     S: #private::Session<#model> + #private::State<#model>,
                     #(#required_checks,)*
                 {
-                    let (state, rows) = self.__factory_rows(1, #private::core::option::Option::None);
-                    #private::Create::new(state, rows)
+                    let rows = self.__factory_rows(1, #private::core::option::Option::None);
+                    #private::Create::new(self.__factory, rows)
                 }
 
                 /// Inserts `n` rows with multi-row `INSERT ... RETURNING` statements, in order.
@@ -383,15 +402,35 @@ impl<'a> Expander<'a> {
                 where
                     #(#store_checks,)*
                     #(#deferred_bounds,)*
+                    S: #private::ReadsRow<#model>,
                     S: #private::Session<#model> + #private::State<#model>,
                     #(#required_checks,)*
                 {
-                    let (state, rows) = self.__factory_rows(n, #private::core::option::Option::None);
-                    #private::CreateBatch::new(state, rows)
+                    let rows = self.__factory_rows(n, #private::core::option::Option::None);
+                    #private::CreateBatch::new(self.__factory, rows)
                 }
 
                 #object
                 #rows
+
+                fn __factory_clone(&self) -> Self
+                where
+                    S: #private::Cloneable<#model>,
+                {
+                    #factory {
+                        __factory: self.__factory.clone_unbound(),
+                        #(#override_idents: #private::core::clone::Clone::clone(&self.#override_idents),)*
+                        #(#parent_fields: #private::core::clone::Clone::clone(&self.#parent_fields),)*
+                        #required_marker_init
+                    }
+                }
+            }
+
+            #[automatically_derived]
+            impl<S: #private::Cloneable<#model> #(, #required_params)*> #private::core::clone::Clone for #this {
+                fn clone(&self) -> Self {
+                    self.__factory_clone()
+                }
             }
 
             #[automatically_derived]
@@ -446,8 +485,8 @@ impl<'a> Expander<'a> {
             where
                 #(#required_checks,)*
             {
-                fn into_rows(self: #private::Box<Self>, n: usize, inherited: #private::core::option::Option<u64>) -> #private::Rows<#model> {
-                    self.__factory_rows(n, inherited).1
+                fn rows(&self, n: usize, inherited: #private::core::option::Option<u64>) -> #private::Rows<#model> {
+                    self.__factory_rows(n, inherited)
                 }
             }
         }
@@ -677,7 +716,7 @@ impl<'a> Expander<'a> {
                     __F: #private::RowSource<#parent> + 'static,
                 {
                     let factory = <<#parent as #private::Association>::Factory as #private::core::default::Default>::default();
-                    self.#parent_field = #private::core::option::Option::Some(#private::Box::new(customize(factory)));
+                    self.#parent_field = #private::core::option::Option::Some(#private::Arc::new(customize(factory)));
                     #(self.#members = #private::core::option::Option::None;)*
                     self
                 }
@@ -787,8 +826,8 @@ impl<'a> Expander<'a> {
                     if self.#ident.is_some() {
                         #private::core::option::Option::None
                     } else {
-                        let source = match self.#parent_field.take() {
-                            #private::core::option::Option::Some(source) => source,
+                        let source = match &self.#parent_field {
+                            #private::core::option::Option::Some(source) => #private::Arc::clone(source),
                             #private::core::option::Option::None => #private::default_parent::<#parent>(),
                         };
                         <S as #deferred>::deferred().map(|step| (source, step))
@@ -800,15 +839,15 @@ impl<'a> Expander<'a> {
                 if false #(|| self.#members.is_some())* {
                     #private::core::option::Option::None
                 } else {
-                    match self.#parent_field.take() {
-                        #private::core::option::Option::Some(source) => #private::core::option::Option::Some(source),
+                    match &self.#parent_field {
+                        #private::core::option::Option::Some(source) => #private::core::option::Option::Some(#private::Arc::clone(source)),
                         #private::core::option::Option::None => #default_parent,
                     }
                 }
             }
         });
         quote! {
-            fn __factory_rows(mut self, n: usize, inherited: #private::core::option::Option<u64>) -> (#private::FactoryState<S, #model>, #private::Rows<#model>)
+            fn __factory_rows(&self, n: usize, inherited: #private::core::option::Option<u64>) -> #private::Rows<#model>
             where
                 #(#deferred_bounds,)*
             {
@@ -825,7 +864,7 @@ impl<'a> Expander<'a> {
                         row.#deferred_fields = #private::core::option::Option::None;
                     }
                 })*
-                (self.__factory, #private::Rows { rows, set, parents, seed })
+                #private::Rows { rows, set, parents, seed }
             }
         }
     }
@@ -1135,12 +1174,12 @@ fn private_at(span: proc_macro2::Span) -> TokenStream {
     quote_spanned!(span=> ::sqlx_factory::__private)
 }
 
-/// `Box<dyn RowSource<Parent>>`, spanned at the parent's path.
+/// `Arc<dyn RowSource<Parent>>`, spanned at the parent's path: shared by the factory's clones.
 fn row_source(f: &Field<'_>) -> TokenStream {
     let parent = f.association();
     let span = parent.span();
     let private = private_at(span);
-    quote_spanned!(span=> #private::Box<dyn #private::RowSource<#parent>>)
+    quote_spanned!(span=> #private::Arc<dyn #private::RowSource<#parent>>)
 }
 
 /// The fields one association fills: the field itself, or every field of a composite key.

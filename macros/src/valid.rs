@@ -16,6 +16,7 @@ const FACTORY_METHODS: &[&str] = &[
     "after_create",
     "with_related",
     "in_savepoint",
+    "clone",
 ];
 
 const MAX_DB_FILLED: usize = 64;
