@@ -118,53 +118,14 @@ async fn writer_b() {
     write_handles().await;
 }
 
-/// Named `postgres_..` so `.ci/run` counts it as a PostgreSQL test.
+/// Creates `proc_handles` in the test's schema, runs one child process of this test binary per
+/// name in `children` (each with `SQLX_FACTORY_SEED=4242` and the schema), each bounded, and
+/// returns the connection for the checks.
 #[cfg(feature = "postgres")]
-#[tokio::test]
-async fn postgres_two_processes_do_not_collide() {
-    use std::process::{Command, Stdio};
-
-    let test = "two_processes_do_not_collide";
-    let mut conn = common::postgres(test).await;
-    exec!(
-        &mut conn,
-        "CREATE TABLE proc_handles (id BIGSERIAL PRIMARY KEY, handle TEXT NOT NULL UNIQUE)"
-            .to_string()
-    );
-    let exe = std::env::current_exe().expect("test binary path");
-    let children: Vec<_> = ["writer_a", "writer_b"]
-        .into_iter()
-        .map(|writer| {
-            Command::new(&exe)
-                .args(["--exact", writer, "--test-threads=1"])
-                .env(SCHEMA_VAR, format!("sqlx_factory_{test}"))
-                .env("SQLX_FACTORY_SEED", "4242")
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("start a child test process")
-        })
-        .collect();
-    for child in children {
-        let output = child.wait_with_output().expect("child ran");
-        assert!(output.status.success(), "a writer failed: {output:?}");
-    }
-    let (rows, distinct): (i64, i64) =
-        sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT handle) FROM proc_handles")
-            .fetch_one(&mut conn)
-            .await
-            .unwrap();
-    assert_eq!((rows, distinct), (4000, 4000));
-}
-
-/// Case 9 of the transaction issue: four processes of the same test, one seed, values drawn in
-/// `tokio::spawn`ed tasks: 4 × 4 × 250 rows, no duplicate, and numbers of at most 10 digits.
-#[cfg(feature = "postgres")]
-#[tokio::test]
-async fn postgres_spawned_tasks_in_four_processes_do_not_collide() {
+async fn run_children(test: &str, children: &[&str]) -> sqlx::PgConnection {
     use std::process::{Command, Stdio};
     use std::time::Duration;
-    let test = "spawned_tasks_in_four_processes";
+
     let mut conn = common::postgres(test).await;
     exec!(
         &mut conn,
@@ -172,10 +133,11 @@ async fn postgres_spawned_tasks_in_four_processes_do_not_collide() {
             .to_string()
     );
     let exe = std::env::current_exe().expect("test binary path");
-    let children: Vec<_> = (0..4)
-        .map(|_| {
+    let children: Vec<_> = children
+        .iter()
+        .map(|child| {
             Command::new(&exe)
-                .args(["--exact", "spawned_writer", "--test-threads=1"])
+                .args(["--exact", child, "--test-threads=1"])
                 .env(SCHEMA_VAR, format!("sqlx_factory_{test}"))
                 .env("SQLX_FACTORY_SEED", "4242")
                 .stdout(Stdio::piped())
@@ -195,6 +157,29 @@ async fn postgres_spawned_tasks_in_four_processes_do_not_collide() {
         .expect("child ran");
         assert!(output.status.success(), "a writer failed: {output:?}");
     }
+    conn
+}
+
+/// Named `postgres_..` so `.ci/run` counts it as a PostgreSQL test.
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn postgres_two_processes_do_not_collide() {
+    let mut conn = run_children("two_processes_do_not_collide", &["writer_a", "writer_b"]).await;
+    let (rows, distinct): (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT handle) FROM proc_handles")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!((rows, distinct), (4000, 4000));
+}
+
+/// Case 9 of the transaction issue: four processes of the same test, one seed, values drawn in
+/// `tokio::spawn`ed tasks: 4 × 4 × 250 rows, no duplicate, and numbers of at most 10 digits.
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn postgres_spawned_tasks_in_four_processes_do_not_collide() {
+    let writers = ["spawned_writer"; 4];
+    let mut conn = run_children("spawned_tasks_in_four_processes", &writers).await;
     let (rows, distinct, longest): (i64, i64, i32) = sqlx::query_as(
         "SELECT COUNT(*), COUNT(DISTINCT handle), MAX(LENGTH(handle)) FROM proc_handles",
     )

@@ -1,7 +1,29 @@
-//! The schema check (issue 12): each factory compared with the live table it writes to, column by
+//! The schema check: each factory compared with the live table it writes to, column by
 //! column, without inserting anything. The derive describes each field ([`FieldInfo`]); each
 //! backend reads its catalogue in one query per table ([`CheckBackend`]); this module compares
 //! the two and words what it finds.
+
+/// `CheckBackend::column_types` of a concrete backend: the column types of a statement that is
+/// prepared (parsed and described) and never run, as a decode sees them.
+macro_rules! column_types_method {
+    ($conn:ty, $info:ty) => {
+        fn column_types<'c>(
+            conn: &'c mut $conn,
+            sql: String,
+        ) -> BoxFuture<'c, Result<Vec<$info>, sqlx::Error>> {
+            Box::pin(async move {
+                let statement = conn
+                    .prepare(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(sql)))
+                    .await?;
+                Ok(statement
+                    .columns()
+                    .iter()
+                    .map(|c| c.type_info().clone())
+                    .collect())
+            })
+        }
+    };
+}
 
 #[cfg(feature = "mysql")]
 mod mysql;

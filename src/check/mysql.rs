@@ -106,22 +106,8 @@ impl CheckBackend for MySql {
         })
     }
 
-    fn column_types<'c>(
-        conn: &'c mut MySqlConnection,
-        sql: String,
-    ) -> BoxFuture<'c, Result<Vec<MySqlTypeInfo>, sqlx::Error>> {
-        Box::pin(async move {
-            // COM_STMT_PREPARE only: the column definitions, flags included, as a decode sees them.
-            let statement = conn
-                .prepare(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(sql)))
-                .await?;
-            Ok(statement
-                .columns()
-                .iter()
-                .map(|c| c.type_info().clone())
-                .collect())
-        })
-    }
+    // COM_STMT_PREPARE only: the column definitions, flags included, as a decode sees them.
+    column_types_method!(MySqlConnection, MySqlTypeInfo);
 
     fn encoded_text<T: for<'q> Encode<'q, Self> + ?Sized>(value: &T) -> Option<String> {
         // Text is sent length-prefixed (a length-encoded integer); anything whose prefix does

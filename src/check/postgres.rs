@@ -84,23 +84,9 @@ impl CheckBackend for Postgres {
         })
     }
 
-    fn column_types<'c>(
-        conn: &'c mut PgConnection,
-        sql: String,
-    ) -> BoxFuture<'c, Result<Vec<PgTypeInfo>, sqlx::Error>> {
-        Box::pin(async move {
-            // Parse + Describe only: nothing runs. sqlx resolves custom types (enums) by OID
-            // with a query of its own, once per type and connection.
-            let statement = conn
-                .prepare(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(sql)))
-                .await?;
-            Ok(statement
-                .columns()
-                .iter()
-                .map(|c| c.type_info().clone())
-                .collect())
-        })
-    }
+    // Parse + Describe only: nothing runs. sqlx resolves custom types (enums) by OID with a
+    // query of its own, once per type and connection.
+    column_types_method!(PgConnection, PgTypeInfo);
 
     fn encoded_text<T: for<'q> Encode<'q, Self> + ?Sized>(value: &T) -> Option<String> {
         // Text-like values (enum labels) are sent as their UTF-8 bytes.

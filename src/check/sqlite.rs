@@ -88,23 +88,9 @@ impl CheckBackend for Sqlite {
         })
     }
 
-    fn column_types<'c>(
-        conn: &'c mut SqliteConnection,
-        sql: String,
-    ) -> BoxFuture<'c, Result<Vec<sqlx::sqlite::SqliteTypeInfo>, sqlx::Error>> {
-        Box::pin(async move {
-            let statement = conn
-                .prepare(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(sql)))
-                .await?;
-            // SQLite's declared types map onto sqlx's few storage classes; a declared type sqlx
-            // does not recognise (`UUID`, `NUMERIC`) comes back as NULL and is not compared.
-            Ok(statement
-                .columns()
-                .iter()
-                .map(|c| c.type_info().clone())
-                .collect())
-        })
-    }
+    // SQLite's declared types map onto sqlx's few storage classes; a declared type sqlx does not
+    // recognise (`UUID`, `NUMERIC`) comes back as NULL and is not compared.
+    column_types_method!(SqliteConnection, sqlx::sqlite::SqliteTypeInfo);
 
     fn encoded_text<T: for<'q> Encode<'q, Self> + ?Sized>(_value: &T) -> Option<String> {
         // No enums: nothing to compare labels with.
