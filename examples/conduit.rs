@@ -9,6 +9,9 @@
 //!     cargo run --example conduit --features postgres,uuid,chrono,json,rust_decimal
 //! ```
 
+#[path = "common/mod.rs"]
+mod common;
+
 use sqlx::types::chrono::{DateTime, Utc};
 use sqlx::types::{Decimal, JsonValue, Uuid};
 use sqlx::{Connection, PgConnection};
@@ -158,15 +161,9 @@ const SCHEMA: &str = r#"
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let Some(url) = std::env::var("DATABASE_URL_PG")
-        .ok()
-        .filter(|url| !url.is_empty())
-    else {
-        println!("conduit: skipped, set DATABASE_URL_PG to a PostgreSQL URL");
+    let Some(mut conn) = common::postgres("conduit", SCHEMA.to_string()).await? else {
         return Ok(());
     };
-    let mut conn = PgConnection::connect(&url).await?;
-    sqlx::raw_sql(SCHEMA).execute(&mut conn).await?;
     let mut tx = conn.begin().await?;
 
     // Each factory against its table (enum labels, jsonb, text[], defaults, foreign keys),

@@ -8,7 +8,10 @@
 //!     cargo run --example relations --features postgres
 //! ```
 
-use sqlx::{Connection, PgConnection};
+#[path = "common/mod.rs"]
+mod common;
+
+use sqlx::Connection;
 use sqlx_factory::Factory;
 
 /// A split of a search index: its key is `(index_uid, split_id)`.
@@ -151,15 +154,9 @@ const SCHEMA: &str = r#"
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let Some(url) = std::env::var("DATABASE_URL_PG")
-        .ok()
-        .filter(|url| !url.is_empty())
-    else {
-        println!("relations: skipped, set DATABASE_URL_PG to a PostgreSQL URL");
+    let Some(mut conn) = common::postgres("relations", SCHEMA.to_string()).await? else {
         return Ok(());
     };
-    let mut conn = PgConnection::connect(&url).await?;
-    sqlx::raw_sql(SCHEMA).execute(&mut conn).await?;
     let mut tx = conn.begin().await?;
 
     // 50 tags, each with a split of its own: one INSERT into splits, one into split_tags.

@@ -6,8 +6,11 @@
 //!     cargo run --example schema_check --features postgres,chrono
 //! ```
 
+#[path = "common/mod.rs"]
+mod common;
+
+use sqlx::Connection;
 use sqlx::types::chrono::{DateTime, Utc};
-use sqlx::{Connection, PgConnection};
 use sqlx_factory::Factory;
 
 #[derive(Debug, Clone, Copy, PartialEq, sqlx::Type, fake::Dummy)]
@@ -64,15 +67,9 @@ const SCHEMA: &str = "
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let Some(url) = std::env::var("DATABASE_URL_PG")
-        .ok()
-        .filter(|url| !url.is_empty())
-    else {
-        println!("schema_check: skipped, set DATABASE_URL_PG to a PostgreSQL URL");
+    let Some(mut conn) = common::postgres("schema_check", SCHEMA.to_string()).await? else {
         return Ok(());
     };
-    let mut conn = PgConnection::connect(&url).await?;
-    sqlx::raw_sql(SCHEMA).execute(&mut conn).await?;
     let mut tx = conn.begin().await?;
     let report = sqlx_factory::check!(&mut tx, Account, Invoice).await;
     println!("{report}");
