@@ -9,24 +9,13 @@ use sqlx::Arguments;
 use sqlx::error::BoxDynError;
 
 use crate::backend::{Backend, SMALL_BATCH_BYTES};
-use crate::error::{Error, Operation, Step};
+use crate::error::{Error, Kept, Operation, Step};
 use crate::future::BoxFuture;
 use crate::model::{Insert, Model, RowSource, Rows};
 use crate::scope::{Scope, in_transaction};
 use crate::session::{Bound, NoSession, Session};
 use crate::sql::{ColumnSet, binds_per_row};
-use crate::state::FactoryState;
-
-/// Something to do once rows are created, in the same session: an `after_create` hook or the
-/// related rows of `with_related`. `S` is the factory's session state.
-pub trait AfterCreate<M, S>: Send + Sync {
-    /// Runs on all rows the operation created, in order.
-    fn run<'a>(
-        &'a self,
-        created: &'a [M],
-        session: &'a mut S,
-    ) -> BoxFuture<'a, Result<(), BoxDynError>>;
-}
+use crate::state::{AfterCreate, FactoryState};
 
 /// The futures `create()` / `create_batch()` resolve to in each state.
 ///
@@ -207,18 +196,6 @@ impl<S: Pending<M>, M: Model> IntoFuture for CreateBatch<S, M> {
     fn into_future(self) -> Self::IntoFuture {
         (self.start)(self.state, self.rows)
     }
-}
-
-/// What stays of an operation's rows when it fails after its INSERT succeeded (a row that
-/// cannot be decoded): said in the error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kept {
-    /// The operation runs in a savepoint or transaction of its own, rolled back on failure.
-    Nothing,
-    /// One INSERT straight into the caller's transaction.
-    InTransaction,
-    /// One INSERT on a connection with no transaction: autocommitted.
-    Committed,
 }
 
 /// Parents, the INSERTs, then the after-create steps, all on the bound connection.

@@ -4,8 +4,6 @@ use std::fmt;
 
 use sqlx::error::{BoxDynError, DatabaseError};
 
-use crate::create::Kept;
-
 /// A database operation of a factory failed.
 ///
 /// The message names the factory, the operation, the table, the step that failed (the INSERT,
@@ -52,6 +50,18 @@ pub struct Error {
     /// A `sqlx::Error`, the `Error` of a parent's factory, or a hook's own error.
     #[source]
     source: BoxDynError,
+}
+
+/// What stays of an operation's rows when it fails after its INSERT succeeded (a row that
+/// cannot be decoded): said in the error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kept {
+    /// The operation runs in a savepoint or transaction of its own, rolled back on failure.
+    Nothing,
+    /// One INSERT straight into the caller's transaction.
+    InTransaction,
+    /// One INSERT on a connection with no transaction: autocommitted.
+    Committed,
 }
 
 /// Which factory operation failed, as named in an [`Error`].

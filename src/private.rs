@@ -13,7 +13,7 @@ pub use crate::check::{
     CheckBackend, CheckColumn, CheckModel, Checkable, FieldInfo, Fill, Measure, MeasureKnown,
     MeasureOther, ParentTable, check_model, sample_seed,
 };
-pub use crate::create::{AfterCreate, Create, CreateBatch, InsertParent, Pending, State};
+pub use crate::create::{Create, CreateBatch, InsertParent, Pending, State};
 pub use crate::dates::{DateValue, optional_date};
 pub use crate::error::{Error, Operation};
 pub use crate::future::BoxFuture;
@@ -23,6 +23,7 @@ pub use crate::probe::{ByLength, BySize, NonNullKey, NullableKey, Probe};
 pub use crate::seed::{Draw, child_seed, draw, next_sequence};
 pub use crate::session::{BindSession, Bound, Cloneable, IntoSession, NoSession, Session, Unbound};
 pub use crate::sql::{Column, ColumnSet, SqlCache};
+pub use crate::state::AfterCreate;
 pub use crate::state::FactoryState;
 
 use fake::{Dummy, Faker};

@@ -3,9 +3,22 @@
 use std::fmt;
 use std::sync::Arc;
 
+use sqlx::error::BoxDynError;
+
 use crate::backend::Backend;
-use crate::create::AfterCreate;
+use crate::future::BoxFuture;
 use crate::session::{Bound, Cloneable, NoSession};
+
+/// Something to do once rows are created, in the same session: an `after_create` hook or the
+/// related rows of `with_related`. `S` is the factory's session state.
+pub trait AfterCreate<M, S>: Send + Sync {
+    /// Runs on all rows the operation created, in order.
+    fn run<'a>(
+        &'a self,
+        created: &'a [M],
+        session: &'a mut S,
+    ) -> BoxFuture<'a, Result<(), BoxDynError>>;
+}
 
 /// An `after_build` hook: runs on each object right after its values are drawn. Shared, so a
 /// cloned factory keeps it.
