@@ -51,18 +51,20 @@ pub trait Backend: Database + private::Sealed {
         args: Self::Arguments,
     ) -> BoxFuture<'e, Result<Vec<Self::Row>, sqlx::Error>>;
 
-    /// Fails with the database's own error when the connection's transaction already failed
-    /// and accepts no statement but a rollback (PostgreSQL), sending nothing that could end
-    /// it. The other backends go on after a failed statement: nothing to check.
-    fn check_not_aborted(_conn: &mut Self::Connection) -> BoxFuture<'_, Result<(), sqlx::Error>> {
-        Box::pin(std::future::ready(Ok(())))
-    }
+    /// Runs `sql` (one statement, or several separated by `;`) for its effect alone: the
+    /// savepoint statements of an atomic operation.
+    fn execute_raw(
+        conn: &mut Self::Connection,
+        sql: String,
+    ) -> BoxFuture<'_, Result<(), sqlx::Error>>;
 
-    /// The most bytes of values one statement should carry on this connection. Asked only of a
-    /// batch whose rows add up to more than 1 MiB.
-    fn statement_bytes(_conn: &mut Self::Connection) -> BoxFuture<'_, Result<usize, sqlx::Error>> {
-        // PostgreSQL's messages and SQLite's values may be 1 GB; a quarter keeps memory sane.
-        Box::pin(std::future::ready(Ok(256 << 20)))
+    /// The most bytes one statement may carry on this connection, and what names that limit
+    /// in an error. Asked only of operations whose rows add up to more than 1 MiB.
+    fn statement_limit(
+        _conn: &mut Self::Connection,
+    ) -> BoxFuture<'_, Result<(usize, &'static str), sqlx::Error>> {
+        // PostgreSQL's messages and SQLite's values may be 1 GB.
+        Box::pin(std::future::ready(Ok((1 << 30, "the protocol's 1 GB"))))
     }
 }
 
@@ -87,6 +89,16 @@ macro_rules! fetch_methods {
             args: Self::Arguments,
         ) -> BoxFuture<'e, Result<Vec<Self::Row>, sqlx::Error>> {
             conn.fetch_all(sqlx::query_with(AssertSqlSafe(sql), args))
+        }
+
+        fn execute_raw(
+            conn: &mut Self::Connection,
+            sql: String,
+        ) -> BoxFuture<'_, Result<(), sqlx::Error>> {
+            Box::pin(async move {
+                conn.execute(sqlx::raw_sql(AssertSqlSafe(sql))).await?;
+                Ok(())
+            })
         }
     };
 }
@@ -148,16 +160,6 @@ impl Backend for sqlx::Postgres {
     }
 
     fetch_methods!();
-
-    /// sqlx keeps the server's transaction status to itself, so ask: in a failed transaction
-    /// any statement fails with SQLSTATE 25P02 and changes nothing. One round trip, paid only
-    /// by operations that open a savepoint.
-    fn check_not_aborted(conn: &mut Self::Connection) -> BoxFuture<'_, Result<(), sqlx::Error>> {
-        Box::pin(async move {
-            conn.execute(sqlx::raw_sql("SELECT 1")).await?;
-            Ok(())
-        })
-    }
 }
 
 #[cfg(feature = "mysql")]
@@ -174,14 +176,18 @@ impl Backend for sqlx::MySql {
         push_quoted(sql, ident, '`');
     }
 
-    /// `max_allowed_packet` caps a whole statement with its values; asked once per large batch.
-    fn statement_bytes(conn: &mut Self::Connection) -> BoxFuture<'_, Result<usize, sqlx::Error>> {
+    /// `max_allowed_packet` caps a whole statement with its values; asked once per large
+    /// operation. A statement over it makes the server drop the connection, and with it the
+    /// caller's transaction.
+    fn statement_limit(
+        conn: &mut Self::Connection,
+    ) -> BoxFuture<'_, Result<(usize, &'static str), sqlx::Error>> {
         Box::pin(async move {
             let limit: u64 = sqlx::query_scalar("SELECT @@max_allowed_packet")
                 .fetch_one(&mut *conn)
                 .await?;
-            // Room for the SQL text, each value's length prefix and the packet headers.
-            Ok(usize::try_from(limit / 4 * 3).unwrap_or(usize::MAX))
+            let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+            Ok((limit, "MariaDB's max_allowed_packet"))
         })
     }
 

@@ -343,9 +343,19 @@ async fn insert_new<DB: Backend, M: Insert<DB>>(
         parents.await?;
     }
     let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
-    let chunks = chunk_sizes::<DB, M>(conn, &rows, set)
-        .await
-        .map_err(error)?;
+    let chunks = match chunk_sizes::<DB, M>(conn, &rows, set).await {
+        Ok(chunks) => chunks,
+        Err(ChunkError::Sqlx(e)) => return Err(error(e)),
+        Err(ChunkError::TooLarge(why)) => {
+            return Err(Error::wrap(
+                M::FACTORY,
+                M::TABLE,
+                operation,
+                Step::Insert,
+                why.into(),
+            ));
+        }
+    };
     let per_row = binds_per_row(M::COLUMNS, set);
     let mut created = Vec::with_capacity(rows.len());
     let mut rows = rows.into_iter();
@@ -416,27 +426,37 @@ async fn insert_new<DB: Backend, M: Insert<DB>>(
     Ok(created)
 }
 
-/// How many rows each INSERT carries: at most [`rows_per_statement`], and, for a batch larger
-/// than [`SMALL_BATCH_BYTES`], at most the server's statement size in values (MariaDB's
-/// `max_allowed_packet`), asked once per such batch. Empty for no rows.
+/// How many rows each INSERT carries: at most [`rows_per_statement`], and, for rows that add
+/// up to more than [`SMALL_BATCH_BYTES`], at most three quarters of the server's statement
+/// limit in values (room for the SQL text and each value's framing), the limit asked once per
+/// such operation. A row that alone exceeds the limit is refused before anything is sent: the
+/// server would drop the connection, and the caller's transaction with it.
 async fn chunk_sizes<DB: Backend, M: Insert<DB>>(
     conn: &mut DB::Connection,
     rows: &[M],
     set: ColumnSet,
-) -> Result<Vec<usize>, sqlx::Error> {
+) -> Result<Vec<usize>, ChunkError> {
     let most = rows_per_statement::<DB>(binds_per_row(M::COLUMNS, set));
-    if rows.len() <= 1 || batch_bytes(rows) <= SMALL_BATCH_BYTES {
+    if batch_bytes(rows) <= SMALL_BATCH_BYTES {
         let mut sizes = vec![most; rows.len() / most];
         if !rows.len().is_multiple_of(most) {
             sizes.push(rows.len() % most);
         }
         return Ok(sizes);
     }
-    let budget = DB::statement_bytes(conn).await?;
+    let (limit, name) = DB::statement_limit(conn).await?;
+    let budget = limit / 4 * 3;
     let mut sizes = Vec::new();
     let (mut count, mut bytes) = (0, 0);
-    for row in rows {
+    for (i, row) in rows.iter().enumerate() {
         let size = row.byte_size();
+        if size > budget {
+            return Err(ChunkError::TooLarge(format!(
+                "row {} is about {size} bytes, more than fits one statement under {name} \
+                 ({limit} bytes); nothing was sent. Make its values smaller, or raise the limit",
+                i + 1
+            )));
+        }
         if count > 0 && (count == most || bytes + size > budget) {
             sizes.push(count);
             (count, bytes) = (0, 0);
@@ -446,6 +466,20 @@ async fn chunk_sizes<DB: Backend, M: Insert<DB>>(
     }
     sizes.push(count);
     Ok(sizes)
+}
+
+/// Why rows could not be split into statements.
+enum ChunkError {
+    /// Asking the server's limit failed.
+    Sqlx(sqlx::Error),
+    /// A row is larger than one statement may be.
+    TooLarge(String),
+}
+
+impl From<sqlx::Error> for ChunkError {
+    fn from(e: sqlx::Error) -> Self {
+        ChunkError::Sqlx(e)
+    }
 }
 
 /// Where a get-or-create row's result comes from.

@@ -87,24 +87,24 @@
 //!
 //! # Errors and transactions
 //!
-//! The factory never commits, rolls back or ends the caller's transaction, and an operation is
-//! all-or-nothing whatever happens to it (an error, a cancelled future, a panic):
+//! The factory never commits, rolls back or ends the caller's transaction, whatever happens (an
+//! error, a future dropped at any point, a panic), and a failed operation leaves nothing:
 //!
 //! - A `create()` that sends one INSERT sends just that statement.
 //! - An operation that sends more (batch chunks, parents, `with_related` rows, hooks) runs in a
-//!   savepoint inside the caller's transaction, or in a transaction of its own on a bare
-//!   connection, undone on failure. Dropped half-way (a `timeout`, a panic), it queues the
-//!   rollback of its savepoint for the connection's next statement, so the caller's
-//!   transaction and the pool's next user see none of its rows.
+//!   savepoint of its own inside the caller's transaction, or in a transaction of its own on a
+//!   bare connection, undone on failure. Dropped half-way on a bare connection, nothing of it
+//!   is committed; inside the caller's transaction, what it had sent belongs to that
+//!   transaction and goes when the caller rolls back.
 //! - `.in_savepoint()` does the same for a single INSERT: on PostgreSQL, where a failed
 //!   statement aborts the whole transaction, the transaction then stays usable.
 //!
 //! A failure is an [`Error`] naming the factory, operation, table and step (for a batch, which
 //! INSERT and which rows), with the `sqlx::Error` inside. On a PostgreSQL transaction that
-//! already failed, an operation that needs a savepoint sends nothing that could end it and
-//! says that an earlier statement failed. After a `timeout` fired in the middle of a statement
-//! on MariaDB, close the pooled connection (`conn.close_on_drop()`) instead of returning it:
-//! sqlx's MariaDB connection is not cancel-safe mid-statement.
+//! already failed, an operation that needs a savepoint gets its `SAVEPOINT` refused, which
+//! changes nothing, and says that an earlier statement failed. After a `timeout` fired in the
+//! middle of a statement on MariaDB, close the pooled connection (`conn.close_on_drop()`)
+//! instead of returning it: sqlx's MariaDB connection is not cancel-safe mid-statement.
 //! The rule per backend is in `docs/DESIGN.md`, "Transactions and atomicity".
 
 #![forbid(unsafe_code)]

@@ -1,13 +1,24 @@
-//! Atomic operations: a savepoint (inside a transaction) or a transaction of our own (on a bare
-//! connection) around an operation, undone whatever way the operation ends — error,
-//! cancellation (its future dropped) or panic (dropped while unwinding).
+//! Atomic operations: a savepoint (inside the caller's transaction) or a transaction of our own
+//! (on a bare connection) around an operation that sends more than one statement.
 //!
-//! The level is opened with sqlx's own `TransactionManager`, so its depth counter and the
-//! caller's `Transaction` agree on what is open. sqlx's `begin` has no guard against the future
-//! being dropped after the level is open, so a [`Scope`] is that guard: dropped while its level
-//! is still open, it queues sqlx's synchronous `start_rollback`, which the connection sends
-//! before its next statement (the next pool user's, or the caller's own). Whatever the caller
-//! does next then starts at the depth it had before the operation, with none of its rows.
+//! Every statement we send is a point where the caller may drop our future (a `timeout`, a
+//! panic unwinding). Whatever lands there, the caller's transaction must never be committed or
+//! ended by us. sqlx's `TransactionManager` cannot promise that for a level nested in the
+//! caller's: its `begin` dropped while its `SAVEPOINT` is in flight rolls back the *caller's*
+//! level (PostgreSQL's guard runs before the depth moved) and leaves every later statement to
+//! autocommit; its `commit` dropped while `RELEASE` is in flight leaves the depth one too high,
+//! and the next rollback names a savepoint that no longer exists; SQLite's worker then drops
+//! the caller's next rollback. So inside a transaction a [`Scope`] sends its own `SAVEPOINT`,
+//! `RELEASE` and `ROLLBACK TO` under a name of its own and never touches sqlx's depth: the
+//! caller's `commit`, `rollback` and drop act on the caller's level as if we were not there,
+//! and a savepoint of ours left open by a cancellation ends with the caller's transaction.
+//!
+//! On a bare connection the level is a transaction of its own, opened with sqlx's manager so
+//! that, dropped while open, the [`Scope`] can queue sqlx's synchronous `start_rollback`: the
+//! connection sends the `ROLLBACK` before its next statement (the pool's ping when it goes
+//! back, or the next user's), so nothing of a cancelled operation is committed.
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sqlx::Database;
 use sqlx_core::transaction::TransactionManager;
@@ -22,24 +33,46 @@ pub(crate) fn in_transaction<DB: Backend>(conn: &DB::Connection) -> bool {
     Manager::<DB>::get_transaction_depth(conn) > 0
 }
 
+/// What a [`Scope`] opened.
+enum Level {
+    /// `SAVEPOINT <name>` inside the caller's transaction, unknown to sqlx.
+    Savepoint(String),
+    /// A transaction of its own on a bare connection, known to sqlx (depth 0 → 1).
+    Transaction {
+        /// `COMMIT`/`ROLLBACK` was sent and its answer not yet read.
+        finishing: bool,
+    },
+}
+
 /// An open savepoint or transaction of one operation on a bound session; see the module docs.
 pub(crate) struct Scope<'s, 'c, DB: Backend> {
     session: &'s mut Bound<'c, DB>,
-    /// The depth the caller had: ours is `outer + 1` while open.
-    outer: usize,
+    level: Level,
 }
 
 impl<'s, 'c, DB: Backend> Scope<'s, 'c, DB> {
-    /// Opens the level. On PostgreSQL a transaction that already failed is refused first, with
-    /// nothing sent that could end it (sqlx's `begin` would roll the caller's level back when
-    /// its `SAVEPOINT` fails, and every later statement would autocommit).
+    /// Opens the level. On a PostgreSQL transaction that already failed the `SAVEPOINT` fails
+    /// with SQLSTATE 25P02 and changes nothing: that error is returned.
     pub(crate) async fn begin(session: &'s mut Bound<'c, DB>) -> Result<Self, sqlx::Error> {
-        let outer = Manager::<DB>::get_transaction_depth(session.conn);
-        if outer > 0 {
-            DB::check_not_aborted(session.conn).await?;
+        if in_transaction::<DB>(session.conn) {
+            // Unique in the process: nested operations (a hook's) never reuse an open name,
+            // which MariaDB would take as releasing the outer savepoint.
+            static NEXT: AtomicU64 = AtomicU64::new(1);
+            let name = format!("sqlx_factory_{}", NEXT.fetch_add(1, Ordering::Relaxed));
+            DB::execute_raw(session.conn, format!("SAVEPOINT {name}")).await?;
+            return Ok(Scope {
+                session,
+                level: Level::Savepoint(name),
+            });
         }
+        // Dropped while this is in flight, sqlx's guard does nothing at depth 0 and the
+        // connection may stay inside an empty transaction sqlx does not know of: sqlx's own
+        // `conn.begin()` has the same window. Nothing of the operation was sent yet.
         Manager::<DB>::begin(session.conn, None).await?;
-        Ok(Scope { session, outer })
+        Ok(Scope {
+            session,
+            level: Level::Transaction { finishing: false },
+        })
     }
 
     /// The session, for the operation's statements.
@@ -48,22 +81,49 @@ impl<'s, 'c, DB: Backend> Scope<'s, 'c, DB> {
     }
 
     /// Releases the savepoint, or commits our own transaction.
-    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
-        // On failure (or cancellation) the level stays open and `drop` rolls it back.
-        Manager::<DB>::commit(self.session.conn).await
+    pub(crate) async fn commit(mut self) -> Result<(), sqlx::Error> {
+        match &mut self.level {
+            Level::Savepoint(name) => {
+                let sql = format!("RELEASE SAVEPOINT {name}");
+                DB::execute_raw(self.session.conn, sql).await
+            }
+            Level::Transaction { finishing } => {
+                *finishing = true;
+                Manager::<DB>::commit(self.session.conn).await?;
+                *finishing = false;
+                Ok(())
+            }
+        }
     }
 
-    /// Rolls the level back now, rather than on the next statement.
-    pub(crate) async fn rollback(self) {
-        // If this fails the level is still open, and `drop` queues the rollback again; the
-        // operation's own error is the one to report.
-        let _ = Manager::<DB>::rollback(self.session.conn).await;
+    /// Undoes the operation now.
+    pub(crate) async fn rollback(mut self) {
+        // If this fails, the operation's own error is the one to report: the savepoint ends
+        // with the caller's transaction, and our own transaction is rolled back by `drop`.
+        match &mut self.level {
+            Level::Savepoint(name) => {
+                let sql = format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}");
+                let _ = DB::execute_raw(self.session.conn, sql).await;
+            }
+            Level::Transaction { finishing } => {
+                *finishing = true;
+                let _ = Manager::<DB>::rollback(self.session.conn).await;
+                *finishing = false;
+            }
+        }
     }
 }
 
 impl<DB: Backend> Drop for Scope<'_, '_, DB> {
     fn drop(&mut self) {
-        if Manager::<DB>::get_transaction_depth(self.session.conn) > self.outer {
+        let Level::Transaction { finishing } = self.level else {
+            return;
+        };
+        // Still open: queue its rollback. Or dropped while `COMMIT`/`ROLLBACK` was in flight:
+        // PostgreSQL and MariaDB still count the level (a `ROLLBACK` after a finished `COMMIT`
+        // only warns), and SQLite's worker, which already counted it closed, waits for one
+        // rollback call to swallow; either way one call leaves the connection at depth 0.
+        if finishing || in_transaction::<DB>(self.session.conn) {
             Manager::<DB>::start_rollback(self.session.conn);
         }
     }

@@ -32,9 +32,11 @@ pub const SEED_VAR: &str = "SQLX_FACTORY_SEED";
 /// The shared counter hands out numbers below this; past it, it starts again at 1 (after five
 /// billion numbers handed out on one machine).
 const SHARED_END: u64 = 5_000_000_000;
-/// A seeded factory's sequence starts at one of the bases `SHARED_END + k * SEEDED_SPAN`, so
-/// its numbers have 10 digits and never meet the shared counter's.
-const SEEDED_SPAN: u64 = 1_000;
+/// A seeded factory's sequence starts at one of the 4 999 bases `SHARED_END + k * SEEDED_SPAN`,
+/// so its numbers have 10 digits and never meet the shared counter's. One seeded call that
+/// draws more than `SEEDED_SPAN` numbers runs into the next base; two seeds share a base with
+/// probability 1/4 999.
+const SEEDED_SPAN: u64 = 1_000_000;
 const SEEDED_BASES: u64 = (10_000_000_000 - SHARED_END) / SEEDED_SPAN - 1;
 
 /// The seed of this run: `SQLX_FACTORY_SEED` if set, else drawn once from the OS.
@@ -176,7 +178,7 @@ impl SharedCounter {
                 let fresh = SharedCounter {
                     next: 0,
                     end: 0,
-                    block: 64,
+                    block: 16,
                 };
                 counters.push((table, fresh));
                 counters.len() - 1

@@ -267,18 +267,37 @@ on_every_pool! {
 }
 
 on_every_pool! {
-    /// A cancelled multi-statement operation leaves none of its rows, even when the caller goes
-    /// on with its transaction and commits it.
-    async fn cancelled_batch_leaves_nothing_the_caller_commits(pool, observer, kind) {
+    /// A batch cancelled inside the caller's transaction (during its hook, after its INSERT):
+    /// the caller's transaction is intact, at its own depth, and goes on; the batch's rows
+    /// belong to it (a savepoint of ours cannot be rolled back without a round trip), so they
+    /// go when it rolls back and stay when it commits, as the docs say.
+    async fn cancelled_batch_then_the_caller_commits(pool, observer, kind) {
         let _ = kind;
         let mut tx = bounded(pool.begin()).await.unwrap();
+        let before = bounded(Entry::factory().with_session(&mut tx).create()).await.unwrap();
         let slow = Entry::factory().with_session(&mut tx).after_create(sleeping_hook).create_batch(3);
         assert!(timeout(Duration::from_millis(300), slow).await.is_err(), "the timeout fires");
-        let kept = bounded(Entry::factory().with_session(&mut tx).name(Some("kept".to_string())).create()).await.unwrap();
+        let after = bounded(Entry::factory().with_session(&mut tx).create()).await.unwrap();
         bounded(tx.commit()).await.unwrap();
-        let names: Vec<String> = bounded(sqlx::query_scalar("SELECT name FROM entries").fetch_all(&observer)).await.unwrap();
-        assert_eq!(names, [kept.name.unwrap()], "the cancelled batch's 3 rows are gone");
+        let ids: Vec<i64> = bounded(sqlx::query_scalar("SELECT id FROM entries ORDER BY id").fetch_all(&observer)).await.unwrap();
+        assert_eq!(ids.len(), 5, "the caller's two rows and the batch's three: {ids:?}");
+        assert_eq!((ids[0], ids[4]), (before.id, after.id));
         next_user_commits!(pool, observer);
+    }
+}
+
+on_every_pool! {
+    /// A batch cancelled on a bare connection (its own transaction, during its hook): nothing
+    /// of it is committed, and the connection goes back to the pool at depth 0.
+    async fn cancelled_batch_on_a_bare_connection_commits_nothing(pool, observer, kind) {
+        let _ = kind;
+        let mut conn = bounded(pool.acquire()).await.unwrap();
+        let slow = Entry::factory().with_session(&mut conn).after_create(sleeping_hook).create_batch(3);
+        assert!(timeout(Duration::from_millis(300), slow).await.is_err(), "the timeout fires");
+        drop(conn);
+        assert_eq!(durable!(observer, "entries"), 0);
+        next_user_commits!(pool, observer);
+        assert_eq!(durable!(observer, "entries"), 1);
     }
 }
 
@@ -650,4 +669,45 @@ on_every_pool! {
         }
         assert_eq!(durable!(observer, "entries"), 5, "only the next users' rows");
     }
+}
+
+/// Case 11, one row alone larger than MariaDB's `max_allowed_packet` (16 MiB here): refused
+/// with the limit named before anything is sent; the server would otherwise drop the
+/// connection and the caller's transaction with it. The transaction goes on.
+#[cfg(feature = "mysql")]
+#[tokio::test]
+async fn mariadb_one_row_over_the_packet_limit() {
+    let test = "tx_one_row_over_the_limit";
+    let mut conn = common::mariadb(test).await;
+    exec!(&mut conn, schema_sql(Kind::MariaDb));
+    let limit: u64 = sqlx::query_scalar("SELECT @@max_allowed_packet")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let mut tx = bounded(conn.begin()).await.unwrap();
+    let before = bounded(Entry::factory().with_session(&mut tx).create())
+        .await
+        .unwrap();
+    let huge = "x".repeat(usize::try_from(limit).unwrap() + (1 << 20));
+    let err = bounded(Blob::factory().with_session(&mut tx).body(huge).create())
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.starts_with("BlobFactory::create into table `blobs` failed: row 1 is about ")
+            && text.contains(&format!(
+                " bytes, more than fits one statement under MariaDB's max_allowed_packet \
+                 ({limit} bytes); nothing was sent"
+            )),
+        "{text}"
+    );
+    let after = bounded(Entry::factory().with_session(&mut tx).create())
+        .await
+        .unwrap();
+    bounded(tx.commit()).await.unwrap();
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM entries ORDER BY id")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(ids, [before.id, after.id]);
 }

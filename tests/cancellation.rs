@@ -1,0 +1,693 @@
+//! Cancellation at every await point of an operation, and what the caller and the pool's next
+//! user see afterwards from a second connection (written as a hostile review of the
+//! transaction promise). A sweep polls an operation k times, drops it, ends the caller's
+//! transaction in each way a caller can, and records every deviation, so one failing run shows
+//! all of them.
+
+mod common;
+
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::Poll;
+use std::time::Duration;
+
+use sqlx::Connection;
+use sqlx_factory::Factory;
+use tokio::time::timeout;
+
+use common::Kind;
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "entries")]
+struct Entry {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(sequence = |n| Some(format!("entry-{n}")))]
+    name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "authors")]
+struct Author {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(fake = fake::faker::name::en::Name())]
+    name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "books")]
+struct Book {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(association = Author)]
+    author_id: i64,
+    #[factory(sequence = |n| format!("book-{n}"))]
+    title: String,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "pairs", get_or_create(a, b))]
+struct Pair {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(default = "x".to_string())]
+    a: String,
+    #[factory(default = None)]
+    b: Option<String>,
+    #[factory(transient, default = 0)]
+    #[sqlx(skip)]
+    tag: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "slugged", get_or_create(slug))]
+struct Slugged {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(association = Author)]
+    author_id: i64,
+    #[factory(default = "hello".to_string())]
+    slug: String,
+}
+
+const LIMIT: Duration = Duration::from_secs(10);
+
+async fn bounded<F: std::future::IntoFuture>(f: F) -> F::Output {
+    timeout(LIMIT, f.into_future())
+        .await
+        .expect("bounded wait: the operation hung")
+}
+
+/// Like `bounded`, but a hang is a finding, not a panic.
+async fn try_bounded<F: std::future::IntoFuture>(f: F) -> Option<F::Output> {
+    timeout(Duration::from_secs(2), f.into_future()).await.ok()
+}
+
+fn schema_sql(kind: Kind) -> String {
+    let pk = kind.serial_pk();
+    let text = kind.varchar();
+    let long = if kind == Kind::MariaDb {
+        "LONGTEXT"
+    } else {
+        "TEXT"
+    };
+    format!(
+        "CREATE TABLE entries (id {pk}, name {text} NOT NULL); \
+         CREATE TABLE authors (id {pk}, name TEXT NOT NULL); \
+         CREATE TABLE books (id {pk}, author_id BIGINT NOT NULL REFERENCES authors (id), \
+             title TEXT NOT NULL CHECK (title <> 'bad')); \
+         CREATE TABLE blobs (id {pk}, body {long} NOT NULL); \
+         CREATE TABLE pairs (id {pk}, a {text} NOT NULL, b {text}, UNIQUE (a, b)); \
+         CREATE TABLE slugged (id {pk}, author_id BIGINT NOT NULL REFERENCES authors (id), slug {text} NOT NULL UNIQUE)"
+    )
+}
+
+/// Like `on_every_pool!` of tests/transactions.rs, but `$mk(n)` makes a fresh pool of `n`
+/// connections (each iteration of a sweep gets its own), and `$observer` is a second pool.
+macro_rules! on_every_db {
+    ($(#[$meta:meta])* async fn $name:ident($mk:ident, $observer:ident, $kind:ident) $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test]
+            async fn sqlite() {
+                let path = std::env::temp_dir().join(format!(
+                    "sqlx_factory_attack_{}_{}.db",
+                    stringify!($name),
+                    std::process::id()
+                ));
+                let _ = std::fs::remove_file(&path);
+                let options = sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(&path)
+                    .create_if_missing(true);
+                let $mk = |n| {
+                    sqlx::sqlite::SqlitePoolOptions::new()
+                        .max_connections(n)
+                        .acquire_timeout(Duration::from_secs(5))
+                        .connect_with(options.clone())
+                };
+                let $observer = $mk(1).await.expect("SQLite observer");
+                let $kind = Kind::Sqlite;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(schema_sql($kind))).execute(&$observer).await.unwrap();
+                $body
+                $observer.close().await;
+                let _ = std::fs::remove_file(&path);
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let test = concat!("atk_", stringify!($name));
+                let conn = common::postgres(test).await;
+                drop(conn);
+                let url = std::env::var("DATABASE_URL_PG").unwrap();
+                let options: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
+                let schema = format!("sqlx_factory_{test}");
+                let options = options.options([("search_path", schema.as_str())]);
+                let $mk = |n| {
+                    sqlx::postgres::PgPoolOptions::new()
+                        .max_connections(n)
+                        .acquire_timeout(Duration::from_secs(5))
+                        .connect_with(options.clone())
+                };
+                let $observer = $mk(1).await.expect("PostgreSQL observer");
+                let $kind = Kind::Postgres;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(schema_sql($kind))).execute(&$observer).await.unwrap();
+                $body
+            }
+
+            #[tokio::test]
+            async fn mariadb() {
+                let test = concat!("atk_", stringify!($name));
+                let conn = common::mariadb(test).await;
+                drop(conn);
+                let url = std::env::var("DATABASE_URL_MARIADB").unwrap();
+                let options: sqlx::mysql::MySqlConnectOptions = url.parse().unwrap();
+                let options = options.database(&common::mariadb_database(&url, test));
+                let $mk = |n| {
+                    sqlx::mysql::MySqlPoolOptions::new()
+                        .max_connections(n)
+                        .acquire_timeout(Duration::from_secs(5))
+                        .connect_with(options.clone())
+                };
+                let $observer = $mk(1).await.expect("MariaDB observer");
+                let $kind = Kind::MariaDb;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(schema_sql($kind))).execute(&$observer).await.unwrap();
+                $body
+            }
+        }
+    };
+}
+
+/// `on_every_db!` without MariaDB, for the sweeps: sqlx's MariaDB connection is not
+/// cancel-safe in the middle of a statement (the next statement on it can hang for good), so a
+/// sweep that cancels at every point cannot pass there; the documented idiom for it (close the
+/// connection) is tested in tests/transactions.rs.
+macro_rules! on_sqlite_and_postgres {
+    ($(#[$meta:meta])* async fn $name:ident($mk:ident, $observer:ident, $kind:ident) $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test]
+            async fn sqlite() {
+                let path = std::env::temp_dir().join(format!(
+                    "sqlx_factory_attack_{}_{}.db",
+                    stringify!($name),
+                    std::process::id()
+                ));
+                let _ = std::fs::remove_file(&path);
+                let options = sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(&path)
+                    .create_if_missing(true);
+                let $mk = |n| {
+                    sqlx::sqlite::SqlitePoolOptions::new()
+                        .max_connections(n)
+                        .acquire_timeout(Duration::from_secs(5))
+                        .connect_with(options.clone())
+                };
+                let $observer = $mk(1).await.expect("SQLite observer");
+                let $kind = Kind::Sqlite;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(schema_sql($kind))).execute(&$observer).await.unwrap();
+                $body
+                $observer.close().await;
+                let _ = std::fs::remove_file(&path);
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let test = concat!("atk_", stringify!($name));
+                let conn = common::postgres(test).await;
+                drop(conn);
+                let url = std::env::var("DATABASE_URL_PG").unwrap();
+                let options: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
+                let schema = format!("sqlx_factory_{test}");
+                let options = options.options([("search_path", schema.as_str())]);
+                let $mk = |n| {
+                    sqlx::postgres::PgPoolOptions::new()
+                        .max_connections(n)
+                        .acquire_timeout(Duration::from_secs(5))
+                        .connect_with(options.clone())
+                };
+                let $observer = $mk(1).await.expect("PostgreSQL observer");
+                let $kind = Kind::Postgres;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(schema_sql($kind))).execute(&$observer).await.unwrap();
+                $body
+            }
+
+        }
+    };
+}
+
+/// Polls `fut` up to `k` times, sleeping 3 ms between polls (so the statement it sent
+/// completes on the server); true if it finished.
+async fn drive<F: Future + Unpin>(fut: &mut F, k: usize) -> bool {
+    for i in 0..k {
+        let ready = poll_fn(|cx| Poll::Ready(Pin::new(&mut *fut).poll(cx).is_ready())).await;
+        if ready {
+            return true;
+        }
+        if i + 1 < k {
+            tokio::time::sleep(Duration::from_millis(3)).await;
+        }
+    }
+    false
+}
+
+type Op<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+const OPS: [&str; 4] = [
+    "Entry in_savepoint create",
+    "Entry create_batch(1200)",
+    "Book create_batch(2) + parents + hook with nested in_savepoint create",
+    "lint!(Entry, Book)",
+];
+
+/// The operation `op` on the session `$s` (a `&mut` transaction or connection), boxed.
+macro_rules! op_future {
+    ($op:expr, $s:expr) => {{
+        let s = $s;
+        let f: Op<'_> = match $op {
+            0 => Box::pin(async move {
+                let _ = Entry::factory()
+                    .with_session(s)
+                    .in_savepoint()
+                    .create()
+                    .await;
+            }),
+            1 => Box::pin(async move {
+                let _ = Entry::factory().with_session(s).create_batch(1200).await;
+            }),
+            2 => Box::pin(async move {
+                let _ = Book::factory()
+                    .with_session(s)
+                    .after_create(|_, conn| {
+                        Box::pin(async move {
+                            Entry::factory()
+                                .with_session(conn)
+                                .in_savepoint()
+                                .create()
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .create_batch(2)
+                    .await;
+            }),
+            _ => Box::pin(async move {
+                let _ = sqlx_factory::lint!(s, Entry, Book).await;
+            }),
+        };
+        f
+    }};
+}
+
+/// What a second connection sees: (marker names, factory entries, books, authors).
+macro_rules! seen {
+    ($observer:expr) => {{
+        let markers: Vec<String> = bounded(
+            sqlx::query_scalar(
+                "SELECT name FROM entries WHERE name NOT LIKE 'entry-%' ORDER BY name",
+            )
+            .fetch_all(&$observer),
+        )
+        .await
+        .unwrap();
+        let count = |sql: &'static str| {
+            let observer = &$observer;
+            async move {
+                let n: i64 = bounded(sqlx::query_scalar(sql).fetch_one(observer))
+                    .await
+                    .unwrap();
+                n
+            }
+        };
+        (
+            markers,
+            count("SELECT COUNT(*) FROM entries WHERE name LIKE 'entry-%'").await,
+            count("SELECT COUNT(*) FROM books").await,
+            count("SELECT COUNT(*) FROM authors").await,
+        )
+    }};
+}
+
+macro_rules! reset {
+    ($observer:expr) => {
+        for sql in [
+            "DELETE FROM books",
+            "DELETE FROM slugged",
+            "DELETE FROM authors",
+            "DELETE FROM entries",
+        ] {
+            bounded(sqlx::query(sql).execute(&$observer)).await.unwrap();
+        }
+    };
+}
+
+/// The pool's next user: `begin .. commit` of a marker, then an autocommitted marker; both
+/// must be durable. Returns the deviations.
+macro_rules! next_user {
+    ($pool:expr, $observer:expr) => {{
+        let mut problems = Vec::new();
+        match try_bounded($pool.begin()).await {
+            Some(Ok(mut tx)) => {
+                let r = try_bounded(
+                    sqlx::query("INSERT INTO entries (name) VALUES ('next-tx')").execute(&mut *tx),
+                )
+                .await;
+                if !matches!(r, Some(Ok(_))) {
+                    problems.push(format!("next user's INSERT: {r:?}"));
+                }
+                let r = try_bounded(tx.commit()).await;
+                if !matches!(r, Some(Ok(_))) {
+                    problems.push(format!("next user's commit: {r:?}"));
+                }
+            }
+            other => problems.push(format!(
+                "next user's begin: {:?}",
+                other.map(|r| r.map(|_| ()))
+            )),
+        }
+        let r = try_bounded(
+            sqlx::query("INSERT INTO entries (name) VALUES ('next-auto')").execute(&$pool),
+        )
+        .await;
+        if !matches!(r, Some(Ok(_))) {
+            problems.push(format!("next user's autocommit INSERT: {r:?}"));
+        }
+        let (markers, ..) = seen!($observer);
+        for m in ["next-auto", "next-tx"] {
+            if !markers.iter().any(|x| x == m) {
+                problems.push(format!(
+                    "next user's `{m}` is NOT durable (seen: {markers:?})"
+                ));
+            }
+        }
+        problems
+    }};
+}
+
+const MODES: [&str; 5] = ["commit", "commit-direct", "rollback", "drop", "nested"];
+
+on_sqlite_and_postgres! {
+    /// Cancel each operation of `OPS` after its k-th poll (k = 1, 2, ... until it completes),
+    /// inside the caller's transaction, then end the caller's transaction in each of `MODES`;
+    /// check what a second connection sees and that the pool's next user commits durably.
+    /// `settle`: wait 10 ms before dropping (the statement in flight completes on the server).
+    async fn cancel_sweep_in_transaction(mk, observer, kind) {
+        let _ = kind;
+        let mut findings: Vec<String> = Vec::new();
+        let only_modes = std::env::var("ATTACK_MODES").ok();
+        let only_ops = std::env::var("ATTACK_OPS").ok();
+        for op in 0..OPS.len() {
+            if only_ops.as_deref().is_some_and(|o| !o.contains(&op.to_string())) { continue; }
+            for mode in MODES {
+                if only_modes.as_deref().is_some_and(|m| !m.split(',').any(|x| x == mode)) { continue; }
+                for settle in [false, true] {
+                    for k in 1..60 {
+                        let pool = mk(1).await.unwrap();
+                        let mut tx = bounded(pool.begin()).await.unwrap();
+                        bounded(sqlx::query("INSERT INTO entries (name) VALUES ('before')").execute(&mut *tx)).await.unwrap();
+                        let mut problems: Vec<String> = Vec::new();
+                        let completed;
+                        if mode == "nested" {
+                            let mut inner = bounded(Connection::begin(&mut *tx)).await.unwrap();
+                            {
+                                let mut fut = op_future!(op, &mut inner);
+                                completed = drive(&mut fut, k).await;
+                                if settle { tokio::time::sleep(Duration::from_millis(10)).await; }
+                            }
+                            let r = try_bounded(sqlx::query("INSERT INTO entries (name) VALUES ('after')").execute(&mut *inner)).await;
+                            if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's INSERT after: {r:?}")); }
+                            let r = try_bounded(inner.commit()).await;
+                            if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's inner commit: {r:?}")); }
+                            let r = try_bounded(tx.rollback()).await;
+                            if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's outer rollback: {r:?}")); }
+                        } else {
+                            {
+                                let mut fut = op_future!(op, &mut tx);
+                                completed = drive(&mut fut, k).await;
+                                if settle { tokio::time::sleep(Duration::from_millis(10)).await; }
+                            }
+                            if mode != "commit-direct" {
+                                let r = try_bounded(sqlx::query("INSERT INTO entries (name) VALUES ('after')").execute(&mut *tx)).await;
+                                if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's INSERT after: {r:?}")); }
+                            }
+                            match mode {
+                                "commit" | "commit-direct" => {
+                                    let r = try_bounded(tx.commit()).await;
+                                    if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's commit: {r:?}")); }
+                                }
+                                "rollback" => {
+                                    let r = try_bounded(tx.rollback()).await;
+                                    if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's rollback: {r:?}")); }
+                                }
+                                _ => drop(tx),
+                            }
+                        }
+                        let (markers, entries, books, authors) = seen!(observer);
+                        let expected: Vec<String> = match mode {
+                            "commit" => vec!["after".into(), "before".into()],
+                            "commit-direct" => vec!["before".into()],
+                            _ => vec![],
+                        };
+                        let committed_op = completed && matches!(mode, "commit" | "commit-direct") && op != 3;
+                        if markers != expected {
+                            problems.push(format!("durable markers {markers:?}, expected {expected:?}"));
+                        }
+                        // Documented: a cancelled operation's rows belong to the caller's
+                        // transaction, and stay when it commits.
+                        let caller_commits = matches!(mode, "commit" | "commit-direct");
+                        if !committed_op && !caller_commits && (entries, books, authors) != (0, 0, 0) {
+                            problems.push(format!(
+                                "durable factory rows: {entries} entries, {books} books, {authors} authors"
+                            ));
+                        }
+                        problems.extend(next_user!(pool, observer));
+                        if !problems.is_empty() {
+                            eprintln!("FINDING [{kind:?}] op `{}` mode {mode} settle={settle} cancelled after poll {k}: {}", OPS[op], problems.join("; "));
+                            findings.push(format!(
+                                "[{kind:?}] op `{}` mode {mode} settle={settle} cancelled after poll {k}{}: {}",
+                                OPS[op],
+                                if completed { " (op had completed)" } else { "" },
+                                problems.join("; ")
+                            ));
+                        }
+                        let _ = timeout(Duration::from_secs(5), pool.close()).await;
+                        reset!(observer);
+                        if completed { break; }
+                    }
+                }
+            }
+        }
+        assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
+    }
+}
+
+on_sqlite_and_postgres! {
+    /// The same sweep on a bare pooled connection: after the cancellation the caller goes on
+    /// with an autocommitted INSERT and returns the connection; nothing of the operation may be
+    /// durable, the caller's INSERT must be, and so must the next user's.
+    async fn cancel_sweep_bare_connection(mk, observer, kind) {
+        let _ = kind;
+        let mut findings: Vec<String> = Vec::new();
+        for op in 0..OPS.len() {
+            for settle in [false, true] {
+                // k = 1 drops the operation while sqlx's own `BEGIN` is in flight on PostgreSQL:
+                // the connection may stay in an empty transaction sqlx does not know of, as it
+                // does after a dropped `conn.begin()` (docs/DESIGN.md, "Transactions and
+                // atomicity"). SQLite's worker rolls such a BEGIN back itself.
+                let first = if kind == Kind::Postgres { 2 } else { 1 };
+                for k in first..60 {
+                    let pool = mk(1).await.unwrap();
+                    let mut conn = bounded(pool.acquire()).await.unwrap();
+                    let mut problems: Vec<String> = Vec::new();
+                    let completed;
+                    {
+                        let mut fut = op_future!(op, &mut conn);
+                        completed = drive(&mut fut, k).await;
+                        if settle { tokio::time::sleep(Duration::from_millis(10)).await; }
+                    }
+                    let r = try_bounded(sqlx::query("INSERT INTO entries (name) VALUES ('after')").execute(&mut *conn)).await;
+                    if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's INSERT after: {r:?}")); }
+                    drop(conn);
+                    let (markers, entries, books, authors) = seen!(observer);
+                    if markers != ["after"] {
+                        problems.push(format!("durable markers {markers:?}, expected [\"after\"]"));
+                    }
+                    // All or nothing: a cancel that lands on the final COMMIT may find it done.
+                    let whole = [(1, 0, 0), (1200, 0, 0), (2, 2, 2), (0, 0, 0)][op];
+                    let durable = (entries, books, authors);
+                    if durable != (0, 0, 0) && (op == 3 || durable != whole) {
+                        problems.push(format!("durable factory rows: {entries} entries, {books} books, {authors} authors"));
+                    }
+                    problems.extend(next_user!(pool, observer));
+                    if !problems.is_empty() {
+                        findings.push(format!(
+                            "[{kind:?}] BARE op `{}` settle={settle} cancelled after poll {k}{}: {}",
+                            OPS[op],
+                            if completed { " (op had completed)" } else { "" },
+                            problems.join("; ")
+                        ));
+                    }
+                    let _ = timeout(Duration::from_secs(5), pool.close()).await;
+                    reset!(observer);
+                    if completed { break; }
+                }
+            }
+        }
+        for f in &findings { eprintln!("FINDING {f}"); }
+        assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
+    }
+}
+
+on_sqlite_and_postgres! {
+    /// `tokio::time::timeout` of 1..50 ms around a 20 000-row batch in the caller's
+    /// transaction; the caller then commits. None of the batch may be durable.
+    async fn timeouts_on_a_large_batch(mk, observer, kind) {
+        let _ = kind;
+        let mut findings: Vec<String> = Vec::new();
+        for ms in [1u64, 2, 3, 5, 8, 13, 21, 34, 50] {
+            let pool = mk(1).await.unwrap();
+            let mut tx = bounded(pool.begin()).await.unwrap();
+            bounded(sqlx::query("INSERT INTO entries (name) VALUES ('before')").execute(&mut *tx)).await.unwrap();
+            let r = timeout(Duration::from_millis(ms), Entry::factory().with_session(&mut tx).create_batch(20_000)).await;
+            let fired = r.is_err();
+            let mut problems = Vec::new();
+            // Odd timeouts: the caller commits (its transaction is intact, and the rows the
+            // batch had sent belong to it); even ones: it rolls back, and nothing is durable.
+            let commits = ms % 2 == 1;
+            let r = if commits { try_bounded(tx.commit()).await } else { try_bounded(tx.rollback()).await };
+            if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's commit or rollback: {r:?}")); }
+            let (markers, entries, ..) = seen!(observer);
+            let expected: &[&str] = if commits { &["before"] } else { &[] };
+            if markers != expected { problems.push(format!("durable markers {markers:?}, expected {expected:?}")); }
+            if !commits && entries != 0 { problems.push(format!("{entries} rows of the cancelled batch are durable after the rollback")); }
+            problems.extend(next_user!(pool, observer));
+            if !problems.is_empty() {
+                findings.push(format!("[{kind:?}] timeout {ms} ms (fired: {fired}): {}", problems.join("; ")));
+            }
+            let _ = timeout(Duration::from_secs(5), pool.close()).await;
+            reset!(observer);
+        }
+        for f in &findings { eprintln!("FINDING {f}"); }
+        assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
+    }
+}
+
+on_every_db! {
+    /// Panics in `after_build`, `lazy`-like closures and hooks, inside `tokio::spawn` on a
+    /// multi-thread runtime (the test body spawns onto the current runtime; the hook panics
+    /// after its nested create).
+    async fn panics_in_spawned_tasks(mk, observer, kind) {
+        let _ = kind;
+        let pool = mk(1).await.unwrap();
+        let p = pool.clone();
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let handle = rt.handle().clone();
+        let t1 = handle.spawn(async move {
+            let mut tx = p.begin().await.unwrap();
+            sqlx::query("INSERT INTO entries (name) VALUES ('before')").execute(&mut *tx).await.unwrap();
+            let _ = Entry::factory().with_session(&mut tx).after_build(|_| panic!("after_build panics")).create_batch(600).await;
+        });
+        assert!(bounded(t1).await.unwrap_err().is_panic());
+        let p = pool.clone();
+        let t2 = handle.spawn(async move {
+            let mut tx = p.begin().await.unwrap();
+            sqlx::query("INSERT INTO entries (name) VALUES ('before')").execute(&mut *tx).await.unwrap();
+            let _ = Book::factory()
+                .with_session(&mut tx)
+                .after_create(|_, conn| Box::pin(async move {
+                    Entry::factory().with_session(conn).in_savepoint().create().await?;
+                    if true { panic!("hook panics after its nested create"); }
+                    Ok(())
+                }))
+                .create_batch(600)
+                .await;
+        });
+        assert!(bounded(t2).await.unwrap_err().is_panic());
+        let (markers, entries, books, authors) = seen!(observer);
+        assert_eq!((markers.len(), entries, books, authors), (0, 0, 0, 0));
+        let problems = next_user!(pool, observer);
+        assert!(problems.is_empty(), "{problems:?}");
+        rt.shutdown_background();
+    }
+}
+
+on_every_db! {
+    /// get_or_create: composite keys with a NULL part, keys repeated in a batch (transients
+    /// restored on every row), get_or_create with an association.
+    async fn get_or_create_edges(mk, observer, kind) {
+        let _ = &observer;
+        let pool = mk(1).await.unwrap();
+        let mut tx = bounded(pool.begin()).await.unwrap();
+        let mut findings = Vec::new();
+        // NULL part: three rows, each its own.
+        let rows = bounded(Pair::factory().with_session(&mut tx).create_batch(3)).await.unwrap();
+        let mut ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        ids.sort(); ids.dedup();
+        if ids.len() != 3 { findings.push(format!("NULL part: {rows:?}")); }
+        // Repeated full key in one batch, with transients.
+        let n = Arc::new(AtomicUsize::new(0));
+        let rows = bounded(Pair::factory().with_session(&mut tx).b(Some("y".to_string())).after_build({
+            let n = n.clone();
+            move |p: &mut Pair| p.tag = n.fetch_add(1, Ordering::SeqCst) as i32
+        }).create_batch(4)).await;
+        match rows {
+            Ok(rows) => {
+                if rows.iter().any(|r| r.id != rows[0].id) { findings.push(format!("repeated key gave different rows: {rows:?}")); }
+                let tags: Vec<i32> = rows.iter().map(|r| r.tag).collect();
+                if tags != [0, 1, 2, 3] { findings.push(format!("transients of repeated keys: {tags:?}")); }
+            }
+            Err(e) => findings.push(format!("repeated key in a batch failed: {e}")),
+        }
+        let stored: i64 = bounded(sqlx::query_scalar("SELECT COUNT(*) FROM pairs").fetch_one(&mut *tx)).await.unwrap();
+        if stored != 4 { findings.push(format!("{stored} pairs stored, expected 4")); }
+        // Mixed: found, new, repeated-new, NULL part in one batch.
+        let k = Arc::new(AtomicUsize::new(0));
+        let rows = bounded(Pair::factory().with_session(&mut tx).after_build({
+            let k = k.clone();
+            move |p: &mut Pair| {
+                let i = k.fetch_add(1, Ordering::SeqCst);
+                p.b = [Some("y"), Some("z"), Some("z"), None][i % 4].map(str::to_string);
+            }
+        }).create_batch(8)).await;
+        match rows {
+            Ok(rows) => {
+                if rows[1].id != rows[2].id || rows[1].id != rows[5].id || rows[0].id != rows[4].id || rows[3].id == rows[7].id {
+                    findings.push(format!("mixed batch mapping wrong: {:?}", rows.iter().map(|r| (r.id, r.b.clone())).collect::<Vec<_>>()));
+                }
+            }
+            Err(e) => findings.push(format!("mixed batch failed: {e}")),
+        }
+        // get_or_create with association, repeated in a batch: one author.
+        let before: i64 = bounded(sqlx::query_scalar("SELECT COUNT(*) FROM authors").fetch_one(&mut *tx)).await.unwrap();
+        let rows = bounded(Slugged::factory().with_session(&mut tx).slug("s1").create_batch(3)).await.unwrap();
+        let after: i64 = bounded(sqlx::query_scalar("SELECT COUNT(*) FROM authors").fetch_one(&mut *tx)).await.unwrap();
+        if after - before != 1 || rows.iter().any(|r| r.id != rows[0].id) {
+            findings.push(format!("get_or_create with association x3: {} authors made, rows {rows:?}", after - before));
+        }
+        // Collation: "K" and "k" in one batch.
+        let c = Arc::new(AtomicUsize::new(0));
+        let r = bounded(Slugged::factory().with_session(&mut tx).after_build({
+            let c = c.clone();
+            move |s: &mut Slugged| s.slug = ["Kk", "kk", "kk "][c.fetch_add(1, Ordering::SeqCst) % 3].to_string()
+        }).create_batch(3)).await;
+        let in_tx: i64 = bounded(sqlx::query_scalar("SELECT COUNT(*) FROM slugged WHERE slug <> 's1'").fetch_one(&mut *tx)).await.unwrap();
+        let authors_now: i64 = bounded(sqlx::query_scalar("SELECT COUNT(*) FROM authors").fetch_one(&mut *tx)).await.unwrap();
+        eprintln!("[{kind:?}] collation batch: {:?}; rows left in tx {in_tx}; authors {} -> {}", r.as_ref().map(|v| v.len()).map_err(|e| e.to_string()), after, authors_now);
+        if r.is_err() && (in_tx != 0 || authors_now != after) {
+            findings.push(format!("failed collation batch left {in_tx} rows / {} authors", authors_now - after));
+        }
+        let _ = bounded(tx.rollback()).await;
+        assert!(findings.is_empty(), "{findings:#?}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sequences across processes.
