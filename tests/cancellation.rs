@@ -404,7 +404,7 @@ on_sqlite_and_postgres! {
         let mut findings: Vec<String> = Vec::new();
         let only_modes = std::env::var("ATTACK_MODES").ok();
         let only_ops = std::env::var("ATTACK_OPS").ok();
-        for op in 0..OPS.len() {
+        for (op, op_name) in OPS.iter().enumerate() {
             if only_ops.as_deref().is_some_and(|o| !o.contains(&op.to_string())) { continue; }
             for mode in MODES {
                 if only_modes.as_deref().is_some_and(|m| !m.split(',').any(|x| x == mode)) { continue; }
@@ -470,10 +470,10 @@ on_sqlite_and_postgres! {
                         }
                         problems.extend(next_user!(pool, observer));
                         if !problems.is_empty() {
-                            eprintln!("FINDING [{kind:?}] op `{}` mode {mode} settle={settle} cancelled after poll {k}: {}", OPS[op], problems.join("; "));
+                            eprintln!("FINDING [{kind:?}] op `{}` mode {mode} settle={settle} cancelled after poll {k}: {}", op_name, problems.join("; "));
                             findings.push(format!(
                                 "[{kind:?}] op `{}` mode {mode} settle={settle} cancelled after poll {k}{}: {}",
-                                OPS[op],
+                                op_name,
                                 if completed { " (op had completed)" } else { "" },
                                 problems.join("; ")
                             ));
@@ -496,7 +496,7 @@ on_sqlite_and_postgres! {
     async fn cancel_sweep_bare_connection(mk, observer, kind) {
         let _ = kind;
         let mut findings: Vec<String> = Vec::new();
-        for op in 0..OPS.len() {
+        for (op, op_name) in OPS.iter().enumerate() {
             for settle in [false, true] {
                 // k = 1 drops the operation while sqlx's own `BEGIN` is in flight on PostgreSQL:
                 // the connection may stay in an empty transaction sqlx does not know of, as it
@@ -530,7 +530,7 @@ on_sqlite_and_postgres! {
                     if !problems.is_empty() {
                         findings.push(format!(
                             "[{kind:?}] BARE op `{}` settle={settle} cancelled after poll {k}{}: {}",
-                            OPS[op],
+                            op_name,
                             if completed { " (op had completed)" } else { "" },
                             problems.join("; ")
                         ));
