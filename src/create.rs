@@ -8,6 +8,7 @@ use sqlx::Arguments;
 use sqlx::error::BoxDynError;
 
 use crate::backend::{Backend, SMALL_BATCH_BYTES};
+use crate::bulk::{Args, InsertMany};
 use crate::error::{Error, Operation, Step};
 use crate::future::BoxFuture;
 use crate::model::{Insert, Model, RowSource, Rows};
@@ -36,17 +37,21 @@ pub trait Pending<M> {
     type Create: Future<Output = Result<M, Error>>;
     /// The future of a batch insert.
     type CreateBatch: Future<Output = Result<Vec<M>, Error>>;
+    /// The future of a seed (`insert_many`).
+    type InsertMany: Future<Output = Result<u64, Error>>;
 }
 
 /// Never awaited: `create` requires [`Session`], which [`NoSession`] does not implement.
 impl<M> Pending<M> for NoSession {
     type Create = std::future::Pending<Result<M, Error>>;
     type CreateBatch = std::future::Pending<Result<Vec<M>, Error>>;
+    type InsertMany = std::future::Pending<Result<u64, Error>>;
 }
 
 impl<'c, DB: Backend, M> Pending<M> for Bound<'c, DB> {
     type Create = BoxFuture<'c, Result<M, Error>>;
     type CreateBatch = BoxFuture<'c, Result<Vec<M>, Error>>;
+    type InsertMany = BoxFuture<'c, Result<u64, Error>>;
 }
 
 /// A state that can insert `M`: a bound session whose backend stores every column of `M`.
@@ -63,6 +68,8 @@ pub trait State<M: Model>: Pending<M> + Sized {
     fn insert_one(state: FactoryState<Self, M>, rows: Rows<M>) -> Self::Create;
     /// Starts a batch insert.
     fn insert_batch(state: FactoryState<Self, M>, rows: Rows<M>) -> Self::CreateBatch;
+    /// Starts a seed.
+    fn insert_many(job: InsertMany<Self, M>) -> Self::InsertMany;
 }
 
 impl<M: Model> State<M> for NoSession {
@@ -71,6 +78,10 @@ impl<M: Model> State<M> for NoSession {
     }
 
     fn insert_batch(_: FactoryState<Self, M>, _: Rows<M>) -> Self::CreateBatch {
+        std::future::pending()
+    }
+
+    fn insert_many(_: InsertMany<Self, M>) -> Self::InsertMany {
         std::future::pending()
     }
 }
@@ -99,6 +110,10 @@ impl<'c, DB: Backend, M: Insert<DB>> State<M> for Bound<'c, DB> {
             rows: rows.rows.len(),
         };
         Box::pin(run::<DB, M>(state, rows, operation))
+    }
+
+    fn insert_many(job: InsertMany<Self, M>) -> Self::InsertMany {
+        Box::pin(crate::bulk::run::<DB, M>(job))
     }
 }
 
@@ -399,7 +414,7 @@ async fn insert_new<DB: Backend, M: Insert<DB>>(
         transient.clear();
         for row in rows.by_ref().take(count) {
             transient.push(
-                row.bind(set, &mut args)
+                row.bind(set, &mut Args::<DB>(&mut args))
                     .map_err(|e| fail(sqlx::Error::Encode(e), false))?,
             );
         }
@@ -517,14 +532,14 @@ async fn get_or_create<DB: Backend, M: Insert<DB>>(
             // Not inserted: its transient values still go into the row returned for it.
             let mut scratch = DB::Arguments::default();
             let transient = row
-                .bind(set, &mut scratch)
+                .bind(set, &mut Args::<DB>(&mut scratch))
                 .map_err(|e| error(sqlx::Error::Encode(e)))?;
             sources.push(Source::Found(i));
             transients.push(Some(transient));
         } else if !has_null && new_keys.contains(&key) {
             let mut scratch = DB::Arguments::default();
             let transient = row
-                .bind(set, &mut scratch)
+                .bind(set, &mut Args::<DB>(&mut scratch))
                 .map_err(|e| error(sqlx::Error::Encode(e)))?;
             sources.push(Source::Repeat);
             transients.push(Some(transient));

@@ -98,6 +98,19 @@ pub fn insert_sql<DB: Backend>(
     set: ColumnSet,
     rows: usize,
 ) -> String {
+    let mut sql = insert_values_sql::<DB>(table, columns, set, rows);
+    push_returning::<DB>(&mut sql, columns);
+    sql
+}
+
+/// `INSERT INTO t (a, b) VALUES (..), (..)` with no `RETURNING`: seeding mode, where only the
+/// count matters, so nothing is sent back or decoded.
+pub(crate) fn insert_values_sql<DB: Backend>(
+    table: &str,
+    columns: &'static [Column],
+    set: ColumnSet,
+    rows: usize,
+) -> String {
     let mut sql = String::with_capacity(64 + 16 * columns.len() * (rows + 1));
     sql.push_str("INSERT INTO ");
     push_table::<DB>(&mut sql, table);
@@ -130,7 +143,27 @@ pub fn insert_sql<DB: Backend>(
             sql.push(')');
         }
     }
-    push_returning::<DB>(&mut sql, columns);
+    sql
+}
+
+/// `COPY t (a, b) FROM STDIN (FORMAT binary)`: seeding mode on PostgreSQL, the columns an
+/// INSERT with `set` would send, in the same order as `Insert::bind` writes them.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+pub(crate) fn copy_binary_sql<DB: Backend>(
+    table: &str,
+    columns: &'static [Column],
+    set: ColumnSet,
+) -> String {
+    let mut sql = String::from("COPY ");
+    push_table::<DB>(&mut sql, table);
+    sql.push_str(" (");
+    for (i, name) in sent_columns(columns, set).enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        DB::push_ident(&mut sql, name);
+    }
+    sql.push_str(") FROM STDIN (FORMAT binary)");
     sql
 }
 
@@ -232,6 +265,7 @@ struct CacheKey {
     backend: &'static str,
     set: ColumnSet,
     rows: usize,
+    returning: bool,
 }
 
 impl SqlCache {
@@ -248,17 +282,33 @@ impl SqlCache {
         set: ColumnSet,
         rows: usize,
     ) -> Arc<str> {
+        self.get::<DB, M>(set, rows, true)
+    }
+
+    /// The seeding INSERT text (no `RETURNING`) for `rows` rows: one text per chunk size, so
+    /// every full chunk reuses the connection's prepared statement.
+    pub(crate) fn seed_sql<DB: Backend, M: Model>(&self, set: ColumnSet, rows: usize) -> Arc<str> {
+        self.get::<DB, M>(set, rows, false)
+    }
+
+    fn get<DB: Backend, M: Model>(&self, set: ColumnSet, rows: usize, returning: bool) -> Arc<str> {
         let key = CacheKey {
             backend: DB::NAME,
             set,
             rows,
+            returning,
         };
         // A panic elsewhere while the lock was held leaves the list itself intact.
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some((_, sql)) = entries.iter().find(|(k, _)| *k == key) {
             return Arc::clone(sql);
         }
-        let sql: Arc<str> = insert_sql::<DB>(M::TABLE, M::COLUMNS, set, rows).into();
+        let sql: Arc<str> = if returning {
+            insert_sql::<DB>(M::TABLE, M::COLUMNS, set, rows)
+        } else {
+            insert_values_sql::<DB>(M::TABLE, M::COLUMNS, set, rows)
+        }
+        .into();
         entries.push((key, Arc::clone(&sql)));
         sql
     }

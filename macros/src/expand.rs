@@ -140,6 +140,18 @@ fn fallback(input: &DeriveInput, errors: syn::Error, model: Option<&Input<'_>>) 
             #vis async fn create_batch(self, _: usize) -> #private::core::result::Result<#private::Vec<#ident>, #private::Error> {
                 #private::core::unreachable!()
             }
+            // `insert_many(n)` and its options chain on the stub itself, which awaits to a count.
+            #vis fn insert_many(self, _: u64) -> Self { self }
+            #vis fn parents_from<__P, __K>(self, _: __K) -> Self { self }
+            #vis fn on_progress<__F>(self, _: __F) -> Self { self }
+            #vis fn chunk_rows(self, _: usize) -> Self { self }
+        }
+
+        #[allow(dead_code, clippy::all)]
+        impl<S> #private::core::future::IntoFuture for #factory<S> {
+            type Output = #private::core::result::Result<u64, #private::Error>;
+            type IntoFuture = #private::core::future::Pending<Self::Output>;
+            fn into_future(self) -> Self::IntoFuture { #private::core::future::pending() }
         }
     }
 }
@@ -390,8 +402,40 @@ impl<'a> Expander<'a> {
                     #private::CreateBatch::new(state, rows)
                 }
 
+                /// Seeding mode: inserts `n` rows drawn chunk by chunk (memory stays flat), with
+                /// `COPY` on PostgreSQL and multi-row INSERTs without `RETURNING` elsewhere, and
+                /// returns how many were inserted. All or nothing, like every operation.
+                pub fn insert_many(self, n: u64) -> #private::InsertMany<S, #model>
+                where
+                    #(#store_checks,)*
+                    S: #private::Session<#model> + #private::State<#model>,
+                    #(#required_checks,)*
+                {
+                    let (state, unbound) = self.__factory.unbind();
+                    let source = #factory {
+                        __factory: unbound,
+                        #(#override_idents: self.#override_idents,)*
+                        #(#parent_fields: self.#parent_fields,)*
+                        #required_marker_init
+                    };
+                    #private::InsertMany::new(state, #private::Box::new(source), n)
+                }
+
                 #object
                 #rows
+            }
+
+            #[automatically_derived]
+            impl<#(#required_params),*> #private::ChunkSource<#model> for #factory<#private::NoSession #(, #required_params)*>
+            where
+                #(#required_checks,)*
+            {
+                fn draw_chunk(&mut self, n: usize, draw: &mut #private::Draw, seed: #private::core::option::Option<u64>) -> #private::Rows<#model> {
+                    self.__factory_chunk(n, draw, seed)
+                }
+                fn seed(&self) -> #private::core::option::Option<u64> {
+                    self.__factory.seed()
+                }
             }
 
             #[automatically_derived]
@@ -814,8 +858,17 @@ impl<'a> Expander<'a> {
             {
                 let seed = self.__factory.seed().or(inherited);
                 let mut __draw = #private::draw(seed);
+                let rows = self.__factory_chunk(n, &mut __draw, seed);
+                (self.__factory, rows)
+            }
+
+            /// The next `n` rows of a stream drawn from `__draw` (seeding draws chunk by chunk).
+            fn __factory_chunk(&mut self, n: usize, __draw: &mut #private::Draw, seed: #private::core::option::Option<u64>) -> #private::Rows<#model>
+            where
+                #(#deferred_bounds,)*
+            {
                 #[allow(unused_mut)]
-                let mut rows: #private::Vec<#model> = (0..n).map(|_| self.__factory_object(&mut __draw)).collect();
+                let mut rows: #private::Vec<#model> = (0..n).map(|_| self.__factory_object(__draw)).collect();
                 let set = #private::ColumnSet::default() #(#column_set)*;
                 let parents = (#(#parents,)*);
                 // A `back_reference` key not given is NULL in the INSERT: `after_insert` sets it,
@@ -825,7 +878,7 @@ impl<'a> Expander<'a> {
                         row.#deferred_fields = #private::core::option::Option::None;
                     }
                 })*
-                (self.__factory, #private::Rows { rows, set, parents, seed })
+                #private::Rows { rows, set, parents, seed }
             }
         }
     }
@@ -1017,6 +1070,56 @@ impl<'a> Expander<'a> {
         }
     }
 
+    /// `Insert::set_parent_key` (seeding mode): the associations that store the parent's
+    /// primary key in one field take a key given by type; `references`, composite and
+    /// `back_reference` associations keep the default (no field takes it).
+    fn set_parent_key_fn(&self) -> TokenStream {
+        let private = &self.private;
+        let arms: Vec<TokenStream> = self
+            .associations()
+            .enumerate()
+            .filter(|(_, f)| {
+                !f.is_deferred() && f.attrs.group.is_empty() && f.attrs.references.is_none()
+            })
+            .filter_map(|(index, f)| {
+                let parent = f.association()?;
+                let index = syn::Index::from(index);
+                let ident = f.ident;
+                let ty = f.ty;
+                let marker = crate::refs::marker(self.input, f.ident);
+                let span = parent.span();
+                let spanned = private_at(span);
+                let key_ty = quote_spanned!(span=> <#parent as #spanned::Association>::Key);
+                Some(quote! {
+                    if __parent == #private::core::any::TypeId::of::<#parent>() {
+                        if let #private::core::option::Option::Some(__key) = __key.downcast_ref::<#key_ty>() {
+                            self.#ident = <#ty as #private::ForeignKey<#key_ty, #marker>>::from_key(
+                                #private::core::clone::Clone::clone(__key),
+                            );
+                            __parents.#index = #private::core::option::Option::None;
+                            __found = true;
+                        }
+                    }
+                })
+            })
+            .collect();
+        if arms.is_empty() {
+            return TokenStream::new();
+        }
+        quote! {
+            fn set_parent_key(
+                &mut self,
+                __parents: &mut Self::Parents,
+                __parent: #private::core::any::TypeId,
+                __key: &(dyn #private::core::any::Any + Send + Sync),
+            ) -> bool {
+                let mut __found = false;
+                #(#arms)*
+                __found
+            }
+        }
+    }
+
     fn insert_impl(&self) -> TokenStream {
         let private = &self.private;
         let model = self.input.ident;
@@ -1073,6 +1176,7 @@ impl<'a> Expander<'a> {
         let create_parents = self.parent_steps(false);
         let after_insert = self.parent_steps(true);
         let (check_returned, check_bound) = crate::keys::check_returned(self.input);
+        let set_parent_key = self.set_parent_key_fn();
         quote! {
             #[automatically_derived]
             impl<__DB: #private::Backend> #private::Insert<__DB> for #model
@@ -1084,10 +1188,10 @@ impl<'a> Expander<'a> {
             {
                 #check_returned
 
-                fn bind(
+                fn bind<__A: #private::ArgSink<__DB>>(
                     self,
                     __set: #private::ColumnSet,
-                    __args: &mut <__DB as #private::sqlx::Database>::Arguments,
+                    __args: &mut __A,
                 ) -> #private::core::result::Result<Self::Transient, #private::sqlx::error::BoxDynError> {
                     let #model { #(#column_idents: #column_vars,)* #(#transient_idents: #transient_vars,)* .. } = self;
                     #(#binds)*
@@ -1099,6 +1203,8 @@ impl<'a> Expander<'a> {
                     __args: &mut <__DB as #private::sqlx::Database>::Arguments,
                 ) -> #private::core::result::Result<(), #private::sqlx::error::BoxDynError> {
                     let (#(#key_vars,)*) = __key;
+                    #[allow(unused_variables)]
+                    let __args = &mut #private::Args::<__DB>(__args);
                     #(#key_binds)*
                     #private::core::result::Result::Ok(())
                 }
@@ -1113,6 +1219,8 @@ impl<'a> Expander<'a> {
                 ) -> #private::core::option::Option<#private::BoxFuture<'a, #private::core::result::Result<(), #private::Error>>> {
                     #after_insert
                 }
+
+                #set_parent_key
 
                 #[allow(unused_variables)]
                 fn create_parents<'a>(
