@@ -220,7 +220,7 @@ impl private::Sealed for sqlx::MySql {}
 impl Backend for sqlx::MySql {
     const MAX_BIND_PARAMS: usize = 65_535;
     const MAX_ROWS_PER_INSERT: usize = 500;
-    const SEED_ROWS_PER_INSERT: usize = 2_000;
+    const SEED_ROWS_PER_INSERT: usize = 1_000;
     const EMPTY_ROW_VALUES: &'static str = "() VALUES ()";
 
     fn push_ident(sql: &mut String, ident: &str) {
