@@ -156,7 +156,10 @@ async fn postgres(url: &str, cfg: &Config, lines: &mut Vec<Line>) {
     .expect("schema");
 
     // The reference's rows: the same factory's values, as `COPY` text, written once.
-    let path = std::env::temp_dir().join(format!("sqlx-factory-seed-bench-{}.txt", std::process::id()));
+    let path = std::env::temp_dir().join(format!(
+        "sqlx-factory-seed-bench-{}.txt",
+        std::process::id()
+    ));
     let mut text = String::new();
     for user in User::factory().build_batch(cfg.rows as usize) {
         copy_text(&mut text, &user.email);
@@ -189,7 +192,10 @@ async fn postgres(url: &str, cfg: &Config, lines: &mut Vec<Line>) {
         for k in 0..sides {
             let side = (round + k) % sides;
             // Every side starts from an empty table; the truncate is not timed.
-            sqlx::raw_sql(truncate).execute(&mut conn).await.expect("truncate");
+            sqlx::raw_sql(truncate)
+                .execute(&mut conn)
+                .await
+                .expect("truncate");
             let start = Instant::now();
             match side {
                 0 => {
@@ -239,7 +245,10 @@ async fn postgres(url: &str, cfg: &Config, lines: &mut Vec<Line>) {
         ));
     }
     let _ = std::fs::remove_file(&path);
-    sqlx::raw_sql(truncate).execute(&mut conn).await.expect("truncate");
+    sqlx::raw_sql(truncate)
+        .execute(&mut conn)
+        .await
+        .expect("truncate");
 }
 
 fn url(var: &str) -> Option<String> {

@@ -141,8 +141,10 @@ impl<S: Pending<M>, M: Model> InsertMany<S, M> {
         self
     }
 
-    /// Rows drawn and sent per chunk (default: 10 000 for `COPY`, the backend's statement
-    /// limit for INSERTs). Memory grows with it, not with `n`.
+    /// Rows per statement, after which progress is reported and the seed may be cancelled
+    /// (default: 100 000 per `COPY` on PostgreSQL, drawn 10 000 at a time; the backend's
+    /// statement limit for INSERTs elsewhere). Memory grows with it (up to 10 000 rows on
+    /// PostgreSQL), not with `n`.
     pub fn chunk_rows(mut self, rows: usize) -> Self {
         self.chunk_rows = Some(rows.max(1));
         self
@@ -402,14 +404,16 @@ pub(crate) async fn insert_values<DB: Backend, M: Insert<DB>>(
     Ok(inserted)
 }
 
-/// PostgreSQL: one `COPY .. FROM STDIN (FORMAT binary)` per chunk. Each value is encoded by
+/// PostgreSQL: `COPY .. FROM STDIN (FORMAT binary)`, each of up to `chunk_rows` rows
+/// (default 100 000), fed in pieces of at most 10 000 drawn rows. Each value is encoded by
 /// sqlx's own `Encode` (the binary format a bind parameter uses, which is also `COPY`'s),
 /// behind a 4-byte length as `COPY` wants.
 ///
-/// One `COPY` per chunk rather than one for the whole seed: a `COPY` dropped half-way (a
-/// `timeout` between chunks) leaves sqlx a `CopyFail` whose error the caller's next statement
-/// would receive; between chunks no `COPY` is open, so a cancelled seed leaves the connection
-/// clean. A round trip per 10 000 rows costs nothing measurable.
+/// Within one `COPY` the server inserts a piece while the next is drawn and encoded (sending
+/// does not wait for the server), so drawing costs little time. Several `COPY`s rather than
+/// one for the whole seed: sqlx's `PgCopyIn` is not cancel-safe (dropped, it writes a
+/// `CopyFail` whose error the connection's next statement then reads as its own), so the seed
+/// yields, reports progress and may be cancelled only between `COPY`s.
 #[cfg(feature = "postgres")]
 pub(crate) async fn copy_binary<M: Insert<sqlx::Postgres>>(
     conn: &mut sqlx::PgConnection,
@@ -417,42 +421,62 @@ pub(crate) async fn copy_binary<M: Insert<sqlx::Postgres>>(
 ) -> Result<u64, Error> {
     use sqlx::postgres::PgArgumentBuffer;
 
-    // Rows per `COPY`: big enough that its round trip is noise next to the rows, small enough
-    // that memory stays flat.
-    const CHUNK_ROWS: usize = 10_000;
+    // Rows per `COPY`: its round trip is noise next to them.
+    const COPY_ROWS: usize = 100_000;
+    // Rows drawn and encoded at a time: what the client holds in memory.
+    const PIECE_ROWS: usize = 10_000;
     const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
-    let size = chunks.chunk_rows(CHUNK_ROWS);
+    let per_copy = chunks.chunk_rows(COPY_ROWS);
+    let piece = per_copy.min(PIECE_ROWS);
     let mut inserted = 0;
     let mut sql = None;
-    while let Some(chunk) = chunks.next::<sqlx::Postgres>(size)? {
+    while let Some(mut chunk) = chunks.next::<sqlx::Postgres>(piece)? {
         let set = chunk.set;
         let first_row = chunk.first_row;
-        let last_row = first_row + chunk.rows.len() as u64 - 1;
         let fields = i16::try_from(crate::sql::binds_per_row(M::COLUMNS, set))
-            .map_err(|e| chunks.error(sqlx::Error::Encode(Box::new(e)), first_row, last_row))?;
+            .map_err(|e| chunks.error(sqlx::Error::Encode(Box::new(e)), first_row, first_row))?;
         let sql = sql.get_or_insert_with(|| {
             crate::sql::copy_binary_sql::<sqlx::Postgres>(M::TABLE, M::COLUMNS, set)
         });
-        let mut buf = PgArgumentBuffer::default();
-        buf.extend_from_slice(HEADER);
-        for row in chunk.rows {
-            buf.extend_from_slice(&fields.to_be_bytes());
-            row.bind(set, &mut CopyRow(&mut buf))
-                .map_err(|e| chunks.error(sqlx::Error::Encode(e), first_row, last_row))?;
-        }
-        buf.extend_from_slice(&(-1i16).to_be_bytes());
         let mut copy = conn
             .copy_in_raw(sql)
             .await
-            .map_err(|e| chunks.error(e, first_row, last_row))?;
+            .map_err(|e| chunks.error(e, first_row, first_row))?;
+        let mut buf = PgArgumentBuffer::default();
+        buf.extend_from_slice(HEADER);
+        let mut in_copy = 0;
+        let last_row = loop {
+            let last_row = chunk.first_row + chunk.rows.len() as u64 - 1;
+            in_copy += chunk.rows.len();
+            for row in chunk.rows {
+                buf.extend_from_slice(&fields.to_be_bytes());
+                row.bind(set, &mut CopyRow(&mut buf))
+                    .map_err(|e| chunks.error(sqlx::Error::Encode(e), first_row, last_row))?;
+            }
+            if in_copy >= per_copy {
+                break last_row;
+            }
+            match chunks.next::<sqlx::Postgres>(piece.min(per_copy - in_copy))? {
+                Some(next) => {
+                    copy.send(&buf[..])
+                        .await
+                        .map_err(|e| chunks.error(e, first_row, last_row))?;
+                    // A fresh buffer: sqlx's may hold notes for types it resolves later.
+                    buf = PgArgumentBuffer::default();
+                    chunk = next;
+                }
+                None => break last_row,
+            }
+        };
+        buf.extend_from_slice(&(-1i16).to_be_bytes());
         copy.send(&buf[..])
             .await
             .map_err(|e| chunks.error(e, first_row, last_row))?;
+        drop(buf);
         inserted += copy
             .finish()
             .await
             .map_err(|e| chunks.error(e, first_row, last_row))?;
-        drop(buf);
         chunks.report(last_row);
         yield_now().await;
     }
