@@ -407,12 +407,13 @@ impl<'a> Expander<'a> {
                 /// returns how many were inserted. All or nothing, like every operation.
                 pub fn insert_many(self, n: u64) -> #private::InsertMany<S, #model>
                 where
+                    #(#required_params: 'static,)*
                     #(#store_checks,)*
                     S: #private::Session<#model> + #private::State<#model>,
                     #(#required_checks,)*
                 {
                     let (state, unbound) = self.__factory.unbind();
-                    let source = #factory {
+                    let source: #factory<#private::NoSession #(, #required_params)*> = #factory {
                         __factory: unbound,
                         #(#override_idents: self.#override_idents,)*
                         #(#parent_fields: self.#parent_fields,)*
