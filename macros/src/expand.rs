@@ -274,6 +274,25 @@ impl<'a> Expander<'a> {
         let store_checks = crate::stored::store_checks(input);
         let cycle_checks = crate::cycle::checks(input);
         let deferred_bounds = self.deferred_bounds();
+        // Rows are drawn chunk by chunk as they are sent, unless a `back_reference` parent
+        // needs the bound session's `Deferred` step, which the unbound drawer does not make.
+        let create_batch_body = if self.associations().any(|f| f.is_deferred()) {
+            quote! {
+                let (state, rows) = self.__factory_rows(n, #private::core::option::Option::None);
+                #private::CreateBatch::new(state, rows)
+            }
+        } else {
+            quote! {
+                let (state, unbound) = self.__factory.unbind();
+                let source: #factory<#private::NoSession #(, #required_params)*> = #factory {
+                    __factory: unbound,
+                    #(#override_idents: self.#override_idents,)*
+                    #(#parent_fields: self.#parent_fields,)*
+                    #required_marker_init
+                };
+                #private::CreateBatch::lazy(state, #private::Box::new(source), n)
+            }
+        };
         let fields_module = crate::refs::fields_module_def(input);
         let reference_impls = crate::refs::reference_impls(input);
 
@@ -393,13 +412,13 @@ impl<'a> Expander<'a> {
                 /// Inserts `n` rows with multi-row `INSERT ... RETURNING` statements, in order.
                 pub fn create_batch(self, n: usize) -> #private::CreateBatch<S, #model>
                 where
+                    #(#required_params: 'static,)*
                     #(#store_checks,)*
                     #(#deferred_bounds,)*
                     S: #private::Session<#model> + #private::State<#model>,
                     #(#required_checks,)*
                 {
-                    let (state, rows) = self.__factory_rows(n, #private::core::option::Option::None);
-                    #private::CreateBatch::new(state, rows)
+                    #create_batch_body
                 }
 
                 /// Seeding mode: inserts `n` rows drawn chunk by chunk (memory stays flat), with
