@@ -208,6 +208,10 @@ impl Backend for sqlx::Postgres {
         conn: &'a mut Self::Connection,
         chunks: &'a mut Chunks<M>,
     ) -> BoxFuture<'a, Result<u64, Error>> {
+        if M::COLUMNS.iter().all(|column| column.db_filled) {
+            // Possibly no column to send (`COPY t ()` does not parse): INSERTs instead.
+            return Box::pin(crate::bulk::insert_values::<Self, M>(conn, chunks));
+        }
         Box::pin(crate::bulk::copy_binary::<M>(conn, chunks))
     }
 }

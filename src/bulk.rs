@@ -195,6 +195,8 @@ impl<M: Model> Chunks<M> {
     }
 
     /// Draws up to `max` more rows, with the parents' keys written in; `None` when done.
+    // The crate's own `Error`, as every operation returns it; made at most once per seed.
+    #[allow(clippy::result_large_err)]
     pub(crate) fn next<DB: Backend>(&mut self, max: usize) -> Result<Option<Chunk<M>>, Error>
     where
         M: Insert<DB>,
@@ -352,21 +354,16 @@ pub(crate) async fn insert_values<DB: Backend, M: Insert<DB>>(
     let mut inserted = 0u64;
     let mut per_statement = None;
     loop {
-        let most = match per_statement {
-            Some(most) => most,
-            // Known once the first row says which columns are sent; a first chunk of one row.
-            None => 1,
-        };
+        // Known once the first row says which columns are sent: a first chunk of one row.
+        let most = per_statement.unwrap_or(1);
         let Some(chunk) = chunks.next::<DB>(chunks.chunk_rows(most))? else {
             break;
         };
         let per_row = crate::sql::binds_per_row(M::COLUMNS, chunk.set);
-        per_statement.get_or_insert_with(|| {
-            if per_row == 0 {
-                1
-            } else {
-                (DB::MAX_BIND_PARAMS / per_row).clamp(1, DB::SEED_ROWS_PER_INSERT)
-            }
+        per_statement.get_or_insert_with(|| match DB::MAX_BIND_PARAMS.checked_div(per_row) {
+            Some(rows) => rows.clamp(1, DB::SEED_ROWS_PER_INSERT),
+            // Rows that send no column go one per statement (`DEFAULT VALUES` takes one row).
+            None => 1,
         });
         let mut first_row = chunk.first_row;
         let mut rows = chunk.rows.into_iter().peekable();
