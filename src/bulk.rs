@@ -15,6 +15,7 @@ use sqlx::error::BoxDynError;
 use crate::backend::Backend;
 use crate::create::{Pending, State};
 use crate::error::{Error, Operation, Step};
+use crate::future::BoxFuture;
 use crate::model::{Association, Insert, Model, Rows};
 use crate::scope::Scope;
 use crate::seed::Draw;
@@ -69,6 +70,9 @@ struct ParentKeys {
     parent: TypeId,
     name: &'static str,
     keys: Box<dyn KeyList>,
+    /// Children of `with_children`: a row that takes no key is an error (no association to
+    /// the parent), where `parents_from` keys may go unused.
+    required: bool,
 }
 
 trait KeyList: Send + Sync {
@@ -96,6 +100,8 @@ pub struct InsertMany<S: Pending<M>, M: Model> {
     parents: Vec<ParentKeys>,
     progress: Option<ProgressFn>,
     chunk_rows: Option<usize>,
+    /// `Box<dyn KeyedChildren<DB, M>>` behind `Any`: `S` alone does not name the backend.
+    children: Option<Box<dyn Any + Send>>,
     start: fn(Self) -> S::InsertMany,
 }
 
@@ -109,6 +115,7 @@ impl<S: State<M>, M: Model> InsertMany<S, M> {
             parents: Vec::new(),
             progress: None,
             chunk_rows: None,
+            children: None,
             start: S::insert_many,
         }
     }
@@ -131,6 +138,7 @@ impl<S: Pending<M>, M: Model> InsertMany<S, M> {
             parent: TypeId::of::<P>(),
             name: std::any::type_name::<P>(),
             keys: Box::new(keys),
+            required: false,
         });
         self
     }
@@ -148,6 +156,100 @@ impl<S: Pending<M>, M: Model> InsertMany<S, M> {
     pub fn chunk_rows(mut self, rows: usize) -> Self {
         self.chunk_rows = Some(rows.max(1));
         self
+    }
+}
+
+impl<'c, DB, M> InsertMany<Bound<'c, DB>, M>
+where
+    DB: Backend,
+    M: Insert<DB> + Association,
+    M::Key: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB> + Send + Sync + 'static,
+    usize: sqlx::ColumnIndex<<DB as Database>::Row>,
+{
+    /// Seeds `per_parent` rows of `children` (an unbound factory, e.g. `Post::factory()`) for
+    /// every row seeded: after each INSERT of parents, which returns their keys alone, their
+    /// children are sent (`COPY` on PostgreSQL), each parent's key in the field of the child's
+    /// association to this model. Streaming: one statement's keys are held at a time.
+    pub fn with_children<C: Insert<DB>>(
+        mut self,
+        per_parent: u64,
+        children: impl ChunkSource<C> + 'static,
+    ) -> Self {
+        let source: Box<dyn ChunkSource<C>> = Box::new(children);
+        let seed = source.seed();
+        let chunks = Chunks {
+            draw: crate::seed::draw(seed),
+            source,
+            seed,
+            total: 0,
+            drawn: 0,
+            parents: Vec::new(),
+            progress: None,
+            chunk_rows: None,
+            operation: Operation::InsertMany {
+                rows: self.rows.saturating_mul(per_parent),
+            },
+            key_base: 0,
+        };
+        let children: Box<dyn KeyedChildren<DB, M>> = Box::new(WithChildren::<M, C> {
+            keys: Vec::new(),
+            children: chunks,
+            per_parent,
+        });
+        self.children = Some(Box::new(children));
+        self
+    }
+}
+
+/// The children of a parent seed (`with_children`), type-erased over the child model.
+pub(crate) trait KeyedChildren<DB: Backend, M>: Send {
+    /// The parent's key column, which its INSERTs return.
+    fn key_column(&self) -> &'static str;
+    /// Reads the keys an INSERT of parents returned.
+    fn decode_keys(&mut self, rows: &[<DB as Database>::Row]) -> Result<(), sqlx::Error>;
+    /// Seeds the children of the keys read so far.
+    fn seed<'a>(&'a mut self, conn: &'a mut DB::Connection) -> BoxFuture<'a, Result<u64, Error>>;
+}
+
+struct WithChildren<M: Association, C: Model> {
+    keys: Vec<M::Key>,
+    children: Chunks<C>,
+    per_parent: u64,
+}
+
+impl<DB, M, C> KeyedChildren<DB, M> for WithChildren<M, C>
+where
+    DB: Backend,
+    M: Association,
+    M::Key: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB> + Send + Sync + 'static,
+    usize: sqlx::ColumnIndex<<DB as Database>::Row>,
+    C: Insert<DB>,
+{
+    fn key_column(&self) -> &'static str {
+        M::KEY_COLUMN
+    }
+
+    fn decode_keys(&mut self, rows: &[<DB as Database>::Row]) -> Result<(), sqlx::Error> {
+        for row in rows {
+            self.keys.push(sqlx::Row::try_get::<M::Key, usize>(row, 0)?);
+        }
+        Ok(())
+    }
+
+    fn seed<'a>(&'a mut self, conn: &'a mut DB::Connection) -> BoxFuture<'a, Result<u64, Error>> {
+        Box::pin(async move {
+            let keys = std::mem::take(&mut self.keys);
+            let chunks = &mut self.children;
+            chunks.total = chunks.drawn + self.per_parent * keys.len() as u64;
+            chunks.key_base = chunks.drawn;
+            chunks.parents = vec![ParentKeys {
+                parent: TypeId::of::<M>(),
+                name: std::any::type_name::<M>(),
+                keys: Box::new(keys),
+                required: true,
+            }];
+            DB::seed_rows::<C>(conn, chunks).await
+        })
     }
 }
 
@@ -171,6 +273,8 @@ pub struct Chunks<M: Model> {
     progress: Option<ProgressFn>,
     chunk_rows: Option<usize>,
     operation: Operation,
+    /// The row number the parents' round robin starts from.
+    key_base: u64,
 }
 
 /// One drawn chunk: its rows, the columns they send, and the number of its first row.
@@ -214,15 +318,25 @@ impl<M: Model> Chunks<M> {
         } = self.source.draw_chunk(n, &mut self.draw, self.seed);
         let first_row = self.drawn + 1;
         for (i, row) in rows.iter_mut().enumerate() {
-            let index = self.drawn + i as u64;
+            let index = self.drawn + i as u64 - self.key_base;
             for pool in &self.parents {
                 let len = pool.keys.len() as u64;
                 if len == 0 {
                     continue;
                 }
-                // A model may point at `P` from no field: the keys are then simply unused.
+                // A model may point at `P` from no field: `parents_from` keys are then unused.
                 let key = pool.keys.get((index % len) as usize);
-                row.set_parent_key(&mut parents, pool.parent, key);
+                if !row.set_parent_key(&mut parents, pool.parent, key) && pool.required {
+                    return Err(Error::new(
+                        M::FACTORY,
+                        M::TABLE,
+                        self.operation,
+                        sqlx::Error::Protocol(format!(
+                            "with_children: no association of this model stores the key of `{}`",
+                            pool.name
+                        )),
+                    ));
+                }
             }
         }
         if M::needs_parents(&parents) {
@@ -280,6 +394,7 @@ pub(crate) async fn run<DB: Backend, M: Insert<DB>>(
         parents,
         progress,
         chunk_rows,
+        children,
         ..
     } = job;
     let FactoryState {
@@ -310,9 +425,19 @@ pub(crate) async fn run<DB: Backend, M: Insert<DB>>(
         progress,
         chunk_rows,
         operation,
+        key_base: 0,
     };
+    let mut children = children.and_then(|c| c.downcast::<Box<dyn KeyedChildren<DB, M>>>().ok());
     let mut scope = Scope::begin(&mut session).await.map_err(error)?;
-    let result = DB::seed_rows::<M>(&mut *scope.session().conn, &mut chunks).await;
+    let conn = &mut *scope.session().conn;
+    let result = match children.as_deref_mut() {
+        None => DB::seed_rows::<M>(conn, &mut chunks).await,
+        // Parents go as INSERTs returning their keys (also on PostgreSQL, where `COPY` returns
+        // nothing); their children as a seed of their own, `COPY` there.
+        Some(children) => {
+            insert_values_with::<DB, M>(conn, &mut chunks, Some(&mut **children)).await
+        }
+    };
     match result {
         Ok(inserted) => {
             scope.commit().await.map_err(error)?;
@@ -347,6 +472,16 @@ pub(crate) async fn yield_now() {
 pub(crate) async fn insert_values<DB: Backend, M: Insert<DB>>(
     conn: &mut DB::Connection,
     chunks: &mut Chunks<M>,
+) -> Result<u64, Error> {
+    insert_values_with::<DB, M>(conn, chunks, None).await
+}
+
+/// [`insert_values`], and with `children`, each INSERT returns its keys alone (no other column
+/// is read back), and the children of those rows are seeded right after it.
+async fn insert_values_with<DB: Backend, M: Insert<DB>>(
+    conn: &mut DB::Connection,
+    chunks: &mut Chunks<M>,
+    mut children: Option<&mut dyn KeyedChildren<DB, M>>,
 ) -> Result<u64, Error> {
     let budget = DB::statement_bytes(conn)
         .await
@@ -389,10 +524,27 @@ pub(crate) async fn insert_values<DB: Backend, M: Insert<DB>>(
                     })?;
             }
             let last_row = first_row + count as u64 - 1;
-            let sql = M::sql_cache().seed_sql::<DB, M>(chunk.set, count);
-            inserted += DB::execute(&mut *conn, sql, args)
-                .await
-                .map_err(|e| chunks.error(e, first_row, last_row))?;
+            match children.as_deref_mut() {
+                None => {
+                    let sql = M::sql_cache().seed_sql::<DB, M>(chunk.set, count);
+                    inserted += DB::execute(&mut *conn, sql, args)
+                        .await
+                        .map_err(|e| chunks.error(e, first_row, last_row))?;
+                }
+                Some(children) => {
+                    let key = children.key_column();
+                    let sql = M::sql_cache().seed_key_sql::<DB, M>(chunk.set, count, key);
+                    let keys = DB::fetch_all(&mut *conn, sql, args)
+                        .await
+                        .map_err(|e| chunks.error(e, first_row, last_row))?;
+                    inserted += keys.len() as u64;
+                    children
+                        .decode_keys(&keys)
+                        .map_err(|e| chunks.error(e, first_row, last_row))?;
+                    drop(keys);
+                    children.seed(&mut *conn).await?;
+                }
+            }
             first_row = last_row + 1;
         }
         chunks.report(first_row - 1);

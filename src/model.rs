@@ -82,6 +82,9 @@ pub trait Association: Model {
     /// The model's unbound factory, as `Model::factory()` returns it.
     type Factory: Default + 'static;
 
+    /// The primary key's column.
+    const KEY_COLUMN: &'static str;
+
     /// The primary key of this row.
     fn key(&self) -> Self::Key;
 }

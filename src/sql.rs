@@ -265,7 +265,18 @@ struct CacheKey {
     backend: &'static str,
     set: ColumnSet,
     rows: usize,
-    returning: bool,
+    returning: Returning,
+}
+
+/// What an INSERT text returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Returning {
+    /// Every column: `create`, `create_batch`.
+    All,
+    /// Nothing: `insert_many`.
+    Nothing,
+    /// The key column alone: `insert_many` of parents `with_children`.
+    Key(&'static str),
 }
 
 impl SqlCache {
@@ -282,16 +293,32 @@ impl SqlCache {
         set: ColumnSet,
         rows: usize,
     ) -> Arc<str> {
-        self.get::<DB, M>(set, rows, true)
+        self.get::<DB, M>(set, rows, Returning::All)
     }
 
     /// The seeding INSERT text (no `RETURNING`) for `rows` rows: one text per chunk size, so
     /// every full chunk reuses the connection's prepared statement.
     pub(crate) fn seed_sql<DB: Backend, M: Model>(&self, set: ColumnSet, rows: usize) -> Arc<str> {
-        self.get::<DB, M>(set, rows, false)
+        self.get::<DB, M>(set, rows, Returning::Nothing)
     }
 
-    fn get<DB: Backend, M: Model>(&self, set: ColumnSet, rows: usize, returning: bool) -> Arc<str> {
+    /// The seeding INSERT text returning the key column alone: parents whose children need
+    /// their keys, nothing else read back.
+    pub(crate) fn seed_key_sql<DB: Backend, M: Model>(
+        &self,
+        set: ColumnSet,
+        rows: usize,
+        key: &'static str,
+    ) -> Arc<str> {
+        self.get::<DB, M>(set, rows, Returning::Key(key))
+    }
+
+    fn get<DB: Backend, M: Model>(
+        &self,
+        set: ColumnSet,
+        rows: usize,
+        returning: Returning,
+    ) -> Arc<str> {
         let key = CacheKey {
             backend: DB::NAME,
             set,
@@ -303,10 +330,15 @@ impl SqlCache {
         if let Some((_, sql)) = entries.iter().find(|(k, _)| *k == key) {
             return Arc::clone(sql);
         }
-        let sql: Arc<str> = if returning {
-            insert_sql::<DB>(M::TABLE, M::COLUMNS, set, rows)
-        } else {
-            insert_values_sql::<DB>(M::TABLE, M::COLUMNS, set, rows)
+        let sql: Arc<str> = match returning {
+            Returning::All => insert_sql::<DB>(M::TABLE, M::COLUMNS, set, rows),
+            Returning::Nothing => insert_values_sql::<DB>(M::TABLE, M::COLUMNS, set, rows),
+            Returning::Key(key) => {
+                let mut sql = insert_values_sql::<DB>(M::TABLE, M::COLUMNS, set, rows);
+                sql.push_str(" RETURNING ");
+                DB::push_ident(&mut sql, key);
+                sql
+            }
         }
         .into();
         entries.push((key, Arc::clone(&sql)));

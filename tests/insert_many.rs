@@ -212,3 +212,36 @@ on_every_backend! {
         assert_eq!(after, 0);
     }
 }
+
+on_every_backend! {
+    /// N children per created parent, streamed: each INSERT of users returns its keys alone,
+    /// and 5 posts per user follow; every post's author exists and each user has exactly 5.
+    async fn children_per_created_parent(conn, kind) {
+        create_tables(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        let users = SeedUser::factory()
+            .with_session(&mut tx)
+            .insert_many(1_200)
+            .chunk_rows(500)
+            .with_children(5, SeedPost::factory())
+            .await
+            .unwrap();
+        assert_eq!(users, 1_200);
+        let joined: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM seed_posts p JOIN seed_users u ON u.id = p.author_id",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(joined, 6_000);
+        let shares: Vec<i64> = sqlx::query_scalar(
+            "SELECT COUNT(p.id) FROM seed_users u LEFT JOIN seed_posts p ON p.author_id = u.id
+             GROUP BY u.id ORDER BY u.id",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(shares, vec![5; 1_200], "5 posts for every user");
+        tx.rollback().await.unwrap();
+    }
+}

@@ -1072,6 +1072,7 @@ impl<'a> Expander<'a> {
         };
         let key_ident = key.ident;
         let key_ty = key.ty;
+        let key_column = &key.column;
         let unset = self.required.iter().map(|_| quote!(#private::Unset));
         let factory_default = {
             let f = &self.factory;
@@ -1082,6 +1083,8 @@ impl<'a> Expander<'a> {
             impl #private::Association for #model {
                 type Key = #key_ty;
                 type Factory = #factory_default;
+
+                const KEY_COLUMN: &'static str = #key_column;
 
                 fn key(&self) -> #key_ty {
                     #private::core::clone::Clone::clone(&self.#key_ident)
