@@ -495,10 +495,12 @@ async fn insert_values_with<DB: Backend, M: Insert<DB>>(
             break;
         };
         let per_row = crate::sql::binds_per_row(M::COLUMNS, chunk.set);
-        per_statement.get_or_insert_with(|| match DB::MAX_BIND_PARAMS.checked_div(per_row) {
-            Some(rows) => rows.clamp(1, DB::SEED_ROWS_PER_INSERT),
-            // Rows that send no column go one per statement (`DEFAULT VALUES` takes one row).
-            None => 1,
+        let limit = *per_statement.get_or_insert_with(|| {
+            match DB::MAX_BIND_PARAMS.checked_div(per_row) {
+                Some(rows) => rows.clamp(1, DB::SEED_ROWS_PER_INSERT),
+                // Rows that send no column go one per statement (`DEFAULT VALUES` takes one).
+                None => 1,
+            }
         });
         let mut first_row = chunk.first_row;
         let mut rows = chunk.rows.into_iter().peekable();
@@ -508,7 +510,8 @@ async fn insert_values_with<DB: Backend, M: Insert<DB>>(
             let mut bytes = 0usize;
             while let Some(row) = rows.peek() {
                 let size = row.byte_size();
-                if count > 0 && bytes + size > budget {
+                // A chunk larger than a statement (`chunk_rows`) is cut by binds and bytes.
+                if count > 0 && (count == limit || bytes + size > budget) {
                     break;
                 }
                 bytes += size;

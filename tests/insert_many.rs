@@ -245,3 +245,25 @@ on_every_backend! {
         tx.rollback().await.unwrap();
     }
 }
+
+on_every_backend! {
+    /// A `chunk_rows` larger than one statement may carry (20 000 rows of 5 values is past
+    /// SQLite's 32 766 binds) is cut into statements: every row arrives.
+    async fn chunk_larger_than_a_statement(conn, kind) {
+        create_tables(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        let inserted = SeedUser::factory()
+            .with_session(&mut tx)
+            .insert_many(25_000)
+            .chunk_rows(20_000)
+            .await
+            .unwrap();
+        assert_eq!(inserted, 25_000);
+        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM seed_users")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(stored, 25_000);
+        tx.rollback().await.unwrap();
+    }
+}
