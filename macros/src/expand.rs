@@ -145,6 +145,7 @@ fn fallback(input: &DeriveInput, errors: syn::Error, model: Option<&Input<'_>>) 
             #vis fn parents_from<__P, __K>(self, _: __K) -> Self { self }
             #vis fn on_progress<__F>(self, _: __F) -> Self { self }
             #vis fn chunk_rows(self, _: usize) -> Self { self }
+            #vis fn with_children<__C>(self, _: u64, _: __C) -> Self { self }
         }
 
         #[allow(dead_code, clippy::all)]
