@@ -48,7 +48,7 @@ struct Args {
 
 fn args() -> Args {
     let mut args = Args {
-        users: 100_000,
+        users: 10_000,
         posts_per_user: 5,
         url: String::new(),
     };

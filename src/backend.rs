@@ -86,7 +86,7 @@ pub trait Backend: Database + private::Sealed {
     }
 
     /// The most bytes of values one statement should carry on this connection. Asked only of a
-    /// batch whose rows add up to more than [`SMALL_BATCH_BYTES`].
+    /// batch whose rows add up to more than 1 MiB (`SMALL_BATCH_BYTES`).
     fn statement_bytes(_conn: &mut Self::Connection) -> BoxFuture<'_, Result<usize, sqlx::Error>> {
         // PostgreSQL's messages and SQLite's values may be 1 GB; a quarter keeps memory sane.
         Box::pin(std::future::ready(Ok(256 << 20)))
