@@ -364,7 +364,7 @@ async fn run_lazy<DB: Backend, M: Insert<DB>>(
     } = state;
     let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
     let mut scope = Scope::begin(&mut session).await.map_err(error)?;
-    let result = async {
+    let inserts = async {
         let conn = &mut *scope.session().conn;
         let mut created = Vec::with_capacity(total);
         let mut numbering = Numbering {
@@ -390,8 +390,22 @@ async fn run_lazy<DB: Backend, M: Insert<DB>>(
             piece = lazy.next(most);
         }
         Ok::<_, Error>(created)
-    }
-    .await;
+    };
+    // The same span as `insert_rows` gives a batch drawn at once.
+    #[cfg(feature = "tracing")]
+    let result = {
+        use tracing::Instrument;
+        let span = tracing::debug_span!(
+            "sqlx_factory::insert",
+            factory = M::FACTORY,
+            table = M::TABLE,
+            operation = %operation,
+            rows = total,
+        );
+        inserts.instrument(span).await
+    };
+    #[cfg(not(feature = "tracing"))]
+    let result = inserts.await;
     let result = match result {
         Ok(created) => {
             let steps =
