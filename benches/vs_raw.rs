@@ -13,7 +13,9 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use common::{Post, User, title, user_literal, user_values};
-use sqlx::{Connection, QueryBuilder};
+use std::sync::Arc;
+
+use sqlx::{AssertSqlSafe, Connection};
 
 struct Config {
     rounds: u32,
@@ -99,7 +101,7 @@ macro_rules! measure {
 
 /// The scenarios that talk to a database, for one backend.
 macro_rules! database_scenarios {
-    ($backend:literal, $conn:expr, $cfg:expr, $lines:expr, insert_user = $insert_user:literal) => {{
+    ($backend:literal, $conn:expr, $cfg:expr, $lines:expr, insert_user = $insert_user:literal, dollar = $dollar:literal) => {{
         let conn = $conn;
         let cfg = $cfg;
         let mut n = 0u64;
@@ -127,54 +129,102 @@ macro_rules! database_scenarios {
         });
         $lines.push(Line::new("create_loop", $backend, items, times));
 
+        // The hand-written batch as a careful user writes it: the INSERT text of a 500-row
+        // chunk built once, values drawn chunk by chunk and bound by value (moved, no clone).
+        let users_sql = values_sql("INSERT INTO bench_users (email, name, age, bio, score)", 500, 5, $dollar,
+            " RETURNING id, email, name, age, bio, score");
+        let ids_sql = values_sql("INSERT INTO bench_users (email, name, age, bio, score)", 500, 5, $dollar, " RETURNING id");
+        let posts_sql = values_sql("INSERT INTO bench_posts (author_id, title)", 500, 2, $dollar, " RETURNING id, author_id, title");
         let items = cfg.batch * cfg.rounds as usize;
-        let times = measure!(conn, cfg.rounds, |tx| factory {
-            black_box(User::factory().with_session(&mut tx).create_batch(cfg.batch).await.expect("batch"));
-        } raw {
-            let mut rng = fake::rand::rng();
-            let values: Vec<_> = (0..cfg.batch).map(|_| { n += 1; user_values(n, &mut rng) }).collect();
-            let mut users: Vec<User> = Vec::with_capacity(values.len());
-            for chunk in values.chunks(500) {
-                let mut qb = QueryBuilder::new("INSERT INTO bench_users (email, name, age, bio, score) ");
-                qb.push_values(chunk, |mut row, v| {
-                    row.push_bind(&v.email).push_bind(&v.name).push_bind(v.age).push_bind(&v.bio).push_bind(v.score);
-                });
-                qb.push(" RETURNING id, email, name, age, bio, score");
-                users.extend(qb.build_query_as::<User>().fetch_all(&mut *tx).await.expect("push_values"));
-            }
-            black_box(users);
-        });
-        $lines.push(Line::new("create_batch_10k", $backend, items, times));
+        // The second time after a heap-fragmenting warm-up (another library's objects of
+        // every size, half of them freed, the rest alive during the measurement).
+        for scenario in ["create_batch_10k", "create_batch_10k_fragmented"] {
+            let survivors = (scenario != "create_batch_10k").then(fragment_heap);
+            let times = measure!(conn, cfg.rounds, |tx| factory {
+                black_box(User::factory().with_session(&mut tx).create_batch(cfg.batch).await.expect("batch"));
+            } raw {
+                let mut rng = fake::rand::rng();
+                let mut users: Vec<User> = Vec::with_capacity(cfg.batch);
+                for _ in 0..cfg.batch / 500 {
+                    let mut q = sqlx::query_as::<_, User>(AssertSqlSafe(Arc::clone(&users_sql)));
+                    for _ in 0..500 {
+                        n += 1;
+                        let v = user_values(n, &mut rng);
+                        q = q.bind(v.email).bind(v.name).bind(v.age).bind(v.bio).bind(v.score);
+                    }
+                    users.extend(q.fetch_all(&mut *tx).await.expect("batch chunk"));
+                }
+                black_box(users);
+            });
+            drop(survivors);
+            $lines.push(Line::new(scenario, $backend, items, times));
+        }
 
         let items = cfg.association * cfg.rounds as usize;
         let times = measure!(conn, cfg.rounds, |tx| factory {
             black_box(Post::factory().with_session(&mut tx).create_batch(cfg.association).await.expect("posts"));
         } raw {
             let mut rng = fake::rand::rng();
-            let values: Vec<_> = (0..cfg.association).map(|_| { n += 1; user_values(n, &mut rng) }).collect();
-            let mut author_ids: Vec<i64> = Vec::with_capacity(values.len());
-            for chunk in values.chunks(500) {
-                let mut qb = QueryBuilder::new("INSERT INTO bench_users (email, name, age, bio, score) ");
-                qb.push_values(chunk, |mut row, v| {
-                    row.push_bind(&v.email).push_bind(&v.name).push_bind(v.age).push_bind(&v.bio).push_bind(v.score);
-                });
-                qb.push(" RETURNING id");
-                author_ids.extend(qb.build_query_scalar::<i64>().fetch_all(&mut *tx).await.expect("authors"));
-            }
-            let titles: Vec<String> = author_ids.iter().map(|_| title(&mut rng)).collect();
-            let mut posts: Vec<Post> = Vec::with_capacity(titles.len());
-            for (ids, titles) in author_ids.chunks(500).zip(titles.chunks(500)) {
-                let mut qb = QueryBuilder::new("INSERT INTO bench_posts (author_id, title) ");
-                qb.push_values(ids.iter().zip(titles), |mut row, (id, title)| {
-                    row.push_bind(*id).push_bind(title);
-                });
-                qb.push(" RETURNING id, author_id, title");
-                posts.extend(qb.build_query_as::<Post>().fetch_all(&mut *tx).await.expect("posts"));
+            let mut posts: Vec<Post> = Vec::with_capacity(cfg.association);
+            for _ in 0..cfg.association / 500 {
+                let mut q = sqlx::query_scalar::<_, i64>(AssertSqlSafe(Arc::clone(&ids_sql)));
+                for _ in 0..500 {
+                    n += 1;
+                    let v = user_values(n, &mut rng);
+                    q = q.bind(v.email).bind(v.name).bind(v.age).bind(v.bio).bind(v.score);
+                }
+                let author_ids = q.fetch_all(&mut *tx).await.expect("authors");
+                let mut q = sqlx::query_as::<_, Post>(AssertSqlSafe(Arc::clone(&posts_sql)));
+                for id in author_ids {
+                    q = q.bind(id).bind(title(&mut rng));
+                }
+                posts.extend(q.fetch_all(&mut *tx).await.expect("posts"));
             }
             black_box(posts);
         });
         $lines.push(Line::new("create_batch_assoc_1k", $backend, items, times));
     }};
+}
+
+/// `head VALUES (..), (..) tail` for `rows` rows of `cols` placeholders (`$n` or `?`).
+fn values_sql(head: &str, rows: usize, cols: usize, dollar: bool, tail: &str) -> Arc<str> {
+    let mut sql = format!("{head} VALUES ");
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..cols {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            if dollar {
+                let _ = write!(sql, "${}", r * cols + c + 1);
+            } else {
+                sql.push('?');
+            }
+        }
+        sql.push(')');
+    }
+    sql.push_str(tail);
+    sql.into()
+}
+
+/// Fragments the heap as a process that ran another library first would have it: 200 000
+/// blocks of 16 bytes to 4 KiB, every other one freed; the survivors are returned (kept alive).
+fn fragment_heap() -> Vec<Vec<u8>> {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut blocks: Vec<Vec<u8>> = (0..200_000)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            vec![1u8; 16 + (state % 4080) as usize]
+        })
+        .collect();
+    let mut k = 0;
+    blocks.retain(|_| {
+        k += 1;
+        k % 2 == 0
+    });
+    black_box(blocks)
 }
 
 fn build_scenario(cfg: &Config, lines: &mut Vec<Line>) {
@@ -221,7 +271,8 @@ async fn sqlite(cfg: &Config, lines: &mut Vec<Line>) {
         &mut conn,
         cfg,
         lines,
-        insert_user = "INSERT INTO bench_users (email, name, age, bio, score) VALUES (?, ?, ?, ?, ?) RETURNING id, email, name, age, bio, score"
+        insert_user = "INSERT INTO bench_users (email, name, age, bio, score) VALUES (?, ?, ?, ?, ?) RETURNING id, email, name, age, bio, score",
+        dollar = false
     );
 }
 
@@ -246,7 +297,8 @@ async fn postgres(url: &str, cfg: &Config, lines: &mut Vec<Line>) {
         &mut conn,
         cfg,
         lines,
-        insert_user = "INSERT INTO bench_users (email, name, age, bio, score) VALUES ($1, $2, $3, $4, $5) RETURNING id, email, name, age, bio, score"
+        insert_user = "INSERT INTO bench_users (email, name, age, bio, score) VALUES ($1, $2, $3, $4, $5) RETURNING id, email, name, age, bio, score",
+        dollar = true
     );
 }
 
@@ -270,7 +322,8 @@ async fn mariadb(url: &str, cfg: &Config, lines: &mut Vec<Line>) {
         &mut conn,
         cfg,
         lines,
-        insert_user = "INSERT INTO bench_users (email, name, age, bio, score) VALUES (?, ?, ?, ?, ?) RETURNING id, email, name, age, bio, score"
+        insert_user = "INSERT INTO bench_users (email, name, age, bio, score) VALUES (?, ?, ?, ?, ?) RETURNING id, email, name, age, bio, score",
+        dollar = false
     );
 }
 

@@ -14,6 +14,7 @@ use sqlx::Database;
 
 use crate::__private::{ColumnOf, ForeignKey, Reference};
 use crate::backend::Backend;
+use crate::bulk::Args;
 use crate::create::InsertParent;
 use crate::error::{Error, Operation, Step};
 use crate::future::BoxFuture;
@@ -127,12 +128,13 @@ where
                 crate::sql::update_sql::<DB>(M::TABLE, back.column, back.key_column, rows.len())
                     .into();
             let mut args = DB::Arguments::default();
+            let sink = &mut Args::<DB>(&mut args);
             for (row, parent) in rows.iter().zip(parents) {
-                row.key().bind(&mut args).map_err(bind_error)?;
-                parent.key().bind(&mut args).map_err(bind_error)?;
+                row.key().bind(sink).map_err(bind_error)?;
+                parent.key().bind(sink).map_err(bind_error)?;
             }
             for row in rows {
-                row.key().bind(&mut args).map_err(bind_error)?;
+                row.key().bind(sink).map_err(bind_error)?;
             }
             DB::fetch_all(&mut *conn, sql, args)
                 .await

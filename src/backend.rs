@@ -4,7 +4,10 @@ use std::sync::Arc;
 
 use sqlx::{AssertSqlSafe, Database, Executor};
 
+use crate::bulk::Chunks;
+use crate::error::Error;
 use crate::future::BoxFuture;
+use crate::model::Insert;
 
 /// A database the factories can insert into: SQLite, PostgreSQL or MariaDB.
 ///
@@ -26,6 +29,11 @@ pub trait Backend: Database + private::Sealed {
     /// The most rows one multi-row `INSERT` carries, whatever the bind limit allows: past a few
     /// hundred rows a longer statement costs more to parse than it saves in round trips.
     const MAX_ROWS_PER_INSERT: usize;
+
+    /// Seeding mode (`insert_many`): the most rows one INSERT without `RETURNING` carries.
+    /// Larger than [`Backend::MAX_ROWS_PER_INSERT`]: nothing comes back to decode, and the
+    /// text is prepared once per seed, so a longer statement only saves round trips.
+    const SEED_ROWS_PER_INSERT: usize;
 
     /// What follows the table name in an INSERT of one row that sends no column at all.
     const EMPTY_ROW_VALUES: &'static str;
@@ -50,6 +58,25 @@ pub trait Backend: Database + private::Sealed {
         sql: Arc<str>,
         args: Self::Arguments,
     ) -> BoxFuture<'e, Result<Vec<Self::Row>, sqlx::Error>>;
+
+    /// Runs `sql`, which returns no rows, and returns how many rows it affected.
+    fn execute<'e>(
+        conn: &'e mut Self::Connection,
+        sql: Arc<str>,
+        args: Self::Arguments,
+    ) -> BoxFuture<'e, Result<u64, sqlx::Error>>;
+
+    /// Seeding mode: sends every row `chunks` draws and returns how many were inserted.
+    /// Multi-row INSERTs without `RETURNING`; PostgreSQL uses `COPY` instead.
+    fn seed_rows<'a, M: Insert<Self>>(
+        conn: &'a mut Self::Connection,
+        chunks: &'a mut Chunks<M>,
+    ) -> BoxFuture<'a, Result<u64, Error>>
+    where
+        Self: Sized,
+    {
+        Box::pin(crate::bulk::insert_values::<Self, M>(conn, chunks))
+    }
 
     /// Runs `sql` (one statement, or several separated by `;`) for its effect alone: the
     /// savepoint statements of an atomic operation.
@@ -100,6 +127,19 @@ macro_rules! fetch_methods {
                 Ok(())
             })
         }
+
+        fn execute<'e>(
+            conn: &'e mut Self::Connection,
+            sql: Arc<str>,
+            args: Self::Arguments,
+        ) -> BoxFuture<'e, Result<u64, sqlx::Error>> {
+            Box::pin(async move {
+                let done = conn
+                    .execute(sqlx::query_with(AssertSqlSafe(sql), args))
+                    .await?;
+                Ok(done.rows_affected())
+            })
+        }
     };
 }
 
@@ -126,6 +166,7 @@ impl private::Sealed for sqlx::Sqlite {}
 impl Backend for sqlx::Sqlite {
     const MAX_BIND_PARAMS: usize = 32_766;
     const MAX_ROWS_PER_INSERT: usize = 500;
+    const SEED_ROWS_PER_INSERT: usize = 2_000;
     const EMPTY_ROW_VALUES: &'static str = "DEFAULT VALUES";
 
     fn push_ident(sql: &mut String, ident: &str) {
@@ -147,6 +188,7 @@ impl private::Sealed for sqlx::Postgres {}
 impl Backend for sqlx::Postgres {
     const MAX_BIND_PARAMS: usize = 65_535;
     const MAX_ROWS_PER_INSERT: usize = 500;
+    const SEED_ROWS_PER_INSERT: usize = 500;
     const EMPTY_ROW_VALUES: &'static str = "DEFAULT VALUES";
 
     fn push_ident(sql: &mut String, ident: &str) {
@@ -160,6 +202,20 @@ impl Backend for sqlx::Postgres {
     }
 
     fetch_methods!();
+
+    /// `COPY .. FROM STDIN (FORMAT binary)`: the server's fastest way in, and the binary format
+    /// is the one sqlx already encodes bind parameters in. A row with no column to send
+    /// cannot be copied: those go as INSERTs.
+    fn seed_rows<'a, M: Insert<Self>>(
+        conn: &'a mut Self::Connection,
+        chunks: &'a mut Chunks<M>,
+    ) -> BoxFuture<'a, Result<u64, Error>> {
+        if M::COLUMNS.iter().all(|column| column.db_filled) {
+            // Possibly no column to send (`COPY t ()` does not parse): INSERTs instead.
+            return Box::pin(crate::bulk::insert_values::<Self, M>(conn, chunks));
+        }
+        Box::pin(crate::bulk::copy_binary::<M>(conn, chunks))
+    }
 }
 
 #[cfg(feature = "mysql")]
@@ -170,6 +226,7 @@ impl private::Sealed for sqlx::MySql {}
 impl Backend for sqlx::MySql {
     const MAX_BIND_PARAMS: usize = 65_535;
     const MAX_ROWS_PER_INSERT: usize = 500;
+    const SEED_ROWS_PER_INSERT: usize = 1_000;
     const EMPTY_ROW_VALUES: &'static str = "() VALUES ()";
 
     fn push_ident(sql: &mut String, ident: &str) {

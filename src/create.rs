@@ -9,6 +9,7 @@ use sqlx::Arguments;
 use sqlx::error::BoxDynError;
 
 use crate::backend::{Backend, SMALL_BATCH_BYTES};
+use crate::bulk::{Args, ChunkSource, InsertMany};
 use crate::error::{Error, Kept, Operation, Step};
 use crate::future::BoxFuture;
 use crate::model::{Insert, Model, RowSource, Rows};
@@ -26,17 +27,21 @@ pub trait Pending<M> {
     type Create: Future<Output = Result<M, Error>>;
     /// The future of a batch insert.
     type CreateBatch: Future<Output = Result<Vec<M>, Error>>;
+    /// The future of a seed (`insert_many`).
+    type InsertMany: Future<Output = Result<u64, Error>>;
 }
 
 /// Never awaited: `create` requires [`Session`], which [`NoSession`] does not implement.
 impl<M> Pending<M> for NoSession {
     type Create = std::future::Pending<Result<M, Error>>;
     type CreateBatch = std::future::Pending<Result<Vec<M>, Error>>;
+    type InsertMany = std::future::Pending<Result<u64, Error>>;
 }
 
 impl<'c, DB: Backend, M> Pending<M> for Bound<'c, DB> {
     type Create = BoxFuture<'c, Result<M, Error>>;
     type CreateBatch = BoxFuture<'c, Result<Vec<M>, Error>>;
+    type InsertMany = BoxFuture<'c, Result<u64, Error>>;
 }
 
 /// A state that can insert `M`: a bound session whose backend stores every column of `M`.
@@ -52,7 +57,9 @@ pub trait State<M: Model>: Pending<M> + Sized {
     /// Starts one insert.
     fn insert_one(state: FactoryState<Self, M>, rows: Rows<M>) -> Self::Create;
     /// Starts a batch insert.
-    fn insert_batch(state: FactoryState<Self, M>, rows: Rows<M>) -> Self::CreateBatch;
+    fn insert_batch(state: FactoryState<Self, M>, rows: Batch<M>) -> Self::CreateBatch;
+    /// Starts a seed.
+    fn insert_many(job: InsertMany<Self, M>) -> Self::InsertMany;
 }
 
 impl<M: Model> State<M> for NoSession {
@@ -60,7 +67,11 @@ impl<M: Model> State<M> for NoSession {
         std::future::pending()
     }
 
-    fn insert_batch(_: FactoryState<Self, M>, _: Rows<M>) -> Self::CreateBatch {
+    fn insert_batch(_: FactoryState<Self, M>, _: Batch<M>) -> Self::CreateBatch {
+        std::future::pending()
+    }
+
+    fn insert_many(_: InsertMany<Self, M>) -> Self::InsertMany {
         std::future::pending()
     }
 }
@@ -84,11 +95,16 @@ impl<'c, DB: Backend, M: Insert<DB>> State<M> for Bound<'c, DB> {
         })
     }
 
-    fn insert_batch(state: FactoryState<Self, M>, rows: Rows<M>) -> Self::CreateBatch {
-        let operation = Operation::CreateBatch {
-            rows: rows.rows.len(),
-        };
-        Box::pin(run::<DB, M>(state, rows, operation))
+    fn insert_batch(state: FactoryState<Self, M>, rows: Batch<M>) -> Self::CreateBatch {
+        let operation = Operation::CreateBatch { rows: rows.len() };
+        match rows {
+            Batch::Drawn(rows) => Box::pin(run::<DB, M>(state, rows, operation)),
+            Batch::Lazy(lazy) => Box::pin(run_lazy::<DB, M>(state, lazy, operation)),
+        }
+    }
+
+    fn insert_many(job: InsertMany<Self, M>) -> Self::InsertMany {
+        Box::pin(crate::bulk::run::<DB, M>(job))
     }
 }
 
@@ -174,8 +190,8 @@ impl<S: Pending<M>, M: Model> IntoFuture for Create<S, M> {
 #[must_use = "nothing is inserted until the result of `create_batch()` is awaited"]
 pub struct CreateBatch<S: Pending<M>, M: Model> {
     state: FactoryState<S, M>,
-    rows: Rows<M>,
-    start: fn(FactoryState<S, M>, Rows<M>) -> S::CreateBatch,
+    rows: Batch<M>,
+    start: fn(FactoryState<S, M>, Batch<M>) -> S::CreateBatch,
 }
 
 impl<S: State<M>, M: Model> CreateBatch<S, M> {
@@ -183,9 +199,63 @@ impl<S: State<M>, M: Model> CreateBatch<S, M> {
     pub fn new(state: FactoryState<S, M>, rows: Rows<M>) -> Self {
         CreateBatch {
             state,
-            rows,
+            rows: Batch::Drawn(rows),
             start: S::insert_batch,
         }
+    }
+
+    /// A batch drawn chunk by chunk as it is sent, from one generator started now (so the
+    /// values are those an eager draw would give).
+    #[doc(hidden)]
+    pub fn lazy(state: FactoryState<S, M>, source: Box<dyn ChunkSource<M>>, n: usize) -> Self {
+        let seed = source.seed();
+        CreateBatch {
+            state,
+            rows: Batch::Lazy(LazyRows {
+                draw: crate::seed::draw(seed),
+                source,
+                seed,
+                n,
+            }),
+            start: S::insert_batch,
+        }
+    }
+}
+
+/// The rows of a `create_batch`: drawn already, or to draw chunk by chunk.
+#[doc(hidden)]
+pub enum Batch<M: Model> {
+    /// Drawn when `create_batch` was called (models with a `back_reference` association).
+    Drawn(Rows<M>),
+    /// Drawn as they are sent.
+    Lazy(LazyRows<M>),
+}
+
+impl<M: Model> Batch<M> {
+    fn len(&self) -> usize {
+        match self {
+            Batch::Drawn(rows) => rows.rows.len(),
+            Batch::Lazy(lazy) => lazy.n,
+        }
+    }
+}
+
+/// A batch's generator and the factory it draws from.
+#[doc(hidden)]
+pub struct LazyRows<M: Model> {
+    source: Box<dyn ChunkSource<M>>,
+    draw: crate::seed::Draw,
+    seed: Option<u64>,
+    n: usize,
+}
+
+impl<M: Model> LazyRows<M> {
+    fn next(&mut self, n: usize) -> Rows<M> {
+        let rows = self
+            .source
+            .draw_chunk(n.min(self.n), &mut self.draw, self.seed);
+        self.n -= rows.rows.len();
+        rows
     }
 }
 
@@ -245,6 +315,96 @@ async fn run<DB: Backend, M: Insert<DB>>(
     }
 }
 
+/// A lazy batch: the first chunk is drawn; when the batch fits one statement, needs parents
+/// or is a get-or-create, the rest is drawn at once and it runs as [`run`]. Otherwise chunks
+/// are drawn, sent and decoded one at a time, so the drawn values of one chunk are all that
+/// is held besides the created rows, in a [`Scope`] exactly as `run` opens it.
+async fn run_lazy<DB: Backend, M: Insert<DB>>(
+    state: FactoryState<Bound<'_, DB>, M>,
+    mut lazy: LazyRows<M>,
+    operation: Operation,
+) -> Result<Vec<M>, Error> {
+    let total = lazy.n;
+    let mut first = lazy.next(DB::MAX_ROWS_PER_INSERT);
+    let most = rows_per_statement::<DB>(binds_per_row(M::COLUMNS, first.set));
+    let streams = lazy.n > 0 && !M::needs_parents(&first.parents) && M::GET_OR_CREATE.is_empty();
+    if !streams {
+        while lazy.n > 0 {
+            let more = lazy.next(most);
+            first.rows.extend(more.rows);
+        }
+        return run::<DB, M>(state, first, operation).await;
+    }
+    let FactoryState {
+        mut session,
+        after_create,
+        ..
+    } = state;
+    let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
+    let mut scope = Scope::begin(&mut session).await.map_err(error)?;
+    let inserts = async {
+        let conn = &mut *scope.session().conn;
+        let mut created = Vec::with_capacity(total);
+        let mut numbering = Numbering {
+            index: 0,
+            of: total.div_ceil(most),
+        };
+        let mut piece = first;
+        loop {
+            let Rows { rows, set, .. } = piece;
+            send_chunks::<DB, M>(
+                conn,
+                rows,
+                set,
+                operation,
+                Kept::Nothing,
+                &mut numbering,
+                &mut created,
+            )
+            .await?;
+            if lazy.n == 0 {
+                break;
+            }
+            piece = lazy.next(most);
+        }
+        Ok::<_, Error>(created)
+    };
+    // The same span as `insert_rows` gives a batch drawn at once.
+    #[cfg(feature = "tracing")]
+    let result = {
+        use tracing::Instrument;
+        let span = tracing::debug_span!(
+            "sqlx_factory::insert",
+            factory = M::FACTORY,
+            table = M::TABLE,
+            operation = %operation,
+            rows = total,
+        );
+        inserts.instrument(span).await
+    };
+    #[cfg(not(feature = "tracing"))]
+    let result = inserts.await;
+    let result = match result {
+        Ok(created) => {
+            let steps =
+                run_after_create::<DB, M>(scope.session(), &created, &after_create, operation)
+                    .await;
+            steps.map(|()| created)
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(created) => {
+            scope.commit().await.map_err(error)?;
+            Ok(created)
+        }
+        Err(e) => {
+            scope.rollback().await;
+            Err(e)
+        }
+    }
+}
+
 /// Whether `rows` go in one INSERT (or a get-or-create's one INSERT after its lookups) with no
 /// parent to create first.
 fn one_write<DB: Backend, M: Insert<DB>>(rows: &Rows<M>) -> bool {
@@ -272,8 +432,18 @@ async fn run_steps<'c, DB: Backend, M: Insert<DB>>(
     kept: Kept,
 ) -> Result<Vec<M>, Error> {
     let created = insert_rows::<DB, M>(&mut *session.conn, rows, operation, kept).await?;
+    run_after_create::<DB, M>(session, &created, after_create, operation).await?;
+    Ok(created)
+}
+
+async fn run_after_create<'c, DB: Backend, M: Insert<DB>>(
+    session: &mut Bound<'c, DB>,
+    created: &[M],
+    after_create: &[Box<dyn AfterCreate<M, Bound<'c, DB>>>],
+    operation: Operation,
+) -> Result<(), Error> {
     for (i, step) in after_create.iter().enumerate() {
-        step.run(&created, session).await.map_err(|e| {
+        step.run(created, session).await.map_err(|e| {
             Error::wrap(
                 M::FACTORY,
                 M::TABLE,
@@ -283,7 +453,7 @@ async fn run_steps<'c, DB: Backend, M: Insert<DB>>(
             )
         })?;
     }
-    Ok(created)
+    Ok(())
 }
 
 /// Creates the parents `rows` asks for, then inserts `rows` in chunks; in a `tracing` span
@@ -342,6 +512,42 @@ async fn insert_new<DB: Backend, M: Insert<DB>>(
     if let Some(parents) = M::create_parents(&mut parents, &mut rows, &mut *conn, operation, seed) {
         parents.await?;
     }
+    let mut created = Vec::with_capacity(rows.len());
+    let mut numbering = Numbering { index: 0, of: 0 };
+    send_chunks::<DB, M>(
+        conn,
+        rows,
+        set,
+        operation,
+        kept,
+        &mut numbering,
+        &mut created,
+    )
+    .await?;
+    if let Some(step) = M::after_insert(&mut parents, &mut created, &mut *conn, operation, seed) {
+        step.await?;
+    }
+    Ok(created)
+}
+
+/// Where a batch's statements are, for errors: `index` statements were sent before, of `of`
+/// (0: the count of this call's chunks, all drawn at once).
+struct Numbering {
+    index: usize,
+    of: usize,
+}
+
+/// Sends `rows` in chunks under the bind limit and the server's statement size, each an
+/// `INSERT .. RETURNING` decoded in order, and appends the created rows to `created`.
+async fn send_chunks<DB: Backend, M: Insert<DB>>(
+    conn: &mut DB::Connection,
+    rows: Vec<M>,
+    set: ColumnSet,
+    operation: Operation,
+    kept: Kept,
+    numbering: &mut Numbering,
+    created: &mut Vec<M>,
+) -> Result<(), Error> {
     let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
     let chunks = match chunk_sizes::<DB, M>(conn, &rows, set).await {
         Ok(chunks) => chunks,
@@ -357,18 +563,23 @@ async fn insert_new<DB: Backend, M: Insert<DB>>(
         }
     };
     let per_row = binds_per_row(M::COLUMNS, set);
-    let mut created = Vec::with_capacity(rows.len());
+    let of = match numbering.of {
+        0 => chunks.len(),
+        of => of.max(numbering.index + chunks.len()),
+    };
     let mut rows = rows.into_iter();
     let mut transient = Vec::new();
-    for (index, &count) in chunks.iter().enumerate() {
+    for &count in &chunks {
+        numbering.index += 1;
+        let index = numbering.index;
         let first_row = created.len() + 1;
         // The step names the chunk when there are several, and what is left of a decoded
         // failure when there is one.
-        let step = |decoding: bool| match chunks.len() {
+        let step = |decoding: bool| match of {
             1 if decoding => Step::Decode,
             1 => Step::Insert,
             of => Step::Chunk {
-                index: index + 1,
+                index,
                 of,
                 first_row,
                 last_row: first_row + count - 1,
@@ -387,7 +598,7 @@ async fn insert_new<DB: Backend, M: Insert<DB>>(
         transient.clear();
         for row in rows.by_ref().take(count) {
             transient.push(
-                row.bind(set, &mut args)
+                row.bind(set, &mut Args::<DB>(&mut args))
                     .map_err(|e| fail(sqlx::Error::Encode(e), false))?,
             );
         }
@@ -420,10 +631,7 @@ async fn insert_new<DB: Backend, M: Insert<DB>>(
             row.restore_transient(transient);
         }
     }
-    if let Some(step) = M::after_insert(&mut parents, &mut created, &mut *conn, operation, seed) {
-        step.await?;
-    }
-    Ok(created)
+    Ok(())
 }
 
 /// How many rows each INSERT carries: at most [`rows_per_statement`], and, for rows that add
@@ -529,14 +737,14 @@ async fn get_or_create<DB: Backend, M: Insert<DB>>(
             // Not inserted: its transient values still go into the row returned for it.
             let mut scratch = DB::Arguments::default();
             let transient = row
-                .bind(set, &mut scratch)
+                .bind(set, &mut Args::<DB>(&mut scratch))
                 .map_err(|e| error(sqlx::Error::Encode(e)))?;
             sources.push(Source::Found(i));
             transients.push(Some(transient));
         } else if !has_null && new_keys.contains(&key) {
             let mut scratch = DB::Arguments::default();
             let transient = row
-                .bind(set, &mut scratch)
+                .bind(set, &mut Args::<DB>(&mut scratch))
                 .map_err(|e| error(sqlx::Error::Encode(e)))?;
             sources.push(Source::Repeat);
             transients.push(Some(transient));

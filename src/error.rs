@@ -82,6 +82,11 @@ pub enum Operation {
         /// How many rows the batch asked for.
         rows: usize,
     },
+    /// `insert_many(rows)`: seeding mode, rows streamed in chunks.
+    InsertMany {
+        /// How many rows the seed asked for.
+        rows: u64,
+    },
 }
 
 /// Which step of an operation failed.
@@ -122,6 +127,13 @@ pub enum Step {
     },
     /// Decoding the row an INSERT returned into the model (`FromRow`): the INSERT succeeded.
     Decode,
+    /// Seeding mode: the rows being sent (a chunk of INSERTs, or the `COPY` so far).
+    Rows {
+        /// The first row, counting the operation's rows from 1.
+        first_row: u64,
+        /// The last row.
+        last_row: u64,
+    },
 }
 
 impl fmt::Display for Operation {
@@ -129,6 +141,7 @@ impl fmt::Display for Operation {
         match self {
             Operation::Create => f.write_str("create"),
             Operation::CreateBatch { rows } => write!(f, "create_batch({rows})"),
+            Operation::InsertMany { rows } => write!(f, "insert_many({rows})"),
         }
     }
 }
@@ -150,6 +163,10 @@ impl fmt::Display for Step {
                 " in INSERT {index} of {of} (rows {first_row} to {last_row})"
             ),
             Step::Decode => f.write_str(" decoding the row the INSERT returned"),
+            Step::Rows {
+                first_row,
+                last_row,
+            } => write!(f, " sending rows {first_row} to {last_row}"),
         }
     }
 }

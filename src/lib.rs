@@ -112,6 +112,7 @@
 
 mod back;
 mod backend;
+mod bulk;
 mod check;
 mod create;
 mod dates;
@@ -127,6 +128,7 @@ mod sql;
 mod state;
 
 pub use backend::Backend;
+pub use bulk::{InsertMany, Progress};
 pub use check::{CheckReport, Finding, Severity};
 pub use create::{Create, CreateBatch};
 pub use error::{Error, Operation, Step};

@@ -5,6 +5,7 @@ use sqlx::error::BoxDynError;
 use sqlx::{Database, FromRow};
 
 use crate::backend::Backend;
+use crate::bulk::ArgSink;
 use crate::error::{Error, Operation};
 use crate::future::BoxFuture;
 use crate::sql::{Column, ColumnSet, SqlCache};
@@ -81,6 +82,9 @@ pub trait Association: Model {
     /// The model's unbound factory, as `Model::factory()` returns it.
     type Factory: Default + 'static;
 
+    /// The primary key's column.
+    const KEY_COLUMN: &'static str;
+
     /// The primary key of this row.
     fn key(&self) -> Self::Key;
 }
@@ -92,11 +96,24 @@ pub trait Association: Model {
 pub trait Insert<DB: Backend>: Model + for<'r> FromRow<'r, <DB as Database>::Row> {
     /// Binds this row's values for the columns `set` sends, in [`Model::COLUMNS`] order, and
     /// returns its transient values.
-    fn bind(
+    fn bind<A: ArgSink<DB>>(
         self,
         set: ColumnSet,
-        args: &mut <DB as Database>::Arguments,
+        args: &mut A,
     ) -> Result<Self::Transient, BoxDynError>;
+
+    /// Seeding mode: writes `key`, the key of a parent of type `parent` (a `P::Key` behind
+    /// `Any`), into every foreign key field that points at `P` by its primary key, and drops
+    /// the parent those fields would have created. Returns whether any field took it.
+    fn set_parent_key(
+        &mut self,
+        parents: &mut Self::Parents,
+        parent: std::any::TypeId,
+        key: &(dyn std::any::Any + Send + Sync),
+    ) -> bool {
+        let _ = (parents, parent, key);
+        false
+    }
 
     /// Binds a `get_or_create` key, in [`Model::GET_OR_CREATE`] order.
     fn bind_lookup_key(

@@ -9,6 +9,7 @@ pub use ::std::vec::Vec;
 
 pub use crate::back::{Back, Deferred, DeferredFn, deferred_fn};
 pub use crate::backend::Backend;
+pub use crate::bulk::{ArgSink, Args, ChunkSource, InsertMany};
 pub use crate::check::{
     CheckBackend, CheckColumn, CheckModel, Checkable, FieldInfo, Fill, Measure, MeasureKnown,
     MeasureOther, ParentTable, check_model, sample_seed,
@@ -43,8 +44,8 @@ pub type HookResult = Result<(), BoxDynError>;
     note = "create this model on a backend that stores `{Self}`, or change the field's type"
 )]
 pub trait ColumnOf<DB: sqlx::Database> {
-    /// Binds this value as the next parameter.
-    fn bind(self, args: &mut DB::Arguments) -> Result<(), BoxDynError>;
+    /// Binds this value as the next parameter (or the next field of a `COPY` row).
+    fn bind<A: ArgSink<DB>>(self, args: &mut A) -> Result<(), BoxDynError>;
 }
 
 #[diagnostic::do_not_recommend]
@@ -52,8 +53,8 @@ impl<DB: sqlx::Database, T> ColumnOf<DB> for T
 where
     T: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
-    fn bind(self, args: &mut DB::Arguments) -> Result<(), BoxDynError> {
-        sqlx::Arguments::add(args, self)
+    fn bind<A: ArgSink<DB>>(self, args: &mut A) -> Result<(), BoxDynError> {
+        args.add(self)
     }
 }
 

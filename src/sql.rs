@@ -98,6 +98,19 @@ pub fn insert_sql<DB: Backend>(
     set: ColumnSet,
     rows: usize,
 ) -> String {
+    let mut sql = insert_values_sql::<DB>(table, columns, set, rows);
+    push_returning::<DB>(&mut sql, columns);
+    sql
+}
+
+/// `INSERT INTO t (a, b) VALUES (..), (..)` with no `RETURNING`: seeding mode, where only the
+/// count matters, so nothing is sent back or decoded.
+pub(crate) fn insert_values_sql<DB: Backend>(
+    table: &str,
+    columns: &'static [Column],
+    set: ColumnSet,
+    rows: usize,
+) -> String {
     let mut sql = String::with_capacity(64 + 16 * columns.len() * (rows + 1));
     sql.push_str("INSERT INTO ");
     push_table::<DB>(&mut sql, table);
@@ -130,7 +143,27 @@ pub fn insert_sql<DB: Backend>(
             sql.push(')');
         }
     }
-    push_returning::<DB>(&mut sql, columns);
+    sql
+}
+
+/// `COPY t (a, b) FROM STDIN (FORMAT binary)`: seeding mode on PostgreSQL, the columns an
+/// INSERT with `set` would send, in the same order as `Insert::bind` writes them.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+pub(crate) fn copy_binary_sql<DB: Backend>(
+    table: &str,
+    columns: &'static [Column],
+    set: ColumnSet,
+) -> String {
+    let mut sql = String::from("COPY ");
+    push_table::<DB>(&mut sql, table);
+    sql.push_str(" (");
+    for (i, name) in sent_columns(columns, set).enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        DB::push_ident(&mut sql, name);
+    }
+    sql.push_str(") FROM STDIN (FORMAT binary)");
     sql
 }
 
@@ -232,6 +265,18 @@ struct CacheKey {
     backend: &'static str,
     set: ColumnSet,
     rows: usize,
+    returning: Returning,
+}
+
+/// What an INSERT text returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Returning {
+    /// Every column: `create`, `create_batch`.
+    All,
+    /// Nothing: `insert_many`.
+    Nothing,
+    /// The key column alone: `insert_many` of parents `with_children`.
+    Key(&'static str),
 }
 
 impl SqlCache {
@@ -248,17 +293,54 @@ impl SqlCache {
         set: ColumnSet,
         rows: usize,
     ) -> Arc<str> {
+        self.get::<DB, M>(set, rows, Returning::All)
+    }
+
+    /// The seeding INSERT text (no `RETURNING`) for `rows` rows: one text per chunk size, so
+    /// every full chunk reuses the connection's prepared statement.
+    pub(crate) fn seed_sql<DB: Backend, M: Model>(&self, set: ColumnSet, rows: usize) -> Arc<str> {
+        self.get::<DB, M>(set, rows, Returning::Nothing)
+    }
+
+    /// The seeding INSERT text returning the key column alone: parents whose children need
+    /// their keys, nothing else read back.
+    pub(crate) fn seed_key_sql<DB: Backend, M: Model>(
+        &self,
+        set: ColumnSet,
+        rows: usize,
+        key: &'static str,
+    ) -> Arc<str> {
+        self.get::<DB, M>(set, rows, Returning::Key(key))
+    }
+
+    fn get<DB: Backend, M: Model>(
+        &self,
+        set: ColumnSet,
+        rows: usize,
+        returning: Returning,
+    ) -> Arc<str> {
         let key = CacheKey {
             backend: DB::NAME,
             set,
             rows,
+            returning,
         };
         // A panic elsewhere while the lock was held leaves the list itself intact.
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some((_, sql)) = entries.iter().find(|(k, _)| *k == key) {
             return Arc::clone(sql);
         }
-        let sql: Arc<str> = insert_sql::<DB>(M::TABLE, M::COLUMNS, set, rows).into();
+        let sql: Arc<str> = match returning {
+            Returning::All => insert_sql::<DB>(M::TABLE, M::COLUMNS, set, rows),
+            Returning::Nothing => insert_values_sql::<DB>(M::TABLE, M::COLUMNS, set, rows),
+            Returning::Key(key) => {
+                let mut sql = insert_values_sql::<DB>(M::TABLE, M::COLUMNS, set, rows);
+                sql.push_str(" RETURNING ");
+                DB::push_ident(&mut sql, key);
+                sql
+            }
+        }
+        .into();
         entries.push((key, Arc::clone(&sql)));
         sql
     }

@@ -103,6 +103,19 @@ impl<S, M> FactoryState<S, M> {
         }
     }
 
+    /// Splits off an unbound state with this one's seed and after-build hooks, for the
+    /// factory `insert_many` draws from; the session and after-create steps stay here.
+    pub fn unbind(mut self) -> (Self, FactoryState<NoSession, M>) {
+        let unbound = FactoryState {
+            session: NoSession,
+            after_create: Vec::new(),
+            after_build: std::mem::take(&mut self.after_build),
+            seed: self.seed,
+            savepoint: false,
+        };
+        (self, unbound)
+    }
+
     /// Adds an after-create step (`after_create`, `with_related`), run in order.
     pub fn push_after_create(&mut self, step: Box<dyn AfterCreate<M, S>>) {
         self.after_create.push(step);

@@ -34,6 +34,7 @@ mod spans {
     impl Subscriber for Spans {
         fn enabled(&self, metadata: &Metadata<'_>) -> bool {
             metadata.name().starts_with("sqlx_factory")
+                || metadata.target().starts_with("sqlx_factory::seed")
         }
         fn new_span(&self, span: &Attributes<'_>) -> Id {
             let mut fields = Fields(span.metadata().name().to_string());
@@ -43,7 +44,11 @@ mod spans {
         }
         fn record(&self, _: &Id, _: &Record<'_>) {}
         fn record_follows_from(&self, _: &Id, _: &Id) {}
-        fn event(&self, _: &Event<'_>) {}
+        fn event(&self, event: &Event<'_>) {
+            let mut fields = Fields(event.metadata().target().to_string());
+            event.record(&mut fields);
+            SPANS.lock().unwrap().push(fields.0);
+        }
         fn enter(&self, _: &Id) {}
         fn exit(&self, _: &Id) {}
     }
@@ -68,12 +73,29 @@ mod spans {
             .create_batch(7)
             .await
             .unwrap();
+        // Drawn chunk by chunk as it is sent: still one span for the batch.
+        Traced::factory()
+            .with_session(&mut conn)
+            .create_batch(1_200)
+            .await
+            .unwrap();
+        // A seed: one event per chunk sent.
+        Traced::factory()
+            .with_session(&mut conn)
+            .insert_many(1_000)
+            .chunk_rows(400)
+            .await
+            .unwrap();
         let spans = SPANS.lock().unwrap().clone();
         assert_eq!(
             spans,
             [
                 r#"sqlx_factory::insert factory="TracedFactory" table="traced" operation=create rows=1"#,
                 r#"sqlx_factory::insert factory="TracedFactory" table="traced" operation=create_batch(7) rows=7"#,
+                r#"sqlx_factory::insert factory="TracedFactory" table="traced" operation=create_batch(1200) rows=1200"#,
+                r#"sqlx_factory::seed message=chunk sent factory="TracedFactory" table="traced" rows=400 total=1000"#,
+                r#"sqlx_factory::seed message=chunk sent factory="TracedFactory" table="traced" rows=800 total=1000"#,
+                r#"sqlx_factory::seed message=chunk sent factory="TracedFactory" table="traced" rows=1000 total=1000"#,
             ]
         );
     }

@@ -143,6 +143,19 @@ fn fallback(input: &DeriveInput, errors: syn::Error, model: Option<&Input<'_>>) 
             #vis async fn create_batch(self, _: usize) -> #private::core::result::Result<#private::Vec<#ident>, #private::Error> {
                 #private::core::unreachable!()
             }
+            // `insert_many(n)` and its options chain on the stub itself, which awaits to a count.
+            #vis fn insert_many(self, _: u64) -> Self { self }
+            #vis fn parents_from<__P, __K>(self, _: __K) -> Self { self }
+            #vis fn on_progress<__F>(self, _: __F) -> Self { self }
+            #vis fn chunk_rows(self, _: usize) -> Self { self }
+            #vis fn with_children<__C>(self, _: u64, _: __C) -> Self { self }
+        }
+
+        #[allow(dead_code, clippy::all)]
+        impl<S> #private::core::future::IntoFuture for #factory<S> {
+            type Output = #private::core::result::Result<u64, #private::Error>;
+            type IntoFuture = #private::core::future::Pending<Self::Output>;
+            fn into_future(self) -> Self::IntoFuture { #private::core::future::pending() }
         }
     }
 }
@@ -264,6 +277,25 @@ impl<'a> Expander<'a> {
         let store_checks = crate::stored::store_checks(input);
         let cycle_checks = crate::cycle::checks(input);
         let deferred_bounds = self.deferred_bounds();
+        // Rows are drawn chunk by chunk as they are sent, unless a `back_reference` parent
+        // needs the bound session's `Deferred` step, which the unbound drawer does not make.
+        let create_batch_body = if self.associations().any(|f| f.is_deferred()) {
+            quote! {
+                let rows = self.__factory_rows(n, #private::core::option::Option::None);
+                #private::CreateBatch::new(self.__factory, rows)
+            }
+        } else {
+            quote! {
+                let (state, unbound) = self.__factory.unbind();
+                let source: #factory<#private::NoSession #(, #required_params)*> = #factory {
+                    __factory: unbound,
+                    #(#override_idents: self.#override_idents,)*
+                    #(#parent_fields: self.#parent_fields,)*
+                    #required_marker_init
+                };
+                #private::CreateBatch::lazy(state, #private::Box::new(source), n)
+            }
+        };
         let fields_module = crate::refs::fields_module_def(input);
         let reference_impls = crate::refs::reference_impls(input);
 
@@ -400,14 +432,34 @@ impl<'a> Expander<'a> {
                 /// Inserts `n` rows with multi-row `INSERT ... RETURNING` statements, in order.
                 pub fn create_batch(self, n: usize) -> #private::CreateBatch<S, #model>
                 where
+                    #(#required_params: 'static,)*
                     #(#store_checks,)*
                     #(#deferred_bounds,)*
                     S: #private::ReadsRow<#model>,
                     S: #private::Session<#model> + #private::State<#model>,
                     #(#required_checks,)*
                 {
-                    let rows = self.__factory_rows(n, #private::core::option::Option::None);
-                    #private::CreateBatch::new(self.__factory, rows)
+                    #create_batch_body
+                }
+
+                /// Seeding mode: inserts `n` rows drawn chunk by chunk (memory stays flat), with
+                /// `COPY` on PostgreSQL and multi-row INSERTs without `RETURNING` elsewhere, and
+                /// returns how many were inserted. All or nothing, like every operation.
+                pub fn insert_many(self, n: u64) -> #private::InsertMany<S, #model>
+                where
+                    #(#required_params: 'static,)*
+                    #(#store_checks,)*
+                    S: #private::Session<#model> + #private::State<#model>,
+                    #(#required_checks,)*
+                {
+                    let (state, unbound) = self.__factory.unbind();
+                    let source: #factory<#private::NoSession #(, #required_params)*> = #factory {
+                        __factory: unbound,
+                        #(#override_idents: self.#override_idents,)*
+                        #(#parent_fields: self.#parent_fields,)*
+                        #required_marker_init
+                    };
+                    #private::InsertMany::new(state, #private::Box::new(source), n)
                 }
 
                 #object
@@ -430,6 +482,19 @@ impl<'a> Expander<'a> {
             impl<S: #private::Cloneable<#model> #(, #required_params)*> #private::core::clone::Clone for #this {
                 fn clone(&self) -> Self {
                     self.__factory_clone()
+                }
+            }
+
+            #[automatically_derived]
+            impl<#(#required_params),*> #private::ChunkSource<#model> for #factory<#private::NoSession #(, #required_params)*>
+            where
+                #(#required_checks,)*
+            {
+                fn draw_chunk(&mut self, n: usize, draw: &mut #private::Draw, seed: #private::core::option::Option<u64>) -> #private::Rows<#model> {
+                    self.__factory_chunk(n, draw, seed)
+                }
+                fn seed(&self) -> #private::core::option::Option<u64> {
+                    self.__factory.seed()
                 }
             }
 
@@ -853,8 +918,16 @@ impl<'a> Expander<'a> {
             {
                 let seed = self.__factory.seed().or(inherited);
                 let mut __draw = #private::draw(seed);
+                self.__factory_chunk(n, &mut __draw, seed)
+            }
+
+            /// The next `n` rows of a stream drawn from `__draw` (seeding draws chunk by chunk).
+            fn __factory_chunk(&self, n: usize, __draw: &mut #private::Draw, seed: #private::core::option::Option<u64>) -> #private::Rows<#model>
+            where
+                #(#deferred_bounds,)*
+            {
                 #[allow(unused_mut)]
-                let mut rows: #private::Vec<#model> = (0..n).map(|_| self.__factory_object(&mut __draw)).collect();
+                let mut rows: #private::Vec<#model> = (0..n).map(|_| self.__factory_object(__draw)).collect();
                 let set = #private::ColumnSet::default() #(#column_set)*;
                 let parents = (#(#parents,)*);
                 // A `back_reference` key not given is NULL in the INSERT: `after_insert` sets it,
@@ -1038,6 +1111,7 @@ impl<'a> Expander<'a> {
         };
         let key_ident = key.ident;
         let key_ty = key.ty;
+        let key_column = &key.column;
         let unset = self.required.iter().map(|_| quote!(#private::Unset));
         let factory_default = {
             let f = &self.factory;
@@ -1049,9 +1123,61 @@ impl<'a> Expander<'a> {
                 type Key = #key_ty;
                 type Factory = #factory_default;
 
+                const KEY_COLUMN: &'static str = #key_column;
+
                 fn key(&self) -> #key_ty {
                     #private::core::clone::Clone::clone(&self.#key_ident)
                 }
+            }
+        }
+    }
+
+    /// `Insert::set_parent_key` (seeding mode): the associations that store the parent's
+    /// primary key in one field take a key given by type; `references`, composite and
+    /// `back_reference` associations keep the default (no field takes it).
+    fn set_parent_key_fn(&self) -> TokenStream {
+        let private = &self.private;
+        let arms: Vec<TokenStream> = self
+            .associations()
+            .enumerate()
+            .filter(|(_, f)| {
+                !f.is_deferred() && f.attrs.group.is_empty() && f.attrs.references.is_none()
+            })
+            .filter_map(|(index, f)| {
+                let parent = f.association()?;
+                let index = syn::Index::from(index);
+                let ident = f.ident;
+                let ty = f.ty;
+                let marker = crate::refs::marker(self.input, f.ident);
+                let span = parent.span();
+                let spanned = private_at(span);
+                let key_ty = quote_spanned!(span=> <#parent as #spanned::Association>::Key);
+                Some(quote! {
+                    if __parent == #private::core::any::TypeId::of::<#parent>() {
+                        if let #private::core::option::Option::Some(__key) = __key.downcast_ref::<#key_ty>() {
+                            self.#ident = <#ty as #private::ForeignKey<#key_ty, #marker>>::from_key(
+                                #private::core::clone::Clone::clone(__key),
+                            );
+                            __parents.#index = #private::core::option::Option::None;
+                            __found = true;
+                        }
+                    }
+                })
+            })
+            .collect();
+        if arms.is_empty() {
+            return TokenStream::new();
+        }
+        quote! {
+            fn set_parent_key(
+                &mut self,
+                __parents: &mut Self::Parents,
+                __parent: #private::core::any::TypeId,
+                __key: &(dyn #private::core::any::Any + Send + Sync),
+            ) -> bool {
+                let mut __found = false;
+                #(#arms)*
+                __found
             }
         }
     }
@@ -1112,6 +1238,7 @@ impl<'a> Expander<'a> {
         let create_parents = self.parent_steps(false);
         let after_insert = self.parent_steps(true);
         let (check_returned, check_bound) = crate::keys::check_returned(self.input);
+        let set_parent_key = self.set_parent_key_fn();
         quote! {
             #[automatically_derived]
             impl<__DB: #private::Backend> #private::Insert<__DB> for #model
@@ -1123,10 +1250,10 @@ impl<'a> Expander<'a> {
             {
                 #check_returned
 
-                fn bind(
+                fn bind<__A: #private::ArgSink<__DB>>(
                     self,
                     __set: #private::ColumnSet,
-                    __args: &mut <__DB as #private::sqlx::Database>::Arguments,
+                    __args: &mut __A,
                 ) -> #private::core::result::Result<Self::Transient, #private::sqlx::error::BoxDynError> {
                     let #model { #(#column_idents: #column_vars,)* #(#transient_idents: #transient_vars,)* .. } = self;
                     #(#binds)*
@@ -1138,6 +1265,8 @@ impl<'a> Expander<'a> {
                     __args: &mut <__DB as #private::sqlx::Database>::Arguments,
                 ) -> #private::core::result::Result<(), #private::sqlx::error::BoxDynError> {
                     let (#(#key_vars,)*) = __key;
+                    #[allow(unused_variables)]
+                    let __args = &mut #private::Args::<__DB>(__args);
                     #(#key_binds)*
                     #private::core::result::Result::Ok(())
                 }
@@ -1152,6 +1281,8 @@ impl<'a> Expander<'a> {
                 ) -> #private::core::option::Option<#private::BoxFuture<'a, #private::core::result::Result<(), #private::Error>>> {
                     #after_insert
                 }
+
+                #set_parent_key
 
                 #[allow(unused_variables)]
                 fn create_parents<'a>(

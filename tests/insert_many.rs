@@ -1,0 +1,272 @@
+//! `insert_many(n)`: seeding mode. The count is right, seeded values equal `build_batch` with
+//! the same seed, children point at existing parents, and a cancelled seed leaves nothing.
+
+mod common;
+
+use std::future::{Future, IntoFuture};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::Poll;
+
+use sqlx::Connection;
+use sqlx_factory::Factory;
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "seed_users")]
+struct SeedUser {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(sequence = |n| format!("seed{n}@example.com"))]
+    email: String,
+    #[factory(fake = fake::faker::name::en::Name())]
+    name: String,
+    #[factory(fake = 18..90)]
+    age: i32,
+    bio: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "seed_posts")]
+struct SeedPost {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(association = SeedUser)]
+    author_id: i64,
+    #[factory(fake = fake::faker::lorem::en::Sentence(2..4))]
+    title: String,
+}
+
+async fn create_tables<C>(conn: &mut C, kind: common::Kind)
+where
+    for<'c> &'c mut C: sqlx::Executor<'c>,
+{
+    exec!(
+        conn,
+        format!(
+            "CREATE TABLE seed_users (id {pk}, email {text} NOT NULL UNIQUE, name TEXT NOT NULL,
+               age INTEGER NOT NULL, bio TEXT);
+             CREATE TABLE seed_posts (id {pk}, author_id BIGINT NOT NULL REFERENCES seed_users (id),
+               title TEXT NOT NULL)",
+            pk = kind.serial_pk(),
+            text = kind.varchar(),
+        )
+    );
+}
+
+type Values = (String, String, i32, Option<String>);
+
+on_every_backend! {
+    /// 2 500 rows in chunks of 1 000: the count, and every value equal to a seeded
+    /// `build_batch` (`.seed(s)` replays sequences too), in order.
+    async fn seeded_values_equal_build_batch(conn, kind) {
+        create_tables(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        let inserted = SeedUser::factory()
+            .with_session(&mut tx)
+            .seed(7)
+            .insert_many(2_500)
+            .chunk_rows(1_000)
+            .await
+            .unwrap();
+        assert_eq!(inserted, 2_500);
+        let stored: Vec<Values> =
+            sqlx::query_as("SELECT email, name, age, bio FROM seed_users ORDER BY id")
+                .fetch_all(&mut *tx)
+                .await
+                .unwrap();
+        let built: Vec<Values> = SeedUser::factory()
+            .seed(7)
+            .build_batch(2_500)
+            .into_iter()
+            .map(|u| (u.email, u.name, u.age, u.bio))
+            .collect();
+        assert_eq!(stored.len(), 2_500);
+        assert!(stored == built, "first stored {:?}, first built {:?}", stored[0], built[0]);
+        tx.rollback().await.unwrap();
+    }
+
+}
+
+on_every_backend! {
+    /// Children spread over existing parents: every post's author exists (JOIN count), each
+    /// user gets the same share, and no user is created.
+    async fn children_spread_over_parents(conn, kind) {
+        create_tables(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        SeedUser::factory().with_session(&mut tx).insert_many(100).await.unwrap();
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM seed_users ORDER BY id")
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        let posts = SeedPost::factory()
+            .with_session(&mut tx)
+            .insert_many(1_000)
+            .parents_from::<SeedUser>(ids)
+            .await
+            .unwrap();
+        assert_eq!(posts, 1_000);
+        let joined: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM seed_posts p JOIN seed_users u ON u.id = p.author_id",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(joined, 1_000);
+        let shares: Vec<i64> = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM seed_posts GROUP BY author_id ORDER BY author_id",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(shares, vec![10; 100], "round robin over the 100 users");
+        let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM seed_users")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(users, 100, "no parent created per post");
+        tx.rollback().await.unwrap();
+    }
+
+}
+
+on_every_backend! {
+    /// Without parents' keys, a seed that would create one parent per row fails before
+    /// sending anything.
+    async fn seed_without_parents_is_refused(conn, kind) {
+        create_tables(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        let error = SeedPost::factory().with_session(&mut tx).insert_many(10).await.unwrap_err();
+        assert!(error.to_string().contains("parents_from"), "{error}");
+        let rows: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM seed_posts) + (SELECT COUNT(*) FROM seed_users)",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(rows, 0);
+        tx.rollback().await.unwrap();
+    }
+
+}
+
+on_every_backend! {
+    /// Progress is reported per chunk, ends at the total, and never goes back.
+    async fn progress_per_chunk(conn, kind) {
+        create_tables(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        SeedUser::factory()
+            .with_session(&mut tx)
+            .insert_many(2_050)
+            .chunk_rows(500)
+            .on_progress(move |p| log.lock().unwrap().push((p.rows, p.total)))
+            .await
+            .unwrap();
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.last(), Some(&(2_050, 2_050)), "{seen:?}");
+        assert!(seen.len() >= 5, "one report per chunk at least: {seen:?}");
+        assert!(seen.windows(2).all(|w| w[0].0 < w[1].0), "{seen:?}");
+        tx.rollback().await.unwrap();
+    }
+
+}
+
+on_every_backend! {
+    /// A seed dropped after a few chunks (as `timeout` or `select!` drops it), in a
+    /// transaction: the transaction stays usable with the caller's row intact, and after its
+    /// rollback nothing is there.
+    async fn cancelled_seed_leaves_nothing(conn, kind) {
+        create_tables(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        let before = SeedUser::factory().with_session(&mut tx).create().await.unwrap();
+        let chunks = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&chunks);
+        let seed = SeedUser::factory()
+            .with_session(&mut tx)
+            .insert_many(100_000)
+            .chunk_rows(200)
+            .on_progress(move |_| {
+                counted.fetch_add(1, Ordering::Relaxed);
+            });
+        // Dropped at its first wait after the third chunk was sent (bounded: 500 chunks).
+        let mut seed = Box::pin(seed.into_future());
+        let finished = std::future::poll_fn(|cx| match seed.as_mut().poll(cx) {
+            Poll::Ready(result) => Poll::Ready(Some(result)),
+            Poll::Pending if chunks.load(Ordering::Relaxed) >= 3 => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        })
+        .await;
+        drop(seed);
+        assert!(finished.is_none(), "cancelled before the end: {finished:?}");
+        let left: Vec<i64> = sqlx::query_scalar("SELECT id FROM seed_users")
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        // Inside the caller's transaction what the seed had sent belongs to it (DESIGN,
+        // "Transactions and atomicity"): the caller's own row is intact, and the rollback
+        // removes the rest.
+        assert_eq!(left[0], before.id, "the caller's row is intact");
+        tx.rollback().await.unwrap();
+        let after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM seed_users")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(after, 0);
+    }
+}
+
+on_every_backend! {
+    /// N children per created parent, streamed: each INSERT of users returns its keys alone,
+    /// and 5 posts per user follow; every post's author exists and each user has exactly 5.
+    async fn children_per_created_parent(conn, kind) {
+        create_tables(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        let users = SeedUser::factory()
+            .with_session(&mut tx)
+            .insert_many(1_200)
+            .chunk_rows(500)
+            .with_children(5, SeedPost::factory())
+            .await
+            .unwrap();
+        assert_eq!(users, 1_200);
+        let joined: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM seed_posts p JOIN seed_users u ON u.id = p.author_id",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(joined, 6_000);
+        let shares: Vec<i64> = sqlx::query_scalar(
+            "SELECT COUNT(p.id) FROM seed_users u LEFT JOIN seed_posts p ON p.author_id = u.id
+             GROUP BY u.id ORDER BY u.id",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(shares, vec![5; 1_200], "5 posts for every user");
+        tx.rollback().await.unwrap();
+    }
+}
+
+on_every_backend! {
+    /// A `chunk_rows` larger than one statement may carry (20 000 rows of 5 values is past
+    /// SQLite's 32 766 binds) is cut into statements: every row arrives.
+    async fn chunk_larger_than_a_statement(conn, kind) {
+        create_tables(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        let inserted = SeedUser::factory()
+            .with_session(&mut tx)
+            .insert_many(25_000)
+            .chunk_rows(20_000)
+            .await
+            .unwrap();
+        assert_eq!(inserted, 25_000);
+        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM seed_users")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(stored, 25_000);
+        tx.rollback().await.unwrap();
+    }
+}
