@@ -327,13 +327,18 @@ impl<N> OptionalNumber<N> for Option<N> {
 }
 
 /// The error of a key column that came back NULL into a field that cannot hold it.
-pub fn null_key<R>(row: &R, column: &'static str, field: &'static str) -> Result<(), sqlx::Error>
+pub fn null_key<R>(
+    row: &R,
+    index: usize,
+    column: &'static str,
+    field: &'static str,
+) -> Result<(), sqlx::Error>
 where
     R: sqlx::Row,
-    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    usize: sqlx::ColumnIndex<R>,
 {
     use sqlx::ValueRef;
-    if !row.try_get_raw(column)?.is_null() {
+    if !row.try_get_raw(index)?.is_null() {
         return Ok(());
     }
     Err(sqlx::Error::ColumnDecode {

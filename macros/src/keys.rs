@@ -6,7 +6,8 @@ use quote::quote;
 
 use crate::ast::{Input, Value};
 
-/// `Insert::check_returned` and the bound it needs, for models with a `primary_key` field that
+/// `Insert::check_returned` and the bound it needs (reading a column by position), for models
+/// with a `primary_key` field that
 /// has no value of its own and cannot hold NULL; nothing for the others.
 ///
 /// The database fills such a key (`INTEGER PRIMARY KEY`, `DEFAULT gen_random_uuid()`), or it
@@ -26,7 +27,15 @@ pub fn check_returned(input: &Input<'_>) -> (TokenStream, TokenStream) {
         .map(|f| {
             let column = &f.from_row_name;
             let name = f.name();
-            quote!(#private::null_key(__row, #column, #name)?;)
+            // RETURNING and the lookup SELECT list every column in field order: read the key by
+            // position, which costs no name lookup per row.
+            let index = input
+                .fields
+                .iter()
+                .filter(|c| c.is_column())
+                .position(|c| std::ptr::eq(c, f))
+                .unwrap_or_default();
+            quote!(#private::null_key(__row, #index, #column, #name)?;)
         })
         .collect();
     if checks.is_empty() {
@@ -41,7 +50,7 @@ pub fn check_returned(input: &Input<'_>) -> (TokenStream, TokenStream) {
         }
     };
     let bound = quote! {
-        for<'__a> &'__a str: #private::sqlx::ColumnIndex<<__DB as #private::sqlx::Database>::Row>,
+        usize: #private::sqlx::ColumnIndex<<__DB as #private::sqlx::Database>::Row>,
     };
     (method, bound)
 }
