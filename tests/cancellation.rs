@@ -139,6 +139,7 @@ macro_rules! on_every_db {
                 let _ = std::fs::remove_file(&path);
             }
 
+            #[cfg(feature = "postgres")]
             #[tokio::test]
             async fn postgres() {
                 let test = concat!("atk_", stringify!($name));
@@ -160,6 +161,7 @@ macro_rules! on_every_db {
                 $body
             }
 
+            #[cfg(feature = "mysql")]
             #[tokio::test]
             async fn mariadb() {
                 let test = concat!("atk_", stringify!($name));
@@ -219,6 +221,7 @@ macro_rules! on_sqlite_and_postgres {
                 let _ = std::fs::remove_file(&path);
             }
 
+            #[cfg(feature = "postgres")]
             #[tokio::test]
             async fn postgres() {
                 let test = concat!("atk_", stringify!($name));
