@@ -105,144 +105,96 @@ fn schema_sql(kind: Kind) -> String {
     )
 }
 
-/// Like `on_every_pool!` of tests/transactions.rs, but `$mk(n)` makes a fresh pool of `n`
-/// connections (each iteration of a sweep gets its own), and `$observer` is a second pool.
-macro_rules! on_every_db {
-    ($(#[$meta:meta])* async fn $name:ident($mk:ident, $observer:ident, $kind:ident) $body:block) => {
-        $(#[$meta])*
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            #[tokio::test]
-            async fn sqlite() {
-                let path = std::env::temp_dir().join(format!(
-                    "sqlx_factory_attack_{}_{}.db",
-                    stringify!($name),
-                    std::process::id()
-                ));
-                let _ = std::fs::remove_file(&path);
-                let options = sqlx::sqlite::SqliteConnectOptions::new()
-                    .filename(&path)
-                    .create_if_missing(true);
-                let $mk = |n| {
-                    sqlx::sqlite::SqlitePoolOptions::new()
-                        .max_connections(n)
-                        .acquire_timeout(Duration::from_secs(5))
-                        .connect_with(options.clone())
-                };
-                let $observer = $mk(1).await.expect("SQLite observer");
-                let $kind = Kind::Sqlite;
-                sqlx::raw_sql(sqlx::AssertSqlSafe(schema_sql($kind))).execute(&$observer).await.unwrap();
-                $body
-                $observer.close().await;
-                let _ = std::fs::remove_file(&path);
-            }
-
-            #[cfg(feature = "postgres")]
-            #[tokio::test]
-            async fn postgres() {
-                let test = concat!("atk_", stringify!($name));
-                let conn = common::postgres(test).await;
-                drop(conn);
-                let url = std::env::var("DATABASE_URL_PG").unwrap();
-                let options: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
-                let schema = format!("sqlx_factory_{test}");
-                let options = options.options([("search_path", schema.as_str())]);
-                let $mk = |n| {
-                    sqlx::postgres::PgPoolOptions::new()
-                        .max_connections(n)
-                        .acquire_timeout(Duration::from_secs(5))
-                        .connect_with(options.clone())
-                };
-                let $observer = $mk(1).await.expect("PostgreSQL observer");
-                let $kind = Kind::Postgres;
-                sqlx::raw_sql(sqlx::AssertSqlSafe(schema_sql($kind))).execute(&$observer).await.unwrap();
-                $body
-            }
-
-            #[cfg(feature = "mysql")]
-            #[tokio::test]
-            async fn mariadb() {
-                let test = concat!("atk_", stringify!($name));
-                let conn = common::mariadb(test).await;
-                drop(conn);
-                let url = std::env::var("DATABASE_URL_MARIADB").unwrap();
-                let options: sqlx::mysql::MySqlConnectOptions = url.parse().unwrap();
-                let options = options.database(&common::mariadb_database(&url, test));
-                let $mk = |n| {
-                    sqlx::mysql::MySqlPoolOptions::new()
-                        .max_connections(n)
-                        .acquire_timeout(Duration::from_secs(5))
-                        .connect_with(options.clone())
-                };
-                let $observer = $mk(1).await.expect("MariaDB observer");
-                let $kind = Kind::MariaDb;
-                sqlx::raw_sql(sqlx::AssertSqlSafe(schema_sql($kind))).execute(&$observer).await.unwrap();
-                $body
-            }
+/// One test of a backend for [`on_dbs!`]: `$mk(n)` makes a fresh pool of `n` connections to
+/// the test's own database (each iteration of a sweep gets its own), `$observer` is a second
+/// pool, and the schema of this file is created first.
+macro_rules! db_test {
+    (sqlite, $name:ident, $mk:ident, $observer:ident, $kind:ident, $body:block) => {
+        #[tokio::test]
+        async fn sqlite() {
+            let path = std::env::temp_dir().join(format!(
+                "sqlx_factory_attack_{}_{}.db",
+                stringify!($name),
+                std::process::id()
+            ));
+            let _ = std::fs::remove_file(&path);
+            let options = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(&path)
+                .create_if_missing(true);
+            let $mk = |n| {
+                sqlx::sqlite::SqlitePoolOptions::new()
+                    .max_connections(n)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_with(options.clone())
+            };
+            let $observer = $mk(1).await.expect("SQLite observer");
+            let $kind = Kind::Sqlite;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(schema_sql($kind))).execute(&$observer).await.unwrap();
+            $body
+            $observer.close().await;
+            let _ = std::fs::remove_file(&path);
+        }
+    };
+    (postgres, $name:ident, $mk:ident, $observer:ident, $kind:ident, $body:block) => {
+        #[cfg(feature = "postgres")]
+        #[tokio::test]
+        async fn postgres() {
+            let test = concat!("atk_", stringify!($name));
+            let conn = common::postgres(test).await;
+            drop(conn);
+            let url = std::env::var("DATABASE_URL_PG").unwrap();
+            let options: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
+            let schema = format!("sqlx_factory_{test}");
+            let options = options.options([("search_path", schema.as_str())]);
+            let $mk = |n| {
+                sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(n)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_with(options.clone())
+            };
+            let $observer = $mk(1).await.expect("PostgreSQL observer");
+            let $kind = Kind::Postgres;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(schema_sql($kind))).execute(&$observer).await.unwrap();
+            $body
+        }
+    };
+    (mariadb, $name:ident, $mk:ident, $observer:ident, $kind:ident, $body:block) => {
+        #[cfg(feature = "mysql")]
+        #[tokio::test]
+        async fn mariadb() {
+            let test = concat!("atk_", stringify!($name));
+            let conn = common::mariadb(test).await;
+            drop(conn);
+            let url = std::env::var("DATABASE_URL_MARIADB").unwrap();
+            let options: sqlx::mysql::MySqlConnectOptions = url.parse().unwrap();
+            let options = options.database(&common::mariadb_database(&url, test));
+            let $mk = |n| {
+                sqlx::mysql::MySqlPoolOptions::new()
+                    .max_connections(n)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_with(options.clone())
+            };
+            let $observer = $mk(1).await.expect("MariaDB observer");
+            let $kind = Kind::MariaDb;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(schema_sql($kind))).execute(&$observer).await.unwrap();
+            $body
         }
     };
 }
 
-/// `on_every_db!` without MariaDB, for the sweeps: sqlx's MariaDB connection is not
-/// cancel-safe in the middle of a statement (the next statement on it can hang for good), so a
-/// sweep that cancels at every point cannot pass there; the documented idiom for it (close the
-/// connection) is tested in tests/transactions.rs.
-macro_rules! on_sqlite_and_postgres {
-    ($(#[$meta:meta])* async fn $name:ident($mk:ident, $observer:ident, $kind:ident) $body:block) => {
+/// Runs `$body` as a test `$name::<backend>` for each backend listed. The sweeps leave MariaDB
+/// out: sqlx's MariaDB connection is not cancel-safe in the middle of a statement (the next
+/// statement on it can hang for good), so a sweep that cancels at every point cannot pass
+/// there; the documented idiom for it (close the connection) is tested in
+/// tests/transactions.rs.
+macro_rules! on_dbs {
+    ([$($db:ident),+] $(#[$meta:meta])* async fn $name:ident($mk:ident, $observer:ident, $kind:ident) $body:block) => {
         $(#[$meta])*
         mod $name {
             #[allow(unused_imports)]
             use super::*;
 
-            #[tokio::test]
-            async fn sqlite() {
-                let path = std::env::temp_dir().join(format!(
-                    "sqlx_factory_attack_{}_{}.db",
-                    stringify!($name),
-                    std::process::id()
-                ));
-                let _ = std::fs::remove_file(&path);
-                let options = sqlx::sqlite::SqliteConnectOptions::new()
-                    .filename(&path)
-                    .create_if_missing(true);
-                let $mk = |n| {
-                    sqlx::sqlite::SqlitePoolOptions::new()
-                        .max_connections(n)
-                        .acquire_timeout(Duration::from_secs(5))
-                        .connect_with(options.clone())
-                };
-                let $observer = $mk(1).await.expect("SQLite observer");
-                let $kind = Kind::Sqlite;
-                sqlx::raw_sql(sqlx::AssertSqlSafe(schema_sql($kind))).execute(&$observer).await.unwrap();
-                $body
-                $observer.close().await;
-                let _ = std::fs::remove_file(&path);
-            }
-
-            #[cfg(feature = "postgres")]
-            #[tokio::test]
-            async fn postgres() {
-                let test = concat!("atk_", stringify!($name));
-                let conn = common::postgres(test).await;
-                drop(conn);
-                let url = std::env::var("DATABASE_URL_PG").unwrap();
-                let options: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
-                let schema = format!("sqlx_factory_{test}");
-                let options = options.options([("search_path", schema.as_str())]);
-                let $mk = |n| {
-                    sqlx::postgres::PgPoolOptions::new()
-                        .max_connections(n)
-                        .acquire_timeout(Duration::from_secs(5))
-                        .connect_with(options.clone())
-                };
-                let $observer = $mk(1).await.expect("PostgreSQL observer");
-                let $kind = Kind::Postgres;
-                sqlx::raw_sql(sqlx::AssertSqlSafe(schema_sql($kind))).execute(&$observer).await.unwrap();
-                $body
-            }
-
+            $(db_test!($db, $name, $mk, $observer, $kind, $body);)+
         }
     };
 }
@@ -397,7 +349,8 @@ macro_rules! next_user {
 
 const MODES: [&str; 5] = ["commit", "commit-direct", "rollback", "drop", "nested"];
 
-on_sqlite_and_postgres! {
+on_dbs! {
+    [sqlite, postgres]
     /// Cancel each operation of `OPS` after its k-th poll (k = 1, 2, ... until it completes),
     /// inside the caller's transaction, then end the caller's transaction in each of `MODES`;
     /// check what a second connection sees and that the pool's next user commits durably.
@@ -492,7 +445,8 @@ on_sqlite_and_postgres! {
     }
 }
 
-on_sqlite_and_postgres! {
+on_dbs! {
+    [sqlite, postgres]
     /// The same sweep on a bare pooled connection: after the cancellation the caller goes on
     /// with an autocommitted INSERT and returns the connection; nothing of the operation may be
     /// durable, the caller's INSERT must be, and so must the next user's.
@@ -549,7 +503,8 @@ on_sqlite_and_postgres! {
     }
 }
 
-on_sqlite_and_postgres! {
+on_dbs! {
+    [sqlite, postgres]
     /// `tokio::time::timeout` of 1..50 ms around a 20 000-row batch in the caller's
     /// transaction; the caller then commits. None of the batch may be durable.
     async fn timeouts_on_a_large_batch(mk, observer, kind) {
@@ -583,7 +538,8 @@ on_sqlite_and_postgres! {
     }
 }
 
-on_every_db! {
+on_dbs! {
+    [sqlite, postgres, mariadb]
     /// Panics in `after_build`, `lazy`-like closures and hooks, inside `tokio::spawn` on a
     /// multi-thread runtime (the test body spawns onto the current runtime; the hook panics
     /// after its nested create).
@@ -622,7 +578,8 @@ on_every_db! {
     }
 }
 
-on_every_db! {
+on_dbs! {
+    [sqlite, postgres, mariadb]
     /// get_or_create: composite keys with a NULL part, keys repeated in a batch (transients
     /// restored on every row), get_or_create with an association.
     async fn get_or_create_edges(mk, observer, kind) {
