@@ -19,34 +19,10 @@ use tokio::time::timeout;
 
 use common::Kind;
 
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
-#[factory(table = "entries")]
-struct Entry {
-    #[factory(primary_key)]
-    id: i64,
-    #[factory(sequence = |n| Some(format!("entry-{n}")))]
-    name: Option<String>,
-}
+#[path = "common/tx.rs"]
+mod tx;
 
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
-#[factory(table = "authors")]
-struct Author {
-    #[factory(primary_key)]
-    id: i64,
-    #[factory(fake = fake::faker::name::en::Name())]
-    name: String,
-}
-
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
-#[factory(table = "books")]
-struct Book {
-    #[factory(primary_key)]
-    id: i64,
-    #[factory(association = Author)]
-    author_id: i64,
-    #[factory(sequence = |n| format!("book-{n}"))]
-    title: String,
-}
+use tx::{Author, Book, Entry, bounded};
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
 #[factory(table = "pairs", get_or_create(a, b))]
@@ -73,35 +49,18 @@ struct Slugged {
     slug: String,
 }
 
-const LIMIT: Duration = Duration::from_secs(10);
-
-async fn bounded<F: std::future::IntoFuture>(f: F) -> F::Output {
-    timeout(LIMIT, f.into_future())
-        .await
-        .expect("bounded wait: the operation hung")
-}
-
 /// Like `bounded`, but a hang is a finding, not a panic.
 async fn try_bounded<F: std::future::IntoFuture>(f: F) -> Option<F::Output> {
     timeout(Duration::from_secs(2), f.into_future()).await.ok()
 }
 
+/// The shared tables and two of get_or_create's.
 fn schema_sql(kind: Kind) -> String {
-    let pk = kind.serial_pk();
-    let text = kind.varchar();
-    let long = if kind == Kind::MariaDb {
-        "LONGTEXT"
-    } else {
-        "TEXT"
-    };
+    let (pk, text) = (kind.serial_pk(), kind.varchar());
     format!(
-        "CREATE TABLE entries (id {pk}, name {text} NOT NULL); \
-         CREATE TABLE authors (id {pk}, name TEXT NOT NULL); \
-         CREATE TABLE books (id {pk}, author_id BIGINT NOT NULL REFERENCES authors (id), \
-             title TEXT NOT NULL CHECK (title <> 'bad')); \
-         CREATE TABLE blobs (id {pk}, body {long} NOT NULL); \
-         CREATE TABLE pairs (id {pk}, a {text} NOT NULL, b {text}, UNIQUE (a, b)); \
-         CREATE TABLE slugged (id {pk}, author_id BIGINT NOT NULL REFERENCES authors (id), slug {text} NOT NULL UNIQUE)"
+        "{}; CREATE TABLE pairs (id {pk}, a {text} NOT NULL, b {text}, UNIQUE (a, b)); \
+         CREATE TABLE slugged (id {pk}, author_id BIGINT NOT NULL REFERENCES authors (id), slug {text} NOT NULL UNIQUE)",
+        tx::schema_sql(kind)
     )
 }
 

@@ -14,53 +14,10 @@ use tokio::time::timeout;
 
 use common::Kind;
 
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
-#[factory(table = "entries")]
-struct Entry {
-    #[factory(primary_key)]
-    id: i64,
-    // `Option` so that a test can make one row of a batch break the table's NOT NULL.
-    #[factory(sequence = |n| Some(format!("entry-{n}")))]
-    name: Option<String>,
-}
+#[path = "common/tx.rs"]
+mod tx;
 
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
-#[factory(table = "blobs")]
-struct Blob {
-    #[factory(primary_key)]
-    id: i64,
-    #[factory(default = "x".repeat(100_000))]
-    body: String,
-}
-
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
-#[factory(table = "authors")]
-struct Author {
-    #[factory(primary_key)]
-    id: i64,
-    #[factory(fake = fake::faker::name::en::Name())]
-    name: String,
-}
-
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
-#[factory(table = "books")]
-struct Book {
-    #[factory(primary_key)]
-    id: i64,
-    #[factory(association = Author)]
-    author_id: i64,
-    #[factory(sequence = |n| format!("book-{n}"))]
-    title: String,
-}
-
-/// Every await of a test body is bounded: a hang fails the test instead of blocking CI.
-const LIMIT: Duration = Duration::from_secs(60);
-
-async fn bounded<F: std::future::IntoFuture>(f: F) -> F::Output {
-    timeout(LIMIT, f.into_future())
-        .await
-        .expect("bounded wait: the operation hung")
-}
+use tx::{Author, Blob, Book, Entry, bounded, schema_sql};
 
 /// `n` rows of a batch, counted from 0, whose `name` is NULL: that row breaks NOT NULL.
 fn break_row(n: usize) -> impl Fn(&mut Entry) + Send + Sync + 'static {
@@ -70,24 +27,6 @@ fn break_row(n: usize) -> impl Fn(&mut Entry) + Send + Sync + 'static {
             entry.name = None;
         }
     }
-}
-
-fn schema_sql(kind: Kind) -> String {
-    let pk = kind.serial_pk();
-    let text = kind.varchar();
-    // MariaDB's TEXT holds 64 kB: the 100 kB rows of case 11 need LONGTEXT.
-    let long = if kind == Kind::MariaDb {
-        "LONGTEXT"
-    } else {
-        "TEXT"
-    };
-    format!(
-        "CREATE TABLE entries (id {pk}, name {text} NOT NULL); \
-         CREATE TABLE authors (id {pk}, name TEXT NOT NULL); \
-         CREATE TABLE books (id {pk}, author_id BIGINT NOT NULL REFERENCES authors (id), \
-             title TEXT NOT NULL CHECK (title <> 'bad')); \
-         CREATE TABLE blobs (id {pk}, body {long} NOT NULL)"
-    )
 }
 
 /// Runs `$body` once per backend with `$pool` a pool of ONE connection (so the next user gets
