@@ -1,0 +1,144 @@
+//! The stub emitted after a derive error (thiserror's `fallback.rs`).
+
+use super::*;
+
+/// The errors, plus a stub factory with every method the real one would have (thiserror's
+/// `fallback.rs`), so that the user's other uses of it (`Model::factory()`, a trait `impl`,
+/// setters, `build`, `with_session(..).create()`) add no error of their own: one mistake in the
+/// derive is one error. The stub's methods accept anything and are never run.
+///
+/// When the attributes parsed (`model` is `Some`; a check in `valid` failed), the stub follows
+/// them: setters for the settable fields, and `<field>_with` only for associations, typed with
+/// the parent's factory (`{Parent}Factory`, named by the path so a self-reference needs no
+/// `Association` impl), so that `|u| u.admin()` infers.
+pub(super) fn fallback(
+    input: &DeriveInput,
+    errors: syn::Error,
+    model: Option<&Input<'_>>,
+) -> TokenStream {
+    let errors = errors.to_compile_error();
+    let ident = &input.ident;
+    let vis = &input.vis;
+    let factory = format_ident!("{}Factory", input.ident);
+    let private = quote!(::sqlx_factory::__private);
+    let stub = quote! {
+        #vis struct #factory<S = #private::NoSession>(#private::core::marker::PhantomData<S>);
+
+        impl<S> #private::core::fmt::Debug for #factory<S> {
+            fn fmt(&self, f: &mut #private::core::fmt::Formatter<'_>) -> #private::core::fmt::Result {
+                f.write_str(#private::core::stringify!(#factory))
+            }
+        }
+    };
+    // A generic model's methods would need its parameters; only the type is stubbed then.
+    if !input.generics.params.is_empty() {
+        return quote!(#errors #stub);
+    }
+    const METHODS: &[&str] = &[
+        "new",
+        "seed",
+        "after_build",
+        "after_create",
+        "with_related",
+        "in_savepoint",
+        "with_session",
+        "clone",
+        "build",
+        "build_batch",
+        "create",
+        "create_batch",
+    ];
+    let setter = |field: &Ident, with: TokenStream| {
+        quote! {
+            #vis fn #field<__T>(self, _: __T) -> Self { self }
+            #with
+        }
+    };
+    let untyped_with = |field: &Ident| {
+        let with = format_ident!("{}_with", field.unraw_string());
+        quote!(#vis fn #with<__T>(self, _: __T) -> Self { self })
+    };
+    let unclaimed = |field: &&Ident| !METHODS.contains(&field.unraw_string().as_str());
+    let setters: Vec<TokenStream> = match model {
+        Some(model) => model
+            .fields
+            .iter()
+            .filter(|f| !f.is_skipped() && unclaimed(&f.ident))
+            .map(|f| {
+                let with = f.association().map(|parent| {
+                    let with = format_ident!("{}_with", f.ident.unraw_string());
+                    let mut parent_factory = parent.clone();
+                    if let Some(last) = parent_factory.segments.last_mut() {
+                        last.ident = format_ident!("{}Factory", last.ident);
+                    }
+                    quote! {
+                        #vis fn #with<__R>(self, _: impl FnOnce(#parent_factory) -> __R) -> Self { self }
+                    }
+                });
+                setter(f.ident, with.unwrap_or_default())
+            })
+            .collect(),
+        None => match &input.data {
+            syn::Data::Struct(data) => data
+                .fields
+                .iter()
+                .filter_map(|f| f.ident.as_ref())
+                .filter(unclaimed)
+                .map(|field| setter(field, untyped_with(field)))
+                .collect(),
+            _ => Vec::new(),
+        },
+    };
+    quote! {
+        #errors
+        #stub
+
+        #[allow(dead_code, clippy::all)]
+        impl #ident {
+            #vis fn factory() -> #factory {
+                #factory(#private::core::marker::PhantomData)
+            }
+        }
+
+        #[allow(dead_code, clippy::all)]
+        impl #factory {
+            #vis fn new() -> Self {
+                #factory(#private::core::marker::PhantomData)
+            }
+        }
+
+        #[allow(dead_code, clippy::all)]
+        impl<S> #factory<S> {
+            #(#setters)*
+            #vis fn seed<__T>(self, _: __T) -> Self { self }
+            #vis fn after_build(self, _: impl Fn(&mut #ident) + Send + Sync + 'static) -> Self { self }
+            #vis fn after_create<__T>(self, _: __T) -> Self { self }
+            #vis fn with_related<__R>(self, _: usize, _: impl Fn(&#ident) -> __R) -> Self { self }
+            #vis fn in_savepoint(self) -> Self { self }
+            #[allow(clippy::should_implement_trait)]
+            #vis fn clone(&self) -> Self { #factory(#private::core::marker::PhantomData) }
+            #vis fn with_session<__T>(self, _: __T) -> Self { self }
+            #vis fn build(self) -> #ident { #private::core::unreachable!() }
+            #vis fn build_batch(self, _: usize) -> #private::Vec<#ident> { #private::core::unreachable!() }
+            #vis async fn create(self) -> #private::core::result::Result<#ident, #private::Error> {
+                #private::core::unreachable!()
+            }
+            #vis async fn create_batch(self, _: usize) -> #private::core::result::Result<#private::Vec<#ident>, #private::Error> {
+                #private::core::unreachable!()
+            }
+            // `insert_many(n)` and its options chain on the stub itself, which awaits to a count.
+            #vis fn insert_many(self, _: u64) -> Self { self }
+            #vis fn parents_from<__P, __K>(self, _: __K) -> Self { self }
+            #vis fn on_progress<__F>(self, _: __F) -> Self { self }
+            #vis fn chunk_rows(self, _: usize) -> Self { self }
+            #vis fn with_children<__C>(self, _: u64, _: __C) -> Self { self }
+        }
+
+        #[allow(dead_code, clippy::all)]
+        impl<S> #private::core::future::IntoFuture for #factory<S> {
+            type Output = #private::core::result::Result<u64, #private::Error>;
+            type IntoFuture = #private::core::future::Pending<Self::Output>;
+            fn into_future(self) -> Self::IntoFuture { #private::core::future::pending() }
+        }
+    }
+}

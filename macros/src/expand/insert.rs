@@ -1,0 +1,203 @@
+//! The `Insert<DB>` impl: binding a row and creating the parents it refers to, generic over
+//! the backend.
+
+use super::*;
+
+impl<'a> Expander<'a> {
+    pub(super) fn insert_impl(&self) -> TokenStream {
+        let private = &self.private;
+        let model = self.input.ident;
+        let columns: Vec<&Field<'_>> = self.columns().collect();
+        // Fields are moved into fresh names: a field called `args` or `set` must not shadow
+        // the parameters.
+        let column_idents: Vec<&Ident> = columns.iter().map(|f| f.ident).collect();
+        let column_vars: Vec<Ident> = (0..columns.len())
+            .map(|i| format_ident!("__column{}", i))
+            .collect();
+        let transient_idents: Vec<&Ident> = self.transients().map(|f| f.ident).collect();
+        let transient_vars: Vec<Ident> = (0..transient_idents.len())
+            .map(|i| format_ident!("__transient{}", i))
+            .collect();
+        let mut k = 0usize;
+        let binds = columns.iter().zip(&column_vars).map(|(f, var)| {
+            let value = crate::stored::bind_value(self.input, f, var);
+            let add = quote!(#private::ColumnOf::<__DB>::bind(#value, __args)?;);
+            if f.is_db_filled() {
+                let bit = k;
+                k += 1;
+                quote!(if __set.contains(#bit) { #add })
+            } else {
+                add
+            }
+        });
+        let keys = self.lookup_fields();
+        let key_vars: Vec<Ident> = (0..keys.len())
+            .map(|i| format_ident!("__key{}", i))
+            .collect();
+        let key_binds = keys.iter().zip(&key_vars).map(|(f, var)| {
+            let value = crate::stored::bind_value(self.input, f, var);
+            quote!(#private::ColumnOf::<__DB>::bind(#value, __args)?;)
+        });
+        let encode_bounds = columns.iter().map(|f| {
+            let ty = f.ty;
+            let private = private_at(ty.span());
+            let stored = crate::stored::bound_type(f);
+            quote_spanned! {ty.span()=> #stored: #private::ColumnOf<__DB> }
+        });
+        // A self-reference needs no bound: inside this impl, `Self: Insert<__DB>` holds.
+        let parent_bounds = self.associations().filter_map(|f| {
+            let parent = f.association()?;
+            // A `back_reference` parent's bound is on `create()` instead: here it would close
+            // the cycle of the two models' bounds (rustc's E0275).
+            if f.is_self_reference(model) || f.is_deferred() {
+                return None;
+            }
+            Some({
+                let spanned_private = private_at(parent.span());
+                quote_spanned!(parent.span()=> #parent: #spanned_private::InsertParent<__DB>)
+            })
+        });
+        let create_parents = self.parent_steps(false);
+        let after_insert = self.parent_steps(true);
+        let (check_returned, check_bound) = crate::keys::check_returned(self.input);
+        let set_parent_key = self.set_parent_key_fn();
+        quote! {
+            #[automatically_derived]
+            impl<__DB: #private::Backend> #private::Insert<__DB> for #model
+            where
+                #(#encode_bounds,)*
+                #(#parent_bounds,)*
+                #check_bound
+                #model: for<'r> #private::sqlx::FromRow<'r, <__DB as #private::sqlx::Database>::Row>,
+            {
+                #check_returned
+
+                fn bind<__A: #private::ArgSink<__DB>>(
+                    self,
+                    __set: #private::ColumnSet,
+                    __args: &mut __A,
+                ) -> #private::core::result::Result<Self::Transient, #private::sqlx::error::BoxDynError> {
+                    let #model { #(#column_idents: #column_vars,)* #(#transient_idents: #transient_vars,)* .. } = self;
+                    #(#binds)*
+                    #private::core::result::Result::Ok((#(#transient_vars,)*))
+                }
+
+                fn bind_lookup_key(
+                    __key: Self::LookupKey,
+                    __args: &mut <__DB as #private::sqlx::Database>::Arguments,
+                ) -> #private::core::result::Result<(), #private::sqlx::error::BoxDynError> {
+                    let (#(#key_vars,)*) = __key;
+                    #[allow(unused_variables)]
+                    let __args = &mut #private::Args::<__DB>(__args);
+                    #(#key_binds)*
+                    #private::core::result::Result::Ok(())
+                }
+
+                #[allow(unused_variables)]
+                fn after_insert<'a>(
+                    parents: &mut Self::Parents,
+                    rows: &'a mut [Self],
+                    conn: &'a mut <__DB as #private::sqlx::Database>::Connection,
+                    operation: #private::Operation,
+                    seed: #private::core::option::Option<u64>,
+                ) -> #private::core::option::Option<#private::BoxFuture<'a, #private::core::result::Result<(), #private::Error>>> {
+                    #after_insert
+                }
+
+                #set_parent_key
+
+                #[allow(unused_variables)]
+                fn create_parents<'a>(
+                    parents: &mut Self::Parents,
+                    rows: &'a mut [Self],
+                    conn: &'a mut <__DB as #private::sqlx::Database>::Connection,
+                    operation: #private::Operation,
+                    seed: #private::core::option::Option<u64>,
+                ) -> #private::core::option::Option<#private::BoxFuture<'a, #private::core::result::Result<(), #private::Error>>> {
+                    #create_parents
+                }
+            }
+        }
+    }
+    /// The body of `create_parents` (`deferred == false`: parents created before the INSERT)
+    /// or of `after_insert` (`back_reference` parents, created after it). Slots are taken out
+    /// of `parents` synchronously, so the future borrows only `rows` and `conn`.
+    pub(super) fn parent_steps(&self, deferred: bool) -> TokenStream {
+        let private = &self.private;
+        let associations: Vec<(usize, &Field<'_>)> = self
+            .associations()
+            .enumerate()
+            .filter(|(_, f)| f.is_deferred() == deferred)
+            .collect();
+        if associations.is_empty() {
+            return quote!(#private::core::option::Option::None);
+        }
+        let slots: Vec<Ident> = associations
+            .iter()
+            .map(|(_, f)| format_ident!("__{}", f.ident))
+            .collect();
+        let indexes = associations.iter().map(|(k, _)| syn::Index::from(*k));
+        let steps = associations.iter().zip(&slots).map(|((index, f), slot)| {
+            let name = f.name();
+            let parent = f.association();
+            let assign = parent.map(|parent| crate::refs::assign_keys(self.input, f, parent));
+            if deferred {
+                let key_column = self
+                    .columns()
+                    .find(|k| k.attrs.primary_key.is_some())
+                    .map(|k| k.column.clone())
+                    .unwrap_or_default();
+                let column = &f.column;
+                return quote! {
+                    if let #private::core::option::Option::Some((source, step)) = #slot {
+                        static BACK: #private::Back = #private::Back { field: #name, column: #column, key_column: #key_column };
+                        let step = #private::deferred_fn::<__DB, Self, #parent>(step)
+                            .expect("sqlx-factory bug: a back_reference step made for other types");
+                        let created = step(
+                            &mut *conn, source, &*rows, &BACK, operation,
+                            #private::child_seed(seed, #index),
+                        ).await?;
+                        for (row, parent) in rows.iter_mut().zip(&created) {
+                            #assign
+                        }
+                    }
+                };
+            }
+            let create = {
+                let spanned_private = private_at(parent.span());
+                quote_spanned!(parent.span()=> <#parent as #spanned_private::InsertParent<__DB>>::create_parents)
+            };
+            quote! {
+                if let #private::core::option::Option::Some(source) = #slot {
+                    let created = #create::<Self>(
+                        &mut *conn, source, rows.len(), #name, operation,
+                        #private::child_seed(seed, #index),
+                    ).await?;
+                    for (row, parent) in rows.iter_mut().zip(&created) {
+                        #assign
+                    }
+                }
+            }
+        });
+        quote! {
+            #(let #slots = parents.#indexes.take();)*
+            if true #(&& #slots.is_none())* {
+                return #private::core::option::Option::None;
+            }
+            #private::core::option::Option::Some(#private::Box::pin(async move {
+                #(#steps)*
+                #private::core::result::Result::Ok(())
+            }))
+        }
+    }
+
+    /// `S: Deferred<Model, Parent, NAME>` per `back_reference` association: where `S` is
+    /// concrete (at `create()`), the parent's `Insert` bound holds without a cycle.
+    pub(super) fn deferred_bounds(&self) -> Vec<TokenStream> {
+        self.associations()
+            .filter(|f| f.is_deferred())
+            .map(|f| deferred_bound(self.input.ident, f))
+            .map(|bound| quote!(S: #bound))
+            .collect()
+    }
+}

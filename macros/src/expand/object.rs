@@ -1,0 +1,231 @@
+//! Drawing objects: one object with every value, the rows of a create, and the value of a
+//! field the factory was not given.
+
+use super::*;
+
+impl<'a> Expander<'a> {
+    /// `__factory_object`: one object, values drawn, lazy fields computed, hooks run.
+    pub(super) fn object_fn(&self) -> TokenStream {
+        let private = &self.private;
+        let model = self.input.ident;
+        let fields = &self.input.fields;
+        let sequence = if fields
+            .iter()
+            .any(|f| matches!(f.value(), Value::Sequence(_)))
+        {
+            quote! {
+                let __n = #private::next_sequence(__draw, <#model as #private::Model>::TABLE);
+            }
+        } else {
+            TokenStream::new()
+        };
+        let values = fields.iter().map(|f| {
+            let ident = f.ident;
+            let fallback = self.fallback_value(f);
+            if f.is_skipped() {
+                quote!(#ident: #fallback)
+            } else {
+                quote! {
+                    #ident: match &self.#ident {
+                        #private::core::option::Option::Some(value) => #private::core::clone::Clone::clone(value),
+                        #private::core::option::Option::None => #fallback,
+                    }
+                }
+            }
+        });
+        let lazies = fields.iter().filter_map(|f| match f.value() {
+            Value::Lazy(expr) => {
+                let ident = f.ident;
+                let ty = f.ty;
+                let call = {
+                    let spanned_private = private_at(expr.span());
+                    quote_spanned! {expr.span()=>
+                        #spanned_private::lazy::<#model, #ty, _>(#expr, &object)
+                    }
+                };
+                Some(quote! {
+                    if self.#ident.is_none() {
+                        object.#ident = #call;
+                    }
+                })
+            }
+            _ => None,
+        });
+        quote! {
+            fn __factory_object(&self, __draw: &mut #private::Draw) -> #model {
+                #sequence
+                let __rng = &mut __draw.rng;
+                #[allow(unused_mut)]
+                let mut object = #model {
+                    #(#values,)*
+                };
+                #(#lazies)*
+                self.__factory.after_build(&mut object);
+                object
+            }
+        }
+    }
+
+    /// `__factory_rows`: the rows of a create, the columns they send and the parents to make.
+    pub(super) fn rows_fn(&self) -> TokenStream {
+        let private = &self.private;
+        let model = self.input.ident;
+        let deferred_bounds = self.deferred_bounds();
+        let deferred_fields: Vec<&Ident> = self
+            .associations()
+            .filter(|f| f.is_deferred())
+            .map(|f| f.ident)
+            .collect();
+        // Bit `k` of the column set: the `k`-th database-filled column, sent when given a value.
+        let column_set = self
+            .columns()
+            .filter(|f| f.is_db_filled())
+            .enumerate()
+            .map(|(k, f)| {
+                let ident = f.ident;
+                let has_value_attr = !matches!(f.value(), Value::Dummy);
+                quote!(.with(#k, #has_value_attr || self.#ident.is_some()))
+            });
+        let parents = self.associations().map(|f| {
+            let ident = f.ident;
+            let parent_field = parent_ident(ident);
+            let parent = f.association();
+            let default_parent = if f.is_option() && f.attrs.create_parent.is_none() {
+                // An optional foreign key stays NULL unless a parent is asked for.
+                quote!(#private::core::option::Option::None)
+            } else {
+                let span = parent.span();
+                { let spanned_private = private_at(span); quote_spanned!{span=>
+                    #spanned_private::core::option::Option::Some(#spanned_private::default_parent::<#parent>())
+                } }
+            };
+            if f.is_deferred() {
+                let deferred = deferred_bound(model, f);
+                return quote! {
+                    if self.#ident.is_some() {
+                        #private::core::option::Option::None
+                    } else {
+                        let source = match &self.#parent_field {
+                            #private::core::option::Option::Some(source) => #private::Arc::clone(source),
+                            #private::core::option::Option::None => #private::default_parent::<#parent>(),
+                        };
+                        <S as #deferred>::deferred().map(|step| (source, step))
+                    }
+                };
+            }
+            let members = group_members(f);
+            quote! {
+                if false #(|| self.#members.is_some())* {
+                    #private::core::option::Option::None
+                } else {
+                    match &self.#parent_field {
+                        #private::core::option::Option::Some(source) => #private::core::option::Option::Some(#private::Arc::clone(source)),
+                        #private::core::option::Option::None => #default_parent,
+                    }
+                }
+            }
+        });
+        quote! {
+            fn __factory_rows(&self, n: usize, inherited: #private::core::option::Option<u64>) -> #private::Rows<#model>
+            where
+                #(#deferred_bounds,)*
+            {
+                let seed = self.__factory.seed().or(inherited);
+                let mut __draw = #private::draw(seed);
+                self.__factory_chunk(n, &mut __draw, seed)
+            }
+
+            /// The next `n` rows of a stream drawn from `__draw` (seeding draws chunk by chunk).
+            fn __factory_chunk(&self, n: usize, __draw: &mut #private::Draw, seed: #private::core::option::Option<u64>) -> #private::Rows<#model>
+            where
+                #(#deferred_bounds,)*
+            {
+                #[allow(unused_mut)]
+                let mut rows: #private::Vec<#model> = (0..n).map(|_| self.__factory_object(__draw)).collect();
+                let set = #private::ColumnSet::default() #(#column_set)*;
+                let parents = (#(#parents,)*);
+                // A `back_reference` key not given is NULL in the INSERT: `after_insert` sets it,
+                // or (drawn by an unbound factory, as another row's parent) it stays NULL.
+                #(if self.#deferred_fields.is_none() {
+                    for row in rows.iter_mut() {
+                        row.#deferred_fields = #private::core::option::Option::None;
+                    }
+                })*
+                #private::Rows { rows, set, parents, seed }
+            }
+        }
+    }
+
+    /// The value of a field the factory was not given, spanned at the user's tokens so a type
+    /// error lands on them.
+    pub(super) fn fallback_value(&self, f: &Field<'_>) -> TokenStream {
+        let private = &self.private;
+        let ty = f.ty;
+        let dummy = {
+            let spanned_private = private_at(ty.span());
+            quote_spanned! {ty.span()=>
+                <#ty as #spanned_private::FakeValue>::fake_value(__rng)
+            }
+        };
+        if let (Some(_), Some(inner)) = (f.association(), f.option_inner()) {
+            // Build mode: NULL unless a parent was asked for, as in create mode.
+            let parent_field = parent_ident(f.ident);
+            let key = {
+                let spanned_private = private_at(inner.span());
+                quote_spanned! {inner.span()=>
+                    <#inner as #spanned_private::FakeValue>::fake_value(__rng)
+                }
+            };
+            // `create_parent`: a parent by default, so a key in build mode too.
+            let by_default = f.attrs.create_parent.is_some() || f.is_deferred();
+            return quote! {
+                if #by_default || self.#parent_field.is_some() {
+                    #private::core::option::Option::Some(#key)
+                } else {
+                    #private::core::option::Option::None
+                }
+            };
+        }
+        match f.value() {
+            Value::Skip => quote!(#private::core::default::Default::default()),
+            Value::Default(expr) => {
+                quote_spanned! {expr.span()=>
+                    { let value: #ty = #expr; value }
+                }
+            }
+            Value::Fake(expr) => {
+                let spanned_private = private_at(expr.span());
+                quote_spanned! {expr.span()=>
+                    #spanned_private::fake::<#ty, _, _>(&(#expr), __rng)
+                }
+            }
+            Value::Sequence(expr) => {
+                let spanned_private = private_at(expr.span());
+                quote_spanned! {expr.span()=>
+                    #spanned_private::sequence::<#ty, _>(#expr, __n)
+                }
+            }
+            Value::Lazy(expr) => {
+                let spanned_private = private_at(expr.span());
+                quote_spanned! {expr.span()=>
+                    <#ty as #spanned_private::LazyPlaceholder>::placeholder()
+                }
+            }
+            // The typestate only lets `build`/`create` run once the setter stored a value.
+            Value::Required => {
+                quote!(#private::core::unreachable!("required field set by typestate"))
+            }
+            Value::Dummy if is_date_type(ty) => {
+                let private = private_at(ty.span());
+                quote_spanned! {ty.span()=> <#ty as #private::DateValue>::date_value(__rng) }
+            }
+            Value::Dummy => match option_inner(ty) {
+                Some(inner) if is_date_type(inner) => {
+                    let private = private_at(inner.span());
+                    quote_spanned! {inner.span()=> #private::optional_date::<#inner, _>(__rng) }
+                }
+                _ => dummy,
+            },
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! The setters of the generated factory: one per settable field, typed so that a literal
+//! fits a number field and a wrong type is one short error.
+
+use super::*;
+
+impl<'a> Expander<'a> {
+    pub(super) fn setter(&self, f: &Field<'_>) -> TokenStream {
+        let private = &self.private;
+        let ident = f.ident;
+        let ty = f.ty;
+        let what = if f.is_transient() {
+            format!("Sets the transient parameter `{ident}`")
+        } else {
+            format!("Sets `{ident}` (column `{}`)", f.column)
+        };
+        let doc = format!("{what} for every object this factory makes.");
+        let (param, convert) = setter_param(private, ty);
+        // Setting a key field drops its parent; for a composite key, any of its fields does.
+        let clear_parent = f
+            .attrs
+            .group_first
+            .as_ref()
+            .or(f.association().map(|_| ident))
+            .map(|first| {
+                let parent = parent_ident(first);
+                quote!(self.#parent = #private::core::option::Option::None;)
+            });
+        let main = if let Some(i) = self.required.iter().position(|(r, _)| r.ident == ident) {
+            // Changes this field's type parameter to `Set`: the struct is rebuilt field by field.
+            let factory = &self.factory;
+            let params = self.required.iter().enumerate().map(|(j, (_, p))| {
+                if i == j {
+                    quote!(#private::Set)
+                } else {
+                    quote!(#p)
+                }
+            });
+            let others = self
+                .settable()
+                .filter(|o| o.ident != ident)
+                .map(|o| o.ident);
+            let parents = self.associations().map(|a| parent_ident(a.ident));
+            quote! {
+                #[doc = #doc]
+                pub fn #ident(self, value: #param) -> #factory<S #(, #params)*> {
+                    #factory {
+                        __factory: self.__factory,
+                        #ident: #private::core::option::Option::Some(#convert),
+                        #(#others: self.#others,)*
+                        #(#parents: self.#parents,)*
+                        __required: #private::core::marker::PhantomData,
+                    }
+                }
+            }
+        } else {
+            quote! {
+                #[doc = #doc]
+                pub fn #ident(mut self, value: #param) -> Self {
+                    self.#ident = #private::core::option::Option::Some(#convert);
+                    #clear_parent
+                    self
+                }
+            }
+        };
+        let with = f.association().map(|parent| {
+            let members = group_members(f);
+            let with = format_ident!("{}_with", ident);
+            let parent_field = parent_ident(ident);
+            let doc = format!(
+                "Creates the `{ident}` parent from `{}::factory()` as `customize` changes it \
+                 (create mode), instead of a default one or a fixed key.",
+                quote!(#parent)
+            );
+            // Signature and body are spanned at the parent's path, so that naming a type that
+            // is no model is one error, under that path.
+            let span = parent.span();
+            let private = private_at(span);
+            quote_spanned! {span=>
+                #[doc = #doc]
+                pub fn #with<__Customize, __F>(mut self, customize: __Customize) -> Self
+                where
+                    __Customize: FnOnce(<#parent as #private::Association>::Factory) -> __F,
+                    __F: #private::RowSource<#parent> + 'static,
+                {
+                    let factory = <<#parent as #private::Association>::Factory as #private::core::default::Default>::default();
+                    self.#parent_field = #private::core::option::Option::Some(#private::Arc::new(customize(factory)));
+                    #(self.#members = #private::core::option::Option::None;)*
+                    self
+                }
+            }
+        });
+        quote!(#main #with)
+    }
+}
+
+/// A setter's parameter type and the expression that turns `value` into the field's type.
+/// Number fields take their own type (`Option<N>` fields: `N` or `Option<N>`), so an integer
+/// literal is inferred as the field's type instead of falling back to `i32`, which
+/// `impl Into<i16>` would refuse; every other type takes anything `Into` it.
+pub(super) fn setter_param(private: &TokenStream, ty: &syn::Type) -> (TokenStream, TokenStream) {
+    if is_number(ty) {
+        return (quote!(#ty), quote!(value));
+    }
+    if let Some(inner) = option_inner(ty).filter(|inner| is_number(inner)) {
+        return (
+            quote!(impl #private::OptionalNumber<#inner>),
+            quote!(#private::OptionalNumber::into_option(value)),
+        );
+    }
+    (
+        quote!(impl #private::SetterValue<#ty>),
+        quote!(#private::SetterValue::into_value(value)),
+    )
+}
+
+/// A primitive number type written as such (`i16`, `u64`, `f32`; not an alias of one).
+pub(super) fn is_number(ty: &syn::Type) -> bool {
+    const NUMBERS: &[&str] = &[
+        "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize",
+        "f32", "f64",
+    ];
+    match ty {
+        syn::Type::Path(path) if path.qself.is_none() => path
+            .path
+            .get_ident()
+            .is_some_and(|ident| NUMBERS.contains(&ident.to_string().as_str())),
+        _ => false,
+    }
+}
