@@ -19,7 +19,7 @@ mod common;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use common::User;
+use common::{User, url};
 use sqlx::Connection;
 
 struct Line {
@@ -249,16 +249,6 @@ async fn postgres(url: &str, cfg: &Config, lines: &mut Vec<Line>) {
         .execute(&mut conn)
         .await
         .expect("truncate");
-}
-
-fn url(var: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            println!("# {var} is not set: that backend is skipped");
-            None
-        }
-    }
 }
 
 #[tokio::main(flavor = "current_thread")]

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use common::{Post, User, title, user_literal, user_values};
+use common::{Post, User, title, url, user_literal, user_values};
 use std::sync::Arc;
 
 use sqlx::{AssertSqlSafe, Connection};
@@ -325,16 +325,6 @@ async fn mariadb(url: &str, cfg: &Config, lines: &mut Vec<Line>) {
         insert_user = "INSERT INTO bench_users (email, name, age, bio, score) VALUES (?, ?, ?, ?, ?) RETURNING id, email, name, age, bio, score",
         dollar = false
     );
-}
-
-fn url(var: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            println!("# {var} is not set: that backend is skipped");
-            None
-        }
-    }
 }
 
 #[tokio::main(flavor = "current_thread")]

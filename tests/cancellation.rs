@@ -20,6 +20,7 @@ use tokio::time::timeout;
 use common::Kind;
 
 #[path = "common/tx.rs"]
+#[macro_use]
 mod tx;
 
 use tx::{Author, Book, Entry, bounded};
@@ -62,100 +63,6 @@ fn schema_sql(kind: Kind) -> String {
          CREATE TABLE slugged (id {pk}, author_id BIGINT NOT NULL REFERENCES authors (id), slug {text} NOT NULL UNIQUE)",
         tx::schema_sql(kind)
     )
-}
-
-/// One test of a backend for [`on_dbs!`]: `$mk(n)` makes a fresh pool of `n` connections to
-/// the test's own database (each iteration of a sweep gets its own), `$observer` is a second
-/// pool, and the schema of this file is created first.
-macro_rules! db_test {
-    (sqlite, $name:ident, $mk:ident, $observer:ident, $kind:ident, $body:block) => {
-        #[tokio::test]
-        async fn sqlite() {
-            let path = std::env::temp_dir().join(format!(
-                "sqlx_factory_attack_{}_{}.db",
-                stringify!($name),
-                std::process::id()
-            ));
-            let _ = std::fs::remove_file(&path);
-            let options = sqlx::sqlite::SqliteConnectOptions::new()
-                .filename(&path)
-                .create_if_missing(true);
-            let $mk = |n| {
-                sqlx::sqlite::SqlitePoolOptions::new()
-                    .max_connections(n)
-                    .acquire_timeout(Duration::from_secs(5))
-                    .connect_with(options.clone())
-            };
-            let $observer = $mk(1).await.expect("SQLite observer");
-            let $kind = Kind::Sqlite;
-            sqlx::raw_sql(sqlx::AssertSqlSafe(schema_sql($kind))).execute(&$observer).await.unwrap();
-            $body
-            $observer.close().await;
-            let _ = std::fs::remove_file(&path);
-        }
-    };
-    (postgres, $name:ident, $mk:ident, $observer:ident, $kind:ident, $body:block) => {
-        #[cfg(feature = "postgres")]
-        #[tokio::test]
-        async fn postgres() {
-            let test = concat!("atk_", stringify!($name));
-            let conn = common::postgres(test).await;
-            drop(conn);
-            let url = std::env::var("DATABASE_URL_PG").unwrap();
-            let options: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
-            let schema = format!("sqlx_factory_{test}");
-            let options = options.options([("search_path", schema.as_str())]);
-            let $mk = |n| {
-                sqlx::postgres::PgPoolOptions::new()
-                    .max_connections(n)
-                    .acquire_timeout(Duration::from_secs(5))
-                    .connect_with(options.clone())
-            };
-            let $observer = $mk(1).await.expect("PostgreSQL observer");
-            let $kind = Kind::Postgres;
-            sqlx::raw_sql(sqlx::AssertSqlSafe(schema_sql($kind))).execute(&$observer).await.unwrap();
-            $body
-        }
-    };
-    (mariadb, $name:ident, $mk:ident, $observer:ident, $kind:ident, $body:block) => {
-        #[cfg(feature = "mysql")]
-        #[tokio::test]
-        async fn mariadb() {
-            let test = concat!("atk_", stringify!($name));
-            let conn = common::mariadb(test).await;
-            drop(conn);
-            let url = std::env::var("DATABASE_URL_MARIADB").unwrap();
-            let options: sqlx::mysql::MySqlConnectOptions = url.parse().unwrap();
-            let options = options.database(&common::mariadb_database(&url, test));
-            let $mk = |n| {
-                sqlx::mysql::MySqlPoolOptions::new()
-                    .max_connections(n)
-                    .acquire_timeout(Duration::from_secs(5))
-                    .connect_with(options.clone())
-            };
-            let $observer = $mk(1).await.expect("MariaDB observer");
-            let $kind = Kind::MariaDb;
-            sqlx::raw_sql(sqlx::AssertSqlSafe(schema_sql($kind))).execute(&$observer).await.unwrap();
-            $body
-        }
-    };
-}
-
-/// Runs `$body` as a test `$name::<backend>` for each backend listed. The sweeps leave MariaDB
-/// out: sqlx's MariaDB connection is not cancel-safe in the middle of a statement (the next
-/// statement on it can hang for good), so a sweep that cancels at every point cannot pass
-/// there; the documented idiom for it (close the connection) is tested in
-/// tests/transactions.rs.
-macro_rules! on_dbs {
-    ([$($db:ident),+] $(#[$meta:meta])* async fn $name:ident($mk:ident, $observer:ident, $kind:ident) $body:block) => {
-        $(#[$meta])*
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            $(db_test!($db, $name, $mk, $observer, $kind, $body);)+
-        }
-    };
 }
 
 /// Polls `fut` up to `k` times, sleeping 3 ms between polls (so the statement it sent

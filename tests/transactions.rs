@@ -15,6 +15,7 @@ use tokio::time::timeout;
 use common::Kind;
 
 #[path = "common/tx.rs"]
+#[macro_use]
 mod tx;
 
 use tx::{Author, Blob, Book, Entry, bounded, schema_sql};
@@ -34,80 +35,11 @@ fn break_row(n: usize) -> impl Fn(&mut Entry) + Send + Sync + 'static {
 /// database, and `$kind`; the schema of this file is created first.
 macro_rules! on_every_pool {
     ($(#[$meta:meta])* async fn $name:ident($pool:ident, $observer:ident, $kind:ident) $body:block) => {
-        $(#[$meta])*
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            #[tokio::test]
-            async fn sqlite() {
-                let path = std::env::temp_dir().join(format!(
-                    "sqlx_factory_{}_{}.db",
-                    stringify!($name),
-                    std::process::id()
-                ));
-                let _ = std::fs::remove_file(&path);
-                let options = sqlx::sqlite::SqliteConnectOptions::new()
-                    .filename(&path)
-                    .create_if_missing(true);
-                let pool = |n| {
-                    sqlx::sqlite::SqlitePoolOptions::new()
-                        .max_connections(n)
-                        .acquire_timeout(Duration::from_secs(20))
-                        .connect_with(options.clone())
-                };
-                let $pool = pool(1).await.expect("SQLite pool");
-                let $observer = pool(1).await.expect("SQLite observer");
-                let $kind = Kind::Sqlite;
-                sqlx::raw_sql(sqlx::AssertSqlSafe(schema_sql($kind))).execute(&$pool).await.unwrap();
-                $body
-                $pool.close().await;
-                $observer.close().await;
-                let _ = std::fs::remove_file(&path);
-            }
-
-            #[cfg(feature = "postgres")]
-            #[tokio::test]
-            async fn postgres() {
-                let test = concat!("tx_", stringify!($name));
-                let conn = common::postgres(test).await;
-                drop(conn);
-                let url = std::env::var("DATABASE_URL_PG").unwrap();
-                let options: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
-                let schema = format!("sqlx_factory_{test}");
-                let options = options.options([("search_path", schema.as_str())]);
-                let pool = |n| {
-                    sqlx::postgres::PgPoolOptions::new()
-                        .max_connections(n)
-                        .acquire_timeout(Duration::from_secs(20))
-                        .connect_with(options.clone())
-                };
-                let $pool = pool(1).await.expect("PostgreSQL pool");
-                let $observer = pool(1).await.expect("PostgreSQL observer");
-                let $kind = Kind::Postgres;
-                sqlx::raw_sql(sqlx::AssertSqlSafe(schema_sql($kind))).execute(&$pool).await.unwrap();
-                $body
-            }
-
-            #[cfg(feature = "mysql")]
-            #[tokio::test]
-            async fn mariadb() {
-                let test = concat!("tx_", stringify!($name));
-                let conn = common::mariadb(test).await;
-                drop(conn);
-                let url = std::env::var("DATABASE_URL_MARIADB").unwrap();
-                let options: sqlx::mysql::MySqlConnectOptions = url.parse().unwrap();
-                let options = options.database(&common::mariadb_database(&url, test));
-                let pool = |n| {
-                    sqlx::mysql::MySqlPoolOptions::new()
-                        .max_connections(n)
-                        .acquire_timeout(Duration::from_secs(20))
-                        .connect_with(options.clone())
-                };
-                let $pool = pool(1).await.expect("MariaDB pool");
-                let $observer = pool(1).await.expect("MariaDB observer");
-                let $kind = Kind::MariaDb;
-                sqlx::raw_sql(sqlx::AssertSqlSafe(schema_sql($kind))).execute(&$pool).await.unwrap();
+        on_dbs! {
+            [sqlite, postgres, mariadb]
+            $(#[$meta])*
+            async fn $name(mk, $observer, $kind) {
+                let $pool = mk(1).await.expect("a pool of one connection");
                 $body
             }
         }

@@ -69,3 +69,15 @@ pub fn user_literal<R: fake::RngExt + ?Sized>(n: u64, rng: &mut R) -> User {
 pub fn title<R: fake::RngExt + ?Sized>(rng: &mut R) -> String {
     Sentence(3..6).fake_with_rng(rng)
 }
+
+/// The URL in `var`, or `None` after saying that backend is skipped (a bench, unlike a test,
+/// measures what it can reach).
+pub fn url(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            println!("# {var} is not set: that backend is skipped");
+            None
+        }
+    }
+}
