@@ -428,8 +428,9 @@ pub(crate) async fn run<DB: Backend, M: Insert<DB>>(
         key_base: 0,
     };
     let mut children = children.and_then(|c| c.downcast::<Box<dyn KeyedChildren<DB, M>>>().ok());
+    session.acquire().await.map_err(error)?;
     let mut scope = Scope::begin(&mut session).await.map_err(error)?;
-    let conn = &mut *scope.session().conn;
+    let conn = scope.session().conn();
     let result = match children.as_deref_mut() {
         None => DB::seed_rows::<M>(conn, &mut chunks).await,
         // Parents go as INSERTs returning their keys (also on PostgreSQL, where `COPY` returns

@@ -286,8 +286,9 @@ async fn run<DB: Backend, M: Insert<DB>>(
         ..
     } = state;
     let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
+    session.acquire().await.map_err(error)?;
     if !savepoint && after_create.is_empty() && one_write::<DB, M>(&rows) {
-        let kept = if in_transaction::<DB>(session.conn) {
+        let kept = if in_transaction::<DB>(session.conn()) {
             Kept::InTransaction
         } else {
             Kept::Committed
@@ -341,9 +342,10 @@ async fn run_lazy<DB: Backend, M: Insert<DB>>(
         ..
     } = state;
     let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
+    session.acquire().await.map_err(error)?;
     let mut scope = Scope::begin(&mut session).await.map_err(error)?;
     let inserts = async {
-        let conn = &mut *scope.session().conn;
+        let conn = scope.session().conn();
         let mut created = Vec::with_capacity(total);
         let mut numbering = Numbering {
             index: 0,
@@ -431,7 +433,7 @@ async fn run_steps<'c, DB: Backend, M: Insert<DB>>(
     operation: Operation,
     kept: Kept,
 ) -> Result<Vec<M>, Error> {
-    let created = insert_rows::<DB, M>(&mut *session.conn, rows, operation, kept).await?;
+    let created = insert_rows::<DB, M>(session.conn(), rows, operation, kept).await?;
     run_after_create::<DB, M>(session, &created, after_create, operation).await?;
     Ok(created)
 }
@@ -927,7 +929,7 @@ where
                 let operation = Operation::CreateBatch {
                     rows: rows.rows.len(),
                 };
-                insert_rows::<DB, C>(&mut *session.conn, rows, operation, Kept::Nothing).await?;
+                insert_rows::<DB, C>(session.conn(), rows, operation, Kept::Nothing).await?;
             }
             Ok(())
         })
@@ -954,7 +956,7 @@ where
     ) -> BoxFuture<'a, Result<(), BoxDynError>> {
         Box::pin(async move {
             for row in created {
-                (self.hook)(row, &mut *session.conn).await?;
+                (self.hook)(row, session.conn()).await?;
             }
             Ok(())
         })

@@ -134,7 +134,9 @@ pub use create::{Create, CreateBatch};
 pub use error::{Error, Operation, Step};
 pub use lint::LintReport;
 pub use seed::{SEED_VAR, run_seed};
-pub use session::{BindSession, Bound, Cloneable, IntoSession, NoSession, Session, Unbound};
+pub use session::{
+    BindSession, Bound, Cloneable, IntoSession, NoSession, Session, SessionArg, Unbound,
+};
 
 /// Derives `Model::factory()` and the typestate `ModelFactory` for a `sqlx::FromRow` struct.
 ///

@@ -5,10 +5,11 @@ use std::fmt;
 
 use sqlx::Database;
 
+use crate::backend::Backend;
 use crate::error::Error;
 use crate::future::BoxFuture;
 use crate::scope::Scope;
-use crate::session::{Bound, IntoSession};
+use crate::session::{Bound, SessionArg};
 
 /// What [`lint!`](crate::lint!) found: the factories it created and the ones that failed.
 ///
@@ -42,6 +43,8 @@ use crate::session::{Bound, IntoSession};
 pub struct LintReport {
     checked: Vec<&'static str>,
     failures: Vec<(&'static str, Error)>,
+    /// Bound to a pool that gave no connection: nothing was checked.
+    no_connection: Option<sqlx::Error>,
 }
 
 impl LintReport {
@@ -63,9 +66,13 @@ impl LintReport {
         self.failures.iter().map(|(model, error)| (*model, error))
     }
 
+    fn unchecked(&mut self, error: sqlx::Error) {
+        self.no_connection = Some(error);
+    }
+
     /// Whether every factory created its row.
     pub fn is_ok(&self) -> bool {
-        self.failures.is_empty()
+        self.failures.is_empty() && self.no_connection.is_none()
     }
 
     /// `Ok` when every factory created its row, else the report, for `?` or `.unwrap()`.
@@ -76,6 +83,12 @@ impl LintReport {
 
 impl fmt::Display for LintReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(error) = &self.no_connection {
+            return write!(
+                f,
+                "no factory was checked: the pool gave no connection: {error}"
+            );
+        }
         if self.failures.is_empty() {
             return write!(f, "all {} factories created a row", self.checked.len());
         }
@@ -94,8 +107,8 @@ impl fmt::Display for LintReport {
 
 impl std::error::Error for LintReport {}
 
-/// Builds and creates one row of each listed model's default factory on `conn` (a `&mut`
-/// transaction or connection), each in a savepoint of its own, and returns a [`LintReport`] of
+/// Builds and creates one row of each listed model's default factory on `conn` (what
+/// `with_session` takes: a `&mut` transaction or connection, or a pool), each in a savepoint of its own, and returns a [`LintReport`] of
 /// those that failed. Nothing is committed and nothing stays: the whole check runs in a
 /// savepoint (a transaction of its own on a bare connection) that is rolled back at the end,
 /// also when the check is cancelled or panics. In a test:
@@ -128,25 +141,39 @@ macro_rules! lint {
 /// What `lint!` expands to: `checks` run on the session inside a level that is always rolled
 /// back. Where that level cannot be opened (a PostgreSQL transaction that already failed), the
 /// checks run all the same, and each reports the reason.
-pub async fn lint<C, F>(session: &mut C, checks: F) -> LintReport
+pub fn lint<'c, A, F>(session: A, checks: F) -> impl Future<Output = LintReport> + Send + 'c
 where
-    C: IntoSession + ?Sized,
+    A: SessionArg<'c>,
     F: for<'a> FnOnce(
-        &'a mut <C::Database as Database>::Connection,
-        &'a mut LintReport,
-    ) -> BoxFuture<'a, ()>,
+            &'a mut <A::Database as Database>::Connection,
+            &'a mut LintReport,
+        ) -> BoxFuture<'a, ()>
+        + Send
+        + 'c,
+{
+    // Bound before the future, so that the future's type names no `A: SessionArg<'c>`: rustc
+    // then proves it `Send` inside a caller's boxed future without a higher-ranked bound.
+    run(session.bind(), checks)
+}
+
+async fn run<'c, DB: Backend, F>(mut bound: Bound<'c, DB>, checks: F) -> LintReport
+where
+    F: for<'a> FnOnce(&'a mut DB::Connection, &'a mut LintReport) -> BoxFuture<'a, ()>,
 {
     let mut report = LintReport::default();
-    let mut bound = Bound::new(session);
+    if let Err(e) = bound.acquire().await {
+        report.unchecked(e);
+        return report;
+    }
     let mut checks = Some(checks);
     if let Ok(mut scope) = Scope::begin(&mut bound).await
         && let Some(checks) = checks.take()
     {
-        checks(scope.session().conn, &mut report).await;
+        checks(scope.session().conn(), &mut report).await;
         scope.rollback().await;
     }
     if let Some(checks) = checks {
-        checks(bound.conn, &mut report).await;
+        checks(bound.conn(), &mut report).await;
     }
     report
 }

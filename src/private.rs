@@ -22,7 +22,9 @@ pub use crate::lint::lint;
 pub use crate::model::{Association, Insert, Model, RowSource, Rows};
 pub use crate::probe::{ByLength, BySize, NonNullKey, NullableKey, Probe};
 pub use crate::seed::{Draw, child_seed, draw, next_sequence};
-pub use crate::session::{BindSession, Bound, Cloneable, IntoSession, NoSession, Session, Unbound};
+pub use crate::session::{
+    BindSession, Bound, Cloneable, IntoSession, NoSession, Session, SessionArg, Unbound,
+};
 pub use crate::sql::{Column, ColumnSet, SqlCache};
 pub use crate::state::AfterCreate;
 pub use crate::state::FactoryState;

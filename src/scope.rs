@@ -54,12 +54,12 @@ impl<'s, 'c, DB: Backend> Scope<'s, 'c, DB> {
     /// Opens the level. On a PostgreSQL transaction that already failed the `SAVEPOINT` fails
     /// with SQLSTATE 25P02 and changes nothing: that error is returned.
     pub(crate) async fn begin(session: &'s mut Bound<'c, DB>) -> Result<Self, sqlx::Error> {
-        if in_transaction::<DB>(session.conn) {
+        if in_transaction::<DB>(session.conn()) {
             // Unique in the process: nested operations (a hook's) never reuse an open name,
             // which MariaDB would take as releasing the outer savepoint.
             static NEXT: AtomicU64 = AtomicU64::new(1);
             let name = format!("sqlx_factory_{}", NEXT.fetch_add(1, Ordering::Relaxed));
-            DB::execute_raw(session.conn, format!("SAVEPOINT {name}")).await?;
+            DB::execute_raw(session.conn(), format!("SAVEPOINT {name}")).await?;
             return Ok(Scope {
                 session,
                 level: Level::Savepoint(name),
@@ -68,7 +68,7 @@ impl<'s, 'c, DB: Backend> Scope<'s, 'c, DB> {
         // Dropped while this is in flight, sqlx's guard does nothing at depth 0 and the
         // connection may stay inside an empty transaction sqlx does not know of: sqlx's own
         // `conn.begin()` has the same window. Nothing of the operation was sent yet.
-        Manager::<DB>::begin(session.conn, None).await?;
+        Manager::<DB>::begin(session.conn(), None).await?;
         Ok(Scope {
             session,
             level: Level::Transaction { finishing: false },
@@ -85,11 +85,11 @@ impl<'s, 'c, DB: Backend> Scope<'s, 'c, DB> {
         match &mut self.level {
             Level::Savepoint(name) => {
                 let sql = format!("RELEASE SAVEPOINT {name}");
-                DB::execute_raw(self.session.conn, sql).await
+                DB::execute_raw(self.session.conn(), sql).await
             }
             Level::Transaction { finishing } => {
                 *finishing = true;
-                Manager::<DB>::commit(self.session.conn).await?;
+                Manager::<DB>::commit(self.session.conn()).await?;
                 *finishing = false;
                 Ok(())
             }
@@ -103,11 +103,11 @@ impl<'s, 'c, DB: Backend> Scope<'s, 'c, DB> {
         match &mut self.level {
             Level::Savepoint(name) => {
                 let sql = format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}");
-                let _ = DB::execute_raw(self.session.conn, sql).await;
+                let _ = DB::execute_raw(self.session.conn(), sql).await;
             }
             Level::Transaction { finishing } => {
                 *finishing = true;
-                let _ = Manager::<DB>::rollback(self.session.conn).await;
+                let _ = Manager::<DB>::rollback(self.session.conn()).await;
                 *finishing = false;
             }
         }
@@ -123,8 +123,8 @@ impl<DB: Backend> Drop for Scope<'_, '_, DB> {
         // PostgreSQL and MariaDB still count the level (a `ROLLBACK` after a finished `COMMIT`
         // only warns), and SQLite's worker, which already counted it closed, waits for one
         // rollback call to swallow; either way one call leaves the connection at depth 0.
-        if finishing || in_transaction::<DB>(self.session.conn) {
-            Manager::<DB>::start_rollback(self.session.conn);
+        if finishing || in_transaction::<DB>(self.session.conn()) {
+            Manager::<DB>::start_rollback(self.session.conn());
         }
     }
 }

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use sqlx::pool::PoolConnection;
-use sqlx::{Database, Transaction};
+use sqlx::{Database, Pool, Transaction};
 
 use crate::backend::Backend;
 
@@ -47,7 +47,17 @@ pub struct NoSession;
 /// # Ok::<(), sqlx::Error>(()) }).unwrap();
 /// ```
 pub struct Bound<'c, DB: Database> {
-    pub(crate) conn: &'c mut <DB as Database>::Connection,
+    link: Link<'c, DB>,
+}
+
+/// Where a bound factory's statements go.
+enum Link<'c, DB: Database> {
+    /// The caller's transaction or connection, borrowed for `'c`.
+    Borrowed(&'c mut <DB as Database>::Connection),
+    /// A pool: each operation takes one connection when it starts ([`Bound::acquire`]).
+    Pool(Pool<DB>),
+    /// The connection this operation took from the pool; back to the pool when it ends.
+    Acquired(PoolConnection<DB>),
 }
 
 impl<DB: Database> fmt::Debug for Bound<'_, DB> {
@@ -56,7 +66,35 @@ impl<DB: Database> fmt::Debug for Bound<'_, DB> {
     }
 }
 
-/// What `with_session` accepts: a transaction, a pooled connection, or a plain connection.
+impl<'c, DB: Database> Bound<'c, DB> {
+    pub(crate) fn borrowed(conn: &'c mut DB::Connection) -> Self {
+        Bound {
+            link: Link::Borrowed(conn),
+        }
+    }
+
+    /// Takes this operation's connection when the session is a pool; a no-op otherwise. Every
+    /// operation calls it before its first statement.
+    pub(crate) async fn acquire(&mut self) -> Result<(), sqlx::Error> {
+        if let Link::Pool(pool) = &self.link {
+            self.link = Link::Acquired(pool.acquire().await?);
+        }
+        Ok(())
+    }
+
+    /// The connection statements go to.
+    pub(crate) fn conn(&mut self) -> &mut DB::Connection {
+        match &mut self.link {
+            Link::Borrowed(conn) => conn,
+            Link::Acquired(conn) => conn,
+            // Each operation's entry point (`State`, `InsertMany`) acquires first.
+            Link::Pool(_) => unreachable!("a pool session is acquired before its first statement"),
+        }
+    }
+}
+
+/// A connection `with_session` can borrow as `&mut`: a transaction, a pooled connection, or a
+/// plain connection (see [`SessionArg`] for everything it accepts, pools included).
 ///
 /// ```
 /// use sqlx_factory::Factory;
@@ -79,8 +117,8 @@ impl<DB: Database> fmt::Debug for Bound<'_, DB> {
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a database session a factory can bind",
-    label = "expected a transaction or a connection",
-    note = "pass `&mut tx` (a `sqlx::Transaction`), `&mut conn` (a `PoolConnection`) or a `&mut` backend connection; from a pool, begin a transaction first: `let mut tx = pool.begin().await?;`",
+    label = "expected a transaction, a connection or a pool",
+    note = "pass `&mut tx` (a `sqlx::Transaction`), `&mut conn` (a connection or `PoolConnection`) or `&pool`",
     note = "a helper takes `conn: &mut PgConnection` (or `SqliteConnection`, `MySqlConnection`), called with `&mut *tx`, not `impl Executor`: a factory sends several statements on one connection"
 )]
 pub trait IntoSession {
@@ -136,37 +174,106 @@ impl_into_session_for_connection!("sqlite", sqlx::SqliteConnection, sqlx::Sqlite
 impl_into_session_for_connection!("postgres", sqlx::PgConnection, sqlx::Postgres);
 impl_into_session_for_connection!("mysql", sqlx::MySqlConnection, sqlx::MySql);
 
-/// What `with_session` checks: the factory in state `Self` can bind `C`, a session of `DB`.
-/// It holds for every state and every [`IntoSession`]; a second `with_session` is reported by
-/// [`Unbound`].
+/// What `with_session` accepts: `&mut` of an [`IntoSession`] (a transaction, a pooled
+/// connection, a connection), or a pool (`&pool`, `pool`, `&mut pool`).
 ///
-/// The check is this trait rather than `C: IntoSession` so that the self type of the failed
-/// obligation is the factory's state, never the caller's type: for `&mut executor` with
-/// `executor: impl PgExecutor<'c>`, rustc then adds no "consider restricting opaque type .. with
-/// trait `IntoSession`" help after our message.
-#[diagnostic::on_unimplemented(
-    message = "`{C}` is not a database session a factory can bind",
-    label = "expected a transaction or a connection",
-    note = "pass `&mut tx` (a `sqlx::Transaction`), `&mut conn` (a `PoolConnection`) or a `&mut` backend connection; from a pool, begin a transaction first: `let mut tx = pool.begin().await?;`",
-    note = "a helper takes `conn: &mut PgConnection` (or `SqliteConnection`, `MySqlConnection`), called with `&mut *tx`, not `impl Executor`: a factory sends several statements on one connection"
-)]
-pub trait BindSession<C: ?Sized, DB: Backend> {
-    /// The connection of `session`.
-    fn connection(session: &mut C) -> &mut <DB as Database>::Connection;
+/// Bound to a borrowed connection, a factory sends its statements there and never begins,
+/// commits or rolls back the caller's transaction. Bound to a pool, each operation (`create`,
+/// `create_batch`, `insert_many`, ..) takes one connection and runs as on a bare connection:
+/// one INSERT autocommits; several statements run in a transaction of its own, committed on
+/// success and rolled back on error, cancellation or panic. There is no caller's transaction
+/// to respect, as with `sqlx::query(..).execute(&pool)`; hooks get that operation's connection.
+///
+/// ```
+/// use sqlx_factory::Factory;
+///
+/// #[derive(Debug, sqlx::FromRow, Factory)]
+/// #[factory(table = "tags")]
+/// struct Tag {
+///     name: String,
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let pool = sqlx::SqlitePool::connect("sqlite::memory:").await?;
+/// sqlx::query("CREATE TABLE tags (name TEXT NOT NULL)").execute(&pool).await?;
+///
+/// // What `#[sqlx::test]` hands out: committed, as `execute(&pool)` would be.
+/// let tags = Tag::factory().with_session(&pool).create_batch(3).await?;
+/// assert_eq!(tags.len(), 3);
+/// let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM tags").fetch_one(&pool).await?;
+/// assert_eq!(stored, 3);
+/// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+/// ```
+pub trait SessionArg<'c> {
+    /// The backend the session talks to.
+    type Database: Backend;
+
+    /// The bound state.
+    fn bind(self) -> Bound<'c, Self::Database>;
 }
 
+// Hidden from "the trait is implemented for" hints: `BindSession`'s notes say what to pass.
 #[diagnostic::do_not_recommend]
-impl<S, C: IntoSession + ?Sized> BindSession<C, C::Database> for S {
-    fn connection(session: &mut C) -> &mut <C::Database as Database>::Connection {
-        session.connection()
+impl<'c, T: IntoSession + ?Sized> SessionArg<'c> for &'c mut T {
+    type Database = T::Database;
+
+    fn bind(self) -> Bound<'c, T::Database> {
+        Bound::borrowed(self.connection())
     }
 }
 
-impl<'c, DB: Backend> Bound<'c, DB> {
-    pub(crate) fn new<C: IntoSession<Database = DB> + ?Sized>(session: &'c mut C) -> Self {
+#[diagnostic::do_not_recommend]
+impl<'c, DB: Backend> SessionArg<'c> for Pool<DB> {
+    type Database = DB;
+
+    fn bind(self) -> Bound<'c, DB> {
         Bound {
-            conn: session.connection(),
+            link: Link::Pool(self),
         }
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<'c, DB: Backend> SessionArg<'c> for &Pool<DB> {
+    type Database = DB;
+
+    fn bind(self) -> Bound<'c, DB> {
+        self.clone().bind()
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<'c, DB: Backend> SessionArg<'c> for &mut Pool<DB> {
+    type Database = DB;
+
+    fn bind(self) -> Bound<'c, DB> {
+        self.clone().bind()
+    }
+}
+
+/// What `with_session` checks: the factory in state `Self` can bind `A`, a session of `DB`.
+/// It holds for every state and every [`SessionArg`]; a second `with_session` is reported by
+/// [`Unbound`].
+///
+/// The check is this trait rather than `A: SessionArg` so that the self type of the failed
+/// obligation is the factory's state, never the caller's type: for `executor: impl
+/// PgExecutor<'c>`, rustc then adds no "consider restricting opaque type .. with trait
+/// `SessionArg`" help after our message.
+#[diagnostic::on_unimplemented(
+    message = "`{A}` is not a database session a factory can bind",
+    label = "expected a transaction, a connection or a pool",
+    note = "pass `&mut tx` (a `sqlx::Transaction`), `&mut conn` (a connection or `PoolConnection`) or `&pool`",
+    note = "a helper takes `conn: &mut PgConnection` (or `SqliteConnection`, `MySqlConnection`), called with `&mut *tx`, not `impl Executor`: a factory sends several statements on one connection"
+)]
+pub trait BindSession<'c, A, DB: Backend> {
+    /// The bound state of `session`.
+    fn bind(session: A) -> Bound<'c, DB>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<'c, S, A: SessionArg<'c>> BindSession<'c, A, A::Database> for S {
+    fn bind(session: A) -> Bound<'c, A::Database> {
+        session.bind()
     }
 }
 

@@ -87,15 +87,12 @@ impl<M> FactoryState<NoSession, M> {
 }
 
 impl<S, M> FactoryState<S, M> {
-    /// Binds the connection `with_session` got from [`BindSession`](crate::BindSession). The
+    /// Binds the session `with_session` got from [`BindSession`](crate::BindSession). The
     /// generated `with_session` has checked `S: Unbound`, so there are no after-create steps to
     /// carry over (they can only be added once bound).
-    pub fn bind_connection<'c, DB: Backend>(
-        self,
-        conn: &'c mut DB::Connection,
-    ) -> FactoryState<Bound<'c, DB>, M> {
+    pub fn bind<'c, DB: Backend>(self, session: Bound<'c, DB>) -> FactoryState<Bound<'c, DB>, M> {
         FactoryState {
-            session: Bound { conn },
+            session,
             after_create: Vec::new(),
             after_build: self.after_build,
             seed: self.seed,

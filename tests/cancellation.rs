@@ -371,6 +371,54 @@ on_dbs! {
 
 on_dbs! {
     [sqlite, postgres]
+    /// The same sweep on a factory bound to a pool of one connection: each operation takes
+    /// that connection and runs in a transaction of its own. After the cancellation nothing of
+    /// the operation may be durable (or all of it, when the cancel lands on its final COMMIT),
+    /// and the next user gets the connection back at depth 0.
+    async fn cancel_sweep_pool(mk, observer, kind) {
+        let mut findings: Vec<String> = Vec::new();
+        for (op, op_name) in OPS.iter().enumerate() {
+            for settle in [false, true] {
+                for k in 1..60 {
+                    let pool = mk(1).await.unwrap();
+                    let mut problems: Vec<String> = Vec::new();
+                    let completed;
+                    {
+                        let mut fut = op_future!(op, &pool);
+                        completed = drive(&mut fut, k).await;
+                        if settle { tokio::time::sleep(Duration::from_millis(10)).await; }
+                    }
+                    let (markers, entries, books, authors) = seen!(observer);
+                    if !markers.is_empty() {
+                        problems.push(format!("durable markers {markers:?}, expected none"));
+                    }
+                    let whole = [(1, 0, 0), (1200, 0, 0), (2, 2, 2), (0, 0, 0)][op];
+                    let durable = (entries, books, authors);
+                    if durable != (0, 0, 0) && (op == 3 || durable != whole) {
+                        problems.push(format!("durable factory rows: {entries} entries, {books} books, {authors} authors"));
+                    }
+                    problems.extend(next_user!(pool, observer));
+                    if !problems.is_empty() {
+                        findings.push(format!(
+                            "[{kind:?}] POOL op `{}` settle={settle} cancelled after poll {k}{}: {}",
+                            op_name,
+                            if completed { " (op had completed)" } else { "" },
+                            problems.join("; ")
+                        ));
+                    }
+                    let _ = timeout(Duration::from_secs(5), pool.close()).await;
+                    reset!(observer);
+                    if completed { break; }
+                }
+            }
+        }
+        for f in &findings { eprintln!("FINDING {f}"); }
+        assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
+    }
+}
+
+on_dbs! {
+    [sqlite, postgres]
     /// `tokio::time::timeout` of 1..50 ms around a 20 000-row batch in the caller's
     /// transaction; the caller then commits. None of the batch may be durable.
     async fn timeouts_on_a_large_batch(mk, observer, kind) {

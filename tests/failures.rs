@@ -155,7 +155,7 @@ on_every_backend! {
             .with_session(&mut tx)
             .in_savepoint()
             .after_create(|m, conn| Box::pin(async move {
-                let dup = Member::factory().with_session(conn).email(m.email.clone()).in_savepoint().create().await;
+                let dup = Member::factory().with_session(&mut *conn).email(m.email.clone()).in_savepoint().create().await;
                 assert!(dup.is_err(), "the inner create fails on the UNIQUE email");
                 Member::factory().with_session(conn).in_savepoint().create().await?;
                 Ok(())

@@ -28,12 +28,11 @@ struct Post {
     title: String,
 }
 
-/// The pool form: take a connection (or begin a transaction) from it per factory call.
+/// The pool form: bind the pool itself (each call commits), or a transaction begun on it.
 #[sqlx::test(migrations = "tests/migrations")]
 async fn with_a_pool(pool: SqlitePool) -> sqlx::Result<()> {
-    let mut conn = pool.acquire().await?;
     let posts = Post::factory()
-        .with_session(&mut conn)
+        .with_session(&pool)
         .create_batch(3)
         .await
         .map_err(|e| e.into_sqlx())?;

@@ -582,3 +582,99 @@ async fn mariadb_one_row_over_the_packet_limit() {
         .unwrap();
     assert_eq!(ids, [before.id, after.id]);
 }
+
+on_every_pool! {
+    /// Bound to a pool (what `#[sqlx::test]` hands out), each operation takes one connection,
+    /// commits what it wrote, and gives the connection back (the pool has ONE connection, so a
+    /// connection kept or taken twice would hang the next call). A hook runs on the operation's
+    /// connection, and its rows commit with the operation.
+    async fn pool_session_commits_each_operation(pool, observer, kind) {
+        let _ = kind;
+        let one = bounded(Entry::factory().with_session(&pool).create()).await.unwrap();
+        assert_eq!(durable!(observer, "entries"), 1);
+        let stored: Option<String> = bounded(
+            sqlx::query_scalar("SELECT name FROM entries").fetch_one(&observer),
+        )
+        .await
+        .unwrap();
+        assert_eq!(stored, one.name);
+        let books = bounded(Book::factory().with_session(&pool).create_batch(3)).await.unwrap();
+        assert_eq!(books.len(), 3);
+        assert_eq!((durable!(observer, "authors"), durable!(observer, "books")), (3, 3));
+        let mut by_mut = pool.clone();
+        bounded(Entry::factory().with_session(pool.clone()).create_batch(2500)).await.unwrap();
+        bounded(Entry::factory().with_session(&mut by_mut).create()).await.unwrap();
+        assert_eq!(durable!(observer, "entries"), 2502);
+        bounded(
+            Entry::factory()
+                .with_session(&pool)
+                .after_create(|_, conn| {
+                    Box::pin(async move {
+                        Entry::factory().with_session(conn).create().await?;
+                        Ok(())
+                    })
+                })
+                .create(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(durable!(observer, "entries"), 2504);
+        let report = bounded(sqlx_factory::lint!(&pool, Entry, Book)).await;
+        assert!(report.is_ok(), "{report}");
+        assert_eq!(durable!(observer, "entries"), 2504, "lint! commits nothing");
+        next_user_commits!(pool, observer);
+    }
+}
+
+on_every_pool! {
+    /// Bound to a pool, an operation that fails commits nothing: a batch whose third INSERT
+    /// fails, parents whose hook fails, a hook that wrote a row and then failed.
+    async fn pool_session_operation_is_atomic(pool, observer, kind) {
+        let _ = kind;
+        let err = bounded(Entry::factory().with_session(&pool).after_build(break_row(1200)).create_batch(2500))
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().starts_with("EntryFactory::create_batch(2500) into table `entries` failed in INSERT 3 of 5 (rows 1001 to 1500): "),
+            "{err}"
+        );
+        assert_eq!(durable!(observer, "entries"), 0, "no chunk was committed");
+        let err = bounded(
+            Book::factory()
+                .with_session(&pool)
+                .after_create(|_, conn| {
+                    Box::pin(async move {
+                        Entry::factory().with_session(conn).create().await?;
+                        Err("the hook refuses".into())
+                    })
+                })
+                .create_batch(3),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "BookFactory::create_batch(3) into table `books` failed in after-create step 1: the hook refuses"
+        );
+        let durable = (
+            durable!(observer, "authors"),
+            durable!(observer, "books"),
+            durable!(observer, "entries"),
+        );
+        assert_eq!(durable, (0, 0, 0), "no parent, book or hook row was committed");
+        next_user_commits!(pool, observer);
+    }
+}
+
+on_every_pool! {
+    /// Bound to a pool, an operation cancelled by a timeout (during its hook) commits nothing,
+    /// and its connection goes back to the pool at depth 0.
+    async fn pool_session_cancelled_commits_nothing(pool, observer, kind) {
+        let _ = kind;
+        let slow = Entry::factory().with_session(&pool).after_create(sleeping_hook).create_batch(3);
+        assert!(timeout(Duration::from_millis(300), slow).await.is_err(), "the timeout fires");
+        assert_eq!(durable!(observer, "entries"), 0);
+        next_user_commits!(pool, observer);
+        assert_eq!(durable!(observer, "entries"), 1);
+    }
+}

@@ -272,18 +272,18 @@ impl<'a> Expander<'a> {
                     (0..n).map(|_| self.__factory_object(&mut __draw)).collect()
                 }
 
-                /// Binds a database session: a `&mut` transaction, pooled connection or connection.
-                /// The factory never commits or rolls back on it.
-                pub fn with_session<'c, __C, __DB>(self, session: &'c mut __C) -> #bound
+                /// Binds a database session: `&mut` of a transaction or connection (the factory
+                /// never commits or rolls back on it), or a pool (each operation takes a
+                /// connection and commits what it wrote).
+                pub fn with_session<'c, __A, __DB>(self, session: __A) -> #bound
                 where
                     S: #private::Unbound,
-                    S: #private::BindSession<__C, __DB>,
-                    __C: ?Sized,
+                    S: #private::BindSession<'c, __A, __DB>,
                     __DB: #private::Backend,
                 {
-                    let conn = <S as #private::BindSession<__C, __DB>>::connection(session);
+                    let bound = <S as #private::BindSession<'c, __A, __DB>>::bind(session);
                     #factory {
-                        __factory: self.__factory.bind_connection(conn),
+                        __factory: self.__factory.bind(bound),
                         #(#override_idents: self.#override_idents,)*
                         #(#parent_fields: self.#parent_fields,)*
                         #required_marker_init

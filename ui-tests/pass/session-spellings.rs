@@ -1,4 +1,5 @@
-//! Every way a session is passed keeps compiling: `with_session` reborrows its `&mut`.
+//! Every way a session is passed compiles: `&mut` of a transaction or connection (reborrowed
+//! with `&mut *conn` to bind it again, as with sqlx's own executors), and a pool.
 use sqlx_factory::Factory;
 
 #[derive(Debug, Clone, sqlx::FromRow, Factory)]
@@ -7,19 +8,19 @@ struct User {
     name: String,
 }
 
-/// A helper's `conn: &mut SqliteConnection`, bound twice (reborrowed, not moved).
+/// A helper's `conn: &mut SqliteConnection`, bound three times.
 async fn helper(conn: &mut sqlx::SqliteConnection) -> Result<(), sqlx_factory::Error> {
-    User::factory().with_session(conn).create().await?;
-    User::factory().with_session(conn).create().await?;
     User::factory().with_session(&mut *conn).create().await?;
+    User::factory().with_session(&mut *conn).create().await?;
+    User::factory().with_session(conn).create().await?;
     Ok(())
 }
 
-/// A helper's `tx: &mut Transaction`, as `&mut tx` and as `tx`.
+/// A helper's `tx: &mut Transaction`, as `&mut tx`, `&mut **tx` and `tx`.
 async fn in_tx(mut tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> Result<(), sqlx_factory::Error> {
     User::factory().with_session(&mut tx).create().await?;
-    User::factory().with_session(tx).create().await?;
     User::factory().with_session(&mut **tx).create().await?;
+    User::factory().with_session(tx).create().await?;
     Ok(())
 }
 
@@ -29,13 +30,21 @@ async fn hooked(conn: &mut sqlx::SqliteConnection) -> Result<(), sqlx_factory::E
         .with_session(conn)
         .after_create(|_, conn| {
             Box::pin(async move {
-                User::factory().with_session(conn).create().await?;
+                User::factory().with_session(&mut *conn).create().await?;
                 User::factory().with_session(conn).create().await?;
                 Ok(())
             })
         })
         .create()
         .await?;
+    Ok(())
+}
+
+/// What `#[sqlx::test]` hands out: a pool, as `&pool`, `&mut pool` or by value.
+async fn pooled(mut pool: sqlx::SqlitePool) -> Result<(), sqlx_factory::Error> {
+    User::factory().with_session(&pool).create().await?;
+    User::factory().with_session(&mut pool).create_batch(2).await?;
+    User::factory().with_session(pool.clone()).create().await?;
     Ok(())
 }
 
@@ -51,5 +60,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tx.commit().await?;
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&mut conn).await?;
     assert_eq!(count, 9);
+
+    let pool = sqlx::SqlitePool::connect("sqlite::memory:").await?;
+    sqlx::query("CREATE TABLE users (name TEXT NOT NULL)").execute(&pool).await?;
+    pooled(pool.clone()).await?;
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&pool).await?;
+    assert_eq!(count, 4);
     Ok(())
 }
