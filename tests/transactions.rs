@@ -678,3 +678,33 @@ on_every_pool! {
         assert_eq!(durable!(observer, "entries"), 1);
     }
 }
+
+on_every_pool! {
+    /// Bound to a pool, a hook that panics inside `tokio::spawn` after the operation's INSERT:
+    /// nothing of it is committed, and the connection goes back to the pool at depth 0.
+    async fn pool_session_panicking_hook_commits_nothing(pool, observer, kind) {
+        let _ = kind;
+        let task_pool = pool.clone();
+        let task = tokio::spawn(async move {
+            let _ = Book::factory()
+                .with_session(task_pool)
+                .after_create(|_, conn| Box::pin(async move {
+                    Entry::factory().with_session(conn).create().await?;
+                    if true {
+                        panic!("a hook panics");
+                    }
+                    Ok(())
+                }))
+                .create_batch(2)
+                .await;
+        });
+        assert!(bounded(task).await.unwrap_err().is_panic());
+        let durable = (
+            durable!(observer, "authors"),
+            durable!(observer, "books"),
+            durable!(observer, "entries"),
+        );
+        assert_eq!(durable, (0, 0, 0), "nothing of the panicked operation is committed");
+        next_user_commits!(pool, observer);
+    }
+}
