@@ -215,6 +215,48 @@ macro_rules! next_user {
 
 const MODES: [&str; 5] = ["commit", "commit-direct", "rollback", "drop", "nested"];
 
+/// Outside any caller's transaction: the durable markers are exactly `$markers`, and the
+/// operation's rows are all durable or none (a cancel that lands on its final `COMMIT` may
+/// find it done; `lint!`, op 3, never commits).
+macro_rules! all_or_nothing {
+    ($problems:ident, $observer:expr, $op:expr, $markers:expr) => {{
+        let (markers, entries, books, authors) = seen!($observer);
+        let expected: &[&str] = $markers;
+        if markers != expected {
+            $problems.push(format!(
+                "durable markers {markers:?}, expected {expected:?}"
+            ));
+        }
+        let whole = [(1, 0, 0), (1200, 0, 0), (2, 2, 2), (0, 0, 0)][$op];
+        let durable = (entries, books, authors);
+        if durable != (0, 0, 0) && ($op == 3 || durable != whole) {
+            $problems.push(format!(
+                "durable factory rows: {entries} entries, {books} books, {authors} authors"
+            ));
+        }
+    }};
+}
+
+/// The end of one sweep iteration: the pool's next user, the finding if any, then a clean
+/// database for the next iteration.
+macro_rules! end_iteration {
+    ($findings:ident, $problems:ident, $at:expr, $completed:expr, $pool:expr, $observer:expr) => {{
+        $problems.extend(next_user!($pool, $observer));
+        if !$problems.is_empty() {
+            let done = if $completed {
+                " (op had completed)"
+            } else {
+                ""
+            };
+            let finding = format!("{}{done}: {}", $at, $problems.join("; "));
+            eprintln!("FINDING {finding}");
+            $findings.push(finding);
+        }
+        let _ = timeout(Duration::from_secs(5), $pool.close()).await;
+        reset!($observer);
+    }};
+}
+
 on_dbs! {
     [sqlite, postgres]
     /// Cancel each operation of `OPS` after its k-th poll (k = 1, 2, ... until it completes),
@@ -290,18 +332,8 @@ on_dbs! {
                                 "durable factory rows: {entries} entries, {books} books, {authors} authors"
                             ));
                         }
-                        problems.extend(next_user!(pool, observer));
-                        if !problems.is_empty() {
-                            eprintln!("FINDING [{kind:?}] op `{}` mode {mode} settle={settle} cancelled after poll {k}: {}", op_name, problems.join("; "));
-                            findings.push(format!(
-                                "[{kind:?}] op `{}` mode {mode} settle={settle} cancelled after poll {k}{}: {}",
-                                op_name,
-                                if completed { " (op had completed)" } else { "" },
-                                problems.join("; ")
-                            ));
-                        }
-                        let _ = timeout(Duration::from_secs(5), pool.close()).await;
-                        reset!(observer);
+                        let at = format!("[{kind:?}] op `{op_name}` mode {mode} settle={settle} cancelled after poll {k}");
+                        end_iteration!(findings, problems, at, completed, pool, observer);
                         if completed { break; }
                     }
                 }
@@ -339,32 +371,13 @@ on_dbs! {
                     let r = try_bounded(sqlx::query("INSERT INTO entries (name) VALUES ('after')").execute(&mut *conn)).await;
                     if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's INSERT after: {r:?}")); }
                     drop(conn);
-                    let (markers, entries, books, authors) = seen!(observer);
-                    if markers != ["after"] {
-                        problems.push(format!("durable markers {markers:?}, expected [\"after\"]"));
-                    }
-                    // All or nothing: a cancel that lands on the final COMMIT may find it done.
-                    let whole = [(1, 0, 0), (1200, 0, 0), (2, 2, 2), (0, 0, 0)][op];
-                    let durable = (entries, books, authors);
-                    if durable != (0, 0, 0) && (op == 3 || durable != whole) {
-                        problems.push(format!("durable factory rows: {entries} entries, {books} books, {authors} authors"));
-                    }
-                    problems.extend(next_user!(pool, observer));
-                    if !problems.is_empty() {
-                        findings.push(format!(
-                            "[{kind:?}] BARE op `{}` settle={settle} cancelled after poll {k}{}: {}",
-                            op_name,
-                            if completed { " (op had completed)" } else { "" },
-                            problems.join("; ")
-                        ));
-                    }
-                    let _ = timeout(Duration::from_secs(5), pool.close()).await;
-                    reset!(observer);
+                    all_or_nothing!(problems, observer, op, &["after"]);
+                    let at = format!("[{kind:?}] BARE op `{op_name}` settle={settle} cancelled after poll {k}");
+                    end_iteration!(findings, problems, at, completed, pool, observer);
                     if completed { break; }
                 }
             }
         }
-        for f in &findings { eprintln!("FINDING {f}"); }
         assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
     }
 }
@@ -388,31 +401,13 @@ on_dbs! {
                         completed = drive(&mut fut, k).await;
                         if settle { tokio::time::sleep(Duration::from_millis(10)).await; }
                     }
-                    let (markers, entries, books, authors) = seen!(observer);
-                    if !markers.is_empty() {
-                        problems.push(format!("durable markers {markers:?}, expected none"));
-                    }
-                    let whole = [(1, 0, 0), (1200, 0, 0), (2, 2, 2), (0, 0, 0)][op];
-                    let durable = (entries, books, authors);
-                    if durable != (0, 0, 0) && (op == 3 || durable != whole) {
-                        problems.push(format!("durable factory rows: {entries} entries, {books} books, {authors} authors"));
-                    }
-                    problems.extend(next_user!(pool, observer));
-                    if !problems.is_empty() {
-                        findings.push(format!(
-                            "[{kind:?}] POOL op `{}` settle={settle} cancelled after poll {k}{}: {}",
-                            op_name,
-                            if completed { " (op had completed)" } else { "" },
-                            problems.join("; ")
-                        ));
-                    }
-                    let _ = timeout(Duration::from_secs(5), pool.close()).await;
-                    reset!(observer);
+                    all_or_nothing!(problems, observer, op, &[]);
+                    let at = format!("[{kind:?}] POOL op `{op_name}` settle={settle} cancelled after poll {k}");
+                    end_iteration!(findings, problems, at, completed, pool, observer);
                     if completed { break; }
                 }
             }
         }
-        for f in &findings { eprintln!("FINDING {f}"); }
         assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
     }
 }
@@ -447,7 +442,6 @@ on_dbs! {
             let _ = timeout(Duration::from_secs(5), pool.close()).await;
             reset!(observer);
         }
-        for f in &findings { eprintln!("FINDING {f}"); }
         assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
     }
 }
