@@ -76,6 +76,18 @@ macro_rules! next_user_commits {
     }};
 }
 
+/// An `after_create` hook that creates an `Entry` on the operation's connection, then fails.
+macro_rules! writes_then_refuses {
+    () => {
+        |_, conn| {
+            Box::pin(async move {
+                Entry::factory().with_session(conn).create().await?;
+                Err("the hook refuses".into())
+            })
+        }
+    };
+}
+
 fn sleeping_hook<'a, C: Send>(
     _: &'a Entry,
     _: &'a mut C,
@@ -159,13 +171,16 @@ on_every_pool! {
 
 on_every_pool! {
     /// A batch cancelled on a bare connection (its own transaction, during its hook): nothing
-    /// of it is committed, and the connection goes back to the pool at depth 0.
+    /// of it is committed, and the connection goes back to the pool at depth 0. The same
+    /// bound to the pool itself (each operation takes a connection, as on a bare one).
     async fn cancelled_batch_on_a_bare_connection_commits_nothing(pool, observer, kind) {
         let _ = kind;
         let mut conn = bounded(pool.acquire()).await.unwrap();
         let slow = Entry::factory().with_session(&mut conn).after_create(sleeping_hook).create_batch(3);
         assert!(timeout(Duration::from_millis(300), slow).await.is_err(), "the timeout fires");
         drop(conn);
+        let slow = Entry::factory().with_session(&pool).after_create(sleeping_hook).create_batch(3);
+        assert!(timeout(Duration::from_millis(300), slow).await.is_err(), "the timeout fires");
         assert_eq!(durable!(observer, "entries"), 0);
         next_user_commits!(pool, observer);
         assert_eq!(durable!(observer, "entries"), 1);
@@ -173,45 +188,47 @@ on_every_pool! {
 }
 
 on_every_pool! {
-    /// Case 3: on a bare connection a batch that fails in its third INSERT commits nothing; the
-    /// error names the INSERT and its rows.
+    /// Case 3: on a bare connection, and bound to the pool, a batch that fails in its third
+    /// INSERT commits nothing; the error names the INSERT and its rows.
     async fn bare_connection_batch_is_atomic(pool, observer, kind) {
         let _ = kind;
         let mut conn = bounded(pool.acquire()).await.unwrap();
-        let err = bounded(Entry::factory().with_session(&mut conn).after_build(break_row(1200)).create_batch(2500))
-            .await
-            .unwrap_err();
-        assert!(
-            err.to_string().starts_with("EntryFactory::create_batch(2500) into table `entries` failed in INSERT 3 of 5 (rows 1001 to 1500): "),
-            "{err}"
-        );
-        assert_eq!(durable!(observer, "entries"), 0, "no chunk was committed");
+        let on_conn = bounded(Entry::factory().with_session(&mut conn).after_build(break_row(1200)).create_batch(2500)).await;
         drop(conn);
+        let on_pool = bounded(Entry::factory().with_session(&pool).after_build(break_row(1200)).create_batch(2500)).await;
+        for result in [on_conn, on_pool] {
+            let err = result.unwrap_err();
+            assert!(
+                err.to_string().starts_with("EntryFactory::create_batch(2500) into table `entries` failed in INSERT 3 of 5 (rows 1001 to 1500): "),
+                "{err}"
+            );
+        }
+        assert_eq!(durable!(observer, "entries"), 0, "no chunk was committed");
         next_user_commits!(pool, observer);
     }
 }
 
 on_every_pool! {
-    /// Case 3: parents and hooks on a bare connection: a failing hook leaves no parent and no row.
+    /// Case 3: parents and hooks on a bare connection, and bound to the pool: a hook that
+    /// wrote a row and then fails leaves no parent, no row and no row of its own.
     async fn bare_connection_parents_and_hooks_are_atomic(pool, observer, kind) {
         let _ = kind;
         let mut conn = bounded(pool.acquire()).await.unwrap();
-        let err = bounded(
-            Book::factory()
-                .with_session(&mut conn)
-                .after_create(|_, _| Box::pin(async { Err("the hook refuses".into()) }))
-                .create_batch(3),
-        )
-        .await
-        .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "BookFactory::create_batch(3) into table `books` failed in after-create step 1: the hook refuses"
-        );
-        assert_eq!(durable!(observer, "authors"), 0, "no parent was committed");
-        assert_eq!(durable!(observer, "books"), 0, "no book was committed");
-        // A failing parent: the hook never runs, nothing is committed either.
+        let on_conn = bounded(Book::factory().with_session(&mut conn).after_create(writes_then_refuses!()).create_batch(3)).await;
         drop(conn);
+        let on_pool = bounded(Book::factory().with_session(&pool).after_create(writes_then_refuses!()).create_batch(3)).await;
+        for result in [on_conn, on_pool] {
+            assert_eq!(
+                result.unwrap_err().to_string(),
+                "BookFactory::create_batch(3) into table `books` failed in after-create step 1: the hook refuses"
+            );
+        }
+        let durable = (
+            durable!(observer, "authors"),
+            durable!(observer, "books"),
+            durable!(observer, "entries"),
+        );
+        assert_eq!(durable, (0, 0, 0), "no parent, book or hook row was committed");
         next_user_commits!(pool, observer);
     }
 }
@@ -623,59 +640,6 @@ on_every_pool! {
         assert!(report.is_ok(), "{report}");
         assert_eq!(durable!(observer, "entries"), 2504, "lint! commits nothing");
         next_user_commits!(pool, observer);
-    }
-}
-
-on_every_pool! {
-    /// Bound to a pool, an operation that fails commits nothing: a batch whose third INSERT
-    /// fails, parents whose hook fails, a hook that wrote a row and then failed.
-    async fn pool_session_operation_is_atomic(pool, observer, kind) {
-        let _ = kind;
-        let err = bounded(Entry::factory().with_session(&pool).after_build(break_row(1200)).create_batch(2500))
-            .await
-            .unwrap_err();
-        assert!(
-            err.to_string().starts_with("EntryFactory::create_batch(2500) into table `entries` failed in INSERT 3 of 5 (rows 1001 to 1500): "),
-            "{err}"
-        );
-        assert_eq!(durable!(observer, "entries"), 0, "no chunk was committed");
-        let err = bounded(
-            Book::factory()
-                .with_session(&pool)
-                .after_create(|_, conn| {
-                    Box::pin(async move {
-                        Entry::factory().with_session(conn).create().await?;
-                        Err("the hook refuses".into())
-                    })
-                })
-                .create_batch(3),
-        )
-        .await
-        .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "BookFactory::create_batch(3) into table `books` failed in after-create step 1: the hook refuses"
-        );
-        let durable = (
-            durable!(observer, "authors"),
-            durable!(observer, "books"),
-            durable!(observer, "entries"),
-        );
-        assert_eq!(durable, (0, 0, 0), "no parent, book or hook row was committed");
-        next_user_commits!(pool, observer);
-    }
-}
-
-on_every_pool! {
-    /// Bound to a pool, an operation cancelled by a timeout (during its hook) commits nothing,
-    /// and its connection goes back to the pool at depth 0.
-    async fn pool_session_cancelled_commits_nothing(pool, observer, kind) {
-        let _ = kind;
-        let slow = Entry::factory().with_session(&pool).after_create(sleeping_hook).create_batch(3);
-        assert!(timeout(Duration::from_millis(300), slow).await.is_err(), "the timeout fires");
-        assert_eq!(durable!(observer, "entries"), 0);
-        next_user_commits!(pool, observer);
-        assert_eq!(durable!(observer, "entries"), 1);
     }
 }
 
