@@ -115,6 +115,7 @@ mod backend;
 mod bulk;
 mod check;
 mod create;
+mod cycle;
 mod dates;
 mod error;
 mod future;

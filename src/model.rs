@@ -6,6 +6,7 @@ use sqlx::{Database, FromRow};
 
 use crate::backend::Backend;
 use crate::bulk::ArgSink;
+use crate::cycle::Reach;
 use crate::error::{Error, Operation};
 use crate::future::BoxFuture;
 use crate::sql::{Column, ColumnSet, SqlCache};
@@ -45,10 +46,6 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     /// under the server's packet limit.
     fn byte_size(&self) -> usize;
 
-    /// The type names (last path segment) of the models its associations point at, other than
-    /// itself: what a parent's derive reads to find two models that reference each other.
-    const PARENTS: &'static [&'static str] = &[];
-
     /// This model's INSERT texts.
     fn sql_cache() -> &'static SqlCache;
 
@@ -72,10 +69,20 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     note = "an association creates a row of `{Self}` and stores its primary key: derive `Factory` on `{Self}` and mark its key field `#[factory(primary_key)]`"
 )]
 pub trait Association: Model {
-    /// [`Model::PARENTS`], read through this trait by a child's cycle check: naming the parent
-    /// as `Association` there makes a parent that is no model the same single error as the
-    /// association's own check (rustc prints identical diagnostics once).
-    const PARENTS: &'static [&'static str] = <Self as Model>::PARENTS;
+    /// The chains of associations of up to 1..=5 links that start at this model (see
+    /// `cycle.rs`), read by a child's derive through this trait: naming the parent as
+    /// `Association` there makes a parent that is no model the same single error as the
+    /// association's own check (rustc prints identical diagnostics once). One `const` per level,
+    /// each made from the parents' level below, so a cycle of models is no cycle of `const`s.
+    const REACH1: Reach = Reach::EMPTY;
+    /// See `REACH1`.
+    const REACH2: Reach = Reach::EMPTY;
+    /// See `REACH1`.
+    const REACH3: Reach = Reach::EMPTY;
+    /// See `REACH1`.
+    const REACH4: Reach = Reach::EMPTY;
+    /// See `REACH1`: the level a child's cycle check reads.
+    const REACH5: Reach = Reach::EMPTY;
 
     /// The primary key's type.
     type Key;

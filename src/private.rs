@@ -15,6 +15,7 @@ pub use crate::check::{
     MeasureOther, ParentTable, check_model, sample_seed,
 };
 pub use crate::create::{Create, CreateBatch, InsertParent, Pending, State};
+pub use crate::cycle::{Parent, Reach, cycle_error, on_cycle};
 pub use crate::dates::{DateValue, optional_date};
 pub use crate::error::{Error, Operation};
 pub use crate::future::BoxFuture;
@@ -350,24 +351,4 @@ where
         )
         .into(),
     })
-}
-
-/// Whether `parents` (a model's [`Model::PARENTS`]) names `model`: evaluated in a `const`, so a
-/// reference cycle is a compile error at the derive.
-pub const fn names(parents: &[&str], model: &str) -> bool {
-    let mut i = 0;
-    while i < parents.len() {
-        let (a, b) = (parents[i].as_bytes(), model.as_bytes());
-        if a.len() == b.len() {
-            let mut j = 0;
-            while j < a.len() && a[j] == b[j] {
-                j += 1;
-            }
-            if j == a.len() {
-                return true;
-            }
-        }
-        i += 1;
-    }
-    false
 }

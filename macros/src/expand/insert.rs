@@ -54,7 +54,8 @@ impl<'a> Expander<'a> {
             }
             Some({
                 let spanned_private = private_at(parent.span());
-                quote_spanned!(parent.span()=> #parent: #spanned_private::InsertParent<__DB>)
+                let on_cycle = crate::cycle::on_cycle(self.input, parent);
+                quote_spanned!(parent.span()=> #parent: #spanned_private::InsertParent<__DB, #on_cycle>)
             })
         });
         let create_parents = self.parent_steps(false);
@@ -165,7 +166,14 @@ impl<'a> Expander<'a> {
             }
             let create = {
                 let spanned_private = private_at(parent.span());
-                quote_spanned!(parent.span()=> <#parent as #spanned_private::InsertParent<__DB>>::create_parents)
+                // A self-reference is no edge of the cycle graph: `Self: Insert` holds here.
+                let on_cycle = match parent {
+                    Some(parent) if !f.is_self_reference(self.input.ident) => {
+                        crate::cycle::on_cycle(self.input, parent)
+                    }
+                    _ => quote!(false),
+                };
+                quote_spanned!(parent.span()=> <#parent as #spanned_private::InsertParent<__DB, #on_cycle>>::create_parents)
             };
             quote! {
                 if let #private::core::option::Option::Some(source) = #slot {
