@@ -30,6 +30,8 @@ pub struct Back {
     pub column: &'static str,
     /// The child's primary-key column, which finds the row.
     pub key_column: &'static str,
+    /// The parent's field that points back (`back_reference = ..`), for errors.
+    pub back: &'static str,
 }
 
 /// The deferred step, made where `P: Insert<DB>` is known and run by the child's
@@ -111,6 +113,27 @@ where
         let created =
             P::create_parents::<M>(&mut *conn, source, rows.len(), back.field, operation, seed)
                 .await?;
+        // A parent with `get_or_create` may be found instead of inserted: then it points at
+        // another row, and setting this row's key to it would store a wrong reference.
+        for (row, parent) in rows.iter().zip(&created) {
+            if !M::points_back(parent, &row.key()) {
+                return Err(Error::wrap(
+                    M::FACTORY,
+                    M::TABLE,
+                    operation,
+                    Step::Parent { field: back.field },
+                    format!(
+                        "`get_or_create` found a stored `{parent}` whose `{field}` points at another `{model}` row, \
+                         not at the one just inserted: its key would be a wrong reference. Give each \
+                         `{parent}` its own `get_or_create` key (e.g. add `{field}` to it)",
+                        parent = short_name(std::any::type_name::<P>()),
+                        field = back.back,
+                        model = short_name(std::any::type_name::<M>()),
+                    )
+                    .into(),
+                ));
+            }
+        }
         // One UPDATE per chunk: (key, value) per row, then the keys again.
         let chunk = (DB::MAX_BIND_PARAMS / 3).clamp(1, DB::MAX_ROWS_PER_INSERT);
         let bind_error = |e| {
@@ -153,6 +176,14 @@ where
 pub trait BackSet<P, const NAME: u64>: Association {
     /// Writes `key` into `parent`'s back-reference field.
     fn point_back(parent: &mut P, key: Self::Key);
+    /// Whether `parent`'s back-reference field holds `key` (a parent `get_or_create` found
+    /// may point at another row).
+    fn points_back(parent: &P, key: &Self::Key) -> bool;
+}
+
+/// `a::b::Name` → `Name`.
+fn short_name(path: &'static str) -> &'static str {
+    path.rsplit("::").next().unwrap_or(path)
 }
 
 /// A model with a column field whose name hashes to `NAME` and that can hold a key of type `K`
@@ -165,6 +196,8 @@ pub trait BackSet<P, const NAME: u64>: Association {
 pub trait BackReference<const NAME: u64, K>: Sized {
     /// Sets the field to `key`.
     fn set_back(&mut self, key: K);
+    /// The key the field holds (`None` for NULL).
+    fn back_key(&self) -> Option<K>;
 }
 
 #[diagnostic::do_not_recommend]
@@ -175,6 +208,9 @@ where
 {
     fn set_back(&mut self, key: K) {
         self.set(ForeignKey::from_key(key));
+    }
+    fn back_key(&self) -> Option<K> {
+        ForeignKey::<K, ()>::into_key(self.value())
     }
 }
 

@@ -199,6 +199,8 @@ where
 )]
 pub trait ForeignKey<K, F>: Sized {
     fn from_key(key: K) -> Self;
+    /// The key this value holds (`None` for NULL).
+    fn into_key(self) -> Option<K>;
 }
 
 #[diagnostic::do_not_recommend]
@@ -206,12 +208,18 @@ impl<K, F> ForeignKey<K, F> for K {
     fn from_key(key: K) -> Self {
         key
     }
+    fn into_key(self) -> Option<K> {
+        Some(self)
+    }
 }
 
 #[diagnostic::do_not_recommend]
 impl<K, F> ForeignKey<K, F> for Option<K> {
     fn from_key(key: K) -> Self {
         Some(key)
+    }
+    fn into_key(self) -> Option<K> {
+        self
     }
 }
 

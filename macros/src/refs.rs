@@ -173,6 +173,9 @@ pub fn back_set_impls(input: &Input<'_>) -> TokenStream {
                 fn point_back(parent: &mut #parent, key: #key) {
                     <#parent as #private::BackReference<#name, #key>>::set_back(parent, key)
                 }
+                fn points_back(parent: &#parent, key: &#key) -> bool {
+                    <#parent as #private::BackReference<#name, #key>>::back_key(parent).as_ref() == #private::core::option::Option::Some(key)
+                }
             }
         })
     });

@@ -149,9 +149,15 @@ impl<'a> Expander<'a> {
                     .map(|k| k.column.clone())
                     .unwrap_or_default();
                 let column = &f.column;
+                let back = f
+                    .attrs
+                    .back_reference
+                    .as_ref()
+                    .map(|(_, back)| back.unraw_string())
+                    .unwrap_or_default();
                 return quote! {
                     if let #private::core::option::Option::Some((source, step)) = #slot {
-                        static BACK: #private::Back = #private::Back { field: #name, column: #column, key_column: #key_column };
+                        static BACK: #private::Back = #private::Back { field: #name, column: #column, key_column: #key_column, back: #back };
                         let step = #private::deferred_fn::<__DB, Self, #parent>(step)
                             .expect("sqlx-factory bug: a back_reference step made for other types");
                         let created = step(
