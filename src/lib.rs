@@ -134,6 +134,7 @@ pub use check::{CheckReport, Finding, Severity};
 pub use create::{Create, CreateBatch};
 pub use error::{Error, Operation, Step};
 pub use lint::LintReport;
+pub use model::Creatable;
 pub use seed::{SEED_VAR, run_seed};
 pub use session::{BindSession, Bound, Cloneable, IntoSession, NoSession, Session, Unbound};
 

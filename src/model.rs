@@ -9,6 +9,7 @@ use crate::bulk::ArgSink;
 use crate::cycle::Reach;
 use crate::error::{Error, Operation};
 use crate::future::BoxFuture;
+use crate::session::IntoSession;
 use crate::sql::{Column, ColumnSet, SqlCache};
 
 /// A struct with `#[derive(Factory)]`: the facts about its table, the same on every backend.
@@ -189,4 +190,43 @@ pub trait RowSource<M>: Send + Sync {
     fn rows(&self, n: usize, inherited: Option<u64>) -> Rows<M>
     where
         M: Model;
+}
+
+/// A model that code generic over the backend (or over the model) can create with its default
+/// values: `M::create(&mut tx)` is `M::factory().with_session(&mut tx).create()`.
+///
+/// `create()` on a factory has one bound per field (so a type the backend cannot store is one
+/// error naming the field), which a function generic over `DB` could not write. This trait is
+/// the one bound to write instead; the derive implements it for every model without
+/// `required` fields (those have no default row), for each backend that stores all its fields.
+///
+/// ```
+/// use sqlx_factory::{Backend, Creatable, Factory};
+///
+/// #[derive(Debug, sqlx::FromRow, Factory)]
+/// #[factory(table = "users")]
+/// struct User {
+///     #[factory(primary_key)]
+///     id: i64,
+///     name: String,
+/// }
+///
+/// /// One helper for every backend and every model.
+/// async fn make<DB: Backend, M: Creatable<DB>>(
+///     tx: &mut sqlx::Transaction<'_, DB>,
+///     n: usize,
+/// ) -> Result<Vec<M>, sqlx_factory::Error> {
+///     M::create_batch(tx, n).await
+/// }
+/// ```
+pub trait Creatable<DB: Backend>: Sized {
+    /// Inserts one row with the factory's default values, as `create()` does.
+    fn create<'c, C>(session: &'c mut C) -> BoxFuture<'c, Result<Self, Error>>
+    where
+        C: IntoSession<Database = DB> + ?Sized;
+
+    /// Inserts `n` rows with the factory's default values, as `create_batch(n)` does.
+    fn create_batch<'c, C>(session: &'c mut C, n: usize) -> BoxFuture<'c, Result<Vec<Self>, Error>>
+    where
+        C: IntoSession<Database = DB> + ?Sized;
 }

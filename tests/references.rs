@@ -625,3 +625,54 @@ on_every_backend! {
         assert_eq!(owner, own.id);
     }
 }
+
+/// One helper for every backend and every model: `M: Creatable<DB>` is the bound to write.
+async fn make_many<DB: sqlx_factory::Backend, M: sqlx_factory::Creatable<DB>>(
+    tx: &mut sqlx::Transaction<'_, DB>,
+    n: usize,
+) -> Vec<M> {
+    M::create_batch(tx, n).await.unwrap()
+}
+
+/// A helper generic over the backend for one model.
+async fn make_confirmation<DB: sqlx_factory::Backend>(
+    tx: &mut sqlx::Transaction<'_, DB>,
+) -> Confirmation
+where
+    Confirmation: sqlx_factory::Creatable<DB>,
+{
+    use sqlx_factory::Creatable;
+    Confirmation::create(tx).await.unwrap()
+}
+
+on_every_backend! {
+    /// Helpers generic over the backend (and the model) create rows, parents and back
+    /// references included, as the factory does.
+    async fn backend_generic_helper(conn, kind) {
+        schema(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        let one = make_confirmation(&mut tx).await;
+        let wallets: Vec<Wallet> = make_many(&mut tx, 3).await;
+        let sessions: Vec<ChatSession> = make_many(&mut tx, 2).await;
+        let email: String = sqlx::query_scalar(
+            "SELECT s.email FROM confirmations c JOIN subscriptions s ON s.email = c.subscriber_email",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(email, one.subscriber_email);
+        let owned: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM wallets w JOIN accounts a ON a.id = w.account_id")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!((owned, wallets.len()), (3, 3));
+        let both_ways: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM chat_sessions s JOIN chat_events e ON e.id = s.head_event_id AND e.session_id = s.id",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(both_ways, 2);
+        assert!(sessions.iter().all(|s| s.head_event_id.is_some()));
+    }
+}
