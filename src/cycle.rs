@@ -17,7 +17,7 @@ pub const DEPTH: usize = 6;
 /// The most models one model's reach records; those beyond are not followed.
 const WIDTH: usize = 32;
 
-/// One association: the child's field and the parent's type name (last path segment).
+/// One association: the child's field and the parent's path (`module_path!()::Name`).
 #[derive(Clone, Copy)]
 pub struct Edge {
     field: &'static str,
@@ -42,7 +42,7 @@ pub struct Reach {
 pub struct Parent<'a> {
     /// The child's field.
     pub field: &'static str,
-    /// The parent's type name.
+    /// The parent's path, `Association::PATH`.
     pub to: &'static str,
     /// The parent's reach, one level below the one being made.
     pub reach: &'a Reach,
@@ -159,11 +159,11 @@ pub const fn cycle_error(reach: &Reach, model: &str, field: &str, parent: &str) 
     }
     // The tables: `model`, `parent`, then the path's until it is back at `model`.
     message.push("`");
-    message.push(model);
+    message.push(short(model));
     let mut i = 0;
     while i < path.len {
         message.push(if i + 1 == path.len { "` and `" } else { "`, `" });
-        message.push(if i == 0 { parent } else { path.edges[i - 1].to });
+        message.push(short(if i == 0 { parent } else { path.edges[i - 1].to }));
         i += 1;
     }
     message.push(if path.len == 1 {
@@ -172,7 +172,7 @@ pub const fn cycle_error(reach: &Reach, model: &str, field: &str, parent: &str) 
         "` reference each other in a cycle ("
     });
     message.push("`");
-    message.push(model);
+    message.push(short(model));
     message.push(".");
     message.push(field);
     message.push("` -> ");
@@ -180,7 +180,7 @@ pub const fn cycle_error(reach: &Reach, model: &str, field: &str, parent: &str) 
     let mut i = 0;
     while i < path.len {
         message.push("`");
-        message.push(from);
+        message.push(short(from));
         message.push(".");
         message.push(path.edges[i].field);
         message.push("` -> ");
@@ -188,7 +188,7 @@ pub const fn cycle_error(reach: &Reach, model: &str, field: &str, parent: &str) 
         i += 1;
     }
     message.push("`");
-    message.push(model);
+    message.push(short(model));
     message.push(if path.len == 1 {
         "`): a factory cannot create either row first. "
     } else {
@@ -242,6 +242,20 @@ impl Message {
             self.len += 1;
             i += 1;
         }
+    }
+}
+
+/// `a::b::Name` -> `Name`: paths are compared, names are shown.
+const fn short(path: &str) -> &str {
+    let bytes = path.as_bytes();
+    let mut start = bytes.len();
+    while start > 0 && bytes[start - 1] != b':' {
+        start -= 1;
+    }
+    let (_, name) = bytes.split_at(start);
+    match core::str::from_utf8(name) {
+        Ok(name) => name,
+        Err(_) => path,
     }
 }
 

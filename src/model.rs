@@ -76,6 +76,9 @@ pub trait Association: Model {
     /// association's own check (rustc prints identical diagnostics once). One `const` per level,
     /// each made from the parents' level below, so a cycle of models is no cycle of `const`s.
     const REACH1: Reach = Reach::EMPTY;
+    /// The model's path (`module_path!()` and its name): what the cycle check compares, so
+    /// that two models of one name in different modules are not taken for one.
+    const PATH: &'static str = "";
     /// See `REACH1`.
     const REACH2: Reach = Reach::EMPTY;
     /// See `REACH1`.
@@ -219,6 +222,11 @@ pub trait RowSource<M>: Send + Sync {
 ///     M::create_batch(tx, n).await
 /// }
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be created with its default values on `{DB}`",
+    label = "`{Self}` is not `Creatable<{DB}>`",
+    note = "the derive implements `Creatable<DB>` for models without `required` fields (those have no default row), for each backend that stores every field"
+)]
 pub trait Creatable<DB: Backend>: Sized {
     /// Inserts one row with the factory's default values, as `create()` does.
     fn create<'c, C>(session: &'c mut C) -> BoxFuture<'c, Result<Self, Error>>

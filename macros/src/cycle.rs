@@ -27,19 +27,30 @@ fn edges<'a>(input: &'a Input<'a>) -> impl Iterator<Item = (&'a Field<'a>, &'a P
     })
 }
 
-fn parent_name(parent: &Path) -> String {
-    parent
-        .segments
-        .last()
-        .map(|last| last.ident.unraw_string())
-        .unwrap_or_default()
+/// The model's path, `module_path!()` and its name: what the check compares (two models of
+/// one name in two modules are two models), shortened to the name in messages.
+fn model_path(input: &Input<'_>) -> TokenStream {
+    let name = input.ident.unraw_string();
+    quote!(::sqlx_factory::__private::core::concat!(
+        ::sqlx_factory::__private::core::module_path!(), "::", #name
+    ))
 }
 
-/// `const REACH1..=5` of the model's `Association` impl; nothing for a model with no edge.
-pub fn reach_consts(input: &Input<'_>) -> TokenStream {
+/// The parent's path, read from its `Association` impl, spanned at the user's path.
+fn parent_path(parent: &Path) -> TokenStream {
+    let span = parent.span();
+    let private = quote_spanned!(span=> ::sqlx_factory::__private);
+    quote_spanned!(span=> <#parent as #private::Association>::PATH)
+}
+
+/// `const PATH` and `const REACH1..=5` of the model's `Association` impl (the levels only for
+/// a model with an edge).
+pub fn association_consts(input: &Input<'_>) -> TokenStream {
+    let path = model_path(input);
+    let path = quote!(const PATH: &'static str = #path;);
     let edges: Vec<_> = edges(input).collect();
     if edges.is_empty() {
-        return TokenStream::new();
+        return path;
     }
     let private = quote!(::sqlx_factory::__private);
     let levels = (1..=5u32).map(|level| {
@@ -47,7 +58,7 @@ pub fn reach_consts(input: &Input<'_>) -> TokenStream {
         let below = quote::format_ident!("REACH{}", level - 1);
         let parents = edges.iter().map(|(f, parent)| {
             let field = f.name();
-            let to = parent_name(parent);
+            let to = parent_path(parent);
             let span = parent.span();
             let spanned = quote_spanned!(span=> ::sqlx_factory::__private);
             let reach = if level == 1 {
@@ -61,13 +72,13 @@ pub fn reach_consts(input: &Input<'_>) -> TokenStream {
             const #name: #private::Reach = #private::Reach::step(&[#(#parents),*]);
         }
     });
-    quote!(#(#levels)*)
+    quote!(#path #(#levels)*)
 }
 
 /// The `ON_CYCLE` argument of the association's `InsertParent` bound: whether `parent`'s
 /// chains come back to this model. Spanned at the parent's path, as every mention of it.
 pub fn on_cycle(input: &Input<'_>, parent: &Path) -> TokenStream {
-    let model = input.ident.unraw_string();
+    let model = model_path(input);
     let span = parent.span();
     let private = quote_spanned!(span=> ::sqlx_factory::__private);
     quote_spanned!(span=> { #private::on_cycle(&<#parent as #private::Association>::REACH5, #model) })
@@ -75,22 +86,23 @@ pub fn on_cycle(input: &Input<'_>, parent: &Path) -> TokenStream {
 
 /// One `const _` per parent: panics with the cycle when this model is the one to report it.
 pub fn checks(input: &Input<'_>) -> TokenStream {
-    let model = input.ident.unraw_string();
+    let model = model_path(input);
     let mut seen = Vec::new();
     let checks = edges(input).filter_map(|(f, parent)| {
-        let parent_name = parent_name(parent);
         // Two associations to one parent would report the same cycle twice.
-        if seen.contains(&parent_name) {
+        let written = quote!(#parent).to_string();
+        if seen.contains(&written) {
             return None;
         }
-        seen.push(parent_name.clone());
+        seen.push(written);
+        let parent_path = parent_path(parent);
         let field = f.name();
         let span = parent.span();
         let private = quote_spanned!(span=> ::sqlx_factory::__private);
         Some(quote_spanned! {span=>
             const _: () = {
                 let error = #private::cycle_error(
-                    &<#parent as #private::Association>::REACH5, #model, #field, #parent_name,
+                    &<#parent as #private::Association>::REACH5, #model, #field, #parent_path,
                 );
                 if error.is_error() {
                     #private::core::panic!("{}", error.as_str())

@@ -103,7 +103,7 @@ impl<'a> Expander<'a> {
             let f = &self.factory;
             quote!(#f<#private::NoSession #(, #unset)*>)
         };
-        let reach = crate::cycle::reach_consts(self.input);
+        let reach = crate::cycle::association_consts(self.input);
         quote! {
             #[automatically_derived]
             impl #private::Association for #model {
