@@ -30,6 +30,8 @@ pub struct Back {
     pub column: &'static str,
     /// The child's primary-key column, which finds the row.
     pub key_column: &'static str,
+    /// The parent's field that points back (`back_reference = ..`), for errors.
+    pub back: &'static str,
 }
 
 /// The deferred step, made where `P: Insert<DB>` is known and run by the child's
@@ -48,8 +50,8 @@ pub type DeferredFn<DB, M, P> = for<'a> fn(
 /// make none (build mode, and parents drawn by an unbound factory).
 #[diagnostic::on_unimplemented(
     message = "`{M}` cannot create its `back_reference` parent `{P}` through `{Self}`",
-    label = "`{P}` cannot be created here, or its back-reference field does not hold `{M}`'s key",
-    note = "`back_reference = <field>` names the field of `{P}` that stores `{M}`'s primary key"
+    label = "`{P}` cannot be created on this backend",
+    note = "`{M}`'s `back_reference` creates a `{P}` after each row, in the same session"
 )]
 pub trait Deferred<M, P, const NAME: u64> {
     /// The step, type-erased, or `None` when nothing is created.
@@ -67,11 +69,10 @@ impl<M, P, const NAME: u64> Deferred<M, P, NAME> for NoSession {
 impl<'c, DB, M, P, const NAME: u64> Deferred<M, P, NAME> for Bound<'c, DB>
 where
     DB: Backend,
-    M: Association,
+    M: BackSet<P, NAME>,
     M::Key: ColumnOf<DB> + Clone + Send + Sync + 'static,
-    P: InsertParent<DB> + Association + Reference<NAME>,
+    P: InsertParent<DB> + Association,
     P::Key: ColumnOf<DB>,
-    <P as Reference<NAME>>::Value: ForeignKey<M::Key, ()>,
 {
     fn deferred() -> Option<Box<dyn Any + Send>> {
         let step: DeferredFn<DB, M, P> = deferred_step::<DB, M, P, NAME>;
@@ -97,21 +98,42 @@ fn deferred_step<'a, DB, M, P, const NAME: u64>(
 ) -> BoxFuture<'a, Result<Vec<P>, Error>>
 where
     DB: Backend,
-    M: Association,
+    M: BackSet<P, NAME>,
     M::Key: ColumnOf<DB> + Clone + Send + Sync + 'static,
-    P: InsertParent<DB> + Association + Reference<NAME>,
+    P: InsertParent<DB> + Association,
     P::Key: ColumnOf<DB>,
-    <P as Reference<NAME>>::Value: ForeignKey<M::Key, ()>,
 {
     Box::pin(async move {
         let keys: Vec<M::Key> = rows.iter().map(M::key).collect();
         let source: Arc<dyn RowSource<P>> = Arc::new(PointBack::<P, M::Key, NAME> {
             inner: source,
             keys,
+            point_back: M::point_back,
         });
         let created =
             P::create_parents::<M>(&mut *conn, source, rows.len(), back.field, operation, seed)
                 .await?;
+        // A parent with `get_or_create` may be found instead of inserted: then it points at
+        // another row, and setting this row's key to it would store a wrong reference.
+        for (row, parent) in rows.iter().zip(&created) {
+            if !M::points_back(parent, &row.key()) {
+                return Err(Error::wrap(
+                    M::FACTORY,
+                    M::TABLE,
+                    operation,
+                    Step::Parent { field: back.field },
+                    format!(
+                        "`get_or_create` found a stored `{parent}` whose `{field}` points at another `{model}` row, \
+                         not at the one just inserted: its key would be a wrong reference. Give each \
+                         `{parent}` its own `get_or_create` key (e.g. add `{field}` to it)",
+                        parent = short_name(std::any::type_name::<P>()),
+                        field = back.back,
+                        model = short_name(std::any::type_name::<M>()),
+                    )
+                    .into(),
+                ));
+            }
+        }
         // One UPDATE per chunk: (key, value) per row, then the keys again.
         let chunk = (DB::MAX_BIND_PARAMS / 3).clamp(1, DB::MAX_ROWS_PER_INSERT);
         let bind_error = |e| {
@@ -144,18 +166,63 @@ where
     })
 }
 
+/// How a child model `Self` points its `back_reference` parent `P` back at a row: sets `P`'s
+/// field whose name hashes to `NAME` to the row's key.
+///
+/// The derive implements it for every `back_reference`, with no where-clause: a name `P` lacks
+/// (or a field that cannot hold the key) is then one error in the impl's body, at the derive,
+/// under the user's `back_reference = ..` (through [`BackReference`]), and `create()` still
+/// type-checks, so it adds none.
+pub trait BackSet<P, const NAME: u64>: Association {
+    /// Writes `key` into `parent`'s back-reference field.
+    fn point_back(parent: &mut P, key: Self::Key);
+    /// Whether `parent`'s back-reference field holds `key` (a parent `get_or_create` found
+    /// may point at another row).
+    fn points_back(parent: &P, key: &Self::Key) -> bool;
+}
+
+/// `a::b::Name` → `Name`.
+fn short_name(path: &'static str) -> &'static str {
+    path.rsplit("::").next().unwrap_or(path)
+}
+
+/// A model with a column field whose name hashes to `NAME` and that can hold a key of type `K`
+/// (`K` or `Option<K>`): what `back_reference = <field>` must name.
+#[diagnostic::on_unimplemented(
+    message = "`back_reference` names no field of `{Self}` that can hold this model's key `{K}`",
+    label = "`{Self}` has no column field of this name with type `{K}` or `Option<{K}>`",
+    note = "name the field of `{Self}` whose `association` points back at this model: the parent row created after this one stores this row's key in it"
+)]
+pub trait BackReference<const NAME: u64, K>: Sized {
+    /// Sets the field to `key`.
+    fn set_back(&mut self, key: K);
+    /// The key the field holds (`None` for NULL).
+    fn back_key(&self) -> Option<K>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T, K, const NAME: u64> BackReference<NAME, K> for T
+where
+    T: Reference<NAME>,
+    <T as Reference<NAME>>::Value: ForeignKey<K, ()>,
+{
+    fn set_back(&mut self, key: K) {
+        self.set(ForeignKey::from_key(key));
+    }
+    fn back_key(&self) -> Option<K> {
+        ForeignKey::<K, ()>::into_key(self.value())
+    }
+}
+
 /// The parent rows of a `back_reference`, drawn from the parent factory, with their field
 /// `NAME` set to the child rows' keys and no parent of their own for it.
 struct PointBack<P, K, const NAME: u64> {
     inner: Arc<dyn RowSource<P>>,
     keys: Vec<K>,
+    point_back: fn(&mut P, K),
 }
 
-impl<P, K: Clone + Send + Sync, const NAME: u64> RowSource<P> for PointBack<P, K, NAME>
-where
-    P: Reference<NAME>,
-    <P as Reference<NAME>>::Value: ForeignKey<K, ()>,
-{
+impl<P, K: Clone + Send + Sync, const NAME: u64> RowSource<P> for PointBack<P, K, NAME> {
     fn rows(&self, n: usize, inherited: Option<u64>) -> Rows<P>
     where
         P: Model,
@@ -163,7 +230,7 @@ where
         let mut rows = self.inner.rows(n, inherited);
         P::clear_parent(&mut rows.parents, NAME);
         for (row, key) in rows.rows.iter_mut().zip(&self.keys) {
-            row.set(ForeignKey::from_key(key.clone()));
+            (self.point_back)(row, key.clone());
         }
         rows
     }

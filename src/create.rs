@@ -845,7 +845,12 @@ pub(crate) fn rows_per_statement<DB: Backend>(binds_per_row: usize) -> usize {
 
 /// `P: Insert<DB>` for the parent of an association, as a bound that asks nothing of `P` to
 /// be well-formed: a wrong `association = NotAModel` is then reported once, by `Association`.
-pub trait InsertParent<DB: Backend>: Sized {
+///
+/// `ON_CYCLE` is `true` when the association closes a cycle of models (`cycle.rs`): that impl
+/// asks nothing, so the models' `Insert` bounds are no cycle for rustc (its `E0275` would hide
+/// the derive's error about the cycle). Such a program does not compile: the derive's `const`
+/// check reports the cycle.
+pub trait InsertParent<DB: Backend, const ON_CYCLE: bool = false>: Sized {
     /// Creates one parent row per child from `source` for the association on `field` of `M`.
     fn create_parents<'a, M: Model>(
         conn: &'a mut DB::Connection,
@@ -884,6 +889,29 @@ impl<DB: Backend, P: Insert<DB>> InsertParent<DB> for P {
                         Box::new(e),
                     )
                 })
+        })
+    }
+}
+
+impl<DB: Backend, P> InsertParent<DB, true> for P {
+    // Unreachable in a program that compiles, unless a model reaches more models than the
+    // check records (then the cycle is not reported at compile time): an error, not a panic.
+    fn create_parents<'a, M: Model>(
+        _conn: &'a mut DB::Connection,
+        _source: Arc<dyn RowSource<Self>>,
+        _children: usize,
+        field: &'static str,
+        operation: Operation,
+        _seed: Option<u64>,
+    ) -> BoxFuture<'a, Result<Vec<Self>, Error>> {
+        Box::pin(async move {
+            Err(Error::wrap(
+                M::FACTORY,
+                M::TABLE,
+                operation,
+                Step::Parent { field },
+                "this association closes a cycle of models, so no row can be created first: add `back_reference` on a nullable side".into(),
+            ))
         })
     }
 }

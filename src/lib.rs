@@ -115,6 +115,7 @@ mod backend;
 mod bulk;
 mod check;
 mod create;
+mod cycle;
 mod dates;
 mod error;
 mod future;
@@ -133,6 +134,7 @@ pub use check::{CheckReport, Finding, Severity};
 pub use create::{Create, CreateBatch};
 pub use error::{Error, Operation, Step};
 pub use lint::LintReport;
+pub use model::Creatable;
 pub use seed::{SEED_VAR, run_seed};
 pub use session::{
     BindSession, Bound, Cloneable, IntoSession, NoSession, Session, SessionArg, Unbound,

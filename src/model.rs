@@ -6,8 +6,10 @@ use sqlx::{Database, FromRow};
 
 use crate::backend::Backend;
 use crate::bulk::ArgSink;
+use crate::cycle::Reach;
 use crate::error::{Error, Operation};
 use crate::future::BoxFuture;
+use crate::session::SessionArg;
 use crate::sql::{Column, ColumnSet, SqlCache};
 
 /// A struct with `#[derive(Factory)]`: the facts about its table, the same on every backend.
@@ -45,10 +47,6 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     /// under the server's packet limit.
     fn byte_size(&self) -> usize;
 
-    /// The type names (last path segment) of the models its associations point at, other than
-    /// itself: what a parent's derive reads to find two models that reference each other.
-    const PARENTS: &'static [&'static str] = &[];
-
     /// This model's INSERT texts.
     fn sql_cache() -> &'static SqlCache;
 
@@ -72,10 +70,23 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     note = "an association creates a row of `{Self}` and stores its primary key: derive `Factory` on `{Self}` and mark its key field `#[factory(primary_key)]`"
 )]
 pub trait Association: Model {
-    /// [`Model::PARENTS`], read through this trait by a child's cycle check: naming the parent
-    /// as `Association` there makes a parent that is no model the same single error as the
-    /// association's own check (rustc prints identical diagnostics once).
-    const PARENTS: &'static [&'static str] = <Self as Model>::PARENTS;
+    /// The chains of associations of up to 1..=5 links that start at this model (see
+    /// `cycle.rs`), read by a child's derive through this trait: naming the parent as
+    /// `Association` there makes a parent that is no model the same single error as the
+    /// association's own check (rustc prints identical diagnostics once). One `const` per level,
+    /// each made from the parents' level below, so a cycle of models is no cycle of `const`s.
+    const REACH1: Reach = Reach::EMPTY;
+    /// The model's path (`module_path!()` and its name): what the cycle check compares, so
+    /// that two models of one name in different modules are not taken for one.
+    const PATH: &'static str = "";
+    /// See `REACH1`.
+    const REACH2: Reach = Reach::EMPTY;
+    /// See `REACH1`.
+    const REACH3: Reach = Reach::EMPTY;
+    /// See `REACH1`.
+    const REACH4: Reach = Reach::EMPTY;
+    /// See `REACH1`: the level a child's cycle check reads.
+    const REACH5: Reach = Reach::EMPTY;
 
     /// The primary key's type.
     type Key;
@@ -182,4 +193,49 @@ pub trait RowSource<M>: Send + Sync {
     fn rows(&self, n: usize, inherited: Option<u64>) -> Rows<M>
     where
         M: Model;
+}
+
+/// A model that code generic over the backend (or over the model) can create with its default
+/// values: `M::create(&mut tx)` is `M::factory().with_session(&mut tx).create()`.
+///
+/// `create()` on a factory has one bound per field (so a type the backend cannot store is one
+/// error naming the field), which a function generic over `DB` could not write. This trait is
+/// the one bound to write instead; the derive implements it for every model without
+/// `required` fields (those have no default row), for each backend that stores all its fields.
+///
+/// ```
+/// use sqlx_factory::{Backend, Creatable, Factory};
+///
+/// #[derive(Debug, sqlx::FromRow, Factory)]
+/// #[factory(table = "users")]
+/// struct User {
+///     #[factory(primary_key)]
+///     id: i64,
+///     name: String,
+/// }
+///
+/// /// One helper for every backend and every model.
+/// async fn make<DB: Backend, M: Creatable<DB>>(
+///     tx: &mut sqlx::Transaction<'_, DB>,
+///     n: usize,
+/// ) -> Result<Vec<M>, sqlx_factory::Error> {
+///     M::create_batch(tx, n).await
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be created with its default values on `{DB}`",
+    label = "`{Self}` is not `Creatable<{DB}>`",
+    note = "the derive implements `Creatable<DB>` for models without `required` fields (those have no default row), for each backend that stores every field"
+)]
+pub trait Creatable<DB: Backend>: Sized {
+    /// Inserts one row with the factory's default values, as `create()` does, on what
+    /// `with_session` takes (a `&mut` transaction or connection, or a pool).
+    fn create<'c, A>(session: A) -> BoxFuture<'c, Result<Self, Error>>
+    where
+        A: SessionArg<'c, Database = DB>;
+
+    /// Inserts `n` rows with the factory's default values, as `create_batch(n)` does.
+    fn create_batch<'c, A>(session: A, n: usize) -> BoxFuture<'c, Result<Vec<Self>, Error>>
+    where
+        A: SessionArg<'c, Database = DB>;
 }

@@ -7,7 +7,7 @@ pub use ::std::boxed::Box;
 pub use ::std::sync::Arc;
 pub use ::std::vec::Vec;
 
-pub use crate::back::{Back, Deferred, DeferredFn, deferred_fn};
+pub use crate::back::{Back, BackReference, BackSet, Deferred, DeferredFn, deferred_fn};
 pub use crate::backend::Backend;
 pub use crate::bulk::{ArgSink, Args, ChunkSource, InsertMany};
 pub use crate::check::{
@@ -15,11 +15,12 @@ pub use crate::check::{
     MeasureOther, ParentTable, check_model, sample_seed,
 };
 pub use crate::create::{Create, CreateBatch, InsertParent, Pending, State};
+pub use crate::cycle::{Parent, Reach, cycle_error, on_cycle};
 pub use crate::dates::{DateValue, optional_date};
 pub use crate::error::{Error, Operation};
 pub use crate::future::BoxFuture;
 pub use crate::lint::lint;
-pub use crate::model::{Association, Insert, Model, RowSource, Rows};
+pub use crate::model::{Association, Creatable, Insert, Model, RowSource, Rows};
 pub use crate::probe::{ByLength, BySize, NonNullKey, NullableKey, Probe};
 pub use crate::seed::{Draw, child_seed, draw, next_sequence};
 pub use crate::session::{
@@ -200,6 +201,8 @@ where
 )]
 pub trait ForeignKey<K, F>: Sized {
     fn from_key(key: K) -> Self;
+    /// The key this value holds (`None` for NULL).
+    fn into_key(self) -> Option<K>;
 }
 
 #[diagnostic::do_not_recommend]
@@ -207,12 +210,18 @@ impl<K, F> ForeignKey<K, F> for K {
     fn from_key(key: K) -> Self {
         key
     }
+    fn into_key(self) -> Option<K> {
+        Some(self)
+    }
 }
 
 #[diagnostic::do_not_recommend]
 impl<K, F> ForeignKey<K, F> for Option<K> {
     fn from_key(key: K) -> Self {
         Some(key)
+    }
+    fn into_key(self) -> Option<K> {
+        self
     }
 }
 
@@ -352,24 +361,4 @@ where
         )
         .into(),
     })
-}
-
-/// Whether `parents` (a model's [`Model::PARENTS`]) names `model`: evaluated in a `const`, so a
-/// reference cycle is a compile error at the derive.
-pub const fn names(parents: &[&str], model: &str) -> bool {
-    let mut i = 0;
-    while i < parents.len() {
-        let (a, b) = (parents[i].as_bytes(), model.as_bytes());
-        if a.len() == b.len() {
-            let mut j = 0;
-            while j < a.len() && a[j] == b[j] {
-                j += 1;
-            }
-            if j == a.len() {
-                return true;
-            }
-        }
-        i += 1;
-    }
-    false
 }

@@ -172,6 +172,54 @@ struct ChatEvent {
     name: String,
 }
 
+/// A two-way reference on a get-or-create model: a found channel is returned as stored (no new
+/// pinned message, no `UPDATE`); an inserted one gets its pinned message as any create.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "channels", get_or_create(slug))]
+struct Channel {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(default = "general".to_string())]
+    slug: String,
+    #[factory(association = Message, back_reference = channel_id)]
+    pinned_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "messages")]
+struct Message {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(association = Channel)]
+    channel_id: i64,
+    #[factory(default = "welcome".to_string())]
+    body: String,
+}
+
+/// The other way round: the `back_reference` parent has `get_or_create`, so the one it finds
+/// may point at another row.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "channels")]
+struct Board {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(sequence = |n| format!("board-{n}"))]
+    slug: String,
+    #[factory(association = Notice, back_reference = channel_id)]
+    pinned_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "messages", get_or_create(body))]
+struct Notice {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(association = Board)]
+    channel_id: i64,
+    #[factory(default = "rules".to_string())]
+    body: String,
+}
+
 async fn schema<C>(conn: &mut C, kind: Kind)
 where
     for<'c> &'c mut C: sqlx::Executor<'c>,
@@ -210,6 +258,19 @@ where
                 .to_string(),
         },
         format!("CREATE TABLE posts (id {pk}, slug {text} NOT NULL UNIQUE, views BIGINT NOT NULL)"),
+        match kind {
+            Kind::Sqlite => format!(
+                "CREATE TABLE channels (id {pk}, slug {text} NOT NULL UNIQUE, pinned_id BIGINT REFERENCES messages(id))"
+            ),
+            _ => format!("CREATE TABLE channels (id {pk}, slug {text} NOT NULL UNIQUE, pinned_id BIGINT)"),
+        },
+        format!(
+            "CREATE TABLE messages (id {pk}, channel_id BIGINT NOT NULL REFERENCES channels(id), body TEXT NOT NULL)"
+        ),
+        match kind {
+            Kind::Sqlite => "SELECT 1".to_string(),
+            _ => "ALTER TABLE channels ADD FOREIGN KEY (pinned_id) REFERENCES messages(id)".to_string(),
+        },
     ] {
         exec!(conn, sql);
     }
@@ -476,5 +537,142 @@ on_every_backend! {
         let bare = ChatSession::factory().with_session(&mut tx).head_event_id(None::<i64>).create().await.unwrap();
         assert_eq!(bare.head_event_id, None);
         assert!(ChatSession::factory().build().head_event_id.is_some());
+    }
+}
+
+on_every_backend! {
+    /// `back_reference` with `get_or_create`: a found row is returned as stored (its pinned
+    /// message is not replaced, no message is created); an inserted one gets its message, and
+    /// a key repeated in a batch is inserted once, with one message.
+    async fn back_reference_get_or_create(conn, kind) {
+        schema(conn, kind).await;
+        if kind == Kind::Sqlite {
+            exec!(conn, "PRAGMA foreign_keys = ON".to_string());
+        }
+        let mut tx = conn.begin().await.unwrap();
+        let general = Channel::factory().with_session(&mut tx).create().await.unwrap();
+        let pinned = general.pinned_id.expect("an inserted channel gets its pinned message");
+
+        let again = Channel::factory().with_session(&mut tx).create().await.unwrap();
+        assert_eq!(again, general, "found: returned as stored");
+        let found = Channel::factory().with_session(&mut tx).create_batch(2).await.unwrap();
+        assert_eq!(found, vec![general.clone(), general.clone()]);
+
+        let random = Channel::factory().with_session(&mut tx).slug("random".to_string()).create_batch(3).await.unwrap();
+        assert_eq!(random.len(), 3);
+        assert!(random.iter().all(|c| c == &random[0]), "one key, one row: {random:?}");
+        assert_ne!(random[0].pinned_id, None);
+
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT c.slug, m.id, m.channel_id FROM channels c JOIN messages m ON m.id = c.pinned_id ORDER BY c.id",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                ("general".to_string(), pinned, general.id),
+                ("random".to_string(), random[0].pinned_id.unwrap(), random[0].id),
+            ],
+            "each channel's pinned message points back at it"
+        );
+        let messages: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(messages, 2, "a found channel creates no message");
+    }
+}
+
+on_every_backend! {
+    /// A `back_reference` parent found by its `get_or_create` key points at another row: the
+    /// create fails and says why, rather than store a key that references the wrong row.
+    async fn back_reference_parent_found_elsewhere(conn, kind) {
+        schema(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        let first = Board::factory().with_session(&mut tx).create().await.unwrap();
+        let error = Board::factory()
+            .with_session(&mut tx)
+            .create()
+            .await
+            .expect_err("the found notice belongs to the first board")
+            .to_string();
+        assert!(
+            error.contains("`get_or_create` found a stored `Notice` whose `channel_id` points at another `Board`"),
+            "{error}"
+        );
+        let boards: Vec<(i64, Option<i64>)> = sqlx::query_as("SELECT id, pinned_id FROM channels")
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(boards, vec![(first.id, first.pinned_id)], "the failed create left no row");
+        // Each board with a notice of its own works.
+        let own = Board::factory()
+            .with_session(&mut tx)
+            .pinned_id_with(|n| n.body("board rules".to_string()))
+            .create()
+            .await
+            .unwrap();
+        let sql = format!(
+            "SELECT m.channel_id FROM channels c JOIN messages m ON m.id = c.pinned_id WHERE c.id = {}",
+            own.id
+        );
+        let owner: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(owner, own.id);
+    }
+}
+
+/// One helper for every backend and every model: `M: Creatable<DB>` is the bound to write.
+async fn make_many<DB: sqlx_factory::Backend, M: sqlx_factory::Creatable<DB>>(
+    tx: &mut sqlx::Transaction<'_, DB>,
+    n: usize,
+) -> Vec<M> {
+    M::create_batch(tx, n).await.unwrap()
+}
+
+/// A helper generic over the backend for one model.
+async fn make_confirmation<DB: sqlx_factory::Backend>(
+    tx: &mut sqlx::Transaction<'_, DB>,
+) -> Confirmation
+where
+    Confirmation: sqlx_factory::Creatable<DB>,
+{
+    use sqlx_factory::Creatable;
+    Confirmation::create(tx).await.unwrap()
+}
+
+on_every_backend! {
+    /// Helpers generic over the backend (and the model) create rows, parents and back
+    /// references included, as the factory does.
+    async fn backend_generic_helper(conn, kind) {
+        schema(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        let one = make_confirmation(&mut tx).await;
+        let wallets: Vec<Wallet> = make_many(&mut tx, 3).await;
+        let sessions: Vec<ChatSession> = make_many(&mut tx, 2).await;
+        let email: String = sqlx::query_scalar(
+            "SELECT s.email FROM confirmations c JOIN subscriptions s ON s.email = c.subscriber_email",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(email, one.subscriber_email);
+        let owned: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM wallets w JOIN accounts a ON a.id = w.account_id")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!((owned, wallets.len()), (3, 3));
+        let both_ways: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM chat_sessions s JOIN chat_events e ON e.id = s.head_event_id AND e.session_id = s.id",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(both_ways, 2);
+        assert!(sessions.iter().all(|s| s.head_event_id.is_some()));
     }
 }

@@ -1,54 +1,112 @@
-//! Two models that reference each other (issue 11): a compile error in our words at the
+//! Models that reference each other in a cycle (issue 11): a compile error in our words at the
 //! derive, instead of rustc's `E0275 overflow evaluating the requirement ..: InsertParent<..>`
 //! at the first `create()`.
 //!
-//! Each derive sees one struct, so the check runs in a `const`: the child reads the parent's
-//! `Model::PARENTS` and panics if it names the child. Both sides of a pair can see the cycle;
-//! only the side whose name sorts first reports it, so it is one error.
+//! Each derive sees one struct, so the graph is walked in `const`s (`src/cycle.rs`): a model's
+//! `Association` impl records the chains of associations that start at it (`REACH1..=5`, each
+//! level from the parents' level below), and a child finds itself at the end of one of its
+//! parent's chains. The association's `InsertParent` bound is then cut (`ON_CYCLE = true`),
+//! and the model of the cycle whose name sorts first panics with the cycle, so it is one error.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
+use syn::Path;
 use syn::spanned::Spanned;
 
-use crate::ast::{Input, UnrawString};
+use crate::ast::{Field, Input, UnrawString};
 
-/// `Model::PARENTS`: the last path segment of each association's parent, self excluded.
-pub fn parents(input: &Input<'_>) -> Vec<String> {
-    let mut names: Vec<String> = input
-        .fields
-        .iter()
-        .filter(|f| !f.is_self_reference(input.ident) && !f.is_deferred())
-        .filter_map(|f| f.association()?.segments.last())
-        .map(|last| last.ident.unraw_string())
-        .collect();
-    names.dedup();
-    names
+/// The associations the graph follows: not a self-reference (an `Option` key, one level), not
+/// a `back_reference` (inserted with NULL first): those never need their parent first.
+fn edges<'a>(input: &'a Input<'a>) -> impl Iterator<Item = (&'a Field<'a>, &'a Path)> + 'a {
+    input.fields.iter().filter_map(|f| {
+        let parent = f.association()?;
+        if f.is_self_reference(input.ident) || f.is_deferred() {
+            return None;
+        }
+        Some((f, parent))
+    })
 }
 
-/// One `const _` per association whose parent's name sorts after this model's.
+/// The model's path, `module_path!()` and its name: what the check compares (two models of
+/// one name in two modules are two models), shortened to the name in messages.
+fn model_path(input: &Input<'_>) -> TokenStream {
+    let name = input.ident.unraw_string();
+    quote!(::sqlx_factory::__private::core::concat!(
+        ::sqlx_factory::__private::core::module_path!(), "::", #name
+    ))
+}
+
+/// The parent's path, read from its `Association` impl, spanned at the user's path.
+fn parent_path(parent: &Path) -> TokenStream {
+    let span = parent.span();
+    let private = quote_spanned!(span=> ::sqlx_factory::__private);
+    quote_spanned!(span=> <#parent as #private::Association>::PATH)
+}
+
+/// `const PATH` and `const REACH1..=5` of the model's `Association` impl (the levels only for
+/// a model with an edge).
+pub fn association_consts(input: &Input<'_>) -> TokenStream {
+    let path = model_path(input);
+    let path = quote!(const PATH: &'static str = #path;);
+    let edges: Vec<_> = edges(input).collect();
+    if edges.is_empty() {
+        return path;
+    }
+    let private = quote!(::sqlx_factory::__private);
+    let levels = (1..=5u32).map(|level| {
+        let name = quote::format_ident!("REACH{}", level);
+        let below = quote::format_ident!("REACH{}", level - 1);
+        let parents = edges.iter().map(|(f, parent)| {
+            let field = f.name();
+            let to = parent_path(parent);
+            let span = parent.span();
+            let spanned = quote_spanned!(span=> ::sqlx_factory::__private);
+            let reach = if level == 1 {
+                quote!(#private::Reach::EMPTY)
+            } else {
+                quote_spanned!(span=> <#parent as #spanned::Association>::#below)
+            };
+            quote!(#private::Parent { field: #field, to: #to, reach: &#reach })
+        });
+        quote! {
+            const #name: #private::Reach = #private::Reach::step(&[#(#parents),*]);
+        }
+    });
+    quote!(#path #(#levels)*)
+}
+
+/// The `ON_CYCLE` argument of the association's `InsertParent` bound: whether `parent`'s
+/// chains come back to this model. Spanned at the parent's path, as every mention of it.
+pub fn on_cycle(input: &Input<'_>, parent: &Path) -> TokenStream {
+    let model = model_path(input);
+    let span = parent.span();
+    let private = quote_spanned!(span=> ::sqlx_factory::__private);
+    quote_spanned!(span=> { #private::on_cycle(&<#parent as #private::Association>::REACH5, #model) })
+}
+
+/// One `const _` per parent: panics with the cycle when this model is the one to report it.
 pub fn checks(input: &Input<'_>) -> TokenStream {
-    let model = input.ident.unraw_string();
-    let checks = input.fields.iter().filter_map(|f| {
-        let parent = f.association()?;
-        if f.is_deferred() {
+    let model = model_path(input);
+    let mut seen = Vec::new();
+    let checks = edges(input).filter_map(|(f, parent)| {
+        // Two associations to one parent would report the same cycle twice.
+        let written = quote!(#parent).to_string();
+        if seen.contains(&written) {
             return None;
         }
-        let parent_name = parent.segments.last()?.ident.unraw_string();
-        if parent_name <= model {
-            return None;
-        }
+        seen.push(written);
+        let parent_path = parent_path(parent);
         let field = f.name();
-        let message = format!(
-            "`{model}` and `{parent_name}` reference each other (`{model}.{field}` -> `{parent_name}` -> `{model}`): \
-             a factory cannot create either row first. On the side whose key is `Option<..>`, add \
-             `back_reference = <the other side's key field>`: that row is inserted with NULL and \
-             its key set with an `UPDATE` once the other row exists"
-        );
         let span = parent.span();
         let private = quote_spanned!(span=> ::sqlx_factory::__private);
         Some(quote_spanned! {span=>
-            const _: () = if #private::names(<#parent as #private::Association>::PARENTS, #model) {
-                #private::core::panic!(#message)
+            const _: () = {
+                let error = #private::cycle_error(
+                    &<#parent as #private::Association>::REACH5, #model, #field, #parent_path,
+                );
+                if error.is_error() {
+                    #private::core::panic!("{}", error.as_str())
+                }
             };
         })
     });

@@ -173,6 +173,8 @@ impl<'a> Expander<'a> {
         };
         let fields_module = crate::refs::fields_module_def(input);
         let reference_impls = crate::refs::reference_impls(input);
+        let back_set_impls = crate::refs::back_set_impls(input);
+        let creatable_impl = crate::creatable::creatable_impl(input, factory);
 
         let factory_doc = format!(
             "Factory for [`{model}`] rows in table `{table}`, made by `#[derive(Factory)]`.\n\n\
@@ -193,6 +195,8 @@ impl<'a> Expander<'a> {
 
             #fields_module
             #reference_impls
+            #back_set_impls
+            #creatable_impl
             #cycle_checks
 
             #[automatically_derived]

@@ -8,6 +8,7 @@
 mod ast;
 mod attr;
 mod check;
+mod creatable;
 mod ctxt;
 mod cycle;
 mod expand;

@@ -153,3 +153,31 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
         })
         .collect()
 }
+
+/// `impl BackSet<Parent, NAME> for Model` per `back_reference = name`: how the parent created
+/// after a row points back at it. No where-clause: a name the parent lacks, or a field that
+/// cannot hold the key, is one error in the body, under the user's name, at the derive.
+pub fn back_set_impls(input: &Input<'_>) -> TokenStream {
+    let model = input.ident;
+    let impls = input.fields.iter().filter_map(|f| {
+        let parent = f.association()?;
+        let (_, back) = f.attrs.back_reference.as_ref()?;
+        let span = back.span();
+        let private = quote_spanned!(span=> ::sqlx_factory::__private);
+        let name = name_hash(&back.unraw_string());
+        let parent = respan(quote!(#parent), span);
+        let key = quote_spanned!(span=> <#model as #private::Association>::Key);
+        Some(quote_spanned! {span=>
+            #[automatically_derived]
+            impl #private::BackSet<#parent, #name> for #model {
+                fn point_back(parent: &mut #parent, key: #key) {
+                    <#parent as #private::BackReference<#name, #key>>::set_back(parent, key)
+                }
+                fn points_back(parent: &#parent, key: &#key) -> bool {
+                    <#parent as #private::BackReference<#name, #key>>::back_key(parent).as_ref() == #private::core::option::Option::Some(key)
+                }
+            }
+        })
+    });
+    quote!(#(#impls)*)
+}

@@ -18,4 +18,15 @@ struct Event {
     session_id: i64,
 }
 
-fn main() {}
+// Using either model must add no error to the one about the cycle.
+#[allow(dead_code)]
+async fn make(conn: &mut sqlx::SqliteConnection) {
+    let _ = Session::factory().with_session(&mut *conn).create().await;
+    let _ = Session::factory().with_session(&mut *conn).create_batch(2).await;
+    let _ = Event::factory().with_session(&mut *conn).create().await;
+    let _ = Event::factory().with_session(&mut *conn).create_batch(2).await;
+}
+
+fn main() {
+    let _ = make;
+}

@@ -21,7 +21,8 @@ struct Event {
 
 #[allow(dead_code)]
 async fn make(conn: &mut sqlx::SqliteConnection) {
-    let _ = Session::factory().with_session(conn).create().await;
+    let _ = Session::factory().with_session(&mut *conn).create().await;
+    let _ = Session::factory().with_session(&mut *conn).create_batch(2).await;
 }
 
 fn main() {

@@ -54,7 +54,8 @@ impl<'a> Expander<'a> {
             }
             Some({
                 let spanned_private = private_at(parent.span());
-                quote_spanned!(parent.span()=> #parent: #spanned_private::InsertParent<__DB>)
+                let on_cycle = crate::cycle::on_cycle(self.input, parent);
+                quote_spanned!(parent.span()=> #parent: #spanned_private::InsertParent<__DB, #on_cycle>)
             })
         });
         let create_parents = self.parent_steps(false);
@@ -148,9 +149,15 @@ impl<'a> Expander<'a> {
                     .map(|k| k.column.clone())
                     .unwrap_or_default();
                 let column = &f.column;
+                let back = f
+                    .attrs
+                    .back_reference
+                    .as_ref()
+                    .map(|(_, back)| back.unraw_string())
+                    .unwrap_or_default();
                 return quote! {
                     if let #private::core::option::Option::Some((source, step)) = #slot {
-                        static BACK: #private::Back = #private::Back { field: #name, column: #column, key_column: #key_column };
+                        static BACK: #private::Back = #private::Back { field: #name, column: #column, key_column: #key_column, back: #back };
                         let step = #private::deferred_fn::<__DB, Self, #parent>(step)
                             .expect("sqlx-factory bug: a back_reference step made for other types");
                         let created = step(
@@ -165,7 +172,14 @@ impl<'a> Expander<'a> {
             }
             let create = {
                 let spanned_private = private_at(parent.span());
-                quote_spanned!(parent.span()=> <#parent as #spanned_private::InsertParent<__DB>>::create_parents)
+                // A self-reference is no edge of the cycle graph: `Self: Insert` holds here.
+                let on_cycle = match parent {
+                    Some(parent) if !f.is_self_reference(self.input.ident) => {
+                        crate::cycle::on_cycle(self.input, parent)
+                    }
+                    _ => quote!(false),
+                };
+                quote_spanned!(parent.span()=> <#parent as #spanned_private::InsertParent<__DB, #on_cycle>>::create_parents)
             };
             quote! {
                 if let #private::core::option::Option::Some(source) = #slot {

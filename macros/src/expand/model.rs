@@ -32,7 +32,6 @@ impl<'a> Expander<'a> {
             .collect();
         let transient_types = self.transients().map(|f| f.ty);
         let transient_idents: Vec<&Ident> = self.transients().map(|f| f.ident).collect();
-        let parent_names = crate::cycle::parents(self.input);
         let keys = self.lookup_fields();
         let key_columns = keys.iter().map(|f| &f.column);
         let key_types = keys.iter().map(|f| f.ty);
@@ -55,8 +54,6 @@ impl<'a> Expander<'a> {
                 }
 
                 const GET_OR_CREATE: &'static [&'static str] = &[#(#key_columns),*];
-
-                const PARENTS: &'static [&'static str] = &[#(#parent_names),*];
 
                 type LookupKey = (#(#key_types,)*);
 
@@ -106,6 +103,7 @@ impl<'a> Expander<'a> {
             let f = &self.factory;
             quote!(#f<#private::NoSession #(, #unset)*>)
         };
+        let reach = crate::cycle::association_consts(self.input);
         quote! {
             #[automatically_derived]
             impl #private::Association for #model {
@@ -113,6 +111,8 @@ impl<'a> Expander<'a> {
                 type Factory = #factory_default;
 
                 const KEY_COLUMN: &'static str = #key_column;
+
+                #reach
 
                 fn key(&self) -> #key_ty {
                     #private::core::clone::Clone::clone(&self.#key_ident)

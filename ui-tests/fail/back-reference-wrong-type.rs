@@ -1,0 +1,31 @@
+use sqlx_factory::Factory;
+
+#[derive(Debug, sqlx::FromRow, Factory)]
+#[factory(table = "sessions")]
+struct Session {
+    #[factory(primary_key)]
+    id: i64,
+    // `Event.name` is no key of a session.
+    #[factory(association = Event, back_reference = name)]
+    head_event_id: Option<i64>,
+}
+
+#[derive(Debug, sqlx::FromRow, Factory)]
+#[factory(table = "events")]
+struct Event {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(association = Session)]
+    session_id: i64,
+    name: Vec<u8>,
+}
+
+#[allow(dead_code)]
+async fn make(conn: &mut sqlx::SqliteConnection) {
+    let _ = Session::factory().with_session(&mut *conn).create().await;
+    let _ = Session::factory().with_session(&mut *conn).create_batch(2).await;
+}
+
+fn main() {
+    let _ = make;
+}
