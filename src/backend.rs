@@ -59,6 +59,15 @@ pub trait Backend: Database + private::Sealed {
         args: Self::Arguments,
     ) -> BoxFuture<'e, Result<Vec<Self::Row>, sqlx::Error>>;
 
+    /// Runs `sql`, a `SELECT` of one column, and decodes that column of every row as it
+    /// arrives: only the values are held, never the rows.
+    fn fetch_column<'e, K>(
+        conn: &'e mut Self::Connection,
+        sql: String,
+    ) -> BoxFuture<'e, Result<Vec<K>, sqlx::Error>>
+    where
+        K: for<'r> sqlx::Decode<'r, Self> + sqlx::Type<Self> + Send + Unpin + 'static;
+
     /// Runs `sql`, which returns no rows, and returns how many rows it affected.
     fn execute<'e>(
         conn: &'e mut Self::Connection,
@@ -116,6 +125,24 @@ macro_rules! fetch_methods {
             args: Self::Arguments,
         ) -> BoxFuture<'e, Result<Vec<Self::Row>, sqlx::Error>> {
             conn.fetch_all(sqlx::query_with(AssertSqlSafe(sql), args))
+        }
+
+        fn fetch_column<'e, K>(
+            conn: &'e mut Self::Connection,
+            sql: String,
+        ) -> BoxFuture<'e, Result<Vec<K>, sqlx::Error>>
+        where
+            K: for<'r> sqlx::Decode<'r, Self> + sqlx::Type<Self> + Send + Unpin + 'static,
+        {
+            Box::pin(async move {
+                let mut rows = sqlx::query_scalar::<Self, K>(AssertSqlSafe(sql)).fetch(&mut *conn);
+                let mut values = Vec::new();
+                while let Some(value) = std::future::poll_fn(|cx| rows.as_mut().poll_next(cx)).await
+                {
+                    values.push(value?);
+                }
+                Ok(values)
+            })
         }
 
         fn execute_raw(

@@ -8,6 +8,7 @@
 
 use std::any::{Any, TypeId};
 use std::future::IntoFuture;
+use std::marker::PhantomData;
 
 use sqlx::Database;
 use sqlx::error::BoxDynError;
@@ -102,6 +103,9 @@ pub struct InsertMany<S: Pending<M>, M: Model> {
     chunk_rows: Option<usize>,
     /// `Box<dyn KeyedChildren<DB, M>>` behind `Any`: `S` alone does not name the backend.
     children: Option<Box<dyn Any + Send>>,
+    /// `parents_from_table`: each a `Box<dyn TableKeys<DB>>` behind `Any`, read when the seed
+    /// starts.
+    from_tables: Vec<Box<dyn Any + Send>>,
     start: fn(Self) -> S::InsertMany,
 }
 
@@ -116,6 +120,7 @@ impl<S: State<M>, M: Model> InsertMany<S, M> {
             progress: None,
             chunk_rows: None,
             children: None,
+            from_tables: Vec::new(),
             start: S::insert_many,
         }
     }
@@ -166,6 +171,22 @@ where
     M::Key: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB> + Send + Sync + 'static,
     usize: sqlx::ColumnIndex<<DB as Database>::Row>,
 {
+    /// Spreads the rows over the parents of type `P` already in `P`'s table, as
+    /// [`parents_from`](Self::parents_from) does with their keys: the key column alone is read
+    /// once when the seed starts (`SELECT key FROM table ORDER BY key`, in the seed's own
+    /// transaction or savepoint, so rows the caller created earlier in the same transaction
+    /// count), row by row, holding the keys (8 bytes per parent for an `i64`), not the rows.
+    /// An empty table is an error, before anything is sent.
+    pub fn parents_from_table<P>(mut self) -> Self
+    where
+        P: Association,
+        P::Key: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB> + Send + Sync + Unpin + 'static,
+    {
+        let keys: Box<dyn TableKeys<DB>> = Box::new(FromTable::<P>(PhantomData));
+        self.from_tables.push(Box::new(keys));
+        self
+    }
+
     /// Seeds `per_parent` rows of `children` (an unbound factory, e.g. `Post::factory()`) for
     /// every row seeded: after each INSERT of parents, which returns their keys alone, their
     /// children are sent (`COPY` on PostgreSQL), each parent's key in the field of the child's
@@ -198,6 +219,45 @@ where
         });
         self.children = Some(Box::new(children));
         self
+    }
+}
+
+/// The keys of a parent table, read when a seed starts (`parents_from_table`).
+trait TableKeys<DB: Backend>: Send {
+    fn load<'a>(
+        &'a self,
+        conn: &'a mut DB::Connection,
+    ) -> BoxFuture<'a, Result<ParentKeys, sqlx::Error>>;
+}
+
+struct FromTable<P>(PhantomData<fn() -> P>);
+
+impl<DB, P> TableKeys<DB> for FromTable<P>
+where
+    DB: Backend,
+    P: Association,
+    P::Key: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB> + Send + Sync + Unpin + 'static,
+{
+    fn load<'a>(
+        &'a self,
+        conn: &'a mut DB::Connection,
+    ) -> BoxFuture<'a, Result<ParentKeys, sqlx::Error>> {
+        let sql = crate::sql::select_keys_sql::<DB>(P::TABLE, P::KEY_COLUMN);
+        Box::pin(async move {
+            let keys: Vec<P::Key> = DB::fetch_column(conn, sql).await?;
+            if keys.is_empty() {
+                return Err(sqlx::Error::Protocol(format!(
+                    "parents_from_table: `{}` has no rows to spread the seed over",
+                    P::TABLE
+                )));
+            }
+            Ok(ParentKeys {
+                parent: TypeId::of::<P>(),
+                name: std::any::type_name::<P>(),
+                keys: Box::new(keys),
+                required: false,
+            })
+        })
     }
 }
 
@@ -395,6 +455,7 @@ pub(crate) async fn run<DB: Backend, M: Insert<DB>>(
         progress,
         chunk_rows,
         children,
+        from_tables,
         ..
     } = job;
     let FactoryState {
@@ -421,7 +482,7 @@ pub(crate) async fn run<DB: Backend, M: Insert<DB>>(
         seed,
         total: rows,
         drawn: 0,
-        parents,
+        parents: Vec::new(),
         progress,
         chunk_rows,
         operation,
@@ -430,14 +491,25 @@ pub(crate) async fn run<DB: Backend, M: Insert<DB>>(
     let mut children = children.and_then(|c| c.downcast::<Box<dyn KeyedChildren<DB, M>>>().ok());
     let mut scope = Scope::begin(&mut session).await.map_err(error)?;
     let conn = &mut *scope.session().conn;
-    let result = match children.as_deref_mut() {
-        None => DB::seed_rows::<M>(conn, &mut chunks).await,
-        // Parents go as INSERTs returning their keys (also on PostgreSQL, where `COPY` returns
-        // nothing); their children as a seed of their own, `COPY` there.
-        Some(children) => {
-            insert_values_with::<DB, M>(conn, &mut chunks, Some(&mut **children)).await
+    let result = async {
+        chunks.parents = parents;
+        for table in from_tables {
+            let Ok(table) = table.downcast::<Box<dyn TableKeys<DB>>>() else {
+                unreachable!("parents_from_table is stored for the seed's own backend")
+            };
+            let keys = table.load(&mut *conn).await.map_err(error)?;
+            chunks.parents.push(keys);
         }
-    };
+        match children.as_deref_mut() {
+            None => DB::seed_rows::<M>(conn, &mut chunks).await,
+            // Parents go as INSERTs returning their keys (also on PostgreSQL, where `COPY`
+            // returns nothing); their children as a seed of their own, `COPY` there.
+            Some(children) => {
+                insert_values_with::<DB, M>(conn, &mut chunks, Some(&mut **children)).await
+            }
+        }
+    }
+    .await;
     match result {
         Ok(inserted) => {
             scope.commit().await.map_err(error)?;

@@ -130,6 +130,62 @@ on_every_backend! {
 }
 
 on_every_backend! {
+    /// Children spread over the parents already in the table, keys not listed by the caller:
+    /// every post's author exists (JOIN count), each of the 40 users (some created in the
+    /// caller's transaction just before) gets the same share, and no user is created.
+    async fn children_spread_over_parents_from_table(conn, kind) {
+        create_tables(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        SeedUser::factory().with_session(&mut tx).create_batch(40).await.unwrap();
+        let posts = SeedPost::factory()
+            .with_session(&mut tx)
+            .insert_many(1_000)
+            .chunk_rows(300)
+            .parents_from_table::<SeedUser>()
+            .await
+            .unwrap();
+        assert_eq!(posts, 1_000);
+        let joined: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM seed_posts p JOIN seed_users u ON u.id = p.author_id",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(joined, 1_000);
+        let shares: Vec<i64> = sqlx::query_scalar(
+            "SELECT COUNT(p.id) FROM seed_users u LEFT JOIN seed_posts p ON p.author_id = u.id
+             GROUP BY u.id ORDER BY u.id",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(shares, vec![25; 40], "round robin over the 40 users");
+        tx.rollback().await.unwrap();
+    }
+}
+
+on_every_backend! {
+    /// Parents from an empty table: an error naming the table, and nothing sent.
+    async fn parents_from_empty_table_is_refused(conn, kind) {
+        create_tables(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        let error = SeedPost::factory()
+            .with_session(&mut tx)
+            .insert_many(10)
+            .parents_from_table::<SeedUser>()
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("seed_users"), "{error}");
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM seed_posts")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(rows, 0);
+        tx.rollback().await.unwrap();
+    }
+}
+
+on_every_backend! {
     /// Without parents' keys, a seed that would create one parent per row fails before
     /// sending anything.
     async fn seed_without_parents_is_refused(conn, kind) {
