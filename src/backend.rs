@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use sqlx::{AssertSqlSafe, Database, Executor};
 
-use crate::bulk::Chunks;
+use crate::bulk::{Chunks, KeyType, KeyUse};
 use crate::error::Error;
 use crate::future::BoxFuture;
-use crate::model::Insert;
+use crate::model::{Association, Insert};
 
 /// A database the factories can insert into: SQLite, PostgreSQL or MariaDB.
 ///
@@ -85,6 +85,27 @@ pub trait Backend: Database + private::Sealed {
         Self: Sized,
     {
         Box::pin(crate::bulk::insert_values::<Self, M>(conn, chunks))
+    }
+
+    /// Seeding mode when the keys of the rows are needed (`with_children`,
+    /// `returning_keys`): INSERTs returning the key column alone, the keys handed to `keys`
+    /// after each. PostgreSQL reserves them from the sequence and uses `COPY` instead.
+    fn seed_keyed<'a, M>(
+        conn: &'a mut Self::Connection,
+        chunks: &'a mut Chunks<M>,
+        keys: &'a mut KeyUse<Self, M>,
+    ) -> BoxFuture<'a, Result<u64, Error>>
+    where
+        Self: Sized,
+        M: Insert<Self> + Association,
+        M::Key: KeyType<Self>,
+        usize: sqlx::ColumnIndex<Self::Row>,
+    {
+        Box::pin(crate::bulk::insert_values_with::<Self, M>(
+            conn,
+            chunks,
+            Some(keys),
+        ))
     }
 
     /// Runs `sql` (one statement, or several separated by `;`) for its effect alone: the

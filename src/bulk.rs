@@ -101,8 +101,9 @@ pub struct InsertMany<S: Pending<M>, M: Model> {
     parents: Vec<ParentKeys>,
     progress: Option<ProgressFn>,
     chunk_rows: Option<usize>,
-    /// `Box<dyn KeyedChildren<DB, M>>` behind `Any`: `S` alone does not name the backend.
-    children: Option<Box<dyn Any + Send>>,
+    /// `Box<dyn KeyedSeed<DB, M>>` behind `Any` (`with_children`, `returning_keys`): `S`
+    /// alone does not name the backend.
+    keyed: Option<Box<dyn Any + Send>>,
     /// `parents_from_table`: each a `Box<dyn TableKeys<DB>>` behind `Any`, read when the seed
     /// starts.
     from_tables: Vec<Box<dyn Any + Send>>,
@@ -119,7 +120,7 @@ impl<S: State<M>, M: Model> InsertMany<S, M> {
             parents: Vec::new(),
             progress: None,
             chunk_rows: None,
-            children: None,
+            keyed: None,
             from_tables: Vec::new(),
             start: S::insert_many,
         }
@@ -168,7 +169,7 @@ impl<'c, DB, M> InsertMany<Bound<'c, DB>, M>
 where
     DB: Backend,
     M: Insert<DB> + Association,
-    M::Key: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB> + Send + Sync + 'static,
+    M::Key: KeyType<DB>,
     usize: sqlx::ColumnIndex<<DB as Database>::Row>,
 {
     /// Spreads the rows over the parents of type `P` already in `P`'s table, as
@@ -212,14 +213,101 @@ where
             },
             key_base: 0,
         };
-        let children: Box<dyn KeyedChildren<DB, M>> = Box::new(WithChildren::<M, C> {
-            keys: Vec::new(),
+        self.key_use().children = Some(Box::new(WithChildren::<C> {
             children: chunks,
             per_parent,
-        });
-        self.children = Some(Box::new(children));
+        }));
         self
     }
+
+    /// Resolves to the keys of the rows inserted, in the order drawn, instead of their count
+    /// (call it last: the other options are on `insert_many`'s result). Nothing else is read
+    /// back: SQLite and MariaDB return the key column alone (`RETURNING id`); PostgreSQL, whose
+    /// `COPY` returns nothing, reserves the keys from the column's sequence in bulk
+    /// (`nextval` once per row, one statement per `COPY`) and sends them in the `COPY`. The
+    /// keys are held in memory (8 bytes per row for an `i64`), unlike the rows.
+    pub fn returning_keys(mut self) -> InsertManyKeys<'c, DB, M> {
+        self.key_use().collected = Some(Vec::new());
+        InsertManyKeys { job: self }
+    }
+
+    /// The seed's [`KeyUse`], made on first use.
+    fn key_use(&mut self) -> &mut KeyUse<DB, M> {
+        let keyed = self.keyed.get_or_insert_with(|| {
+            let keyed: Box<dyn KeyedSeed<DB, M>> = Box::new(KeyUse::<DB, M> {
+                pending: Vec::new(),
+                children: None,
+                collected: None,
+            });
+            Box::new(keyed)
+        });
+        match keyed
+            .downcast_mut::<Box<dyn KeyedSeed<DB, M>>>()
+            .and_then(|keyed| keyed.as_any().downcast_mut::<KeyUse<DB, M>>())
+        {
+            Some(keys) => keys,
+            None => unreachable!("only key_use stores the seed's KeyUse"),
+        }
+    }
+}
+
+/// The pending result of `insert_many(n).returning_keys()`: `.await` it to send the rows; it
+/// resolves to their keys.
+#[must_use = "nothing is inserted until the result of `returning_keys()` is awaited"]
+pub struct InsertManyKeys<'c, DB: Backend, M: Model> {
+    job: InsertMany<Bound<'c, DB>, M>,
+}
+
+impl<'c, DB, M> IntoFuture for InsertManyKeys<'c, DB, M>
+where
+    DB: Backend,
+    M: Insert<DB> + Association,
+    M::Key: KeyType<DB>,
+    usize: sqlx::ColumnIndex<<DB as Database>::Row>,
+{
+    type Output = Result<Vec<M::Key>, Error>;
+    type IntoFuture = BoxFuture<'c, Self::Output>;
+
+    fn into_future(mut self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let Some(keyed) = self.job.keyed.take() else {
+                unreachable!("returning_keys stores the seed's KeyUse")
+            };
+            let Ok(mut keyed) = keyed.downcast::<Box<dyn KeyedSeed<DB, M>>>() else {
+                unreachable!("only key_use stores the seed's KeyUse")
+            };
+            run_with::<DB, M>(self.job, Some(&mut **keyed)).await?;
+            match keyed.as_any().downcast_mut::<KeyUse<DB, M>>() {
+                Some(keys) => Ok(keys.collected.take().unwrap_or_default()),
+                None => unreachable!("only key_use stores the seed's KeyUse"),
+            }
+        })
+    }
+}
+
+/// What a primary key needs to be read back, reserved and sent by a seed.
+pub trait KeyType<DB: Database>:
+    for<'r> sqlx::Decode<'r, DB>
+    + for<'q> sqlx::Encode<'q, DB>
+    + sqlx::Type<DB>
+    + Clone
+    + Send
+    + Sync
+    + Unpin
+    + 'static
+{
+}
+
+impl<DB: Database, K> KeyType<DB> for K where
+    K: for<'r> sqlx::Decode<'r, DB>
+        + for<'q> sqlx::Encode<'q, DB>
+        + sqlx::Type<DB>
+        + Clone
+        + Send
+        + Sync
+        + Unpin
+        + 'static
+{
 }
 
 /// The keys of a parent table, read when a seed starts (`parents_from_table`).
@@ -261,29 +349,63 @@ where
     }
 }
 
-/// The children of a parent seed (`with_children`), type-erased over the child model.
-pub(crate) trait KeyedChildren<DB: Backend, M>: Send {
-    /// The parent's key column, which its INSERTs return.
+/// A seed that needs the keys of the rows it sends (`with_children`, `returning_keys`),
+/// type-erased over the key so that `run` needs no `Association` bound.
+pub(crate) trait KeyedSeed<DB: Backend, M: Model>: Send {
+    /// Sends every row `chunks` draws, handing their keys on.
+    fn seed<'a>(
+        &'a mut self,
+        conn: &'a mut DB::Connection,
+        chunks: &'a mut Chunks<M>,
+    ) -> BoxFuture<'a, Result<u64, Error>>;
+    fn as_any(&mut self) -> &mut dyn Any;
+}
+
+/// Where the keys of a seed's rows go: to `with_children`'s children, into the result of
+/// `returning_keys`, or both.
+pub struct KeyUse<DB: Backend, M: Association> {
+    /// Keys read or reserved, not yet handed on.
+    pub(crate) pending: Vec<M::Key>,
+    children: Option<Box<dyn ChildSeed<DB, M>>>,
+    collected: Option<Vec<M::Key>>,
+}
+
+impl<DB, M> KeyedSeed<DB, M> for KeyUse<DB, M>
+where
+    DB: Backend,
+    M: Insert<DB> + Association,
+    M::Key: KeyType<DB>,
+    usize: sqlx::ColumnIndex<<DB as Database>::Row>,
+{
+    fn seed<'a>(
+        &'a mut self,
+        conn: &'a mut DB::Connection,
+        chunks: &'a mut Chunks<M>,
+    ) -> BoxFuture<'a, Result<u64, Error>> {
+        DB::seed_keyed::<M>(conn, chunks, self)
+    }
+
+    fn as_any(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+/// The keys of the rows an INSERT returned, handed on after each statement.
+pub(crate) trait KeySink<DB: Backend, M>: Send {
+    /// The key column, which the INSERTs return.
     fn key_column(&self) -> &'static str;
-    /// Reads the keys an INSERT of parents returned.
+    /// Reads the keys an INSERT returned.
     fn decode_keys(&mut self, rows: &[<DB as Database>::Row]) -> Result<(), sqlx::Error>;
-    /// Seeds the children of the keys read so far.
-    fn seed<'a>(&'a mut self, conn: &'a mut DB::Connection) -> BoxFuture<'a, Result<u64, Error>>;
+    /// Hands the keys read so far on (seeds their children).
+    fn flush<'a>(&'a mut self, conn: &'a mut DB::Connection) -> BoxFuture<'a, Result<(), Error>>;
 }
 
-struct WithChildren<M: Association, C: Model> {
-    keys: Vec<M::Key>,
-    children: Chunks<C>,
-    per_parent: u64,
-}
-
-impl<DB, M, C> KeyedChildren<DB, M> for WithChildren<M, C>
+impl<DB, M> KeySink<DB, M> for KeyUse<DB, M>
 where
     DB: Backend,
     M: Association,
-    M::Key: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB> + Send + Sync + 'static,
+    M::Key: KeyType<DB>,
     usize: sqlx::ColumnIndex<<DB as Database>::Row>,
-    C: Insert<DB>,
 {
     fn key_column(&self) -> &'static str {
         M::KEY_COLUMN
@@ -291,14 +413,58 @@ where
 
     fn decode_keys(&mut self, rows: &[<DB as Database>::Row]) -> Result<(), sqlx::Error> {
         for row in rows {
-            self.keys.push(sqlx::Row::try_get::<M::Key, usize>(row, 0)?);
+            self.pending
+                .push(sqlx::Row::try_get::<M::Key, usize>(row, 0)?);
         }
         Ok(())
     }
 
-    fn seed<'a>(&'a mut self, conn: &'a mut DB::Connection) -> BoxFuture<'a, Result<u64, Error>> {
+    fn flush<'a>(&'a mut self, conn: &'a mut DB::Connection) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            let keys = std::mem::take(&mut self.keys);
+            let keys = std::mem::take(&mut self.pending);
+            match (&mut self.collected, &mut self.children) {
+                (Some(collected), None) => collected.extend(keys),
+                (collected, Some(children)) => {
+                    if let Some(collected) = collected {
+                        collected.extend(keys.iter().cloned());
+                    }
+                    children.seed(conn, keys).await?;
+                }
+                (None, None) => {}
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The children of a parent seed (`with_children`), type-erased over the child model.
+trait ChildSeed<DB: Backend, M: Association>: Send {
+    /// Seeds the children of `keys`.
+    fn seed<'a>(
+        &'a mut self,
+        conn: &'a mut DB::Connection,
+        keys: Vec<M::Key>,
+    ) -> BoxFuture<'a, Result<u64, Error>>;
+}
+
+struct WithChildren<C: Model> {
+    children: Chunks<C>,
+    per_parent: u64,
+}
+
+impl<DB, M, C> ChildSeed<DB, M> for WithChildren<C>
+where
+    DB: Backend,
+    M: Association,
+    M::Key: Send + Sync + 'static,
+    C: Insert<DB>,
+{
+    fn seed<'a>(
+        &'a mut self,
+        conn: &'a mut DB::Connection,
+        keys: Vec<M::Key>,
+    ) -> BoxFuture<'a, Result<u64, Error>> {
+        Box::pin(async move {
             let chunks = &mut self.children;
             chunks.total = chunks.drawn + self.per_parent * keys.len() as u64;
             chunks.key_base = chunks.drawn;
@@ -445,7 +611,19 @@ impl<M: Model> Chunks<M> {
 /// Runs a seed in a [`Scope`] (a savepoint, or a transaction of its own on a bare connection),
 /// as `run` in create.rs does for a batch.
 pub(crate) async fn run<DB: Backend, M: Insert<DB>>(
+    mut job: InsertMany<Bound<'_, DB>, M>,
+) -> Result<u64, Error> {
+    let mut keyed = job
+        .keyed
+        .take()
+        .and_then(|keyed| keyed.downcast::<Box<dyn KeyedSeed<DB, M>>>().ok());
+    run_with::<DB, M>(job, keyed.as_deref_mut().map(|keyed| &mut **keyed)).await
+}
+
+/// [`run`], with `keyed` when the keys of the rows are needed.
+async fn run_with<DB: Backend, M: Insert<DB>>(
     job: InsertMany<Bound<'_, DB>, M>,
+    keyed: Option<&mut (dyn KeyedSeed<DB, M> + 'static)>,
 ) -> Result<u64, Error> {
     let InsertMany {
         state,
@@ -454,7 +632,6 @@ pub(crate) async fn run<DB: Backend, M: Insert<DB>>(
         parents,
         progress,
         chunk_rows,
-        children,
         from_tables,
         ..
     } = job;
@@ -488,7 +665,6 @@ pub(crate) async fn run<DB: Backend, M: Insert<DB>>(
         operation,
         key_base: 0,
     };
-    let mut children = children.and_then(|c| c.downcast::<Box<dyn KeyedChildren<DB, M>>>().ok());
     let mut scope = Scope::begin(&mut session).await.map_err(error)?;
     let conn = &mut *scope.session().conn;
     let result = async {
@@ -500,13 +676,9 @@ pub(crate) async fn run<DB: Backend, M: Insert<DB>>(
             let keys = table.load(&mut *conn).await.map_err(error)?;
             chunks.parents.push(keys);
         }
-        match children.as_deref_mut() {
+        match keyed {
             None => DB::seed_rows::<M>(conn, &mut chunks).await,
-            // Parents go as INSERTs returning their keys (also on PostgreSQL, where `COPY`
-            // returns nothing); their children as a seed of their own, `COPY` there.
-            Some(children) => {
-                insert_values_with::<DB, M>(conn, &mut chunks, Some(&mut **children)).await
-            }
+            Some(keyed) => keyed.seed(conn, &mut chunks).await,
         }
     }
     .await;
@@ -548,12 +720,12 @@ pub(crate) async fn insert_values<DB: Backend, M: Insert<DB>>(
     insert_values_with::<DB, M>(conn, chunks, None).await
 }
 
-/// [`insert_values`], and with `children`, each INSERT returns its keys alone (no other column
-/// is read back), and the children of those rows are seeded right after it.
-async fn insert_values_with<DB: Backend, M: Insert<DB>>(
+/// [`insert_values`], and with `keys`, each INSERT returns its keys alone (no other column
+/// is read back), handed on right after it (the children of those rows are seeded then).
+pub(crate) async fn insert_values_with<DB: Backend, M: Insert<DB>>(
     conn: &mut DB::Connection,
     chunks: &mut Chunks<M>,
-    mut children: Option<&mut dyn KeyedChildren<DB, M>>,
+    mut children: Option<&mut dyn KeySink<DB, M>>,
 ) -> Result<u64, Error> {
     // Three quarters of the server's limit: room for the SQL text and each value's framing.
     let budget = DB::statement_limit(conn)
@@ -619,7 +791,7 @@ async fn insert_values_with<DB: Backend, M: Insert<DB>>(
                         .decode_keys(&keys)
                         .map_err(|e| chunks.error(e, first_row, last_row))?;
                     drop(keys);
-                    children.seed(&mut *conn).await?;
+                    children.flush(&mut *conn).await?;
                 }
             }
             first_row = last_row + 1;

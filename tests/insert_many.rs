@@ -326,3 +326,61 @@ on_every_backend! {
         tx.rollback().await.unwrap();
     }
 }
+
+on_every_backend! {
+    /// `returning_keys()`: one key per row, in the order drawn (the row stored under the
+    /// `i`-th key is the `i`-th of a seeded `build_batch`), across several chunks.
+    async fn returning_keys_in_draw_order(conn, kind) {
+        create_tables(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        let keys: Vec<i64> = SeedUser::factory()
+            .with_session(&mut tx)
+            .seed(11)
+            .insert_many(2_500)
+            .chunk_rows(1_000)
+            .returning_keys()
+            .await
+            .unwrap();
+        assert_eq!(keys.len(), 2_500);
+        let stored: Vec<(i64, String)> = sqlx::query_as("SELECT id, email FROM seed_users")
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        let by_key: std::collections::HashMap<i64, String> = stored.into_iter().collect();
+        assert_eq!(by_key.len(), 2_500);
+        let built = SeedUser::factory().seed(11).build_batch(2_500);
+        for (key, user) in keys.iter().zip(&built) {
+            assert_eq!(by_key.get(key), Some(&user.email), "key {key}");
+        }
+        tx.rollback().await.unwrap();
+    }
+}
+
+on_every_backend! {
+    /// `returning_keys()` with `with_children`: the parents' keys, each with its 3 posts.
+    async fn returning_keys_with_children(conn, kind) {
+        create_tables(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        let keys: Vec<i64> = SeedUser::factory()
+            .with_session(&mut tx)
+            .insert_many(700)
+            .chunk_rows(300)
+            .with_children(3, SeedPost::factory())
+            .returning_keys()
+            .await
+            .unwrap();
+        let mut ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT u.id FROM seed_users u JOIN seed_posts p ON p.author_id = u.id
+             GROUP BY u.id HAVING COUNT(*) = 3",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+        ids.sort_unstable();
+        let mut sorted = keys.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, ids, "every returned key has its 3 posts");
+        assert_eq!(keys.len(), 700);
+        tx.rollback().await.unwrap();
+    }
+}

@@ -133,6 +133,7 @@ pub(super) fn fallback(
             #vis fn on_progress<__F>(self, _: __F) -> Self { self }
             #vis fn chunk_rows(self, _: usize) -> Self { self }
             #vis fn with_children<__C>(self, _: u64, _: __C) -> Self { self }
+            #vis fn returning_keys(self) -> Self { self }
         }
 
         #[allow(dead_code, clippy::all)]
