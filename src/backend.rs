@@ -264,6 +264,20 @@ impl Backend for sqlx::Postgres {
         }
         Box::pin(crate::bulk::copy_binary::<M>(conn, chunks))
     }
+
+    /// Keys reserved from the sequence and sent in the `COPY` (`copy_keyed`).
+    fn seed_keyed<'a, M>(
+        conn: &'a mut Self::Connection,
+        chunks: &'a mut Chunks<M>,
+        keys: &'a mut KeyUse<Self, M>,
+    ) -> BoxFuture<'a, Result<u64, Error>>
+    where
+        M: Insert<Self> + Association,
+        M::Key: KeyType<Self>,
+        usize: sqlx::ColumnIndex<Self::Row>,
+    {
+        Box::pin(crate::bulk::copy_keyed::<M>(conn, chunks, keys))
+    }
 }
 
 #[cfg(feature = "mysql")]

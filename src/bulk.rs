@@ -817,6 +817,16 @@ pub(crate) async fn copy_binary<M: Insert<sqlx::Postgres>>(
     conn: &mut sqlx::PgConnection,
     chunks: &mut Chunks<M>,
 ) -> Result<u64, Error> {
+    copy_with::<M, _>(conn, chunks, &mut NoKeys).await
+}
+
+/// [`copy_binary`], with `keys` deciding the key column and told each `COPY`'s keys.
+#[cfg(feature = "postgres")]
+async fn copy_with<M: Insert<sqlx::Postgres>, K: CopyKeys<M>>(
+    conn: &mut sqlx::PgConnection,
+    chunks: &mut Chunks<M>,
+    keys: &mut K,
+) -> Result<u64, Error> {
     use sqlx::postgres::PgArgumentBuffer;
 
     // Rows per `COPY`: its round trip is noise next to them.
@@ -830,12 +840,19 @@ pub(crate) async fn copy_binary<M: Insert<sqlx::Postgres>>(
     let mut sql = None;
     while let Some(mut chunk) = chunks.next::<sqlx::Postgres>(piece)? {
         let set = chunk.set;
+        let copied = keys.columns(set);
         let first_row = chunk.first_row;
-        let fields = i16::try_from(crate::sql::binds_per_row(M::COLUMNS, set))
+        let fields = i16::try_from(crate::sql::binds_per_row(M::COLUMNS, copied))
             .map_err(|e| chunks.error(sqlx::Error::Encode(Box::new(e)), first_row, first_row))?;
         let sql = sql.get_or_insert_with(|| {
-            crate::sql::copy_binary_sql::<sqlx::Postgres>(M::TABLE, M::COLUMNS, set)
+            crate::sql::copy_binary_sql::<sqlx::Postgres>(M::TABLE, M::COLUMNS, copied)
         });
+        // The rows of this `COPY`: the piece drawn, and up to `per_copy` with those to come.
+        let left = usize::try_from(chunks.total - chunks.drawn).unwrap_or(usize::MAX);
+        let rows = per_copy.min(chunk.rows.len().saturating_add(left));
+        keys.before_copy(conn, rows)
+            .await
+            .map_err(|e| chunks.error(e, first_row, first_row))?;
         let mut copy = conn
             .copy_in_raw(sql)
             .await
@@ -848,7 +865,7 @@ pub(crate) async fn copy_binary<M: Insert<sqlx::Postgres>>(
             in_copy += chunk.rows.len();
             for row in chunk.rows {
                 buf.extend_from_slice(&fields.to_be_bytes());
-                row.bind(set, &mut CopyRow(&mut buf))
+                keys.bind(row, set, &mut CopyRow(&mut buf))
                     .map_err(|e| chunks.error(sqlx::Error::Encode(e), first_row, last_row))?;
             }
             if in_copy >= per_copy {
@@ -875,15 +892,250 @@ pub(crate) async fn copy_binary<M: Insert<sqlx::Postgres>>(
             .finish()
             .await
             .map_err(|e| chunks.error(e, first_row, last_row))?;
+        keys.after_copy(conn).await?;
         chunks.report(last_row);
         yield_now().await;
     }
     Ok(inserted)
 }
 
+/// What a `COPY` does with the key column: nothing ([`NoKeys`]), or reserve it and hand the
+/// keys on ([`SequenceKeys`]).
+#[cfg(feature = "postgres")]
+trait CopyKeys<M: Insert<sqlx::Postgres>> {
+    /// The columns the `COPY` sends, for rows that send `set`.
+    fn columns(&self, set: ColumnSet) -> ColumnSet;
+    /// Before a `COPY` of `rows` rows starts (no other statement can run during it).
+    fn before_copy<'a>(
+        &'a mut self,
+        conn: &'a mut sqlx::PgConnection,
+        rows: usize,
+    ) -> BoxFuture<'a, Result<(), sqlx::Error>>;
+    /// Writes one row.
+    fn bind(&mut self, row: M, set: ColumnSet, sink: &mut CopyRow<'_>) -> Result<(), BoxDynError>;
+    /// After a `COPY` finished.
+    fn after_copy<'a>(
+        &'a mut self,
+        conn: &'a mut sqlx::PgConnection,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+}
+
+/// A plain seed: the rows as drawn, nothing read back.
+#[cfg(feature = "postgres")]
+struct NoKeys;
+
+#[cfg(feature = "postgres")]
+impl<M: Insert<sqlx::Postgres>> CopyKeys<M> for NoKeys {
+    fn columns(&self, set: ColumnSet) -> ColumnSet {
+        set
+    }
+
+    fn before_copy<'a>(
+        &'a mut self,
+        _: &'a mut sqlx::PgConnection,
+        _: usize,
+    ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn bind(&mut self, row: M, set: ColumnSet, sink: &mut CopyRow<'_>) -> Result<(), BoxDynError> {
+        row.bind(set, sink).map(drop)
+    }
+
+    fn after_copy<'a>(
+        &'a mut self,
+        _: &'a mut sqlx::PgConnection,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+/// The key column of a seed whose keys are needed: reserved from its sequence before each
+/// `COPY` (`SELECT nextval(..) FROM generate_series(1, n)`, one statement) and written into
+/// each row, or, when the rows carry their key, read off them. Either way they are in the
+/// rows' order, and handed on after the `COPY`.
+#[cfg(feature = "postgres")]
+struct SequenceKeys<'k, M: Association> {
+    keys: &'k mut KeyUse<sqlx::Postgres, M>,
+    /// The reserving statement, when the database fills the key and the rows do not send it.
+    reserve: Option<String>,
+    /// The key column's bit among the database-filled columns.
+    bit: Option<usize>,
+    /// The next reserved key to write.
+    next: usize,
+}
+
+#[cfg(feature = "postgres")]
+impl<M> CopyKeys<M> for SequenceKeys<'_, M>
+where
+    M: Insert<sqlx::Postgres> + Association,
+    M::Key: KeyType<sqlx::Postgres>,
+{
+    fn columns(&self, set: ColumnSet) -> ColumnSet {
+        match (&self.reserve, self.bit) {
+            (Some(_), Some(bit)) if !set.contains(bit) => set.with(bit, true),
+            _ => set,
+        }
+    }
+
+    fn before_copy<'a>(
+        &'a mut self,
+        conn: &'a mut sqlx::PgConnection,
+        rows: usize,
+    ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
+        Box::pin(async move {
+            self.next = 0;
+            if let Some(reserve) = &self.reserve {
+                let sql = format!("{reserve}{rows})");
+                let reserved: Vec<M::Key> =
+                    <sqlx::Postgres as Backend>::fetch_column(conn, sql).await?;
+                self.keys.pending = reserved;
+            }
+            Ok(())
+        })
+    }
+
+    fn bind(&mut self, row: M, set: ColumnSet, sink: &mut CopyRow<'_>) -> Result<(), BoxDynError> {
+        let (Some(_), Some(bit)) = (&self.reserve, self.bit) else {
+            self.keys.pending.push(row.key());
+            return row.bind(set, sink).map(drop);
+        };
+        if set.contains(bit) {
+            self.keys.pending.push(row.key());
+            return row.bind(set, sink).map(drop);
+        }
+        let Some(key) = self.keys.pending.as_slice().get(self.next) else {
+            return Err("sqlx-factory bug: fewer keys reserved than rows in the COPY".into());
+        };
+        self.next += 1;
+        // The key goes where the column list has it: after the sent columns before it.
+        let at = key_position(M::COLUMNS, set, M::KEY_COLUMN);
+        let mut with_key = WithKey {
+            sink,
+            at,
+            seen: 0,
+            key: Some(key),
+        };
+        row.bind(set, &mut with_key)?;
+        if let Some(key) = with_key.key.take() {
+            with_key.sink.add(key)?;
+        }
+        Ok(())
+    }
+
+    fn after_copy<'a>(
+        &'a mut self,
+        conn: &'a mut sqlx::PgConnection,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        KeySink::<sqlx::Postgres, M>::flush(&mut *self.keys, conn)
+    }
+}
+
+/// How many of the columns `set` sends come before `key` in `columns`.
+#[cfg(feature = "postgres")]
+fn key_position(columns: &[crate::sql::Column], set: ColumnSet, key: &str) -> usize {
+    let mut db_filled = 0;
+    let mut sent = 0;
+    for column in columns {
+        if column.name == key {
+            break;
+        }
+        if column.db_filled {
+            db_filled += 1;
+            if set.contains(db_filled - 1) {
+                sent += 1;
+            }
+        } else {
+            sent += 1;
+        }
+    }
+    sent
+}
+
+/// A `COPY` row with a reserved key written in at position `at`.
+#[cfg(feature = "postgres")]
+struct WithKey<'s, 'b, K> {
+    sink: &'s mut CopyRow<'b>,
+    at: usize,
+    seen: usize,
+    key: Option<&'s K>,
+}
+
+#[cfg(feature = "postgres")]
+impl<K> ArgSink<sqlx::Postgres> for WithKey<'_, '_, K>
+where
+    K: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
+    fn add<T>(&mut self, value: T) -> Result<(), BoxDynError>
+    where
+        T: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+    {
+        if self.seen == self.at
+            && let Some(key) = self.key.take()
+        {
+            self.sink.add(key)?;
+        }
+        self.seen += 1;
+        self.sink.add(value)
+    }
+}
+
+/// PostgreSQL's key path of a seed (`with_children`, `returning_keys`): the keys reserved
+/// from the key column's sequence and sent in the `COPY`, when the database fills the key
+/// from a sequence (`SERIAL`, `BIGSERIAL`, identity); the rows' own keys when they send
+/// them; otherwise (a key filled by another default, e.g. `gen_random_uuid()`) INSERTs
+/// returning the key, as on the other backends.
+#[cfg(feature = "postgres")]
+pub(crate) async fn copy_keyed<M>(
+    conn: &mut sqlx::PgConnection,
+    chunks: &mut Chunks<M>,
+    keys: &mut KeyUse<sqlx::Postgres, M>,
+) -> Result<u64, Error>
+where
+    M: Insert<sqlx::Postgres> + Association,
+    M::Key: KeyType<sqlx::Postgres>,
+{
+    let Some(position) = M::COLUMNS.iter().position(|c| c.name == M::KEY_COLUMN) else {
+        return insert_values_with::<sqlx::Postgres, M>(conn, chunks, Some(keys)).await;
+    };
+    let column = M::COLUMNS[position];
+    let mut reserve = None;
+    let mut bit = None;
+    if column.db_filled {
+        bit = Some(
+            M::COLUMNS[..position]
+                .iter()
+                .filter(|c| c.db_filled)
+                .count(),
+        );
+        let sequence: Option<String> = sqlx::query_scalar("SELECT pg_get_serial_sequence($1, $2)")
+            .bind(crate::sql::quoted_table::<sqlx::Postgres>(M::TABLE))
+            .bind(M::KEY_COLUMN)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| chunks.error(e, 1, chunks.total))?;
+        let Some(sequence) = sequence else {
+            return insert_values_with::<sqlx::Postgres, M>(conn, chunks, Some(keys)).await;
+        };
+        let ty = <M::Key as sqlx::Type<sqlx::Postgres>>::type_info();
+        reserve = Some(format!(
+            "SELECT nextval('{}')::{} FROM generate_series(1, ",
+            sequence.replace('\'', "''"),
+            sqlx::TypeInfo::name(&ty),
+        ));
+    }
+    let mut copy_keys = SequenceKeys {
+        keys,
+        reserve,
+        bit,
+        next: 0,
+    };
+    copy_with::<M, _>(conn, chunks, &mut copy_keys).await
+}
+
 /// One `COPY` row being written: each value as its length (`-1` for NULL) and its bytes.
 #[cfg(feature = "postgres")]
-struct CopyRow<'a>(&'a mut sqlx::postgres::PgArgumentBuffer);
+pub(crate) struct CopyRow<'a>(&'a mut sqlx::postgres::PgArgumentBuffer);
 
 #[cfg(feature = "postgres")]
 impl ArgSink<sqlx::Postgres> for CopyRow<'_> {

@@ -384,3 +384,89 @@ on_every_backend! {
         tx.rollback().await.unwrap();
     }
 }
+
+#[cfg(feature = "postgres")]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "seed_tags")]
+struct SeedTag {
+    #[factory(primary_key)]
+    id: i32,
+    #[factory(sequence = |n| format!("tag{n}"))]
+    name: String,
+}
+
+#[cfg(feature = "postgres")]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "seed_notes")]
+struct SeedNote {
+    #[factory(primary_key)]
+    id: String,
+    #[factory(sequence = |n| format!("note{n}"))]
+    body: String,
+}
+
+/// PostgreSQL reserves the keys from the column's sequence and sends them in the `COPY`: an
+/// `INTEGER GENERATED ALWAYS AS IDENTITY` key (an `i32`, a column `COPY` may write), every
+/// key returned is the row's.
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn postgres_returning_keys_from_an_identity_column() {
+    let mut conn = common::postgres("postgres_returning_keys_from_an_identity_column").await;
+    exec!(
+        &mut conn,
+        "CREATE TABLE seed_tags (id INTEGER GENERATED ALWAYS AS IDENTITY PRIMARY KEY, \
+         name TEXT NOT NULL UNIQUE)"
+    );
+    let mut tx = conn.begin().await.unwrap();
+    let keys: Vec<i32> = SeedTag::factory()
+        .with_session(&mut tx)
+        .seed(3)
+        .insert_many(1_500)
+        .chunk_rows(600)
+        .returning_keys()
+        .await
+        .unwrap();
+    let built = SeedTag::factory().seed(3).build_batch(1_500);
+    let stored: Vec<(i32, String)> = sqlx::query_as("SELECT id, name FROM seed_tags")
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+    let by_key: std::collections::HashMap<i32, String> = stored.into_iter().collect();
+    assert_eq!((keys.len(), by_key.len()), (1_500, 1_500));
+    for (key, tag) in keys.iter().zip(&built) {
+        assert_eq!(by_key.get(key), Some(&tag.name), "key {key}");
+    }
+    tx.rollback().await.unwrap();
+}
+
+/// A key the database fills without a sequence (a `DEFAULT` expression): INSERTs returning
+/// it, as on the other backends.
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn postgres_returning_keys_without_a_sequence() {
+    let mut conn = common::postgres("postgres_returning_keys_without_a_sequence").await;
+    exec!(
+        &mut conn,
+        "CREATE TABLE seed_notes (id TEXT PRIMARY KEY DEFAULT md5(random()::text || clock_timestamp()::text), \
+         body TEXT NOT NULL)"
+    );
+    let mut tx = conn.begin().await.unwrap();
+    let keys: Vec<String> = SeedNote::factory()
+        .with_session(&mut tx)
+        .seed(5)
+        .insert_many(1_200)
+        .returning_keys()
+        .await
+        .unwrap();
+    let built = SeedNote::factory().seed(5).build_batch(1_200);
+    let stored: Vec<(String, String)> = sqlx::query_as("SELECT id, body FROM seed_notes")
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+    let by_key: std::collections::HashMap<String, String> = stored.into_iter().collect();
+    assert_eq!((keys.len(), by_key.len()), (1_200, 1_200));
+    for (key, note) in keys.iter().zip(&built) {
+        assert_eq!(by_key.get(key), Some(&note.body), "key {key}");
+    }
+    tx.rollback().await.unwrap();
+}
