@@ -84,6 +84,9 @@ macro_rules! measure {
         let mut times = [Duration::ZERO; 2];
         for round in 0..$rounds {
             for side in if round % 2 == 0 { [0, 1] } else { [1, 0] } {
+                if !side_wanted(side) {
+                    continue;
+                }
                 let mut $tx = $conn.begin().await.expect("begin");
                 let start = Instant::now();
                 if side == 0 {
@@ -99,6 +102,21 @@ macro_rules! measure {
     }};
 }
 
+/// `VS_RAW_ONLY=<scenario>` runs that scenario alone, and `VS_RAW_SIDE=factory|raw` one side
+/// of it: for `valgrind --tool=callgrind`, whose instruction counts of two such runs differ by
+/// exactly what the two sides do differently, however loaded the machine is.
+fn wanted(scenario: &str) -> bool {
+    std::env::var("VS_RAW_ONLY").map_or(true, |only| only == scenario)
+}
+
+fn side_wanted(side: usize) -> bool {
+    match std::env::var("VS_RAW_SIDE").as_deref() {
+        Ok("factory") => side == 0,
+        Ok("raw") => side == 1,
+        _ => true,
+    }
+}
+
 /// The scenarios that talk to a database, for one backend.
 macro_rules! database_scenarios {
     ($backend:literal, $conn:expr, $cfg:expr, $lines:expr, insert_user = $insert_user:literal, dollar = $dollar:literal) => {{
@@ -106,6 +124,7 @@ macro_rules! database_scenarios {
         let cfg = $cfg;
         let mut n = 0u64;
         let items = cfg.create_loop * cfg.rounds as usize;
+        if wanted("create_loop") {
         let times = measure!(conn, cfg.rounds, |tx| factory {
             for _ in 0..cfg.create_loop {
                 black_box(User::factory().with_session(&mut tx).create().await.expect("create"));
@@ -128,6 +147,7 @@ macro_rules! database_scenarios {
             }
         });
         $lines.push(Line::new("create_loop", $backend, items, times));
+        }
 
         // The hand-written batch as a careful user writes it: the INSERT text of a 500-row
         // chunk built once, values drawn chunk by chunk and bound by value (moved, no clone).
@@ -139,6 +159,9 @@ macro_rules! database_scenarios {
         // The second time after a heap-fragmenting warm-up (another library's objects of
         // every size, half of them freed, the rest alive during the measurement).
         for scenario in ["create_batch_10k", "create_batch_10k_fragmented"] {
+            if !wanted(scenario) {
+                continue;
+            }
             let survivors = (scenario != "create_batch_10k").then(fragment_heap);
             let times = measure!(conn, cfg.rounds, |tx| factory {
                 black_box(User::factory().with_session(&mut tx).create_batch(cfg.batch).await.expect("batch"));
@@ -161,6 +184,7 @@ macro_rules! database_scenarios {
         }
 
         let items = cfg.association * cfg.rounds as usize;
+        if wanted("create_batch_assoc_1k") {
         let times = measure!(conn, cfg.rounds, |tx| factory {
             black_box(Post::factory().with_session(&mut tx).create_batch(cfg.association).await.expect("posts"));
         } raw {
@@ -183,6 +207,7 @@ macro_rules! database_scenarios {
             black_box(posts);
         });
         $lines.push(Line::new("create_batch_assoc_1k", $backend, items, times));
+        }
     }};
 }
 
@@ -336,7 +361,9 @@ async fn main() {
         "{:<24} {:<10} {:>12} {:>12} {:>6}",
         "scenario", "backend", "factory_per_s", "raw_per_s", "ratio"
     );
-    build_scenario(cfg, &mut lines);
+    if wanted("build") {
+        build_scenario(cfg, &mut lines);
+    }
     // `--build-only`: no database, e.g. under `valgrind --tool=callgrind`.
     if std::env::args().any(|a| a == "--build-only") {
         return;
@@ -352,7 +379,9 @@ async fn main() {
     if let Some(url) = url("DATABASE_URL_MARIADB") {
         mariadb(&url, cfg, &mut lines).await;
     }
-    if !quick {
+    let filtered =
+        std::env::var_os("VS_RAW_ONLY").is_some() || std::env::var_os("VS_RAW_SIDE").is_some();
+    if !quick && !filtered {
         write_doc(&lines);
     }
 }
