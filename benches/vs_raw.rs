@@ -156,6 +156,7 @@ macro_rules! database_scenarios {
         let ids_sql = values_sql("INSERT INTO bench_users (email, name, age, bio, score)", 500, 5, $dollar, " RETURNING id");
         let posts_sql = values_sql("INSERT INTO bench_posts (author_id, title)", 500, 2, $dollar, " RETURNING id, author_id, title");
         let items = cfg.batch * cfg.rounds as usize;
+        let mut per_batch: Vec<(&str, Duration)> = Vec::new();
         // The second time after a heap-fragmenting warm-up (another library's objects of
         // every size, half of them freed, the rest alive during the measurement).
         for scenario in ["create_batch_10k", "create_batch_10k_fragmented"] {
@@ -181,6 +182,7 @@ macro_rules! database_scenarios {
             });
             drop(survivors);
             $lines.push(Line::new(scenario, $backend, items, times));
+            per_batch.push((scenario, times.0 / cfg.rounds));
         }
 
         let items = cfg.association * cfg.rounds as usize;
@@ -207,6 +209,27 @@ macro_rules! database_scenarios {
             black_box(posts);
         });
         $lines.push(Line::new("create_batch_assoc_1k", $backend, items, times));
+        per_batch.push(("create_batch_assoc_1k", times.0 / cfg.rounds));
+        }
+
+        // What the operation's savepoint costs (two statements of its own, for all-or-nothing
+        // inside the caller's transaction): the pair timed alone, against the factory's time
+        // per batch in the scenarios above.
+        if wanted("savepoint") {
+            let pairs = 200u32;
+            let mut tx = conn.begin().await.expect("begin");
+            let start = Instant::now();
+            for _ in 0..pairs {
+                sqlx::raw_sql("SAVEPOINT sqlx_factory_bench").execute(&mut *tx).await.expect("savepoint");
+                sqlx::raw_sql("RELEASE SAVEPOINT sqlx_factory_bench").execute(&mut *tx).await.expect("release");
+            }
+            let pair = start.elapsed() / pairs;
+            tx.rollback().await.expect("rollback");
+            let mut note = format!("# {}: SAVEPOINT + RELEASE {:.0} µs", $backend, pair.as_secs_f64() * 1e6);
+            for (scenario, batch) in &per_batch {
+                let _ = write!(note, ", {:.1} % of a {scenario}", 100.0 * pair.as_secs_f64() / batch.as_secs_f64());
+            }
+            println!("{note}");
         }
     }};
 }

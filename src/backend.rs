@@ -68,6 +68,11 @@ pub trait Backend: Database + private::Sealed {
     where
         K: for<'r> sqlx::Decode<'r, Self> + sqlx::Type<Self> + Send + Unpin + 'static;
 
+    /// Decodes the first column of `row` (a key returned alone) as `T`.
+    fn first_column<T>(row: &Self::Row) -> Result<T, sqlx::Error>
+    where
+        T: for<'r> sqlx::Decode<'r, Self> + sqlx::Type<Self>;
+
     /// Runs `sql`, which returns no rows, and returns how many rows it affected.
     fn execute<'e>(
         conn: &'e mut Self::Connection,
@@ -164,6 +169,13 @@ macro_rules! fetch_methods {
                 }
                 Ok(values)
             })
+        }
+
+        fn first_column<T>(row: &Self::Row) -> Result<T, sqlx::Error>
+        where
+            T: for<'r> sqlx::Decode<'r, Self> + sqlx::Type<Self>,
+        {
+            sqlx::Row::try_get(row, 0usize)
         }
 
         fn execute_raw(

@@ -57,6 +57,16 @@ impl<'a> Expander<'a> {
                 quote_spanned!(parent.span()=> #parent: #spanned_private::InsertParent<__DB>)
             })
         });
+        // Associations to a parent's primary key read the key alone back (`create_parent_keys`),
+        // decoded as the field's type.
+        let key_bounds = self
+            .associations()
+            .filter(|f| key_only(f))
+            .map(|f| {
+                let ty = f.ty;
+                let private = private_at(ty.span());
+                quote_spanned!(ty.span()=> #ty: for<'r> #private::sqlx::Decode<'r, __DB> + #private::sqlx::Type<__DB>)
+            });
         let create_parents = self.parent_steps(false);
         let after_insert = self.parent_steps(true);
         let (check_returned, check_bound) = crate::keys::check_returned(self.input);
@@ -67,6 +77,7 @@ impl<'a> Expander<'a> {
             where
                 #(#encode_bounds,)*
                 #(#parent_bounds,)*
+                #(#key_bounds,)*
                 #check_bound
                 #model: for<'r> #private::sqlx::FromRow<'r, <__DB as #private::sqlx::Database>::Row>,
             {
@@ -163,6 +174,31 @@ impl<'a> Expander<'a> {
                     }
                 };
             }
+            if key_only(f) {
+                let span = parent.span();
+                let spanned_private = private_at(span);
+                let create = quote_spanned!(span=> <#parent as #spanned_private::InsertParent<__DB>>::create_parent_keys);
+                let association = quote_spanned!(span=> <#parent as #spanned_private::Association>);
+                let ident = f.ident;
+                let ty = f.ty;
+                let marker = crate::refs::marker(self.input, f.ident);
+                return quote! {
+                    if let #private::core::option::Option::Some(source) = #slot {
+                        let created = #create::<Self, #ty>(
+                            &mut *conn, source, rows.len(), #name, operation,
+                            #private::child_seed(seed, #index),
+                            #private::ParentKey {
+                                column: #association::KEY_COLUMN,
+                                plain: #association::PLAIN_KEY,
+                                from_row: |parent: &#parent| <#ty as #private::ForeignKey<#association::Key, #marker>>::from_key(#association::key(parent)),
+                            },
+                        ).await?;
+                        for (row, key) in rows.iter_mut().zip(created) {
+                            row.#ident = key;
+                        }
+                    }
+                };
+            }
             let create = {
                 let spanned_private = private_at(parent.span());
                 quote_spanned!(parent.span()=> <#parent as #spanned_private::InsertParent<__DB>>::create_parents)
@@ -200,4 +236,14 @@ impl<'a> Expander<'a> {
             .map(|bound| quote!(S: #bound))
             .collect()
     }
+}
+
+/// An association whose parents are created for their key alone: to the parent's primary key
+/// (no `references`, not composite, not `back_reference`), in a field bound as its own type.
+fn key_only(f: &Field<'_>) -> bool {
+    f.association().is_some()
+        && !f.is_deferred()
+        && f.attrs.group.is_empty()
+        && f.attrs.references.is_none()
+        && crate::stored::is_plain(f)
 }
