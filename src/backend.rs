@@ -68,6 +68,15 @@ pub trait Backend: Database + private::Sealed {
     where
         K: for<'r> sqlx::Decode<'r, Self> + sqlx::Type<Self> + Send + Unpin + 'static;
 
+    /// Runs `sql` and hands each row to `each` as it arrives, so that a row is dropped once
+    /// read rather than held with all the others of its statement.
+    fn fetch_each<'e>(
+        conn: &'e mut Self::Connection,
+        sql: Arc<str>,
+        args: Self::Arguments,
+        each: &'e mut (dyn FnMut(&Self::Row) -> Result<(), sqlx::Error> + Send),
+    ) -> BoxFuture<'e, Result<(), sqlx::Error>>;
+
     /// Decodes the first column of `row` (a key returned alone) as `T`.
     fn first_column<T>(row: &Self::Row) -> Result<T, sqlx::Error>
     where
@@ -168,6 +177,21 @@ macro_rules! fetch_methods {
                     values.push(value?);
                 }
                 Ok(values)
+            })
+        }
+
+        fn fetch_each<'e>(
+            conn: &'e mut Self::Connection,
+            sql: Arc<str>,
+            args: Self::Arguments,
+            each: &'e mut (dyn FnMut(&Self::Row) -> Result<(), sqlx::Error> + Send),
+        ) -> BoxFuture<'e, Result<(), sqlx::Error>> {
+            Box::pin(async move {
+                let mut rows = conn.fetch(sqlx::query_with(AssertSqlSafe(sql), args));
+                while let Some(row) = std::future::poll_fn(|cx| rows.as_mut().poll_next(cx)).await {
+                    each(&row?)?;
+                }
+                Ok(())
             })
         }
 

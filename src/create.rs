@@ -609,21 +609,37 @@ async fn send_chunks<DB: Backend, M: Insert<DB>>(
             M::check_returned(&row).map_err(|e| fail(e, true))?;
             created.push(M::from_row(&row).map_err(|e| fail(e, true))?);
         } else {
-            let returned = DB::fetch_all(&mut *conn, sql, args)
-                .await
-                .map_err(|e| fail(e, false))?;
-            if returned.len() != count {
+            // Each row is decoded as it arrives and dropped, as sqlx's `query_as` does: holding
+            // a statement's rows until the last one came cost the allocator more than the
+            // decode (callgrind, `create_batch_10k` on SQLite).
+            let mut returned = 0usize;
+            let mut undecoded = None;
+            let mut each = |row: &<DB as sqlx::Database>::Row| {
+                returned += 1;
+                match M::check_returned(row).and_then(|()| M::from_row(row)) {
+                    Ok(row) => {
+                        created.push(row);
+                        Ok(())
+                    }
+                    Err(e) => {
+                        undecoded = Some(e);
+                        // Stops reading; the error kept above is the one reported.
+                        Err(sqlx::Error::RowNotFound)
+                    }
+                }
+            };
+            let sent = DB::fetch_each(&mut *conn, sql, args, &mut each).await;
+            if let Some(e) = undecoded {
+                return Err(fail(e, true));
+            }
+            sent.map_err(|e| fail(e, false))?;
+            if returned != count {
                 return Err(fail(
                     sqlx::Error::Protocol(format!(
-                        "INSERT of {count} rows returned {} rows",
-                        returned.len()
+                        "INSERT of {count} rows returned {returned} rows"
                     )),
                     false,
                 ));
-            }
-            for row in &returned {
-                M::check_returned(row).map_err(|e| fail(e, true))?;
-                created.push(M::from_row(row).map_err(|e| fail(e, true))?);
             }
         }
         let start = created.len() - count;
