@@ -393,15 +393,20 @@ async fn main() {
     if std::env::args().any(|a| a == "--build-only") {
         return;
     }
-    sqlite(cfg, &mut lines).await;
+    // `VS_RAW_BACKEND=sqlite|postgres|mariadb`: that backend alone.
+    let backend = std::env::var("VS_RAW_BACKEND").ok();
+    let on = |name: &str| backend.as_deref().is_none_or(|b| b == name);
+    if on("sqlite") {
+        sqlite(cfg, &mut lines).await;
+    }
     #[cfg(feature = "postgres")]
-    if let Some(url) = url("DATABASE_URL_PG") {
+    if let Some(url) = url("DATABASE_URL_PG").filter(|_| on("postgres")) {
         postgres(&url, cfg, &mut lines).await;
     }
     #[cfg(not(feature = "postgres"))]
     let _ = url;
     #[cfg(feature = "mysql")]
-    if let Some(url) = url("DATABASE_URL_MARIADB") {
+    if let Some(url) = url("DATABASE_URL_MARIADB").filter(|_| on("mariadb")) {
         mariadb(&url, cfg, &mut lines).await;
     }
     let filtered =

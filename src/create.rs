@@ -549,17 +549,23 @@ async fn send_chunks<DB: Backend, M: Insert<DB>>(
     created: &mut Vec<M>,
 ) -> Result<(), Error> {
     let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
-    let chunks = match chunk_sizes::<DB, M>(conn, &rows, set).await {
-        Ok(chunks) => chunks,
-        Err(ChunkError::Sqlx(e)) => return Err(error(e)),
-        Err(ChunkError::TooLarge(why)) => {
-            return Err(Error::wrap(
-                M::FACTORY,
-                M::TABLE,
-                operation,
-                Step::Insert,
-                why.into(),
-            ));
+    // One small row, `create()`'s case: one statement, no list of sizes to allocate.
+    let one = rows.len() == 1 && batch_bytes(&rows) <= SMALL_BATCH_BYTES;
+    let chunks = if one {
+        std::borrow::Cow::Borrowed(&[1][..])
+    } else {
+        match chunk_sizes::<DB, M>(conn, &rows, set).await {
+            Ok(chunks) => std::borrow::Cow::Owned(chunks),
+            Err(ChunkError::Sqlx(e)) => return Err(error(e)),
+            Err(ChunkError::TooLarge(why)) => {
+                return Err(Error::wrap(
+                    M::FACTORY,
+                    M::TABLE,
+                    operation,
+                    Step::Insert,
+                    why.into(),
+                ));
+            }
         }
     };
     let per_row = binds_per_row(M::COLUMNS, set);
@@ -569,7 +575,7 @@ async fn send_chunks<DB: Backend, M: Insert<DB>>(
     };
     let mut rows = rows.into_iter();
     let mut transient = Vec::new();
-    for &count in &chunks {
+    for &count in chunks.iter() {
         numbering.index += 1;
         let index = numbering.index;
         let first_row = created.len() + 1;
