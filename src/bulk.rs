@@ -394,8 +394,8 @@ where
 pub(crate) trait KeySink<DB: Backend, M>: Send {
     /// The key column, which the INSERTs return.
     fn key_column(&self) -> &'static str;
-    /// Reads the keys an INSERT returned.
-    fn decode_keys(&mut self, rows: &[<DB as Database>::Row]) -> Result<(), sqlx::Error>;
+    /// Reads the key of one row an INSERT returned.
+    fn decode_key(&mut self, row: &<DB as Database>::Row) -> Result<(), sqlx::Error>;
     /// Hands the keys read so far on (seeds their children).
     fn flush<'a>(&'a mut self, conn: &'a mut DB::Connection) -> BoxFuture<'a, Result<(), Error>>;
 }
@@ -411,11 +411,8 @@ where
         M::KEY_COLUMN
     }
 
-    fn decode_keys(&mut self, rows: &[<DB as Database>::Row]) -> Result<(), sqlx::Error> {
-        for row in rows {
-            self.pending
-                .push(sqlx::Row::try_get::<M::Key, usize>(row, 0)?);
-        }
+    fn decode_key(&mut self, row: &<DB as Database>::Row) -> Result<(), sqlx::Error> {
+        self.pending.push(DB::first_column::<M::Key>(row)?);
         Ok(())
     }
 
@@ -783,14 +780,16 @@ pub(crate) async fn insert_values_with<DB: Backend, M: Insert<DB>>(
                 Some(children) => {
                     let key = children.key_column();
                     let sql = M::sql_cache().seed_key_sql::<DB, M>(chunk.set, count, key);
-                    let keys = DB::fetch_all(&mut *conn, sql, args)
+                    // Each key decoded as its row arrives (no statement's rows held).
+                    let mut returned = 0u64;
+                    let mut each = |row: &<DB as Database>::Row| {
+                        returned += 1;
+                        children.decode_key(row)
+                    };
+                    DB::fetch_each(&mut *conn, sql, args, &mut each)
                         .await
                         .map_err(|e| chunks.error(e, first_row, last_row))?;
-                    inserted += keys.len() as u64;
-                    children
-                        .decode_keys(&keys)
-                        .map_err(|e| chunks.error(e, first_row, last_row))?;
-                    drop(keys);
+                    inserted += returned;
                     children.flush(&mut *conn).await?;
                 }
             }
