@@ -178,19 +178,26 @@ impl<'a> Expander<'a> {
                 let span = parent.span();
                 let spanned_private = private_at(span);
                 let create = quote_spanned!(span=> <#parent as #spanned_private::InsertParent<__DB>>::create_parent_keys);
-                let association = quote_spanned!(span=> <#parent as #spanned_private::Association>);
+                // Every mention of the parent spanned at its path, as `assign_keys` does: a
+                // parent that is no model is then one error, there.
+                let key_column = quote_spanned!(span=> <#parent as #spanned_private::Association>::KEY_COLUMN);
+                let plain_key = quote_spanned!(span=> <#parent as #spanned_private::Association>::PLAIN_KEY);
+                let key_ty = quote_spanned!(span=> <#parent as #spanned_private::Association>::Key);
+                let key_of = quote_spanned!(span=> <#parent as #spanned_private::Association>::key(parent));
                 let ident = f.ident;
                 let ty = f.ty;
                 let marker = crate::refs::marker(self.input, f.ident);
+                let ty_private = private_at(ty.span());
+                let from_key = quote_spanned!(ty.span()=> <#ty as #ty_private::ForeignKey<#key_ty, #marker>>::from_key(#key_of));
                 return quote! {
                     if let #private::core::option::Option::Some(source) = #slot {
                         let created = #create::<Self, #ty>(
                             &mut *conn, source, rows.len(), #name, operation,
                             #private::child_seed(seed, #index),
                             #private::ParentKey {
-                                column: #association::KEY_COLUMN,
-                                plain: #association::PLAIN_KEY,
-                                from_row: |parent: &#parent| <#ty as #private::ForeignKey<#association::Key, #marker>>::from_key(#association::key(parent)),
+                                column: #key_column,
+                                plain: #plain_key,
+                                from_row: |parent: &#parent| #from_key,
                             },
                         ).await?;
                         for (row, key) in rows.iter_mut().zip(created) {
