@@ -10,6 +10,8 @@
 //!   number of rows, drawn from the same factory and written to a text file once, into the same
 //!   table (unique index on `email`), committed, process start included.
 //!
+//! - `returning_keys / insert_many`: the same seed returning the keys, against the count.
+//!
 //! Each line: `scenario backend seed_per_s reference_per_s ratio`, and with the full run the
 //! table between the markers in docs/PERFORMANCE.md is rewritten.
 
@@ -93,6 +95,48 @@ macro_rules! against_create_batch {
     }};
 }
 
+/// `insert_many(n).returning_keys()` against `insert_many(n)`, each in a transaction rolled
+/// back: what reading (SQLite, MariaDB: `RETURNING id`) or reserving (PostgreSQL: `nextval`
+/// in bulk, keys sent in the `COPY`) the keys costs.
+macro_rules! keys_against_count {
+    ($backend:literal, $conn:expr, $cfg:expr, $lines:expr) => {{
+        let conn = $conn;
+        let cfg = $cfg;
+        let mut times = vec![Duration::ZERO; 2];
+        for round in 0..cfg.rounds {
+            for k in 0..2 {
+                let side = (round + k) % 2;
+                let mut tx = conn.begin().await.expect("begin");
+                let start = Instant::now();
+                if side == 0 {
+                    let keys = User::factory()
+                        .with_session(&mut tx)
+                        .insert_many(cfg.rows)
+                        .returning_keys()
+                        .await
+                        .expect("returning_keys");
+                    assert_eq!(keys.len() as u64, cfg.rows);
+                } else {
+                    let n = User::factory()
+                        .with_session(&mut tx)
+                        .insert_many(cfg.rows)
+                        .await
+                        .expect("insert_many");
+                    assert_eq!(n, cfg.rows);
+                }
+                times[side] += start.elapsed();
+                tx.rollback().await.expect("rollback");
+            }
+        }
+        $lines.push(Line::new(
+            "returning_keys / insert_many",
+            $backend,
+            cfg.rows * cfg.rounds as u64,
+            &times,
+        ));
+    }};
+}
+
 async fn sqlite(cfg: &Config, lines: &mut Vec<Line>) {
     let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:")
         .await
@@ -105,6 +149,7 @@ async fn sqlite(cfg: &Config, lines: &mut Vec<Line>) {
     .await
     .expect("schema");
     against_create_batch!("sqlite", &mut conn, cfg, lines);
+    keys_against_count!("sqlite", &mut conn, cfg, lines);
 }
 
 #[cfg(feature = "mysql")]
@@ -123,6 +168,7 @@ async fn mariadb(url: &str, cfg: &Config, lines: &mut Vec<Line>) {
     .await
     .expect("schema");
     against_create_batch!("mariadb", &mut conn, cfg, lines);
+    keys_against_count!("mariadb", &mut conn, cfg, lines);
 }
 
 /// `s` escaped for `COPY`'s text format.
@@ -249,6 +295,7 @@ async fn postgres(url: &str, cfg: &Config, lines: &mut Vec<Line>) {
         .execute(&mut conn)
         .await
         .expect("truncate");
+    keys_against_count!("postgres", &mut conn, cfg, lines);
 }
 
 #[tokio::main(flavor = "current_thread")]

@@ -79,11 +79,19 @@ impl Line {
 
 /// Runs the factory and the hand-written side `rounds` times each, alternating which goes
 /// first, each in a transaction rolled back afterwards; returns the total time of each side.
+/// A first round of both sides is not timed: whichever side first writes that many rows into
+/// the table pays for growing it (MariaDB extends the tablespace: 200–400 ms on the first
+/// 10 000 rows, against 50 ms a round after; rolled-back rows leave the pages for reuse), and
+/// round 0 always started with the factory.
 macro_rules! measure {
     ($conn:expr, $rounds:expr, |$tx:ident| factory $factory:block raw $raw:block) => {{
         let mut times = [Duration::ZERO; 2];
-        for round in 0..$rounds {
+        // Round 0 is the warm-up.
+        for round in 0..=$rounds {
             for side in if round % 2 == 0 { [0, 1] } else { [1, 0] } {
+                if !side_wanted(side) {
+                    continue;
+                }
                 let mut $tx = $conn.begin().await.expect("begin");
                 let start = Instant::now();
                 if side == 0 {
@@ -91,12 +99,39 @@ macro_rules! measure {
                 } else {
                     $raw
                 }
-                times[side] += start.elapsed();
+                let took = start.elapsed();
+                if round > 0 {
+                    times[side] += took;
+                }
+                if std::env::var_os("VS_RAW_ROUNDS").is_some() {
+                    println!(
+                        "#   round {round} {} {:.1} ms",
+                        ["factory", "raw"][side],
+                        took.as_secs_f64() * 1e3
+                    );
+                }
                 $tx.rollback().await.expect("rollback");
             }
         }
         (times[0], times[1])
     }};
+}
+
+/// `VS_RAW_ONLY=<scenario>` runs that scenario alone, and `VS_RAW_SIDE=factory|raw` one side
+/// of it: for `valgrind --tool=callgrind`, whose instruction counts of two such runs differ by
+/// exactly what the two sides do differently, however loaded the machine is.
+fn wanted(scenario: &str) -> bool {
+    std::env::var("VS_RAW_ONLY").map_or(true, |only| only == scenario)
+}
+
+fn side_wanted(side: usize) -> bool {
+    match std::env::var("VS_RAW_SIDE").as_deref() {
+        Ok("factory") => side == 0,
+        Ok("raw") => side == 1,
+        // Neither: what the scenario costs besides its two sides (a callgrind baseline).
+        Ok("none") => false,
+        _ => true,
+    }
 }
 
 /// The scenarios that talk to a database, for one backend.
@@ -106,6 +141,7 @@ macro_rules! database_scenarios {
         let cfg = $cfg;
         let mut n = 0u64;
         let items = cfg.create_loop * cfg.rounds as usize;
+        if wanted("create_loop") {
         let times = measure!(conn, cfg.rounds, |tx| factory {
             for _ in 0..cfg.create_loop {
                 black_box(User::factory().with_session(&mut tx).create().await.expect("create"));
@@ -128,6 +164,7 @@ macro_rules! database_scenarios {
             }
         });
         $lines.push(Line::new("create_loop", $backend, items, times));
+        }
 
         // The hand-written batch as a careful user writes it: the INSERT text of a 500-row
         // chunk built once, values drawn chunk by chunk and bound by value (moved, no clone).
@@ -136,9 +173,13 @@ macro_rules! database_scenarios {
         let ids_sql = values_sql("INSERT INTO bench_users (email, name, age, bio, score)", 500, 5, $dollar, " RETURNING id");
         let posts_sql = values_sql("INSERT INTO bench_posts (author_id, title)", 500, 2, $dollar, " RETURNING id, author_id, title");
         let items = cfg.batch * cfg.rounds as usize;
+        let mut per_batch: Vec<(&str, Duration)> = Vec::new();
         // The second time after a heap-fragmenting warm-up (another library's objects of
         // every size, half of them freed, the rest alive during the measurement).
         for scenario in ["create_batch_10k", "create_batch_10k_fragmented"] {
+            if !wanted(scenario) {
+                continue;
+            }
             let survivors = (scenario != "create_batch_10k").then(fragment_heap);
             let times = measure!(conn, cfg.rounds, |tx| factory {
                 black_box(User::factory().with_session(&mut tx).create_batch(cfg.batch).await.expect("batch"));
@@ -158,9 +199,11 @@ macro_rules! database_scenarios {
             });
             drop(survivors);
             $lines.push(Line::new(scenario, $backend, items, times));
+            per_batch.push((scenario, times.0 / cfg.rounds));
         }
 
         let items = cfg.association * cfg.rounds as usize;
+        if wanted("create_batch_assoc_1k") {
         let times = measure!(conn, cfg.rounds, |tx| factory {
             black_box(Post::factory().with_session(&mut tx).create_batch(cfg.association).await.expect("posts"));
         } raw {
@@ -183,6 +226,28 @@ macro_rules! database_scenarios {
             black_box(posts);
         });
         $lines.push(Line::new("create_batch_assoc_1k", $backend, items, times));
+        per_batch.push(("create_batch_assoc_1k", times.0 / cfg.rounds));
+        }
+
+        // What the operation's savepoint costs (two statements of its own, for all-or-nothing
+        // inside the caller's transaction): the pair timed alone, against the factory's time
+        // per batch in the scenarios above.
+        if wanted("savepoint") {
+            let pairs = 200u32;
+            let mut tx = conn.begin().await.expect("begin");
+            let start = Instant::now();
+            for _ in 0..pairs {
+                sqlx::raw_sql("SAVEPOINT sqlx_factory_bench").execute(&mut *tx).await.expect("savepoint");
+                sqlx::raw_sql("RELEASE SAVEPOINT sqlx_factory_bench").execute(&mut *tx).await.expect("release");
+            }
+            let pair = start.elapsed() / pairs;
+            tx.rollback().await.expect("rollback");
+            let mut note = format!("# {}: SAVEPOINT + RELEASE {:.0} µs", $backend, pair.as_secs_f64() * 1e6);
+            for (scenario, batch) in &per_batch {
+                let _ = write!(note, ", {:.1} % of a {scenario}", 100.0 * pair.as_secs_f64() / batch.as_secs_f64());
+            }
+            println!("{note}");
+        }
     }};
 }
 
@@ -336,23 +401,32 @@ async fn main() {
         "{:<24} {:<10} {:>12} {:>12} {:>6}",
         "scenario", "backend", "factory_per_s", "raw_per_s", "ratio"
     );
-    build_scenario(cfg, &mut lines);
+    if wanted("build") {
+        build_scenario(cfg, &mut lines);
+    }
     // `--build-only`: no database, e.g. under `valgrind --tool=callgrind`.
     if std::env::args().any(|a| a == "--build-only") {
         return;
     }
-    sqlite(cfg, &mut lines).await;
+    // `VS_RAW_BACKEND=sqlite|postgres|mariadb`: that backend alone.
+    let backend = std::env::var("VS_RAW_BACKEND").ok();
+    let on = |name: &str| backend.as_deref().is_none_or(|b| b == name);
+    if on("sqlite") {
+        sqlite(cfg, &mut lines).await;
+    }
     #[cfg(feature = "postgres")]
-    if let Some(url) = url("DATABASE_URL_PG") {
+    if let Some(url) = url("DATABASE_URL_PG").filter(|_| on("postgres")) {
         postgres(&url, cfg, &mut lines).await;
     }
     #[cfg(not(feature = "postgres"))]
     let _ = url;
     #[cfg(feature = "mysql")]
-    if let Some(url) = url("DATABASE_URL_MARIADB") {
+    if let Some(url) = url("DATABASE_URL_MARIADB").filter(|_| on("mariadb")) {
         mariadb(&url, cfg, &mut lines).await;
     }
-    if !quick {
+    let filtered =
+        std::env::var_os("VS_RAW_ONLY").is_some() || std::env::var_os("VS_RAW_SIDE").is_some();
+    if !quick && !filtered {
         write_doc(&lines);
     }
 }

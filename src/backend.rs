@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use sqlx::{AssertSqlSafe, Database, Executor};
 
-use crate::bulk::Chunks;
+use crate::bulk::{Chunks, KeyType, KeyUse};
 use crate::error::Error;
 use crate::future::BoxFuture;
-use crate::model::Insert;
+use crate::model::{Association, Insert};
 
 /// A database the factories can insert into: SQLite, PostgreSQL or MariaDB.
 ///
@@ -59,6 +59,29 @@ pub trait Backend: Database + private::Sealed {
         args: Self::Arguments,
     ) -> BoxFuture<'e, Result<Vec<Self::Row>, sqlx::Error>>;
 
+    /// Runs `sql`, a `SELECT` of one column, and decodes that column of every row as it
+    /// arrives: only the values are held, never the rows.
+    fn fetch_column<'e, K>(
+        conn: &'e mut Self::Connection,
+        sql: String,
+    ) -> BoxFuture<'e, Result<Vec<K>, sqlx::Error>>
+    where
+        K: for<'r> sqlx::Decode<'r, Self> + sqlx::Type<Self> + Send + Unpin + 'static;
+
+    /// Runs `sql` and hands each row to `each` as it arrives, so that a row is dropped once
+    /// read rather than held with all the others of its statement.
+    fn fetch_each<'e>(
+        conn: &'e mut Self::Connection,
+        sql: Arc<str>,
+        args: Self::Arguments,
+        each: &'e mut (dyn FnMut(&Self::Row) -> Result<(), sqlx::Error> + Send),
+    ) -> BoxFuture<'e, Result<(), sqlx::Error>>;
+
+    /// Decodes the first column of `row` (a key returned alone) as `T`.
+    fn first_column<T>(row: &Self::Row) -> Result<T, sqlx::Error>
+    where
+        T: for<'r> sqlx::Decode<'r, Self> + sqlx::Type<Self>;
+
     /// Runs `sql`, which returns no rows, and returns how many rows it affected.
     fn execute<'e>(
         conn: &'e mut Self::Connection,
@@ -76,6 +99,27 @@ pub trait Backend: Database + private::Sealed {
         Self: Sized,
     {
         Box::pin(crate::bulk::insert_values::<Self, M>(conn, chunks))
+    }
+
+    /// Seeding mode when the keys of the rows are needed (`with_children`,
+    /// `returning_keys`): INSERTs returning the key column alone, the keys handed to `keys`
+    /// after each. PostgreSQL reserves them from the sequence and uses `COPY` instead.
+    fn seed_keyed<'a, M>(
+        conn: &'a mut Self::Connection,
+        chunks: &'a mut Chunks<M>,
+        keys: &'a mut KeyUse<Self, M>,
+    ) -> BoxFuture<'a, Result<u64, Error>>
+    where
+        Self: Sized,
+        M: Insert<Self> + Association,
+        M::Key: KeyType<Self>,
+        usize: sqlx::ColumnIndex<Self::Row>,
+    {
+        Box::pin(crate::bulk::insert_values_with::<Self, M>(
+            conn,
+            chunks,
+            Some(keys),
+        ))
     }
 
     /// Runs `sql` (one statement, or several separated by `;`) for its effect alone: the
@@ -116,6 +160,46 @@ macro_rules! fetch_methods {
             args: Self::Arguments,
         ) -> BoxFuture<'e, Result<Vec<Self::Row>, sqlx::Error>> {
             conn.fetch_all(sqlx::query_with(AssertSqlSafe(sql), args))
+        }
+
+        fn fetch_column<'e, K>(
+            conn: &'e mut Self::Connection,
+            sql: String,
+        ) -> BoxFuture<'e, Result<Vec<K>, sqlx::Error>>
+        where
+            K: for<'r> sqlx::Decode<'r, Self> + sqlx::Type<Self> + Send + Unpin + 'static,
+        {
+            Box::pin(async move {
+                let mut rows = sqlx::query_scalar::<Self, K>(AssertSqlSafe(sql)).fetch(&mut *conn);
+                let mut values = Vec::new();
+                while let Some(value) = std::future::poll_fn(|cx| rows.as_mut().poll_next(cx)).await
+                {
+                    values.push(value?);
+                }
+                Ok(values)
+            })
+        }
+
+        fn fetch_each<'e>(
+            conn: &'e mut Self::Connection,
+            sql: Arc<str>,
+            args: Self::Arguments,
+            each: &'e mut (dyn FnMut(&Self::Row) -> Result<(), sqlx::Error> + Send),
+        ) -> BoxFuture<'e, Result<(), sqlx::Error>> {
+            Box::pin(async move {
+                let mut rows = conn.fetch(sqlx::query_with(AssertSqlSafe(sql), args));
+                while let Some(row) = std::future::poll_fn(|cx| rows.as_mut().poll_next(cx)).await {
+                    each(&row?)?;
+                }
+                Ok(())
+            })
+        }
+
+        fn first_column<T>(row: &Self::Row) -> Result<T, sqlx::Error>
+        where
+            T: for<'r> sqlx::Decode<'r, Self> + sqlx::Type<Self>,
+        {
+            sqlx::Row::try_get(row, 0usize)
         }
 
         fn execute_raw(
@@ -215,6 +299,20 @@ impl Backend for sqlx::Postgres {
             return Box::pin(crate::bulk::insert_values::<Self, M>(conn, chunks));
         }
         Box::pin(crate::bulk::copy_binary::<M>(conn, chunks))
+    }
+
+    /// Keys reserved from the sequence and sent in the `COPY` (`copy_keyed`).
+    fn seed_keyed<'a, M>(
+        conn: &'a mut Self::Connection,
+        chunks: &'a mut Chunks<M>,
+        keys: &'a mut KeyUse<Self, M>,
+    ) -> BoxFuture<'a, Result<u64, Error>>
+    where
+        M: Insert<Self> + Association,
+        M::Key: KeyType<Self>,
+        usize: sqlx::ColumnIndex<Self::Row>,
+    {
+        Box::pin(crate::bulk::copy_keyed::<M>(conn, chunks, keys))
     }
 }
 

@@ -8,6 +8,7 @@
 
 use std::any::{Any, TypeId};
 use std::future::IntoFuture;
+use std::marker::PhantomData;
 
 use sqlx::Database;
 use sqlx::error::BoxDynError;
@@ -100,8 +101,12 @@ pub struct InsertMany<S: Pending<M>, M: Model> {
     parents: Vec<ParentKeys>,
     progress: Option<ProgressFn>,
     chunk_rows: Option<usize>,
-    /// `Box<dyn KeyedChildren<DB, M>>` behind `Any`: `S` alone does not name the backend.
-    children: Option<Box<dyn Any + Send>>,
+    /// `Box<dyn KeyedSeed<DB, M>>` behind `Any` (`with_children`, `returning_keys`): `S`
+    /// alone does not name the backend.
+    keyed: Option<Box<dyn Any + Send>>,
+    /// `parents_from_table`: each a `Box<dyn TableKeys<DB>>` behind `Any`, read when the seed
+    /// starts.
+    from_tables: Vec<Box<dyn Any + Send>>,
     start: fn(Self) -> S::InsertMany,
 }
 
@@ -115,7 +120,8 @@ impl<S: State<M>, M: Model> InsertMany<S, M> {
             parents: Vec::new(),
             progress: None,
             chunk_rows: None,
-            children: None,
+            keyed: None,
+            from_tables: Vec::new(),
             start: S::insert_many,
         }
     }
@@ -163,9 +169,25 @@ impl<'c, DB, M> InsertMany<Bound<'c, DB>, M>
 where
     DB: Backend,
     M: Insert<DB> + Association,
-    M::Key: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB> + Send + Sync + 'static,
+    M::Key: KeyType<DB>,
     usize: sqlx::ColumnIndex<<DB as Database>::Row>,
 {
+    /// Spreads the rows over the parents of type `P` already in `P`'s table, as
+    /// [`parents_from`](Self::parents_from) does with their keys: the key column alone is read
+    /// once when the seed starts (`SELECT key FROM table ORDER BY key`, in the seed's own
+    /// transaction or savepoint, so rows the caller created earlier in the same transaction
+    /// count), row by row, holding the keys (8 bytes per parent for an `i64`), not the rows.
+    /// An empty table is an error, before anything is sent.
+    pub fn parents_from_table<P>(mut self) -> Self
+    where
+        P: Association,
+        P::Key: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB> + Send + Sync + Unpin + 'static,
+    {
+        let keys: Box<dyn TableKeys<DB>> = Box::new(FromTable::<P>(PhantomData));
+        self.from_tables.push(Box::new(keys));
+        self
+    }
+
     /// Seeds `per_parent` rows of `children` (an unbound factory, e.g. `Post::factory()`) for
     /// every row seeded: after each INSERT of parents, which returns their keys alone, their
     /// children are sent (`COPY` on PostgreSQL), each parent's key in the field of the child's
@@ -191,54 +213,255 @@ where
             },
             key_base: 0,
         };
-        let children: Box<dyn KeyedChildren<DB, M>> = Box::new(WithChildren::<M, C> {
-            keys: Vec::new(),
+        self.key_use().children = Some(Box::new(WithChildren::<C> {
             children: chunks,
             per_parent,
+        }));
+        self
+    }
+
+    /// Resolves to the keys of the rows inserted, in the order drawn, instead of their count
+    /// (call it last: the other options are on `insert_many`'s result). Nothing else is read
+    /// back: SQLite and MariaDB return the key column alone (`RETURNING id`); PostgreSQL, whose
+    /// `COPY` returns nothing, reserves the keys from the column's sequence in bulk
+    /// (`nextval` once per row, one statement per `COPY`) and sends them in the `COPY`. The
+    /// keys are held in memory (8 bytes per row for an `i64`), unlike the rows.
+    pub fn returning_keys(mut self) -> InsertManyKeys<'c, DB, M> {
+        self.key_use().collected = Some(Vec::new());
+        InsertManyKeys { job: self }
+    }
+
+    /// The seed's [`KeyUse`], made on first use.
+    fn key_use(&mut self) -> &mut KeyUse<DB, M> {
+        let keyed = self.keyed.get_or_insert_with(|| {
+            let keyed: Box<dyn KeyedSeed<DB, M>> = Box::new(KeyUse::<DB, M> {
+                pending: Vec::new(),
+                children: None,
+                collected: None,
+            });
+            Box::new(keyed)
         });
-        self.children = Some(Box::new(children));
+        match keyed
+            .downcast_mut::<Box<dyn KeyedSeed<DB, M>>>()
+            .and_then(|keyed| keyed.as_any().downcast_mut::<KeyUse<DB, M>>())
+        {
+            Some(keys) => keys,
+            None => unreachable!("only key_use stores the seed's KeyUse"),
+        }
+    }
+}
+
+/// The pending result of `insert_many(n).returning_keys()`: `.await` it to send the rows; it
+/// resolves to their keys.
+#[must_use = "nothing is inserted until the result of `returning_keys()` is awaited"]
+pub struct InsertManyKeys<'c, DB: Backend, M: Model> {
+    job: InsertMany<Bound<'c, DB>, M>,
+}
+
+impl<'c, DB, M> IntoFuture for InsertManyKeys<'c, DB, M>
+where
+    DB: Backend,
+    M: Insert<DB> + Association,
+    M::Key: KeyType<DB>,
+    usize: sqlx::ColumnIndex<<DB as Database>::Row>,
+{
+    type Output = Result<Vec<M::Key>, Error>;
+    type IntoFuture = BoxFuture<'c, Self::Output>;
+
+    fn into_future(mut self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let Some(keyed) = self.job.keyed.take() else {
+                unreachable!("returning_keys stores the seed's KeyUse")
+            };
+            let Ok(mut keyed) = keyed.downcast::<Box<dyn KeyedSeed<DB, M>>>() else {
+                unreachable!("only key_use stores the seed's KeyUse")
+            };
+            run_with::<DB, M>(self.job, Some(&mut **keyed)).await?;
+            match keyed.as_any().downcast_mut::<KeyUse<DB, M>>() {
+                Some(keys) => Ok(keys.collected.take().unwrap_or_default()),
+                None => unreachable!("only key_use stores the seed's KeyUse"),
+            }
+        })
+    }
+}
+
+/// What a primary key needs to be read back, reserved and sent by a seed.
+pub trait KeyType<DB: Database>:
+    for<'r> sqlx::Decode<'r, DB>
+    + for<'q> sqlx::Encode<'q, DB>
+    + sqlx::Type<DB>
+    + Clone
+    + Send
+    + Sync
+    + Unpin
+    + 'static
+{
+}
+
+impl<DB: Database, K> KeyType<DB> for K where
+    K: for<'r> sqlx::Decode<'r, DB>
+        + for<'q> sqlx::Encode<'q, DB>
+        + sqlx::Type<DB>
+        + Clone
+        + Send
+        + Sync
+        + Unpin
+        + 'static
+{
+}
+
+/// The keys of a parent table, read when a seed starts (`parents_from_table`).
+trait TableKeys<DB: Backend>: Send {
+    fn load<'a>(
+        &'a self,
+        conn: &'a mut DB::Connection,
+    ) -> BoxFuture<'a, Result<ParentKeys, sqlx::Error>>;
+}
+
+struct FromTable<P>(PhantomData<fn() -> P>);
+
+impl<DB, P> TableKeys<DB> for FromTable<P>
+where
+    DB: Backend,
+    P: Association,
+    P::Key: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB> + Send + Sync + Unpin + 'static,
+{
+    fn load<'a>(
+        &'a self,
+        conn: &'a mut DB::Connection,
+    ) -> BoxFuture<'a, Result<ParentKeys, sqlx::Error>> {
+        let sql = crate::sql::select_keys_sql::<DB>(P::TABLE, P::KEY_COLUMN);
+        Box::pin(async move {
+            let keys: Vec<P::Key> = DB::fetch_column(conn, sql).await?;
+            if keys.is_empty() {
+                return Err(sqlx::Error::Protocol(format!(
+                    "parents_from_table: `{}` has no rows to spread the seed over",
+                    P::TABLE
+                )));
+            }
+            Ok(ParentKeys {
+                parent: TypeId::of::<P>(),
+                name: std::any::type_name::<P>(),
+                keys: Box::new(keys),
+                required: false,
+            })
+        })
+    }
+}
+
+/// A seed that needs the keys of the rows it sends (`with_children`, `returning_keys`),
+/// type-erased over the key so that `run` needs no `Association` bound.
+pub(crate) trait KeyedSeed<DB: Backend, M: Model>: Send {
+    /// Sends every row `chunks` draws, handing their keys on.
+    fn seed<'a>(
+        &'a mut self,
+        conn: &'a mut DB::Connection,
+        chunks: &'a mut Chunks<M>,
+    ) -> BoxFuture<'a, Result<u64, Error>>;
+    fn as_any(&mut self) -> &mut dyn Any;
+}
+
+/// Where the keys of a seed's rows go: to `with_children`'s children, into the result of
+/// `returning_keys`, or both.
+pub struct KeyUse<DB: Backend, M: Association> {
+    /// Keys read or reserved, not yet handed on.
+    pub(crate) pending: Vec<M::Key>,
+    children: Option<Box<dyn ChildSeed<DB, M>>>,
+    collected: Option<Vec<M::Key>>,
+}
+
+impl<DB, M> KeyedSeed<DB, M> for KeyUse<DB, M>
+where
+    DB: Backend,
+    M: Insert<DB> + Association,
+    M::Key: KeyType<DB>,
+    usize: sqlx::ColumnIndex<<DB as Database>::Row>,
+{
+    fn seed<'a>(
+        &'a mut self,
+        conn: &'a mut DB::Connection,
+        chunks: &'a mut Chunks<M>,
+    ) -> BoxFuture<'a, Result<u64, Error>> {
+        DB::seed_keyed::<M>(conn, chunks, self)
+    }
+
+    fn as_any(&mut self) -> &mut dyn Any {
         self
     }
 }
 
-/// The children of a parent seed (`with_children`), type-erased over the child model.
-pub(crate) trait KeyedChildren<DB: Backend, M>: Send {
-    /// The parent's key column, which its INSERTs return.
+/// The keys of the rows an INSERT returned, handed on after each statement.
+pub(crate) trait KeySink<DB: Backend, M>: Send {
+    /// The key column, which the INSERTs return.
     fn key_column(&self) -> &'static str;
-    /// Reads the keys an INSERT of parents returned.
-    fn decode_keys(&mut self, rows: &[<DB as Database>::Row]) -> Result<(), sqlx::Error>;
-    /// Seeds the children of the keys read so far.
-    fn seed<'a>(&'a mut self, conn: &'a mut DB::Connection) -> BoxFuture<'a, Result<u64, Error>>;
+    /// Reads the key of one row an INSERT returned.
+    fn decode_key(&mut self, row: &<DB as Database>::Row) -> Result<(), sqlx::Error>;
+    /// Hands the keys read so far on (seeds their children).
+    fn flush<'a>(&'a mut self, conn: &'a mut DB::Connection) -> BoxFuture<'a, Result<(), Error>>;
 }
 
-struct WithChildren<M: Association, C: Model> {
-    keys: Vec<M::Key>,
-    children: Chunks<C>,
-    per_parent: u64,
-}
-
-impl<DB, M, C> KeyedChildren<DB, M> for WithChildren<M, C>
+impl<DB, M> KeySink<DB, M> for KeyUse<DB, M>
 where
     DB: Backend,
     M: Association,
-    M::Key: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB> + Send + Sync + 'static,
+    M::Key: KeyType<DB>,
     usize: sqlx::ColumnIndex<<DB as Database>::Row>,
-    C: Insert<DB>,
 {
     fn key_column(&self) -> &'static str {
         M::KEY_COLUMN
     }
 
-    fn decode_keys(&mut self, rows: &[<DB as Database>::Row]) -> Result<(), sqlx::Error> {
-        for row in rows {
-            self.keys.push(sqlx::Row::try_get::<M::Key, usize>(row, 0)?);
-        }
+    fn decode_key(&mut self, row: &<DB as Database>::Row) -> Result<(), sqlx::Error> {
+        self.pending.push(DB::first_column::<M::Key>(row)?);
         Ok(())
     }
 
-    fn seed<'a>(&'a mut self, conn: &'a mut DB::Connection) -> BoxFuture<'a, Result<u64, Error>> {
+    fn flush<'a>(&'a mut self, conn: &'a mut DB::Connection) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            let keys = std::mem::take(&mut self.keys);
+            let keys = std::mem::take(&mut self.pending);
+            match (&mut self.collected, &mut self.children) {
+                (Some(collected), None) => collected.extend(keys),
+                (collected, Some(children)) => {
+                    if let Some(collected) = collected {
+                        collected.extend(keys.iter().cloned());
+                    }
+                    children.seed(conn, keys).await?;
+                }
+                (None, None) => {}
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The children of a parent seed (`with_children`), type-erased over the child model.
+trait ChildSeed<DB: Backend, M: Association>: Send {
+    /// Seeds the children of `keys`.
+    fn seed<'a>(
+        &'a mut self,
+        conn: &'a mut DB::Connection,
+        keys: Vec<M::Key>,
+    ) -> BoxFuture<'a, Result<u64, Error>>;
+}
+
+struct WithChildren<C: Model> {
+    children: Chunks<C>,
+    per_parent: u64,
+}
+
+impl<DB, M, C> ChildSeed<DB, M> for WithChildren<C>
+where
+    DB: Backend,
+    M: Association,
+    M::Key: Send + Sync + 'static,
+    C: Insert<DB>,
+{
+    fn seed<'a>(
+        &'a mut self,
+        conn: &'a mut DB::Connection,
+        keys: Vec<M::Key>,
+    ) -> BoxFuture<'a, Result<u64, Error>> {
+        Box::pin(async move {
             let chunks = &mut self.children;
             chunks.total = chunks.drawn + self.per_parent * keys.len() as u64;
             chunks.key_base = chunks.drawn;
@@ -385,7 +608,19 @@ impl<M: Model> Chunks<M> {
 /// Runs a seed in a [`Scope`] (a savepoint, or a transaction of its own on a bare connection),
 /// as `run` in create.rs does for a batch.
 pub(crate) async fn run<DB: Backend, M: Insert<DB>>(
+    mut job: InsertMany<Bound<'_, DB>, M>,
+) -> Result<u64, Error> {
+    let mut keyed = job
+        .keyed
+        .take()
+        .and_then(|keyed| keyed.downcast::<Box<dyn KeyedSeed<DB, M>>>().ok());
+    run_with::<DB, M>(job, keyed.as_deref_mut().map(|keyed| &mut **keyed)).await
+}
+
+/// [`run`], with `keyed` when the keys of the rows are needed.
+async fn run_with<DB: Backend, M: Insert<DB>>(
     job: InsertMany<Bound<'_, DB>, M>,
+    keyed: Option<&mut (dyn KeyedSeed<DB, M> + 'static)>,
 ) -> Result<u64, Error> {
     let InsertMany {
         state,
@@ -394,7 +629,7 @@ pub(crate) async fn run<DB: Backend, M: Insert<DB>>(
         parents,
         progress,
         chunk_rows,
-        children,
+        from_tables,
         ..
     } = job;
     let FactoryState {
@@ -421,24 +656,30 @@ pub(crate) async fn run<DB: Backend, M: Insert<DB>>(
         seed,
         total: rows,
         drawn: 0,
-        parents,
+        parents: Vec::new(),
         progress,
         chunk_rows,
         operation,
         key_base: 0,
     };
-    let mut children = children.and_then(|c| c.downcast::<Box<dyn KeyedChildren<DB, M>>>().ok());
     session.acquire().await.map_err(error)?;
     let mut scope = Scope::begin(&mut session).await.map_err(error)?;
     let conn = scope.session().conn();
-    let result = match children.as_deref_mut() {
-        None => DB::seed_rows::<M>(conn, &mut chunks).await,
-        // Parents go as INSERTs returning their keys (also on PostgreSQL, where `COPY` returns
-        // nothing); their children as a seed of their own, `COPY` there.
-        Some(children) => {
-            insert_values_with::<DB, M>(conn, &mut chunks, Some(&mut **children)).await
+    let result = async {
+        chunks.parents = parents;
+        for table in from_tables {
+            let Ok(table) = table.downcast::<Box<dyn TableKeys<DB>>>() else {
+                unreachable!("parents_from_table is stored for the seed's own backend")
+            };
+            let keys = table.load(&mut *conn).await.map_err(error)?;
+            chunks.parents.push(keys);
         }
-    };
+        match keyed {
+            None => DB::seed_rows::<M>(conn, &mut chunks).await,
+            Some(keyed) => keyed.seed(conn, &mut chunks).await,
+        }
+    }
+    .await;
     match result {
         Ok(inserted) => {
             scope.commit().await.map_err(error)?;
@@ -477,12 +718,12 @@ pub(crate) async fn insert_values<DB: Backend, M: Insert<DB>>(
     insert_values_with::<DB, M>(conn, chunks, None).await
 }
 
-/// [`insert_values`], and with `children`, each INSERT returns its keys alone (no other column
-/// is read back), and the children of those rows are seeded right after it.
-async fn insert_values_with<DB: Backend, M: Insert<DB>>(
+/// [`insert_values`], and with `keys`, each INSERT returns its keys alone (no other column
+/// is read back), handed on right after it (the children of those rows are seeded then).
+pub(crate) async fn insert_values_with<DB: Backend, M: Insert<DB>>(
     conn: &mut DB::Connection,
     chunks: &mut Chunks<M>,
-    mut children: Option<&mut dyn KeyedChildren<DB, M>>,
+    mut children: Option<&mut dyn KeySink<DB, M>>,
 ) -> Result<u64, Error> {
     // Three quarters of the server's limit: room for the SQL text and each value's framing.
     let budget = DB::statement_limit(conn)
@@ -540,15 +781,17 @@ async fn insert_values_with<DB: Backend, M: Insert<DB>>(
                 Some(children) => {
                     let key = children.key_column();
                     let sql = M::sql_cache().seed_key_sql::<DB, M>(chunk.set, count, key);
-                    let keys = DB::fetch_all(&mut *conn, sql, args)
+                    // Each key decoded as its row arrives (no statement's rows held).
+                    let mut returned = 0u64;
+                    let mut each = |row: &<DB as Database>::Row| {
+                        returned += 1;
+                        children.decode_key(row)
+                    };
+                    DB::fetch_each(&mut *conn, sql, args, &mut each)
                         .await
                         .map_err(|e| chunks.error(e, first_row, last_row))?;
-                    inserted += keys.len() as u64;
-                    children
-                        .decode_keys(&keys)
-                        .map_err(|e| chunks.error(e, first_row, last_row))?;
-                    drop(keys);
-                    children.seed(&mut *conn).await?;
+                    inserted += returned;
+                    children.flush(&mut *conn).await?;
                 }
             }
             first_row = last_row + 1;
@@ -574,6 +817,16 @@ pub(crate) async fn copy_binary<M: Insert<sqlx::Postgres>>(
     conn: &mut sqlx::PgConnection,
     chunks: &mut Chunks<M>,
 ) -> Result<u64, Error> {
+    copy_with::<M, _>(conn, chunks, &mut NoKeys).await
+}
+
+/// [`copy_binary`], with `keys` deciding the key column and told each `COPY`'s keys.
+#[cfg(feature = "postgres")]
+async fn copy_with<M: Insert<sqlx::Postgres>, K: CopyKeys<M>>(
+    conn: &mut sqlx::PgConnection,
+    chunks: &mut Chunks<M>,
+    keys: &mut K,
+) -> Result<u64, Error> {
     use sqlx::postgres::PgArgumentBuffer;
 
     // Rows per `COPY`: its round trip is noise next to them.
@@ -587,12 +840,19 @@ pub(crate) async fn copy_binary<M: Insert<sqlx::Postgres>>(
     let mut sql = None;
     while let Some(mut chunk) = chunks.next::<sqlx::Postgres>(piece)? {
         let set = chunk.set;
+        let copied = keys.columns(set);
         let first_row = chunk.first_row;
-        let fields = i16::try_from(crate::sql::binds_per_row(M::COLUMNS, set))
+        let fields = i16::try_from(crate::sql::binds_per_row(M::COLUMNS, copied))
             .map_err(|e| chunks.error(sqlx::Error::Encode(Box::new(e)), first_row, first_row))?;
         let sql = sql.get_or_insert_with(|| {
-            crate::sql::copy_binary_sql::<sqlx::Postgres>(M::TABLE, M::COLUMNS, set)
+            crate::sql::copy_binary_sql::<sqlx::Postgres>(M::TABLE, M::COLUMNS, copied)
         });
+        // The rows of this `COPY`: the piece drawn, and up to `per_copy` with those to come.
+        let left = usize::try_from(chunks.total - chunks.drawn).unwrap_or(usize::MAX);
+        let rows = per_copy.min(chunk.rows.len().saturating_add(left));
+        keys.before_copy(conn, rows)
+            .await
+            .map_err(|e| chunks.error(e, first_row, first_row))?;
         let mut copy = conn
             .copy_in_raw(sql)
             .await
@@ -605,7 +865,7 @@ pub(crate) async fn copy_binary<M: Insert<sqlx::Postgres>>(
             in_copy += chunk.rows.len();
             for row in chunk.rows {
                 buf.extend_from_slice(&fields.to_be_bytes());
-                row.bind(set, &mut CopyRow(&mut buf))
+                keys.bind(row, set, &mut CopyRow(&mut buf))
                     .map_err(|e| chunks.error(sqlx::Error::Encode(e), first_row, last_row))?;
             }
             if in_copy >= per_copy {
@@ -632,15 +892,250 @@ pub(crate) async fn copy_binary<M: Insert<sqlx::Postgres>>(
             .finish()
             .await
             .map_err(|e| chunks.error(e, first_row, last_row))?;
+        keys.after_copy(conn).await?;
         chunks.report(last_row);
         yield_now().await;
     }
     Ok(inserted)
 }
 
+/// What a `COPY` does with the key column: nothing ([`NoKeys`]), or reserve it and hand the
+/// keys on ([`SequenceKeys`]).
+#[cfg(feature = "postgres")]
+trait CopyKeys<M: Insert<sqlx::Postgres>> {
+    /// The columns the `COPY` sends, for rows that send `set`.
+    fn columns(&self, set: ColumnSet) -> ColumnSet;
+    /// Before a `COPY` of `rows` rows starts (no other statement can run during it).
+    fn before_copy<'a>(
+        &'a mut self,
+        conn: &'a mut sqlx::PgConnection,
+        rows: usize,
+    ) -> BoxFuture<'a, Result<(), sqlx::Error>>;
+    /// Writes one row.
+    fn bind(&mut self, row: M, set: ColumnSet, sink: &mut CopyRow<'_>) -> Result<(), BoxDynError>;
+    /// After a `COPY` finished.
+    fn after_copy<'a>(
+        &'a mut self,
+        conn: &'a mut sqlx::PgConnection,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+}
+
+/// A plain seed: the rows as drawn, nothing read back.
+#[cfg(feature = "postgres")]
+struct NoKeys;
+
+#[cfg(feature = "postgres")]
+impl<M: Insert<sqlx::Postgres>> CopyKeys<M> for NoKeys {
+    fn columns(&self, set: ColumnSet) -> ColumnSet {
+        set
+    }
+
+    fn before_copy<'a>(
+        &'a mut self,
+        _: &'a mut sqlx::PgConnection,
+        _: usize,
+    ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn bind(&mut self, row: M, set: ColumnSet, sink: &mut CopyRow<'_>) -> Result<(), BoxDynError> {
+        row.bind(set, sink).map(drop)
+    }
+
+    fn after_copy<'a>(
+        &'a mut self,
+        _: &'a mut sqlx::PgConnection,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+/// The key column of a seed whose keys are needed: reserved from its sequence before each
+/// `COPY` (`SELECT nextval(..) FROM generate_series(1, n)`, one statement) and written into
+/// each row, or, when the rows carry their key, read off them. Either way they are in the
+/// rows' order, and handed on after the `COPY`.
+#[cfg(feature = "postgres")]
+struct SequenceKeys<'k, M: Association> {
+    keys: &'k mut KeyUse<sqlx::Postgres, M>,
+    /// The reserving statement, when the database fills the key and the rows do not send it.
+    reserve: Option<String>,
+    /// The key column's bit among the database-filled columns.
+    bit: Option<usize>,
+    /// The next reserved key to write.
+    next: usize,
+}
+
+#[cfg(feature = "postgres")]
+impl<M> CopyKeys<M> for SequenceKeys<'_, M>
+where
+    M: Insert<sqlx::Postgres> + Association,
+    M::Key: KeyType<sqlx::Postgres>,
+{
+    fn columns(&self, set: ColumnSet) -> ColumnSet {
+        match (&self.reserve, self.bit) {
+            (Some(_), Some(bit)) if !set.contains(bit) => set.with(bit, true),
+            _ => set,
+        }
+    }
+
+    fn before_copy<'a>(
+        &'a mut self,
+        conn: &'a mut sqlx::PgConnection,
+        rows: usize,
+    ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
+        Box::pin(async move {
+            self.next = 0;
+            if let Some(reserve) = &self.reserve {
+                let sql = format!("{reserve}{rows})");
+                let reserved: Vec<M::Key> =
+                    <sqlx::Postgres as Backend>::fetch_column(conn, sql).await?;
+                self.keys.pending = reserved;
+            }
+            Ok(())
+        })
+    }
+
+    fn bind(&mut self, row: M, set: ColumnSet, sink: &mut CopyRow<'_>) -> Result<(), BoxDynError> {
+        let (Some(_), Some(bit)) = (&self.reserve, self.bit) else {
+            self.keys.pending.push(row.key());
+            return row.bind(set, sink).map(drop);
+        };
+        if set.contains(bit) {
+            self.keys.pending.push(row.key());
+            return row.bind(set, sink).map(drop);
+        }
+        let Some(key) = self.keys.pending.as_slice().get(self.next) else {
+            return Err("sqlx-factory bug: fewer keys reserved than rows in the COPY".into());
+        };
+        self.next += 1;
+        // The key goes where the column list has it: after the sent columns before it.
+        let at = key_position(M::COLUMNS, set, M::KEY_COLUMN);
+        let mut with_key = WithKey {
+            sink,
+            at,
+            seen: 0,
+            key: Some(key),
+        };
+        row.bind(set, &mut with_key)?;
+        if let Some(key) = with_key.key.take() {
+            with_key.sink.add(key)?;
+        }
+        Ok(())
+    }
+
+    fn after_copy<'a>(
+        &'a mut self,
+        conn: &'a mut sqlx::PgConnection,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        KeySink::<sqlx::Postgres, M>::flush(&mut *self.keys, conn)
+    }
+}
+
+/// How many of the columns `set` sends come before `key` in `columns`.
+#[cfg(feature = "postgres")]
+fn key_position(columns: &[crate::sql::Column], set: ColumnSet, key: &str) -> usize {
+    let mut db_filled = 0;
+    let mut sent = 0;
+    for column in columns {
+        if column.name == key {
+            break;
+        }
+        if column.db_filled {
+            db_filled += 1;
+            if set.contains(db_filled - 1) {
+                sent += 1;
+            }
+        } else {
+            sent += 1;
+        }
+    }
+    sent
+}
+
+/// A `COPY` row with a reserved key written in at position `at`.
+#[cfg(feature = "postgres")]
+struct WithKey<'s, 'b, K> {
+    sink: &'s mut CopyRow<'b>,
+    at: usize,
+    seen: usize,
+    key: Option<&'s K>,
+}
+
+#[cfg(feature = "postgres")]
+impl<K> ArgSink<sqlx::Postgres> for WithKey<'_, '_, K>
+where
+    K: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
+    fn add<T>(&mut self, value: T) -> Result<(), BoxDynError>
+    where
+        T: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+    {
+        if self.seen == self.at
+            && let Some(key) = self.key.take()
+        {
+            self.sink.add(key)?;
+        }
+        self.seen += 1;
+        self.sink.add(value)
+    }
+}
+
+/// PostgreSQL's key path of a seed (`with_children`, `returning_keys`): the keys reserved
+/// from the key column's sequence and sent in the `COPY`, when the database fills the key
+/// from a sequence (`SERIAL`, `BIGSERIAL`, identity); the rows' own keys when they send
+/// them; otherwise (a key filled by another default, e.g. `gen_random_uuid()`) INSERTs
+/// returning the key, as on the other backends.
+#[cfg(feature = "postgres")]
+pub(crate) async fn copy_keyed<M>(
+    conn: &mut sqlx::PgConnection,
+    chunks: &mut Chunks<M>,
+    keys: &mut KeyUse<sqlx::Postgres, M>,
+) -> Result<u64, Error>
+where
+    M: Insert<sqlx::Postgres> + Association,
+    M::Key: KeyType<sqlx::Postgres>,
+{
+    let Some(position) = M::COLUMNS.iter().position(|c| c.name == M::KEY_COLUMN) else {
+        return insert_values_with::<sqlx::Postgres, M>(conn, chunks, Some(keys)).await;
+    };
+    let column = M::COLUMNS[position];
+    let mut reserve = None;
+    let mut bit = None;
+    if column.db_filled {
+        bit = Some(
+            M::COLUMNS[..position]
+                .iter()
+                .filter(|c| c.db_filled)
+                .count(),
+        );
+        let sequence: Option<String> = sqlx::query_scalar("SELECT pg_get_serial_sequence($1, $2)")
+            .bind(crate::sql::quoted_table::<sqlx::Postgres>(M::TABLE))
+            .bind(M::KEY_COLUMN)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| chunks.error(e, 1, chunks.total))?;
+        let Some(sequence) = sequence else {
+            return insert_values_with::<sqlx::Postgres, M>(conn, chunks, Some(keys)).await;
+        };
+        let ty = <M::Key as sqlx::Type<sqlx::Postgres>>::type_info();
+        reserve = Some(format!(
+            "SELECT nextval('{}')::{} FROM generate_series(1, ",
+            sequence.replace('\'', "''"),
+            sqlx::TypeInfo::name(&ty),
+        ));
+    }
+    let mut copy_keys = SequenceKeys {
+        keys,
+        reserve,
+        bit,
+        next: 0,
+    };
+    copy_with::<M, _>(conn, chunks, &mut copy_keys).await
+}
+
 /// One `COPY` row being written: each value as its length (`-1` for NULL) and its bytes.
 #[cfg(feature = "postgres")]
-struct CopyRow<'a>(&'a mut sqlx::postgres::PgArgumentBuffer);
+pub(crate) struct CopyRow<'a>(&'a mut sqlx::postgres::PgArgumentBuffer);
 
 #[cfg(feature = "postgres")]
 impl ArgSink<sqlx::Postgres> for CopyRow<'_> {

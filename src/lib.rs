@@ -129,7 +129,7 @@ mod sql;
 mod state;
 
 pub use backend::Backend;
-pub use bulk::{InsertMany, Progress};
+pub use bulk::{InsertMany, InsertManyKeys, KeyType, Progress};
 pub use check::{CheckReport, Finding, Severity};
 pub use create::{Create, CreateBatch};
 pub use error::{Error, Operation, Step};

@@ -96,6 +96,11 @@ pub trait Association: Model {
     /// The primary key's column.
     const KEY_COLUMN: &'static str;
 
+    /// The key field is bound as its own type (no `try_from`, `into` or `json`): its column,
+    /// returned alone, decodes as the key. A child then creates this model's rows as parents
+    /// without reading them back whole.
+    const PLAIN_KEY: bool = false;
+
     /// The primary key of this row.
     fn key(&self) -> Self::Key;
 }

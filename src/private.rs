@@ -14,7 +14,7 @@ pub use crate::check::{
     CheckBackend, CheckColumn, CheckModel, Checkable, FieldInfo, Fill, Measure, MeasureKnown,
     MeasureOther, ParentTable, check_model, sample_seed,
 };
-pub use crate::create::{Create, CreateBatch, InsertParent, Pending, State};
+pub use crate::create::{Create, CreateBatch, InsertParent, ParentKey, Pending, State};
 pub use crate::cycle::{Parent, Reach, cycle_error, on_cycle};
 pub use crate::dates::{DateValue, optional_date};
 pub use crate::error::{Error, Operation};

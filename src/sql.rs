@@ -73,6 +73,17 @@ pub(crate) fn quoted_table<DB: Backend>(table: &str) -> String {
     sql
 }
 
+/// `SELECT key FROM t ORDER BY key`: the keys `parents_from_table` spreads children over.
+pub(crate) fn select_keys_sql<DB: Backend>(table: &str, key: &str) -> String {
+    let mut sql = String::from("SELECT ");
+    DB::push_ident(&mut sql, key);
+    sql.push_str(" FROM ");
+    push_table::<DB>(&mut sql, table);
+    sql.push_str(" ORDER BY ");
+    DB::push_ident(&mut sql, key);
+    sql
+}
+
 /// `SELECT a, b FROM t WHERE 1 = 0`: prepared, never run, by the schema check to learn the
 /// column types sqlx sees (the same `TypeInfo` a decode compares against).
 pub(crate) fn select_nothing_sql<DB: Backend>(table: &str, columns: &[&str]) -> String {

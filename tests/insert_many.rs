@@ -130,6 +130,62 @@ on_every_backend! {
 }
 
 on_every_backend! {
+    /// Children spread over the parents already in the table, keys not listed by the caller:
+    /// every post's author exists (JOIN count), each of the 40 users (some created in the
+    /// caller's transaction just before) gets the same share, and no user is created.
+    async fn children_spread_over_parents_from_table(conn, kind) {
+        create_tables(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        SeedUser::factory().with_session(&mut tx).create_batch(40).await.unwrap();
+        let posts = SeedPost::factory()
+            .with_session(&mut tx)
+            .insert_many(1_000)
+            .chunk_rows(300)
+            .parents_from_table::<SeedUser>()
+            .await
+            .unwrap();
+        assert_eq!(posts, 1_000);
+        let joined: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM seed_posts p JOIN seed_users u ON u.id = p.author_id",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(joined, 1_000);
+        let shares: Vec<i64> = sqlx::query_scalar(
+            "SELECT COUNT(p.id) FROM seed_users u LEFT JOIN seed_posts p ON p.author_id = u.id
+             GROUP BY u.id ORDER BY u.id",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(shares, vec![25; 40], "round robin over the 40 users");
+        tx.rollback().await.unwrap();
+    }
+}
+
+on_every_backend! {
+    /// Parents from an empty table: an error naming the table, and nothing sent.
+    async fn parents_from_empty_table_is_refused(conn, kind) {
+        create_tables(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        let error = SeedPost::factory()
+            .with_session(&mut tx)
+            .insert_many(10)
+            .parents_from_table::<SeedUser>()
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("seed_users"), "{error}");
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM seed_posts")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(rows, 0);
+        tx.rollback().await.unwrap();
+    }
+}
+
+on_every_backend! {
     /// Without parents' keys, a seed that would create one parent per row fails before
     /// sending anything.
     async fn seed_without_parents_is_refused(conn, kind) {
@@ -269,4 +325,148 @@ on_every_backend! {
         assert_eq!(stored, 25_000);
         tx.rollback().await.unwrap();
     }
+}
+
+on_every_backend! {
+    /// `returning_keys()`: one key per row, in the order drawn (the row stored under the
+    /// `i`-th key is the `i`-th of a seeded `build_batch`), across several chunks.
+    async fn returning_keys_in_draw_order(conn, kind) {
+        create_tables(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        let keys: Vec<i64> = SeedUser::factory()
+            .with_session(&mut tx)
+            .seed(11)
+            .insert_many(2_500)
+            .chunk_rows(1_000)
+            .returning_keys()
+            .await
+            .unwrap();
+        assert_eq!(keys.len(), 2_500);
+        let stored: Vec<(i64, String)> = sqlx::query_as("SELECT id, email FROM seed_users")
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        let by_key: std::collections::HashMap<i64, String> = stored.into_iter().collect();
+        assert_eq!(by_key.len(), 2_500);
+        let built = SeedUser::factory().seed(11).build_batch(2_500);
+        for (key, user) in keys.iter().zip(&built) {
+            assert_eq!(by_key.get(key), Some(&user.email), "key {key}");
+        }
+        tx.rollback().await.unwrap();
+    }
+}
+
+on_every_backend! {
+    /// `returning_keys()` with `with_children`: the parents' keys, each with its 3 posts.
+    async fn returning_keys_with_children(conn, kind) {
+        create_tables(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        let keys: Vec<i64> = SeedUser::factory()
+            .with_session(&mut tx)
+            .insert_many(700)
+            .chunk_rows(300)
+            .with_children(3, SeedPost::factory())
+            .returning_keys()
+            .await
+            .unwrap();
+        let mut ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT u.id FROM seed_users u JOIN seed_posts p ON p.author_id = u.id
+             GROUP BY u.id HAVING COUNT(*) = 3",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+        ids.sort_unstable();
+        let mut sorted = keys.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, ids, "every returned key has its 3 posts");
+        assert_eq!(keys.len(), 700);
+        tx.rollback().await.unwrap();
+    }
+}
+
+#[cfg(feature = "postgres")]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "seed_tags")]
+struct SeedTag {
+    #[factory(primary_key)]
+    id: i32,
+    #[factory(sequence = |n| format!("tag{n}"))]
+    name: String,
+}
+
+#[cfg(feature = "postgres")]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "seed_notes")]
+struct SeedNote {
+    #[factory(primary_key)]
+    id: String,
+    #[factory(sequence = |n| format!("note{n}"))]
+    body: String,
+}
+
+/// PostgreSQL reserves the keys from the column's sequence and sends them in the `COPY`: an
+/// `INTEGER GENERATED ALWAYS AS IDENTITY` key (an `i32`, a column `COPY` may write), every
+/// key returned is the row's.
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn postgres_returning_keys_from_an_identity_column() {
+    let mut conn = common::postgres("postgres_returning_keys_from_an_identity_column").await;
+    exec!(
+        &mut conn,
+        "CREATE TABLE seed_tags (id INTEGER GENERATED ALWAYS AS IDENTITY PRIMARY KEY, \
+         name TEXT NOT NULL UNIQUE)"
+    );
+    let mut tx = conn.begin().await.unwrap();
+    let keys: Vec<i32> = SeedTag::factory()
+        .with_session(&mut tx)
+        .seed(3)
+        .insert_many(1_500)
+        .chunk_rows(600)
+        .returning_keys()
+        .await
+        .unwrap();
+    let built = SeedTag::factory().seed(3).build_batch(1_500);
+    let stored: Vec<(i32, String)> = sqlx::query_as("SELECT id, name FROM seed_tags")
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+    let by_key: std::collections::HashMap<i32, String> = stored.into_iter().collect();
+    assert_eq!((keys.len(), by_key.len()), (1_500, 1_500));
+    for (key, tag) in keys.iter().zip(&built) {
+        assert_eq!(by_key.get(key), Some(&tag.name), "key {key}");
+    }
+    tx.rollback().await.unwrap();
+}
+
+/// A key the database fills without a sequence (a `DEFAULT` expression): INSERTs returning
+/// it, as on the other backends.
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn postgres_returning_keys_without_a_sequence() {
+    let mut conn = common::postgres("postgres_returning_keys_without_a_sequence").await;
+    exec!(
+        &mut conn,
+        "CREATE TABLE seed_notes (id TEXT PRIMARY KEY DEFAULT md5(random()::text || clock_timestamp()::text), \
+         body TEXT NOT NULL)"
+    );
+    let mut tx = conn.begin().await.unwrap();
+    let keys: Vec<String> = SeedNote::factory()
+        .with_session(&mut tx)
+        .seed(5)
+        .insert_many(1_200)
+        .returning_keys()
+        .await
+        .unwrap();
+    let built = SeedNote::factory().seed(5).build_batch(1_200);
+    let stored: Vec<(String, String)> = sqlx::query_as("SELECT id, body FROM seed_notes")
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+    let by_key: std::collections::HashMap<String, String> = stored.into_iter().collect();
+    assert_eq!((keys.len(), by_key.len()), (1_200, 1_200));
+    for (key, note) in keys.iter().zip(&built) {
+        assert_eq!(by_key.get(key), Some(&note.body), "key {key}");
+    }
+    tx.rollback().await.unwrap();
 }

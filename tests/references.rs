@@ -94,6 +94,16 @@ struct ApiKey {
     label: String,
 }
 
+/// A child of `ApiKey`: creating it creates a key with no value as its parent.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "api_key_uses")]
+struct ApiKeyUse {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(association = ApiKey)]
+    api_key_id: String,
+}
+
 /// A `FromRow` written by hand instead of derived.
 #[derive(Debug, Clone, PartialEq, Factory)]
 #[factory(table = "notes")]
@@ -228,6 +238,7 @@ where
     let text = kind.varchar();
     for sql in [
         format!("CREATE TABLE api_keys (id {text} PRIMARY KEY, label TEXT NOT NULL)"),
+        format!("CREATE TABLE api_key_uses (id {pk}, api_key_id {text} NOT NULL)"),
         format!("CREATE TABLE notes (id {pk}, body TEXT NOT NULL)"),
         format!("CREATE TABLE subscriptions (id {pk}, email {text} NOT NULL UNIQUE)"),
         format!(
@@ -273,6 +284,27 @@ where
         },
     ] {
         exec!(conn, sql);
+    }
+}
+
+on_every_backend! {
+    /// The same key created as a parent, whose key alone is read back: the create fails too
+    /// (SQLite would store NULL and the child would point at nothing), naming the key.
+    async fn parent_key_without_value_is_an_error(conn, kind) {
+        schema(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        let result = ApiKeyUse::factory().with_session(&mut tx).create_batch(3).await;
+        let error = format!("{:#}", result.expect_err("a NULL parent key must be an error"));
+        if kind == Kind::Sqlite {
+            assert!(error.contains("NULL for the key `id`") && error.contains("#[factory(default = ..)]"), "{error}");
+        }
+        let stored: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM api_keys) + (SELECT COUNT(*) FROM api_key_uses)",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(stored, 0, "nothing of the failed batch stays");
     }
 }
 

@@ -19,6 +19,12 @@ pub fn into_type(f: &Field<'_>) -> Option<Type> {
     lit.parse::<Type>().ok()
 }
 
+/// Whether `f` is bound as its own type (no `json`, `into` or `try_from`): its column then
+/// decodes as the field's type.
+pub fn is_plain(f: &Field<'_>) -> bool {
+    !f.attrs.sqlx_json && f.attrs.into.is_none() && f.attrs.sqlx_try_from.is_none()
+}
+
 /// The type the backend must encode for `f`.
 pub fn bound_type(f: &Field<'_>) -> TokenStream {
     let ty = f.ty;

@@ -129,9 +129,11 @@ pub(super) fn fallback(
             // `insert_many(n)` and its options chain on the stub itself, which awaits to a count.
             #vis fn insert_many(self, _: u64) -> Self { self }
             #vis fn parents_from<__P, __K>(self, _: __K) -> Self { self }
+            #vis fn parents_from_table<__P>(self) -> Self { self }
             #vis fn on_progress<__F>(self, _: __F) -> Self { self }
             #vis fn chunk_rows(self, _: usize) -> Self { self }
             #vis fn with_children<__C>(self, _: u64, _: __C) -> Self { self }
+            #vis fn returning_keys(self) -> Self { self }
         }
 
         #[allow(dead_code, clippy::all)]

@@ -58,6 +58,16 @@ impl<'a> Expander<'a> {
                 quote_spanned!(parent.span()=> #parent: #spanned_private::InsertParent<__DB, #on_cycle>)
             })
         });
+        // Associations to a parent's primary key read the key alone back (`create_parent_keys`),
+        // decoded as the field's type.
+        let key_bounds = self
+            .associations()
+            .filter(|f| key_only(f))
+            .map(|f| {
+                let ty = f.ty;
+                let private = private_at(ty.span());
+                quote_spanned!(ty.span()=> #ty: for<'r> #private::sqlx::Decode<'r, __DB> + #private::sqlx::Type<__DB>)
+            });
         let create_parents = self.parent_steps(false);
         let after_insert = self.parent_steps(true);
         let (check_returned, check_bound) = crate::keys::check_returned(self.input);
@@ -68,6 +78,7 @@ impl<'a> Expander<'a> {
             where
                 #(#encode_bounds,)*
                 #(#parent_bounds,)*
+                #(#key_bounds,)*
                 #check_bound
                 #model: for<'r> #private::sqlx::FromRow<'r, <__DB as #private::sqlx::Database>::Row>,
             {
@@ -170,15 +181,47 @@ impl<'a> Expander<'a> {
                     }
                 };
             }
+            // A self-reference is no edge of the cycle graph: `Self: Insert` holds here.
+            let on_cycle = match parent {
+                Some(parent) if !f.is_self_reference(self.input.ident) => {
+                    crate::cycle::on_cycle(self.input, parent)
+                }
+                _ => quote!(false),
+            };
+            if key_only(f) {
+                let span = parent.span();
+                let spanned_private = private_at(span);
+                let create = quote_spanned!(span=> <#parent as #spanned_private::InsertParent<__DB, #on_cycle>>::create_parent_keys);
+                // Every mention of the parent spanned at its path, as `assign_keys` does: a
+                // parent that is no model is then one error, there.
+                let key_column = quote_spanned!(span=> <#parent as #spanned_private::Association>::KEY_COLUMN);
+                let plain_key = quote_spanned!(span=> <#parent as #spanned_private::Association>::PLAIN_KEY);
+                let key_ty = quote_spanned!(span=> <#parent as #spanned_private::Association>::Key);
+                let key_of = quote_spanned!(span=> <#parent as #spanned_private::Association>::key(parent));
+                let ident = f.ident;
+                let ty = f.ty;
+                let marker = crate::refs::marker(self.input, f.ident);
+                let ty_private = private_at(ty.span());
+                let from_key = quote_spanned!(ty.span()=> <#ty as #ty_private::ForeignKey<#key_ty, #marker>>::from_key(#key_of));
+                return quote! {
+                    if let #private::core::option::Option::Some(source) = #slot {
+                        let created = #create::<Self, #ty>(
+                            &mut *conn, source, rows.len(), #name, operation,
+                            #private::child_seed(seed, #index),
+                            #private::ParentKey {
+                                column: #key_column,
+                                plain: #plain_key,
+                                from_row: |parent: &#parent| #from_key,
+                            },
+                        ).await?;
+                        for (row, key) in rows.iter_mut().zip(created) {
+                            row.#ident = key;
+                        }
+                    }
+                };
+            }
             let create = {
                 let spanned_private = private_at(parent.span());
-                // A self-reference is no edge of the cycle graph: `Self: Insert` holds here.
-                let on_cycle = match parent {
-                    Some(parent) if !f.is_self_reference(self.input.ident) => {
-                        crate::cycle::on_cycle(self.input, parent)
-                    }
-                    _ => quote!(false),
-                };
                 quote_spanned!(parent.span()=> <#parent as #spanned_private::InsertParent<__DB, #on_cycle>>::create_parents)
             };
             quote! {
@@ -214,4 +257,14 @@ impl<'a> Expander<'a> {
             .map(|bound| quote!(S: #bound))
             .collect()
     }
+}
+
+/// An association whose parents are created for their key alone: to the parent's primary key
+/// (no `references`, not composite, not `back_reference`), in a field bound as its own type.
+fn key_only(f: &Field<'_>) -> bool {
+    f.association().is_some()
+        && !f.is_deferred()
+        && f.attrs.group.is_empty()
+        && f.attrs.references.is_none()
+        && crate::stored::is_plain(f)
 }

@@ -98,6 +98,7 @@ impl<'a> Expander<'a> {
         let key_ident = key.ident;
         let key_ty = key.ty;
         let key_column = &key.column;
+        let plain_key = crate::stored::is_plain(key);
         let unset = self.required.iter().map(|_| quote!(#private::Unset));
         let factory_default = {
             let f = &self.factory;
@@ -111,6 +112,7 @@ impl<'a> Expander<'a> {
                 type Factory = #factory_default;
 
                 const KEY_COLUMN: &'static str = #key_column;
+                const PLAIN_KEY: bool = #plain_key;
 
                 #reach
 
