@@ -142,9 +142,21 @@ pub async fn mariadb_pool(test: &str) -> sqlx::MySqlPool {
         .expect("MariaDB pool")
 }
 
+/// How long one backend's run of an [`on_every_backend!`] test may take: a hang fails the test
+/// instead of blocking CI.
+pub const TEST_LIMIT: std::time::Duration = std::time::Duration::from_secs(180);
+
+/// Runs a test body within [`TEST_LIMIT`].
+pub async fn bounded_test<F: std::future::Future<Output = ()>>(body: F) {
+    if tokio::time::timeout(TEST_LIMIT, body).await.is_err() {
+        panic!("the test hung: it did not finish within {TEST_LIMIT:?}");
+    }
+}
+
 /// Runs `$body` once per backend as `#[tokio::test]`s `$name::{sqlite, postgres, mariadb}`,
 /// with `$conn` a `&mut` connection of that backend and `$kind` its [`Kind`]. The server
 /// variants exist only with their feature (so `cargo test` alone runs and counts SQLite only).
+/// Each run is bounded by [`TEST_LIMIT`].
 #[macro_export]
 macro_rules! on_every_backend {
     ($(#[$meta:meta])* async fn $name:ident($conn:ident, $kind:ident) $body:block) => {
@@ -156,28 +168,37 @@ macro_rules! on_every_backend {
 
             #[tokio::test]
             async fn sqlite() {
-                let mut conn = $crate::common::sqlite().await;
-                let $conn = &mut conn;
-                let $kind = Kind::Sqlite;
-                $body
+                $crate::common::bounded_test(async {
+                    let mut conn = $crate::common::sqlite().await;
+                    let $conn = &mut conn;
+                    let $kind = Kind::Sqlite;
+                    $body
+                })
+                .await
             }
 
             #[cfg(feature = "postgres")]
             #[tokio::test]
             async fn postgres() {
-                let mut conn = $crate::common::postgres(stringify!($name)).await;
-                let $conn = &mut conn;
-                let $kind = Kind::Postgres;
-                $body
+                $crate::common::bounded_test(async {
+                    let mut conn = $crate::common::postgres(stringify!($name)).await;
+                    let $conn = &mut conn;
+                    let $kind = Kind::Postgres;
+                    $body
+                })
+                .await
             }
 
             #[cfg(feature = "mysql")]
             #[tokio::test]
             async fn mariadb() {
-                let mut conn = $crate::common::mariadb(stringify!($name)).await;
-                let $conn = &mut conn;
-                let $kind = Kind::MariaDb;
-                $body
+                $crate::common::bounded_test(async {
+                    let mut conn = $crate::common::mariadb(stringify!($name)).await;
+                    let $conn = &mut conn;
+                    let $kind = Kind::MariaDb;
+                    $body
+                })
+                .await
             }
         }
     };
