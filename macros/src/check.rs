@@ -12,7 +12,7 @@ use crate::ast::{Field, Input, Value};
 /// same per-field bounds: a model a backend cannot store simply has no impl there. The generic
 /// impl holds one call per field and no closure, so each backend costs little.
 pub fn check_impl(input: &Input<'_>, factory: &syn::Ident, has_required: bool) -> TokenStream {
-    let private = quote!(__sf);
+    let private = format_ident!("__sf");
     let model = input.ident;
     let columns: Vec<&Field<'_>> = input.fields.iter().filter(|f| f.is_column()).collect();
     let bounds = columns.iter().map(|f| {
@@ -86,7 +86,7 @@ fn stored_type(f: &Field<'_>) -> TokenStream {
 }
 
 fn field_facts(f: &Field<'_>, model: &syn::Ident) -> TokenStream {
-    let private = quote!(__sf);
+    let private = format_ident!("__sf");
     let ident = f.ident;
     let name = f.name();
     let column = &f.column;
@@ -123,7 +123,7 @@ fn field_facts(f: &Field<'_>, model: &syn::Ident) -> TokenStream {
 
 /// Which attribute fills the field when the factory is not told a value.
 fn fill(f: &Field<'_>) -> TokenStream {
-    let private = quote!(__sf);
+    let private = format_ident!("__sf");
     let variant = if f.association().is_some() {
         "Association"
     } else {

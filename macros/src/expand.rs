@@ -37,7 +37,9 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
 
 struct Expander<'a> {
     input: &'a Input<'a>,
-    private: TokenStream,
+    /// `__sf_<Model>`: the runtime (`::sqlx_factory::__private`), imported under this name in
+    /// the model's module (one per model, so two derives in a module do not clash).
+    private: Ident,
     factory: Ident,
     /// One type parameter per required field: `Unset` until its setter runs.
     required: Vec<(&'a Field<'a>, Ident)>,
@@ -54,7 +56,7 @@ impl<'a> Expander<'a> {
             .collect();
         Expander {
             input,
-            private: quote!(__sf),
+            private: format_ident!("__sf_{}", input.ident),
             factory: format_ident!("{}Factory", input.ident),
             required,
         }
@@ -93,19 +95,17 @@ impl<'a> Expander<'a> {
             factory,
             ..
         } = self;
-        // The struct is declared outside the `const _` block where `__sf` is in scope.
-        let full = quote!(::sqlx_factory::__private);
         let model = input.ident;
         let vis = input.vis;
         let table = input.table.as_ref().map(|t| t.value()).unwrap_or_default();
         let factory_name = factory.to_string();
 
         let required_params: Vec<&Ident> = self.required.iter().map(|(_, p)| p).collect();
-        let required_defaults = required_params.iter().map(|p| quote!(#p = #full::Unset));
+        let required_defaults = required_params.iter().map(|p| quote!(#p = #private::Unset));
         let required_marker = if required_params.is_empty() {
             TokenStream::new()
         } else {
-            quote!(__required: #full::PhantomData<fn() -> (#(#required_params,)*)>,)
+            quote!(__required: #private::PhantomData<fn() -> (#(#required_params,)*)>,)
         };
         let required_marker_init = if required_params.is_empty() {
             TokenStream::new()
@@ -130,12 +130,12 @@ impl<'a> Expander<'a> {
         let override_fields = settable.iter().map(|f| {
             let ident = f.ident;
             let ty = f.ty;
-            quote!(#ident: #full::Option<#ty>)
+            quote!(#ident: #private::Option<#ty>)
         });
         let parent_field_decls = self.associations().map(|f| {
             let ident = parent_ident(f.ident);
             let source = row_source(f);
-            quote!(#ident: #full::Option<#source>)
+            quote!(#ident: #private::Option<#source>)
         });
         let overrides = self.overrides_ident();
         let setters = settable.iter().map(|f| self.setter(f));
@@ -183,8 +183,8 @@ impl<'a> Expander<'a> {
         quote! {
             #[doc = #factory_doc]
             #[must_use]
-            #vis struct #factory<S = #full::NoSession #(, #required_defaults)*> {
-                __factory: #full::FactoryState<S, #model>,
+            #vis struct #factory<S = #private::NoSession #(, #required_defaults)*> {
+                __factory: #private::FactoryState<S, #model>,
                 __o: #overrides,
                 #required_marker
             }
@@ -200,15 +200,11 @@ impl<'a> Expander<'a> {
             #fields_module
             #cycle_checks
 
-            // Impls only: `__sf` names the runtime in one token instead of six on every path
-            // (paths were a third of the tokens, and every token costs on every rebuild).
-            const _: () = {
-            use ::sqlx_factory::__private as __sf;
-            // The autoref probes of the schema check's `measure` (`check.rs`).
-            #[allow(unused_imports)]
-            use __sf::{MeasureKnown as _, MeasureOther as _};
-
-            #reference_impls
+            // `__sf` names the runtime in one token instead of six on every path (paths were a
+            // third of the tokens, and every token costs on every rebuild). Inherent impls stay
+            // outside the block: inside it, rustc would name their methods
+            // `_::<impl UserFactory<S>>::create` in errors.
+            use ::sqlx_factory::__private as #private;
 
             #object
 
@@ -229,13 +225,6 @@ impl<'a> Expander<'a> {
                         __o: #private::Default::default(),
                         #required_marker_init
                     }
-                }
-            }
-
-            #[automatically_derived]
-            impl #private::Default for #all_unset {
-                fn default() -> Self {
-                    Self::new()
                 }
             }
 
@@ -367,26 +356,6 @@ impl<'a> Expander<'a> {
             }
 
             #[automatically_derived]
-            impl<S: #private::Cloneable<#model> #(, #required_params)*> #private::Clone for #this {
-                fn clone(&self) -> Self {
-                    self.__factory_clone()
-                }
-            }
-
-            #[automatically_derived]
-            impl<#(#required_params),*> #private::ChunkSource<#model> for #factory<#private::NoSession #(, #required_params)*>
-            where
-                #(#required_checks,)*
-            {
-                fn draw_chunk(&mut self, n: usize, draw: &mut #private::Draw, seed: #private::Option<u64>) -> #private::Rows<#model> {
-                    self.__factory_chunk(n, draw, seed)
-                }
-                fn seed(&self) -> #private::Option<u64> {
-                    self.__factory.seed()
-                }
-            }
-
-            #[automatically_derived]
             impl<'c, __DB: #private::Backend #(, #required_params)*> #bound {
                 /// Runs `hook` on every created row, in order, in the same session, after the
                 /// INSERT: `|row, conn| Box::pin(async move { .. })`. Its error is returned as
@@ -421,6 +390,41 @@ impl<'a> Expander<'a> {
                 {
                     self.__factory.push_after_create(#private::related(n, related));
                     self
+                }
+            }
+
+            const _: () = {
+            // The autoref probes of the schema check's `measure` (`check.rs`).
+            #[allow(unused_imports)]
+            use #private::{MeasureKnown as _, MeasureOther as _};
+            use ::sqlx_factory::__private as __sf;
+
+            #reference_impls
+
+            #[automatically_derived]
+            impl #private::Default for #all_unset {
+                fn default() -> Self {
+                    Self::new()
+                }
+            }
+
+            #[automatically_derived]
+            impl<S: #private::Cloneable<#model> #(, #required_params)*> #private::Clone for #this {
+                fn clone(&self) -> Self {
+                    self.__factory_clone()
+                }
+            }
+
+            #[automatically_derived]
+            impl<#(#required_params),*> #private::ChunkSource<#model> for #factory<#private::NoSession #(, #required_params)*>
+            where
+                #(#required_checks,)*
+            {
+                fn draw_chunk(&mut self, n: usize, draw: &mut #private::Draw, seed: #private::Option<u64>) -> #private::Rows<#model> {
+                    self.__factory_chunk(n, draw, seed)
+                }
+                fn seed(&self) -> #private::Option<u64> {
+                    self.__factory.seed()
                 }
             }
 

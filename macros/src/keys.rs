@@ -14,7 +14,7 @@ use crate::ast::{Input, Value};
 /// is the application's to give; in the second case SQLite stores NULL without complaint and
 /// the field decodes as `""` or `0`, so the row read back is checked for NULL.
 pub fn check_returned(input: &Input<'_>) -> (TokenStream, TokenStream) {
-    let private = quote!(__sf);
+    let private = quote::format_ident!("__sf");
     let checks: Vec<TokenStream> = input
         .fields
         .iter()

@@ -52,7 +52,7 @@ pub fn name_hash(name: &str) -> u64 {
 /// The `Clone` bound is higher-ranked so that a field type without `Clone` only means that
 /// field cannot be referenced, rather than an error here.
 pub fn reference_impls(input: &Input<'_>) -> TokenStream {
-    let private = quote!(__sf);
+    let private = format_ident!("__sf");
     let model = input.ident;
     let impls = input.fields.iter().filter(|f| f.is_column()).map(|f| {
         let ident = f.ident;

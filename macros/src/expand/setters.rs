@@ -94,7 +94,10 @@ impl<'a> Expander<'a> {
 /// Number fields take their own type (`Option<N>` fields: `N` or `Option<N>`), so an integer
 /// literal is inferred as the field's type instead of falling back to `i32`, which
 /// `impl Into<i16>` would refuse; every other type takes anything `Into` it.
-pub(super) fn setter_param(private: &TokenStream, ty: &syn::Type) -> (TokenStream, TokenStream) {
+pub(super) fn setter_param(
+    private: &impl quote::ToTokens,
+    ty: &syn::Type,
+) -> (TokenStream, TokenStream) {
     if is_number(ty) {
         return (quote!(#ty), quote!(value));
     }
