@@ -23,7 +23,15 @@ pub fn check_impl(input: &Input<'_>, factory: &syn::Ident, has_required: bool) -
         .iter()
         .filter_map(|f| f.association())
         .map(|parent| quote!(#parent: #private::ParentTable<__DB>));
-    let facts = columns.iter().map(|f| field_facts(f, model));
+    let facts = columns.iter().map(|f| field_facts(f));
+    let measures = columns
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| measure_arm(f, i));
+    let values = columns.iter().enumerate().map(|(i, f)| {
+        let ident = f.ident;
+        quote!(#i => &self.#ident,)
+    });
     let fns = columns.iter().map(|f| {
         let ty = stored_type(f);
         let column = if f.attrs.sqlx_json {
@@ -55,7 +63,21 @@ pub fn check_impl(input: &Input<'_>, factory: &syn::Ident, has_required: bool) -
     quote! {
         #[automatically_derived]
         impl #private::CheckFields for #model {
-            const FIELDS: &'static [#private::FieldFacts<Self>] = &[#(#facts),*];
+            const FIELDS: &'static [#private::FieldFacts] = &[#(#facts),*];
+
+            fn measure(&self, __field: usize) -> #private::Measure {
+                match __field {
+                    #(#measures)*
+                    _ => #private::Measure::Other,
+                }
+            }
+
+            fn value(&self, __field: usize) -> &dyn #private::core::any::Any {
+                match __field {
+                    #(#values)*
+                    _ => &(),
+                }
+            }
 
             fn sample(__n: usize, __seed: u64) -> #private::Vec<Self> {
                 #sample
@@ -85,29 +107,13 @@ fn stored_type(f: &Field<'_>) -> TokenStream {
     }
 }
 
-fn field_facts(f: &Field<'_>, model: &syn::Ident) -> TokenStream {
+fn field_facts(f: &Field<'_>) -> TokenStream {
     let private = format_ident!("__sf");
-    let ident = f.ident;
     let name = f.name();
     let column = &f.column;
     let rust_type = type_name(f.ty);
     let option = f.is_option();
     let fill = fill(f);
-    // Values are measured through the autoref probe on the concrete type: text length, integer
-    // value, or nothing for other types. `Option` is unwrapped here, by syntax, as elsewhere.
-    let measure = match (f.attrs.sqlx_json, f.option_inner()) {
-        (true, _) => quote!(|_| #private::Measure::Other),
-        // `MeasureKnown` and `MeasureOther` are imported once, in the impls' `const _` block.
-        (false, Some(_)) => quote! {
-            |__row: &#model| match &__row.#ident {
-                #private::None => #private::Measure::Null,
-                #private::Some(__value) => (&#private::Probe(__value)).measure(),
-            }
-        },
-        (false, None) => quote! {
-            |__row: &#model| (&#private::Probe(&__row.#ident)).measure()
-        },
-    };
     quote! {
         #private::FieldFacts {
             field: #name,
@@ -115,10 +121,29 @@ fn field_facts(f: &Field<'_>, model: &syn::Ident) -> TokenStream {
             rust_type: #rust_type,
             option: #option,
             fill: #fill,
-            measure: #measure,
-            value: |__row| &__row.#ident,
         }
     }
+}
+
+/// The arm of `CheckFields::measure` for the field at `index`: its value measured through the
+/// autoref probe on the concrete type (text length, integer value, or nothing for other
+/// types); `Option` is unwrapped here, by syntax, as elsewhere. `None` for `#[sqlx(json)]`
+/// fields (the catch-all arm: not measured).
+fn measure_arm(f: &Field<'_>, index: usize) -> Option<TokenStream> {
+    let private = format_ident!("__sf");
+    let ident = f.ident;
+    // `MeasureKnown` and `MeasureOther` are imported once, in the impls' `const _` block.
+    let measure = match (f.attrs.sqlx_json, f.option_inner()) {
+        (true, _) => return None,
+        (false, Some(_)) => quote! {
+            match &self.#ident {
+                #private::None => #private::Measure::Null,
+                #private::Some(__value) => (&#private::Probe(__value)).measure(),
+            }
+        },
+        (false, None) => quote!((&#private::Probe(&self.#ident)).measure()),
+    };
+    Some(quote!(#index => #measure,))
 }
 
 /// Which attribute fills the field when the factory is not told a value.

@@ -360,10 +360,10 @@ impl<T: ?Sized> MeasureOther for &Probe<'_, T> {
     }
 }
 
-/// One column field of a model as the derive describes it, the same on every backend: a
-/// non-generic table per model (the backend-dependent part is [`ColumnFns`]), so the derive
-/// emits its closures once, not once per backend in a generic function.
-pub struct FieldFacts<M: 'static> {
+/// One column field of a model as the derive describes it, the same on every backend: data
+/// only (the values are read through [`CheckFields::measure`] and [`CheckFields::value`], and
+/// the backend-dependent part is [`ColumnFns`]), so the derive emits no closure per field.
+pub struct FieldFacts {
     /// The field's name.
     pub field: &'static str,
     /// The column it reads and writes.
@@ -374,10 +374,6 @@ pub struct FieldFacts<M: 'static> {
     pub option: bool,
     /// Which attribute fills it.
     pub fill: Fill,
-    /// The length or integer value of this field of a row.
-    pub measure: fn(&M) -> Measure,
-    /// This field of a row, for [`ColumnFns::text`].
-    pub value: fn(&M) -> &dyn Any,
 }
 
 /// What the check asks sqlx on `DB` about one field's type, and the parent's table.
@@ -388,7 +384,7 @@ pub struct ColumnFns<DB: Database> {
     pub type_name: fn() -> String,
     /// sqlx's `Type::compatible` for it: whether it decodes from a column of this type.
     pub compatible: fn(&DB::TypeInfo) -> bool,
-    /// A field value ([`FieldFacts::value`]) as the text the backend receives, for enum labels.
+    /// A field value ([`CheckFields::value`]) as the text the backend receives, for enum labels.
     pub text: fn(&dyn Any) -> Option<String>,
 }
 
@@ -417,31 +413,45 @@ pub fn json_column<DB: CheckBackend, T: CheckColumn<DB>>(
 }
 
 /// One column field of a model, as the check compares it: its facts and its backend part.
-pub struct FieldInfo<DB: Database, M: 'static> {
-    facts: &'static FieldFacts<M>,
+pub struct FieldInfo<DB: Database, M> {
+    facts: &'static FieldFacts,
+    /// Its position in [`CheckFields::FIELDS`].
+    index: usize,
+    model: std::marker::PhantomData<fn(&M)>,
     /// What sqlx says about its type on `DB`.
     pub db: ColumnFns<DB>,
 }
 
 impl<DB: Database, M> std::ops::Deref for FieldInfo<DB, M> {
-    type Target = FieldFacts<M>;
+    type Target = FieldFacts;
 
-    fn deref(&self) -> &FieldFacts<M> {
+    fn deref(&self) -> &FieldFacts {
         self.facts
     }
 }
 
-impl<DB: Database, M> FieldInfo<DB, M> {
+impl<DB: Database, M: CheckFields> FieldInfo<DB, M> {
     /// This field of `row` as the text the backend receives, for enum labels.
     fn text(&self, row: &M) -> Option<String> {
-        (self.db.text)((self.facts.value)(row))
+        (self.db.text)(row.value(self.index))
+    }
+
+    /// The length or integer value of this field of `row`.
+    fn measure(&self, row: &M) -> Measure {
+        row.measure(self.index)
     }
 }
 
 /// What the derive implements for the check on every backend: the fields and sample rows.
 pub trait CheckFields: Model {
     /// Every column field, in field order.
-    const FIELDS: &'static [FieldFacts<Self>];
+    const FIELDS: &'static [FieldFacts];
+
+    /// The length or integer value of the field at `field` in [`Self::FIELDS`].
+    fn measure(&self, field: usize) -> Measure;
+
+    /// The field at `field` in [`Self::FIELDS`], for [`ColumnFns::text`].
+    fn value(&self, field: usize) -> &dyn Any;
 
     /// `n` objects of the default factory, the `i`-th seeded from `seed` and `i`, so sequences
     /// start from `n` different bases; empty for models with `required` fields.
@@ -459,7 +469,13 @@ fn fields<DB: CheckBackend, M: CheckModel<DB>>() -> Vec<FieldInfo<DB, M>> {
     M::FIELDS
         .iter()
         .zip(M::columns())
-        .map(|(facts, db)| FieldInfo { facts, db })
+        .enumerate()
+        .map(|(index, (facts, db))| FieldInfo {
+            facts,
+            index,
+            model: std::marker::PhantomData,
+            db,
+        })
         .collect()
 }
 
@@ -721,7 +737,7 @@ where
 }
 
 /// Everything wrong between one field and its column.
-fn compare<DB: CheckBackend, M>(
+fn compare<DB: CheckBackend, M: CheckFields>(
     field: &FieldInfo<DB, M>,
     column: &ColumnFacts,
     type_info: Option<&DB::TypeInfo>,
@@ -803,7 +819,7 @@ fn compare<DB: CheckBackend, M>(
     } else {
         Vec::new()
     };
-    let mut measures: Vec<Measure> = sent.iter().map(|row| (field.measure)(row)).collect();
+    let mut measures: Vec<Measure> = sent.iter().map(|row| field.measure(row)).collect();
     let sent: Vec<&M> = if fill == Fill::Association {
         measures.retain(|m| *m == Measure::Null);
         Vec::new()
