@@ -158,6 +158,27 @@ where
     }
 }
 
+/// Draws one object of `M`: what the derive implements for a model's struct of overrides.
+pub trait DrawObject<M> {
+    /// One object, values drawn from `draw`, lazy fields computed, `hooks` run.
+    fn object(&self, draw: &mut Draw, hooks: &[AfterBuild<M>]) -> M;
+}
+
+/// `n` objects: one loop here rather than a closure in every model's code.
+#[inline]
+pub fn objects<M, O: DrawObject<M>>(
+    overrides: &O,
+    n: usize,
+    draw: &mut Draw,
+    hooks: &[AfterBuild<M>],
+) -> Vec<M> {
+    let mut objects = Vec::with_capacity(n);
+    for _ in 0..n {
+        objects.push(overrides.object(draw, hooks));
+    }
+    objects
+}
+
 /// Runs the after-build hooks on a freshly drawn object.
 #[inline]
 pub fn after_build<M>(hooks: &[AfterBuild<M>], object: &mut M) {

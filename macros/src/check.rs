@@ -55,9 +55,11 @@ pub fn check_impl(input: &Input<'_>, factory: &syn::Ident, has_required: bool) -
         quote!(let _ = (__n, __seed); #private::Vec::new())
     } else {
         quote! {
-            (0..__n)
-                .map(|__i| #factory::new().seed(#private::sample_seed(__seed, __i)).build())
-                .collect()
+            let mut __sample = #private::Vec::with_capacity(__n);
+            for __i in 0..__n {
+                __sample.push(#factory::new().seed(#private::sample_seed(__seed, __i)).build());
+            }
+            __sample
         }
     };
     quote! {

@@ -138,6 +138,9 @@ impl<'a> Expander<'a> {
             quote!(#ident: #private::Option<#source>)
         });
         let overrides = self.overrides_ident();
+        let override_idents: Vec<&Ident> = settable.iter().map(|f| f.ident).collect();
+        let parent_fields: Vec<Ident> =
+            self.associations().map(|f| parent_ident(f.ident)).collect();
         let setters = settable.iter().map(|f| self.setter(f));
 
         let debug_impl = self.debug_impl();
@@ -191,7 +194,6 @@ impl<'a> Expander<'a> {
 
             // The values set, apart from the state: moved as one field when the state changes,
             // and drawn from by non-generic code (one copy, not one per session state).
-            #[derive(::core::clone::Clone, ::core::default::Default)]
             struct #overrides {
                 #(#override_fields,)*
                 #(#parent_field_decls,)*
@@ -222,7 +224,10 @@ impl<'a> Expander<'a> {
                 pub fn new() -> Self {
                     #factory {
                         __factory: #private::FactoryState::new(),
-                        __o: #private::Default::default(),
+                        __o: #overrides {
+                            #(#override_idents: #private::None,)*
+                            #(#parent_fields: #private::None,)*
+                        },
                         #required_marker_init
                     }
                 }
@@ -256,7 +261,14 @@ impl<'a> Expander<'a> {
                 where
                     S: #private::Cloneable<#model>,
                 {
-                    self.__factory_clone()
+                    #factory {
+                        __factory: self.__factory.clone_unbound(),
+                        __o: #overrides {
+                            #(#override_idents: #private::Clone::clone(&self.__o.#override_idents),)*
+                            #(#parent_fields: #private::Clone::clone(&self.__o.#parent_fields),)*
+                        },
+                        #required_marker_init
+                    }
                 }
 
                 /// Makes one object in memory; no database is touched.
@@ -265,7 +277,7 @@ impl<'a> Expander<'a> {
                     #(#required_checks,)*
                 {
                     let mut __draw = #private::draw(self.__factory.seed());
-                    self.__o.__object(&mut __draw, self.__factory.after_build_hooks())
+                    #private::DrawObject::object(&self.__o, &mut __draw, self.__factory.after_build_hooks())
                 }
 
                 /// Makes `n` objects in memory; no database is touched.
@@ -274,8 +286,7 @@ impl<'a> Expander<'a> {
                     #(#required_checks,)*
                 {
                     let mut __draw = #private::draw(self.__factory.seed());
-                    let __hooks = self.__factory.after_build_hooks();
-                    (0..n).map(|_| self.__o.__object(&mut __draw, __hooks)).collect()
+                    #private::objects(&self.__o, n, &mut __draw, self.__factory.after_build_hooks())
                 }
 
                 /// Binds a database session: a `&mut` transaction, pooled connection or connection.
@@ -342,17 +353,6 @@ impl<'a> Expander<'a> {
                 }
 
                 #rows
-
-                fn __factory_clone(&self) -> Self
-                where
-                    S: #private::Cloneable<#model>,
-                {
-                    #factory {
-                        __factory: self.__factory.clone_unbound(),
-                        __o: #private::Clone::clone(&self.__o),
-                        #required_marker_init
-                    }
-                }
             }
 
             #[automatically_derived]
@@ -411,7 +411,7 @@ impl<'a> Expander<'a> {
             #[automatically_derived]
             impl<S: #private::Cloneable<#model> #(, #required_params)*> #private::Clone for #this {
                 fn clone(&self) -> Self {
-                    self.__factory_clone()
+                    Self::clone(self)
                 }
             }
 

@@ -4,7 +4,7 @@
 use super::*;
 
 impl<'a> Expander<'a> {
-    /// `__object` of the overrides struct: one object, values drawn, lazy fields computed,
+    /// `DrawObject` for the overrides struct: one object, values drawn, lazy fields computed,
     /// hooks run. Not generic, so it is compiled once, whatever the factory's states.
     pub(super) fn object_fn(&self) -> TokenStream {
         let private = &self.private;
@@ -55,8 +55,8 @@ impl<'a> Expander<'a> {
         let overrides = self.overrides_ident();
         quote! {
             #[automatically_derived]
-            impl #overrides {
-            fn __object(&self, __draw: &mut #private::Draw, __hooks: &[#private::AfterBuild<#model>]) -> #model {
+            impl #private::DrawObject<#model> for #overrides {
+            fn object(&self, __draw: &mut #private::Draw, __hooks: &[#private::AfterBuild<#model>]) -> #model {
                 #sequence
                 let __rng = &mut __draw.rng;
                 #[allow(unused_mut)]
@@ -150,7 +150,7 @@ impl<'a> Expander<'a> {
             {
                 #[allow(unused_mut)]
                 let __hooks = self.__factory.after_build_hooks();
-                let mut rows: #private::Vec<#model> = (0..n).map(|_| self.__o.__object(__draw, __hooks)).collect();
+                let mut rows = #private::objects(&self.__o, n, __draw, __hooks);
                 let set = #private::ColumnSet::default() #(#column_set)*;
                 let parents = (#(#parents,)*);
                 // A `back_reference` key not given is NULL in the INSERT: `after_insert` sets it,
