@@ -6,10 +6,13 @@ with hand-written builders (Option fields, setters, build() with the same fake c
 
 Both crates live under target/compile-time/, share one target dir and the same dependencies;
 each is built once to warm the dependencies, then rebuilt 3 times after touching its source,
-and the median of those rebuilds is reported.
+and the median of those rebuilds is reported, with the range (min-max) and the CPU time
+(user + sys of the build, less disturbed than wall time when other builds share the machine).
+`REBUILDS=9 python3 benches/compile_time.py` rebuilds more times.
 """
 
 import os
+import resource
 import pathlib
 import shutil
 import statistics
@@ -19,7 +22,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 WORK = ROOT / "target" / "compile-time"
 MODELS = 50
-REBUILDS = 3
+REBUILDS = int(os.environ.get("REBUILDS", "3"))
 
 FIELDS = [
     ("id", "i64", "#[factory(primary_key)]", "Faker.fake_with_rng(rng)"),
@@ -115,14 +118,25 @@ def build(crate):
     subprocess.run(["cargo", "build", "--quiet"], cwd=crate, env=env, check=True)
 
 
+def cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def rebuild_times(crate):
-    times = []
+    """Wall and CPU seconds of each rebuild."""
+    walls, cpus = [], []
     for _ in range(REBUILDS):
         (crate / "src" / "lib.rs").touch()
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), cpu()
         build(crate)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        walls.append(time.perf_counter() - start)
+        cpus.append(cpu() - start_cpu)
+    return walls, cpus
+
+
+def spread(times):
+    return f"{statistics.median(times):.2f} s  ({min(times):.2f}-{max(times):.2f})"
 
 
 def main():
@@ -132,12 +146,16 @@ def main():
         crates[name] = write_crate(name, body)
     for crate in crates.values():
         build(crate)  # dependencies, once
-    results = {name: rebuild_times(crate) for name, crate in crates.items()}
-    print(f"{MODELS} models, cargo build (debug) of the crate alone, median of {REBUILDS}:")
-    print(f"  #[derive(Factory)]     {results['derive']:.2f} s")
-    print(f"  hand-written builders  {results['hand']:.2f} s")
-    print(f"  FromRow only           {results['plain']:.2f} s")
-    print(f"  ratio derive / hand-written  {results['derive'] / results['hand']:.2f}")
+    times = {name: rebuild_times(crate) for name, crate in crates.items()}
+    wall = {name: statistics.median(w) for name, (w, _) in times.items()}
+    cpu_time = {name: statistics.median(c) for name, (_, c) in times.items()}
+    print(f"{MODELS} models, cargo build (debug) of the crate alone, median of {REBUILDS} (min-max):")
+    for name, label in [("derive", "#[derive(Factory)]    "), ("hand", "hand-written builders "), ("plain", "FromRow only          ")]:
+        print(f"  {label} {spread(times[name][0])}   cpu {spread(times[name][1])}")
+    print(f"  ratio derive / hand-written  {wall['derive'] / wall['hand']:.2f}")
+    per_model = (wall["derive"] - wall["plain"]) / MODELS * 1000
+    per_model_cpu = (cpu_time["derive"] - cpu_time["plain"]) / MODELS * 1000
+    print(f"  derive cost per model over FromRow  {per_model:.1f} ms (cpu {per_model_cpu:.1f} ms)")
 
 
 if __name__ == "__main__":

@@ -41,7 +41,12 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
 
     /// Whether a `get_or_create` key has a NULL part: such a key never matches a row (NULL is
     /// not equal to NULL), so its row is inserted.
-    fn lookup_key_has_null(key: &Self::LookupKey) -> bool;
+    // The defaults here and in `Insert` are what a model without the feature needs: the derive
+    // leaves such items out, which keeps its output (and the compile time) small.
+    fn lookup_key_has_null(key: &Self::LookupKey) -> bool {
+        let _ = key;
+        false
+    }
 
     /// About how many bytes this row's values take in a statement, to keep a multi-row INSERT
     /// under the server's packet limit.
@@ -51,7 +56,10 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     fn sql_cache() -> &'static SqlCache;
 
     /// Whether `parents` asks for any parent row.
-    fn needs_parents(parents: &Self::Parents) -> bool;
+    fn needs_parents(parents: &Self::Parents) -> bool {
+        let _ = parents;
+        false
+    }
 
     /// Drops the parent asked for the association on the field whose name hashes to `field`
     /// (its key was set instead: a `back_reference` parent pointing back at its child).
@@ -60,7 +68,9 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     }
 
     /// Puts transient values back into a created row.
-    fn restore_transient(&mut self, transient: Self::Transient);
+    fn restore_transient(&mut self, transient: Self::Transient) {
+        let _ = transient;
+    }
 }
 
 /// A model with a `#[factory(primary_key)]`, so `#[factory(association = ..)]` can point at it.
@@ -135,7 +145,10 @@ pub trait Insert<DB: Backend>: Model + for<'r> FromRow<'r, <DB as Database>::Row
     fn bind_lookup_key(
         key: Self::LookupKey,
         args: &mut <DB as Database>::Arguments,
-    ) -> Result<(), BoxDynError>;
+    ) -> Result<(), BoxDynError> {
+        let _ = (key, args);
+        Ok(())
+    }
 
     /// Fails when a row came back with NULL in a key column the database was left to fill but
     /// the field cannot hold NULL (SQLite stores NULL in a `TEXT PRIMARY KEY`, and decoding it
@@ -153,7 +166,10 @@ pub trait Insert<DB: Backend>: Model + for<'r> FromRow<'r, <DB as Database>::Row
         conn: &'a mut <DB as Database>::Connection,
         operation: Operation,
         seed: Option<u64>,
-    ) -> Option<BoxFuture<'a, Result<(), Error>>>;
+    ) -> Option<BoxFuture<'a, Result<(), Error>>> {
+        let _ = (parents, rows, conn, operation, seed);
+        None
+    }
 
     /// Creates the parents of `back_reference` associations once `rows` are inserted (with NULL
     /// in those keys), points them back at the rows, sets the keys with an `UPDATE` and in

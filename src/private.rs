@@ -1,6 +1,13 @@
 //! Everything the generated code names, and nothing a user should: not part of the API.
 
 pub use ::core;
+// The prelude names generated code uses most, one segment deep: paths are most of the tokens
+// a derive emits, and every token is parsed, resolved and hashed on each rebuild.
+pub use ::core::clone::Clone;
+pub use ::core::default::Default;
+pub use ::core::marker::PhantomData;
+pub use ::core::option::Option::{self, None, Some};
+pub use ::core::result::Result::{self, Ok};
 pub use ::fake;
 pub use ::sqlx;
 pub use ::std::boxed::Box;
@@ -11,8 +18,9 @@ pub use crate::back::{Back, BackReference, BackSet, Deferred, DeferredFn, deferr
 pub use crate::backend::Backend;
 pub use crate::bulk::{ArgSink, Args, ChunkSource, InsertMany};
 pub use crate::check::{
-    CheckBackend, CheckColumn, CheckModel, Checkable, FieldInfo, Fill, Measure, MeasureKnown,
-    MeasureOther, ParentTable, check_model, sample_seed,
+    CheckBackend, CheckColumn, CheckFields, CheckModel, Checkable, ColumnFns, FieldFacts, Fill,
+    Measure, MeasureKnown, MeasureOther, ParentTable, check_model, column, json_column,
+    sample_seed,
 };
 pub use crate::create::{Create, CreateBatch, InsertParent, ParentKey, Pending, State};
 pub use crate::cycle::{Parent, Reach, cycle_error, on_cycle};
@@ -27,8 +35,7 @@ pub use crate::session::{
     BindSession, Bound, Cloneable, IntoSession, NoSession, Session, SessionArg, Unbound,
 };
 pub use crate::sql::{Column, ColumnSet, SqlCache};
-pub use crate::state::AfterCreate;
-pub use crate::state::FactoryState;
+pub use crate::state::{AfterBuild, AfterCreate, FactoryState};
 
 use fake::{Dummy, Faker};
 use sqlx::error::BoxDynError;
@@ -141,6 +148,45 @@ pub trait LazyPlaceholder {
 impl<T: Default> LazyPlaceholder for T {
     fn placeholder() -> Self {
         T::default()
+    }
+}
+
+/// Adds `value` to a factory's `Debug` output if it was set.
+pub fn debug_set<T>(debug: &mut core::fmt::DebugStruct<'_, '_>, name: &str, value: &Option<T>)
+where
+    for<'a> &'a T: core::fmt::Debug,
+{
+    if let Some(value) = value {
+        debug.field(name, &value);
+    }
+}
+
+/// Draws one object of `M`: what the derive implements for a model's struct of overrides.
+pub trait DrawObject<M> {
+    /// One object, values drawn from `draw`, lazy fields computed, `hooks` run.
+    fn object(&self, draw: &mut Draw, hooks: &[AfterBuild<M>]) -> M;
+}
+
+/// `n` objects: one loop here rather than a closure in every model's code.
+#[inline]
+pub fn objects<M, O: DrawObject<M>>(
+    overrides: &O,
+    n: usize,
+    draw: &mut Draw,
+    hooks: &[AfterBuild<M>],
+) -> Vec<M> {
+    let mut objects = Vec::with_capacity(n);
+    for _ in 0..n {
+        objects.push(overrides.object(draw, hooks));
+    }
+    objects
+}
+
+/// Runs the after-build hooks on a freshly drawn object.
+#[inline]
+pub fn after_build<M>(hooks: &[AfterBuild<M>], object: &mut M) {
+    for hook in hooks {
+        hook(object);
     }
 }
 

@@ -155,10 +155,8 @@ impl<S, M> FactoryState<S, M> {
         self.seed
     }
 
-    /// Runs the after-build hooks on a freshly drawn object.
-    pub fn after_build(&self, object: &mut M) {
-        for hook in &self.after_build {
-            hook(object);
-        }
+    /// The after-build hooks, for the generated (non-generic) code that draws objects.
+    pub fn after_build_hooks(&self) -> &[AfterBuild<M>] {
+        &self.after_build
     }
 }

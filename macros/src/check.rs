@@ -7,10 +7,12 @@ use quote::{format_ident, quote};
 
 use crate::ast::{Field, Input, Value};
 
-/// `impl CheckModel<DB> for Model`, generic over the backend like `Insert<DB>`, with the same
-/// per-field bounds: a model a backend cannot store simply has no impl there.
+/// `impl CheckFields for Model` (the field table and the samples, the same on every backend)
+/// and `impl CheckModel<DB> for Model`, generic over the backend like `Insert<DB>`, with the
+/// same per-field bounds: a model a backend cannot store simply has no impl there. The generic
+/// impl holds one call per field and no closure, so each backend costs little.
 pub fn check_impl(input: &Input<'_>, factory: &syn::Ident, has_required: bool) -> TokenStream {
-    let private = quote!(::sqlx_factory::__private);
+    let private = format_ident!("__sf");
     let model = input.ident;
     let columns: Vec<&Field<'_>> = input.fields.iter().filter(|f| f.is_column()).collect();
     let bounds = columns.iter().map(|f| {
@@ -21,31 +23,77 @@ pub fn check_impl(input: &Input<'_>, factory: &syn::Ident, has_required: bool) -
         .iter()
         .filter_map(|f| f.association())
         .map(|parent| quote!(#parent: #private::ParentTable<__DB>));
-    let infos = columns.iter().map(|f| field_info(f, model));
+    let facts = columns.iter().map(|f| field_facts(f));
+    let measures = columns
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| measure_arm(f, i));
+    let values = columns.iter().enumerate().map(|(i, f)| {
+        let ident = f.ident;
+        quote!(#i => &self.#ident,)
+    });
+    let fns = columns.iter().map(|f| {
+        let ty = stored_type(f);
+        let column = if f.attrs.sqlx_json {
+            quote!(json_column)
+        } else {
+            quote!(column)
+        };
+        // Through a bound that names the backend, so that when `association = NotAModel` the
+        // impl just does not apply: the association's own error stays the only one.
+        let parent_table = match f.association() {
+            Some(parent) => {
+                quote!(#private::Some(<#parent as #private::ParentTable<__DB>>::TABLE))
+            }
+            None => quote!(#private::None),
+        };
+        quote!(#private::#column::<__DB, #ty>(#parent_table))
+    });
     // Models with `required` fields have no default object to draw: their values are not
     // sampled (lengths, ranges, NULLs and enum labels go unchecked for them).
     let sample = if has_required {
         quote!(let _ = (__n, __seed); #private::Vec::new())
     } else {
         quote! {
-            (0..__n)
-                .map(|__i| #factory::new().seed(#private::sample_seed(__seed, __i)).build())
-                .collect()
+            let mut __sample = #private::Vec::with_capacity(__n);
+            for __i in 0..__n {
+                __sample.push(#factory::new().seed(#private::sample_seed(__seed, __i)).build());
+            }
+            __sample
         }
     };
     quote! {
+        #[automatically_derived]
+        impl #private::CheckFields for #model {
+            const FIELDS: &'static [#private::FieldFacts] = &[#(#facts),*];
+
+            fn measure(&self, __field: usize) -> #private::Measure {
+                match __field {
+                    #(#measures)*
+                    _ => #private::Measure::Other,
+                }
+            }
+
+            fn value(&self, __field: usize) -> &dyn #private::core::any::Any {
+                match __field {
+                    #(#values)*
+                    _ => &(),
+                }
+            }
+
+            fn sample(__n: usize, __seed: u64) -> #private::Vec<Self> {
+                #sample
+            }
+        }
+
         #[automatically_derived]
         impl<__DB: #private::CheckBackend> #private::CheckModel<__DB> for #model
         where
             #(#bounds,)*
             #(#parent_bounds,)*
         {
-            fn fields() -> #private::Vec<#private::FieldInfo<__DB, Self>> {
-                #private::Vec::from([#(#infos),*])
-            }
-
-            fn sample(__n: usize, __seed: u64) -> #private::Vec<Self> {
-                #sample
+            fn columns() -> #private::Vec<#private::ColumnFns<__DB>> {
+                #private::Vec::from([#(#fns),*])
             }
         }
     }
@@ -55,75 +103,54 @@ pub fn check_impl(input: &Input<'_>, factory: &syn::Ident, has_required: bool) -
 fn stored_type(f: &Field<'_>) -> TokenStream {
     let ty = f.ty;
     if f.attrs.sqlx_json {
-        quote!(::sqlx_factory::__private::sqlx::types::Json<#ty>)
+        quote!(__sf::sqlx::types::Json<#ty>)
     } else {
         quote!(#ty)
     }
 }
 
-fn field_info(f: &Field<'_>, model: &syn::Ident) -> TokenStream {
-    let private = quote!(::sqlx_factory::__private);
-    let ident = f.ident;
+fn field_facts(f: &Field<'_>) -> TokenStream {
+    let private = format_ident!("__sf");
     let name = f.name();
     let column = &f.column;
-    let ty = stored_type(f);
     let rust_type = type_name(f.ty);
     let option = f.is_option();
     let fill = fill(f);
-    let parent_table = match f.association() {
-        // Through a bound that names the backend, so that when `association = NotAModel` the
-        // impl just does not apply: the association's own error stays the only one.
-        Some(parent) => {
-            quote!(#private::core::option::Option::Some(<#parent as #private::ParentTable<__DB>>::TABLE))
-        }
-        None => quote!(#private::core::option::Option::None),
-    };
-    // Values are measured through the autoref probe on the concrete type: text length, integer
-    // value, or nothing for other types. `Option` is unwrapped here, by syntax, as elsewhere.
-    let measure = match (f.attrs.sqlx_json, f.option_inner()) {
-        (true, _) => quote!(|_: &#model| #private::Measure::Other),
-        (false, Some(_)) => quote! {
-            |__row: &#model| match &__row.#ident {
-                #private::core::option::Option::None => #private::Measure::Null,
-                #private::core::option::Option::Some(__value) => {
-                    #[allow(unused_imports)]
-                    use #private::{MeasureKnown as _, MeasureOther as _};
-                    (&#private::Probe(__value)).measure()
-                }
-            }
-        },
-        (false, None) => quote! {
-            |__row: &#model| {
-                #[allow(unused_imports)]
-                use #private::{MeasureKnown as _, MeasureOther as _};
-                (&#private::Probe(&__row.#ident)).measure()
-            }
-        },
-    };
-    let text = if f.attrs.sqlx_json {
-        quote!(|_: &#model| #private::core::option::Option::None)
-    } else {
-        quote!(|__row: &#model| <#ty as #private::CheckColumn<__DB>>::encoded_text(&__row.#ident))
-    };
     quote! {
-        #private::FieldInfo {
+        #private::FieldFacts {
             field: #name,
             column: #column,
             rust_type: #rust_type,
             option: #option,
             fill: #fill,
-            parent_table: #parent_table,
-            type_name: <#ty as #private::CheckColumn<__DB>>::type_name,
-            compatible: <#ty as #private::CheckColumn<__DB>>::compatible,
-            measure: #measure,
-            text: #text,
         }
     }
 }
 
+/// The arm of `CheckFields::measure` for the field at `index`: its value measured through the
+/// autoref probe on the concrete type (text length, integer value, or nothing for other
+/// types); `Option` is unwrapped here, by syntax, as elsewhere. `None` for `#[sqlx(json)]`
+/// fields (the catch-all arm: not measured).
+fn measure_arm(f: &Field<'_>, index: usize) -> Option<TokenStream> {
+    let private = format_ident!("__sf");
+    let ident = f.ident;
+    // `MeasureKnown` and `MeasureOther` are imported once, in the impls' `const _` block.
+    let measure = match (f.attrs.sqlx_json, f.option_inner()) {
+        (true, _) => return None,
+        (false, Some(_)) => quote! {
+            match &self.#ident {
+                #private::None => #private::Measure::Null,
+                #private::Some(__value) => (&#private::Probe(__value)).measure(),
+            }
+        },
+        (false, None) => quote!((&#private::Probe(&self.#ident)).measure()),
+    };
+    Some(quote!(#index => #measure,))
+}
+
 /// Which attribute fills the field when the factory is not told a value.
 fn fill(f: &Field<'_>) -> TokenStream {
-    let private = quote!(::sqlx_factory::__private);
+    let private = format_ident!("__sf");
     let variant = if f.association().is_some() {
         "Association"
     } else {

@@ -14,7 +14,7 @@ use crate::ast::{Input, Value};
 /// is the application's to give; in the second case SQLite stores NULL without complaint and
 /// the field decodes as `""` or `0`, so the row read back is checked for NULL.
 pub fn check_returned(input: &Input<'_>) -> (TokenStream, TokenStream) {
-    let private = quote!(::sqlx_factory::__private);
+    let private = quote::format_ident!("__sf");
     let checks: Vec<TokenStream> = input
         .fields
         .iter()
@@ -44,9 +44,9 @@ pub fn check_returned(input: &Input<'_>) -> (TokenStream, TokenStream) {
     let method = quote! {
         fn check_returned(
             __row: &<__DB as #private::sqlx::Database>::Row,
-        ) -> #private::core::result::Result<(), #private::sqlx::Error> {
+        ) -> #private::Result<(), #private::sqlx::Error> {
             #(#checks)*
-            #private::core::result::Result::Ok(())
+            #private::Ok(())
         }
     };
     let bound = quote! {

@@ -52,7 +52,7 @@ pub fn name_hash(name: &str) -> u64 {
 /// The `Clone` bound is higher-ranked so that a field type without `Clone` only means that
 /// field cannot be referenced, rather than an error here.
 pub fn reference_impls(input: &Input<'_>) -> TokenStream {
-    let private = quote!(::sqlx_factory::__private);
+    let private = format_ident!("__sf");
     let model = input.ident;
     let impls = input.fields.iter().filter(|f| f.is_column()).map(|f| {
         let ident = f.ident;
@@ -64,11 +64,11 @@ pub fn reference_impls(input: &Input<'_>) -> TokenStream {
             #[automatically_derived]
             impl #private::Reference<#name> for #model
             where
-                for<'__a> #ty: #private::core::clone::Clone,
+                for<'__a> #ty: #private::Clone,
             {
                 type Value = #ty;
                 fn value(&self) -> #ty {
-                    #private::core::clone::Clone::clone(&self.#ident)
+                    #private::Clone::clone(&self.#ident)
                 }
                 fn set(&mut self, value: #ty) {
                     self.#ident = value;

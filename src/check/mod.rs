@@ -32,6 +32,7 @@ mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+use std::any::Any;
 use std::fmt;
 
 use sqlx::{Database, Encode, Type, TypeInfo};
@@ -359,8 +360,10 @@ impl<T: ?Sized> MeasureOther for &Probe<'_, T> {
     }
 }
 
-/// One column field of a model, as the derive describes it for the check.
-pub struct FieldInfo<DB: Database, M> {
+/// One column field of a model as the derive describes it, the same on every backend: data
+/// only (the values are read through [`CheckFields::measure`] and [`CheckFields::value`], and
+/// the backend-dependent part is [`ColumnFns`]), so the derive emits no closure per field.
+pub struct FieldFacts {
     /// The field's name.
     pub field: &'static str,
     /// The column it reads and writes.
@@ -371,26 +374,109 @@ pub struct FieldInfo<DB: Database, M> {
     pub option: bool,
     /// Which attribute fills it.
     pub fill: Fill,
+}
+
+/// What the check asks sqlx on `DB` about one field's type, and the parent's table.
+pub struct ColumnFns<DB: Database> {
     /// The parent's table, for an association.
     pub parent_table: Option<&'static str>,
     /// sqlx's name of the type it binds (`Type::type_info().name()`).
     pub type_name: fn() -> String,
     /// sqlx's `Type::compatible` for it: whether it decodes from a column of this type.
     pub compatible: fn(&DB::TypeInfo) -> bool,
-    /// The length or integer value of this field of a row.
-    pub measure: fn(&M) -> Measure,
-    /// This field of a row as the text the backend receives, for enum labels.
-    pub text: fn(&M) -> Option<String>,
+    /// A field value ([`CheckFields::value`]) as the text the backend receives, for enum labels.
+    pub text: fn(&dyn Any) -> Option<String>,
 }
 
-/// What the derive implements for the check, per backend: the fields and sample rows.
-pub trait CheckModel<DB: CheckBackend>: Model {
+/// The [`ColumnFns`] of a field of type `T`.
+pub fn column<DB: CheckBackend, T: CheckColumn<DB> + 'static>(
+    parent_table: Option<&'static str>,
+) -> ColumnFns<DB> {
+    ColumnFns {
+        parent_table,
+        type_name: T::type_name,
+        compatible: T::compatible,
+        text: |value| value.downcast_ref::<T>().and_then(T::encoded_text),
+    }
+}
+
+/// The [`ColumnFns`] of a `#[sqlx(json)]` field, bound as `T` (`Json<_>`): no label text.
+pub fn json_column<DB: CheckBackend, T: CheckColumn<DB>>(
+    parent_table: Option<&'static str>,
+) -> ColumnFns<DB> {
+    ColumnFns {
+        parent_table,
+        type_name: T::type_name,
+        compatible: T::compatible,
+        text: |_| None,
+    }
+}
+
+/// One column field of a model, as the check compares it: its facts and its backend part.
+pub struct FieldInfo<DB: Database, M> {
+    facts: &'static FieldFacts,
+    /// Its position in [`CheckFields::FIELDS`].
+    index: usize,
+    model: std::marker::PhantomData<fn(&M)>,
+    /// What sqlx says about its type on `DB`.
+    pub db: ColumnFns<DB>,
+}
+
+impl<DB: Database, M> std::ops::Deref for FieldInfo<DB, M> {
+    type Target = FieldFacts;
+
+    fn deref(&self) -> &FieldFacts {
+        self.facts
+    }
+}
+
+impl<DB: Database, M: CheckFields> FieldInfo<DB, M> {
+    /// This field of `row` as the text the backend receives, for enum labels.
+    fn text(&self, row: &M) -> Option<String> {
+        (self.db.text)(row.value(self.index))
+    }
+
+    /// The length or integer value of this field of `row`.
+    fn measure(&self, row: &M) -> Measure {
+        row.measure(self.index)
+    }
+}
+
+/// What the derive implements for the check on every backend: the fields and sample rows.
+pub trait CheckFields: Model {
     /// Every column field, in field order.
-    fn fields() -> Vec<FieldInfo<DB, Self>>;
+    const FIELDS: &'static [FieldFacts];
+
+    /// The length or integer value of the field at `field` in [`Self::FIELDS`].
+    fn measure(&self, field: usize) -> Measure;
+
+    /// The field at `field` in [`Self::FIELDS`], for [`ColumnFns::text`].
+    fn value(&self, field: usize) -> &dyn Any;
 
     /// `n` objects of the default factory, the `i`-th seeded from `seed` and `i`, so sequences
     /// start from `n` different bases; empty for models with `required` fields.
     fn sample(n: usize, seed: u64) -> Vec<Self>;
+}
+
+/// What the derive implements for the check, per backend: what sqlx says about each field's
+/// type (the impl carries the per-field `CheckColumn` bounds).
+pub trait CheckModel<DB: CheckBackend>: CheckFields {
+    /// One per column field, in field order.
+    fn columns() -> Vec<ColumnFns<DB>>;
+}
+
+fn fields<DB: CheckBackend, M: CheckModel<DB>>() -> Vec<FieldInfo<DB, M>> {
+    M::FIELDS
+        .iter()
+        .zip(M::columns())
+        .enumerate()
+        .map(|(index, (facts, db))| FieldInfo {
+            facts,
+            index,
+            model: std::marker::PhantomData,
+            db,
+        })
+        .collect()
 }
 
 /// A backend `M` can be checked on: what `check!` requires, so that a model with a field type
@@ -564,7 +650,7 @@ where
             return;
         }
     };
-    let fields = M::fields();
+    let fields = fields::<DB, M>();
     let find = |name: &str| {
         columns.iter().position(|c| {
             if DB::EXACT_COLUMN_NAMES {
@@ -651,7 +737,7 @@ where
 }
 
 /// Everything wrong between one field and its column.
-fn compare<DB: CheckBackend, M>(
+fn compare<DB: CheckBackend, M: CheckFields>(
     field: &FieldInfo<DB, M>,
     column: &ColumnFacts,
     type_info: Option<&DB::TypeInfo>,
@@ -698,9 +784,9 @@ fn compare<DB: CheckBackend, M>(
     // 3. Types, as sqlx decodes them.
     if let Some(ty) = type_info
         && !ty.is_null()
-        && !(field.compatible)(ty)
+        && !(field.db.compatible)(ty)
     {
-        let expected = (field.type_name)();
+        let expected = (field.db.type_name)();
         let hint = if expected == ty.name() {
             DB::SAME_NAME_HINT
         } else {
@@ -733,7 +819,7 @@ fn compare<DB: CheckBackend, M>(
     } else {
         Vec::new()
     };
-    let mut measures: Vec<Measure> = sent.iter().map(|row| (field.measure)(row)).collect();
+    let mut measures: Vec<Measure> = sent.iter().map(|row| field.measure(row)).collect();
     let sent: Vec<&M> = if fill == Fill::Association {
         measures.retain(|m| *m == Measure::Null);
         Vec::new()
@@ -806,7 +892,7 @@ fn compare<DB: CheckBackend, M>(
     if let Some(labels) = &column.labels {
         let mut sent_labels: Vec<String> = Vec::new();
         for row in &sent {
-            if let Some(text) = (field.text)(row)
+            if let Some(text) = field.text(row)
                 && !sent_labels.contains(&text)
             {
                 sent_labels.push(text);
@@ -841,7 +927,7 @@ fn compare<DB: CheckBackend, M>(
     }
 
     // 6. Foreign keys.
-    if let Some(parent) = field.parent_table
+    if let Some(parent) = field.db.parent_table
         && !column.references.iter().any(|r| same_table(r, parent))
     {
         warning(

@@ -22,7 +22,7 @@ pub(super) fn fallback(
     let factory = format_ident!("{}Factory", input.ident);
     let private = quote!(::sqlx_factory::__private);
     let stub = quote! {
-        #vis struct #factory<S = #private::NoSession>(#private::core::marker::PhantomData<S>);
+        #vis struct #factory<S = #private::NoSession>(#private::PhantomData<S>);
 
         impl<S> #private::core::fmt::Debug for #factory<S> {
             fn fmt(&self, f: &mut #private::core::fmt::Formatter<'_>) -> #private::core::fmt::Result {
@@ -96,14 +96,14 @@ pub(super) fn fallback(
         #[allow(dead_code, clippy::all)]
         impl #ident {
             #vis fn factory() -> #factory {
-                #factory(#private::core::marker::PhantomData)
+                #factory(#private::PhantomData)
             }
         }
 
         #[allow(dead_code, clippy::all)]
         impl #factory {
             #vis fn new() -> Self {
-                #factory(#private::core::marker::PhantomData)
+                #factory(#private::PhantomData)
             }
         }
 
@@ -116,14 +116,14 @@ pub(super) fn fallback(
             #vis fn with_related<__R>(self, _: usize, _: impl Fn(&#ident) -> __R) -> Self { self }
             #vis fn in_savepoint(self) -> Self { self }
             #[allow(clippy::should_implement_trait)]
-            #vis fn clone(&self) -> Self { #factory(#private::core::marker::PhantomData) }
+            #vis fn clone(&self) -> Self { #factory(#private::PhantomData) }
             #vis fn with_session<__T>(self, _: __T) -> Self { self }
             #vis fn build(self) -> #ident { #private::core::unreachable!() }
             #vis fn build_batch(self, _: usize) -> #private::Vec<#ident> { #private::core::unreachable!() }
-            #vis async fn create(self) -> #private::core::result::Result<#ident, #private::Error> {
+            #vis async fn create(self) -> #private::Result<#ident, #private::Error> {
                 #private::core::unreachable!()
             }
-            #vis async fn create_batch(self, _: usize) -> #private::core::result::Result<#private::Vec<#ident>, #private::Error> {
+            #vis async fn create_batch(self, _: usize) -> #private::Result<#private::Vec<#ident>, #private::Error> {
                 #private::core::unreachable!()
             }
             // `insert_many(n)` and its options chain on the stub itself, which awaits to a count.
@@ -138,7 +138,7 @@ pub(super) fn fallback(
 
         #[allow(dead_code, clippy::all)]
         impl<S> #private::core::future::IntoFuture for #factory<S> {
-            type Output = #private::core::result::Result<u64, #private::Error>;
+            type Output = #private::Result<u64, #private::Error>;
             type IntoFuture = #private::core::future::Pending<Self::Output>;
             fn into_future(self) -> Self::IntoFuture { #private::core::future::pending() }
         }

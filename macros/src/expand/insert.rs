@@ -68,8 +68,37 @@ impl<'a> Expander<'a> {
                 let private = private_at(ty.span());
                 quote_spanned!(ty.span()=> #ty: for<'r> #private::sqlx::Decode<'r, __DB> + #private::sqlx::Type<__DB>)
             });
-        let create_parents = self.parent_steps(false);
-        let after_insert = self.parent_steps(true);
+        // Left to the trait's defaults when the model has no key lookup or parents of the kind.
+        let bind_lookup_key = (!keys.is_empty()).then(|| {
+            quote! {
+                fn bind_lookup_key(
+                    __key: Self::LookupKey,
+                    __args: &mut <__DB as #private::sqlx::Database>::Arguments,
+                ) -> #private::Result<(), #private::sqlx::error::BoxDynError> {
+                    let (#(#key_vars,)*) = __key;
+                    let __args = &mut #private::Args::<__DB>(__args);
+                    #(#key_binds)*
+                    #private::Ok(())
+                }
+            }
+        });
+        let steps_fn = |name: TokenStream, deferred: bool| {
+            let body = self.parent_steps(deferred)?;
+            Some(quote! {
+                #[allow(unused_variables)]
+                fn #name<'a>(
+                    parents: &mut Self::Parents,
+                    rows: &'a mut [Self],
+                    conn: &'a mut <__DB as #private::sqlx::Database>::Connection,
+                    operation: #private::Operation,
+                    seed: #private::Option<u64>,
+                ) -> #private::Option<#private::BoxFuture<'a, #private::Result<(), #private::Error>>> {
+                    #body
+                }
+            })
+        };
+        let create_parents = steps_fn(quote!(create_parents), false);
+        let after_insert = steps_fn(quote!(after_insert), true);
         let (check_returned, check_bound) = crate::keys::check_returned(self.input);
         let set_parent_key = self.set_parent_key_fn();
         quote! {
@@ -88,53 +117,24 @@ impl<'a> Expander<'a> {
                     self,
                     __set: #private::ColumnSet,
                     __args: &mut __A,
-                ) -> #private::core::result::Result<Self::Transient, #private::sqlx::error::BoxDynError> {
+                ) -> #private::Result<Self::Transient, #private::sqlx::error::BoxDynError> {
                     let #model { #(#column_idents: #column_vars,)* #(#transient_idents: #transient_vars,)* .. } = self;
                     #(#binds)*
-                    #private::core::result::Result::Ok((#(#transient_vars,)*))
+                    #private::Ok((#(#transient_vars,)*))
                 }
 
-                fn bind_lookup_key(
-                    __key: Self::LookupKey,
-                    __args: &mut <__DB as #private::sqlx::Database>::Arguments,
-                ) -> #private::core::result::Result<(), #private::sqlx::error::BoxDynError> {
-                    let (#(#key_vars,)*) = __key;
-                    #[allow(unused_variables)]
-                    let __args = &mut #private::Args::<__DB>(__args);
-                    #(#key_binds)*
-                    #private::core::result::Result::Ok(())
-                }
-
-                #[allow(unused_variables)]
-                fn after_insert<'a>(
-                    parents: &mut Self::Parents,
-                    rows: &'a mut [Self],
-                    conn: &'a mut <__DB as #private::sqlx::Database>::Connection,
-                    operation: #private::Operation,
-                    seed: #private::core::option::Option<u64>,
-                ) -> #private::core::option::Option<#private::BoxFuture<'a, #private::core::result::Result<(), #private::Error>>> {
-                    #after_insert
-                }
-
+                #bind_lookup_key
+                #after_insert
                 #set_parent_key
-
-                #[allow(unused_variables)]
-                fn create_parents<'a>(
-                    parents: &mut Self::Parents,
-                    rows: &'a mut [Self],
-                    conn: &'a mut <__DB as #private::sqlx::Database>::Connection,
-                    operation: #private::Operation,
-                    seed: #private::core::option::Option<u64>,
-                ) -> #private::core::option::Option<#private::BoxFuture<'a, #private::core::result::Result<(), #private::Error>>> {
-                    #create_parents
-                }
+                #create_parents
             }
         }
     }
+
     /// The body of `create_parents` (`deferred == false`: parents created before the INSERT)
     /// or of `after_insert` (`back_reference` parents, created after it). Slots are taken out
     /// of `parents` synchronously, so the future borrows only `rows` and `conn`.
-    pub(super) fn parent_steps(&self, deferred: bool) -> TokenStream {
+    pub(super) fn parent_steps(&self, deferred: bool) -> Option<TokenStream> {
         let private = &self.private;
         let associations: Vec<(usize, &Field<'_>)> = self
             .associations()
@@ -142,7 +142,7 @@ impl<'a> Expander<'a> {
             .filter(|(_, f)| f.is_deferred() == deferred)
             .collect();
         if associations.is_empty() {
-            return quote!(#private::core::option::Option::None);
+            return None;
         }
         let slots: Vec<Ident> = associations
             .iter()
@@ -167,7 +167,7 @@ impl<'a> Expander<'a> {
                     .map(|(_, back)| back.unraw_string())
                     .unwrap_or_default();
                 return quote! {
-                    if let #private::core::option::Option::Some((source, step)) = #slot {
+                    if let #private::Some((source, step)) = #slot {
                         static BACK: #private::Back = #private::Back { field: #name, column: #column, key_column: #key_column, back: #back };
                         let step = #private::deferred_fn::<__DB, Self, #parent>(step)
                             .expect("sqlx-factory bug: a back_reference step made for other types");
@@ -204,7 +204,7 @@ impl<'a> Expander<'a> {
                 let ty_private = private_at(ty.span());
                 let from_key = quote_spanned!(ty.span()=> <#ty as #ty_private::ForeignKey<#key_ty, #marker>>::from_key(#key_of));
                 return quote! {
-                    if let #private::core::option::Option::Some(source) = #slot {
+                    if let #private::Some(source) = #slot {
                         let created = #create::<Self, #ty>(
                             &mut *conn, source, rows.len(), #name, operation,
                             #private::child_seed(seed, #index),
@@ -225,7 +225,7 @@ impl<'a> Expander<'a> {
                 quote_spanned!(parent.span()=> <#parent as #spanned_private::InsertParent<__DB, #on_cycle>>::create_parents)
             };
             quote! {
-                if let #private::core::option::Option::Some(source) = #slot {
+                if let #private::Some(source) = #slot {
                     let created = #create::<Self>(
                         &mut *conn, source, rows.len(), #name, operation,
                         #private::child_seed(seed, #index),
@@ -236,16 +236,16 @@ impl<'a> Expander<'a> {
                 }
             }
         });
-        quote! {
+        Some(quote! {
             #(let #slots = parents.#indexes.take();)*
             if true #(&& #slots.is_none())* {
-                return #private::core::option::Option::None;
+                return #private::None;
             }
-            #private::core::option::Option::Some(#private::Box::pin(async move {
+            #private::Some(#private::Box::pin(async move {
                 #(#steps)*
-                #private::core::result::Result::Ok(())
+                #private::Ok(())
             }))
-        }
+        })
     }
 
     /// `S: Deferred<Model, Parent, NAME>` per `back_reference` association: where `S` is

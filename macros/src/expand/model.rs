@@ -17,16 +17,20 @@ impl<'a> Expander<'a> {
             let source = row_source(f);
             if f.is_deferred() {
                 // With the step `create()` made for the bound backend (see `back.rs`).
-                quote!(#private::core::option::Option<(#source, #private::Box<dyn #private::core::any::Any + #private::core::marker::Send>)>)
+                quote!(#private::Option<(#source, #private::Box<dyn #private::core::any::Any + #private::core::marker::Send>)>)
             } else {
-                quote!(#private::core::option::Option<#source>)
+                quote!(#private::Option<#source>)
             }
         });
-        let clear_parent = self.associations().enumerate().filter(|(_, f)| !f.is_deferred() && f.attrs.group.is_empty()).map(|(k, f)| {
-            let index = syn::Index::from(k);
-            let hash = crate::refs::name_hash(&f.name());
-            quote!(if _field == #hash { _parents.#index = #private::core::option::Option::None; })
-        });
+        let clear_parent = self
+            .associations()
+            .enumerate()
+            .filter(|(_, f)| !f.is_deferred() && f.attrs.group.is_empty())
+            .map(|(k, f)| {
+                let index = syn::Index::from(k);
+                let hash = crate::refs::name_hash(&f.name());
+                quote!(if _field == #hash { _parents.#index = #private::None; })
+            });
         let parent_indexes: Vec<syn::Index> = (0..self.associations().count())
             .map(syn::Index::from)
             .collect();
@@ -38,6 +42,37 @@ impl<'a> Expander<'a> {
         let key_idents = keys.iter().map(|f| f.ident);
         let key_indexes = (0..keys.len()).map(syn::Index::from);
         let sized_idents = self.columns().map(|f| f.ident);
+        // Items a model without the feature would fill with the trait's default are left out.
+        let get_or_create = (!keys.is_empty()).then(|| {
+            quote! {
+                const GET_OR_CREATE: &'static [&'static str] = &[#(#key_columns),*];
+
+                #[allow(unused_imports)]
+                fn lookup_key_has_null(_key: &Self::LookupKey) -> bool {
+                    use #private::{NonNullKey as _, NullableKey as _};
+                    false #(|| (&#private::Probe(&_key.#key_indexes)).is_null_key())*
+                }
+            }
+        });
+        let parents = (!parent_indexes.is_empty()).then(|| {
+            quote! {
+                fn needs_parents(_parents: &Self::Parents) -> bool {
+                    false #(|| _parents.#parent_indexes.is_some())*
+                }
+
+                fn clear_parent(_parents: &mut Self::Parents, _field: u64) {
+                    #(#clear_parent)*
+                }
+            }
+        });
+        let transient = (!transient_idents.is_empty()).then(|| {
+            quote! {
+                fn restore_transient(&mut self, transient: Self::Transient) {
+                    let (#(#transient_idents,)*) = transient;
+                    #(self.#transient_idents = #transient_idents;)*
+                }
+            }
+        });
         quote! {
             #[automatically_derived]
             impl #private::Model for #model {
@@ -47,25 +82,16 @@ impl<'a> Expander<'a> {
 
                 type Parents = (#(#parent_types,)*);
                 type Transient = (#(#transient_types,)*);
+                type LookupKey = (#(#key_types,)*);
 
                 fn sql_cache() -> &'static #private::SqlCache {
                     static CACHE: #private::SqlCache = #private::SqlCache::new();
                     &CACHE
                 }
 
-                const GET_OR_CREATE: &'static [&'static str] = &[#(#key_columns),*];
-
-                type LookupKey = (#(#key_types,)*);
-
                 #[allow(clippy::unused_unit)] // `()` for models without `get_or_create`
                 fn lookup_key(&self) -> Self::LookupKey {
-                    (#(#private::core::clone::Clone::clone(&self.#key_idents),)*)
-                }
-
-                #[allow(unused_imports)]
-                fn lookup_key_has_null(_key: &Self::LookupKey) -> bool {
-                    use #private::{NonNullKey as _, NullableKey as _};
-                    false #(|| (&#private::Probe(&_key.#key_indexes)).is_null_key())*
+                    (#(#private::Clone::clone(&self.#key_idents),)*)
                 }
 
                 fn byte_size(&self) -> usize {
@@ -73,18 +99,9 @@ impl<'a> Expander<'a> {
                     0 #(+ (&#private::Probe(&self.#sized_idents)).byte_size())*
                 }
 
-                fn needs_parents(_parents: &Self::Parents) -> bool {
-                    false #(|| _parents.#parent_indexes.is_some())*
-                }
-
-                fn clear_parent(_parents: &mut Self::Parents, _field: u64) {
-                    #(#clear_parent)*
-                }
-
-                fn restore_transient(&mut self, transient: Self::Transient) {
-                    let (#(#transient_idents,)*) = transient;
-                    #(self.#transient_idents = #transient_idents;)*
-                }
+                #get_or_create
+                #parents
+                #transient
             }
         }
     }
@@ -117,7 +134,7 @@ impl<'a> Expander<'a> {
                 #reach
 
                 fn key(&self) -> #key_ty {
-                    #private::core::clone::Clone::clone(&self.#key_ident)
+                    #private::Clone::clone(&self.#key_ident)
                 }
             }
         }
@@ -145,11 +162,11 @@ impl<'a> Expander<'a> {
                 let key_ty = quote_spanned!(span=> <#parent as #spanned::Association>::Key);
                 Some(quote! {
                     if __parent == #private::core::any::TypeId::of::<#parent>() {
-                        if let #private::core::option::Option::Some(__key) = __key.downcast_ref::<#key_ty>() {
+                        if let #private::Some(__key) = __key.downcast_ref::<#key_ty>() {
                             self.#ident = <#ty as #private::ForeignKey<#key_ty, #marker>>::from_key(
-                                #private::core::clone::Clone::clone(__key),
+                                #private::Clone::clone(__key),
                             );
-                            __parents.#index = #private::core::option::Option::None;
+                            __parents.#index = #private::None;
                             __found = true;
                         }
                     }

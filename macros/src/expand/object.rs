@@ -4,7 +4,8 @@
 use super::*;
 
 impl<'a> Expander<'a> {
-    /// `__factory_object`: one object, values drawn, lazy fields computed, hooks run.
+    /// `DrawObject` for the overrides struct: one object, values drawn, lazy fields computed,
+    /// hooks run. Not generic, so it is compiled once, whatever the factory's states.
     pub(super) fn object_fn(&self) -> TokenStream {
         let private = &self.private;
         let model = self.input.ident;
@@ -27,8 +28,8 @@ impl<'a> Expander<'a> {
             } else {
                 quote! {
                     #ident: match &self.#ident {
-                        #private::core::option::Option::Some(value) => #private::core::clone::Clone::clone(value),
-                        #private::core::option::Option::None => #fallback,
+                        #private::Some(value) => #private::Clone::clone(value),
+                        #private::None => #fallback,
                     }
                 }
             }
@@ -51,8 +52,11 @@ impl<'a> Expander<'a> {
             }
             _ => None,
         });
+        let overrides = self.overrides_ident();
         quote! {
-            fn __factory_object(&self, __draw: &mut #private::Draw) -> #model {
+            #[automatically_derived]
+            impl #private::DrawObject<#model> for #overrides {
+            fn object(&self, __draw: &mut #private::Draw, __hooks: &[#private::AfterBuild<#model>]) -> #model {
                 #sequence
                 let __rng = &mut __draw.rng;
                 #[allow(unused_mut)]
@@ -60,8 +64,9 @@ impl<'a> Expander<'a> {
                     #(#values,)*
                 };
                 #(#lazies)*
-                self.__factory.after_build(&mut object);
+                #private::after_build(__hooks, &mut object);
                 object
+            }
             }
         }
     }
@@ -84,7 +89,7 @@ impl<'a> Expander<'a> {
             .map(|(k, f)| {
                 let ident = f.ident;
                 let has_value_attr = !matches!(f.value(), Value::Dummy);
-                quote!(.with(#k, #has_value_attr || self.#ident.is_some()))
+                quote!(.with(#k, #has_value_attr || self.__o.#ident.is_some()))
             });
         let parents = self.associations().map(|f| {
             let ident = f.ident;
@@ -92,22 +97,25 @@ impl<'a> Expander<'a> {
             let parent = f.association();
             let default_parent = if f.is_option() && f.attrs.create_parent.is_none() {
                 // An optional foreign key stays NULL unless a parent is asked for.
-                quote!(#private::core::option::Option::None)
+                quote!(#private::None)
             } else {
                 let span = parent.span();
-                { let spanned_private = private_at(span); quote_spanned!{span=>
-                    #spanned_private::core::option::Option::Some(#spanned_private::default_parent::<#parent>())
-                } }
+                {
+                    let spanned_private = private_at(span);
+                    quote_spanned! {span=>
+                        #spanned_private::Some(#spanned_private::default_parent::<#parent>())
+                    }
+                }
             };
             if f.is_deferred() {
                 let deferred = deferred_bound(model, f);
                 return quote! {
-                    if self.#ident.is_some() {
-                        #private::core::option::Option::None
+                    if self.__o.#ident.is_some() {
+                        #private::None
                     } else {
-                        let source = match &self.#parent_field {
-                            #private::core::option::Option::Some(source) => #private::Arc::clone(source),
-                            #private::core::option::Option::None => #private::default_parent::<#parent>(),
+                        let source = match &self.__o.#parent_field {
+                            #private::Some(source) => #private::Arc::clone(source),
+                            #private::None => #private::default_parent::<#parent>(),
                         };
                         <S as #deferred>::deferred().map(|step| (source, step))
                     }
@@ -115,18 +123,18 @@ impl<'a> Expander<'a> {
             }
             let members = group_members(f);
             quote! {
-                if false #(|| self.#members.is_some())* {
-                    #private::core::option::Option::None
+                if false #(|| self.__o.#members.is_some())* {
+                    #private::None
                 } else {
-                    match &self.#parent_field {
-                        #private::core::option::Option::Some(source) => #private::core::option::Option::Some(#private::Arc::clone(source)),
-                        #private::core::option::Option::None => #default_parent,
+                    match &self.__o.#parent_field {
+                        #private::Some(source) => #private::Some(#private::Arc::clone(source)),
+                        #private::None => #default_parent,
                     }
                 }
             }
         });
         quote! {
-            fn __factory_rows(&self, n: usize, inherited: #private::core::option::Option<u64>) -> #private::Rows<#model>
+            fn __factory_rows(&self, n: usize, inherited: #private::Option<u64>) -> #private::Rows<#model>
             where
                 #(#deferred_bounds,)*
             {
@@ -136,19 +144,20 @@ impl<'a> Expander<'a> {
             }
 
             /// The next `n` rows of a stream drawn from `__draw` (seeding draws chunk by chunk).
-            fn __factory_chunk(&self, n: usize, __draw: &mut #private::Draw, seed: #private::core::option::Option<u64>) -> #private::Rows<#model>
+            fn __factory_chunk(&self, n: usize, __draw: &mut #private::Draw, seed: #private::Option<u64>) -> #private::Rows<#model>
             where
                 #(#deferred_bounds,)*
             {
                 #[allow(unused_mut)]
-                let mut rows: #private::Vec<#model> = (0..n).map(|_| self.__factory_object(__draw)).collect();
+                let __hooks = self.__factory.after_build_hooks();
+                let mut rows = #private::objects(&self.__o, n, __draw, __hooks);
                 let set = #private::ColumnSet::default() #(#column_set)*;
                 let parents = (#(#parents,)*);
                 // A `back_reference` key not given is NULL in the INSERT: `after_insert` sets it,
                 // or (drawn by an unbound factory, as another row's parent) it stays NULL.
-                #(if self.#deferred_fields.is_none() {
+                #(if self.__o.#deferred_fields.is_none() {
                     for row in rows.iter_mut() {
-                        row.#deferred_fields = #private::core::option::Option::None;
+                        row.#deferred_fields = #private::None;
                     }
                 })*
                 #private::Rows { rows, set, parents, seed }
@@ -180,14 +189,14 @@ impl<'a> Expander<'a> {
             let by_default = f.attrs.create_parent.is_some() || f.is_deferred();
             return quote! {
                 if #by_default || self.#parent_field.is_some() {
-                    #private::core::option::Option::Some(#key)
+                    #private::Some(#key)
                 } else {
-                    #private::core::option::Option::None
+                    #private::None
                 }
             };
         }
         match f.value() {
-            Value::Skip => quote!(#private::core::default::Default::default()),
+            Value::Skip => quote!(#private::Default::default()),
             Value::Default(expr) => {
                 quote_spanned! {expr.span()=>
                     { let value: #ty = #expr; value }

@@ -23,7 +23,7 @@ impl<'a> Expander<'a> {
             .or(f.association().map(|_| ident))
             .map(|first| {
                 let parent = parent_ident(first);
-                quote!(self.#parent = #private::core::option::Option::None;)
+                quote!(self.__o.#parent = #private::None;)
             });
         let main = if let Some(i) = self.required.iter().position(|(r, _)| r.ident == ident) {
             // Changes this field's type parameter to `Set`: the struct is rebuilt field by field.
@@ -35,20 +35,17 @@ impl<'a> Expander<'a> {
                     quote!(#p)
                 }
             });
-            let others = self
-                .settable()
-                .filter(|o| o.ident != ident)
-                .map(|o| o.ident);
-            let parents = self.associations().map(|a| parent_ident(a.ident));
+            let overrides = self.overrides_ident();
             quote! {
                 #[doc = #doc]
                 pub fn #ident(self, value: #param) -> #factory<S #(, #params)*> {
                     #factory {
                         __factory: self.__factory,
-                        #ident: #private::core::option::Option::Some(#convert),
-                        #(#others: self.#others,)*
-                        #(#parents: self.#parents,)*
-                        __required: #private::core::marker::PhantomData,
+                        __o: #overrides {
+                            #ident: #private::Some(#convert),
+                            ..self.__o
+                        },
+                        __required: #private::PhantomData,
                     }
                 }
             }
@@ -56,7 +53,7 @@ impl<'a> Expander<'a> {
             quote! {
                 #[doc = #doc]
                 pub fn #ident(mut self, value: #param) -> Self {
-                    self.#ident = #private::core::option::Option::Some(#convert);
+                    self.__o.#ident = #private::Some(#convert);
                     #clear_parent
                     self
                 }
@@ -82,9 +79,9 @@ impl<'a> Expander<'a> {
                     __Customize: FnOnce(<#parent as #private::Association>::Factory) -> __F,
                     __F: #private::RowSource<#parent> + 'static,
                 {
-                    let factory = <<#parent as #private::Association>::Factory as #private::core::default::Default>::default();
-                    self.#parent_field = #private::core::option::Option::Some(#private::Arc::new(customize(factory)));
-                    #(self.#members = #private::core::option::Option::None;)*
+                    let factory = <<#parent as #private::Association>::Factory as #private::Default>::default();
+                    self.__o.#parent_field = #private::Some(#private::Arc::new(customize(factory)));
+                    #(self.__o.#members = #private::None;)*
                     self
                 }
             }
@@ -97,7 +94,10 @@ impl<'a> Expander<'a> {
 /// Number fields take their own type (`Option<N>` fields: `N` or `Option<N>`), so an integer
 /// literal is inferred as the field's type instead of falling back to `i32`, which
 /// `impl Into<i16>` would refuse; every other type takes anything `Into` it.
-pub(super) fn setter_param(private: &TokenStream, ty: &syn::Type) -> (TokenStream, TokenStream) {
+pub(super) fn setter_param(
+    private: &impl quote::ToTokens,
+    ty: &syn::Type,
+) -> (TokenStream, TokenStream) {
     if is_number(ty) {
         return (quote!(#ty), quote!(value));
     }
