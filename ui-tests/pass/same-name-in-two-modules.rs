@@ -1,5 +1,5 @@
-//! `Session -> calendar::Event -> billing::Session` is no cycle: two models named `Session`
-//! in two modules are two models.
+// `Session -> calendar::Event -> billing::Session` is no cycle: two models named `Session`
+// in two modules are two models.
 use sqlx_factory::Factory;
 
 #[derive(Debug, sqlx::FromRow, Factory)]
@@ -19,7 +19,7 @@ mod calendar {
     pub struct Event {
         #[factory(primary_key)]
         pub id: i64,
-        #[factory(association = crate::billing::Session)]
+        #[factory(association = super::billing::Session)]
         pub billing_session_id: i64,
     }
 }

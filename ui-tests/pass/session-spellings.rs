@@ -1,5 +1,5 @@
-//! Every way a session is passed compiles: `&mut` of a transaction or connection (reborrowed
-//! with `&mut *conn` to bind it again, as with sqlx's own executors), and a pool.
+// Every way a session is passed compiles: `&mut` of a transaction or connection (reborrowed
+// with `&mut *conn` to bind it again, as with sqlx's own executors), and a pool.
 use sqlx_factory::Factory;
 
 #[derive(Debug, Clone, sqlx::FromRow, Factory)]

@@ -1,0 +1,40 @@
+//! Programs that must compile and run as written (`ui-tests/pass/`): the spellings and
+//! attributes that stand beside the UI tests' fail cases. They are ordinary tests, built with
+//! the other test binaries: as trybuild pass cases they made trybuild build every dependency
+//! with code generation, the slowest part of a cold `cargo test`.
+
+mod awkward_names {
+    include!("../ui-tests/pass/awkward-names.rs");
+
+    #[test]
+    fn runs() {
+        main();
+    }
+}
+
+mod every_attribute {
+    include!("../ui-tests/pass/every-attribute.rs");
+
+    #[test]
+    fn runs() {
+        main();
+    }
+}
+
+mod same_name_in_two_modules {
+    include!("../ui-tests/pass/same-name-in-two-modules.rs");
+
+    #[test]
+    fn runs() {
+        main().unwrap();
+    }
+}
+
+mod session_spellings {
+    include!("../ui-tests/pass/session-spellings.rs");
+
+    #[test]
+    fn runs() {
+        main().unwrap();
+    }
+}
