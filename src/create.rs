@@ -936,10 +936,7 @@ impl<DB: Backend, P: Insert<DB>> InsertParent<DB> for P {
                 Ok(parents.iter().map(key.from_row).collect())
             });
         }
-        let parent_operation = match children {
-            1 => Operation::Create,
-            rows => Operation::CreateBatch { rows },
-        };
+        let parent_operation = parent_operation(children);
         Box::pin(async move {
             let rows = source.rows(children, seed);
             let inserts = insert_keys::<DB, P, T>(conn, rows, parent_operation, key);
@@ -955,15 +952,9 @@ impl<DB: Backend, P: Insert<DB>> InsertParent<DB> for P {
                 );
                 inserts.instrument(span)
             };
-            inserts.await.map_err(|e| {
-                Error::wrap(
-                    M::FACTORY,
-                    M::TABLE,
-                    operation,
-                    Step::Parent { field },
-                    Box::new(e),
-                )
-            })
+            inserts
+                .await
+                .map_err(|e| parent_error::<M>(field, operation, e))
         })
     }
 
@@ -975,24 +966,13 @@ impl<DB: Backend, P: Insert<DB>> InsertParent<DB> for P {
         operation: Operation,
         seed: Option<u64>,
     ) -> BoxFuture<'a, Result<Vec<Self>, Error>> {
-        let parent_operation = match children {
-            1 => Operation::Create,
-            rows => Operation::CreateBatch { rows },
-        };
+        let parent_operation = parent_operation(children);
         Box::pin(async move {
             // Parents are created only inside an operation's scope.
             let rows = source.rows(children, seed);
             insert_rows::<DB, P>(conn, rows, parent_operation, Kept::Nothing)
                 .await
-                .map_err(|e| {
-                    Error::wrap(
-                        M::FACTORY,
-                        M::TABLE,
-                        operation,
-                        Step::Parent { field },
-                        Box::new(e),
-                    )
-                })
+                .map_err(|e| parent_error::<M>(field, operation, e))
         })
     }
 }
@@ -1025,6 +1005,25 @@ impl<DB: Backend, P> InsertParent<DB, true> for P {
     ) -> BoxFuture<'a, Result<Vec<Self>, Error>> {
         Box::pin(async move { Err(cycle_error_at::<M>(field, operation)) })
     }
+}
+
+/// How a parent's own INSERT is reported: one row per child.
+fn parent_operation(children: usize) -> Operation {
+    match children {
+        1 => Operation::Create,
+        rows => Operation::CreateBatch { rows },
+    }
+}
+
+/// A parent's failure, as the child's operation failing at the association on `field`.
+fn parent_error<M: Model>(field: &'static str, operation: Operation, e: Error) -> Error {
+    Error::wrap(
+        M::FACTORY,
+        M::TABLE,
+        operation,
+        Step::Parent { field },
+        Box::new(e),
+    )
 }
 
 fn cycle_error_at<M: Model>(field: &'static str, operation: Operation) -> Error {
