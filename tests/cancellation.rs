@@ -23,7 +23,7 @@ use common::Kind;
 #[macro_use]
 mod tx;
 
-use tx::{Author, Book, Entry, bounded};
+use tx::{Book, Entry, Slugged, bounded};
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
 #[factory(table = "pairs", get_or_create(a, b))]
@@ -37,17 +37,6 @@ struct Pair {
     #[factory(transient, default = 0)]
     #[sqlx(skip)]
     tag: i32,
-}
-
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
-#[factory(table = "slugged", get_or_create(slug))]
-struct Slugged {
-    #[factory(primary_key)]
-    id: i64,
-    #[factory(association = Author)]
-    author_id: i64,
-    #[factory(default = "hello".to_string())]
-    slug: String,
 }
 
 /// Like `bounded`, but a hang is a finding, not a panic.

@@ -18,7 +18,7 @@ use common::Kind;
 #[macro_use]
 mod tx;
 
-use tx::{Author, Blob, Book, Entry, bounded, schema_sql};
+use tx::{Blob, Book, Entry, Slugged, bounded, schema_sql};
 
 /// `n` rows of a batch, counted from 0, whose `name` is NULL: that row breaks NOT NULL.
 fn break_row(n: usize) -> impl Fn(&mut Entry) + Send + Sync + 'static {
@@ -306,17 +306,6 @@ struct Coded {
     code: Option<String>,
     #[factory(sequence = |n| format!("owner{n}@example.com"))]
     email: String,
-}
-
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
-#[factory(table = "slugged", get_or_create(slug))]
-struct Slugged {
-    #[factory(primary_key)]
-    id: i64,
-    #[factory(association = Author)]
-    author_id: i64,
-    #[factory(default = "hello".to_string())]
-    slug: String,
 }
 
 /// The schema of the get_or_create cases: `code` and `email` both UNIQUE.

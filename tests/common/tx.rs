@@ -141,6 +141,19 @@ pub struct Book {
     pub title: String,
 }
 
+/// A get-or-create model with a parent; its table (`slugged`, `slug` UNIQUE) is created by
+/// the tests that use it.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "slugged", get_or_create(slug))]
+pub struct Slugged {
+    #[factory(primary_key)]
+    pub id: i64,
+    #[factory(association = Author)]
+    pub author_id: i64,
+    #[factory(default = "hello".to_string())]
+    pub slug: String,
+}
+
 /// Every await of a test body is bounded: a hang fails the test instead of blocking CI.
 pub const LIMIT: Duration = Duration::from_secs(60);
 
