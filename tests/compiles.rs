@@ -1,7 +1,6 @@
 //! Programs that must compile and run as written (`ui-tests/pass/`): the spellings and
 //! attributes that stand beside the UI tests' fail cases. They are ordinary tests, built with
-//! the other test binaries: as trybuild pass cases they made trybuild build every dependency
-//! with code generation, the slowest part of a cold `cargo test`.
+//! the other test binaries, so that nothing is compiled twice for them.
 
 mod awkward_names {
     include!("../ui-tests/pass/awkward-names.rs");
