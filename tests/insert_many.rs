@@ -88,6 +88,33 @@ on_every_backend! {
 }
 
 on_every_backend! {
+    /// A statement that fails in the middle of a seed (a unique email taken by the caller's
+    /// row): the error names that statement's rows, not those of the next one (drawn while
+    /// it ran), and the seed leaves none of its rows; the caller's row and transaction stay.
+    async fn failing_statement_names_its_rows(conn, kind) {
+        create_tables(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        let taken = SeedUser::factory().seed(21).build_batch(1_300).pop().unwrap().email;
+        SeedUser::factory().with_session(&mut tx).email(taken).create().await.unwrap();
+        let error = SeedUser::factory()
+            .with_session(&mut tx)
+            .seed(21)
+            .insert_many(2_500)
+            .chunk_rows(500)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("sending rows 1001 to 1500"), "{error}");
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM seed_users")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(count, 1, "only the caller's row: {error}");
+        tx.rollback().await.unwrap();
+    }
+}
+
+on_every_backend! {
     /// Children spread over existing parents: every post's author exists (JOIN count), each
     /// user gets the same share, and no user is created.
     async fn children_spread_over_parents(conn, kind) {
