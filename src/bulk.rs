@@ -9,7 +9,6 @@
 use std::any::{Any, TypeId};
 use std::future::IntoFuture;
 use std::marker::PhantomData;
-use std::task::Poll;
 
 use sqlx::Database;
 use sqlx::error::BoxDynError;
@@ -17,7 +16,7 @@ use sqlx::error::BoxDynError;
 use crate::backend::Backend;
 use crate::create::{Pending, State};
 use crate::error::{Error, Operation, Step};
-use crate::future::BoxFuture;
+use crate::future::{BoxFuture, overlap};
 use crate::model::{Association, Insert, Model, Rows};
 use crate::scope::Scope;
 use crate::seed::Draw;
@@ -790,19 +789,6 @@ pub(crate) async fn insert_values_with<DB: Backend, M: Insert<DB>>(
         }
     }
     Ok(inserted)
-}
-
-/// Polls `send` once, which sends its statement (sqlx writes and flushes it, or hands it to
-/// SQLite's worker thread, before its first wait), runs `meanwhile`, then waits for `send`.
-/// Dropped, it drops `send` as an `.await` on it would be dropped.
-async fn overlap<T, U>(mut send: BoxFuture<'_, T>, meanwhile: impl FnOnce() -> U) -> (T, U) {
-    let early = std::future::poll_fn(|cx| Poll::Ready(send.as_mut().poll(cx))).await;
-    let other = meanwhile();
-    let done = match early {
-        Poll::Ready(done) => done,
-        Poll::Pending => send.await,
-    };
-    (done, other)
 }
 
 /// The rows of the chunk being sent, cut into statements by binds and bytes.

@@ -11,7 +11,7 @@ use sqlx::error::BoxDynError;
 use crate::backend::{Backend, SMALL_BATCH_BYTES};
 use crate::bulk::{Args, ChunkSource, InsertMany};
 use crate::error::{Error, Kept, Operation, Step};
-use crate::future::BoxFuture;
+use crate::future::{BoxFuture, overlap};
 use crate::model::{Insert, Model, RowSource, Rows};
 use crate::scope::{Scope, in_transaction};
 use crate::session::{Bound, NoSession, Session};
@@ -354,7 +354,7 @@ async fn run_lazy<DB: Backend, M: Insert<DB>>(
         let mut piece = first;
         loop {
             let Rows { rows, set, .. } = piece;
-            send_chunks::<DB, M>(
+            let send = send_chunks::<DB, M>(
                 conn,
                 rows,
                 set,
@@ -362,12 +362,14 @@ async fn run_lazy<DB: Backend, M: Insert<DB>>(
                 Kept::Nothing,
                 &mut numbering,
                 &mut created,
-            )
-            .await?;
-            if lazy.n == 0 {
-                break;
+            );
+            // The next piece is drawn while this one's INSERT runs.
+            let (sent, next) = overlap(send, || (lazy.n > 0).then(|| lazy.next(most))).await;
+            sent?;
+            match next {
+                Some(next) => piece = next,
+                None => break,
             }
-            piece = lazy.next(most);
         }
         Ok::<_, Error>(created)
     };
