@@ -354,6 +354,10 @@ async fn run_lazy<DB: Backend, M: Insert<DB>>(
         let mut piece = first;
         loop {
             let Rows { rows, set, .. } = piece;
+            let mut read = Created {
+                rows: &mut created,
+                transient: Vec::new(),
+            };
             let send = send_chunks::<DB, M>(
                 conn,
                 rows,
@@ -361,7 +365,7 @@ async fn run_lazy<DB: Backend, M: Insert<DB>>(
                 operation,
                 Kept::Nothing,
                 &mut numbering,
-                &mut created,
+                &mut read,
             );
             // The next piece is drawn while this one's INSERT runs.
             let (sent, next) = overlap(send, || (lazy.n > 0).then(|| lazy.next(most))).await;
@@ -525,7 +529,10 @@ async fn insert_new<DB: Backend, M: Insert<DB>>(
         operation,
         kept,
         &mut numbering,
-        &mut created,
+        &mut Created {
+            rows: &mut created,
+            transient: Vec::new(),
+        },
     )
     .await?;
     if let Some(step) = M::after_insert(&mut parents, &mut created, &mut *conn, operation, seed) {
@@ -541,8 +548,96 @@ struct Numbering {
     of: usize,
 }
 
+/// What each chunk's `INSERT .. RETURNING` reads back, and where it goes: the created rows
+/// ([`Created`]) or a parent's key alone ([`Keys`]).
+trait ReadBack<DB: Backend, M: Insert<DB>>: Send {
+    /// The INSERT text for `count` rows sending the columns `set`.
+    fn sql(&self, set: ColumnSet, count: usize) -> Arc<str>;
+    /// Rows read back so far: a chunk's first row is the one after them.
+    fn len(&self) -> usize;
+    /// What binding a row left (its transient values), kept until its row is read back.
+    fn bound(&mut self, transient: M::Transient);
+    /// One returned row, in the order the rows were sent.
+    fn read(&mut self, row: &<DB as sqlx::Database>::Row) -> Result<(), sqlx::Error>;
+    /// After the last `count` rows were read back.
+    fn chunk_read(&mut self, count: usize) {
+        let _ = count;
+    }
+}
+
+/// The created rows, whole, with their transient values restored.
+struct Created<'a, M: Model> {
+    rows: &'a mut Vec<M>,
+    transient: Vec<M::Transient>,
+}
+
+impl<DB: Backend, M: Insert<DB>> ReadBack<DB, M> for Created<'_, M> {
+    fn sql(&self, set: ColumnSet, count: usize) -> Arc<str> {
+        M::sql_cache().insert_sql::<DB, M>(set, count)
+    }
+
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn bound(&mut self, transient: M::Transient) {
+        self.transient.push(transient);
+    }
+
+    fn read(&mut self, row: &<DB as sqlx::Database>::Row) -> Result<(), sqlx::Error> {
+        M::check_returned(row)?;
+        self.rows.push(M::from_row(row)?);
+        Ok(())
+    }
+
+    fn chunk_read(&mut self, count: usize) {
+        let start = self.rows.len() - count;
+        for (row, transient) in self.rows[start..].iter_mut().zip(self.transient.drain(..)) {
+            row.restore_transient(transient);
+        }
+    }
+}
+
+/// A parent's key column alone, decoded as `T`.
+struct Keys<P, T> {
+    keys: Vec<T>,
+    key: ParentKey<P, T>,
+}
+
+impl<DB: Backend, P: Insert<DB>, T> ReadBack<DB, P> for Keys<P, T>
+where
+    T: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB> + Send + 'static,
+{
+    fn sql(&self, set: ColumnSet, count: usize) -> Arc<str> {
+        P::sql_cache().seed_key_sql::<DB, P>(set, count, self.key.column)
+    }
+
+    fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    fn bound(&mut self, _transient: P::Transient) {}
+
+    fn read(&mut self, row: &<DB as sqlx::Database>::Row) -> Result<(), sqlx::Error> {
+        // NULL where the child's field takes `None` is a key that did not come back (SQLite
+        // stores NULL in a non-`INTEGER` primary key given no value).
+        match DB::first_column::<Option<T>>(row)? {
+            Some(value) => {
+                self.keys.push(value);
+                Ok(())
+            }
+            None => Err(sqlx::Error::Protocol(format!(
+                "the database returned NULL for the key `{}` of a `{}` created as a parent: \
+                 give the key a value with `#[factory(default = ..)]` or `sequence`",
+                self.key.column,
+                P::TABLE
+            ))),
+        }
+    }
+}
+
 /// Sends `rows` in chunks under the bind limit and the server's statement size, each an
-/// `INSERT .. RETURNING` decoded in order, and appends the created rows to `created`.
+/// `INSERT .. RETURNING` read back in order into `read`.
 async fn send_chunks<DB: Backend, M: Insert<DB>>(
     conn: &mut DB::Connection,
     rows: Vec<M>,
@@ -550,7 +645,7 @@ async fn send_chunks<DB: Backend, M: Insert<DB>>(
     operation: Operation,
     kept: Kept,
     numbering: &mut Numbering,
-    created: &mut Vec<M>,
+    read: &mut impl ReadBack<DB, M>,
 ) -> Result<(), Error> {
     let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
     // One small row, `create()`'s case: one statement, no list of sizes to allocate.
@@ -578,11 +673,10 @@ async fn send_chunks<DB: Backend, M: Insert<DB>>(
         of => of.max(numbering.index + chunks.len()),
     };
     let mut rows = rows.into_iter();
-    let mut transient = Vec::new();
     for &count in chunks.iter() {
         numbering.index += 1;
         let index = numbering.index;
-        let first_row = created.len() + 1;
+        let first_row = read.len() + 1;
         // The step names the chunk when there are several, and what is left of a decoded
         // failure when there is one.
         let step = |decoding: bool| match of {
@@ -602,12 +696,11 @@ async fn send_chunks<DB: Backend, M: Insert<DB>>(
             }
             e
         };
-        let sql = M::sql_cache().insert_sql::<DB, M>(set, count);
+        let sql = read.sql(set, count);
         let mut args = DB::Arguments::default();
         args.reserve(count * per_row, count * per_row * 8);
-        transient.clear();
         for row in rows.by_ref().take(count) {
-            transient.push(
+            read.bound(
                 row.bind(set, &mut Args::<DB>(&mut args))
                     .map_err(|e| fail(sqlx::Error::Encode(e), false))?,
             );
@@ -616,30 +709,23 @@ async fn send_chunks<DB: Backend, M: Insert<DB>>(
             let row = DB::fetch_one(&mut *conn, sql, args)
                 .await
                 .map_err(|e| fail(e, false))?;
-            M::check_returned(&row).map_err(|e| fail(e, true))?;
-            created.push(M::from_row(&row).map_err(|e| fail(e, true))?);
+            read.read(&row).map_err(|e| fail(e, true))?;
         } else {
-            // Each row is decoded as it arrives and dropped, as sqlx's `query_as` does: holding
+            // Each row is read as it arrives and dropped, as sqlx's `query_as` does: holding
             // a statement's rows until the last one came cost the allocator more than the
             // decode (callgrind, `create_batch_10k` on SQLite).
             let mut returned = 0usize;
-            let mut undecoded = None;
+            let mut unread = None;
             let mut each = |row: &<DB as sqlx::Database>::Row| {
                 returned += 1;
-                match M::check_returned(row).and_then(|()| M::from_row(row)) {
-                    Ok(row) => {
-                        created.push(row);
-                        Ok(())
-                    }
-                    Err(e) => {
-                        undecoded = Some(e);
-                        // Stops reading; the error kept above is the one reported.
-                        Err(sqlx::Error::RowNotFound)
-                    }
-                }
+                read.read(row).map_err(|e| {
+                    unread = Some(e);
+                    // Stops reading; the error kept above is the one reported.
+                    sqlx::Error::RowNotFound
+                })
             };
             let sent = DB::fetch_each(&mut *conn, sql, args, &mut each).await;
-            if let Some(e) = undecoded {
+            if let Some(e) = unread {
                 return Err(fail(e, true));
             }
             sent.map_err(|e| fail(e, false))?;
@@ -652,10 +738,7 @@ async fn send_chunks<DB: Backend, M: Insert<DB>>(
                 ));
             }
         }
-        let start = created.len() - count;
-        for (row, transient) in created[start..].iter_mut().zip(transient.drain(..)) {
-            row.restore_transient(transient);
-        }
+        read.chunk_read(count);
     }
     Ok(())
 }
@@ -1051,7 +1134,6 @@ async fn insert_keys<DB: Backend, P: Insert<DB>, T>(
 where
     T: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB> + Send + 'static,
 {
-    let error = |source| Error::new(P::FACTORY, P::TABLE, operation, source);
     let Rows {
         mut rows,
         set,
@@ -1072,7 +1154,10 @@ where
             operation,
             Kept::Nothing,
             &mut numbering,
-            &mut created,
+            &mut Created {
+                rows: &mut created,
+                transient: Vec::new(),
+            },
         )
         .await?;
         if let Some(step) = P::after_insert(&mut parents, &mut created, &mut *conn, operation, seed)
@@ -1081,69 +1166,22 @@ where
         }
         return Ok(created.iter().map(key.from_row).collect());
     }
-    let chunks = match chunk_sizes::<DB, P>(conn, &rows, set).await {
-        Ok(chunks) => chunks,
-        Err(ChunkError::Sqlx(e)) => return Err(error(e)),
-        Err(ChunkError::TooLarge(why)) => {
-            return Err(Error::wrap(
-                P::FACTORY,
-                P::TABLE,
-                operation,
-                Step::Insert,
-                why.into(),
-            ));
-        }
+    let mut read = Keys {
+        keys: Vec::with_capacity(rows.len()),
+        key,
     };
-    let per_row = binds_per_row(P::COLUMNS, set);
-    let of = chunks.len();
-    let mut keys = Vec::with_capacity(rows.len());
-    let mut rows = rows.into_iter();
-    for (index, &count) in chunks.iter().enumerate() {
-        let first_row = keys.len() + 1;
-        let fail = |source: sqlx::Error| {
-            let e = Error::new(P::FACTORY, P::TABLE, operation, source);
-            match of {
-                1 => e.at(Step::Insert),
-                of => e.at(Step::Chunk {
-                    index: index + 1,
-                    of,
-                    first_row,
-                    last_row: first_row + count - 1,
-                }),
-            }
-        };
-        let sql = P::sql_cache().seed_key_sql::<DB, P>(set, count, key.column);
-        let mut args = DB::Arguments::default();
-        args.reserve(count * per_row, count * per_row * 8);
-        for row in rows.by_ref().take(count) {
-            row.bind(set, &mut Args::<DB>(&mut args))
-                .map_err(|e| fail(sqlx::Error::Encode(e)))?;
-        }
-        let returned = DB::fetch_all(&mut *conn, sql, args).await.map_err(&fail)?;
-        if returned.len() != count {
-            return Err(fail(sqlx::Error::Protocol(format!(
-                "INSERT of {count} rows returned {} rows",
-                returned.len()
-            ))));
-        }
-        for row in &returned {
-            // NULL where the child's field takes `None` is a key that did not come back
-            // (SQLite stores NULL in a non-`INTEGER` primary key given no value).
-            match DB::first_column::<Option<T>>(row).map_err(&fail)? {
-                Some(value) => keys.push(value),
-                None => {
-                    return Err(fail(sqlx::Error::Protocol(format!(
-                        "the database returned NULL for the key `{}` of a `{}` created as \
-                         a parent: give the key a value with `#[factory(default = ..)]` or \
-                         `sequence`",
-                        key.column,
-                        P::TABLE
-                    ))));
-                }
-            }
-        }
-    }
-    Ok(keys)
+    let mut numbering = Numbering { index: 0, of: 0 };
+    send_chunks::<DB, P>(
+        conn,
+        rows,
+        set,
+        operation,
+        Kept::Nothing,
+        &mut numbering,
+        &mut read,
+    )
+    .await?;
+    Ok(read.keys)
 }
 
 /// `with_related(n, f)`: `n` rows of `C` per created row, from the factory `f` returns.
