@@ -53,6 +53,26 @@ where
     );
 }
 
+/// Posts whose author exists (a JOIN), and each user's post count in the order of their ids.
+macro_rules! posts_per_user {
+    ($tx:ident) => {{
+        let joined: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM seed_posts p JOIN seed_users u ON u.id = p.author_id",
+        )
+        .fetch_one(&mut *$tx)
+        .await
+        .unwrap();
+        let shares: Vec<i64> = sqlx::query_scalar(
+            "SELECT COUNT(p.id) FROM seed_users u LEFT JOIN seed_posts p ON p.author_id = u.id
+             GROUP BY u.id ORDER BY u.id",
+        )
+        .fetch_all(&mut *$tx)
+        .await
+        .unwrap();
+        (joined, shares)
+    }};
+}
+
 type Values = (String, String, i32, Option<String>);
 
 on_every_backend! {
@@ -132,19 +152,8 @@ on_every_backend! {
             .await
             .unwrap();
         assert_eq!(posts, 1_000);
-        let joined: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM seed_posts p JOIN seed_users u ON u.id = p.author_id",
-        )
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap();
+        let (joined, shares) = posts_per_user!(tx);
         assert_eq!(joined, 1_000);
-        let shares: Vec<i64> = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM seed_posts GROUP BY author_id ORDER BY author_id",
-        )
-        .fetch_all(&mut *tx)
-        .await
-        .unwrap();
         assert_eq!(shares, vec![10; 100], "round robin over the 100 users");
         let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM seed_users")
             .fetch_one(&mut *tx)
@@ -172,20 +181,8 @@ on_every_backend! {
             .await
             .unwrap();
         assert_eq!(posts, 1_000);
-        let joined: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM seed_posts p JOIN seed_users u ON u.id = p.author_id",
-        )
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap();
+        let (joined, shares) = posts_per_user!(tx);
         assert_eq!(joined, 1_000);
-        let shares: Vec<i64> = sqlx::query_scalar(
-            "SELECT COUNT(p.id) FROM seed_users u LEFT JOIN seed_posts p ON p.author_id = u.id
-             GROUP BY u.id ORDER BY u.id",
-        )
-        .fetch_all(&mut *tx)
-        .await
-        .unwrap();
         assert_eq!(shares, vec![25; 40], "round robin over the 40 users");
         tx.rollback().await.unwrap();
     }
@@ -315,20 +312,8 @@ on_every_backend! {
             .await
             .unwrap();
         assert_eq!(users, 1_200);
-        let joined: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM seed_posts p JOIN seed_users u ON u.id = p.author_id",
-        )
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap();
+        let (joined, shares) = posts_per_user!(tx);
         assert_eq!(joined, 6_000);
-        let shares: Vec<i64> = sqlx::query_scalar(
-            "SELECT COUNT(p.id) FROM seed_users u LEFT JOIN seed_posts p ON p.author_id = u.id
-             GROUP BY u.id ORDER BY u.id",
-        )
-        .fetch_all(&mut *tx)
-        .await
-        .unwrap();
         assert_eq!(shares, vec![5; 1_200], "5 posts for every user");
         tx.rollback().await.unwrap();
     }
