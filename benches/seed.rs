@@ -56,36 +56,50 @@ struct Config {
     rounds: usize,
 }
 
+/// Two sides in turn, each round in a transaction rolled back, the order rotating per round:
+/// `$side0` and `$side1` are blocks run with `$tx` bound; returns each side's total time.
+macro_rules! rolled_back_rounds {
+    ($conn:expr, $cfg:expr, |$tx:ident| $side0:block, $side1:block) => {{
+        let mut times = vec![Duration::ZERO; 2];
+        for round in 0..$cfg.rounds {
+            for k in 0..2 {
+                let side = (round + k) % 2;
+                let mut $tx = $conn.begin().await.expect("begin");
+                let start = Instant::now();
+                if side == 0 $side0 else $side1
+                times[side] += start.elapsed();
+                $tx.rollback().await.expect("rollback");
+            }
+        }
+        times
+    }};
+}
+
 /// insert_many against create_batch, each in a transaction rolled back.
 macro_rules! against_create_batch {
     ($backend:literal, $conn:expr, $cfg:expr, $lines:expr) => {{
         let conn = $conn;
         let cfg = $cfg;
-        let mut times = vec![Duration::ZERO; 2];
-        for round in 0..cfg.rounds {
-            for k in 0..2 {
-                let side = (round + k) % 2;
-                let mut tx = conn.begin().await.expect("begin");
-                let start = Instant::now();
-                if side == 0 {
-                    let n = User::factory()
-                        .with_session(&mut tx)
-                        .insert_many(cfg.rows)
-                        .await
-                        .expect("insert_many");
-                    assert_eq!(n, cfg.rows);
-                } else {
-                    let rows = User::factory()
-                        .with_session(&mut tx)
-                        .create_batch(cfg.rows as usize)
-                        .await
-                        .expect("create_batch");
-                    std::hint::black_box(rows);
-                }
-                times[side] += start.elapsed();
-                tx.rollback().await.expect("rollback");
+        let times = rolled_back_rounds!(
+            conn,
+            cfg,
+            |tx| {
+                let n = User::factory()
+                    .with_session(&mut tx)
+                    .insert_many(cfg.rows)
+                    .await
+                    .expect("insert_many");
+                assert_eq!(n, cfg.rows);
+            },
+            {
+                let rows = User::factory()
+                    .with_session(&mut tx)
+                    .create_batch(cfg.rows as usize)
+                    .await
+                    .expect("create_batch");
+                std::hint::black_box(rows);
             }
-        }
+        );
         $lines.push(Line::new(
             "insert_many / create_batch",
             $backend,
@@ -102,32 +116,27 @@ macro_rules! keys_against_count {
     ($backend:literal, $conn:expr, $cfg:expr, $lines:expr) => {{
         let conn = $conn;
         let cfg = $cfg;
-        let mut times = vec![Duration::ZERO; 2];
-        for round in 0..cfg.rounds {
-            for k in 0..2 {
-                let side = (round + k) % 2;
-                let mut tx = conn.begin().await.expect("begin");
-                let start = Instant::now();
-                if side == 0 {
-                    let keys = User::factory()
-                        .with_session(&mut tx)
-                        .insert_many(cfg.rows)
-                        .returning_keys()
-                        .await
-                        .expect("returning_keys");
-                    assert_eq!(keys.len() as u64, cfg.rows);
-                } else {
-                    let n = User::factory()
-                        .with_session(&mut tx)
-                        .insert_many(cfg.rows)
-                        .await
-                        .expect("insert_many");
-                    assert_eq!(n, cfg.rows);
-                }
-                times[side] += start.elapsed();
-                tx.rollback().await.expect("rollback");
+        let times = rolled_back_rounds!(
+            conn,
+            cfg,
+            |tx| {
+                let keys = User::factory()
+                    .with_session(&mut tx)
+                    .insert_many(cfg.rows)
+                    .returning_keys()
+                    .await
+                    .expect("returning_keys");
+                assert_eq!(keys.len() as u64, cfg.rows);
+            },
+            {
+                let n = User::factory()
+                    .with_session(&mut tx)
+                    .insert_many(cfg.rows)
+                    .await
+                    .expect("insert_many");
+                assert_eq!(n, cfg.rows);
             }
-        }
+        );
         $lines.push(Line::new(
             "returning_keys / insert_many",
             $backend,
