@@ -9,6 +9,9 @@
 //! - `insert_many / psql \copy` (PostgreSQL): `psql -c '\copy .. FROM file'` loading the same
 //!   number of rows, drawn from the same factory and written to a text file once, into the same
 //!   table (unique index on `email`), committed, process start included.
+//! - `insert_many / mariadb LOAD DATA` (MariaDB): the `mariadb` client's `LOAD DATA LOCAL
+//!   INFILE` of the same number of rows from such a file, the server's own bulk path, in a
+//!   transaction rolled back as the other sides are, process start included.
 //!
 //! - `returning_keys / insert_many`: the same seed returning the keys, against the count.
 //!
@@ -178,10 +181,68 @@ async fn mariadb(url: &str, cfg: &Config, lines: &mut Vec<Line>) {
     .expect("schema");
     against_create_batch!("mariadb", &mut conn, cfg, lines);
     keys_against_count!("mariadb", &mut conn, cfg, lines);
+
+    // The server's own bulk path, as PostgreSQL's `\copy` is there: the `mariadb` client's
+    // `LOAD DATA LOCAL INFILE` of the same number of rows from a file, in a transaction rolled
+    // back as the other sides are, client start and connection included.
+    let options: sqlx::mysql::MySqlConnectOptions = url.parse().expect("DATABASE_URL_MARIADB");
+    let password = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('@'))
+        .and_then(|(user, _)| user.split_once(':'))
+        .map_or("", |(_, password)| password);
+    let path = rows_file(cfg.rows, "mariadb");
+    let load = format!(
+        "BEGIN; LOAD DATA LOCAL INFILE '{}' INTO TABLE sqlx_factory_seed_bench.bench_users \
+         (email, name, age, bio, score); ROLLBACK;",
+        path.display()
+    );
+    let client = std::process::Command::new("mariadb")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if client {
+        let times = rolled_back_rounds!(
+            conn,
+            cfg,
+            |tx| {
+                let n = User::factory()
+                    .with_session(&mut tx)
+                    .insert_many(cfg.rows)
+                    .await
+                    .expect("insert_many");
+                assert_eq!(n, cfg.rows);
+            },
+            {
+                let out = std::process::Command::new("mariadb")
+                    .arg("--local-infile=1")
+                    .args(["-h", options.get_host(), "-u", options.get_username()])
+                    .arg(format!("--port={}", options.get_port()))
+                    .env("MYSQL_PWD", password)
+                    .args(["-e", &load])
+                    .output()
+                    .expect("run mariadb");
+                assert!(
+                    out.status.success(),
+                    "mariadb LOAD DATA failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        );
+        lines.push(Line::new(
+            "insert_many / mariadb LOAD DATA",
+            "mariadb",
+            cfg.rows * cfg.rounds as u64,
+            &times,
+        ));
+    } else {
+        println!("# the mariadb client was not found: the LOAD DATA reference is skipped");
+    }
+    let _ = std::fs::remove_file(&path);
 }
 
-/// `s` escaped for `COPY`'s text format.
-#[cfg(feature = "postgres")]
+/// `s` escaped for `COPY`'s text format, which is also `LOAD DATA`'s default.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 fn copy_text(out: &mut String, s: &str) {
     for c in s.chars() {
         match c {
@@ -192,6 +253,30 @@ fn copy_text(out: &mut String, s: &str) {
             c => out.push(c),
         }
     }
+}
+
+/// `rows` rows drawn from the factory as tab-separated text (`\N` for NULL), written to a
+/// file in the temp dir: the bulk loaders' input, made once, outside the timings.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+fn rows_file(rows: u64, backend: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!(
+        "sqlx-factory-seed-bench-{backend}-{}.txt",
+        std::process::id()
+    ));
+    let mut text = String::new();
+    for user in User::factory().build_batch(rows as usize) {
+        copy_text(&mut text, &user.email);
+        text.push('\t');
+        copy_text(&mut text, &user.name);
+        let _ = write!(text, "\t{}\t", user.age);
+        match &user.bio {
+            Some(bio) => copy_text(&mut text, bio),
+            None => text.push_str("\\N"),
+        }
+        let _ = writeln!(text, "\t{}", user.score);
+    }
+    std::fs::write(&path, text).expect("write the rows file");
+    path
 }
 
 #[cfg(feature = "postgres")]
@@ -211,23 +296,7 @@ async fn postgres(url: &str, cfg: &Config, lines: &mut Vec<Line>) {
     .expect("schema");
 
     // The reference's rows: the same factory's values, as `COPY` text, written once.
-    let path = std::env::temp_dir().join(format!(
-        "sqlx-factory-seed-bench-{}.txt",
-        std::process::id()
-    ));
-    let mut text = String::new();
-    for user in User::factory().build_batch(cfg.rows as usize) {
-        copy_text(&mut text, &user.email);
-        text.push('\t');
-        copy_text(&mut text, &user.name);
-        let _ = write!(text, "\t{}\t", user.age);
-        match &user.bio {
-            Some(bio) => copy_text(&mut text, bio),
-            None => text.push_str("\\N"),
-        }
-        let _ = writeln!(text, "\t{}", user.score);
-    }
-    std::fs::write(&path, text).expect("write the \\copy file");
+    let path = rows_file(cfg.rows, "postgres");
     let copy = format!(
         "\\copy {SCHEMA}.bench_users (email, name, age, bio, score) FROM '{}'",
         path.display()
