@@ -28,7 +28,7 @@ pub use crate::dates::{DateValue, optional_date};
 pub use crate::error::{Error, Operation};
 pub use crate::future::BoxFuture;
 pub use crate::lint::lint;
-pub use crate::model::{Association, Creatable, Insert, Model, RowSource, Rows};
+pub use crate::model::{Association, Creatable, DefaultRows, Insert, Model, RowSource, Rows};
 pub use crate::probe::{ByLength, BySize, NonNullKey, NullableKey, Probe};
 pub use crate::seed::{Draw, child_seed, draw, next_sequence};
 pub use crate::session::{
