@@ -9,7 +9,7 @@ use syn::{Ident, Path};
 
 use crate::ast::{Field, Input, UnrawString};
 
-/// `__<model>_fields`: a unit struct per settable field, named after it, so that a trait
+/// `__<model>_fields`: an empty enum per settable field, named after it, so that a trait
 /// bound can carry the field's name into a `#[diagnostic::on_unimplemented]` message
 /// (`{F}` prints `subscriber_email`; required fields' `IsSet<F>` uses them too).
 pub fn fields_module(input: &Input<'_>) -> Ident {
@@ -24,11 +24,13 @@ pub fn fields_module_def(input: &Input<'_>) -> TokenStream {
         .iter()
         .filter(|f| !f.is_skipped())
         .map(|f| f.ident);
+    // Empty enums, not unit structs: only ever named as types, and a unit struct also defines
+    // a constructor (an item more per field on every rebuild).
     quote! {
         #[doc(hidden)]
         #[allow(non_camel_case_types, dead_code)]
         #vis mod #module {
-            #(pub struct #markers;)*
+            #(pub enum #markers {})*
         }
     }
 }
