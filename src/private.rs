@@ -298,7 +298,7 @@ where
 /// association with `references = <field>` stores instead of the primary key.
 #[diagnostic::on_unimplemented(
     message = "`references` names no column field of `{Self}`",
-    label = "`{Self}` has no column field of this name (or its type is not `Clone`)",
+    label = "`{Self}` has no column field of this name",
     note = "name a field of `{Self}` that is a column (not `skip` or `transient`)"
 )]
 pub trait Reference<const NAME: u64> {
