@@ -110,12 +110,12 @@ where
             keys,
             point_back: M::point_back,
         });
-        let created =
+        let mut created =
             P::create_parents::<M>(&mut *conn, source, rows.len(), back.field, operation, seed)
                 .await?;
         // A parent with `get_or_create` may be found instead of inserted: then it points at
         // another row, and setting this row's key to it would store a wrong reference.
-        for (row, parent) in rows.iter().zip(&created) {
+        for (row, parent) in rows.iter().zip(created.iter_mut()) {
             if !M::points_back(parent, &row.key()) {
                 return Err(Error::wrap(
                     M::FACTORY,
@@ -178,7 +178,7 @@ pub trait BackSet<P, const NAME: u64>: Association {
     fn point_back(parent: &mut P, key: Self::Key);
     /// Whether `parent`'s back-reference field holds `key` (a parent `get_or_create` found
     /// may point at another row).
-    fn points_back(parent: &P, key: &Self::Key) -> bool;
+    fn points_back(parent: &mut P, key: &Self::Key) -> bool;
 }
 
 /// `a::b::Name` → `Name`.
@@ -197,7 +197,7 @@ pub trait BackReference<const NAME: u64, K>: Sized {
     /// Sets the field to `key`.
     fn set_back(&mut self, key: K);
     /// The key the field holds (`None` for NULL).
-    fn back_key(&self) -> Option<K>;
+    fn back_key(&mut self) -> Option<&K>;
 }
 
 #[diagnostic::do_not_recommend]
@@ -207,10 +207,10 @@ where
     <T as Reference<NAME>>::Value: ForeignKey<K, ()>,
 {
     fn set_back(&mut self, key: K) {
-        self.set(ForeignKey::from_key(key));
+        *self.field() = ForeignKey::from_key(key);
     }
-    fn back_key(&self) -> Option<K> {
-        ForeignKey::<K, ()>::into_key(self.value())
+    fn back_key(&mut self) -> Option<&K> {
+        ForeignKey::<K, ()>::key_ref(self.field())
     }
 }
 

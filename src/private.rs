@@ -28,7 +28,7 @@ pub use crate::dates::{DateValue, optional_date};
 pub use crate::error::{Error, Operation};
 pub use crate::future::BoxFuture;
 pub use crate::lint::lint;
-pub use crate::model::{Association, Creatable, Insert, Model, RowSource, Rows};
+pub use crate::model::{Association, Creatable, DefaultRows, Insert, Model, RowSource, Rows};
 pub use crate::probe::{ByLength, BySize, NonNullKey, NullableKey, Probe};
 pub use crate::seed::{Draw, child_seed, draw, next_sequence};
 pub use crate::session::{
@@ -248,7 +248,7 @@ where
 pub trait ForeignKey<K, F>: Sized {
     fn from_key(key: K) -> Self;
     /// The key this value holds (`None` for NULL).
-    fn into_key(self) -> Option<K>;
+    fn key_ref(&self) -> Option<&K>;
 }
 
 #[diagnostic::do_not_recommend]
@@ -256,7 +256,7 @@ impl<K, F> ForeignKey<K, F> for K {
     fn from_key(key: K) -> Self {
         key
     }
-    fn into_key(self) -> Option<K> {
+    fn key_ref(&self) -> Option<&K> {
         Some(self)
     }
 }
@@ -266,8 +266,8 @@ impl<K, F> ForeignKey<K, F> for Option<K> {
     fn from_key(key: K) -> Self {
         Some(key)
     }
-    fn into_key(self) -> Option<K> {
-        self
+    fn key_ref(&self) -> Option<&K> {
+        self.as_ref()
     }
 }
 
@@ -298,16 +298,17 @@ where
 /// association with `references = <field>` stores instead of the primary key.
 #[diagnostic::on_unimplemented(
     message = "`references` names no column field of `{Self}`",
-    label = "`{Self}` has no column field of this name (or its type is not `Clone`)",
+    label = "`{Self}` has no column field of this name",
     note = "name a field of `{Self}` that is a column (not `skip` or `transient`)"
 )]
 pub trait Reference<const NAME: u64> {
     /// The field's type.
     type Value;
-    /// This row's value of the field.
-    fn value(&self) -> Self::Value;
-    /// Sets the field (a `back_reference` points the parent created after a row back at it).
-    fn set(&mut self, value: Self::Value);
+    /// The field: read (and cloned) for `references`, written by a `back_reference` to point
+    /// the parent created after a row back at it.
+    // One method per impl, not a getter and a setter: the derive writes one impl per column
+    // field of every model, and each body costs on every rebuild of the model crate.
+    fn field(&mut self) -> &mut Self::Value;
 }
 
 pub fn hook<'c, DB, M, F>(hook: F) -> Box<dyn AfterCreate<M, Bound<'c, DB>>>

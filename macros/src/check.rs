@@ -24,13 +24,10 @@ pub fn check_impl(input: &Input<'_>, factory: &syn::Ident, has_required: bool) -
         .filter_map(|f| f.association())
         .map(|parent| quote!(#parent: #private::ParentTable<__DB>));
     let facts = columns.iter().map(|f| field_facts(f));
-    let measures = columns
-        .iter()
-        .enumerate()
-        .filter_map(|(i, f)| measure_arm(f, i));
-    let values = columns.iter().enumerate().map(|(i, f)| {
+    let arms = columns.iter().enumerate().map(|(i, f)| {
         let ident = f.ident;
-        quote!(#i => &self.#ident,)
+        let measure = measure(f);
+        quote!(#i => (#measure, &self.#ident),)
     });
     let fns = columns.iter().map(|f| {
         let ty = stored_type(f);
@@ -67,17 +64,10 @@ pub fn check_impl(input: &Input<'_>, factory: &syn::Ident, has_required: bool) -
         impl #private::CheckFields for #model {
             const FIELDS: &'static [#private::FieldFacts] = &[#(#facts),*];
 
-            fn measure(&self, __field: usize) -> #private::Measure {
+            fn field(&self, __field: usize) -> (#private::Measure, &dyn #private::core::any::Any) {
                 match __field {
-                    #(#measures)*
-                    _ => #private::Measure::Other,
-                }
-            }
-
-            fn value(&self, __field: usize) -> &dyn #private::core::any::Any {
-                match __field {
-                    #(#values)*
-                    _ => &(),
+                    #(#arms)*
+                    _ => (#private::Measure::Other, &()),
                 }
             }
 
@@ -127,16 +117,15 @@ fn field_facts(f: &Field<'_>) -> TokenStream {
     }
 }
 
-/// The arm of `CheckFields::measure` for the field at `index`: its value measured through the
-/// autoref probe on the concrete type (text length, integer value, or nothing for other
-/// types); `Option` is unwrapped here, by syntax, as elsewhere. `None` for `#[sqlx(json)]`
-/// fields (the catch-all arm: not measured).
-fn measure_arm(f: &Field<'_>, index: usize) -> Option<TokenStream> {
+/// The measure of the field `f` of `self`: its value measured through the autoref probe on the
+/// concrete type (text length, integer value, or nothing for other types); `Option` is
+/// unwrapped here, by syntax, as elsewhere. `Other` for `#[sqlx(json)]` fields (not measured).
+fn measure(f: &Field<'_>) -> TokenStream {
     let private = format_ident!("__sf");
     let ident = f.ident;
     // `MeasureKnown` and `MeasureOther` are imported once, in the impls' `const _` block.
-    let measure = match (f.attrs.sqlx_json, f.option_inner()) {
-        (true, _) => return None,
+    match (f.attrs.sqlx_json, f.option_inner()) {
+        (true, _) => quote!(#private::Measure::Other),
         (false, Some(_)) => quote! {
             match &self.#ident {
                 #private::None => #private::Measure::Null,
@@ -144,8 +133,7 @@ fn measure_arm(f: &Field<'_>, index: usize) -> Option<TokenStream> {
             }
         },
         (false, None) => quote!((&#private::Probe(&self.#ident)).measure()),
-    };
-    Some(quote!(#index => #measure,))
+    }
 }
 
 /// Which attribute fills the field when the factory is not told a value.

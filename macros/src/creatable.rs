@@ -14,6 +14,20 @@ pub fn creatable_impl(input: &Input<'_>, factory: &syn::Ident) -> TokenStream {
     }
     let private = quote!(::sqlx_factory::__private);
     let model = input.ident;
+    if !input
+        .fields
+        .iter()
+        .any(|f| f.attrs.back_reference.is_some())
+    {
+        // The runtime's blanket `Creatable` impl, over `Insert<DB>`: one impl with a type
+        // instead of one with two bodies and a bound per field.
+        return quote! {
+            #[automatically_derived]
+            impl #private::DefaultRows for #model {
+                type Unbound = #factory<#private::NoSession>;
+            }
+        };
+    }
     let stores = input.fields.iter().filter(|f| f.is_column()).map(|f| {
         let stored = crate::stored::bound_type(f);
         let marker = crate::refs::marker(input, f.ident);

@@ -361,7 +361,7 @@ impl<T: ?Sized> MeasureOther for &Probe<'_, T> {
 }
 
 /// One column field of a model as the derive describes it, the same on every backend: data
-/// only (the values are read through [`CheckFields::measure`] and [`CheckFields::value`], and
+/// only (the values are read through [`CheckFields::field`], and
 /// the backend-dependent part is [`ColumnFns`]), so the derive emits no closure per field.
 pub struct FieldFacts {
     /// The field's name.
@@ -384,7 +384,7 @@ pub struct ColumnFns<DB: Database> {
     pub type_name: fn() -> String,
     /// sqlx's `Type::compatible` for it: whether it decodes from a column of this type.
     pub compatible: fn(&DB::TypeInfo) -> bool,
-    /// A field value ([`CheckFields::value`]) as the text the backend receives, for enum labels.
+    /// A field value ([`CheckFields::field`]) as the text the backend receives, for enum labels.
     pub text: fn(&dyn Any) -> Option<String>,
 }
 
@@ -433,12 +433,12 @@ impl<DB: Database, M> std::ops::Deref for FieldInfo<DB, M> {
 impl<DB: Database, M: CheckFields> FieldInfo<DB, M> {
     /// This field of `row` as the text the backend receives, for enum labels.
     fn text(&self, row: &M) -> Option<String> {
-        (self.db.text)(row.value(self.index))
+        (self.db.text)(row.field(self.index).1)
     }
 
     /// The length or integer value of this field of `row`.
     fn measure(&self, row: &M) -> Measure {
-        row.measure(self.index)
+        row.field(self.index).0
     }
 }
 
@@ -447,11 +447,10 @@ pub trait CheckFields: Model {
     /// Every column field, in field order.
     const FIELDS: &'static [FieldFacts];
 
-    /// The length or integer value of the field at `field` in [`Self::FIELDS`].
-    fn measure(&self, field: usize) -> Measure;
-
-    /// The field at `field` in [`Self::FIELDS`], for [`ColumnFns::text`].
-    fn value(&self, field: usize) -> &dyn Any;
+    /// The field at `field` in [`Self::FIELDS`]: its length or integer value, and the value
+    /// itself, for [`ColumnFns::text`].
+    // One method, not a `measure` and a `value`: a body less per model on every rebuild.
+    fn field(&self, field: usize) -> (Measure, &dyn Any);
 
     /// `n` objects of the default factory, the `i`-th seeded from `seed` and `i`, so sequences
     /// start from `n` different bases; empty for models with `required` fields.

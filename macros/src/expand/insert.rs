@@ -171,11 +171,11 @@ impl<'a> Expander<'a> {
                         static BACK: #private::Back = #private::Back { field: #name, column: #column, key_column: #key_column, back: #back };
                         let step = #private::deferred_fn::<__DB, Self, #parent>(step)
                             .expect("sqlx-factory bug: a back_reference step made for other types");
-                        let created = step(
+                        let mut created = step(
                             &mut *conn, source, &*rows, &BACK, operation,
                             #private::child_seed(seed, #index),
                         ).await?;
-                        for (row, parent) in rows.iter_mut().zip(&created) {
+                        for (row, parent) in rows.iter_mut().zip(created.iter_mut()) {
                             #assign
                         }
                     }
@@ -226,11 +226,11 @@ impl<'a> Expander<'a> {
             };
             quote! {
                 if let #private::Some(source) = #slot {
-                    let created = #create::<Self>(
+                    let mut created = #create::<Self>(
                         &mut *conn, source, rows.len(), #name, operation,
                         #private::child_seed(seed, #index),
                     ).await?;
-                    for (row, parent) in rows.iter_mut().zip(&created) {
+                    for (row, parent) in rows.iter_mut().zip(created.iter_mut()) {
                         #assign
                     }
                 }
