@@ -12,16 +12,26 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// SQLite's worker thread, before its first wait), runs `meanwhile` (drawing the next rows),
 /// then waits for `send`: the database works while the rows are drawn. Dropped, it drops
 /// `send` as an `.await` on it would be dropped.
+///
+/// `meanwhile` runs user code (`fake`, `sequence`, `lazy`), which may panic: the panic is held
+/// until `send` is done, then resumed, so it never unwinds with the statement in the middle
+/// of its answer (a MariaDB connection left so hangs on its next statement, the caller's
+/// and the `ROLLBACK` our scope queues alike). A panic is then where it was before the draw
+/// overlapped the statement: between two statements.
 pub(crate) async fn overlap<F: Future, U>(
     send: F,
     meanwhile: impl FnOnce() -> U,
 ) -> (F::Output, U) {
     let mut send = pin!(send);
     let early = std::future::poll_fn(|cx| Poll::Ready(send.as_mut().poll(cx))).await;
-    let other = meanwhile();
+    // Unwind safety: after a panic nothing reads what `meanwhile` touched; it is resumed.
+    let other = std::panic::catch_unwind(std::panic::AssertUnwindSafe(meanwhile));
     let done = match early {
         Poll::Ready(done) => done,
         Poll::Pending => send.await,
     };
-    (done, other)
+    match other {
+        Ok(other) => (done, other),
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
 }

@@ -1,0 +1,299 @@
+//! A panic in user code (a `default`/`fake`/`sequence` expression) while the rows of the next
+//! statement are drawn, which since `future::overlap` happens while the previous statement is
+//! in flight: `insert_many` (SQLite, MariaDB), `insert_many(..).returning_keys()` and a
+//! streamed `create_batch(n)` (every backend), in the caller's transaction, on a bare
+//! connection and bound to a pool. The panic is caught by the caller (`catch_unwind` around
+//! the future, as a test harness or a `tokio::spawn` does); afterwards a second connection
+//! must see nothing of the operation, the caller's transaction must still answer (its own
+//! earlier row intact), and the connection must serve the pool's next user.
+
+mod common;
+
+use std::any::Any;
+use std::cell::Cell;
+use std::future::{Future, poll_fn};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::pin;
+use std::task::Poll;
+use std::time::Duration;
+
+use sqlx_factory::Factory;
+use tokio::time::timeout;
+
+use common::Kind;
+
+#[path = "common/tx.rs"]
+#[macro_use]
+mod tx;
+
+use tx::bounded;
+
+thread_local! {
+    /// Rows drawn on this thread (each `#[tokio::test]` runs on a thread of its own).
+    static DRAWN: Cell<u64> = const { Cell::new(0) };
+    /// The drawn row whose name panics.
+    static PANIC_AT: Cell<u64> = const { Cell::new(u64::MAX) };
+}
+
+fn name() -> String {
+    let n = DRAWN.with(|d| {
+        let n = d.get() + 1;
+        d.set(n);
+        n
+    });
+    if PANIC_AT.with(Cell::get) == n {
+        panic!("drawing row {n} panics");
+    }
+    format!("entry-{n}")
+}
+
+/// Arms the panic at the `at`-th row drawn from now on.
+fn arm(at: u64) {
+    DRAWN.with(|d| d.set(0));
+    PANIC_AT.with(|p| p.set(at));
+}
+
+fn disarm() {
+    PANIC_AT.with(|p| p.set(u64::MAX));
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "entries")]
+struct Bomb {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(default = name())]
+    name: String,
+}
+
+fn schema_sql(kind: Kind) -> String {
+    tx::schema_sql(kind)
+}
+
+/// Polls `fut` to its end, catching a panic of any poll.
+async fn catch<F: Future>(fut: F) -> Result<F::Output, Box<dyn Any + Send>> {
+    let mut fut = pin!(fut);
+    poll_fn(
+        |cx| match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(panic) => Poll::Ready(Err(panic)),
+        },
+    )
+    .await
+}
+
+/// A wait that may hang (a connection left with an unread answer): `None` then.
+async fn try_bounded<F: std::future::IntoFuture>(f: F) -> Option<F::Output> {
+    timeout(Duration::from_secs(5), f.into_future()).await.ok()
+}
+
+const OPS: [&str; 3] = [
+    "insert_many(6000)",
+    "insert_many(6000).chunk_rows(700).returning_keys()",
+    "create_batch(3000)",
+];
+
+/// Runs operation `op` on the session `$s`, catching its panic; true if it panicked.
+macro_rules! run_op {
+    ($op:expr, $s:expr, $kind:expr) => {{
+        let s = $s;
+        let panicked = match $op {
+            0 if $kind != Kind::Postgres => catch(
+                Bomb::factory()
+                    .with_session(s)
+                    .insert_many(6000)
+                    .into_future(),
+            )
+            .await
+            .map(|r| r.is_ok()),
+            1 => catch(
+                Bomb::factory()
+                    .with_session(s)
+                    .insert_many(6000)
+                    .chunk_rows(700)
+                    .returning_keys()
+                    .into_future(),
+            )
+            .await
+            .map(|r| r.is_ok()),
+            _ => catch(
+                Bomb::factory()
+                    .with_session(s)
+                    .create_batch(3000)
+                    .into_future(),
+            )
+            .await
+            .map(|r| r.is_ok()),
+        };
+        disarm();
+        match panicked {
+            Err(_) => true,
+            Ok(ok) => panic!("the operation did not panic (ok: {ok})"),
+        }
+    }};
+}
+
+/// (markers, factory rows) a second connection sees.
+macro_rules! seen {
+    ($observer:expr) => {{
+        let markers: Vec<String> = bounded(
+            sqlx::query_scalar(
+                "SELECT name FROM entries WHERE name NOT LIKE 'entry-%' ORDER BY name",
+            )
+            .fetch_all(&$observer),
+        )
+        .await
+        .unwrap();
+        let rows: i64 = bounded(
+            sqlx::query_scalar("SELECT COUNT(*) FROM entries WHERE name LIKE 'entry-%'")
+                .fetch_one(&$observer),
+        )
+        .await
+        .unwrap();
+        (markers, rows)
+    }};
+}
+
+/// The pool's next user: a transaction committed and an autocommitted INSERT.
+macro_rules! next_user {
+    ($problems:ident, $pool:expr) => {{
+        match try_bounded($pool.begin()).await {
+            Some(Ok(mut tx)) => {
+                let r = try_bounded(
+                    sqlx::query("INSERT INTO entries (name) VALUES ('next-tx')").execute(&mut *tx),
+                )
+                .await;
+                if !matches!(r, Some(Ok(_))) {
+                    $problems.push(format!("next user's INSERT: {r:?}"));
+                }
+                let r = try_bounded(tx.commit()).await;
+                if !matches!(r, Some(Ok(_))) {
+                    $problems.push(format!("next user's commit: {r:?}"));
+                }
+            }
+            other => $problems.push(format!("next user's begin: {:?}", other.map(|r| r.is_ok()))),
+        }
+        let r = try_bounded(
+            sqlx::query("INSERT INTO entries (name) VALUES ('next-auto')").execute(&$pool),
+        )
+        .await;
+        if !matches!(r, Some(Ok(_))) {
+            $problems.push(format!("next user's autocommit INSERT: {r:?}"));
+        }
+    }};
+}
+
+macro_rules! reset {
+    ($observer:expr) => {
+        bounded(sqlx::query("DELETE FROM entries").execute(&$observer))
+            .await
+            .unwrap();
+    };
+}
+
+/// Rows at which the panic fires: in the first statement's draw (nothing in flight), and in
+/// the draws of the 2nd, 3rd, .. statements (one in flight).
+const PANIC_ROWS: [u64; 4] = [1, 2, 1200, 2600];
+
+on_dbs! {
+    [sqlite, postgres, mariadb]
+    /// In the caller's transaction: after the caught panic the transaction answers, its row
+    /// is there, it takes another INSERT, and its rollback leaves nothing durable.
+    async fn panic_while_statement_in_flight_in_transaction(mk, observer, kind) {
+        let mut findings = Vec::new();
+        for (op, op_name) in OPS.iter().enumerate() {
+            if op == 0 && kind == Kind::Postgres { continue; }
+            for at in PANIC_ROWS {
+                for commit in [false, true] {
+                    let pool = mk(1).await.unwrap();
+                    let mut problems = Vec::new();
+                    let mut tx = bounded(pool.begin()).await.unwrap();
+                    bounded(sqlx::query("INSERT INTO entries (name) VALUES ('before')").execute(&mut *tx)).await.unwrap();
+                    arm(at);
+                    run_op!(op, &mut tx, kind);
+                    let r = try_bounded(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM entries WHERE name = 'before'").fetch_one(&mut *tx)).await;
+                    if !matches!(r, Some(Ok(1))) { problems.push(format!("caller's own row after the panic: {r:?}")); }
+                    let r = try_bounded(sqlx::query("INSERT INTO entries (name) VALUES ('after')").execute(&mut *tx)).await;
+                    if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's INSERT after: {r:?}")); }
+                    let r = if commit { try_bounded(tx.commit()).await } else { try_bounded(tx.rollback()).await };
+                    if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's commit/rollback: {r:?}")); }
+                    let (markers, rows) = seen!(observer);
+                    let expected: Vec<String> = if commit { vec!["after".into(), "before".into()] } else { vec![] };
+                    if markers != expected { problems.push(format!("durable markers {markers:?}, expected {expected:?}")); }
+                    if !commit && rows != 0 { problems.push(format!("{rows} rows of the panicked operation durable after the rollback")); }
+                    reset!(observer);
+                    next_user!(problems, pool);
+                    if !problems.is_empty() {
+                        findings.push(format!("[{kind:?}] `{}` panic at row {at} commit={commit}: {}", op_name, problems.join("; ")));
+                    }
+                    let _ = timeout(Duration::from_secs(5), pool.close()).await;
+                    reset!(observer);
+                }
+            }
+        }
+        assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
+    }
+}
+
+on_dbs! {
+    [sqlite, postgres, mariadb]
+    /// On a bare pooled connection: after the caught panic an autocommitted INSERT works and
+    /// is durable, nothing of the operation is, and the pool's next user is served.
+    async fn panic_while_statement_in_flight_bare_connection(mk, observer, kind) {
+        let mut findings = Vec::new();
+        for (op, op_name) in OPS.iter().enumerate() {
+            if op == 0 && kind == Kind::Postgres { continue; }
+            for at in PANIC_ROWS {
+                let pool = mk(1).await.unwrap();
+                let mut problems = Vec::new();
+                let mut conn = bounded(pool.acquire()).await.unwrap();
+                arm(at);
+                run_op!(op, &mut *conn, kind);
+                let r = try_bounded(sqlx::query("INSERT INTO entries (name) VALUES ('after')").execute(&mut *conn)).await;
+                if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's INSERT after: {r:?}")); }
+                drop(conn);
+                let (markers, rows) = seen!(observer);
+                if markers != ["after"] { problems.push(format!("durable markers {markers:?}, expected [\"after\"]")); }
+                if rows != 0 { problems.push(format!("{rows} rows of the panicked operation durable")); }
+                reset!(observer);
+                next_user!(problems, pool);
+                if !problems.is_empty() {
+                    findings.push(format!("[{kind:?}] BARE `{}` panic at row {at}: {}", op_name, problems.join("; ")));
+                }
+                let _ = timeout(Duration::from_secs(5), pool.close()).await;
+                reset!(observer);
+            }
+        }
+        assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
+    }
+}
+
+on_dbs! {
+    [sqlite, postgres, mariadb]
+    /// Bound to a pool of one connection: nothing of the operation is durable after the
+    /// caught panic, and the connection serves the pool's next user.
+    async fn panic_while_statement_in_flight_pool(mk, observer, kind) {
+        let mut findings = Vec::new();
+        for (op, op_name) in OPS.iter().enumerate() {
+            if op == 0 && kind == Kind::Postgres { continue; }
+            for at in PANIC_ROWS {
+                let pool = mk(1).await.unwrap();
+                let mut problems = Vec::new();
+                arm(at);
+                run_op!(op, &pool, kind);
+                let (markers, rows) = seen!(observer);
+                if !markers.is_empty() || rows != 0 { problems.push(format!("durable after the panic: markers {markers:?}, {rows} rows")); }
+                next_user!(problems, pool);
+                let (markers, _) = seen!(observer);
+                if markers != ["next-auto", "next-tx"] { problems.push(format!("next user's markers {markers:?}")); }
+                if !problems.is_empty() {
+                    findings.push(format!("[{kind:?}] POOL `{}` panic at row {at}: {}", op_name, problems.join("; ")));
+                }
+                let _ = timeout(Duration::from_secs(5), pool.close()).await;
+                reset!(observer);
+            }
+        }
+        assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
+    }
+}
