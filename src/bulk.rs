@@ -761,8 +761,10 @@ pub(crate) async fn insert_values_with<DB: Backend, M: Insert<DB>>(
             None => {
                 let sql = M::sql_cache().seed_sql::<DB, M>(set, count);
                 let send = DB::execute(&mut *conn, sql, args);
-                let (done, drawn) = overlap(send, || statements.next::<DB>(chunks)).await;
-                inserted += done.map_err(|e| chunks.error(e, first_row, last_row))?;
+                let (done, drawn) = overlap(send, || statements.next::<DB>(chunks))
+                    .await
+                    .map_err(|e| chunks.error(e, first_row, last_row))?;
+                inserted += done;
                 drawn
             }
             Some(children) => {
@@ -775,8 +777,9 @@ pub(crate) async fn insert_values_with<DB: Backend, M: Insert<DB>>(
                     children.decode_key(row)
                 };
                 let send = DB::fetch_each(&mut *conn, sql, args, &mut each);
-                let (done, drawn) = overlap(send, || statements.next::<DB>(chunks)).await;
-                done.map_err(|e| chunks.error(e, first_row, last_row))?;
+                let ((), drawn) = overlap(send, || statements.next::<DB>(chunks))
+                    .await
+                    .map_err(|e| chunks.error(e, first_row, last_row))?;
                 inserted += returned;
                 children.flush(&mut *conn).await?;
                 drawn

@@ -66,8 +66,23 @@ struct Bomb {
     name: String,
 }
 
+/// `duds.name` is UNIQUE: a row named as one already there fails its statement.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "duds")]
+struct Dud {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(default = name())]
+    name: String,
+}
+
 fn schema_sql(kind: Kind) -> String {
-    tx::schema_sql(kind)
+    format!(
+        "{}; CREATE TABLE duds (id {}, name {} NOT NULL UNIQUE)",
+        tx::schema_sql(kind),
+        kind.serial_pk(),
+        kind.varchar()
+    )
 }
 
 /// Polls `fut` to its end, catching a panic of any poll.
@@ -293,6 +308,48 @@ on_dbs! {
                 let _ = timeout(Duration::from_secs(5), pool.close()).await;
                 reset!(observer);
             }
+        }
+        assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
+    }
+}
+
+on_dbs! {
+    [sqlite, postgres, mariadb]
+    /// Statement k fails (a unique violation on its first row) while drawing statement k+1
+    /// panics: the statement's error is returned, naming its rows, as before the draw
+    /// overlapped the statement (the next rows were then never drawn); the caller's
+    /// transaction is intact.
+    async fn statement_error_beats_a_panic_in_the_next_draw(mk, observer, kind) {
+        let _ = &observer;
+        let pool = mk(1).await.unwrap();
+        let mut findings = Vec::new();
+        // insert_many: statement 1 is row 1 alone, row 2 is drawn while it runs. create_batch:
+        // the first piece is rows 1..=500, row 600 is drawn while it runs.
+        for (op, at) in [(0, 2), (1, 2), (2, 600)] {
+            // PostgreSQL's `COPY` draws a chunk before sending anything: no overlap there.
+            if op < 2 && kind == Kind::Postgres { continue; }
+            let mut tx = bounded(pool.begin()).await.unwrap();
+            bounded(sqlx::query("INSERT INTO duds (name) VALUES ('entry-1')").execute(&mut *tx)).await.unwrap();
+            arm(at);
+            let result = match op {
+                0 => catch(Dud::factory().with_session(&mut tx).insert_many(3000).into_future()).await.map(|r| r.err().map(|e| e.to_string())),
+                1 => catch(Dud::factory().with_session(&mut tx).insert_many(3000).returning_keys().into_future()).await.map(|r| r.err().map(|e| e.to_string())),
+                _ => catch(Dud::factory().with_session(&mut tx).create_batch(1500).into_future()).await.map(|r| r.err().map(|e| e.to_string())),
+            };
+            disarm();
+            match result {
+                Err(_) => findings.push(format!("[{kind:?}] op {op}: the panic drawing row {at} replaced the failing statement's error")),
+                Ok(None) => findings.push(format!("[{kind:?}] op {op}: succeeded")),
+                Ok(Some(text)) => {
+                    let rows = if op == 2 { "INSERT 1 of 3 (rows 1 to 500)" } else { "sending rows 1 to 1:" };
+                    if !text.contains(rows) {
+                        findings.push(format!("[{kind:?}] op {op}: the error does not name {rows}: {text}"));
+                    }
+                }
+            }
+            let r = try_bounded(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM duds").fetch_one(&mut *tx)).await;
+            if !matches!(r, Some(Ok(1))) { findings.push(format!("[{kind:?}] op {op}: caller's rows after: {r:?}")); }
+            let _ = bounded(tx.rollback()).await;
         }
         assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
     }
