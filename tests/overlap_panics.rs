@@ -26,7 +26,7 @@ use common::Kind;
 #[macro_use]
 mod tx;
 
-use tx::bounded;
+use tx::{Author, Book, bounded};
 
 thread_local! {
     /// Rows drawn on this thread (each `#[tokio::test]` runs on a thread of its own).
@@ -350,6 +350,170 @@ on_dbs! {
             let r = try_bounded(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM duds").fetch_one(&mut *tx)).await;
             if !matches!(r, Some(Ok(1))) { findings.push(format!("[{kind:?}] op {op}: caller's rows after: {r:?}")); }
             let _ = bounded(tx.rollback()).await;
+        }
+        assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
+    }
+}
+
+/// Polls `fut` up to `k` times, sleeping 3 ms between polls; true if it finished.
+async fn drive<F: Future + Unpin>(fut: &mut F, k: usize) -> bool {
+    for i in 0..k {
+        let ready =
+            poll_fn(|cx| Poll::Ready(std::pin::Pin::new(&mut *fut).poll(cx).is_ready())).await;
+        if ready {
+            return true;
+        }
+        if i + 1 < k {
+            tokio::time::sleep(Duration::from_millis(3)).await;
+        }
+    }
+    false
+}
+
+type Op<'a> = std::pin::Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+const SWEPT: [&str; 3] = [
+    "insert_many(5000)",
+    "insert_many(5000).chunk_rows(900).returning_keys()",
+    "Author insert_many(600).chunk_rows(200).with_children(2, Book)",
+];
+
+/// The swept operation `op` on the session `$s`, boxed.
+macro_rules! swept {
+    ($op:expr, $s:expr) => {{
+        let s = $s;
+        let f: Op<'_> = match $op {
+            0 => Box::pin(async move {
+                let _ = Bomb::factory().with_session(s).insert_many(5000).await;
+            }),
+            1 => Box::pin(async move {
+                let _ = Bomb::factory()
+                    .with_session(s)
+                    .insert_many(5000)
+                    .chunk_rows(900)
+                    .returning_keys()
+                    .await;
+            }),
+            _ => Box::pin(async move {
+                let _ = Author::factory()
+                    .with_session(s)
+                    .insert_many(600)
+                    .chunk_rows(200)
+                    .with_children(2, Book::factory())
+                    .await;
+            }),
+        };
+        f
+    }};
+}
+
+/// (factory entries, authors, books) a second connection sees.
+macro_rules! factory_rows {
+    ($observer:expr) => {{
+        let mut counts = [0i64; 3];
+        for (i, sql) in [
+            "SELECT COUNT(*) FROM entries WHERE name LIKE 'entry-%'",
+            "SELECT COUNT(*) FROM authors",
+            "SELECT COUNT(*) FROM books",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            counts[i] = bounded(sqlx::query_scalar(sql).fetch_one(&$observer))
+                .await
+                .unwrap();
+        }
+        counts
+    }};
+}
+
+macro_rules! reset_all {
+    ($observer:expr) => {
+        for sql in [
+            "DELETE FROM books",
+            "DELETE FROM authors",
+            "DELETE FROM entries",
+        ] {
+            bounded(sqlx::query(sql).execute(&$observer)).await.unwrap();
+        }
+    };
+}
+
+on_dbs! {
+    [sqlite]
+    /// insert_many (one statement in flight, the next drawn meanwhile) dropped after each of
+    /// its polls, in the caller's transaction, on a bare connection and bound to a pool (as
+    /// tests/cancellation.rs sweeps create_batch): the caller's transaction answers and its
+    /// rollback leaves nothing, the bare connection's next INSERT is durable and nothing of
+    /// the operation is, a whole operation or nothing on a pool, and the pool's next user is
+    /// served. SQLite only: the overlap is SQLite's and MariaDB's path, and sqlx's MariaDB
+    /// connection is not cancel-safe in the middle of a statement (tests/common/tx.rs);
+    /// PostgreSQL seeds by `COPY`, which sqlx cannot cancel mid-`COPY` (docs/DESIGN.md).
+    async fn insert_many_cancel_sweep(mk, observer, kind) {
+        let mut findings = Vec::new();
+        for (op, op_name) in SWEPT.iter().enumerate() {
+            let whole = [[5000, 0, 0], [5000, 0, 0], [0, 600, 1200]][op];
+            for session in ["tx", "bare", "pool"] {
+                for settle in [false, true] {
+                    for k in 1..80 {
+                        let pool = mk(1).await.unwrap();
+                        let mut problems = Vec::new();
+                        let completed;
+                        match session {
+                            "tx" => {
+                                let mut tx = bounded(pool.begin()).await.unwrap();
+                                bounded(sqlx::query("INSERT INTO entries (name) VALUES ('before')").execute(&mut *tx)).await.unwrap();
+                                {
+                                    let mut fut = swept!(op, &mut tx);
+                                    completed = drive(&mut fut, k).await;
+                                    if settle { tokio::time::sleep(Duration::from_millis(10)).await; }
+                                }
+                                let r = try_bounded(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM entries WHERE name = 'before'").fetch_one(&mut *tx)).await;
+                                if !matches!(r, Some(Ok(1))) { problems.push(format!("caller's own row: {r:?}")); }
+                                let r = try_bounded(tx.rollback()).await;
+                                if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's rollback: {r:?}")); }
+                                let (markers, _) = seen!(observer);
+                                let rows = factory_rows!(observer);
+                                if !markers.is_empty() || rows != [0, 0, 0] { problems.push(format!("durable after the caller's rollback: {markers:?} {rows:?}")); }
+                            }
+                            "bare" => {
+                                let mut conn = bounded(pool.acquire()).await.unwrap();
+                                {
+                                    let mut fut = swept!(op, &mut *conn);
+                                    completed = drive(&mut fut, k).await;
+                                    if settle { tokio::time::sleep(Duration::from_millis(10)).await; }
+                                }
+                                let r = try_bounded(sqlx::query("INSERT INTO entries (name) VALUES ('after')").execute(&mut *conn)).await;
+                                if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's INSERT after: {r:?}")); }
+                                drop(conn);
+                                let (markers, _) = seen!(observer);
+                                if markers != ["after"] { problems.push(format!("durable markers {markers:?}")); }
+                                let rows = factory_rows!(observer);
+                                if rows != [0, 0, 0] && rows != whole { problems.push(format!("durable factory rows {rows:?}")); }
+                            }
+                            _ => {
+                                {
+                                    let mut fut = swept!(op, &pool);
+                                    completed = drive(&mut fut, k).await;
+                                    if settle { tokio::time::sleep(Duration::from_millis(10)).await; }
+                                }
+                                let rows = factory_rows!(observer);
+                                if rows != [0, 0, 0] && rows != whole { problems.push(format!("durable factory rows {rows:?}")); }
+                            }
+                        }
+                        reset_all!(observer);
+                        next_user!(problems, pool);
+                        let (markers, _) = seen!(observer);
+                        if markers != ["next-auto", "next-tx"] { problems.push(format!("next user's markers {markers:?}")); }
+                        if !problems.is_empty() {
+                            findings.push(format!("[{kind:?}] `{op_name}` {session} settle={settle} dropped after poll {k} (completed: {completed}): {}", problems.join("; ")));
+                        }
+                        let _ = timeout(Duration::from_secs(5), pool.close()).await;
+                        reset_all!(observer);
+                        if completed { break; }
+                    }
+                }
+            }
         }
         assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
     }
