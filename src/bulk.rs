@@ -412,8 +412,19 @@ where
     }
 
     fn decode_key(&mut self, row: &<DB as Database>::Row) -> Result<(), sqlx::Error> {
-        self.pending.push(DB::first_column::<M::Key>(row)?);
-        Ok(())
+        // NULL, not a key: SQLite stores NULL in a non-`INTEGER` primary key given no value,
+        // and sqlx decodes a NULL text as "" (as `create` reads a parent's key, create.rs).
+        match DB::first_column::<Option<M::Key>>(row)? {
+            Some(key) => {
+                self.pending.push(key);
+                Ok(())
+            }
+            None => Err(sqlx::Error::Protocol(format!(
+                "the database returned NULL for the key `{}`: give the key a value with \
+                 `#[factory(default = ..)]` or `sequence`",
+                M::KEY_COLUMN
+            ))),
+        }
     }
 
     fn flush<'a>(&'a mut self, conn: &'a mut DB::Connection) -> BoxFuture<'a, Result<(), Error>> {

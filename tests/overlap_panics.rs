@@ -518,3 +518,51 @@ on_dbs! {
         assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
     }
 }
+
+/// A text primary key the factory gives no value: SQLite stores NULL in it.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "api_keys")]
+struct ApiKey {
+    #[factory(primary_key)]
+    id: String,
+    #[factory(default = name())]
+    label: String,
+}
+
+/// `returning_keys()` on SQLite, where a non-`INTEGER` primary key given no value is stored
+/// as NULL, which sqlx decodes into a `String` as "": an error naming the key and the
+/// statement's rows, not 3 000 empty keys, and nothing stays in the caller's transaction.
+#[tokio::test]
+async fn null_keys_with_returning_keys_are_an_error() {
+    common::bounded_test(async {
+        let mut conn = common::sqlite().await;
+        exec!(
+            &mut conn,
+            "CREATE TABLE api_keys (id TEXT PRIMARY KEY, label TEXT NOT NULL)".to_string()
+        );
+        let mut tx = sqlx::Connection::begin(&mut conn).await.unwrap();
+        let err = bounded(
+            ApiKey::factory()
+                .with_session(&mut tx)
+                .insert_many(3000)
+                .chunk_rows(1000)
+                .returning_keys(),
+        )
+        .await
+        .expect_err("NULL keys must not come back as keys");
+        assert!(
+            err.to_string().contains("failed sending rows 1 to 1000: ")
+                && err
+                    .to_string()
+                    .contains("the database returned NULL for the key `id`"),
+            "{err}"
+        );
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(n, 0, "nothing of the failed seed stays");
+        tx.rollback().await.unwrap();
+    })
+    .await
+}
