@@ -745,16 +745,17 @@ pub(crate) async fn insert_values_with<DB: Backend, M: Insert<DB>>(
     mut children: Option<&mut dyn KeySink<DB, M>>,
 ) -> Result<u64, Error> {
     // Three quarters of the server's limit: room for the SQL text and each value's framing.
-    let budget = DB::statement_limit(conn)
+    let (limit, limit_name) = DB::statement_limit(conn)
         .await
-        .map(|(limit, _)| limit / 4 * 3)
         .map_err(|e| chunks.error(e, 1, chunks.total))?;
     let mut statements = Statements {
         rows: Vec::new().into_iter().peekable(),
         set: ColumnSet::default(),
         first_row: 1,
         per_statement: None,
-        budget,
+        budget: limit / 4 * 3,
+        limit,
+        limit_name,
     };
     let mut inserted = 0u64;
     let mut next = statements.next::<DB>(chunks)?;
@@ -814,6 +815,9 @@ struct Statements<M> {
     /// Rows per statement, known once the first row says which columns are sent.
     per_statement: Option<usize>,
     budget: usize,
+    /// The server's statement limit and its name, for a row that alone exceeds `budget`.
+    limit: usize,
+    limit_name: &'static str,
 }
 
 /// One INSERT's bound rows.
@@ -862,6 +866,26 @@ impl<M: Model> Statements<M> {
             // A chunk larger than a statement (`chunk_rows`) is cut by binds and bytes.
             if count > 0 && (count == limit || bytes + size > self.budget) {
                 break;
+            }
+            // A row that alone is too large is refused, as `create_batch` refuses it: sent,
+            // MariaDB drops the connection, and the caller's transaction with it.
+            if size > self.budget {
+                let row = first_row + count as u64;
+                let why = format!(
+                    "row {row} is about {size} bytes, more than fits one statement under {} \
+                     ({} bytes); it was not sent. Make its values smaller, or raise the limit",
+                    self.limit_name, self.limit
+                );
+                return Err(Error::wrap(
+                    M::FACTORY,
+                    M::TABLE,
+                    chunks.operation,
+                    Step::Rows {
+                        first_row: row,
+                        last_row: row,
+                    },
+                    why.into(),
+                ));
             }
             bytes += size;
             count += 1;

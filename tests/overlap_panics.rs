@@ -566,3 +566,35 @@ async fn null_keys_with_returning_keys_are_an_error() {
     })
     .await
 }
+
+on_dbs! {
+    [sqlite, postgres, mariadb]
+    /// A row larger than the server takes in one statement (MariaDB's 16 MiB
+    /// `max_allowed_packet`): `insert_many` refuses it with an error, as `create_batch`
+    /// does, and the caller's transaction keeps its row and takes the next statement.
+    async fn oversized_row_in_insert_many(mk, observer, kind) {
+        let _ = &observer;
+        let pool = mk(1).await.unwrap();
+        let mut tx = bounded(pool.begin()).await.unwrap();
+        bounded(sqlx::query("INSERT INTO entries (name) VALUES ('before')").execute(&mut *tx)).await.unwrap();
+        let limit: i64 = if kind == Kind::MariaDb {
+            bounded(sqlx::query_scalar("SELECT CAST(@@max_allowed_packet AS SIGNED)").fetch_one(&mut *tx)).await.unwrap()
+        } else {
+            16 << 20
+        };
+        let body = "x".repeat(limit as usize + 1024);
+        let r = try_bounded(tx::Blob::factory().with_session(&mut tx).body(body).insert_many(2).into_future()).await;
+        match r {
+            Some(Err(e)) if kind == Kind::MariaDb => assert!(
+                e.to_string().contains("failed sending rows 1 to 1: row 1 is about")
+                    && e.to_string().contains("more than fits one statement under MariaDB's max_allowed_packet"),
+                "{e}"
+            ),
+            Some(Ok(2)) if kind != Kind::MariaDb => {}
+            other => panic!("[{kind:?}] {:?}", other.map(|r| r.map_err(|e| e.to_string()))),
+        }
+        let own = try_bounded(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM entries WHERE name = 'before'").fetch_one(&mut *tx)).await;
+        assert!(matches!(own, Some(Ok(1))), "[{kind:?}] the caller's transaction after the oversized row: {own:?}");
+        let _ = bounded(tx.rollback()).await;
+    }
+}
