@@ -412,8 +412,19 @@ where
     }
 
     fn decode_key(&mut self, row: &<DB as Database>::Row) -> Result<(), sqlx::Error> {
-        self.pending.push(DB::first_column::<M::Key>(row)?);
-        Ok(())
+        // NULL, not a key: SQLite stores NULL in a non-`INTEGER` primary key given no value,
+        // and sqlx decodes a NULL text as "" (as `create` reads a parent's key, create.rs).
+        match DB::first_column::<Option<M::Key>>(row)? {
+            Some(key) => {
+                self.pending.push(key);
+                Ok(())
+            }
+            None => Err(sqlx::Error::Protocol(format!(
+                "the database returned NULL for the key `{}`: give the key a value with \
+                 `#[factory(default = ..)]` or `sequence`",
+                M::KEY_COLUMN
+            ))),
+        }
     }
 
     fn flush<'a>(&'a mut self, conn: &'a mut DB::Connection) -> BoxFuture<'a, Result<(), Error>> {
@@ -734,16 +745,17 @@ pub(crate) async fn insert_values_with<DB: Backend, M: Insert<DB>>(
     mut children: Option<&mut dyn KeySink<DB, M>>,
 ) -> Result<u64, Error> {
     // Three quarters of the server's limit: room for the SQL text and each value's framing.
-    let budget = DB::statement_limit(conn)
+    let (limit, limit_name) = DB::statement_limit(conn)
         .await
-        .map(|(limit, _)| limit / 4 * 3)
         .map_err(|e| chunks.error(e, 1, chunks.total))?;
     let mut statements = Statements {
         rows: Vec::new().into_iter().peekable(),
         set: ColumnSet::default(),
         first_row: 1,
         per_statement: None,
-        budget,
+        budget: limit / 4 * 3,
+        limit,
+        limit_name,
     };
     let mut inserted = 0u64;
     let mut next = statements.next::<DB>(chunks)?;
@@ -761,8 +773,10 @@ pub(crate) async fn insert_values_with<DB: Backend, M: Insert<DB>>(
             None => {
                 let sql = M::sql_cache().seed_sql::<DB, M>(set, count);
                 let send = DB::execute(&mut *conn, sql, args);
-                let (done, drawn) = overlap(send, || statements.next::<DB>(chunks)).await;
-                inserted += done.map_err(|e| chunks.error(e, first_row, last_row))?;
+                let (done, drawn) = overlap(send, || statements.next::<DB>(chunks))
+                    .await
+                    .map_err(|e| chunks.error(e, first_row, last_row))?;
+                inserted += done;
                 drawn
             }
             Some(children) => {
@@ -775,8 +789,9 @@ pub(crate) async fn insert_values_with<DB: Backend, M: Insert<DB>>(
                     children.decode_key(row)
                 };
                 let send = DB::fetch_each(&mut *conn, sql, args, &mut each);
-                let (done, drawn) = overlap(send, || statements.next::<DB>(chunks)).await;
-                done.map_err(|e| chunks.error(e, first_row, last_row))?;
+                let ((), drawn) = overlap(send, || statements.next::<DB>(chunks))
+                    .await
+                    .map_err(|e| chunks.error(e, first_row, last_row))?;
                 inserted += returned;
                 children.flush(&mut *conn).await?;
                 drawn
@@ -800,6 +815,9 @@ struct Statements<M> {
     /// Rows per statement, known once the first row says which columns are sent.
     per_statement: Option<usize>,
     budget: usize,
+    /// The server's statement limit and its name, for a row that alone exceeds `budget`.
+    limit: usize,
+    limit_name: &'static str,
 }
 
 /// One INSERT's bound rows.
@@ -848,6 +866,26 @@ impl<M: Model> Statements<M> {
             // A chunk larger than a statement (`chunk_rows`) is cut by binds and bytes.
             if count > 0 && (count == limit || bytes + size > self.budget) {
                 break;
+            }
+            // A row that alone is too large is refused, as `create_batch` refuses it: sent,
+            // MariaDB drops the connection, and the caller's transaction with it.
+            if size > self.budget {
+                let row = first_row + count as u64;
+                let why = format!(
+                    "row {row} is about {size} bytes, more than fits one statement under {} \
+                     ({} bytes); it was not sent. Make its values smaller, or raise the limit",
+                    self.limit_name, self.limit
+                );
+                return Err(Error::wrap(
+                    M::FACTORY,
+                    M::TABLE,
+                    chunks.operation,
+                    Step::Rows {
+                        first_row: row,
+                        last_row: row,
+                    },
+                    why.into(),
+                ));
             }
             bytes += size;
             count += 1;

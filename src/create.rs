@@ -372,8 +372,7 @@ async fn run_lazy<DB: Backend, M: Insert<DB>>(
                 &mut read,
             );
             // The next piece is drawn while this one's INSERT runs.
-            let (sent, next) = overlap(send, || (lazy.n > 0).then(|| lazy.next(most))).await;
-            sent?;
+            let ((), next) = overlap(send, || (lazy.n > 0).then(|| lazy.next(most))).await?;
             match next {
                 Some(next) => piece = next,
                 None => break,

@@ -1,0 +1,600 @@
+//! A panic in user code (a `default`/`fake`/`sequence` expression) while the rows of the next
+//! statement are drawn, which since `future::overlap` happens while the previous statement is
+//! in flight: `insert_many` (SQLite, MariaDB), `insert_many(..).returning_keys()` and a
+//! streamed `create_batch(n)` (every backend), in the caller's transaction, on a bare
+//! connection and bound to a pool. The panic is caught by the caller (`catch_unwind` around
+//! the future, as a test harness or a `tokio::spawn` does); afterwards a second connection
+//! must see nothing of the operation, the caller's transaction must still answer (its own
+//! earlier row intact), and the connection must serve the pool's next user.
+
+mod common;
+
+use std::any::Any;
+use std::cell::Cell;
+use std::future::{Future, poll_fn};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::pin;
+use std::task::Poll;
+use std::time::Duration;
+
+use sqlx_factory::Factory;
+use tokio::time::timeout;
+
+use common::Kind;
+
+#[path = "common/tx.rs"]
+#[macro_use]
+mod tx;
+
+use tx::{Author, Book, bounded};
+
+thread_local! {
+    /// Rows drawn on this thread (each `#[tokio::test]` runs on a thread of its own).
+    static DRAWN: Cell<u64> = const { Cell::new(0) };
+    /// The drawn row whose name panics.
+    static PANIC_AT: Cell<u64> = const { Cell::new(u64::MAX) };
+}
+
+fn name() -> String {
+    let n = DRAWN.with(|d| {
+        let n = d.get() + 1;
+        d.set(n);
+        n
+    });
+    if PANIC_AT.with(Cell::get) == n {
+        panic!("drawing row {n} panics");
+    }
+    format!("entry-{n}")
+}
+
+/// Arms the panic at the `at`-th row drawn from now on.
+fn arm(at: u64) {
+    DRAWN.with(|d| d.set(0));
+    PANIC_AT.with(|p| p.set(at));
+}
+
+fn disarm() {
+    PANIC_AT.with(|p| p.set(u64::MAX));
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "entries")]
+struct Bomb {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(default = name())]
+    name: String,
+}
+
+/// `duds.name` is UNIQUE: a row named as one already there fails its statement.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "duds")]
+struct Dud {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(default = name())]
+    name: String,
+}
+
+fn schema_sql(kind: Kind) -> String {
+    format!(
+        "{}; CREATE TABLE duds (id {}, name {} NOT NULL UNIQUE)",
+        tx::schema_sql(kind),
+        kind.serial_pk(),
+        kind.varchar()
+    )
+}
+
+/// Polls `fut` to its end, catching a panic of any poll.
+async fn catch<F: Future>(fut: F) -> Result<F::Output, Box<dyn Any + Send>> {
+    let mut fut = pin!(fut);
+    poll_fn(
+        |cx| match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(panic) => Poll::Ready(Err(panic)),
+        },
+    )
+    .await
+}
+
+/// A wait that may hang (a connection left with an unread answer): `None` then.
+async fn try_bounded<F: std::future::IntoFuture>(f: F) -> Option<F::Output> {
+    timeout(Duration::from_secs(5), f.into_future()).await.ok()
+}
+
+const OPS: [&str; 3] = [
+    "insert_many(6000)",
+    "insert_many(6000).chunk_rows(700).returning_keys()",
+    "create_batch(3000)",
+];
+
+/// Runs operation `op` on the session `$s`, catching its panic; true if it panicked.
+macro_rules! run_op {
+    ($op:expr, $s:expr, $kind:expr) => {{
+        let s = $s;
+        let panicked = match $op {
+            0 if $kind != Kind::Postgres => catch(
+                Bomb::factory()
+                    .with_session(s)
+                    .insert_many(6000)
+                    .into_future(),
+            )
+            .await
+            .map(|r| r.is_ok()),
+            1 => catch(
+                Bomb::factory()
+                    .with_session(s)
+                    .insert_many(6000)
+                    .chunk_rows(700)
+                    .returning_keys()
+                    .into_future(),
+            )
+            .await
+            .map(|r| r.is_ok()),
+            _ => catch(
+                Bomb::factory()
+                    .with_session(s)
+                    .create_batch(3000)
+                    .into_future(),
+            )
+            .await
+            .map(|r| r.is_ok()),
+        };
+        disarm();
+        match panicked {
+            Err(_) => true,
+            Ok(ok) => panic!("the operation did not panic (ok: {ok})"),
+        }
+    }};
+}
+
+/// (markers, factory rows) a second connection sees.
+macro_rules! seen {
+    ($observer:expr) => {{
+        let markers: Vec<String> = bounded(
+            sqlx::query_scalar(
+                "SELECT name FROM entries WHERE name NOT LIKE 'entry-%' ORDER BY name",
+            )
+            .fetch_all(&$observer),
+        )
+        .await
+        .unwrap();
+        let rows: i64 = bounded(
+            sqlx::query_scalar("SELECT COUNT(*) FROM entries WHERE name LIKE 'entry-%'")
+                .fetch_one(&$observer),
+        )
+        .await
+        .unwrap();
+        (markers, rows)
+    }};
+}
+
+/// The pool's next user: a transaction committed and an autocommitted INSERT.
+macro_rules! next_user {
+    ($problems:ident, $pool:expr) => {{
+        match try_bounded($pool.begin()).await {
+            Some(Ok(mut tx)) => {
+                let r = try_bounded(
+                    sqlx::query("INSERT INTO entries (name) VALUES ('next-tx')").execute(&mut *tx),
+                )
+                .await;
+                if !matches!(r, Some(Ok(_))) {
+                    $problems.push(format!("next user's INSERT: {r:?}"));
+                }
+                let r = try_bounded(tx.commit()).await;
+                if !matches!(r, Some(Ok(_))) {
+                    $problems.push(format!("next user's commit: {r:?}"));
+                }
+            }
+            other => $problems.push(format!("next user's begin: {:?}", other.map(|r| r.is_ok()))),
+        }
+        let r = try_bounded(
+            sqlx::query("INSERT INTO entries (name) VALUES ('next-auto')").execute(&$pool),
+        )
+        .await;
+        if !matches!(r, Some(Ok(_))) {
+            $problems.push(format!("next user's autocommit INSERT: {r:?}"));
+        }
+    }};
+}
+
+macro_rules! reset {
+    ($observer:expr) => {
+        bounded(sqlx::query("DELETE FROM entries").execute(&$observer))
+            .await
+            .unwrap();
+    };
+}
+
+/// Rows at which the panic fires: in the first statement's draw (nothing in flight), and in
+/// the draws of the 2nd, 3rd, .. statements (one in flight).
+const PANIC_ROWS: [u64; 4] = [1, 2, 1200, 2600];
+
+on_dbs! {
+    [sqlite, postgres, mariadb]
+    /// In the caller's transaction: after the caught panic the transaction answers, its row
+    /// is there, it takes another INSERT, and its rollback leaves nothing durable.
+    async fn panic_while_statement_in_flight_in_transaction(mk, observer, kind) {
+        let mut findings = Vec::new();
+        for (op, op_name) in OPS.iter().enumerate() {
+            if op == 0 && kind == Kind::Postgres { continue; }
+            for at in PANIC_ROWS {
+                for commit in [false, true] {
+                    let pool = mk(1).await.unwrap();
+                    let mut problems = Vec::new();
+                    let mut tx = bounded(pool.begin()).await.unwrap();
+                    bounded(sqlx::query("INSERT INTO entries (name) VALUES ('before')").execute(&mut *tx)).await.unwrap();
+                    arm(at);
+                    run_op!(op, &mut tx, kind);
+                    let r = try_bounded(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM entries WHERE name = 'before'").fetch_one(&mut *tx)).await;
+                    if !matches!(r, Some(Ok(1))) { problems.push(format!("caller's own row after the panic: {r:?}")); }
+                    let r = try_bounded(sqlx::query("INSERT INTO entries (name) VALUES ('after')").execute(&mut *tx)).await;
+                    if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's INSERT after: {r:?}")); }
+                    let r = if commit { try_bounded(tx.commit()).await } else { try_bounded(tx.rollback()).await };
+                    if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's commit/rollback: {r:?}")); }
+                    let (markers, rows) = seen!(observer);
+                    let expected: Vec<String> = if commit { vec!["after".into(), "before".into()] } else { vec![] };
+                    if markers != expected { problems.push(format!("durable markers {markers:?}, expected {expected:?}")); }
+                    if !commit && rows != 0 { problems.push(format!("{rows} rows of the panicked operation durable after the rollback")); }
+                    reset!(observer);
+                    next_user!(problems, pool);
+                    if !problems.is_empty() {
+                        findings.push(format!("[{kind:?}] `{}` panic at row {at} commit={commit}: {}", op_name, problems.join("; ")));
+                    }
+                    let _ = timeout(Duration::from_secs(5), pool.close()).await;
+                    reset!(observer);
+                }
+            }
+        }
+        assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
+    }
+}
+
+on_dbs! {
+    [sqlite, postgres, mariadb]
+    /// On a bare pooled connection: after the caught panic an autocommitted INSERT works and
+    /// is durable, nothing of the operation is, and the pool's next user is served.
+    async fn panic_while_statement_in_flight_bare_connection(mk, observer, kind) {
+        let mut findings = Vec::new();
+        for (op, op_name) in OPS.iter().enumerate() {
+            if op == 0 && kind == Kind::Postgres { continue; }
+            for at in PANIC_ROWS {
+                let pool = mk(1).await.unwrap();
+                let mut problems = Vec::new();
+                let mut conn = bounded(pool.acquire()).await.unwrap();
+                arm(at);
+                run_op!(op, &mut *conn, kind);
+                let r = try_bounded(sqlx::query("INSERT INTO entries (name) VALUES ('after')").execute(&mut *conn)).await;
+                if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's INSERT after: {r:?}")); }
+                drop(conn);
+                let (markers, rows) = seen!(observer);
+                if markers != ["after"] { problems.push(format!("durable markers {markers:?}, expected [\"after\"]")); }
+                if rows != 0 { problems.push(format!("{rows} rows of the panicked operation durable")); }
+                reset!(observer);
+                next_user!(problems, pool);
+                if !problems.is_empty() {
+                    findings.push(format!("[{kind:?}] BARE `{}` panic at row {at}: {}", op_name, problems.join("; ")));
+                }
+                let _ = timeout(Duration::from_secs(5), pool.close()).await;
+                reset!(observer);
+            }
+        }
+        assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
+    }
+}
+
+on_dbs! {
+    [sqlite, postgres, mariadb]
+    /// Bound to a pool of one connection: nothing of the operation is durable after the
+    /// caught panic, and the connection serves the pool's next user.
+    async fn panic_while_statement_in_flight_pool(mk, observer, kind) {
+        let mut findings = Vec::new();
+        for (op, op_name) in OPS.iter().enumerate() {
+            if op == 0 && kind == Kind::Postgres { continue; }
+            for at in PANIC_ROWS {
+                let pool = mk(1).await.unwrap();
+                let mut problems = Vec::new();
+                arm(at);
+                run_op!(op, &pool, kind);
+                let (markers, rows) = seen!(observer);
+                if !markers.is_empty() || rows != 0 { problems.push(format!("durable after the panic: markers {markers:?}, {rows} rows")); }
+                next_user!(problems, pool);
+                let (markers, _) = seen!(observer);
+                if markers != ["next-auto", "next-tx"] { problems.push(format!("next user's markers {markers:?}")); }
+                if !problems.is_empty() {
+                    findings.push(format!("[{kind:?}] POOL `{}` panic at row {at}: {}", op_name, problems.join("; ")));
+                }
+                let _ = timeout(Duration::from_secs(5), pool.close()).await;
+                reset!(observer);
+            }
+        }
+        assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
+    }
+}
+
+on_dbs! {
+    [sqlite, postgres, mariadb]
+    /// Statement k fails (a unique violation on its first row) while drawing statement k+1
+    /// panics: the statement's error is returned, naming its rows, as before the draw
+    /// overlapped the statement (the next rows were then never drawn); the caller's
+    /// transaction is intact.
+    async fn statement_error_beats_a_panic_in_the_next_draw(mk, observer, kind) {
+        let _ = &observer;
+        let pool = mk(1).await.unwrap();
+        let mut findings = Vec::new();
+        // insert_many: statement 1 is row 1 alone, row 2 is drawn while it runs. create_batch:
+        // the first piece is rows 1..=500, row 600 is drawn while it runs.
+        for (op, at) in [(0, 2), (1, 2), (2, 600)] {
+            // PostgreSQL's `COPY` draws a chunk before sending anything: no overlap there.
+            if op < 2 && kind == Kind::Postgres { continue; }
+            let mut tx = bounded(pool.begin()).await.unwrap();
+            bounded(sqlx::query("INSERT INTO duds (name) VALUES ('entry-1')").execute(&mut *tx)).await.unwrap();
+            arm(at);
+            let result = match op {
+                0 => catch(Dud::factory().with_session(&mut tx).insert_many(3000).into_future()).await.map(|r| r.err().map(|e| e.to_string())),
+                1 => catch(Dud::factory().with_session(&mut tx).insert_many(3000).returning_keys().into_future()).await.map(|r| r.err().map(|e| e.to_string())),
+                _ => catch(Dud::factory().with_session(&mut tx).create_batch(1500).into_future()).await.map(|r| r.err().map(|e| e.to_string())),
+            };
+            disarm();
+            match result {
+                Err(_) => findings.push(format!("[{kind:?}] op {op}: the panic drawing row {at} replaced the failing statement's error")),
+                Ok(None) => findings.push(format!("[{kind:?}] op {op}: succeeded")),
+                Ok(Some(text)) => {
+                    let rows = if op == 2 { "INSERT 1 of 3 (rows 1 to 500)" } else { "sending rows 1 to 1:" };
+                    if !text.contains(rows) {
+                        findings.push(format!("[{kind:?}] op {op}: the error does not name {rows}: {text}"));
+                    }
+                }
+            }
+            let r = try_bounded(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM duds").fetch_one(&mut *tx)).await;
+            if !matches!(r, Some(Ok(1))) { findings.push(format!("[{kind:?}] op {op}: caller's rows after: {r:?}")); }
+            let _ = bounded(tx.rollback()).await;
+        }
+        assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
+    }
+}
+
+/// Polls `fut` up to `k` times, sleeping 3 ms between polls; true if it finished.
+async fn drive<F: Future + Unpin>(fut: &mut F, k: usize) -> bool {
+    for i in 0..k {
+        let ready =
+            poll_fn(|cx| Poll::Ready(std::pin::Pin::new(&mut *fut).poll(cx).is_ready())).await;
+        if ready {
+            return true;
+        }
+        if i + 1 < k {
+            tokio::time::sleep(Duration::from_millis(3)).await;
+        }
+    }
+    false
+}
+
+type Op<'a> = std::pin::Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+const SWEPT: [&str; 3] = [
+    "insert_many(5000)",
+    "insert_many(5000).chunk_rows(900).returning_keys()",
+    "Author insert_many(600).chunk_rows(200).with_children(2, Book)",
+];
+
+/// The swept operation `op` on the session `$s`, boxed.
+macro_rules! swept {
+    ($op:expr, $s:expr) => {{
+        let s = $s;
+        let f: Op<'_> = match $op {
+            0 => Box::pin(async move {
+                let _ = Bomb::factory().with_session(s).insert_many(5000).await;
+            }),
+            1 => Box::pin(async move {
+                let _ = Bomb::factory()
+                    .with_session(s)
+                    .insert_many(5000)
+                    .chunk_rows(900)
+                    .returning_keys()
+                    .await;
+            }),
+            _ => Box::pin(async move {
+                let _ = Author::factory()
+                    .with_session(s)
+                    .insert_many(600)
+                    .chunk_rows(200)
+                    .with_children(2, Book::factory())
+                    .await;
+            }),
+        };
+        f
+    }};
+}
+
+/// (factory entries, authors, books) a second connection sees.
+macro_rules! factory_rows {
+    ($observer:expr) => {{
+        let mut counts = [0i64; 3];
+        for (i, sql) in [
+            "SELECT COUNT(*) FROM entries WHERE name LIKE 'entry-%'",
+            "SELECT COUNT(*) FROM authors",
+            "SELECT COUNT(*) FROM books",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            counts[i] = bounded(sqlx::query_scalar(sql).fetch_one(&$observer))
+                .await
+                .unwrap();
+        }
+        counts
+    }};
+}
+
+macro_rules! reset_all {
+    ($observer:expr) => {
+        for sql in [
+            "DELETE FROM books",
+            "DELETE FROM authors",
+            "DELETE FROM entries",
+        ] {
+            bounded(sqlx::query(sql).execute(&$observer)).await.unwrap();
+        }
+    };
+}
+
+on_dbs! {
+    [sqlite]
+    /// insert_many (one statement in flight, the next drawn meanwhile) dropped after each of
+    /// its polls, in the caller's transaction, on a bare connection and bound to a pool (as
+    /// tests/cancellation.rs sweeps create_batch): the caller's transaction answers and its
+    /// rollback leaves nothing, the bare connection's next INSERT is durable and nothing of
+    /// the operation is, a whole operation or nothing on a pool, and the pool's next user is
+    /// served. SQLite only: the overlap is SQLite's and MariaDB's path, and sqlx's MariaDB
+    /// connection is not cancel-safe in the middle of a statement (tests/common/tx.rs);
+    /// PostgreSQL seeds by `COPY`, which sqlx cannot cancel mid-`COPY` (docs/DESIGN.md).
+    async fn insert_many_cancel_sweep(mk, observer, kind) {
+        let mut findings = Vec::new();
+        for (op, op_name) in SWEPT.iter().enumerate() {
+            let whole = [[5000, 0, 0], [5000, 0, 0], [0, 600, 1200]][op];
+            for session in ["tx", "bare", "pool"] {
+                for settle in [false, true] {
+                    for k in 1..80 {
+                        let pool = mk(1).await.unwrap();
+                        let mut problems = Vec::new();
+                        let completed;
+                        match session {
+                            "tx" => {
+                                let mut tx = bounded(pool.begin()).await.unwrap();
+                                bounded(sqlx::query("INSERT INTO entries (name) VALUES ('before')").execute(&mut *tx)).await.unwrap();
+                                {
+                                    let mut fut = swept!(op, &mut tx);
+                                    completed = drive(&mut fut, k).await;
+                                    if settle { tokio::time::sleep(Duration::from_millis(10)).await; }
+                                }
+                                let r = try_bounded(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM entries WHERE name = 'before'").fetch_one(&mut *tx)).await;
+                                if !matches!(r, Some(Ok(1))) { problems.push(format!("caller's own row: {r:?}")); }
+                                let r = try_bounded(tx.rollback()).await;
+                                if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's rollback: {r:?}")); }
+                                let (markers, _) = seen!(observer);
+                                let rows = factory_rows!(observer);
+                                if !markers.is_empty() || rows != [0, 0, 0] { problems.push(format!("durable after the caller's rollback: {markers:?} {rows:?}")); }
+                            }
+                            "bare" => {
+                                let mut conn = bounded(pool.acquire()).await.unwrap();
+                                {
+                                    let mut fut = swept!(op, &mut *conn);
+                                    completed = drive(&mut fut, k).await;
+                                    if settle { tokio::time::sleep(Duration::from_millis(10)).await; }
+                                }
+                                let r = try_bounded(sqlx::query("INSERT INTO entries (name) VALUES ('after')").execute(&mut *conn)).await;
+                                if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's INSERT after: {r:?}")); }
+                                drop(conn);
+                                let (markers, _) = seen!(observer);
+                                if markers != ["after"] { problems.push(format!("durable markers {markers:?}")); }
+                                let rows = factory_rows!(observer);
+                                if rows != [0, 0, 0] && rows != whole { problems.push(format!("durable factory rows {rows:?}")); }
+                            }
+                            _ => {
+                                {
+                                    let mut fut = swept!(op, &pool);
+                                    completed = drive(&mut fut, k).await;
+                                    if settle { tokio::time::sleep(Duration::from_millis(10)).await; }
+                                }
+                                let rows = factory_rows!(observer);
+                                if rows != [0, 0, 0] && rows != whole { problems.push(format!("durable factory rows {rows:?}")); }
+                            }
+                        }
+                        reset_all!(observer);
+                        next_user!(problems, pool);
+                        let (markers, _) = seen!(observer);
+                        if markers != ["next-auto", "next-tx"] { problems.push(format!("next user's markers {markers:?}")); }
+                        if !problems.is_empty() {
+                            findings.push(format!("[{kind:?}] `{op_name}` {session} settle={settle} dropped after poll {k} (completed: {completed}): {}", problems.join("; ")));
+                        }
+                        let _ = timeout(Duration::from_secs(5), pool.close()).await;
+                        reset_all!(observer);
+                        if completed { break; }
+                    }
+                }
+            }
+        }
+        assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
+    }
+}
+
+/// A text primary key the factory gives no value: SQLite stores NULL in it.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "api_keys")]
+struct ApiKey {
+    #[factory(primary_key)]
+    id: String,
+    #[factory(default = name())]
+    label: String,
+}
+
+/// `returning_keys()` on SQLite, where a non-`INTEGER` primary key given no value is stored
+/// as NULL, which sqlx decodes into a `String` as "": an error naming the key and the
+/// statement's rows, not 3 000 empty keys, and nothing stays in the caller's transaction.
+#[tokio::test]
+async fn null_keys_with_returning_keys_are_an_error() {
+    common::bounded_test(async {
+        let mut conn = common::sqlite().await;
+        exec!(
+            &mut conn,
+            "CREATE TABLE api_keys (id TEXT PRIMARY KEY, label TEXT NOT NULL)".to_string()
+        );
+        let mut tx = sqlx::Connection::begin(&mut conn).await.unwrap();
+        let err = bounded(
+            ApiKey::factory()
+                .with_session(&mut tx)
+                .insert_many(3000)
+                .chunk_rows(1000)
+                .returning_keys(),
+        )
+        .await
+        .expect_err("NULL keys must not come back as keys");
+        assert!(
+            err.to_string().contains("failed sending rows 1 to 1000: ")
+                && err
+                    .to_string()
+                    .contains("the database returned NULL for the key `id`"),
+            "{err}"
+        );
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(n, 0, "nothing of the failed seed stays");
+        tx.rollback().await.unwrap();
+    })
+    .await
+}
+
+on_dbs! {
+    [sqlite, postgres, mariadb]
+    /// A row larger than the server takes in one statement (MariaDB's 16 MiB
+    /// `max_allowed_packet`): `insert_many` refuses it with an error, as `create_batch`
+    /// does, and the caller's transaction keeps its row and takes the next statement.
+    async fn oversized_row_in_insert_many(mk, observer, kind) {
+        let _ = &observer;
+        let pool = mk(1).await.unwrap();
+        let mut tx = bounded(pool.begin()).await.unwrap();
+        bounded(sqlx::query("INSERT INTO entries (name) VALUES ('before')").execute(&mut *tx)).await.unwrap();
+        let limit: i64 = if kind == Kind::MariaDb {
+            bounded(sqlx::query_scalar("SELECT CAST(@@max_allowed_packet AS SIGNED)").fetch_one(&mut *tx)).await.unwrap()
+        } else {
+            16 << 20
+        };
+        let body = "x".repeat(limit as usize + 1024);
+        let r = try_bounded(tx::Blob::factory().with_session(&mut tx).body(body).insert_many(2).into_future()).await;
+        match r {
+            Some(Err(e)) if kind == Kind::MariaDb => assert!(
+                e.to_string().contains("failed sending rows 1 to 1: row 1 is about")
+                    && e.to_string().contains("more than fits one statement under MariaDB's max_allowed_packet"),
+                "{e}"
+            ),
+            Some(Ok(2)) if kind != Kind::MariaDb => {}
+            other => panic!("[{kind:?}] {:?}", other.map(|r| r.map_err(|e| e.to_string()))),
+        }
+        let own = try_bounded(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM entries WHERE name = 'before'").fetch_one(&mut *tx)).await;
+        assert!(matches!(own, Some(Ok(1))), "[{kind:?}] the caller's transaction after the oversized row: {own:?}");
+        let _ = bounded(tx.rollback()).await;
+    }
+}
