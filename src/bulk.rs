@@ -919,7 +919,9 @@ impl<M: Model> Statements<M> {
 /// does not wait for the server), so drawing costs little time. Several `COPY`s rather than
 /// one for the whole seed: sqlx's `PgCopyIn` is not cancel-safe (dropped, it writes a
 /// `CopyFail` whose error the connection's next statement then reads as its own), so the seed
-/// yields, reports progress and may be cancelled only between `COPY`s.
+/// yields and reports progress only between `COPY`s, where a cancellation is safe. A drop at
+/// an await inside a `COPY` (a `timeout` firing while the server inserts) still leaves the
+/// connection out of step: DESIGN "What users must do after a cancellation".
 #[cfg(feature = "postgres")]
 pub(crate) async fn copy_binary<M: Insert<sqlx::Postgres>>(
     conn: &mut sqlx::PgConnection,

@@ -103,8 +103,9 @@
 //! INSERT and which rows), with the `sqlx::Error` inside. On a PostgreSQL transaction that
 //! already failed, an operation that needs a savepoint gets its `SAVEPOINT` refused, which
 //! changes nothing, and says that an earlier statement failed. After a `timeout` fired in the
-//! middle of a statement on MariaDB, close the pooled connection (`conn.close_on_drop()`)
-//! instead of returning it: sqlx's MariaDB connection is not cancel-safe mid-statement.
+//! middle of a statement on MariaDB, or in the middle of a PostgreSQL `insert_many` (inside
+//! its `COPY`), close the pooled connection (`conn.close_on_drop()`) instead of returning it:
+//! sqlx's MariaDB connection and its PostgreSQL `COPY` are not cancel-safe mid-statement.
 //! The rule per backend is in `docs/DESIGN.md`, "Transactions and atomicity".
 
 #![forbid(unsafe_code)]
