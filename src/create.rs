@@ -582,6 +582,20 @@ async fn insert_new<DB: Backend, M: Insert<DB>>(
     if let Some(parents) = M::create_parents(&mut parents, &mut rows, &mut *conn, operation, seed) {
         parents.await?;
     }
+    insert_created::<DB, M>(conn, rows, set, &mut parents, operation, kept, seed).await
+}
+
+/// Rows whose parents exist: their INSERTs read back whole, then the `back_reference` step
+/// that needs them (a parent pointing back at its row).
+async fn insert_created<DB: Backend, M: Insert<DB>>(
+    conn: &mut DB::Connection,
+    rows: Vec<M>,
+    set: ColumnSet,
+    parents: &mut M::Parents,
+    operation: Operation,
+    kept: Kept,
+    seed: Option<u64>,
+) -> Result<Vec<M>, Error> {
     let mut created = Vec::with_capacity(rows.len());
     let mut numbering = Numbering { index: 0, of: 0 };
     send_chunks::<DB, M>(
@@ -597,7 +611,7 @@ async fn insert_new<DB: Backend, M: Insert<DB>>(
         },
     )
     .await?;
-    if let Some(step) = M::after_insert(&mut parents, &mut created, &mut *conn, operation, seed) {
+    if let Some(step) = M::after_insert(parents, &mut created, &mut *conn, operation, seed) {
         step.await?;
     }
     Ok(created)
@@ -1207,25 +1221,16 @@ where
     }
     // What is left is a `back_reference` step, which needs the rows: read them back whole.
     if P::needs_parents(&parents) {
-        let mut created = Vec::with_capacity(rows.len());
-        let mut numbering = Numbering { index: 0, of: 0 };
-        send_chunks::<DB, P>(
+        let created = insert_created::<DB, P>(
             conn,
             rows,
             set,
+            &mut parents,
             operation,
             Kept::Nothing,
-            &mut numbering,
-            &mut Created {
-                rows: &mut created,
-                transient: Vec::new(),
-            },
+            seed,
         )
         .await?;
-        if let Some(step) = P::after_insert(&mut parents, &mut created, &mut *conn, operation, seed)
-        {
-            step.await?;
-        }
         return Ok(created.iter().map(key.from_row).collect());
     }
     let mut read = Keys {

@@ -6,11 +6,8 @@
 
 mod common;
 
-use std::future::{Future, poll_fn};
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::Poll;
 use std::time::Duration;
 
 use sqlx::Connection;
@@ -23,7 +20,7 @@ use common::Kind;
 #[macro_use]
 mod tx;
 
-use tx::{Book, Entry, Slugged, bounded};
+use tx::{Book, Entry, Op, Slugged, bounded, drive};
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
 #[factory(table = "pairs", get_or_create(a, b))]
@@ -53,23 +50,6 @@ fn schema_sql(kind: Kind) -> String {
         tx::schema_sql(kind)
     )
 }
-
-/// Polls `fut` up to `k` times, sleeping 3 ms between polls (so the statement it sent
-/// completes on the server); true if it finished.
-async fn drive<F: Future + Unpin>(fut: &mut F, k: usize) -> bool {
-    for i in 0..k {
-        let ready = poll_fn(|cx| Poll::Ready(Pin::new(&mut *fut).poll(cx).is_ready())).await;
-        if ready {
-            return true;
-        }
-        if i + 1 < k {
-            tokio::time::sleep(Duration::from_millis(3)).await;
-        }
-    }
-    false
-}
-
-type Op<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 
 const OPS: [&str; 4] = [
     "Entry in_savepoint create",

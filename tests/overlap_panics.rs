@@ -26,7 +26,7 @@ use common::Kind;
 #[macro_use]
 mod tx;
 
-use tx::{Author, Book, bounded};
+use tx::{Author, Book, Op, bounded, drive};
 
 thread_local! {
     /// Rows drawn on this thread (each `#[tokio::test]` runs on a thread of its own).
@@ -354,23 +354,6 @@ on_dbs! {
         assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
     }
 }
-
-/// Polls `fut` up to `k` times, sleeping 3 ms between polls; true if it finished.
-async fn drive<F: Future + Unpin>(fut: &mut F, k: usize) -> bool {
-    for i in 0..k {
-        let ready =
-            poll_fn(|cx| Poll::Ready(std::pin::Pin::new(&mut *fut).poll(cx).is_ready())).await;
-        if ready {
-            return true;
-        }
-        if i + 1 < k {
-            tokio::time::sleep(Duration::from_millis(3)).await;
-        }
-    }
-    false
-}
-
-type Op<'a> = std::pin::Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 
 const SWEPT: [&str; 3] = [
     "insert_many(5000)",

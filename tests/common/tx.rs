@@ -182,3 +182,24 @@ pub fn schema_sql(kind: Kind) -> String {
          CREATE TABLE blobs (id {pk}, body {long} NOT NULL)"
     )
 }
+
+/// An operation under test, boxed so the sweeps can drop it at any poll.
+pub type Op<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
+
+/// Polls `fut` up to `k` times, sleeping 3 ms between polls (so the statement it sent
+/// completes on the server); true if it finished.
+pub async fn drive<F: std::future::Future + Unpin>(fut: &mut F, k: usize) -> bool {
+    for i in 0..k {
+        let ready = std::future::poll_fn(|cx| {
+            std::task::Poll::Ready(std::pin::Pin::new(&mut *fut).poll(cx).is_ready())
+        })
+        .await;
+        if ready {
+            return true;
+        }
+        if i + 1 < k {
+            tokio::time::sleep(Duration::from_millis(3)).await;
+        }
+    }
+    false
+}
