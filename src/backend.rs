@@ -143,6 +143,16 @@ pub trait Backend: Database + private::Sealed {
 /// setting in practice (MariaDB's default `max_allowed_packet` is 16 MiB): no need to ask.
 pub(crate) const SMALL_BATCH_BYTES: usize = 1 << 20;
 
+/// Why a row that alone is larger than a statement may carry (`limit` bytes under `name`) is
+/// refused before it is sent: sent, MariaDB drops the connection and the caller's transaction
+/// with it. `sent` says what of the operation went before it ("nothing was sent", ..).
+pub(crate) fn row_too_large(row: u64, size: usize, limit: usize, name: &str, sent: &str) -> String {
+    format!(
+        "row {row} is about {size} bytes, more than fits one statement under {name} \
+         ({limit} bytes); {sent}. Make its values smaller, or raise the limit"
+    )
+}
+
 /// The `fetch_one`/`fetch_all` of a concrete backend, where sqlx's executor bounds hold.
 macro_rules! fetch_methods {
     () => {

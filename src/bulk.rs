@@ -13,7 +13,7 @@ use std::marker::PhantomData;
 use sqlx::Database;
 use sqlx::error::BoxDynError;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, row_too_large};
 use crate::create::{Pending, State};
 use crate::error::{Error, Operation, Step};
 use crate::future::{BoxFuture, overlap};
@@ -871,11 +871,7 @@ impl<M: Model> Statements<M> {
             // MariaDB drops the connection, and the caller's transaction with it.
             if size > self.budget {
                 let row = first_row + count as u64;
-                let why = format!(
-                    "row {row} is about {size} bytes, more than fits one statement under {} \
-                     ({} bytes); it was not sent. Make its values smaller, or raise the limit",
-                    self.limit_name, self.limit
-                );
+                let why = row_too_large(row, size, self.limit, self.limit_name, "it was not sent");
                 return Err(Error::wrap(
                     M::FACTORY,
                     M::TABLE,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use sqlx::Arguments;
 use sqlx::error::BoxDynError;
 
-use crate::backend::{Backend, SMALL_BATCH_BYTES};
+use crate::backend::{Backend, SMALL_BATCH_BYTES, row_too_large};
 use crate::bulk::{Args, ChunkSource, InsertMany};
 use crate::error::{Error, Kept, Operation, Step};
 use crate::future::{BoxFuture, overlap};
@@ -844,10 +844,12 @@ async fn chunk_sizes<DB: Backend, M: Insert<DB>>(
     for (i, row) in rows.iter().enumerate() {
         let size = row.byte_size();
         if size > budget {
-            return Err(ChunkError::TooLarge(format!(
-                "row {} is about {size} bytes, more than fits one statement under {name} \
-                 ({limit} bytes); nothing was sent. Make its values smaller, or raise the limit",
-                i + 1
+            return Err(ChunkError::TooLarge(row_too_large(
+                i as u64 + 1,
+                size,
+                limit,
+                name,
+                "nothing was sent",
             )));
         }
         if count > 0 && (count == most || bytes + size > budget) {
