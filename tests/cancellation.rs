@@ -20,7 +20,7 @@ use common::Kind;
 #[macro_use]
 mod tx;
 
-use tx::{Book, Entry, Op, Slugged, bounded, drive};
+use tx::{Book, Entry, Op, Slugged, bounded, drop_after};
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
 #[factory(table = "pairs", get_or_create(a, b))]
@@ -97,91 +97,6 @@ macro_rules! op_future {
     }};
 }
 
-/// What a second connection sees: (marker names, factory entries, books, authors).
-macro_rules! seen {
-    ($observer:expr) => {{
-        let markers: Vec<String> = bounded(
-            sqlx::query_scalar(
-                "SELECT name FROM entries WHERE name NOT LIKE 'entry-%' ORDER BY name",
-            )
-            .fetch_all(&$observer),
-        )
-        .await
-        .unwrap();
-        let count = |sql: &'static str| {
-            let observer = &$observer;
-            async move {
-                let n: i64 = bounded(sqlx::query_scalar(sql).fetch_one(observer))
-                    .await
-                    .unwrap();
-                n
-            }
-        };
-        (
-            markers,
-            count("SELECT COUNT(*) FROM entries WHERE name LIKE 'entry-%'").await,
-            count("SELECT COUNT(*) FROM books").await,
-            count("SELECT COUNT(*) FROM authors").await,
-        )
-    }};
-}
-
-macro_rules! reset {
-    ($observer:expr) => {
-        for sql in [
-            "DELETE FROM books",
-            "DELETE FROM slugged",
-            "DELETE FROM authors",
-            "DELETE FROM entries",
-        ] {
-            bounded(sqlx::query(sql).execute(&$observer)).await.unwrap();
-        }
-    };
-}
-
-/// The pool's next user: `begin .. commit` of a marker, then an autocommitted marker; both
-/// must be durable. Returns the deviations.
-macro_rules! next_user {
-    ($pool:expr, $observer:expr) => {{
-        let mut problems = Vec::new();
-        match try_bounded($pool.begin()).await {
-            Some(Ok(mut tx)) => {
-                let r = try_bounded(
-                    sqlx::query("INSERT INTO entries (name) VALUES ('next-tx')").execute(&mut *tx),
-                )
-                .await;
-                if !matches!(r, Some(Ok(_))) {
-                    problems.push(format!("next user's INSERT: {r:?}"));
-                }
-                let r = try_bounded(tx.commit()).await;
-                if !matches!(r, Some(Ok(_))) {
-                    problems.push(format!("next user's commit: {r:?}"));
-                }
-            }
-            other => problems.push(format!(
-                "next user's begin: {:?}",
-                other.map(|r| r.map(|_| ()))
-            )),
-        }
-        let r = try_bounded(
-            sqlx::query("INSERT INTO entries (name) VALUES ('next-auto')").execute(&$pool),
-        )
-        .await;
-        if !matches!(r, Some(Ok(_))) {
-            problems.push(format!("next user's autocommit INSERT: {r:?}"));
-        }
-        let (markers, ..) = seen!($observer);
-        for m in ["next-auto", "next-tx"] {
-            if !markers.iter().any(|x| x == m) {
-                problems.push(format!(
-                    "next user's `{m}` is NOT durable (seen: {markers:?})"
-                ));
-            }
-        }
-        problems
-    }};
-}
-
 const MODES: [&str; 5] = ["commit", "commit-direct", "rollback", "drop", "nested"];
 
 /// Outside any caller's transaction: the durable markers are exactly `$markers`, and the
@@ -189,7 +104,7 @@ const MODES: [&str; 5] = ["commit", "commit-direct", "rollback", "drop", "nested
 /// find it done; `lint!`, op 3, never commits).
 macro_rules! all_or_nothing {
     ($problems:ident, $observer:expr, $op:expr, $markers:expr) => {{
-        let (markers, entries, books, authors) = seen!($observer);
+        let (markers, [entries, books, authors]) = seen!($observer);
         let expected: &[&str] = $markers;
         if markers != expected {
             $problems.push(format!(
@@ -203,26 +118,6 @@ macro_rules! all_or_nothing {
                 "durable factory rows: {entries} entries, {books} books, {authors} authors"
             ));
         }
-    }};
-}
-
-/// The end of one sweep iteration: the pool's next user, the finding if any, then a clean
-/// database for the next iteration.
-macro_rules! end_iteration {
-    ($findings:ident, $problems:ident, $at:expr, $completed:expr, $pool:expr, $observer:expr) => {{
-        $problems.extend(next_user!($pool, $observer));
-        if !$problems.is_empty() {
-            let done = if $completed {
-                " (op had completed)"
-            } else {
-                ""
-            };
-            let finding = format!("{}{done}: {}", $at, $problems.join("; "));
-            eprintln!("FINDING {finding}");
-            $findings.push(finding);
-        }
-        let _ = timeout(Duration::from_secs(5), $pool.close()).await;
-        reset!($observer);
     }};
 }
 
@@ -250,11 +145,7 @@ on_dbs! {
                         let completed;
                         if mode == "nested" {
                             let mut inner = bounded(Connection::begin(&mut *tx)).await.unwrap();
-                            {
-                                let mut fut = op_future!(op, &mut inner);
-                                completed = drive(&mut fut, k).await;
-                                if settle { tokio::time::sleep(Duration::from_millis(10)).await; }
-                            }
+                            completed = drop_after(op_future!(op, &mut inner), k, settle).await;
                             let r = try_bounded(sqlx::query("INSERT INTO entries (name) VALUES ('after')").execute(&mut *inner)).await;
                             if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's INSERT after: {r:?}")); }
                             let r = try_bounded(inner.commit()).await;
@@ -262,11 +153,7 @@ on_dbs! {
                             let r = try_bounded(tx.rollback()).await;
                             if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's outer rollback: {r:?}")); }
                         } else {
-                            {
-                                let mut fut = op_future!(op, &mut tx);
-                                completed = drive(&mut fut, k).await;
-                                if settle { tokio::time::sleep(Duration::from_millis(10)).await; }
-                            }
+                            completed = drop_after(op_future!(op, &mut tx), k, settle).await;
                             if mode != "commit-direct" {
                                 let r = try_bounded(sqlx::query("INSERT INTO entries (name) VALUES ('after')").execute(&mut *tx)).await;
                                 if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's INSERT after: {r:?}")); }
@@ -283,7 +170,7 @@ on_dbs! {
                                 _ => drop(tx),
                             }
                         }
-                        let (markers, entries, books, authors) = seen!(observer);
+                        let (markers, [entries, books, authors]) = seen!(observer);
                         let expected: Vec<String> = match mode {
                             "commit" => vec!["after".into(), "before".into()],
                             "commit-direct" => vec!["before".into()],
@@ -301,8 +188,9 @@ on_dbs! {
                                 "durable factory rows: {entries} entries, {books} books, {authors} authors"
                             ));
                         }
-                        let at = format!("[{kind:?}] op `{op_name}` mode {mode} settle={settle} cancelled after poll {k}");
-                        end_iteration!(findings, problems, at, completed, pool, observer);
+                        next_user!(problems, pool, observer);
+                        let at = format!("[{kind:?}] op `{op_name}` mode {mode} settle={settle} cancelled after poll {k} (completed: {completed})");
+                        end_iteration!(findings, problems, at, pool, observer);
                         if completed { break; }
                     }
                 }
@@ -331,18 +219,14 @@ on_dbs! {
                     let pool = mk(1).await.unwrap();
                     let mut conn = bounded(pool.acquire()).await.unwrap();
                     let mut problems: Vec<String> = Vec::new();
-                    let completed;
-                    {
-                        let mut fut = op_future!(op, &mut conn);
-                        completed = drive(&mut fut, k).await;
-                        if settle { tokio::time::sleep(Duration::from_millis(10)).await; }
-                    }
+                    let completed = drop_after(op_future!(op, &mut conn), k, settle).await;
                     let r = try_bounded(sqlx::query("INSERT INTO entries (name) VALUES ('after')").execute(&mut *conn)).await;
                     if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's INSERT after: {r:?}")); }
                     drop(conn);
                     all_or_nothing!(problems, observer, op, &["after"]);
-                    let at = format!("[{kind:?}] BARE op `{op_name}` settle={settle} cancelled after poll {k}");
-                    end_iteration!(findings, problems, at, completed, pool, observer);
+                    next_user!(problems, pool, observer);
+                    let at = format!("[{kind:?}] BARE op `{op_name}` settle={settle} cancelled after poll {k} (completed: {completed})");
+                    end_iteration!(findings, problems, at, pool, observer);
                     if completed { break; }
                 }
             }
@@ -364,15 +248,11 @@ on_dbs! {
                 for k in 1..60 {
                     let pool = mk(1).await.unwrap();
                     let mut problems: Vec<String> = Vec::new();
-                    let completed;
-                    {
-                        let mut fut = op_future!(op, &pool);
-                        completed = drive(&mut fut, k).await;
-                        if settle { tokio::time::sleep(Duration::from_millis(10)).await; }
-                    }
+                    let completed = drop_after(op_future!(op, &pool), k, settle).await;
                     all_or_nothing!(problems, observer, op, &[]);
-                    let at = format!("[{kind:?}] POOL op `{op_name}` settle={settle} cancelled after poll {k}");
-                    end_iteration!(findings, problems, at, completed, pool, observer);
+                    next_user!(problems, pool, observer);
+                    let at = format!("[{kind:?}] POOL op `{op_name}` settle={settle} cancelled after poll {k} (completed: {completed})");
+                    end_iteration!(findings, problems, at, pool, observer);
                     if completed { break; }
                 }
             }
@@ -400,16 +280,12 @@ on_dbs! {
             let commits = ms % 2 == 1;
             let r = if commits { try_bounded(tx.commit()).await } else { try_bounded(tx.rollback()).await };
             if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's commit or rollback: {r:?}")); }
-            let (markers, entries, ..) = seen!(observer);
+            let (markers, [entries, ..]) = seen!(observer);
             let expected: &[&str] = if commits { &["before"] } else { &[] };
             if markers != expected { problems.push(format!("durable markers {markers:?}, expected {expected:?}")); }
             if !commits && entries != 0 { problems.push(format!("{entries} rows of the cancelled batch are durable after the rollback")); }
-            problems.extend(next_user!(pool, observer));
-            if !problems.is_empty() {
-                findings.push(format!("[{kind:?}] timeout {ms} ms (fired: {fired}): {}", problems.join("; ")));
-            }
-            let _ = timeout(Duration::from_secs(5), pool.close()).await;
-            reset!(observer);
+            next_user!(problems, pool, observer);
+            end_iteration!(findings, problems, format!("[{kind:?}] timeout {ms} ms (fired: {fired})"), pool, observer);
         }
         assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
     }
@@ -447,9 +323,10 @@ on_dbs! {
                 .await;
         });
         assert!(bounded(t2).await.unwrap_err().is_panic());
-        let (markers, entries, books, authors) = seen!(observer);
+        let (markers, [entries, books, authors]) = seen!(observer);
         assert_eq!((markers.len(), entries, books, authors), (0, 0, 0, 0));
-        let problems = next_user!(pool, observer);
+        let mut problems = Vec::new();
+        next_user!(problems, pool, observer);
         assert!(problems.is_empty(), "{problems:?}");
         rt.shutdown_background();
     }

@@ -26,7 +26,7 @@ use common::Kind;
 #[macro_use]
 mod tx;
 
-use tx::{Author, Book, Op, bounded, drive};
+use tx::{Author, Book, Op, bounded, drop_after};
 
 thread_local! {
     /// Rows drawn on this thread (each `#[tokio::test]` runs on a thread of its own).
@@ -149,64 +149,6 @@ macro_rules! run_op {
     }};
 }
 
-/// (markers, factory rows) a second connection sees.
-macro_rules! seen {
-    ($observer:expr) => {{
-        let markers: Vec<String> = bounded(
-            sqlx::query_scalar(
-                "SELECT name FROM entries WHERE name NOT LIKE 'entry-%' ORDER BY name",
-            )
-            .fetch_all(&$observer),
-        )
-        .await
-        .unwrap();
-        let rows: i64 = bounded(
-            sqlx::query_scalar("SELECT COUNT(*) FROM entries WHERE name LIKE 'entry-%'")
-                .fetch_one(&$observer),
-        )
-        .await
-        .unwrap();
-        (markers, rows)
-    }};
-}
-
-/// The pool's next user: a transaction committed and an autocommitted INSERT.
-macro_rules! next_user {
-    ($problems:ident, $pool:expr) => {{
-        match try_bounded($pool.begin()).await {
-            Some(Ok(mut tx)) => {
-                let r = try_bounded(
-                    sqlx::query("INSERT INTO entries (name) VALUES ('next-tx')").execute(&mut *tx),
-                )
-                .await;
-                if !matches!(r, Some(Ok(_))) {
-                    $problems.push(format!("next user's INSERT: {r:?}"));
-                }
-                let r = try_bounded(tx.commit()).await;
-                if !matches!(r, Some(Ok(_))) {
-                    $problems.push(format!("next user's commit: {r:?}"));
-                }
-            }
-            other => $problems.push(format!("next user's begin: {:?}", other.map(|r| r.is_ok()))),
-        }
-        let r = try_bounded(
-            sqlx::query("INSERT INTO entries (name) VALUES ('next-auto')").execute(&$pool),
-        )
-        .await;
-        if !matches!(r, Some(Ok(_))) {
-            $problems.push(format!("next user's autocommit INSERT: {r:?}"));
-        }
-    }};
-}
-
-macro_rules! reset {
-    ($observer:expr) => {
-        bounded(sqlx::query("DELETE FROM entries").execute(&$observer))
-            .await
-            .unwrap();
-    };
-}
-
 /// Rows at which the panic fires: in the first statement's draw (nothing in flight), and in
 /// the draws of the 2nd, 3rd, .. statements (one in flight).
 const PANIC_ROWS: [u64; 4] = [1, 2, 1200, 2600];
@@ -233,17 +175,13 @@ on_dbs! {
                     if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's INSERT after: {r:?}")); }
                     let r = if commit { try_bounded(tx.commit()).await } else { try_bounded(tx.rollback()).await };
                     if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's commit/rollback: {r:?}")); }
-                    let (markers, rows) = seen!(observer);
+                    let (markers, [rows, ..]) = seen!(observer);
                     let expected: Vec<String> = if commit { vec!["after".into(), "before".into()] } else { vec![] };
                     if markers != expected { problems.push(format!("durable markers {markers:?}, expected {expected:?}")); }
                     if !commit && rows != 0 { problems.push(format!("{rows} rows of the panicked operation durable after the rollback")); }
                     reset!(observer);
                     next_user!(problems, pool);
-                    if !problems.is_empty() {
-                        findings.push(format!("[{kind:?}] `{}` panic at row {at} commit={commit}: {}", op_name, problems.join("; ")));
-                    }
-                    let _ = timeout(Duration::from_secs(5), pool.close()).await;
-                    reset!(observer);
+                    end_iteration!(findings, problems, format!("[{kind:?}] `{op_name}` panic at row {at} commit={commit}"), pool, observer);
                 }
             }
         }
@@ -268,16 +206,12 @@ on_dbs! {
                 let r = try_bounded(sqlx::query("INSERT INTO entries (name) VALUES ('after')").execute(&mut *conn)).await;
                 if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's INSERT after: {r:?}")); }
                 drop(conn);
-                let (markers, rows) = seen!(observer);
+                let (markers, [rows, ..]) = seen!(observer);
                 if markers != ["after"] { problems.push(format!("durable markers {markers:?}, expected [\"after\"]")); }
                 if rows != 0 { problems.push(format!("{rows} rows of the panicked operation durable")); }
                 reset!(observer);
                 next_user!(problems, pool);
-                if !problems.is_empty() {
-                    findings.push(format!("[{kind:?}] BARE `{}` panic at row {at}: {}", op_name, problems.join("; ")));
-                }
-                let _ = timeout(Duration::from_secs(5), pool.close()).await;
-                reset!(observer);
+                end_iteration!(findings, problems, format!("[{kind:?}] BARE `{op_name}` panic at row {at}"), pool, observer);
             }
         }
         assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
@@ -297,16 +231,12 @@ on_dbs! {
                 let mut problems = Vec::new();
                 arm(at);
                 run_op!(op, &pool, kind);
-                let (markers, rows) = seen!(observer);
+                let (markers, [rows, ..]) = seen!(observer);
                 if !markers.is_empty() || rows != 0 { problems.push(format!("durable after the panic: markers {markers:?}, {rows} rows")); }
                 next_user!(problems, pool);
                 let (markers, _) = seen!(observer);
                 if markers != ["next-auto", "next-tx"] { problems.push(format!("next user's markers {markers:?}")); }
-                if !problems.is_empty() {
-                    findings.push(format!("[{kind:?}] POOL `{}` panic at row {at}: {}", op_name, problems.join("; ")));
-                }
-                let _ = timeout(Duration::from_secs(5), pool.close()).await;
-                reset!(observer);
+                end_iteration!(findings, problems, format!("[{kind:?}] POOL `{op_name}` panic at row {at}"), pool, observer);
             }
         }
         assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
@@ -394,38 +324,6 @@ macro_rules! swept {
     }};
 }
 
-/// (factory entries, authors, books) a second connection sees.
-macro_rules! factory_rows {
-    ($observer:expr) => {{
-        let mut counts = [0i64; 3];
-        for (i, sql) in [
-            "SELECT COUNT(*) FROM entries WHERE name LIKE 'entry-%'",
-            "SELECT COUNT(*) FROM authors",
-            "SELECT COUNT(*) FROM books",
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            counts[i] = bounded(sqlx::query_scalar(sql).fetch_one(&$observer))
-                .await
-                .unwrap();
-        }
-        counts
-    }};
-}
-
-macro_rules! reset_all {
-    ($observer:expr) => {
-        for sql in [
-            "DELETE FROM books",
-            "DELETE FROM authors",
-            "DELETE FROM entries",
-        ] {
-            bounded(sqlx::query(sql).execute(&$observer)).await.unwrap();
-        }
-    };
-}
-
 on_dbs! {
     [sqlite]
     /// insert_many (one statement in flight, the next drawn meanwhile) dropped after each of
@@ -439,7 +337,7 @@ on_dbs! {
     async fn insert_many_cancel_sweep(mk, observer, kind) {
         let mut findings = Vec::new();
         for (op, op_name) in SWEPT.iter().enumerate() {
-            let whole = [[1500, 0, 0], [1500, 0, 0], [0, 300, 600]][op];
+            let whole = [[1500, 0, 0], [1500, 0, 0], [0, 600, 300]][op];
             for session in ["tx", "bare", "pool"] {
                 for settle in [false, true] {
                     for k in 1..80 {
@@ -450,53 +348,35 @@ on_dbs! {
                             "tx" => {
                                 let mut tx = bounded(pool.begin()).await.unwrap();
                                 bounded(sqlx::query("INSERT INTO entries (name) VALUES ('before')").execute(&mut *tx)).await.unwrap();
-                                {
-                                    let mut fut = swept!(op, &mut tx);
-                                    completed = drive(&mut fut, k).await;
-                                    if settle { tokio::time::sleep(Duration::from_millis(10)).await; }
-                                }
+                                completed = drop_after(swept!(op, &mut tx), k, settle).await;
                                 let r = try_bounded(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM entries WHERE name = 'before'").fetch_one(&mut *tx)).await;
                                 if !matches!(r, Some(Ok(1))) { problems.push(format!("caller's own row: {r:?}")); }
                                 let r = try_bounded(tx.rollback()).await;
                                 if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's rollback: {r:?}")); }
-                                let (markers, _) = seen!(observer);
-                                let rows = factory_rows!(observer);
+                                let (markers, rows) = seen!(observer);
                                 if !markers.is_empty() || rows != [0, 0, 0] { problems.push(format!("durable after the caller's rollback: {markers:?} {rows:?}")); }
                             }
                             "bare" => {
                                 let mut conn = bounded(pool.acquire()).await.unwrap();
-                                {
-                                    let mut fut = swept!(op, &mut *conn);
-                                    completed = drive(&mut fut, k).await;
-                                    if settle { tokio::time::sleep(Duration::from_millis(10)).await; }
-                                }
+                                completed = drop_after(swept!(op, &mut *conn), k, settle).await;
                                 let r = try_bounded(sqlx::query("INSERT INTO entries (name) VALUES ('after')").execute(&mut *conn)).await;
                                 if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's INSERT after: {r:?}")); }
                                 drop(conn);
-                                let (markers, _) = seen!(observer);
+                                let (markers, rows) = seen!(observer);
                                 if markers != ["after"] { problems.push(format!("durable markers {markers:?}")); }
-                                let rows = factory_rows!(observer);
                                 if rows != [0, 0, 0] && rows != whole { problems.push(format!("durable factory rows {rows:?}")); }
                             }
                             _ => {
-                                {
-                                    let mut fut = swept!(op, &pool);
-                                    completed = drive(&mut fut, k).await;
-                                    if settle { tokio::time::sleep(Duration::from_millis(10)).await; }
-                                }
-                                let rows = factory_rows!(observer);
+                                completed = drop_after(swept!(op, &pool), k, settle).await;
+                                let (_, rows) = seen!(observer);
                                 if rows != [0, 0, 0] && rows != whole { problems.push(format!("durable factory rows {rows:?}")); }
                             }
                         }
-                        reset_all!(observer);
+                        reset!(observer);
                         next_user!(problems, pool);
                         let (markers, _) = seen!(observer);
                         if markers != ["next-auto", "next-tx"] { problems.push(format!("next user's markers {markers:?}")); }
-                        if !problems.is_empty() {
-                            findings.push(format!("[{kind:?}] `{op_name}` {session} settle={settle} dropped after poll {k} (completed: {completed}): {}", problems.join("; ")));
-                        }
-                        let _ = timeout(Duration::from_secs(5), pool.close()).await;
-                        reset_all!(observer);
+                        end_iteration!(findings, problems, format!("[{kind:?}] `{op_name}` {session} settle={settle} dropped after poll {k} (completed: {completed})"), pool, observer);
                         if completed { break; }
                         assert!(k < 79, "`{op_name}` {session} settle={settle}: not completed after 79 polls");
                     }

@@ -1,6 +1,7 @@
-//! What tests/transactions.rs and tests/cancellation.rs share: the models whose rows they
-//! count, the schema of their tables, and the bounded wait.
-#![allow(dead_code)] // each test binary uses a different part of this module
+//! What tests/transactions.rs, tests/cancellation.rs and tests/overlap_panics.rs share: the
+//! models whose rows they count, the schema of their tables, the bounded wait, and the steps
+//! of a sweep iteration (drop an operation, see what is durable, serve the pool's next user).
+#![allow(dead_code, unused_macros)] // each test binary uses a different part of this module
 
 use std::time::Duration;
 
@@ -202,4 +203,122 @@ pub async fn drive<F: std::future::Future + Unpin>(fut: &mut F, k: usize) -> boo
         }
     }
     false
+}
+
+/// Polls the operation `fut` `k` times (see [`drive`]) and drops it; with `settle`, first
+/// waits 10 ms (the statement in flight completes on the server). True if it finished.
+pub async fn drop_after(mut fut: Op<'_>, k: usize, settle: bool) -> bool {
+    let completed = drive(&mut fut, k).await;
+    if settle {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    completed
+}
+
+/// What a second connection sees: (markers, [factory entries, books, authors]). A marker is
+/// a row of `entries` a test writes by hand (`before`, `after`, `next-tx`, ...): any name but
+/// the factories' `entry-N`.
+macro_rules! seen {
+    ($observer:expr) => {{
+        let markers: Vec<String> = crate::tx::bounded(
+            sqlx::query_scalar(
+                "SELECT name FROM entries WHERE name NOT LIKE 'entry-%' ORDER BY name",
+            )
+            .fetch_all(&$observer),
+        )
+        .await
+        .unwrap();
+        let count = |sql: &'static str| {
+            let observer = &$observer;
+            async move {
+                let n: i64 = crate::tx::bounded(sqlx::query_scalar(sql).fetch_one(observer))
+                    .await
+                    .unwrap();
+                n
+            }
+        };
+        (
+            markers,
+            [
+                count("SELECT COUNT(*) FROM entries WHERE name LIKE 'entry-%'").await,
+                count("SELECT COUNT(*) FROM books").await,
+                count("SELECT COUNT(*) FROM authors").await,
+            ],
+        )
+    }};
+}
+
+/// Empties the tables the sweeps' operations and markers write (children first), from the
+/// observer. A test that writes another table (`slugged`, `pairs`, `duds`) rolls it back.
+macro_rules! reset {
+    ($observer:expr) => {
+        for sql in [
+            "DELETE FROM books",
+            "DELETE FROM authors",
+            "DELETE FROM entries",
+        ] {
+            crate::tx::bounded(sqlx::query(sql).execute(&$observer))
+                .await
+                .unwrap();
+        }
+    };
+}
+
+/// The pool's next user: `begin .. commit` of a marker, then an autocommitted marker; each
+/// deviation goes to `$problems`. With `$observer`, both markers must also be durable (among
+/// whatever else is). Each wait is the calling file's `try_bounded`: a hang is a finding.
+macro_rules! next_user {
+    ($problems:ident, $pool:expr) => {{
+        match try_bounded($pool.begin()).await {
+            Some(Ok(mut tx)) => {
+                let r = try_bounded(
+                    sqlx::query("INSERT INTO entries (name) VALUES ('next-tx')").execute(&mut *tx),
+                )
+                .await;
+                if !matches!(r, Some(Ok(_))) {
+                    $problems.push(format!("next user's INSERT: {r:?}"));
+                }
+                let r = try_bounded(tx.commit()).await;
+                if !matches!(r, Some(Ok(_))) {
+                    $problems.push(format!("next user's commit: {r:?}"));
+                }
+            }
+            other => $problems.push(format!(
+                "next user's begin: {:?}",
+                other.map(|r| r.map(|_| ()))
+            )),
+        }
+        let r = try_bounded(
+            sqlx::query("INSERT INTO entries (name) VALUES ('next-auto')").execute(&$pool),
+        )
+        .await;
+        if !matches!(r, Some(Ok(_))) {
+            $problems.push(format!("next user's autocommit INSERT: {r:?}"));
+        }
+    }};
+    ($problems:ident, $pool:expr, $observer:expr) => {{
+        next_user!($problems, $pool);
+        let (markers, _) = seen!($observer);
+        for m in ["next-auto", "next-tx"] {
+            if !markers.iter().any(|x| x == m) {
+                $problems.push(format!(
+                    "next user's `{m}` is NOT durable (seen: {markers:?})"
+                ));
+            }
+        }
+    }};
+}
+
+/// The end of one sweep iteration: the finding if any (`$at` names the iteration), then the
+/// pool closed and a clean database for the next iteration.
+macro_rules! end_iteration {
+    ($findings:ident, $problems:ident, $at:expr, $pool:expr, $observer:expr) => {{
+        if !$problems.is_empty() {
+            let finding = format!("{}: {}", $at, $problems.join("; "));
+            eprintln!("FINDING {finding}");
+            $findings.push(finding);
+        }
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), $pool.close()).await;
+        reset!($observer);
+    }};
 }
