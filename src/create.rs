@@ -320,10 +320,11 @@ async fn run<DB: Backend, M: Insert<DB>>(
     }
 }
 
-/// A lazy batch: the first chunk is drawn; when the batch fits one statement, needs parents
-/// or is a get-or-create, the rest is drawn at once and it runs as [`run`]. Otherwise chunks
-/// are drawn, sent and decoded one at a time, so the drawn values of one chunk are all that
-/// is held besides the created rows, in a [`Scope`] exactly as `run` opens it.
+/// A lazy batch: the first chunk is drawn; when the batch fits one statement, is a
+/// get-or-create, or is seeded and needs parents, the rest is drawn at once and it runs as
+/// [`run`]. Otherwise chunks are drawn, sent (each after its own parents) and decoded one at a
+/// time, so the drawn values of one chunk are all that is held besides the created rows, in a
+/// [`Scope`] exactly as `run` opens it.
 async fn run_lazy<DB: Backend, M: Insert<DB>>(
     state: FactoryState<Bound<'_, DB>, M>,
     mut lazy: LazyRows<M>,
@@ -332,7 +333,14 @@ async fn run_lazy<DB: Backend, M: Insert<DB>>(
     let total = lazy.n;
     let mut first = lazy.next(DB::MAX_ROWS_PER_INSERT);
     let most = rows_per_statement::<DB>(binds_per_row(M::COLUMNS, first.set));
-    let streams = lazy.n > 0 && !M::needs_parents(&first.parents) && M::GET_OR_CREATE.is_empty();
+    // Parents are created chunk by chunk with their children (all of a chunk's parents, then
+    // the chunk), as a careful hand-written loop does: MariaDB runs that order about a tenth
+    // faster than all parents first (PERFORMANCE.md). Not for a seeded batch: each chunk's
+    // parents would be drawn from the same derived seed, where an eager batch draws all its
+    // parents from one stream, so seeded values stay those of the eager path.
+    let streams = lazy.n > 0
+        && M::GET_OR_CREATE.is_empty()
+        && (lazy.seed.is_none() || !M::needs_parents(&first.parents));
     if !streams {
         while lazy.n > 0 {
             let more = lazy.next(most);
@@ -357,20 +365,34 @@ async fn run_lazy<DB: Backend, M: Insert<DB>>(
         };
         let mut piece = first;
         loop {
-            let Rows { rows, set, .. } = piece;
+            let Rows {
+                mut rows,
+                set,
+                mut parents,
+                seed,
+            } = piece;
             let mut read = Created {
                 rows: &mut created,
                 transient: Vec::new(),
             };
-            let send = send_chunks::<DB, M>(
-                conn,
-                rows,
-                set,
-                operation,
-                Kept::Nothing,
-                &mut numbering,
-                &mut read,
-            );
+            let (conn, numbering) = (&mut *conn, &mut numbering);
+            let send = async move {
+                if let Some(parents) =
+                    M::create_parents(&mut parents, &mut rows, &mut *conn, operation, seed)
+                {
+                    parents.await?;
+                }
+                send_chunks::<DB, M>(
+                    conn,
+                    rows,
+                    set,
+                    operation,
+                    Kept::Nothing,
+                    numbering,
+                    &mut read,
+                )
+                .await
+            };
             // The next piece is drawn while this one's INSERT runs.
             let ((), next) = overlap(send, || (lazy.n > 0).then(|| lazy.next(most))).await?;
             match next {

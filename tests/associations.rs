@@ -225,6 +225,63 @@ on_every_backend! {
 }
 
 on_every_backend! {
+    /// A batch larger than one statement creates each chunk's parents right before the chunk
+    /// (authors, articles, then remarks, per 500 rows), as a hand-written loop does: MariaDB
+    /// runs that order about a tenth faster than all parents first. A seeded batch keeps the
+    /// eager order, its parents drawn from one stream. Either way every remark has its own
+    /// article and author, in the tables.
+    async fn large_batches_create_parents_per_chunk(conn, kind) {
+        schema(conn, kind).await;
+        let q = |t: &str| if kind == Kind::MariaDb { format!("`{t}`") } else { format!("\"{t}\"") };
+        let level = |table: &str, rows: u64| (q(table), rows);
+        let batch = |seed: Option<u64>| {
+            let factory = ChainRemark::factory();
+            match seed {
+                Some(seed) => factory.seed(seed),
+                None => factory,
+            }
+        };
+
+        for seed in [None, Some(7)] {
+            let counting = statements::start().await;
+            let remarks = batch(seed).with_session(&mut *conn).create_batch(1_200).await.unwrap();
+            let inserts: Vec<(String, u64)> = counting
+                .inserts_into(kind, &["chain_authors", "chain_articles", "chain_remarks"])
+                .into_iter()
+                .map(|s| (s.sql.split_whitespace().nth(2).unwrap_or_default().to_string(), s.rows_returned))
+                .collect();
+            drop(counting);
+            let expected: Vec<(String, u64)> = match seed {
+                None => [500, 500, 200]
+                    .into_iter()
+                    .flat_map(|n| [level("chain_authors", n), level("chain_articles", n), level("chain_remarks", n)])
+                    .collect(),
+                Some(_) => ["chain_authors", "chain_articles", "chain_remarks"]
+                    .into_iter()
+                    .flat_map(|t| [level(t, 500), level(t, 500), level(t, 200)])
+                    .collect(),
+            };
+            assert_eq!(inserts, expected, "INSERT order of a 1 200-row batch, seed {seed:?}");
+            assert_eq!(remarks.len(), 1_200);
+        }
+
+        let count = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql);
+        let distinct = count("SELECT COUNT(DISTINCT article_id) FROM chain_remarks").fetch_one(&mut *conn).await.unwrap();
+        assert_eq!(distinct, 2_400, "each remark got its own article");
+        let authors = count("SELECT COUNT(DISTINCT author_id) FROM chain_articles").fetch_one(&mut *conn).await.unwrap();
+        assert_eq!(authors, 2_400, "each article got its own author");
+        let reached = count(
+            "SELECT COUNT(*) FROM chain_remarks r JOIN chain_articles a ON a.id = r.article_id \
+             JOIN chain_authors u ON u.id = a.author_id",
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+        assert_eq!(reached, 2_400, "every remark reaches an author");
+    }
+}
+
+on_every_backend! {
     /// An optional, self-referencing key is NULL unless a parent is asked for; asking creates
     /// exactly one level, no loop.
     async fn optional_self_reference(conn, kind) {
