@@ -128,6 +128,34 @@ where
 
 use common::Kind;
 
+/// The INSERTs a counting section saw into the chain tables, in order: (table as quoted in the
+/// statement, rows returned). Ends the section.
+fn chain_inserts(counting: statements::Counting, kind: Kind) -> Vec<(String, u64)> {
+    counting
+        .inserts_into(kind, &["chain_authors", "chain_articles", "chain_remarks"])
+        .into_iter()
+        .map(|s| {
+            (
+                s.sql
+                    .split_whitespace()
+                    .nth(2)
+                    .unwrap_or_default()
+                    .to_string(),
+                s.rows_returned,
+            )
+        })
+        .collect()
+}
+
+/// `table` quoted as the backend's INSERT text quotes it.
+fn quoted(kind: Kind, table: &str) -> String {
+    if kind == Kind::MariaDb {
+        format!("`{table}`")
+    } else {
+        format!("\"{table}\"")
+    }
+}
+
 on_every_backend! {
     /// With no author given, creating an article creates its author first, in the same
     /// transaction, and stores the author's id.
@@ -192,13 +220,8 @@ on_every_backend! {
 
         let counting = statements::start().await;
         let chain = ChainRemark::factory().with_session(&mut *conn).create_batch(100).await.unwrap();
-        let inserts: Vec<(String, u64)> = counting
-            .inserts_into(kind, &["chain_authors", "chain_articles", "chain_remarks"])
-            .into_iter()
-            .map(|s| (s.sql.split_whitespace().nth(2).unwrap_or_default().to_string(), s.rows_returned))
-            .collect();
-        drop(counting);
-        let q = |t: &str| if kind == Kind::MariaDb { format!("`{t}`") } else { format!("\"{t}\"") };
+        let inserts = chain_inserts(counting, kind);
+        let q = |t: &str| quoted(kind, t);
         assert_eq!(
             inserts,
             [(q("chain_authors"), 100), (q("chain_articles"), 100), (q("chain_remarks"), 100)],
@@ -232,8 +255,7 @@ on_every_backend! {
     /// article and author, in the tables.
     async fn large_batches_create_parents_per_chunk(conn, kind) {
         schema(conn, kind).await;
-        let q = |t: &str| if kind == Kind::MariaDb { format!("`{t}`") } else { format!("\"{t}\"") };
-        let level = |table: &str, rows: u64| (q(table), rows);
+        let level = |table: &str, rows: u64| (quoted(kind, table), rows);
         let batch = |seed: Option<u64>| {
             let factory = ChainRemark::factory();
             match seed {
@@ -245,12 +267,7 @@ on_every_backend! {
         for seed in [None, Some(7)] {
             let counting = statements::start().await;
             let remarks = batch(seed).with_session(&mut *conn).create_batch(1_200).await.unwrap();
-            let inserts: Vec<(String, u64)> = counting
-                .inserts_into(kind, &["chain_authors", "chain_articles", "chain_remarks"])
-                .into_iter()
-                .map(|s| (s.sql.split_whitespace().nth(2).unwrap_or_default().to_string(), s.rows_returned))
-                .collect();
-            drop(counting);
+            let inserts = chain_inserts(counting, kind);
             let expected: Vec<(String, u64)> = match seed {
                 None => [500, 500, 200]
                     .into_iter()
