@@ -234,4 +234,8 @@ impl<P, K: Clone + Send + Sync, const NAME: u64> RowSource<P> for PointBack<P, K
         }
         rows
     }
+
+    fn seeded(&self) -> bool {
+        self.inner.seeded()
+    }
 }

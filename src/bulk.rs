@@ -51,6 +51,11 @@ pub trait ChunkSource<M: Model>: Send {
     fn draw_chunk(&mut self, n: usize, draw: &mut Draw, seed: Option<u64>) -> Rows<M>;
     /// The seed set with `.seed(..)`, if any.
     fn seed(&self) -> Option<u64>;
+    /// Whether a parent factory it customises (at any depth) has a seed of its own (see
+    /// [`RowSource::seeded`](crate::model::RowSource::seeded)).
+    fn parents_seeded(&self) -> bool {
+        false
+    }
 }
 
 /// How far a seed got: given to the `on_progress` callback after each chunk is sent.

@@ -217,6 +217,7 @@ impl<S: State<M>, M: Model> CreateBatch<S, M> {
             state,
             rows: Batch::Lazy(LazyRows {
                 draw: crate::seed::draw(seed),
+                parents_seeded: seed.is_some() || source.parents_seeded(),
                 source,
                 seed,
                 n,
@@ -250,6 +251,9 @@ pub struct LazyRows<M: Model> {
     source: Box<dyn ChunkSource<M>>,
     draw: crate::seed::Draw,
     seed: Option<u64>,
+    /// The batch or a parent factory it customises has a seed: each chunk's parents would
+    /// restart it, so they are drawn at once.
+    parents_seeded: bool,
     n: usize,
 }
 
@@ -337,10 +341,12 @@ async fn run_lazy<DB: Backend, M: Insert<DB>>(
     // the chunk), as a careful hand-written loop does: MariaDB runs that order about a tenth
     // faster than all parents first (PERFORMANCE.md). Not for a seeded batch: each chunk's
     // parents would be drawn from the same derived seed, where an eager batch draws all its
-    // parents from one stream, so seeded values stay those of the eager path.
+    // parents from one stream, so seeded values stay those of the eager path. The same holds
+    // for a parent factory seeded by `<field>_with(|p| p.seed(..))`, at any depth: restarted
+    // per chunk it would repeat its first chunk's values (and `sequence` keys).
     let streams = lazy.n > 0
         && M::GET_OR_CREATE.is_empty()
-        && (lazy.seed.is_none() || !M::needs_parents(&first.parents));
+        && (!lazy.parents_seeded || !M::needs_parents(&first.parents));
     if !streams {
         while lazy.n > 0 {
             let more = lazy.next(most);

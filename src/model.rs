@@ -214,6 +214,13 @@ pub trait RowSource<M>: Send + Sync {
     fn rows(&self, n: usize, inherited: Option<u64>) -> Rows<M>
     where
         M: Model;
+
+    /// Whether two calls of [`rows`](Self::rows) draw the same values: the factory, or a
+    /// parent factory it customises (at any depth), has a seed of its own. A batch then
+    /// draws its parents at once, in one stream, rather than chunk by chunk.
+    fn seeded(&self) -> bool {
+        false
+    }
 }
 
 /// A model that code generic over the backend (or over the model) can create with its default

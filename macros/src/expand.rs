@@ -430,6 +430,9 @@ impl<'a> Expander<'a> {
                 fn seed(&self) -> #private::Option<u64> {
                     self.__factory.seed()
                 }
+                fn parents_seeded(&self) -> bool {
+                    false #(|| self.__o.#parent_fields.as_ref().is_some_and(|p| #private::RowSource::seeded(&**p)))*
+                }
             }
 
             #debug_impl
@@ -448,6 +451,10 @@ impl<'a> Expander<'a> {
             {
                 fn rows(&self, n: usize, inherited: #private::Option<u64>) -> #private::Rows<#model> {
                     self.__factory_rows(n, inherited)
+                }
+                fn seeded(&self) -> bool {
+                    self.__factory.seed().is_some()
+                        #(|| self.__o.#parent_fields.as_ref().is_some_and(|p| #private::RowSource::seeded(&**p)))*
                 }
             }
             };
