@@ -377,6 +377,8 @@ async fn run_lazy<DB: Backend, M: Insert<DB>>(
                 mut parents,
                 seed,
             } = piece;
+            // A parent's failure names the rows of this chunk, not the chunk's own count.
+            let (first_row, last_row) = (created.len() + 1, created.len() + rows.len());
             let mut read = Created {
                 rows: &mut created,
                 transient: Vec::new(),
@@ -386,7 +388,9 @@ async fn run_lazy<DB: Backend, M: Insert<DB>>(
                 if let Some(parents) =
                     M::create_parents(&mut parents, &mut rows, &mut *conn, operation, seed)
                 {
-                    parents.await?;
+                    parents
+                        .await
+                        .map_err(|e| e.parents_of_rows(first_row, last_row))?;
                 }
                 send_chunks::<DB, M>(
                     conn,

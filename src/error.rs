@@ -109,6 +109,16 @@ pub enum Step {
         /// The foreign-key field.
         field: &'static str,
     },
+    /// Creating the parents of some of a batch's rows: a `create_batch` larger than one
+    /// statement creates each chunk's parents right before the chunk.
+    ParentOfRows {
+        /// The foreign-key field.
+        field: &'static str,
+        /// The first row whose parents these are, counting the operation's rows from 1.
+        first_row: usize,
+        /// The last row.
+        last_row: usize,
+    },
     /// Creating the related rows added with `with_related`, or running an `after_create` hook.
     AfterCreate {
         /// Which one, counting from 1 in the order they were added.
@@ -152,6 +162,14 @@ impl fmt::Display for Step {
         match self {
             Step::Insert => Ok(()),
             Step::Parent { field } => write!(f, " creating the `{field}` parent"),
+            Step::ParentOfRows {
+                field,
+                first_row,
+                last_row,
+            } => write!(
+                f,
+                " creating the `{field}` parents of rows {first_row} to {last_row}"
+            ),
             Step::AfterCreate { index } => write!(f, " in after-create step {index}"),
             Step::Chunk {
                 index,
@@ -386,6 +404,19 @@ impl Error {
     pub(crate) fn at(mut self, step: Step) -> Self {
         self.step = step;
         self
+    }
+
+    /// A parent's failure (`Step::Parent`) as that of the parents of rows `first_row` to
+    /// `last_row` only; any other error unchanged.
+    pub(crate) fn parents_of_rows(self, first_row: usize, last_row: usize) -> Self {
+        match self.step {
+            Step::Parent { field } => self.at(Step::ParentOfRows {
+                field,
+                first_row,
+                last_row,
+            }),
+            _ => self,
+        }
     }
 
     /// Says what stays of the operation's row when decoding failed after its INSERT.

@@ -358,10 +358,11 @@ on_dbs! {
         let pool = mk(1).await.unwrap();
         // (table, row, bad: CHECK / planted: UNIQUE, what the error must name)
         let cases: [(usize, u64, bool, &[&str]); 4] = [
-            (ELDER, 700, true, &["elders", "elder_id"]),
-            (GRAND, 700, false, &["grands", "grand_id", "elder_id"]),
-            (GRAND, 1_200, true, &["grands", "grand_id", "elder_id"]),
-            (KID, 1_001, true, &["kids"]),
+            // The kids' rows whose parents failed, or whose INSERT did.
+            (ELDER, 700, true, &["elders", "elder_id", "rows 501 to 1000"]),
+            (GRAND, 700, false, &["grands", "grand_id", "elder_id", "rows 501 to 1000"]),
+            (GRAND, 1_200, true, &["grands", "grand_id", "elder_id", "rows 1001 to 1200"]),
+            (KID, 1_001, true, &["kids", "rows 1001 to 1200"]),
         ];
         let mut findings: Vec<String> = Vec::new();
         for (table, at, check, names) in cases {
