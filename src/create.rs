@@ -217,7 +217,6 @@ impl<S: State<M>, M: Model> CreateBatch<S, M> {
             state,
             rows: Batch::Lazy(LazyRows {
                 draw: crate::seed::draw(seed),
-                parents_seeded: seed.is_some() || source.parents_seeded(),
                 source,
                 seed,
                 n,
@@ -251,9 +250,6 @@ pub struct LazyRows<M: Model> {
     source: Box<dyn ChunkSource<M>>,
     draw: crate::seed::Draw,
     seed: Option<u64>,
-    /// The batch or a parent factory it customises has a seed: each chunk's parents would
-    /// restart it, so they are drawn at once.
-    parents_seeded: bool,
     n: usize,
 }
 
@@ -346,7 +342,8 @@ async fn run_lazy<DB: Backend, M: Insert<DB>>(
     // per chunk it would repeat its first chunk's values (and `sequence` keys).
     let streams = lazy.n > 0
         && M::GET_OR_CREATE.is_empty()
-        && (!lazy.parents_seeded || !M::needs_parents(&first.parents));
+        && !(M::needs_parents(&first.parents)
+            && (lazy.seed.is_some() || lazy.source.parents_seeded()));
     if !streams {
         while lazy.n > 0 {
             let more = lazy.next(most);

@@ -453,8 +453,7 @@ impl<'a> Expander<'a> {
                     self.__factory_rows(n, inherited)
                 }
                 fn seeded(&self) -> bool {
-                    self.__factory.seed().is_some()
-                        #(|| self.__o.#parent_fields.as_ref().is_some_and(|p| #private::RowSource::seeded(&**p)))*
+                    self.__factory.seed().is_some() || <Self as #private::ChunkSource<#model>>::parents_seeded(self)
                 }
             }
             };
