@@ -50,7 +50,7 @@ pub trait Backend: Database + private::Sealed {
         conn: &'e mut Self::Connection,
         sql: Arc<str>,
         args: Self::Arguments,
-    ) -> BoxFuture<'e, Result<Self::Row, sqlx::Error>>;
+    ) -> impl Future<Output = Result<Self::Row, sqlx::Error>> + Send + 'e;
 
     /// Runs `sql` and returns all its rows, in the order the database sends them.
     fn fetch_all<'e>(
@@ -160,8 +160,11 @@ macro_rules! fetch_methods {
             conn: &'e mut Self::Connection,
             sql: Arc<str>,
             args: Self::Arguments,
-        ) -> BoxFuture<'e, Result<Self::Row, sqlx::Error>> {
-            conn.fetch_one(sqlx::query_with(AssertSqlSafe(sql), args))
+        ) -> impl Future<Output = Result<Self::Row, sqlx::Error>> + Send + 'e {
+            // sqlx's own `fetch_one` boxes `fetch_optional`'s boxed future once more; this is
+            // the one box, as `query_as(..).fetch_one` has it (a plain `create()`'s statement).
+            let row = conn.fetch_optional(sqlx::query_with(AssertSqlSafe(sql), args));
+            async move { row.await?.ok_or(sqlx::Error::RowNotFound) }
         }
 
         fn fetch_all<'e>(

@@ -77,7 +77,9 @@ impl<'c, DB: Database> Bound<'c, DB> {
     /// operation calls it before its first statement.
     pub(crate) async fn acquire(&mut self) -> Result<(), sqlx::Error> {
         if let Link::Pool(pool) = &self.link {
-            self.link = Link::Acquired(pool.acquire().await?);
+            // Boxed: sqlx's acquire future is 2.5 KB, and every operation's future would
+            // carry that much, on a borrowed connection too, where it never runs.
+            self.link = Link::Acquired(Box::pin(pool.acquire()).await?);
         }
         Ok(())
     }
