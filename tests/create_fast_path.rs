@@ -24,6 +24,10 @@ mod tx;
 
 use tx::{Blob, Entry, Op, bounded, drop_after};
 
+#[cfg(feature = "tracing")]
+#[path = "common/spans.rs"]
+mod recorder;
+
 /// Like `bounded`, but a hang is a finding, not a panic (tx.rs's `next_user!` uses it).
 async fn try_bounded<F: std::future::IntoFuture>(f: F) -> Option<F::Output> {
     timeout(Duration::from_secs(2), f.into_future()).await.ok()
@@ -573,53 +577,8 @@ on_dbs! {
 /// ran with no subscriber, and for a row over 1 MiB.
 #[cfg(feature = "tracing")]
 mod spans {
-    use std::sync::{Arc, Mutex};
-
-    use tracing::field::{Field, Visit};
-    use tracing::span::{Attributes, Id, Record};
-    use tracing::{Event, Metadata, Subscriber};
-
     use super::*;
-
-    #[derive(Default)]
-    struct Seen {
-        spans: Vec<String>,
-        enters: usize,
-        exits: usize,
-    }
-
-    #[derive(Clone, Default)]
-    struct Spans(Arc<Mutex<Seen>>);
-
-    struct Fields(String);
-
-    impl Visit for Fields {
-        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-            self.0.push_str(&format!(" {}={:?}", field.name(), value));
-        }
-    }
-
-    impl Subscriber for Spans {
-        fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-            metadata.name().starts_with("sqlx_factory")
-        }
-        fn new_span(&self, span: &Attributes<'_>) -> Id {
-            let mut fields = Fields(span.metadata().name().to_string());
-            span.record(&mut fields);
-            let mut seen = self.0.lock().unwrap();
-            seen.spans.push(fields.0);
-            Id::from_u64(seen.spans.len() as u64)
-        }
-        fn record(&self, _: &Id, _: &Record<'_>) {}
-        fn record_follows_from(&self, _: &Id, _: &Id) {}
-        fn event(&self, _: &Event<'_>) {}
-        fn enter(&self, _: &Id) {
-            self.0.lock().unwrap().enters += 1;
-        }
-        fn exit(&self, _: &Id) {
-            self.0.lock().unwrap().exits += 1;
-        }
-    }
+    use recorder::Recorder;
 
     fn span(factory: &str, table: &str) -> String {
         format!(
@@ -632,7 +591,7 @@ mod spans {
             exec!(conn, schema_sql(kind));
             // Creates with no subscriber first: the span's callsite is registered then.
             bounded(Entry::factory().with_session(&mut *conn).create()).await.unwrap();
-            let spans = Spans::default();
+            let spans = Recorder::default();
             let guard = tracing::subscriber::set_default(spans.clone());
             let mut tx = conn.begin().await.unwrap();
             bounded(Entry::factory().with_session(&mut tx).create()).await.unwrap();
@@ -645,9 +604,9 @@ mod spans {
             drop(guard);
             // And none once the subscriber is gone.
             bounded(Entry::factory().with_session(&mut *conn).create()).await.unwrap();
-            let seen = spans.0.lock().unwrap();
+            let seen = spans.seen();
             assert_eq!(
-                seen.spans,
+                seen.lines,
                 [
                     span("EntryFactory", "entries"),
                     span("PersonFactory", "people"),
@@ -664,11 +623,11 @@ mod spans {
         async fn pool_create_is_traced(mk, observer, kind) {
             let _ = (kind, &observer);
             let pool = mk(1).await.unwrap();
-            let spans = Spans::default();
+            let spans = Recorder::default();
             let guard = tracing::subscriber::set_default(spans.clone());
             bounded(Entry::factory().with_session(&pool).create()).await.unwrap();
             drop(guard);
-            assert_eq!(spans.0.lock().unwrap().spans, [span("EntryFactory", "entries")]);
+            assert_eq!(spans.seen().lines, [span("EntryFactory", "entries")]);
             pool.close().await;
         }
     }

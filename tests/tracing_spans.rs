@@ -2,14 +2,15 @@
 //! operation and row count.
 
 #[cfg(feature = "tracing")]
-mod spans {
-    use std::sync::Mutex;
+#[path = "common/spans.rs"]
+mod recorder;
 
+#[cfg(feature = "tracing")]
+mod spans {
     use sqlx::Connection;
     use sqlx_factory::Factory;
-    use tracing::field::{Field, Visit};
-    use tracing::span::{Attributes, Id, Record};
-    use tracing::{Event, Metadata, Subscriber};
+
+    use super::recorder::Recorder;
 
     #[derive(Debug, Clone, sqlx::FromRow, Factory)]
     #[factory(table = "traced")]
@@ -19,43 +20,10 @@ mod spans {
         name: String,
     }
 
-    static SPANS: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-    struct Spans;
-
-    struct Fields(String);
-
-    impl Visit for Fields {
-        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-            self.0.push_str(&format!(" {}={:?}", field.name(), value));
-        }
-    }
-
-    impl Subscriber for Spans {
-        fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-            metadata.name().starts_with("sqlx_factory")
-                || metadata.target().starts_with("sqlx_factory::seed")
-        }
-        fn new_span(&self, span: &Attributes<'_>) -> Id {
-            let mut fields = Fields(span.metadata().name().to_string());
-            span.record(&mut fields);
-            SPANS.lock().unwrap().push(fields.0);
-            Id::from_u64(1)
-        }
-        fn record(&self, _: &Id, _: &Record<'_>) {}
-        fn record_follows_from(&self, _: &Id, _: &Id) {}
-        fn event(&self, event: &Event<'_>) {
-            let mut fields = Fields(event.metadata().target().to_string());
-            event.record(&mut fields);
-            SPANS.lock().unwrap().push(fields.0);
-        }
-        fn enter(&self, _: &Id) {}
-        fn exit(&self, _: &Id) {}
-    }
-
     #[tokio::test]
     async fn create_and_batch_are_traced() {
-        tracing::subscriber::set_global_default(Spans).unwrap();
+        let recorder = Recorder::default();
+        let _guard = tracing::subscriber::set_default(recorder.clone());
         let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:")
             .await
             .unwrap();
@@ -86,7 +54,7 @@ mod spans {
             .chunk_rows(400)
             .await
             .unwrap();
-        let spans = SPANS.lock().unwrap().clone();
+        let spans = recorder.seen().lines.clone();
         assert_eq!(
             spans,
             [
