@@ -302,11 +302,17 @@ fn fragment_heap() -> Vec<Vec<u8>> {
 }
 
 fn build_scenario(cfg: &Config, lines: &mut Vec<Line>) {
+    if !wanted("build") {
+        return;
+    }
     let mut times = [Duration::ZERO; 2];
     let mut rng = fake::rand::rng();
     let mut n = 0u64;
     for round in 0..cfg.rounds {
         for side in if round % 2 == 0 { [0, 1] } else { [1, 0] } {
+            if !side_wanted(side) {
+                continue;
+            }
             let start = Instant::now();
             for _ in 0..cfg.build {
                 if side == 0 {
