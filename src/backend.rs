@@ -38,6 +38,20 @@ pub trait Backend: Database + private::Sealed {
     /// What follows the table name in an INSERT of one row that sends no column at all.
     const EMPTY_ROW_VALUES: &'static str;
 
+    /// Whether a statement's values are measured by their encoded length before it is sent
+    /// ([`Backend::encoded_len`]): MariaDB drops the connection, and the caller's transaction
+    /// with it, on a statement over `max_allowed_packet`, so a value whose size cannot be read
+    /// off its type (a newtype around `String`) must not be guessed there. Elsewhere the
+    /// limit is 1 GB and the guess from the type is kept.
+    const MEASURES_VALUES: bool = false;
+
+    /// How many bytes `value` takes encoded as a bind parameter, where
+    /// [`Backend::MEASURES_VALUES`] (not asked elsewhere: 0).
+    fn encoded_len<T: for<'q> sqlx::Encode<'q, Self>>(value: &T) -> usize {
+        let _ = value;
+        0
+    }
+
     /// Appends `ident` quoted as an identifier, with embedded quote characters doubled.
     fn push_ident(sql: &mut String, ident: &str);
 
@@ -339,6 +353,25 @@ impl Backend for sqlx::MySql {
     const MAX_ROWS_PER_INSERT: usize = 500;
     const SEED_ROWS_PER_INSERT: usize = 1_000;
     const EMPTY_ROW_VALUES: &'static str = "() VALUES ()";
+    const MEASURES_VALUES: bool = true;
+
+    /// Encoded into a scratch buffer of the thread's: the length the value adds to the
+    /// statement's packet. A value that fails to encode counts 0; binding it fails after.
+    fn encoded_len<T: for<'q> sqlx::Encode<'q, Self>>(value: &T) -> usize {
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        SCRATCH.with_borrow_mut(|buf| {
+            buf.clear();
+            let _ = value.encode_by_ref(buf);
+            let len = buf.len();
+            // A huge value measured once is not kept for the thread's lifetime.
+            if buf.capacity() > 1 << 20 {
+                *buf = Vec::new();
+            }
+            len
+        })
+    }
 
     fn push_ident(sql: &mut String, ident: &str) {
         push_quoted(sql, ident, '`');

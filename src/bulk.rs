@@ -867,7 +867,7 @@ impl<M: Model> Statements<M> {
         let mut count = 0usize;
         let mut bytes = 0usize;
         while let Some(row) = self.rows.peek() {
-            let size = row.byte_size();
+            let size = row.wire_size();
             // A chunk larger than a statement (`chunk_rows`) is cut by binds and bytes.
             if count > 0 && (count == limit || bytes + size > self.budget) {
                 break;

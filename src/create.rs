@@ -86,18 +86,7 @@ impl<'c, DB: Backend, M: Insert<DB>> State<M> for Bound<'c, DB> {
         if plain_one::<DB, M>(&state, &rows) {
             return Box::pin(create_plain::<DB, M>(state, rows));
         }
-        Box::pin(async move {
-            let created = run::<DB, M>(state, rows, Operation::Create).await?;
-            match created.into_iter().next() {
-                Some(row) => Ok(row),
-                None => Err(Error::new(
-                    M::FACTORY,
-                    M::TABLE,
-                    Operation::Create,
-                    sqlx::Error::RowNotFound,
-                )),
-            }
-        })
+        Box::pin(create_general::<DB, M>(state, rows))
     }
 
     fn insert_batch(state: FactoryState<Self, M>, rows: Batch<M>) -> Self::CreateBatch {
@@ -456,13 +445,13 @@ fn one_write<DB: Backend, M: Insert<DB>>(rows: &Rows<M>) -> bool {
         0 | 1 => true,
         n => {
             n <= rows_per_statement::<DB>(binds_per_row(M::COLUMNS, rows.set))
-                && batch_bytes(&rows.rows) <= SMALL_BATCH_BYTES
+                && batch_bytes::<DB, M>(&rows.rows) <= SMALL_BATCH_BYTES
         }
     }
 }
 
-fn batch_bytes<M: Model>(rows: &[M]) -> usize {
-    rows.iter().map(Model::byte_size).sum()
+fn batch_bytes<DB: Backend, M: Insert<DB>>(rows: &[M]) -> usize {
+    rows.iter().map(Insert::<DB>::wire_size).sum()
 }
 
 async fn run_steps<'c, DB: Backend, M: Insert<DB>>(
@@ -547,9 +536,26 @@ async fn in_span<M: Model, T>(
     }
 }
 
+/// A `create()` the general way: [`run`], its one row out of the created ones.
+async fn create_general<DB: Backend, M: Insert<DB>>(
+    state: FactoryState<Bound<'_, DB>, M>,
+    rows: Rows<M>,
+) -> Result<M, Error> {
+    let created = run::<DB, M>(state, rows, Operation::Create).await?;
+    created.into_iter().next().ok_or_else(|| {
+        Error::new(
+            M::FACTORY,
+            M::TABLE,
+            Operation::Create,
+            sqlx::Error::RowNotFound,
+        )
+    })
+}
+
 /// Whether a `create()` is its one INSERT and nothing around it: no parents to create, no
-/// get-or-create lookup, no hook, no savepoint asked for, and a row small enough to need no
-/// look at the server's statement limit.
+/// get-or-create lookup, no hook, no savepoint asked for. Its size is looked at when the
+/// future first runs ([`create_plain`]): measuring runs the values' `Encode`, which must not
+/// run (or panic) where `create()` is called.
 fn plain_one<DB: Backend, M: Insert<DB>>(
     state: &FactoryState<Bound<'_, DB>, M>,
     rows: &Rows<M>,
@@ -558,7 +564,6 @@ fn plain_one<DB: Backend, M: Insert<DB>>(
         && state.after_create.is_empty()
         && M::GET_OR_CREATE.is_empty()
         && rows.rows.len() == 1
-        && batch_bytes(&rows.rows) <= SMALL_BATCH_BYTES
         && !M::needs_parents(&rows.parents)
 }
 
@@ -571,6 +576,11 @@ async fn create_plain<DB: Backend, M: Insert<DB>>(
     state: FactoryState<Bound<'_, DB>, M>,
     rows: Rows<M>,
 ) -> Result<M, Error> {
+    // A row over 1 MiB goes the general way, which asks the server's statement limit first;
+    // boxed, so that this future stays small.
+    if batch_bytes::<DB, M>(&rows.rows) > SMALL_BATCH_BYTES {
+        return Box::pin(create_general::<DB, M>(state, rows)).await;
+    }
     let FactoryState { mut session, .. } = state;
     let operation = Operation::Create;
     let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
@@ -777,7 +787,7 @@ async fn send_chunks<DB: Backend, M: Insert<DB>>(
 ) -> Result<(), Error> {
     let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
     // One small row, `create()`'s case: one statement, no list of sizes to allocate.
-    let one = rows.len() == 1 && batch_bytes(&rows) <= SMALL_BATCH_BYTES;
+    let one = rows.len() == 1 && batch_bytes::<DB, M>(&rows) <= SMALL_BATCH_BYTES;
     let chunks = if one {
         std::borrow::Cow::Borrowed(&[1][..])
     } else {
@@ -882,7 +892,7 @@ async fn chunk_sizes<DB: Backend, M: Insert<DB>>(
     set: ColumnSet,
 ) -> Result<Vec<usize>, ChunkError> {
     let most = rows_per_statement::<DB>(binds_per_row(M::COLUMNS, set));
-    if batch_bytes(rows) <= SMALL_BATCH_BYTES {
+    if batch_bytes::<DB, M>(rows) <= SMALL_BATCH_BYTES {
         let mut sizes = vec![most; rows.len() / most];
         if !rows.len().is_multiple_of(most) {
             sizes.push(rows.len() % most);
@@ -894,7 +904,7 @@ async fn chunk_sizes<DB: Backend, M: Insert<DB>>(
     let mut sizes = Vec::new();
     let (mut count, mut bytes) = (0, 0);
     for (i, row) in rows.iter().enumerate() {
-        let size = row.byte_size();
+        let size = row.wire_size();
         if size > budget {
             return Err(ChunkError::TooLarge(row_too_large(
                 i as u64 + 1,

@@ -141,6 +141,13 @@ pub trait Insert<DB: Backend>: Model + for<'r> FromRow<'r, <DB as Database>::Row
         false
     }
 
+    /// About how many bytes this row's values take in a statement: [`Model::byte_size`], or,
+    /// where the backend measures values ([`Backend::MEASURES_VALUES`]), each value bound as
+    /// the field's own type measured by its encoded length (the derive's override).
+    fn wire_size(&self) -> usize {
+        self.byte_size()
+    }
+
     /// Binds a `get_or_create` key, in [`Model::GET_OR_CREATE`] order.
     fn bind_lookup_key(
         key: Self::LookupKey,

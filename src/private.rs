@@ -29,7 +29,7 @@ pub use crate::error::{Error, Operation};
 pub use crate::future::BoxFuture;
 pub use crate::lint::lint;
 pub use crate::model::{Association, Creatable, DefaultRows, Insert, Model, RowSource, Rows};
-pub use crate::probe::{ByLength, BySize, NonNullKey, NullableKey, Probe};
+pub use crate::probe::{ByLength, BySize, EncodedOn, LengthOn, NonNullKey, NullableKey, Probe};
 pub use crate::seed::{Draw, child_seed, draw, next_sequence};
 pub use crate::session::{
     BindSession, Bound, Cloneable, IntoSession, NoSession, Session, SessionArg, Unbound,
@@ -56,15 +56,21 @@ pub type HookResult = Result<(), BoxDynError>;
 pub trait ColumnOf<DB: sqlx::Database> {
     /// Binds this value as the next parameter (or the next field of a `COPY` row).
     fn bind<A: ArgSink<DB>>(self, args: &mut A) -> Result<(), BoxDynError>;
+    /// Its encoded length where the backend measures values ([`Backend::MEASURES_VALUES`]).
+    fn encoded_len(&self) -> usize;
 }
 
 #[diagnostic::do_not_recommend]
-impl<DB: sqlx::Database, T> ColumnOf<DB> for T
+impl<DB: Backend, T> ColumnOf<DB> for T
 where
     T: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
     fn bind<A: ArgSink<DB>>(self, args: &mut A) -> Result<(), BoxDynError> {
         args.add(self)
+    }
+
+    fn encoded_len(&self) -> usize {
+        DB::encoded_len(self)
     }
 }
 

@@ -2,6 +2,8 @@
 //! specialisation: `(&Probe(&value)).method()` finds the impl on `Probe<T>` where `T` has the
 //! capability, and falls back to the impl on `&Probe<T>` for every other type.
 
+use std::marker::PhantomData;
+
 /// A field's value, borrowed for a probe.
 pub struct Probe<'a, T: ?Sized>(pub &'a T);
 
@@ -22,6 +24,20 @@ impl WireLen for String {
         self.len()
     }
 }
+
+/// Numbers and flags: their size in memory, the most their binary encoding takes. Listed
+/// here so that measuring them (`LengthOn`) does not encode them.
+macro_rules! fixed_wire_len {
+    ($($ty:ty),*) => {$(
+        impl WireLen for $ty {
+            fn wire_len(&self) -> usize {
+                std::mem::size_of::<$ty>()
+            }
+        }
+    )*};
+}
+
+fixed_wire_len!(bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
 
 impl<T> WireLen for [T] {
     fn wire_len(&self) -> usize {
@@ -69,6 +85,33 @@ pub trait BySize {
 impl<T> BySize for &Probe<'_, T> {
     fn byte_size(&self) -> usize {
         std::mem::size_of::<T>()
+    }
+}
+
+/// The encoded size of a value whose length counts, where the backend measures values
+/// ([`crate::Backend::MEASURES_VALUES`]): its length, as [`ByLength`] reads it, without
+/// encoding it. `DB` comes from the marker argument.
+pub trait LengthOn<DB> {
+    /// About how many bytes the value takes in a statement on `DB`.
+    fn size_on(&self, db: PhantomData<DB>) -> usize;
+}
+
+impl<DB, T: WireLen + ?Sized> LengthOn<DB> for Probe<'_, T> {
+    fn size_on(&self, _: PhantomData<DB>) -> usize {
+        self.0.wire_len()
+    }
+}
+
+/// The encoded size of any other value bound as itself: encoded, and measured (a newtype
+/// around `String` is as long as its text, not as its size in memory).
+pub trait EncodedOn<DB> {
+    /// How many bytes the value takes in a statement on `DB`.
+    fn size_on(&self, db: PhantomData<DB>) -> usize;
+}
+
+impl<DB: crate::Backend, T: crate::__private::ColumnOf<DB>> EncodedOn<DB> for &Probe<'_, T> {
+    fn size_on(&self, _: PhantomData<DB>) -> usize {
+        self.0.encoded_len()
     }
 }
 

@@ -297,6 +297,42 @@ on_every_pool! {
     }
 }
 
+/// Text behind a newtype (what `#[sqlx(transparent)]` models a column with): the factory
+/// cannot read its length off the type, as it does for `String`.
+#[derive(Debug, Clone, PartialEq, sqlx::Type)]
+#[sqlx(transparent)]
+struct Body(String);
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "blobs")]
+struct WrappedBlob {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(default = Body("x".repeat(100_000)))]
+    body: Body,
+}
+
+on_every_pool! {
+    /// Case 11 with the 100 kB values behind a newtype: 300 of them (30 MB) are still split
+    /// under MariaDB's `max_allowed_packet`, by `create_batch` and by `insert_many`. Measured
+    /// as their type's size in memory, they went in one statement, and the server dropped the
+    /// connection with the caller's transaction (its own row lost with it).
+    async fn newtype_rows_are_split_by_bytes(pool, observer, kind) {
+        let _ = kind;
+        let mut tx = bounded(pool.begin()).await.unwrap();
+        bounded(Entry::factory().with_session(&mut tx).create()).await.unwrap();
+        let rows = bounded(WrappedBlob::factory().with_session(&mut tx).create_batch(300)).await.unwrap();
+        assert_eq!(rows.len(), 300);
+        assert!(rows.iter().all(|b| b.body.0.len() == 100_000));
+        let seeded = bounded(WrappedBlob::factory().with_session(&mut tx).insert_many(300)).await.unwrap();
+        assert_eq!(seeded, 300);
+        bounded(tx.commit()).await.unwrap();
+        assert_eq!(durable!(observer, "blobs"), 600);
+        assert_eq!(durable!(observer, "entries"), 1, "the caller's own row");
+        next_user_commits!(pool, observer);
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
 #[factory(table = "codes", get_or_create(code))]
 struct Coded {
@@ -572,6 +608,51 @@ async fn mariadb_one_row_over_the_packet_limit() {
     let text = err.to_string();
     assert!(
         text.starts_with("BlobFactory::create into table `blobs` failed: row 1 is about ")
+            && text.contains(&format!(
+                " bytes, more than fits one statement under MariaDB's max_allowed_packet \
+                 ({limit} bytes); nothing was sent"
+            )),
+        "{text}"
+    );
+    let after = bounded(Entry::factory().with_session(&mut tx).create())
+        .await
+        .unwrap();
+    bounded(tx.commit()).await.unwrap();
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM entries ORDER BY id")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(ids, [before.id, after.id]);
+}
+
+/// Case 11, one newtype value alone larger than MariaDB's `max_allowed_packet`: refused
+/// before anything is sent, as a `String` of that size is, and the transaction goes on.
+#[cfg(feature = "mysql")]
+#[tokio::test]
+async fn mariadb_one_newtype_row_over_the_packet_limit() {
+    let test = "tx_one_newtype_row_over_the_limit";
+    let mut conn = common::mariadb(test).await;
+    exec!(&mut conn, schema_sql(Kind::MariaDb));
+    let limit: u64 = sqlx::query_scalar("SELECT @@max_allowed_packet")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let mut tx = bounded(conn.begin()).await.unwrap();
+    let before = bounded(Entry::factory().with_session(&mut tx).create())
+        .await
+        .unwrap();
+    let huge = Body("x".repeat(usize::try_from(limit).unwrap() + (1 << 20)));
+    let err = bounded(
+        WrappedBlob::factory()
+            .with_session(&mut tx)
+            .body(huge)
+            .create(),
+    )
+    .await
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.starts_with("WrappedBlobFactory::create into table `blobs` failed: row 1 is about ")
             && text.contains(&format!(
                 " bytes, more than fits one statement under MariaDB's max_allowed_packet \
                  ({limit} bytes); nothing was sent"

@@ -30,6 +30,17 @@ impl<'a> Expander<'a> {
                 add
             }
         });
+        // A value bound as the field's own type is measured by its length when it has one
+        // (`String`, `Vec`, ..), else encoded; a converted one (`json`, `into`, `try_from`) by
+        // the probe `Model::byte_size` uses, as it cannot be borrowed as what it is bound as.
+        let sizes = columns.iter().map(|f| {
+            let ident = f.ident;
+            if crate::stored::is_plain(f) {
+                quote!((&#private::Probe(&self.#ident)).size_on(#private::PhantomData::<__DB>))
+            } else {
+                quote!((&#private::Probe(&self.#ident)).byte_size())
+            }
+        });
         let keys = self.lookup_fields();
         let key_vars: Vec<Ident> = (0..keys.len())
             .map(|i| format_ident!("__key{}", i))
@@ -121,6 +132,15 @@ impl<'a> Expander<'a> {
                     let #model { #(#column_idents: #column_vars,)* #(#transient_idents: #transient_vars,)* .. } = self;
                     #(#binds)*
                     #private::Ok((#(#transient_vars,)*))
+                }
+
+                fn wire_size(&self) -> usize {
+                    if !<__DB as #private::Backend>::MEASURES_VALUES {
+                        return #private::Model::byte_size(self);
+                    }
+                    #[allow(unused_imports)]
+                    use #private::{ByLength as _, BySize as _, EncodedOn as _, LengthOn as _};
+                    0 #(+ #sizes)*
                 }
 
                 #bind_lookup_key
