@@ -973,7 +973,35 @@ async fn get_or_create<DB: Backend, M: Insert<DB>>(
             wanted.push(key);
         }
     }
-    let found = select_by_keys::<DB, M>(conn, &wanted)
+    // Keys measured where the backend measures values: a lookup of large keys is split under
+    // the server's statement limit, and a key alone over it refused before anything is sent
+    // (MariaDB drops the connection, and the caller's transaction with it).
+    let budget = if wanted
+        .iter()
+        .map(|key| M::lookup_key_size(key))
+        .sum::<usize>()
+        <= SMALL_BATCH_BYTES
+    {
+        None
+    } else {
+        let (limit, name) = DB::statement_limit(conn).await.map_err(error)?;
+        let budget = limit / 4 * 3;
+        for (i, key) in keys.iter().enumerate() {
+            let size = M::lookup_key_size(key);
+            if size > budget {
+                let why = row_too_large(i as u64 + 1, size, limit, name, "nothing was sent");
+                return Err(Error::wrap(
+                    M::FACTORY,
+                    M::TABLE,
+                    operation,
+                    Step::Insert,
+                    why.into(),
+                ));
+            }
+        }
+        Some(budget)
+    };
+    let found = select_by_keys::<DB, M>(conn, &wanted, budget)
         .await
         .map_err(error)?;
     let mut sources = Vec::with_capacity(rows.len());
@@ -1015,16 +1043,17 @@ async fn get_or_create<DB: Backend, M: Insert<DB>>(
         .into_iter()
         .map(Some)
         .collect();
-    let repeats: Vec<&M::LookupKey> = sources
-        .iter()
-        .zip(&keys)
-        .filter(|(source, _)| matches!(source, Source::Repeat))
-        .map(|(_, key)| key)
-        .collect();
+    // Each repeated key once: 300 rows of one 100 kB key are one key to read back, not 30 MB.
+    let mut repeats: Vec<&M::LookupKey> = Vec::new();
+    for (source, key) in sources.iter().zip(&keys) {
+        if matches!(source, Source::Repeat) && !repeats.contains(&key) {
+            repeats.push(key);
+        }
+    }
     let read_back = if repeats.is_empty() {
         Vec::new()
     } else {
-        select_by_keys::<DB, M>(conn, &repeats)
+        select_by_keys::<DB, M>(conn, &repeats, budget)
             .await
             .map_err(error)?
     };
@@ -1056,14 +1085,34 @@ async fn get_or_create<DB: Backend, M: Insert<DB>>(
 }
 
 /// The stored rows whose `get_or_create` columns equal one of `keys`, with their keys as Rust
-/// sees them: `SELECT .. WHERE (k = ?) OR ..`, in statements under the bind limit.
+/// sees them: `SELECT .. WHERE (k = ?) OR ..`, in statements under the bind limit and, with
+/// `budget`, keys of at most that many bytes ([`Insert::lookup_key_size`]) each.
 async fn select_by_keys<DB: Backend, M: Insert<DB>>(
     conn: &mut DB::Connection,
     keys: &[&M::LookupKey],
+    budget: Option<usize>,
 ) -> Result<Vec<(M::LookupKey, DB::Row)>, sqlx::Error> {
     let per_key = M::GET_OR_CREATE.len();
+    let most = rows_per_statement::<DB>(per_key);
+    let mut chunks = Vec::new();
+    let mut rest = keys;
+    while !rest.is_empty() {
+        let mut count = 0usize;
+        let mut bytes = 0usize;
+        for key in rest.iter().take(most) {
+            let size = budget.map_or(0, |_| M::lookup_key_size(key));
+            if count > 0 && budget.is_some_and(|budget| bytes + size > budget) {
+                break;
+            }
+            count += 1;
+            bytes += size;
+        }
+        let (chunk, tail) = rest.split_at(count);
+        chunks.push(chunk);
+        rest = tail;
+    }
     let mut found = Vec::new();
-    for chunk in keys.chunks(rows_per_statement::<DB>(per_key)) {
+    for chunk in chunks {
         let sql = crate::sql::select_by_keys_sql::<DB>(
             M::TABLE,
             M::COLUMNS,

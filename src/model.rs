@@ -148,6 +148,13 @@ pub trait Insert<DB: Backend>: Model + for<'r> FromRow<'r, <DB as Database>::Row
         self.byte_size()
     }
 
+    /// About how many bytes a `get_or_create` key's values take in a lookup, measured as
+    /// [`Insert::wire_size`] measures a row's (0 where nothing is measured).
+    fn lookup_key_size(key: &Self::LookupKey) -> usize {
+        let _ = key;
+        0
+    }
+
     /// Binds a `get_or_create` key, in [`Model::GET_OR_CREATE`] order.
     fn bind_lookup_key(
         key: Self::LookupKey,

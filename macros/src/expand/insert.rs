@@ -49,6 +49,13 @@ impl<'a> Expander<'a> {
             let value = crate::stored::bind_value(self.input, f, var);
             quote!(#private::ColumnOf::<__DB>::bind(#value, __args)?;)
         });
+        let key_sizes = keys.iter().zip(&key_vars).map(|(f, var)| {
+            if crate::stored::is_plain(f) {
+                quote!((&#private::Probe(#var)).size_on(#private::PhantomData::<__DB>))
+            } else {
+                quote!((&#private::Probe(#var)).byte_size())
+            }
+        });
         let encode_bounds = columns.iter().map(|f| {
             let ty = f.ty;
             let private = private_at(ty.span());
@@ -82,6 +89,16 @@ impl<'a> Expander<'a> {
         // Left to the trait's defaults when the model has no key lookup or parents of the kind.
         let bind_lookup_key = (!keys.is_empty()).then(|| {
             quote! {
+                fn lookup_key_size(__key: &Self::LookupKey) -> usize {
+                    if !<__DB as #private::Backend>::MEASURES_VALUES {
+                        return 0;
+                    }
+                    #[allow(unused_imports)]
+                    use #private::{ByLength as _, BySize as _, EncodedOn as _, LengthOn as _};
+                    let (#(#key_vars,)*) = __key;
+                    0 #(+ #key_sizes)*
+                }
+
                 fn bind_lookup_key(
                     __key: Self::LookupKey,
                     __args: &mut <__DB as #private::sqlx::Database>::Arguments,
