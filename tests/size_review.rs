@@ -217,7 +217,7 @@ on_every_backend! {
 #[cfg(feature = "mysql")]
 fn assert_too_large(text: &str, factory: &str, op: &str, table: &str, limit: u64, sent: &str) {
     assert!(
-        text.starts_with(&format!("{factory}::{op} into table `{table}` failed: "))
+        text.starts_with(&format!("{factory}::{op} into table `{table}` failed"))
             && text.contains(&format!(
                 " bytes, more than fits one statement under MariaDB's max_allowed_packet \
                  ({limit} bytes); {sent}"
@@ -302,4 +302,292 @@ async fn mariadb_one_lookup_key_over_the_packet_limit() {
             .unwrap();
     assert_eq!(ids, [before.id, after.id]);
     assert_eq!(count(&mut observer, "keyed").await, 0);
+}
+
+/// A future whose panic on poll is caught: `Err(())`.
+#[cfg(feature = "mysql")]
+struct CatchUnwind<F>(F);
+
+#[cfg(feature = "mysql")]
+impl<F: std::future::Future + Unpin> std::future::Future for CatchUnwind<F> {
+    type Output = Result<F::Output, ()>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let inner = &mut self.0;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            std::pin::Pin::new(inner).poll(cx)
+        })) {
+            Ok(std::task::Poll::Ready(v)) => std::task::Poll::Ready(Ok(v)),
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Err(_) => std::task::Poll::Ready(Err(())),
+        }
+    }
+}
+
+/// Text whose `Encode` panics on "panic" and fails on "fail" (MariaDB only).
+#[cfg(feature = "mysql")]
+#[derive(Debug, Clone, PartialEq)]
+struct Touchy(String);
+
+#[cfg(feature = "mysql")]
+impl sqlx::Type<sqlx::MySql> for Touchy {
+    fn type_info() -> sqlx::mysql::MySqlTypeInfo {
+        <String as sqlx::Type<sqlx::MySql>>::type_info()
+    }
+    fn compatible(ty: &sqlx::mysql::MySqlTypeInfo) -> bool {
+        <String as sqlx::Type<sqlx::MySql>>::compatible(ty)
+    }
+}
+
+#[cfg(feature = "mysql")]
+impl sqlx::Encode<'_, sqlx::MySql> for Touchy {
+    fn encode_by_ref(
+        &self,
+        buf: &mut Vec<u8>,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        match self.0.as_str() {
+            "panic" => panic!("Touchy refuses to encode"),
+            "fail" => Err("Touchy cannot be encoded".into()),
+            _ => <String as sqlx::Encode<sqlx::MySql>>::encode_by_ref(&self.0, buf),
+        }
+    }
+}
+
+#[cfg(feature = "mysql")]
+impl sqlx::Decode<'_, sqlx::MySql> for Touchy {
+    fn decode(value: sqlx::mysql::MySqlValueRef<'_>) -> Result<Self, sqlx::error::BoxDynError> {
+        Ok(Touchy(<String as sqlx::Decode<sqlx::MySql>>::decode(
+            value,
+        )?))
+    }
+}
+
+#[cfg(feature = "mysql")]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "touchy")]
+struct TouchyRow {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(default = Touchy("fine".to_string()))]
+    body: Touchy,
+}
+
+/// A value whose `Encode` panics or fails, measured before it is bound: `create()` panics
+/// when its future is polled (not at `create()` nor `into_future()`), `create_batch` and
+/// `insert_many` panic or fail; the caller's transaction goes on each time and commits only
+/// its own rows.
+#[cfg(feature = "mysql")]
+#[tokio::test]
+async fn mariadb_encode_that_panics_or_fails() {
+    use std::panic::AssertUnwindSafe;
+    let test = "review_encode_panics";
+    let mut conn = common::mariadb(test).await;
+    exec!(
+        &mut conn,
+        format!(
+            "{}; CREATE TABLE touchy (id BIGINT AUTO_INCREMENT PRIMARY KEY, body LONGTEXT NOT NULL)",
+            schema(Kind::MariaDb)
+        )
+    );
+    let mut tx = bounded(conn.begin()).await.unwrap();
+    let before = bounded(Entry::factory().with_session(&mut tx).create())
+        .await
+        .unwrap();
+    let panics = |s: &str| TouchyRow::factory().body(Touchy(s.to_string()));
+    {
+        // Not at `create()` nor `into_future()`: only when polled.
+        let session = &mut tx;
+        let fut = std::panic::catch_unwind(AssertUnwindSafe(move || {
+            std::future::IntoFuture::into_future(panics("panic").with_session(session).create())
+        }))
+        .expect("create() and into_future() run no Encode");
+        let polled = bounded(CatchUnwind(Box::pin(fut))).await;
+        assert!(polled.is_err(), "the panic surfaces when polled");
+    }
+    let batch = bounded(CatchUnwind(Box::pin(
+        panics("panic")
+            .with_session(&mut tx)
+            .create_batch(3)
+            .into_future(),
+    )))
+    .await;
+    assert!(batch.is_err());
+    let seeded = bounded(CatchUnwind(Box::pin(
+        panics("panic")
+            .with_session(&mut tx)
+            .insert_many(3)
+            .into_future(),
+    )))
+    .await;
+    assert!(seeded.is_err());
+    for op in ["create", "create_batch(3)", "insert_many(3)"] {
+        let err = match op {
+            "create" => bounded(panics("fail").with_session(&mut tx).create())
+                .await
+                .map(|_| ()),
+            "create_batch(3)" => bounded(panics("fail").with_session(&mut tx).create_batch(3))
+                .await
+                .map(|_| ()),
+            _ => bounded(panics("fail").with_session(&mut tx).insert_many(3))
+                .await
+                .map(|_| ()),
+        }
+        .unwrap_err();
+        let text = format!("{err:#}");
+        assert!(
+            text.starts_with(&format!(
+                "TouchyRowFactory::{op} into table `touchy` failed"
+            )),
+            "{text}"
+        );
+        assert!(text.contains("Touchy cannot be encoded"), "{text}");
+    }
+    let ok = bounded(TouchyRow::factory().with_session(&mut tx).create_batch(2))
+        .await
+        .unwrap();
+    assert_eq!(ok.len(), 2);
+    let after = bounded(Entry::factory().with_session(&mut tx).create())
+        .await
+        .unwrap();
+    bounded(tx.commit()).await.unwrap();
+    let mut observer = observer(test).await;
+    let ids: Vec<i64> =
+        bounded(sqlx::query_scalar("SELECT id FROM entries ORDER BY id").fetch_all(&mut observer))
+            .await
+            .unwrap();
+    assert_eq!(ids, [before.id, after.id]);
+    assert_eq!(count(&mut observer, "touchy").await, 2);
+}
+
+/// One newtype row over the limit through `create_batch(1)` and `insert_many(1)` in a
+/// transaction, and `create()` through a pool: refused with the limit named, nothing lost.
+#[cfg(feature = "mysql")]
+#[tokio::test]
+async fn mariadb_one_newtype_row_over_the_limit_everywhere() {
+    let test = "review_row_over_limit";
+    let pool = common::mariadb_pool(test).await;
+    let mut conn = bounded(pool.acquire()).await.unwrap();
+    exec!(&mut *conn, schema(Kind::MariaDb));
+    let limit = packet_limit(&mut conn).await;
+    drop(conn);
+    let huge = Parent::factory().body(Body("h".repeat(usize::try_from(limit).unwrap() + 1)));
+    let err = bounded(huge.clone().with_session(&pool).create())
+        .await
+        .unwrap_err();
+    assert_too_large(
+        &err.to_string(),
+        "ParentFactory",
+        "create",
+        "parents",
+        limit,
+        "nothing was sent",
+    );
+    let mut tx = bounded(pool.begin()).await.unwrap();
+    let before = bounded(Entry::factory().with_session(&mut tx).create())
+        .await
+        .unwrap();
+    let err = bounded(huge.clone().with_session(&mut tx).create_batch(1))
+        .await
+        .unwrap_err();
+    assert_too_large(
+        &err.to_string(),
+        "ParentFactory",
+        "create_batch(1)",
+        "parents",
+        limit,
+        "nothing was sent",
+    );
+    let err = bounded(huge.clone().with_session(&mut tx).insert_many(1))
+        .await
+        .unwrap_err();
+    assert_too_large(
+        &err.to_string(),
+        "ParentFactory",
+        "insert_many(1)",
+        "parents",
+        limit,
+        "it was not sent",
+    );
+    // Through a child's association: the parent is refused, the child not sent.
+    let big = Body("h".repeat(usize::try_from(limit).unwrap() + 1));
+    let err = bounded(
+        Kid::factory()
+            .parent_id_with(move |p| p.body(big.clone()))
+            .with_session(&mut tx)
+            .create_batch(2),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("more than fits one statement under MariaDB's max_allowed_packet"),
+        "{err}"
+    );
+    let after = bounded(Entry::factory().with_session(&mut tx).create())
+        .await
+        .unwrap();
+    bounded(tx.commit()).await.unwrap();
+    let ids: Vec<i64> =
+        bounded(sqlx::query_scalar("SELECT id FROM entries ORDER BY id").fetch_all(&pool))
+            .await
+            .unwrap();
+    assert_eq!(ids, [before.id, after.id]);
+    let parents: i64 = bounded(sqlx::query_scalar("SELECT COUNT(*) FROM parents").fetch_one(&pool))
+        .await
+        .unwrap();
+    assert_eq!(parents, 0);
+}
+
+/// Rows at the three-quarter budget: one just below it is sent alone (two would not fit),
+/// one just above it refused.
+#[cfg(feature = "mysql")]
+#[tokio::test]
+async fn mariadb_rows_at_the_budget() {
+    let test = "review_budget";
+    let mut conn = common::mariadb(test).await;
+    exec!(&mut conn, schema(Kind::MariaDb));
+    let limit = usize::try_from(packet_limit(&mut conn).await).unwrap();
+    let budget = limit / 4 * 3;
+    let mut tx = bounded(conn.begin()).await.unwrap();
+    // The transparent newtype encodes a length prefix (up to 9 bytes) before its text.
+    let below = File::factory().data(Bytes(vec![1u8; budget - 8 - 16]));
+    let rows = bounded(below.clone().with_session(&mut tx).create_batch(2))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        bounded(below.with_session(&mut tx).insert_many(2))
+            .await
+            .unwrap(),
+        2
+    );
+    let above = File::factory().data(Bytes(vec![1u8; budget]));
+    let err = bounded(above.clone().with_session(&mut tx).create_batch(2))
+        .await
+        .unwrap_err();
+    assert_too_large(
+        &err.to_string(),
+        "FileFactory",
+        "create_batch(2)",
+        "files",
+        limit as u64,
+        "nothing was sent",
+    );
+    let err = bounded(above.with_session(&mut tx).create())
+        .await
+        .unwrap_err();
+    assert_too_large(
+        &err.to_string(),
+        "FileFactory",
+        "create",
+        "files",
+        limit as u64,
+        "nothing was sent",
+    );
+    bounded(tx.commit()).await.unwrap();
+    let mut observer = observer(test).await;
+    assert_eq!(count(&mut observer, "files").await, 4);
 }
