@@ -794,15 +794,7 @@ async fn send_chunks<DB: Backend, M: Insert<DB>>(
         match chunk_sizes::<DB, M>(conn, &rows, set).await {
             Ok(chunks) => std::borrow::Cow::Owned(chunks),
             Err(ChunkError::Sqlx(e)) => return Err(error(e)),
-            Err(ChunkError::TooLarge(why)) => {
-                return Err(Error::wrap(
-                    M::FACTORY,
-                    M::TABLE,
-                    operation,
-                    Step::Insert,
-                    why.into(),
-                ));
-            }
+            Err(ChunkError::TooLarge(why)) => return Err(too_large::<M>(operation, why)),
         }
     };
     let per_row = binds_per_row(M::COLUMNS, set);
@@ -925,6 +917,11 @@ async fn chunk_sizes<DB: Backend, M: Insert<DB>>(
     Ok(sizes)
 }
 
+/// A row or key refused before sending: larger than one statement may be ([`row_too_large`]).
+fn too_large<M: Model>(operation: Operation, why: String) -> Error {
+    Error::wrap(M::FACTORY, M::TABLE, operation, Step::Insert, why.into())
+}
+
 /// Why rows could not be split into statements.
 enum ChunkError {
     /// Asking the server's limit failed.
@@ -990,13 +987,7 @@ async fn get_or_create<DB: Backend, M: Insert<DB>>(
             let size = M::lookup_key_size(key);
             if size > budget {
                 let why = row_too_large(i as u64 + 1, size, limit, name, "nothing was sent");
-                return Err(Error::wrap(
-                    M::FACTORY,
-                    M::TABLE,
-                    operation,
-                    Step::Insert,
-                    why.into(),
-                ));
+                return Err(too_large::<M>(operation, why));
             }
         }
         Some(budget)

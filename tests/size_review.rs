@@ -213,6 +213,27 @@ on_every_backend! {
     }
 }
 
+/// The caller adds a row of its own after the attacks and commits; a second connection sees
+/// exactly its two rows (nothing of the caller's was lost) and is returned.
+#[cfg(feature = "mysql")]
+async fn caller_commits(
+    mut tx: sqlx::Transaction<'_, sqlx::MySql>,
+    test: &str,
+    before: &Entry,
+) -> sqlx::MySqlConnection {
+    let after = bounded(Entry::factory().with_session(&mut tx).create())
+        .await
+        .unwrap();
+    bounded(tx.commit()).await.unwrap();
+    let mut observer = observer(test).await;
+    let ids: Vec<i64> =
+        bounded(sqlx::query_scalar("SELECT id FROM entries ORDER BY id").fetch_all(&mut observer))
+            .await
+            .unwrap();
+    assert_eq!(ids, [before.id, after.id]);
+    observer
+}
+
 /// The error of a row over MariaDB's limit, as `create_batch` words it.
 #[cfg(feature = "mysql")]
 fn assert_too_large(text: &str, factory: &str, op: &str, table: &str, limit: u64, sent: &str) {
@@ -291,16 +312,7 @@ async fn mariadb_one_lookup_key_over_the_packet_limit() {
         "nothing was sent",
     );
     assert!(text.contains("failed: row 3 is about "), "{text}");
-    let after = bounded(Entry::factory().with_session(&mut tx).create())
-        .await
-        .unwrap();
-    bounded(tx.commit()).await.unwrap();
-    let mut observer = observer(test).await;
-    let ids: Vec<i64> =
-        bounded(sqlx::query_scalar("SELECT id FROM entries ORDER BY id").fetch_all(&mut observer))
-            .await
-            .unwrap();
-    assert_eq!(ids, [before.id, after.id]);
+    let mut observer = caller_commits(tx, test, &before).await;
     assert_eq!(count(&mut observer, "keyed").await, 0);
 }
 
@@ -449,16 +461,7 @@ async fn mariadb_encode_that_panics_or_fails() {
         .await
         .unwrap();
     assert_eq!(ok.len(), 2);
-    let after = bounded(Entry::factory().with_session(&mut tx).create())
-        .await
-        .unwrap();
-    bounded(tx.commit()).await.unwrap();
-    let mut observer = observer(test).await;
-    let ids: Vec<i64> =
-        bounded(sqlx::query_scalar("SELECT id FROM entries ORDER BY id").fetch_all(&mut observer))
-            .await
-            .unwrap();
-    assert_eq!(ids, [before.id, after.id]);
+    let mut observer = caller_commits(tx, test, &before).await;
     assert_eq!(count(&mut observer, "touchy").await, 2);
 }
 
