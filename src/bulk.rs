@@ -696,16 +696,15 @@ async fn run_with<DB: Backend, M: Insert<DB>>(
         }
     }
     .await;
-    match result {
-        Ok(inserted) => {
-            scope.commit().await.map_err(error)?;
-            Ok(inserted)
-        }
+    let result = match result {
+        Ok(inserted) => scope.commit().await.map_err(error).map(|()| inserted),
         Err(e) => {
             scope.rollback().await;
             Err(e)
         }
-    }
+    };
+    session.release();
+    result
 }
 
 /// Gives the runtime a turn between chunks: a long seed is then cancellable (a `timeout`
@@ -891,14 +890,10 @@ impl<M: Model> Statements<M> {
             bytes += size;
             count += 1;
             let Some(row) = self.rows.next() else { break };
+            // The row that failed to encode, not the statement's.
+            let row_number = first_row + count as u64 - 1;
             row.bind(self.set, &mut Args::<DB>(&mut args))
-                .map_err(|e| {
-                    chunks.error(
-                        sqlx::Error::Encode(e),
-                        first_row,
-                        first_row + count as u64 - 1,
-                    )
-                })?;
+                .map_err(|e| chunks.error(sqlx::Error::Encode(e), row_number, row_number))?;
         }
         self.first_row += count as u64;
         Ok(Some(Statement {
@@ -931,6 +926,10 @@ pub(crate) async fn copy_binary<M: Insert<sqlx::Postgres>>(
     copy_with::<M, _>(conn, chunks, &mut NoKeys).await
 }
 
+/// The binary `COPY` stream's signature, flags and header extension length.
+#[cfg(feature = "postgres")]
+const COPY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+
 /// [`copy_binary`], with `keys` deciding the key column and told each `COPY`'s keys.
 #[cfg(feature = "postgres")]
 async fn copy_with<M: Insert<sqlx::Postgres>, K: CopyKeys<M>>(
@@ -938,18 +937,15 @@ async fn copy_with<M: Insert<sqlx::Postgres>, K: CopyKeys<M>>(
     chunks: &mut Chunks<M>,
     keys: &mut K,
 ) -> Result<u64, Error> {
-    use sqlx::postgres::PgArgumentBuffer;
-
     // Rows per `COPY`: its round trip is noise next to them.
     const COPY_ROWS: usize = 100_000;
     // Rows drawn and encoded at a time: what the client holds in memory.
     const PIECE_ROWS: usize = 10_000;
-    const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
     let per_copy = chunks.chunk_rows(COPY_ROWS);
     let piece = per_copy.min(PIECE_ROWS);
     let mut inserted = 0;
     let mut sql = None;
-    while let Some(mut chunk) = chunks.next::<sqlx::Postgres>(piece)? {
+    while let Some(chunk) = chunks.next::<sqlx::Postgres>(piece)? {
         let set = chunk.set;
         let copied = keys.columns(set);
         let first_row = chunk.first_row;
@@ -968,37 +964,21 @@ async fn copy_with<M: Insert<sqlx::Postgres>, K: CopyKeys<M>>(
             .copy_in_raw(sql)
             .await
             .map_err(|e| chunks.error(e, first_row, first_row))?;
-        let mut buf = PgArgumentBuffer::default();
-        buf.extend_from_slice(HEADER);
-        let mut in_copy = 0;
-        let last_row = loop {
-            let last_row = chunk.first_row + chunk.rows.len() as u64 - 1;
-            in_copy += chunk.rows.len();
-            for row in chunk.rows {
-                buf.extend_from_slice(&fields.to_be_bytes());
-                keys.bind(row, set, &mut CopyRow(&mut buf))
-                    .map_err(|e| chunks.error(sqlx::Error::Encode(e), first_row, last_row))?;
-            }
-            if in_copy >= per_copy {
-                break last_row;
-            }
-            match chunks.next::<sqlx::Postgres>(piece.min(per_copy - in_copy))? {
-                Some(next) => {
-                    copy.send(&buf[..])
-                        .await
-                        .map_err(|e| chunks.error(e, first_row, last_row))?;
-                    // A fresh buffer: sqlx's may hold notes for types it resolves later.
-                    buf = PgArgumentBuffer::default();
-                    chunk = next;
-                }
-                None => break last_row,
+        let mut sent = false;
+        let filled = fill_copy(
+            &mut copy, &mut sent, chunks, keys, chunk, fields, per_copy, piece,
+        );
+        let last_row = match filled.await {
+            Ok(last_row) => last_row,
+            Err(e) => {
+                // The server's own error, on rows sent before, is the first to report.
+                let sent_rows = chunks.drawn;
+                return Err(match end_failed_copy(copy, sent).await {
+                    Some(earlier) => chunks.error(earlier, first_row, sent_rows),
+                    None => e,
+                });
             }
         };
-        buf.extend_from_slice(&(-1i16).to_be_bytes());
-        copy.send(&buf[..])
-            .await
-            .map_err(|e| chunks.error(e, first_row, last_row))?;
-        drop(buf);
         inserted += copy
             .finish()
             .await
@@ -1008,6 +988,92 @@ async fn copy_with<M: Insert<sqlx::Postgres>, K: CopyKeys<M>>(
         yield_now().await;
     }
     Ok(inserted)
+}
+
+/// Sends one `COPY`'s rows, from `chunk` on, up to `per_copy` of them and its trailer; the
+/// number of its last row. `sent` tells whether anything (the header first) was sent.
+#[cfg(feature = "postgres")]
+#[allow(clippy::too_many_arguments, clippy::result_large_err)]
+async fn fill_copy<M: Insert<sqlx::Postgres>, K: CopyKeys<M>>(
+    copy: &mut sqlx::postgres::PgCopyIn<&mut sqlx::PgConnection>,
+    sent: &mut bool,
+    chunks: &mut Chunks<M>,
+    keys: &mut K,
+    mut chunk: Chunk<M>,
+    fields: i16,
+    per_copy: usize,
+    piece: usize,
+) -> Result<u64, Error> {
+    use sqlx::postgres::PgArgumentBuffer;
+
+    let set = chunk.set;
+    let first_row = chunk.first_row;
+    let mut buf = PgArgumentBuffer::default();
+    buf.extend_from_slice(COPY_HEADER);
+    let mut in_copy = 0;
+    let last_row = loop {
+        let last_row = chunk.first_row + chunk.rows.len() as u64 - 1;
+        in_copy += chunk.rows.len();
+        for (row_number, row) in (chunk.first_row..).zip(chunk.rows) {
+            buf.extend_from_slice(&fields.to_be_bytes());
+            keys.bind(row, set, &mut CopyRow(&mut buf))
+                .map_err(|e| chunks.error(sqlx::Error::Encode(e), row_number, row_number))?;
+        }
+        if in_copy >= per_copy {
+            break last_row;
+        }
+        match chunks.next::<sqlx::Postgres>(piece.min(per_copy - in_copy))? {
+            Some(next) => {
+                copy.send(&buf[..])
+                    .await
+                    .map_err(|e| chunks.error(e, first_row, last_row))?;
+                *sent = true;
+                // A fresh buffer: sqlx's may hold notes for types it resolves later.
+                buf = PgArgumentBuffer::default();
+                chunk = next;
+            }
+            None => break last_row,
+        }
+    };
+    buf.extend_from_slice(&(-1i16).to_be_bytes());
+    copy.send(&buf[..])
+        .await
+        .map_err(|e| chunks.error(e, first_row, last_row))?;
+    Ok(last_row)
+}
+
+/// Ends a `COPY` the client gives up on (a value that fails to encode, rows that cannot be
+/// drawn) so that the connection's next statement reads its own answer.
+///
+/// sqlx's `PgCopyIn::abort` cannot do it in every case: when the server has already failed
+/// the `COPY` (a value it refused in rows sent earlier), it ignores the `CopyFail`, `abort`
+/// reads the server's error as the answer and leaves its `ReadyForQuery` unread, and every
+/// later statement on the connection reads the answer of the one before. Instead the client
+/// makes the server fail the `COPY` itself, with a row of 32 767 fields (no table has that
+/// many), and `finish` reads the error and the `ReadyForQuery` that follow, whether the server
+/// failed before or now. Nothing of the `COPY` is kept: a failed `COPY` inserts no row.
+///
+/// Returns the server's error when it had failed the `COPY` before (on a value it refused),
+/// rather than on the row sent here (SQLSTATE 22P04, "row field count is 32767").
+#[cfg(feature = "postgres")]
+async fn end_failed_copy(
+    mut copy: sqlx::postgres::PgCopyIn<&mut sqlx::PgConnection>,
+    header_sent: bool,
+) -> Option<sqlx::Error> {
+    let mut refused = Vec::with_capacity(COPY_HEADER.len() + 2);
+    if !header_sent {
+        refused.extend_from_slice(COPY_HEADER);
+    }
+    refused.extend_from_slice(&i16::MAX.to_be_bytes());
+    // If sending fails the connection is gone, and the operation's own error is the one to
+    // report.
+    copy.send(refused).await.ok()?;
+    match copy.finish().await {
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() != Some("22P04") => {
+            Some(sqlx::Error::Database(e))
+        }
+        _ => None,
+    }
 }
 
 /// What a `COPY` does with the key column: nothing ([`NoKeys`]), or reserve it and hand the

@@ -271,7 +271,7 @@ on_dbs! {
                 Err(_) => findings.push(format!("[{kind:?}] op {op}: the panic drawing row {at} replaced the failing statement's error")),
                 Ok(None) => findings.push(format!("[{kind:?}] op {op}: succeeded")),
                 Ok(Some(text)) => {
-                    let rows = if op == 2 { "INSERT 1 of 3 (rows 1 to 500)" } else { "sending rows 1 to 1:" };
+                    let rows = if op == 2 { "INSERT 1 of 3 (rows 1 to 500)" } else { "sending row 1:" };
                     if !text.contains(rows) {
                         findings.push(format!("[{kind:?}] op {op}: the error does not name {rows}: {text}"));
                     }
@@ -454,7 +454,7 @@ on_dbs! {
         let r = try_bounded(tx::Blob::factory().with_session(&mut tx).body(body).insert_many(2).into_future()).await;
         match r {
             Some(Err(e)) if kind == Kind::MariaDb => assert!(
-                e.to_string().contains("failed sending rows 1 to 1: row 1 is about")
+                e.to_string().contains("failed sending row 1: row 1 is about")
                     && e.to_string().contains("more than fits one statement under MariaDB's max_allowed_packet"),
                 "{e}"
             ),
