@@ -244,7 +244,7 @@ on_dbs! {
     async fn cancelled_seed_through_a_pool(mk, observer, kind) {
         let _ = kind;
         let pool = mk(1).await.unwrap();
-        for ms in [1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 150] {
+        for ms in [1, 1, 2, 2, 2, 3, 3, 5, 8, 13, 21, 34, 55, 89, 150] {
             plan(0, 0);
             let seed = Hit::factory().with_session(&pool).insert_many(300_000);
             let cancelled = timeout(Duration::from_millis(ms), seed.into_future()).await;
@@ -259,6 +259,32 @@ on_dbs! {
                 other => panic!("after a seed cancelled at {ms} ms the pool's next user got {other:?}"),
             }
             assert_eq!(seen!(observer, "-"), (0, 0), "nothing of a cancelled seed is durable");
+        }
+    }
+}
+
+on_dbs! {
+    [sqlite, postgres, mariadb]
+    /// `create_batch` through a pool of one, cancelled in the middle of its statements: the
+    /// pool's next user gets its own answer, and nothing of the batch is durable.
+    async fn cancelled_batch_through_a_pool(mk, observer, kind) {
+        let _ = kind;
+        let pool = mk(1).await.unwrap();
+        for ms in [1, 1, 2, 2, 3, 3, 5, 8, 13, 21] {
+            plan(0, 0);
+            let batch = Hit::factory().with_session(&pool).create_batch(20_000);
+            let cancelled = timeout(Duration::from_millis(ms), batch.into_future()).await;
+            assert!(cancelled.is_err(), "20 000 rows take longer than {ms} ms");
+            let answer = timeout(
+                Duration::from_secs(5),
+                sqlx::query_scalar::<_, String>("SELECT 'answer 8'").fetch_one(&pool),
+            )
+            .await;
+            match answer {
+                Ok(Ok(answer)) if answer == "answer 8" => {}
+                other => panic!("after a batch cancelled at {ms} ms the pool's next user got {other:?}"),
+            }
+            assert_eq!(seen!(observer, "-"), (0, 0), "nothing of a cancelled batch is durable");
         }
     }
 }
