@@ -1,6 +1,6 @@
 //! Cancellation at every await point of an operation, and what the caller and the pool's next
-//! user see afterwards from a second connection (written as a hostile review of the
-//! transaction promise). A sweep polls an operation k times, drops it, ends the caller's
+//! user see afterwards from a second connection: the transaction promise checked at every point
+//! where a caller can give up. A sweep polls an operation k times, drops it, ends the caller's
 //! transaction in each way a caller can, and records every deviation, so one failing run shows
 //! all of them.
 
