@@ -1,10 +1,9 @@
 //! A streamed `create_batch(n)` whose rows create their parents chunk by chunk
 //! (`create::run_lazy`): kid -> elder -> grand, 1 200 kids, so three chunks each sending
-//! grands, elders, then kids, while the next chunk's kids are drawn. Written as a hostile
-//! review: every way the batch can end early (a drop after any poll, a panic in a parent's or
-//! the child's value at a row of chunk 2 or 3, a parent INSERT refused in chunk 2, a failing
-//! hook) must leave no kid and no parent of any chunk, the caller's transaction usable, and
-//! name what failed.
+//! grands, elders, then kids, while the next chunk's kids are drawn. Every way the batch can
+//! end early (a drop after any poll, a panic in a parent's or the child's value at a row of
+//! chunk 2 or 3, a parent INSERT refused in chunk 2, a failing hook) must leave no kid and no
+//! parent of any chunk, the caller's transaction usable, and name what failed.
 
 mod common;
 
