@@ -116,7 +116,7 @@ fn run_seed_replays_every_run() {
     assert_ne!(free, free_again, "without a seed each run differs");
 }
 
-/// Case 10 of the transaction issue: the replay line prints when the factory ran in a spawned
+/// The replay line prints when the factory ran in a spawned
 /// task and the assertion failed on the test thread.
 #[test]
 fn panic_prints_the_seed_of_a_spawned_task() {

@@ -121,7 +121,7 @@ impl<'a> Input<'a> {
     }
 }
 
-/// Marks the fields of a composite key (issue 11): the first one carries the association and
+/// Marks the fields of a composite key: the first one carries the association and
 /// every (field, parent field) pair; the others point at it. A field claimed twice, a name
 /// that is no field and a count mismatch are errors under the user's tokens.
 fn group(cx: &mut Ctxt, fields: &mut [Field<'_>], composite: &attr::CompositeAttr) {

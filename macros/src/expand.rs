@@ -150,8 +150,8 @@ impl<'a> Expander<'a> {
         let insert_impl = self.insert_impl();
         let association_impl = self.association_impl();
         let check_impl = crate::check::check_impl(input, factory, !self.required.is_empty());
-        // Issue 11: field markers and `Reference` impls live in `refs.rs`; the per-field
-        // storage checks of `create` in `stored.rs`.
+        // Field markers and `Reference` impls live in `refs.rs`, the per-field storage
+        // checks of `create` in `stored.rs`, so this file only assembles them.
         let store_checks = crate::stored::store_checks(input);
         let cycle_checks = crate::cycle::checks(input);
         let deferred_bounds = self.deferred_bounds();

@@ -1,4 +1,4 @@
-//! What a field is bound as (issue 11): its own type, `Json<T>` for `#[sqlx(json)]`, or the
+//! What a field is bound as: its own type, `Json<T>` for `#[sqlx(json)]`, or the
 //! type it converts to for `#[factory(into = T)]` / `#[sqlx(try_from = "T")]`.
 
 use proc_macro2::TokenStream;

@@ -158,6 +158,16 @@ pub async fn mariadb_pool_of(test: &str, size: u32) -> sqlx::MySqlPool {
 /// instead of blocking CI.
 pub const TEST_LIMIT: std::time::Duration = std::time::Duration::from_secs(180);
 
+/// How long one await of a test body may take (see [`bounded`]).
+pub const LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Every await of a test body is bounded: a hang fails the test instead of blocking CI.
+pub async fn bounded<F: std::future::IntoFuture>(f: F) -> F::Output {
+    tokio::time::timeout(LIMIT, f.into_future())
+        .await
+        .expect("bounded wait: the operation hung")
+}
+
 /// Runs a test body within [`TEST_LIMIT`].
 pub async fn bounded_test<F: std::future::Future<Output = ()>>(body: F) {
     if tokio::time::timeout(TEST_LIMIT, body).await.is_err() {
