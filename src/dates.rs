@@ -28,11 +28,6 @@ pub trait DateValue: Sized {
     fn date_value<R: RngExt + ?Sized>(rng: &mut R) -> Self;
 }
 
-/// `None` half of the time, else a [`DateValue`].
-pub fn optional_date<T: DateValue, R: RngExt + ?Sized>(rng: &mut R) -> Option<T> {
-    rng.random_bool(0.5).then(|| T::date_value(rng))
-}
-
 #[cfg(feature = "chrono")]
 mod chrono_values {
     use super::{DateValue, RngExt, micros};

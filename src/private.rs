@@ -24,7 +24,7 @@ pub use crate::check::{
 };
 pub use crate::create::{Create, CreateBatch, InsertParent, ParentKey, Pending, State};
 pub use crate::cycle::{Parent, Reach, cycle_error, on_cycle};
-pub use crate::dates::{DateValue, optional_date};
+pub use crate::dates::DateValue;
 pub use crate::error::{Error, Operation};
 pub use crate::future::BoxFuture;
 pub use crate::lint::lint;
@@ -36,6 +36,7 @@ pub use crate::session::{
 };
 pub use crate::sql::{Column, ColumnSet, SqlCache};
 pub use crate::state::{AfterBuild, AfterCreate, FactoryState};
+pub use crate::values::{DecimalValue, elements, optional};
 
 use fake::{Dummy, Faker};
 use sqlx::error::BoxDynError;

@@ -280,11 +280,25 @@ pub fn is_date_type(ty: &Type) -> bool {
         .is_some_and(|last| DATE_TYPES.iter().any(|name| last.ident == name))
 }
 
+/// Whether `ty`'s last path segment is `Decimal` (rust_decimal's, as sqlx re-exports it).
+pub fn is_decimal_type(ty: &Type) -> bool {
+    let Type::Path(path) = ty else { return false };
+    path.path
+        .segments
+        .last()
+        .is_some_and(|last| last.ident == "Decimal")
+}
+
 /// `T` of `Option<T>`.
 pub fn option_inner(ty: &Type) -> Option<&Type> {
+    generic_inner(ty, "Option")
+}
+
+/// `T` of `Wrapper<T>`, judged by the type's last path segment.
+fn generic_inner<'t>(ty: &'t Type, wrapper: &str) -> Option<&'t Type> {
     let Type::Path(path) = ty else { return None };
     let last = path.path.segments.last()?;
-    if last.ident != "Option" {
+    if last.ident != wrapper {
         return None;
     }
     match &last.arguments {

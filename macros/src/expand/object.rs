@@ -224,17 +224,25 @@ impl<'a> Expander<'a> {
             Value::Required => {
                 quote!(#private::core::unreachable!("required field set by typestate"))
             }
-            Value::Dummy if is_date_type(ty) => {
-                let private = private_at(ty.span());
-                quote_spanned! {ty.span()=> <#ty as #private::DateValue>::date_value(__rng) }
-            }
-            Value::Dummy => match option_inner(ty) {
-                Some(inner) if is_date_type(inner) => {
-                    let private = private_at(inner.span());
-                    quote_spanned! {inner.span()=> #private::optional_date::<#inner, _>(__rng) }
-                }
-                _ => dummy,
-            },
+            Value::Dummy => stored_value(ty).unwrap_or(dummy),
         }
+    }
+}
+
+/// A value of `ty` its column stores exactly where fake's own is not: a date (2000 to 2035, to
+/// the microsecond), a decimal (two places, at most eight digits before the point), or an
+/// `Option` of one. `None`: fake's value is stored as it is. Spanned at the type, so a type
+/// the rule does not know is one error there.
+fn stored_value(ty: &Type) -> Option<TokenStream> {
+    let private = private_at(ty.span());
+    if is_date_type(ty) {
+        Some(quote_spanned! {ty.span()=> <#ty as #private::DateValue>::date_value(__rng) })
+    } else if is_decimal_type(ty) {
+        Some(quote_spanned! {ty.span()=> <#ty as #private::DecimalValue>::decimal_value(__rng) })
+    } else if let Some(inner) = option_inner(ty) {
+        let value = stored_value(inner)?;
+        Some(quote_spanned! {ty.span()=> #private::optional(__rng, |__rng| #value) })
+    } else {
+        None
     }
 }

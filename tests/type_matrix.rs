@@ -1,0 +1,168 @@
+//! Values drawn for fields with no attribute, column type by column type on every backend:
+//! each drawn many times, through `create_batch` and `insert_many`, committed, and read back
+//! equal from a second connection. Needs the features `uuid chrono time json rust_decimal`
+//! (`--all-features`).
+
+#![cfg(all(
+    feature = "uuid",
+    feature = "chrono",
+    feature = "time",
+    feature = "json",
+    feature = "rust_decimal"
+))]
+
+mod common;
+
+use std::fmt::Debug;
+use std::time::Duration;
+
+use sqlx_factory::Factory;
+
+use common::Kind;
+
+#[path = "common/tx.rs"]
+#[macro_use]
+mod tx;
+
+use tx::bounded;
+
+/// The seed of every `insert_many` here, so its rows can be drawn again by `build_batch`.
+const SEED: u64 = 23;
+
+/// Every drawn row equals the row read back, in order; else the number that differ and the
+/// first of them.
+fn assert_read_back<T: PartialEq + Debug>(how: &str, drawn: &[T], stored: &[T]) {
+    assert_eq!(drawn.len(), stored.len(), "{how}: rows read back");
+    let differ: Vec<(&T, &T)> = drawn
+        .iter()
+        .zip(stored)
+        .filter(|(drawn, stored)| drawn != stored)
+        .collect();
+    if let Some((first_drawn, first_stored)) = differ.first() {
+        panic!(
+            "{how}: {} of {} rows read back different; first drawn {first_drawn:?}, read back {first_stored:?}",
+            differ.len(),
+            stored.len()
+        );
+    }
+}
+
+/// Creates `$table` with `$ddl` (its columns after the key), then `$created` rows by
+/// `create_batch` and `$seeded` by `insert_many`, each committed, then read back from the
+/// second connection `$observer`: every row equal to the one drawn (both seeded, so
+/// `build_batch` draws them again: what `create_batch` returns is read back from the
+/// database too, and would hide a value stored differently), and to what `create_batch`
+/// returned. `$pool` is a pool on the test's database.
+macro_rules! round_trip {
+    ($pool:expr, $observer:expr, $kind:expr, $model:ident, $table:literal, $ddl:expr, $created:expr, $seeded:expr) => {{
+        let ddl = format!("CREATE TABLE {} (id {}, {})", $table, $kind.serial_pk(), $ddl);
+        bounded(sqlx::raw_sql(sqlx::AssertSqlSafe(ddl)).execute(&$observer))
+            .await
+            .unwrap();
+        let select = concat!("SELECT * FROM ", $table, " ORDER BY id");
+        let mut tx = bounded($pool.begin()).await.unwrap();
+        let created = bounded(
+            $model::factory()
+                .with_session(&mut tx)
+                .seed(SEED)
+                .create_batch($created),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("create_batch into {}: {e}", $table));
+        bounded(tx.commit()).await.unwrap();
+        let stored: Vec<$model> = bounded(sqlx::query_as(select).fetch_all(&$observer))
+            .await
+            .unwrap();
+        assert_read_back(concat!($table, ", create_batch returned"), &created, &stored);
+        assert_read_back(
+            concat!($table, ", create_batch"),
+            &drawn_again!($model, $created, &stored),
+            &stored,
+        );
+
+        let mut tx = bounded($pool.begin()).await.unwrap();
+        bounded(
+            $model::factory()
+                .with_session(&mut tx)
+                .seed(SEED + 1)
+                .insert_many($seeded),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("insert_many into {}: {e}", $table));
+        bounded(tx.commit()).await.unwrap();
+        let stored: Vec<$model> = bounded(sqlx::query_as(select).fetch_all(&$observer))
+            .await
+            .unwrap();
+        let seeded = &stored[created.len()..];
+        let drawn = drawn_again!($model, $seeded, seeded, SEED + 1);
+        assert_read_back(concat!($table, ", insert_many"), &drawn, seeded);
+    }};
+}
+
+/// The `$n` rows `.seed($seed)` draws (`SEED` by default), with the keys of the rows `$stored`
+/// the database gave them.
+macro_rules! drawn_again {
+    ($model:ident, $n:expr, $stored:expr) => {
+        drawn_again!($model, $n, $stored, SEED)
+    };
+    ($model:ident, $n:expr, $stored:expr, $seed:expr) => {{
+        let mut drawn = $model::factory().seed($seed).build_batch($n);
+        for (drawn, stored) in drawn.iter_mut().zip($stored) {
+            drawn.id = stored.id;
+        }
+        drawn
+    }};
+}
+
+/// Each test creates its own table (`round_trip!`): nothing is shared.
+fn schema_sql(_: Kind) -> String {
+    "SELECT 1".to_string()
+}
+
+/// Decimals as a money or quantity column holds them.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "amounts")]
+struct Amount {
+    #[factory(primary_key)]
+    id: i64,
+    amount: sqlx::types::Decimal,
+    maybe_amount: Option<sqlx::types::Decimal>,
+}
+
+/// A drawn decimal has at most 8 integer digits and 2 decimal places: `DECIMAL(10, 2)` and
+/// `numeric(12, 2)` store every one exactly.
+#[test]
+fn decimals_fit_a_money_column() {
+    use sqlx::types::Decimal;
+    let limit = Decimal::new(100_000_000, 0);
+    let rows = Amount::factory().build_batch(10_000);
+    let values: Vec<Decimal> = rows
+        .iter()
+        .flat_map(|row| [Some(row.amount), row.maybe_amount])
+        .flatten()
+        .collect();
+    let outside: Vec<&Decimal> = values
+        .iter()
+        .filter(|d| d.scale() > 2 || d.abs() >= limit)
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "{} of {} decimals do not fit numeric(10, 2), e.g. {}",
+        outside.len(),
+        values.len(),
+        outside[0]
+    );
+    let distinct: std::collections::HashSet<&Decimal> = values.iter().collect();
+    assert!(distinct.len() > 9_000, "decimals vary: {}", distinct.len());
+    assert!(values.iter().any(|d| !d.fract().is_zero()));
+}
+
+on_dbs! {
+    [postgres, mariadb]
+    /// `numeric(12, 2)` / `DECIMAL(12, 2)`: every drawn decimal is stored and reads back equal.
+    async fn decimals_in_numeric_12_2(mk, observer, kind) {
+        let pool = mk(1).await.unwrap();
+        round_trip!(pool, observer, kind, Amount, "amounts",
+            "amount NUMERIC(12, 2) NOT NULL, maybe_amount NUMERIC(12, 2)", 500, 5_000);
+    }
+}
