@@ -1,7 +1,8 @@
 //! Date and time values a database stores as they are: `fake`'s own date/time values range
 //! over hundreds of millennia with nanoseconds and odd offsets, which MariaDB refuses, SQLite's
 //! `time` encoding rejects and PostgreSQL rounds. A field of a known date/time type with no
-//! attribute gets a value between 2000 and 2035, in UTC, to the microsecond.
+//! attribute, or an `Option` or `Vec` of one, gets values between 2000 and 2035, in UTC, to the
+//! microsecond.
 
 use fake::RngExt;
 

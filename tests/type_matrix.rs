@@ -166,3 +166,63 @@ on_dbs! {
             "amount NUMERIC(12, 2) NOT NULL, maybe_amount NUMERIC(12, 2)", 500, 5_000);
     }
 }
+
+/// Dates inside an `Option` or a `Vec`, and an array of them on PostgreSQL.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "date_lists")]
+struct DateLists {
+    #[factory(primary_key)]
+    id: i64,
+    ats: Vec<sqlx::types::chrono::DateTime<sqlx::types::chrono::Utc>>,
+    days: Option<Vec<sqlx::types::chrono::NaiveDate>>,
+    stamps: Vec<Option<sqlx::types::time::OffsetDateTime>>,
+    maybe_at: Option<sqlx::types::chrono::NaiveDateTime>,
+}
+
+/// Every date drawn inside a `Vec` or `Option` lies between 2000 and 2035, to the microsecond,
+/// as a plain date field's does.
+#[test]
+fn dates_inside_vec_and_option_follow_the_date_rule() {
+    use sqlx::types::chrono::NaiveDateTime;
+    let rows = DateLists::factory().build_batch(2_000);
+    let mut dates: Vec<NaiveDateTime> = Vec::new();
+    for row in &rows {
+        dates.extend(row.ats.iter().map(|at| at.naive_utc()));
+        dates.extend(row.days.iter().flatten().map(|day| day.and_hms_opt(0, 0, 0).unwrap()));
+        dates.extend(row.stamps.iter().flatten().map(|stamp| {
+            let micros = i64::try_from(stamp.unix_timestamp_nanos() / 1_000).unwrap();
+            let at = sqlx::types::chrono::DateTime::from_timestamp_micros(micros).unwrap();
+            assert_eq!(stamp.nanosecond() % 1_000, 0, "{stamp} to the microsecond");
+            at.naive_utc()
+        }));
+        dates.extend(row.maybe_at);
+    }
+    let outside: Vec<&NaiveDateTime> = dates
+        .iter()
+        .filter(|at| {
+            // 2000-01-01 and 2036-01-01, in seconds since the epoch.
+            let at = at.and_utc();
+            !(946_684_800..2_082_758_400).contains(&at.timestamp())
+                || at.timestamp_subsec_nanos() % 1_000 != 0
+        })
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "{} of {} dates outside 2000-2035 or finer than a microsecond, e.g. {}",
+        outside.len(),
+        dates.len(),
+        outside[0]
+    );
+    assert!(dates.len() > 10_000, "{} dates drawn", dates.len());
+}
+
+on_dbs! {
+    [postgres]
+    /// `timestamptz[]`, `date[]` and `timestamptz[]` with NULLs read back as drawn.
+    async fn dates_in_arrays(mk, observer, kind) {
+        let pool = mk(1).await.unwrap();
+        round_trip!(pool, observer, kind, DateLists, "date_lists",
+            "ats TIMESTAMPTZ[] NOT NULL, days DATE[], stamps TIMESTAMPTZ[] NOT NULL, maybe_at TIMESTAMP",
+            300, 3_000);
+    }
+}

@@ -294,6 +294,11 @@ pub fn option_inner(ty: &Type) -> Option<&Type> {
     generic_inner(ty, "Option")
 }
 
+/// `T` of `Vec<T>`.
+pub fn vec_inner(ty: &Type) -> Option<&Type> {
+    generic_inner(ty, "Vec")
+}
+
 /// `T` of `Wrapper<T>`, judged by the type's last path segment.
 fn generic_inner<'t>(ty: &'t Type, wrapper: &str) -> Option<&'t Type> {
     let Type::Path(path) = ty else { return None };

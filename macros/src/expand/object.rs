@@ -231,7 +231,7 @@ impl<'a> Expander<'a> {
 
 /// A value of `ty` its column stores exactly where fake's own is not: a date (2000 to 2035, to
 /// the microsecond), a decimal (two places, at most eight digits before the point), or an
-/// `Option` of one. `None`: fake's value is stored as it is. Spanned at the type, so a type
+/// `Option` or `Vec` of one (a `timestamptz[]` holds what a `timestamptz` does). `None`: fake's value is stored as it is. Spanned at the type, so a type
 /// the rule does not know is one error there.
 fn stored_value(ty: &Type) -> Option<TokenStream> {
     let private = private_at(ty.span());
@@ -242,6 +242,9 @@ fn stored_value(ty: &Type) -> Option<TokenStream> {
     } else if let Some(inner) = option_inner(ty) {
         let value = stored_value(inner)?;
         Some(quote_spanned! {ty.span()=> #private::optional(__rng, |__rng| #value) })
+    } else if let Some(inner) = vec_inner(ty) {
+        let value = stored_value(inner)?;
+        Some(quote_spanned! {ty.span()=> #private::elements(__rng, |__rng| #value) })
     } else {
         None
     }
