@@ -36,7 +36,7 @@ pub use crate::session::{
 };
 pub use crate::sql::{Column, ColumnSet, SqlCache};
 pub use crate::state::{AfterBuild, AfterCreate, FactoryState};
-pub use crate::values::{DecimalValue, elements, optional};
+pub use crate::values::{DecimalValue, Integer, elements, integer_within, optional};
 
 use fake::{Dummy, Faker};
 use sqlx::error::BoxDynError;

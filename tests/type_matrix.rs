@@ -226,3 +226,56 @@ on_dbs! {
             300, 3_000);
     }
 }
+
+/// Unsigned fields bound through a signed type, as SQLite and PostgreSQL need.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "counters")]
+struct Counters {
+    #[factory(primary_key)]
+    id: i64,
+    #[sqlx(try_from = "i64")]
+    big: u64,
+    #[sqlx(try_from = "i32")]
+    count: u32,
+    #[factory(into = i64)]
+    #[sqlx(try_from = "i64")]
+    wide: u64,
+}
+
+/// `#[factory(into = i16)]` alone: drawn within `i16` too.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "narrow")]
+struct Narrow {
+    #[factory(into = i16)]
+    small: u32,
+    #[factory(into = i64)]
+    big: u64,
+}
+
+/// Each value drawn for a field bound as a signed type lies within that type, and the values
+/// still spread over it.
+#[test]
+fn unsigned_fields_draw_within_the_bound_type() {
+    let rows = Counters::factory().build_batch(10_000);
+    let over = |values: Vec<u64>, max: u64, name: &str| {
+        let outside = values.iter().filter(|v| **v > max).count();
+        assert_eq!(outside, 0, "{outside} of {} values of `{name}` above {max}", values.len());
+        assert!(values.iter().any(|v| *v > max / 2), "`{name}` spreads over its range");
+    };
+    over(rows.iter().map(|r| r.big).collect(), i64::MAX as u64, "big");
+    over(rows.iter().map(|r| u64::from(r.count)).collect(), i32::MAX as u64, "count");
+    over(rows.iter().map(|r| r.wide).collect(), i64::MAX as u64, "wide");
+    let rows = Narrow::factory().build_batch(10_000);
+    over(rows.iter().map(|r| u64::from(r.small)).collect(), i16::MAX as u64, "small");
+    over(rows.iter().map(|r| r.big).collect(), i64::MAX as u64, "big");
+}
+
+on_dbs! {
+    [sqlite, postgres, mariadb]
+    /// `BIGINT` and `INTEGER` columns through `try_from`: every row stored and read back.
+    async fn unsigned_through_signed(mk, observer, kind) {
+        let pool = mk(1).await.unwrap();
+        round_trip!(pool, observer, kind, Counters, "counters",
+            "big BIGINT NOT NULL, count INTEGER NOT NULL, wide BIGINT NOT NULL", 300, 3_000);
+    }
+}

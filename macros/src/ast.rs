@@ -289,6 +289,20 @@ pub fn is_decimal_type(ty: &Type) -> bool {
         .is_some_and(|last| last.ident == "Decimal")
 }
 
+/// Whether `ty` names a primitive integer type (`u64`, `i32`, ..).
+pub fn is_integer_type(ty: &Type) -> bool {
+    const INTEGERS: &[&str] = &[
+        "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
+    ];
+    let Type::Path(path) = ty else { return false };
+    path.qself.is_none()
+        && path
+            .path
+            .segments
+            .last()
+            .is_some_and(|last| last.arguments.is_none() && INTEGERS.iter().any(|name| last.ident == name))
+}
+
 /// `T` of `Option<T>`.
 pub fn option_inner(ty: &Type) -> Option<&Type> {
     generic_inner(ty, "Option")

@@ -224,7 +224,17 @@ impl<'a> Expander<'a> {
             Value::Required => {
                 quote!(#private::core::unreachable!("required field set by typestate"))
             }
-            Value::Dummy => stored_value(ty).unwrap_or(dummy),
+            // An integer bound as another (`u64` as `i64` where the backend has no unsigned
+            // type): drawn within both, so that every value converts.
+            Value::Dummy => match crate::stored::into_type(f) {
+                Some(bound) if is_integer_type(ty) && is_integer_type(&bound) => {
+                    let private = private_at(ty.span());
+                    quote_spanned! {ty.span()=>
+                        #private::integer_within::<#ty, #bound, _>(__rng)
+                    }
+                }
+                _ => stored_value(ty).unwrap_or(dummy),
+            },
         }
     }
 }
