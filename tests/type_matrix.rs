@@ -279,3 +279,30 @@ on_dbs! {
             "big BIGINT NOT NULL, count INTEGER NOT NULL, wide BIGINT NOT NULL", 300, 3_000);
     }
 }
+
+/// JSON with floats: a drawn `JsonValue` (numbers are floats half the time) and a
+/// `#[sqlx(json)]` list of `f64`.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "json_floats")]
+struct JsonFloats {
+    #[factory(primary_key)]
+    id: i64,
+    doc: sqlx::types::JsonValue,
+    #[sqlx(json)]
+    floats: Vec<f64>,
+}
+
+on_dbs! {
+    [sqlite, postgres, mariadb]
+    /// Every float in a JSON column reads back as the float drawn.
+    async fn json_floats_read_back_equal(mk, observer, kind) {
+        let pool = mk(1).await.unwrap();
+        let json = match kind {
+            Kind::Sqlite => "TEXT",
+            Kind::Postgres => "JSONB",
+            Kind::MariaDb => "JSON",
+        };
+        round_trip!(pool, observer, kind, JsonFloats, "json_floats",
+            format!("doc {json} NOT NULL, floats {json} NOT NULL"), 300, 3_000);
+    }
+}
