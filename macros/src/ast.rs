@@ -289,18 +289,26 @@ pub fn is_decimal_type(ty: &Type) -> bool {
         .is_some_and(|last| last.ident == "Decimal")
 }
 
+const UNSIGNED: &[&str] = &["u8", "u16", "u32", "u64", "u128", "usize"];
+const SIGNED: &[&str] = &["i8", "i16", "i32", "i64", "i128", "isize"];
+
 /// Whether `ty` names a primitive integer type (`u64`, `i32`, ..).
 pub fn is_integer_type(ty: &Type) -> bool {
-    const INTEGERS: &[&str] = &[
-        "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
-    ];
+    names_one_of(ty, UNSIGNED) || names_one_of(ty, SIGNED)
+}
+
+/// Whether `ty` names a primitive unsigned integer type.
+pub fn is_unsigned_type(ty: &Type) -> bool {
+    names_one_of(ty, UNSIGNED)
+}
+
+/// Whether `ty` is a path without generics whose last segment is one of `names`.
+fn names_one_of(ty: &Type, names: &[&str]) -> bool {
     let Type::Path(path) = ty else { return false };
     path.qself.is_none()
-        && path
-            .path
-            .segments
-            .last()
-            .is_some_and(|last| last.arguments.is_none() && INTEGERS.iter().any(|name| last.ident == name))
+        && path.path.segments.last().is_some_and(|last| {
+            last.arguments.is_none() && names.iter().any(|name| last.ident == name)
+        })
 }
 
 /// `T` of `Option<T>`.
