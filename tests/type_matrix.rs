@@ -306,3 +306,207 @@ on_dbs! {
             format!("doc {json} NOT NULL, floats {json} NOT NULL"), 300, 3_000);
     }
 }
+
+// The type matrix: every column type the README lists, on each backend that stores it.
+
+use fake::Dummy;
+use sqlx::types::chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use sqlx::types::time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
+use sqlx::types::{Decimal, JsonValue, Uuid};
+
+/// A text-backed enum (`ENUM(..) NULL` on MariaDB: see the README).
+#[derive(Debug, Clone, Copy, PartialEq, sqlx::Type, Dummy)]
+#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
+enum Plan {
+    Free,
+    Pro,
+    Team,
+}
+
+/// Transparent newtypes, as applications wrap amounts and names.
+#[derive(Debug, Clone, Copy, PartialEq, sqlx::Type, Dummy)]
+#[sqlx(transparent)]
+struct Cents(i64);
+
+#[derive(Debug, Clone, PartialEq, sqlx::Type, Dummy)]
+#[sqlx(transparent)]
+struct Handle(String);
+
+/// The types every backend stores.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "common_types")]
+struct CommonTypes {
+    #[factory(primary_key)]
+    id: i64,
+    small: i16,
+    int: i32,
+    big: i64,
+    ratio: f32,
+    real: f64,
+    flag: bool,
+    name: String,
+    bytes: Vec<u8>,
+    token: Uuid,
+    at: DateTime<Utc>,
+    naive_at: NaiveDateTime,
+    day: NaiveDate,
+    clock: NaiveTime,
+    stamp: OffsetDateTime,
+    t_at: PrimitiveDateTime,
+    t_day: Date,
+    t_clock: Time,
+    doc: JsonValue,
+    #[sqlx(json)]
+    tags: Vec<String>,
+    plan: Option<Plan>,
+    price: Cents,
+    handle: Handle,
+    #[sqlx(try_from = "i64")]
+    count: u64,
+    maybe_name: Option<String>,
+    maybe_big: Option<i64>,
+    maybe_at: Option<DateTime<Utc>>,
+    maybe_day: Option<Date>,
+}
+
+fn common_columns(kind: Kind) -> String {
+    let (real, flag, bytes, uuid, at, naive_at, clock, json, plan) = match kind {
+        Kind::Sqlite => ("REAL", "BOOLEAN", "BLOB", "BLOB", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT"),
+        Kind::Postgres => (
+            "DOUBLE PRECISION",
+            "BOOLEAN",
+            "BYTEA",
+            "UUID",
+            "TIMESTAMPTZ",
+            "TIMESTAMP",
+            "TIME",
+            "JSONB",
+            "TEXT",
+        ),
+        Kind::MariaDb => (
+            "DOUBLE",
+            "BOOLEAN",
+            "BLOB",
+            "BINARY(16)",
+            "TIMESTAMP(6)",
+            "DATETIME(6)",
+            "TIME(6)",
+            "JSON",
+            "ENUM('free', 'pro', 'team') NULL",
+        ),
+    };
+    let ratio = if kind == Kind::Postgres { "REAL" } else { "FLOAT" };
+    let text = kind.varchar();
+    format!(
+        "small SMALLINT NOT NULL, `int` INTEGER NOT NULL, big BIGINT NOT NULL,
+         ratio {ratio} NOT NULL, `real` {real} NOT NULL, flag {flag} NOT NULL,
+         name {text} NOT NULL, bytes {bytes} NOT NULL, token {uuid} NOT NULL,
+         `at` {at} NOT NULL, naive_at {naive_at} NOT NULL, `day` DATE NOT NULL,
+         clock {clock} NOT NULL, stamp {at} NOT NULL, t_at {naive_at} NOT NULL,
+         t_day DATE NOT NULL, t_clock {clock} NOT NULL, doc {json} NOT NULL,
+         tags {json} NOT NULL, plan {plan}, price BIGINT NOT NULL, handle {text} NOT NULL,
+         count BIGINT NOT NULL, maybe_name {text}, maybe_big BIGINT, maybe_at {at},
+         maybe_day DATE"
+    )
+    .replace('`', if kind == Kind::MariaDb { "`" } else { "\"" })
+}
+
+on_dbs! {
+    [sqlite, postgres, mariadb]
+    /// Every type all three backends store, drawn with no attribute.
+    async fn common_types(mk, observer, kind) {
+        let pool = mk(1).await.unwrap();
+        round_trip!(pool, observer, kind, CommonTypes, "common_types", common_columns(kind),
+            300, 3_000);
+    }
+}
+
+/// Unsigned integers as themselves, where the backend stores them (SQLite up to `u32`).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "unsigned_types")]
+struct UnsignedTypes {
+    #[factory(primary_key)]
+    id: i64,
+    tiny: u8,
+    word: u16,
+    count: u32,
+    signed_tiny: i8,
+}
+
+on_dbs! {
+    [sqlite, mariadb]
+    async fn unsigned_types(mk, observer, kind) {
+        let pool = mk(1).await.unwrap();
+        let columns = match kind {
+            Kind::MariaDb => "tiny TINYINT UNSIGNED NOT NULL, word SMALLINT UNSIGNED NOT NULL,
+                count INT UNSIGNED NOT NULL, signed_tiny TINYINT NOT NULL",
+            _ => "tiny INTEGER NOT NULL, word INTEGER NOT NULL, count INTEGER NOT NULL,
+                signed_tiny INTEGER NOT NULL",
+        };
+        round_trip!(pool, observer, kind, UnsignedTypes, "unsigned_types", columns, 300, 3_000);
+    }
+}
+
+/// MariaDB's own: decimals and a `u64` in `BIGINT UNSIGNED`.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "mariadb_types")]
+struct MariaDbTypes {
+    #[factory(primary_key)]
+    id: i64,
+    amount: Decimal,
+    maybe_amount: Option<Decimal>,
+    big: u64,
+}
+
+on_dbs! {
+    [mariadb]
+    async fn mariadb_types(mk, observer, kind) {
+        let pool = mk(1).await.unwrap();
+        round_trip!(pool, observer, kind, MariaDbTypes, "mariadb_types",
+            "amount DECIMAL(12, 2) NOT NULL, maybe_amount DECIMAL(10, 2),
+             big BIGINT UNSIGNED NOT NULL", 300, 3_000);
+    }
+}
+
+/// A PostgreSQL enum type, mapped by name.
+#[derive(Debug, Clone, Copy, PartialEq, sqlx::Type, Dummy)]
+#[sqlx(type_name = "mood", rename_all = "lowercase")]
+enum Mood {
+    Calm,
+    Busy,
+}
+
+/// PostgreSQL's own: numerics, arrays of sqlx's default element types, an enum type.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "postgres_types")]
+struct PostgresTypes {
+    #[factory(primary_key)]
+    id: i64,
+    amount: Decimal,
+    free_amount: Option<Decimal>,
+    amounts: Vec<Decimal>,
+    tags: Vec<String>,
+    numbers: Vec<i64>,
+    ats: Vec<DateTime<Utc>>,
+    days: Option<Vec<NaiveDate>>,
+    stamps: Vec<OffsetDateTime>,
+    tokens: Vec<Uuid>,
+    mood: Mood,
+    #[sqlx(try_from = "i32")]
+    small_count: u32,
+}
+
+on_dbs! {
+    [postgres]
+    async fn postgres_types(mk, observer, kind) {
+        let pool = mk(1).await.unwrap();
+        bounded(sqlx::raw_sql("CREATE TYPE mood AS ENUM ('calm', 'busy')").execute(&observer))
+            .await
+            .unwrap();
+        round_trip!(pool, observer, kind, PostgresTypes, "postgres_types",
+            "amount NUMERIC(12, 2) NOT NULL, free_amount NUMERIC, amounts NUMERIC(12, 2)[] NOT NULL,
+             tags TEXT[] NOT NULL, numbers BIGINT[] NOT NULL, ats TIMESTAMPTZ[] NOT NULL,
+             days DATE[], stamps TIMESTAMPTZ[] NOT NULL, tokens UUID[] NOT NULL,
+             mood mood NOT NULL, small_count INTEGER NOT NULL", 300, 3_000);
+    }
+}
