@@ -21,7 +21,8 @@ pub fn elements<T, R: RngExt + ?Sized>(rng: &mut R, mut draw: impl FnMut(&mut R)
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a decimal type sqlx-factory makes values for",
     label = "a field of this type needs a value",
-    note = "enable sqlx-factory's `rust_decimal` feature for `rust_decimal::Decimal`, or give the field `#[factory(default = ..)]` or `#[factory(fake = ..)]`"
+    note = "a field whose type is named `Decimal` gets a decimal a money column stores; for `rust_decimal::Decimal`, enable sqlx-factory's `rust_decimal` feature",
+    note = "for a type of your own named `Decimal`, give the field `#[factory(fake = fake::Faker)]` (fake's value) or `#[factory(default = ..)]`"
 )]
 pub trait DecimalValue: Sized {
     /// A value from 0.00 to 99 999 999.99: at most 8 integer digits and 2 decimal places,
