@@ -65,7 +65,9 @@ macro_rules! integers {
     )*};
 }
 
-integers!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize);
+integers!(
+    u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize
+);
 
 /// A `T` that `B` holds too, uniform over the values both hold: a field of type `T` bound as
 /// `B` (`#[factory(into = B)]`, `#[sqlx(try_from = "B")]`) always converts.

@@ -55,7 +55,12 @@ fn assert_read_back<T: PartialEq + Debug>(how: &str, drawn: &[T], stored: &[T]) 
 /// returned. `$pool` is a pool on the test's database.
 macro_rules! round_trip {
     ($pool:expr, $observer:expr, $kind:expr, $model:ident, $table:literal, $ddl:expr, $created:expr, $seeded:expr) => {{
-        let ddl = format!("CREATE TABLE {} (id {}, {})", $table, $kind.serial_pk(), $ddl);
+        let ddl = format!(
+            "CREATE TABLE {} (id {}, {})",
+            $table,
+            $kind.serial_pk(),
+            $ddl
+        );
         bounded(sqlx::raw_sql(sqlx::AssertSqlSafe(ddl)).execute(&$observer))
             .await
             .unwrap();
@@ -73,7 +78,11 @@ macro_rules! round_trip {
         let stored: Vec<$model> = bounded(sqlx::query_as(select).fetch_all(&$observer))
             .await
             .unwrap();
-        assert_read_back(concat!($table, ", create_batch returned"), &created, &stored);
+        assert_read_back(
+            concat!($table, ", create_batch returned"),
+            &created,
+            &stored,
+        );
         assert_read_back(
             concat!($table, ", create_batch"),
             &drawn_again!($model, $created, &stored),
@@ -188,7 +197,12 @@ fn dates_inside_vec_and_option_follow_the_date_rule() {
     let mut dates: Vec<NaiveDateTime> = Vec::new();
     for row in &rows {
         dates.extend(row.ats.iter().map(|at| at.naive_utc()));
-        dates.extend(row.days.iter().flatten().map(|day| day.and_hms_opt(0, 0, 0).unwrap()));
+        dates.extend(
+            row.days
+                .iter()
+                .flatten()
+                .map(|day| day.and_hms_opt(0, 0, 0).unwrap()),
+        );
         dates.extend(row.stamps.iter().flatten().map(|stamp| {
             let micros = i64::try_from(stamp.unix_timestamp_nanos() / 1_000).unwrap();
             let at = sqlx::types::chrono::DateTime::from_timestamp_micros(micros).unwrap();
@@ -259,14 +273,34 @@ fn unsigned_fields_draw_within_the_bound_type() {
     let rows = Counters::factory().build_batch(10_000);
     let over = |values: Vec<u64>, max: u64, name: &str| {
         let outside = values.iter().filter(|v| **v > max).count();
-        assert_eq!(outside, 0, "{outside} of {} values of `{name}` above {max}", values.len());
-        assert!(values.iter().any(|v| *v > max / 2), "`{name}` spreads over its range");
+        assert_eq!(
+            outside,
+            0,
+            "{outside} of {} values of `{name}` above {max}",
+            values.len()
+        );
+        assert!(
+            values.iter().any(|v| *v > max / 2),
+            "`{name}` spreads over its range"
+        );
     };
     over(rows.iter().map(|r| r.big).collect(), i64::MAX as u64, "big");
-    over(rows.iter().map(|r| u64::from(r.count)).collect(), i32::MAX as u64, "count");
-    over(rows.iter().map(|r| r.wide).collect(), i64::MAX as u64, "wide");
+    over(
+        rows.iter().map(|r| u64::from(r.count)).collect(),
+        i32::MAX as u64,
+        "count",
+    );
+    over(
+        rows.iter().map(|r| r.wide).collect(),
+        i64::MAX as u64,
+        "wide",
+    );
     let rows = Narrow::factory().build_batch(10_000);
-    over(rows.iter().map(|r| u64::from(r.small)).collect(), i16::MAX as u64, "small");
+    over(
+        rows.iter().map(|r| u64::from(r.small)).collect(),
+        i16::MAX as u64,
+        "small",
+    );
     over(rows.iter().map(|r| r.big).collect(), i64::MAX as u64, "big");
 }
 
@@ -371,7 +405,9 @@ struct CommonTypes {
 
 fn common_columns(kind: Kind) -> String {
     let (real, flag, bytes, uuid, at, naive_at, clock, json, plan) = match kind {
-        Kind::Sqlite => ("REAL", "BOOLEAN", "BLOB", "BLOB", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT"),
+        Kind::Sqlite => (
+            "REAL", "BOOLEAN", "BLOB", "BLOB", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT",
+        ),
         Kind::Postgres => (
             "DOUBLE PRECISION",
             "BOOLEAN",
@@ -395,7 +431,11 @@ fn common_columns(kind: Kind) -> String {
             "ENUM('free', 'pro', 'team') NULL",
         ),
     };
-    let ratio = if kind == Kind::Postgres { "REAL" } else { "FLOAT" };
+    let ratio = if kind == Kind::Postgres {
+        "REAL"
+    } else {
+        "FLOAT"
+    };
     let text = kind.varchar();
     format!(
         "small SMALLINT NOT NULL, `int` INTEGER NOT NULL, big BIGINT NOT NULL,
