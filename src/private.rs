@@ -110,15 +110,7 @@ impl<T, F> StoresField<T, F> for NoSession {}
 pub trait StoresUnsigned<T, F> {}
 
 #[diagnostic::do_not_recommend]
-impl<'c, DB, T, F> StoresUnsigned<T, F> for Bound<'c, DB>
-where
-    DB: Backend,
-    T: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB> + for<'r> sqlx::Decode<'r, DB>,
-{
-}
-
-#[diagnostic::do_not_recommend]
-impl<T, F> StoresUnsigned<T, F> for NoSession {}
+impl<S: StoresField<T, F>, T, F> StoresUnsigned<T, F> for S {}
 
 /// The session state `Self` can read a row RETURNING gives back into `M`: `M` implements
 /// `sqlx::FromRow` for the bound backend's rows. Checked at `create()` after the per-field

@@ -16,9 +16,17 @@ mod common;
 use std::fmt::Debug;
 use std::time::Duration;
 
+use fake::Dummy;
+use sqlx::types::chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use sqlx::types::time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
+use sqlx::types::{Decimal, JsonValue, Uuid};
 use sqlx_factory::Factory;
 
+use app_types::{Cents, Plan};
 use common::Kind;
+
+#[path = "common/app_types.rs"]
+mod app_types;
 
 #[path = "common/tx.rs"]
 #[macro_use]
@@ -123,9 +131,31 @@ macro_rules! drawn_again {
     }};
 }
 
-/// Each test creates its own table (`round_trip!`): nothing is shared.
-fn schema_sql(_: Kind) -> String {
-    "SELECT 1".to_string()
+/// A test `$name::<backend>` per backend listed: [`round_trip!`] of `$model` into `$table`,
+/// with the columns `$columns` (an expression of the backend's `$kind`).
+macro_rules! round_trip_test {
+    (
+        [$($db:ident),+] $(#[$meta:meta])*
+        $name:ident($kind:ident): $model:ident, $table:literal, $columns:expr, $created:expr, $seeded:expr
+    ) => {
+        on_dbs! {
+            [$($db),+]
+            $(#[$meta])*
+            async fn $name(mk, observer, $kind) {
+                let pool = mk(1).await.unwrap();
+                round_trip!(pool, observer, $kind, $model, $table, $columns, $created, $seeded);
+            }
+        }
+    };
+}
+
+/// What the tables of `round_trip!` need: PostgreSQL's enum type for [`Mood`].
+fn schema_sql(kind: Kind) -> String {
+    match kind {
+        Kind::Postgres => "CREATE TYPE mood AS ENUM ('calm', 'busy')",
+        _ => "SELECT 1",
+    }
+    .to_string()
 }
 
 /// Decimals as a money or quantity column holds them.
@@ -134,15 +164,14 @@ fn schema_sql(_: Kind) -> String {
 struct Amount {
     #[factory(primary_key)]
     id: i64,
-    amount: sqlx::types::Decimal,
-    maybe_amount: Option<sqlx::types::Decimal>,
+    amount: Decimal,
+    maybe_amount: Option<Decimal>,
 }
 
 /// A drawn decimal has at most 8 integer digits and 2 decimal places: `DECIMAL(10, 2)` and
 /// `numeric(12, 2)` store every one exactly.
 #[test]
 fn decimals_fit_a_money_column() {
-    use sqlx::types::Decimal;
     let limit = Decimal::new(100_000_000, 0);
     let rows = Amount::factory().build_batch(10_000);
     let values: Vec<Decimal> = rows
@@ -166,14 +195,11 @@ fn decimals_fit_a_money_column() {
     assert!(values.iter().any(|d| !d.fract().is_zero()));
 }
 
-on_dbs! {
+round_trip_test! {
     [postgres, mariadb]
     /// `numeric(12, 2)` / `DECIMAL(12, 2)`: every drawn decimal is stored and reads back equal.
-    async fn decimals_in_numeric_12_2(mk, observer, kind) {
-        let pool = mk(1).await.unwrap();
-        round_trip!(pool, observer, kind, Amount, "amounts",
-            "amount NUMERIC(12, 2) NOT NULL, maybe_amount NUMERIC(12, 2)", 500, 5_000);
-    }
+    decimals_in_numeric_12_2(kind): Amount, "amounts",
+        "amount NUMERIC(12, 2) NOT NULL, maybe_amount NUMERIC(12, 2)", 500, 5_000
 }
 
 /// Dates inside an `Option` or a `Vec`, and an array of them on PostgreSQL.
@@ -182,17 +208,16 @@ on_dbs! {
 struct DateLists {
     #[factory(primary_key)]
     id: i64,
-    ats: Vec<sqlx::types::chrono::DateTime<sqlx::types::chrono::Utc>>,
-    days: Option<Vec<sqlx::types::chrono::NaiveDate>>,
-    stamps: Vec<Option<sqlx::types::time::OffsetDateTime>>,
-    maybe_at: Option<sqlx::types::chrono::NaiveDateTime>,
+    ats: Vec<DateTime<Utc>>,
+    days: Option<Vec<NaiveDate>>,
+    stamps: Vec<Option<OffsetDateTime>>,
+    maybe_at: Option<NaiveDateTime>,
 }
 
 /// Every date drawn inside a `Vec` or `Option` lies between 2000 and 2035, to the microsecond,
 /// as a plain date field's does.
 #[test]
 fn dates_inside_vec_and_option_follow_the_date_rule() {
-    use sqlx::types::chrono::NaiveDateTime;
     let rows = DateLists::factory().build_batch(2_000);
     let mut dates: Vec<NaiveDateTime> = Vec::new();
     for row in &rows {
@@ -205,7 +230,7 @@ fn dates_inside_vec_and_option_follow_the_date_rule() {
         );
         dates.extend(row.stamps.iter().flatten().map(|stamp| {
             let micros = i64::try_from(stamp.unix_timestamp_nanos() / 1_000).unwrap();
-            let at = sqlx::types::chrono::DateTime::from_timestamp_micros(micros).unwrap();
+            let at = DateTime::from_timestamp_micros(micros).unwrap();
             assert_eq!(stamp.nanosecond() % 1_000, 0, "{stamp} to the microsecond");
             at.naive_utc()
         }));
@@ -230,15 +255,12 @@ fn dates_inside_vec_and_option_follow_the_date_rule() {
     assert!(dates.len() > 10_000, "{} dates drawn", dates.len());
 }
 
-on_dbs! {
+round_trip_test! {
     [postgres]
     /// `timestamptz[]`, `date[]` and `timestamptz[]` with NULLs read back as drawn.
-    async fn dates_in_arrays(mk, observer, kind) {
-        let pool = mk(1).await.unwrap();
-        round_trip!(pool, observer, kind, DateLists, "date_lists",
-            "ats TIMESTAMPTZ[] NOT NULL, days DATE[], stamps TIMESTAMPTZ[] NOT NULL, maybe_at TIMESTAMP",
-            300, 3_000);
-    }
+    dates_in_arrays(kind): DateLists, "date_lists",
+        "ats TIMESTAMPTZ[] NOT NULL, days DATE[], stamps TIMESTAMPTZ[] NOT NULL, maybe_at TIMESTAMP",
+        300, 3_000
 }
 
 /// Unsigned fields bound through a signed type, as SQLite and PostgreSQL need.
@@ -304,14 +326,11 @@ fn unsigned_fields_draw_within_the_bound_type() {
     over(rows.iter().map(|r| r.big).collect(), i64::MAX as u64, "big");
 }
 
-on_dbs! {
+round_trip_test! {
     [sqlite, postgres, mariadb]
     /// `BIGINT` and `INTEGER` columns through `try_from`: every row stored and read back.
-    async fn unsigned_through_signed(mk, observer, kind) {
-        let pool = mk(1).await.unwrap();
-        round_trip!(pool, observer, kind, Counters, "counters",
-            "big BIGINT NOT NULL, count INTEGER NOT NULL, wide BIGINT NOT NULL", 300, 3_000);
-    }
+    unsigned_through_signed(kind): Counters, "counters",
+        "big BIGINT NOT NULL, count INTEGER NOT NULL, wide BIGINT NOT NULL", 300, 3_000
 }
 
 /// JSON with floats: a drawn `JsonValue` (numbers are floats half the time) and a
@@ -321,47 +340,30 @@ on_dbs! {
 struct JsonFloats {
     #[factory(primary_key)]
     id: i64,
-    doc: sqlx::types::JsonValue,
+    doc: JsonValue,
     #[sqlx(json)]
     floats: Vec<f64>,
 }
 
-on_dbs! {
+/// The JSON column type of each backend.
+fn json(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Sqlite => "TEXT",
+        Kind::Postgres => "JSONB",
+        Kind::MariaDb => "JSON",
+    }
+}
+
+round_trip_test! {
     [sqlite, postgres, mariadb]
     /// Every float in a JSON column reads back as the float drawn.
-    async fn json_floats_read_back_equal(mk, observer, kind) {
-        let pool = mk(1).await.unwrap();
-        let json = match kind {
-            Kind::Sqlite => "TEXT",
-            Kind::Postgres => "JSONB",
-            Kind::MariaDb => "JSON",
-        };
-        round_trip!(pool, observer, kind, JsonFloats, "json_floats",
-            format!("doc {json} NOT NULL, floats {json} NOT NULL"), 300, 3_000);
-    }
+    json_floats_read_back_equal(kind): JsonFloats, "json_floats",
+        format!("doc {json} NOT NULL, floats {json} NOT NULL", json = json(kind)), 300, 3_000
 }
 
 // The type matrix: every column type the README lists, on each backend that stores it.
 
-use fake::Dummy;
-use sqlx::types::chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
-use sqlx::types::time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
-use sqlx::types::{Decimal, JsonValue, Uuid};
-
-/// A text-backed enum (`ENUM(..) NULL` on MariaDB: see the README).
-#[derive(Debug, Clone, Copy, PartialEq, sqlx::Type, Dummy)]
-#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
-enum Plan {
-    Free,
-    Pro,
-    Team,
-}
-
-/// Transparent newtypes, as applications wrap amounts and names.
-#[derive(Debug, Clone, Copy, PartialEq, sqlx::Type, Dummy)]
-#[sqlx(transparent)]
-struct Cents(i64);
-
+/// A transparent newtype around text.
 #[derive(Debug, Clone, PartialEq, sqlx::Type, Dummy)]
 #[sqlx(transparent)]
 struct Handle(String);
@@ -451,14 +453,10 @@ fn common_columns(kind: Kind) -> String {
     .replace('`', if kind == Kind::MariaDb { "`" } else { "\"" })
 }
 
-on_dbs! {
+round_trip_test! {
     [sqlite, postgres, mariadb]
     /// Every type all three backends store, drawn with no attribute.
-    async fn common_types(mk, observer, kind) {
-        let pool = mk(1).await.unwrap();
-        round_trip!(pool, observer, kind, CommonTypes, "common_types", common_columns(kind),
-            300, 3_000);
-    }
+    common_types(kind): CommonTypes, "common_types", common_columns(kind), 300, 3_000
 }
 
 /// Unsigned integers as themselves, where the backend stores them (SQLite up to `u32`).
@@ -473,18 +471,16 @@ struct UnsignedTypes {
     signed_tiny: i8,
 }
 
-on_dbs! {
+round_trip_test! {
     [sqlite, mariadb]
-    async fn unsigned_types(mk, observer, kind) {
-        let pool = mk(1).await.unwrap();
-        let columns = match kind {
+    unsigned_types(kind): UnsignedTypes, "unsigned_types",
+        match kind {
             Kind::MariaDb => "tiny TINYINT UNSIGNED NOT NULL, word SMALLINT UNSIGNED NOT NULL,
                 count INT UNSIGNED NOT NULL, signed_tiny TINYINT NOT NULL",
             _ => "tiny INTEGER NOT NULL, word INTEGER NOT NULL, count INTEGER NOT NULL,
                 signed_tiny INTEGER NOT NULL",
-        };
-        round_trip!(pool, observer, kind, UnsignedTypes, "unsigned_types", columns, 300, 3_000);
-    }
+        },
+        300, 3_000
 }
 
 /// MariaDB's own: decimals and a `u64` in `BIGINT UNSIGNED`.
@@ -498,14 +494,11 @@ struct MariaDbTypes {
     big: u64,
 }
 
-on_dbs! {
+round_trip_test! {
     [mariadb]
-    async fn mariadb_types(mk, observer, kind) {
-        let pool = mk(1).await.unwrap();
-        round_trip!(pool, observer, kind, MariaDbTypes, "mariadb_types",
-            "amount DECIMAL(12, 2) NOT NULL, maybe_amount DECIMAL(10, 2),
-             big BIGINT UNSIGNED NOT NULL", 300, 3_000);
-    }
+    mariadb_types(kind): MariaDbTypes, "mariadb_types",
+        "amount DECIMAL(12, 2) NOT NULL, maybe_amount DECIMAL(10, 2), big BIGINT UNSIGNED NOT NULL",
+        300, 3_000
 }
 
 /// A PostgreSQL enum type, mapped by name.
@@ -536,17 +529,12 @@ struct PostgresTypes {
     small_count: u32,
 }
 
-on_dbs! {
+round_trip_test! {
     [postgres]
-    async fn postgres_types(mk, observer, kind) {
-        let pool = mk(1).await.unwrap();
-        bounded(sqlx::raw_sql("CREATE TYPE mood AS ENUM ('calm', 'busy')").execute(&observer))
-            .await
-            .unwrap();
-        round_trip!(pool, observer, kind, PostgresTypes, "postgres_types",
-            "amount NUMERIC(12, 2) NOT NULL, free_amount NUMERIC, amounts NUMERIC(12, 2)[] NOT NULL,
-             tags TEXT[] NOT NULL, numbers BIGINT[] NOT NULL, ats TIMESTAMPTZ[] NOT NULL,
-             days DATE[], stamps TIMESTAMPTZ[] NOT NULL, tokens UUID[] NOT NULL,
-             mood mood NOT NULL, small_count INTEGER NOT NULL", 300, 3_000);
-    }
+    postgres_types(kind): PostgresTypes, "postgres_types",
+        "amount NUMERIC(12, 2) NOT NULL, free_amount NUMERIC, amounts NUMERIC(12, 2)[] NOT NULL,
+         tags TEXT[] NOT NULL, numbers BIGINT[] NOT NULL, ats TIMESTAMPTZ[] NOT NULL,
+         days DATE[], stamps TIMESTAMPTZ[] NOT NULL, tokens UUID[] NOT NULL,
+         mood mood NOT NULL, small_count INTEGER NOT NULL",
+        300, 3_000
 }
