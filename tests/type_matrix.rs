@@ -538,3 +538,36 @@ round_trip_test! {
          mood mood NOT NULL, small_count INTEGER NOT NULL",
         300, 3_000
 }
+
+/// `json` (not `jsonb`): sqlx binds JSON as `jsonb`.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "postgres_json")]
+struct PostgresJson {
+    #[factory(primary_key)]
+    id: i64,
+    doc: JsonValue,
+    #[sqlx(json)]
+    floats: Vec<f64>,
+}
+
+/// `varchar(n)[]`: an array whose element type is not sqlx's default for `String`.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "postgres_varchar_array")]
+struct PostgresVarcharArray {
+    #[factory(primary_key)]
+    id: i64,
+    labels: Vec<String>,
+    maybe_labels: Option<Vec<String>>,
+}
+
+round_trip_test! {
+    [postgres]
+    postgres_json_column(kind): PostgresJson, "postgres_json",
+        "doc JSON NOT NULL, floats JSON NOT NULL", 300, 3_000
+}
+
+round_trip_test! {
+    [postgres]
+    postgres_varchar_array(kind): PostgresVarcharArray, "postgres_varchar_array",
+        "labels VARCHAR(40)[] NOT NULL, maybe_labels VARCHAR(40)[]", 300, 3_000
+}
