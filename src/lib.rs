@@ -128,6 +128,7 @@ mod seed;
 mod session;
 mod sql;
 mod state;
+mod values;
 
 pub use backend::Backend;
 pub use bulk::{InsertMany, InsertManyKeys, KeyType, Progress};

@@ -280,11 +280,52 @@ pub fn is_date_type(ty: &Type) -> bool {
         .is_some_and(|last| DATE_TYPES.iter().any(|name| last.ident == name))
 }
 
+/// Whether `ty`'s last path segment is `Decimal` (rust_decimal's, as sqlx re-exports it).
+pub fn is_decimal_type(ty: &Type) -> bool {
+    let Type::Path(path) = ty else { return false };
+    path.path
+        .segments
+        .last()
+        .is_some_and(|last| last.ident == "Decimal")
+}
+
+const UNSIGNED: &[&str] = &["u8", "u16", "u32", "u64", "u128", "usize"];
+const SIGNED: &[&str] = &["i8", "i16", "i32", "i64", "i128", "isize"];
+
+/// Whether `ty` names a primitive integer type (`u64`, `i32`, ..).
+pub fn is_integer_type(ty: &Type) -> bool {
+    names_one_of(ty, UNSIGNED) || names_one_of(ty, SIGNED)
+}
+
+/// Whether `ty` names a primitive unsigned integer type.
+pub fn is_unsigned_type(ty: &Type) -> bool {
+    names_one_of(ty, UNSIGNED)
+}
+
+/// Whether `ty` is a path without generics whose last segment is one of `names`.
+fn names_one_of(ty: &Type, names: &[&str]) -> bool {
+    let Type::Path(path) = ty else { return false };
+    path.qself.is_none()
+        && path.path.segments.last().is_some_and(|last| {
+            last.arguments.is_none() && names.iter().any(|name| last.ident == name)
+        })
+}
+
 /// `T` of `Option<T>`.
 pub fn option_inner(ty: &Type) -> Option<&Type> {
+    generic_inner(ty, "Option")
+}
+
+/// `T` of `Vec<T>`.
+pub fn vec_inner(ty: &Type) -> Option<&Type> {
+    generic_inner(ty, "Vec")
+}
+
+/// `T` of `Wrapper<T>`, judged by the type's last path segment.
+fn generic_inner<'t>(ty: &'t Type, wrapper: &str) -> Option<&'t Type> {
     let Type::Path(path) = ty else { return None };
     let last = path.path.segments.last()?;
-    if last.ident != "Option" {
+    if last.ident != wrapper {
         return None;
     }
     match &last.arguments {

@@ -7,9 +7,12 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{DeriveInput, Ident};
+use syn::{DeriveInput, Ident, Type};
 
-use crate::ast::{Field, Input, UnrawString, Value, is_date_type, option_inner};
+use crate::ast::{
+    Field, Input, UnrawString, Value, is_date_type, is_decimal_type, is_integer_type, option_inner,
+    vec_inner,
+};
 use crate::ctxt::Ctxt;
 use crate::valid;
 
