@@ -5,7 +5,8 @@
 //! values are the same on every run with the same seed, whatever runs beside it.
 //!
 //! Sequence numbers are not drawn: they come from a counter per table shared by every process
-//! of the machine (a file in the temp dir, read and advanced under an exclusive lock), handed
+//! of the machine and user (a file in a directory of the user's own under the temp dir, read
+//! and advanced under an exclusive lock), handed
 //! out in blocks, so they are unique across threads, tasks and processes whatever the seed, and short:
 //! they count the numbers handed out so far. A factory with `.seed(s)` replays its sequence
 //! too, from a base of its own above the shared counter's range.
@@ -198,16 +199,14 @@ impl SharedCounter {
 
 /// Reserves `block` numbers of `table`'s machine-wide counter and returns the first.
 fn reserve(table: &str, block: u64) -> u64 {
-    let dir = std::env::temp_dir().join("sqlx-factory-sequences");
     let name: String = table
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
-    let reserved =
-        std::fs::create_dir_all(&dir).and_then(|()| reserve_in_file(&dir.join(name), block));
-    match reserved {
+    match counter_file::reserve(&name, block) {
         Ok(first) => first,
-        // No writable temp dir: numbers unique to this process id, longer (up to 16 digits).
+        // No counter directory of the user's own (no writable temp dir, or one another user
+        // controls): numbers unique to this process id, longer (up to 16 digits).
         Err(_) => {
             static LOCAL: Mutex<u64> = Mutex::new(0);
             let mut local = LOCAL.lock().unwrap_or_else(PoisonError::into_inner);
@@ -218,28 +217,168 @@ fn reserve(table: &str, block: u64) -> u64 {
     }
 }
 
-fn reserve_in_file(path: &std::path::Path, block: u64) -> std::io::Result<u64> {
-    use std::io::{Read, Seek, Write};
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)?;
-    // Held until `file` is closed: no other process reads between our read and our write.
-    file.lock()?;
-    let mut text = String::new();
-    file.read_to_string(&mut text)?;
-    let used: u64 = text.trim().parse().unwrap_or(0);
-    let first = if used + block >= SHARED_END {
-        1
-    } else {
-        used + 1
-    };
-    file.set_len(0)?;
-    file.rewind()?;
-    write!(file, "{}", first + block - 1)?;
-    Ok(first)
+/// The counter files: one per table in a directory only the current user can reach, each
+/// holding the last number handed out, read and advanced under an exclusive lock.
+mod counter_file {
+    use std::fs::File;
+    use std::io::{self, Read, Seek, Write};
+    use std::path::{Path, PathBuf};
+
+    use super::SHARED_END;
+
+    /// Reserves `block` numbers of the counter `name` and returns the first.
+    pub(super) fn reserve(name: &str, block: u64) -> io::Result<u64> {
+        let path = directory()?.join(name);
+        // The file can be deleted between our open and our lock; then the counter is another
+        // file, made by whoever comes next: open again.
+        for _ in 0..16 {
+            let file = open(&path)?;
+            file.lock()?;
+            if !still_at(&file, &path)? {
+                continue;
+            }
+            let used = read(&file)?;
+            let first = if used + block >= SHARED_END {
+                1
+            } else {
+                used + 1
+            };
+            write(&file, first + block - 1)?;
+            return Ok(first);
+        }
+        Err(io::Error::other("the counter file kept being replaced"))
+    }
+
+    fn read(mut file: &File) -> io::Result<u64> {
+        let mut text = String::new();
+        file.rewind()?;
+        file.read_to_string(&mut text)?;
+        Ok(text.trim().parse().unwrap_or(0))
+    }
+
+    fn write(mut file: &File, last: u64) -> io::Result<()> {
+        file.set_len(0)?;
+        file.rewind()?;
+        write!(file, "{last}")
+    }
+
+    fn refused(why: &str) -> io::Error {
+        io::Error::new(io::ErrorKind::PermissionDenied, why)
+    }
+
+    #[cfg(unix)]
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+
+    /// The current user's counter directory, `$TMPDIR/sqlx-factory-sequences-<uid>`: made
+    /// `0700` if missing, and used only if it is a directory (not a link), owned by the user
+    /// and writable by nobody else, in a temp dir where nobody else can move it.
+    #[cfg(unix)]
+    fn directory() -> io::Result<PathBuf> {
+        let tmp = std::env::temp_dir();
+        let uid = current_uid(&tmp)?;
+        // Another user could rename our directory away and put theirs in its place only in a
+        // temp dir they own, or that anyone can write without the sticky bit.
+        let parent = std::fs::metadata(&tmp)?;
+        if parent.uid() != uid && parent.uid() != 0 {
+            return Err(refused("the temp dir belongs to another user"));
+        }
+        if parent.mode() & 0o022 != 0 && parent.mode() & 0o1000 == 0 {
+            return Err(refused(
+                "others can write the temp dir and it is not sticky",
+            ));
+        }
+        let dir = tmp.join(format!("sqlx-factory-sequences-{uid}"));
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+        let meta = std::fs::symlink_metadata(&dir)?;
+        if !meta.is_dir() {
+            return Err(refused("the counter directory is not a directory"));
+        }
+        if meta.uid() != uid {
+            return Err(refused("the counter directory belongs to another user"));
+        }
+        if meta.mode() & 0o022 != 0 {
+            return Err(refused("others can write the counter directory"));
+        }
+        Ok(dir)
+    }
+
+    /// The user this process creates files as: the owner of a file it creates (once per
+    /// process), as the crate has no `unsafe` to call `geteuid`.
+    #[cfg(unix)]
+    fn current_uid(tmp: &Path) -> io::Result<u32> {
+        static UID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+        if let Some(uid) = UID.get() {
+            return Ok(*uid);
+        }
+        let probe = tmp.join(format!(
+            ".sqlx-factory-uid-{}-{:x}",
+            std::process::id(),
+            fake::rand::random::<u64>()
+        ));
+        // `create_new` never follows a link planted under the probe's name.
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&probe)?;
+        let uid = file.metadata().map(|m| m.uid());
+        let _ = std::fs::remove_file(&probe);
+        Ok(*UID.get_or_init(|| uid.unwrap_or(u32::MAX)))
+    }
+
+    /// Opens (or makes, `0600`) a counter file, never through a link, and only a regular file
+    /// of the user's.
+    #[cfg(unix)]
+    fn open(path: &Path) -> io::Result<File> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)?;
+        let meta = file.metadata()?;
+        let tmp = std::env::temp_dir();
+        if !meta.is_file() || meta.uid() != current_uid(&tmp)? {
+            return Err(refused("the counter file is not a file of the user's"));
+        }
+        Ok(file)
+    }
+
+    /// Whether `file` is still the one at `path`.
+    #[cfg(unix)]
+    fn still_at(file: &File, path: &Path) -> io::Result<bool> {
+        let (open, there) = (file.metadata()?, std::fs::symlink_metadata(path));
+        Ok(there.is_ok_and(|there| (open.dev(), open.ino()) == (there.dev(), there.ino())))
+    }
+
+    /// Elsewhere the temp dir is the user's own (Windows: under the user's profile).
+    #[cfg(not(unix))]
+    fn directory() -> io::Result<PathBuf> {
+        let dir = std::env::temp_dir().join("sqlx-factory-sequences");
+        std::fs::create_dir_all(&dir)?;
+        Ok(dir)
+    }
+
+    #[cfg(not(unix))]
+    fn open(path: &Path) -> io::Result<File> {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+    }
+
+    #[cfg(not(unix))]
+    fn still_at(_: &File, path: &Path) -> io::Result<bool> {
+        Ok(path.exists())
+    }
 }
 
 /// Notes that this process uses factories and installs, once, the panic hook that prints the

@@ -1,0 +1,245 @@
+//! The machine-wide sequence counter under hostile conditions: a directory or link planted by
+//! another user, the counter deleted mid-run, one table spelled two ways. Every case runs the
+//! test binary again as a child process with a temp dir of its own (`TMPDIR`), so the counter
+//! it sees is the one the case prepared and no other test disturbs it.
+#![cfg(unix)]
+
+use std::collections::HashSet;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use sqlx_factory::Factory;
+
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "counter_handles")]
+struct Handle {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(sequence = |n| format!("handle-{n}"))]
+    handle: String,
+}
+
+/// What the child does (`build`, `delete_midrun`, `phases`, `spellings`).
+const MODE_VAR: &str = "SQLX_FACTORY_COUNTER_MODE";
+/// The directory through which the parent and the children of `phases` signal each other.
+const CONTROL_VAR: &str = "SQLX_FACTORY_COUNTER_CONTROL";
+const CHILD_LIMIT: Duration = Duration::from_secs(120);
+
+fn number(handle: &str) -> u64 {
+    handle.trim_start_matches("handle-").parse().unwrap()
+}
+
+fn print_numbers(numbers: &[u64]) {
+    let text: Vec<String> = numbers.iter().map(u64::to_string).collect();
+    println!("NUMBERS {}", text.join(","));
+}
+
+/// Child body, chosen by [`MODE_VAR`]; alone (no mode) it does nothing.
+#[tokio::test]
+async fn counter_child() {
+    let Ok(mode) = std::env::var(MODE_VAR) else {
+        return;
+    };
+    match mode.as_str() {
+        "build" => {
+            let numbers: Vec<u64> = Handle::factory()
+                .build_batch(40)
+                .iter()
+                .map(|h| number(&h.handle))
+                .collect();
+            print_numbers(&numbers);
+        }
+        other => panic!("unknown mode {other}"),
+    }
+}
+
+/// A temp dir of the case's own, empty.
+fn case_dir(case: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "sqlx-factory-counter-case-{}-{case}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+fn start_child(mode: &str, tmp: &Path, control: Option<&Path>) -> Child {
+    let exe = std::env::current_exe().expect("test binary path");
+    let mut cmd = Command::new(exe);
+    cmd.args([
+        "--exact",
+        "counter_child",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(MODE_VAR, mode)
+    .env("TMPDIR", tmp)
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    if let Some(control) = control {
+        cmd.env(CONTROL_VAR, control);
+    }
+    cmd.spawn().expect("start a child test process")
+}
+
+/// Waits for `child` within [`CHILD_LIMIT`] and checks that it succeeded.
+fn finish(mut child: Child) -> Output {
+    let deadline = Instant::now() + CHILD_LIMIT;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("a child hung");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "the child failed: {}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn run_child(mode: &str, tmp: &Path) -> Output {
+    finish(start_child(mode, tmp, None))
+}
+
+fn numbers(output: &Output) -> Vec<u64> {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|line| line.split_once("NUMBERS ").map(|(_, n)| n.to_owned()))
+        .expect("the child printed its numbers");
+    line.split(',').map(|n| n.parse().unwrap()).collect()
+}
+
+fn my_uid(tmp: &Path) -> u32 {
+    std::fs::metadata(tmp).unwrap().uid()
+}
+
+/// The counter directory of the current user under `tmp`.
+fn user_dir(tmp: &Path) -> PathBuf {
+    tmp.join(format!("sqlx-factory-sequences-{}", my_uid(tmp)))
+}
+
+/// Every place the counter of `counter_handles` has been kept under `tmp`.
+fn counter_paths(tmp: &Path) -> Vec<PathBuf> {
+    vec![
+        tmp.join("sqlx-factory-sequences").join("counter_handles"),
+        user_dir(tmp).join("counter_handles"),
+    ]
+}
+
+fn assert_distinct(numbers: &[u64]) {
+    let distinct: HashSet<_> = numbers.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        numbers.len(),
+        "a number repeated: {numbers:?}"
+    );
+}
+
+/// A fresh temp dir: the counter lives in a directory of the user's own, mode 0700, and its
+/// numbers are the short shared ones.
+#[test]
+fn counter_directory_is_the_users_own() {
+    let tmp = case_dir("own");
+    let got = numbers(&run_child("build", &tmp));
+    assert_distinct(&got);
+    let dir = user_dir(&tmp);
+    let meta = std::fs::symlink_metadata(&dir).expect("the user's counter directory");
+    assert!(meta.is_dir());
+    assert_eq!(meta.uid(), my_uid(&tmp));
+    assert_eq!(meta.mode() & 0o777, 0o700);
+    let stored: u64 = std::fs::read_to_string(dir.join("counter_handles"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(got.iter().all(|n| *n <= stored), "{got:?} past {stored}");
+    assert!(got.iter().all(|n| *n < 1000), "{got:?}");
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// A link named after the table, planted where the counter is kept, pointing at a file of the
+/// user's: the file is left as it was, and the numbers are still unique.
+#[test]
+fn planted_link_is_not_followed() {
+    let tmp = case_dir("link");
+    let victim = tmp.join("notes.txt");
+    std::fs::write(&victim, "my notes").unwrap();
+    for path in counter_paths(&tmp) {
+        let dir = path.parent().unwrap();
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::os::unix::fs::symlink(&victim, &path).unwrap();
+    }
+    let got = numbers(&run_child("build", &tmp));
+    assert_distinct(&got);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "my notes");
+    for path in counter_paths(&tmp) {
+        assert!(std::fs::symlink_metadata(&path).unwrap().is_symlink());
+    }
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// The counter directory was made first by another user (uid 65534, `nobody`) and holds a
+/// counter file and a link of theirs: neither is written, nothing is added, and the numbers are
+/// still unique. Making a directory of another user needs root, as in CI.
+#[test]
+fn directory_of_another_user_is_not_used() {
+    let tmp = case_dir("foreign");
+    assert_eq!(
+        my_uid(&tmp),
+        0,
+        "this case makes a directory owned by uid 65534, which needs root"
+    );
+    let victim = tmp.join("notes.txt");
+    std::fs::write(&victim, "my notes").unwrap();
+    for path in counter_paths(&tmp) {
+        let dir = path.parent().unwrap();
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(&path, "5").unwrap();
+        std::os::unix::fs::chown(&path, Some(65534), Some(65534)).unwrap();
+        let link = dir.join("other_table_link");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        std::os::unix::fs::lchown(&link, Some(65534), Some(65534)).unwrap();
+        std::os::unix::fs::chown(dir, Some(65534), Some(65534)).unwrap();
+    }
+    let got = numbers(&run_child("build", &tmp));
+    assert_distinct(&got);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "my notes");
+    for path in counter_paths(&tmp) {
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "5");
+        assert_eq!(
+            std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
+            2
+        );
+    }
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// The user's counter directory exists but anyone may write into it: not used.
+#[test]
+fn directory_writable_by_others_is_not_used() {
+    let tmp = case_dir("writable");
+    for path in counter_paths(&tmp) {
+        let dir = path.parent().unwrap();
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(&path, "5").unwrap();
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    let got = numbers(&run_child("build", &tmp));
+    assert_distinct(&got);
+    for path in counter_paths(&tmp) {
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "5");
+    }
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
