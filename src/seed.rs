@@ -167,6 +167,12 @@ struct SharedCounter {
     /// The size of the next block: small first, so a process that makes few rows wastes few
     /// numbers, doubling up to a cap, so one that makes many locks the file rarely.
     block: u64,
+    /// The counter file as this process last left it. It never takes a number at or below
+    /// `high` (the end of the last block it reserved), and when the file at the counter's path
+    /// is another one (deleted and made again by a tmp cleaner), the last number of the one
+    /// it replaced is read from `held` (kept open for that): so a deleted counter neither
+    /// repeats this process's numbers nor those of the processes that shared the old file.
+    file: counter_file::Held,
 }
 
 impl SharedCounter {
@@ -180,6 +186,7 @@ impl SharedCounter {
                     next: 0,
                     end: 0,
                     block: 16,
+                    file: counter_file::Held::default(),
                 };
                 counters.push((table, fresh));
                 counters.len() - 1
@@ -189,7 +196,7 @@ impl SharedCounter {
         if counter.next == counter.end {
             let block = counter.block;
             counter.block = (block * 2).min(1 << 16);
-            counter.next = reserve(table, block);
+            counter.next = reserve(table, block, &mut counter.file);
             counter.end = counter.next + block;
         }
         counter.next += 1;
@@ -198,12 +205,12 @@ impl SharedCounter {
 }
 
 /// Reserves `block` numbers of `table`'s machine-wide counter and returns the first.
-fn reserve(table: &str, block: u64) -> u64 {
+fn reserve(table: &str, block: u64, held: &mut counter_file::Held) -> u64 {
     let name: String = table
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
-    match counter_file::reserve(&name, block) {
+    match counter_file::reserve(&name, block, held) {
         Ok(first) => first,
         // No counter directory of the user's own (no writable temp dir, or one another user
         // controls): numbers unique to this process id, longer (up to 16 digits).
@@ -226,8 +233,15 @@ mod counter_file {
 
     use super::SHARED_END;
 
+    /// The counter file a process last wrote, and the end of the block it reserved there.
+    #[derive(Default)]
+    pub(super) struct Held {
+        file: Option<File>,
+        high: u64,
+    }
+
     /// Reserves `block` numbers of the counter `name` and returns the first.
-    pub(super) fn reserve(name: &str, block: u64) -> io::Result<u64> {
+    pub(super) fn reserve(name: &str, block: u64, held: &mut Held) -> io::Result<u64> {
         let path = directory()?.join(name);
         // The file can be deleted between our open and our lock; then the counter is another
         // file, made by whoever comes next: open again.
@@ -237,13 +251,28 @@ mod counter_file {
             if !still_at(&file, &path)? {
                 continue;
             }
-            let used = read(&file)?;
+            let mut used = read(&file)?.max(held.high);
+            if let Some(old) = &held.file
+                && !same_file(old, &file)?
+            {
+                // Whoever still writes the file this one replaced holds its lock: wait for
+                // them, then its number is final (nobody writes a file no longer at the path).
+                old.lock()?;
+                let last = read(old);
+                old.unlock()?;
+                used = used.max(last?);
+            }
             let first = if used + block >= SHARED_END {
                 1
             } else {
                 used + 1
             };
             write(&file, first + block - 1)?;
+            file.unlock()?;
+            *held = Held {
+                file: Some(file),
+                high: first + block - 1,
+            };
             return Ok(first);
         }
         Err(io::Error::other("the counter file kept being replaced"))
@@ -350,6 +379,12 @@ mod counter_file {
         Ok(file)
     }
 
+    #[cfg(unix)]
+    fn same_file(a: &File, b: &File) -> io::Result<bool> {
+        let (a, b) = (a.metadata()?, b.metadata()?);
+        Ok((a.dev(), a.ino()) == (b.dev(), b.ino()))
+    }
+
     /// Whether `file` is still the one at `path`.
     #[cfg(unix)]
     fn still_at(file: &File, path: &Path) -> io::Result<bool> {
@@ -373,6 +408,13 @@ mod counter_file {
             .create(true)
             .truncate(false)
             .open(path)
+    }
+
+    /// Without file identities, a replaced file is not told apart: the process's own `high`
+    /// still keeps it from repeating a number.
+    #[cfg(not(unix))]
+    fn same_file(_: &File, _: &File) -> io::Result<bool> {
+        Ok(true)
     }
 
     #[cfg(not(unix))]

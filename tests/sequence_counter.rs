@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use sqlx::Connection;
 use sqlx_factory::Factory;
 
 #[derive(Debug, Clone, sqlx::FromRow, Factory)]
@@ -21,7 +22,7 @@ struct Handle {
     handle: String,
 }
 
-/// What the child does (`build`, `delete_midrun`, `phases`, `spellings`).
+/// What the child does (`build`, `delete_midrun`, `phases`).
 const MODE_VAR: &str = "SQLX_FACTORY_COUNTER_MODE";
 /// The directory through which the parent and the children of `phases` signal each other.
 const CONTROL_VAR: &str = "SQLX_FACTORY_COUNTER_CONTROL";
@@ -34,6 +35,33 @@ fn number(handle: &str) -> u64 {
 fn print_numbers(numbers: &[u64]) {
     let text: Vec<String> = numbers.iter().map(u64::to_string).collect();
     println!("NUMBERS {}", text.join(","));
+}
+
+async fn handles_table() -> sqlx::SqliteConnection {
+    let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:")
+        .await
+        .unwrap();
+    sqlx::raw_sql(
+        "CREATE TABLE counter_handles (id INTEGER PRIMARY KEY, handle TEXT NOT NULL UNIQUE)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn
+}
+
+/// Deletes every counter file of `counter_handles` under the temp dir, as a tmp cleaner would.
+fn delete_counter_files() {
+    for entry in std::fs::read_dir(std::env::temp_dir()).unwrap() {
+        let dir = entry.unwrap().path();
+        let is_counter_dir = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("sqlx-factory-sequences"));
+        if is_counter_dir && dir.join("counter_handles").exists() {
+            std::fs::remove_file(dir.join("counter_handles")).unwrap();
+        }
+    }
 }
 
 /// Child body, chosen by [`MODE_VAR`]; alone (no mode) it does nothing.
@@ -49,6 +77,52 @@ async fn counter_child() {
                 .iter()
                 .map(|h| number(&h.handle))
                 .collect();
+            print_numbers(&numbers);
+        }
+        "delete_midrun" => {
+            // One row at a time into a UNIQUE column, the counter file deleted after ten.
+            let mut conn = handles_table().await;
+            let mut failures = Vec::new();
+            for i in 0..40 {
+                if i == 10 {
+                    delete_counter_files();
+                }
+                if let Err(e) = Handle::factory().with_session(&mut conn).create().await {
+                    failures.push(e.to_string());
+                }
+            }
+            let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM counter_handles")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+            assert!(
+                failures.is_empty(),
+                "{} of 40 failed: {failures:?}",
+                failures.len()
+            );
+            assert_eq!(rows, 40);
+        }
+        "phases" => {
+            let control = PathBuf::from(std::env::var(CONTROL_VAR).unwrap());
+            let mut numbers: Vec<u64> = Handle::factory()
+                .build_batch(50)
+                .iter()
+                .map(|h| number(&h.handle))
+                .collect();
+            std::fs::write(control.join(format!("ready-{}", std::process::id())), "").unwrap();
+            let deadline = Instant::now() + CHILD_LIMIT;
+            while !control.join("go").exists() {
+                assert!(Instant::now() < deadline, "the parent never said go");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            for _ in 0..20 {
+                numbers.extend(
+                    Handle::factory()
+                        .build_batch(10)
+                        .iter()
+                        .map(|h| number(&h.handle)),
+                );
+            }
             print_numbers(&numbers);
         }
         other => panic!("unknown mode {other}"),
@@ -241,5 +315,50 @@ fn directory_writable_by_others_is_not_used() {
     for path in counter_paths(&tmp) {
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "5");
     }
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// The counter file deleted after ten of forty `create()`s into a UNIQUE column: every create
+/// succeeds (the child asserts it).
+#[test]
+fn counter_deleted_mid_run_one_process() {
+    let tmp = case_dir("deleted_one");
+    run_child("delete_midrun", &tmp);
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// Eight processes draw, the whole counter directory is deleted while they run, they draw
+/// again: no number is handed out twice across them.
+#[test]
+fn counter_deleted_mid_run_eight_processes() {
+    let tmp = case_dir("deleted_eight");
+    let control = tmp.join("control");
+    std::fs::create_dir(&control).unwrap();
+    let children: Vec<Child> = (0..8)
+        .map(|_| start_child("phases", &tmp, Some(&control)))
+        .collect();
+    let deadline = Instant::now() + CHILD_LIMIT;
+    while std::fs::read_dir(&control).unwrap().count() < 8 {
+        assert!(Instant::now() < deadline, "the children never got ready");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    for entry in std::fs::read_dir(&tmp).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("sqlx-factory-sequences")
+        {
+            std::fs::remove_dir_all(path).unwrap();
+        }
+    }
+    std::fs::write(control.join("go"), "").unwrap();
+    let all: Vec<u64> = children
+        .into_iter()
+        .flat_map(|child| numbers(&finish(child)))
+        .collect();
+    assert_eq!(all.len(), 8 * 250);
+    assert_distinct(&all);
     std::fs::remove_dir_all(&tmp).unwrap();
 }
