@@ -149,7 +149,7 @@ pub fn child_seed(seed: Option<u64>, index: usize) -> Option<u64> {
 }
 
 /// The next sequence number of `table`'s rows: the seeded factory's own, or the machine-wide
-/// counter of that table's.
+/// counter of that table's (shared by every spelling of its name, see [`counter_key`]).
 pub fn next_sequence(draw: &mut Draw, table: &'static str) -> u64 {
     match &mut draw.seeded_base {
         Some(base) => {
@@ -175,28 +175,46 @@ struct SharedCounter {
     file: counter_file::Held,
 }
 
+/// The counters of this process: `tables` maps each `Model::TABLE` seen to its counter, so the
+/// spelling of a name is worked out once per table.
+struct Counters {
+    tables: Vec<(&'static str, usize)>,
+    counters: Vec<(String, SharedCounter)>,
+}
+
 impl SharedCounter {
     fn next(table: &'static str) -> u64 {
-        static COUNTERS: Mutex<Vec<(&'static str, SharedCounter)>> = Mutex::new(Vec::new());
-        let mut counters = COUNTERS.lock().unwrap_or_else(PoisonError::into_inner);
-        let i = match counters.iter().position(|(t, _)| *t == table) {
-            Some(i) => i,
+        static COUNTERS: Mutex<Counters> = Mutex::new(Counters {
+            tables: Vec::new(),
+            counters: Vec::new(),
+        });
+        let mut all = COUNTERS.lock().unwrap_or_else(PoisonError::into_inner);
+        let i = match all.tables.iter().find(|(t, _)| *t == table) {
+            Some((_, i)) => *i,
             None => {
-                let fresh = SharedCounter {
-                    next: 0,
-                    end: 0,
-                    block: 16,
-                    file: counter_file::Held::default(),
+                let key = counter_key(table);
+                let i = match all.counters.iter().position(|(k, _)| *k == key) {
+                    Some(i) => i,
+                    None => {
+                        let fresh = SharedCounter {
+                            next: 0,
+                            end: 0,
+                            block: 16,
+                            file: counter_file::Held::default(),
+                        };
+                        all.counters.push((key, fresh));
+                        all.counters.len() - 1
+                    }
                 };
-                counters.push((table, fresh));
-                counters.len() - 1
+                all.tables.push((table, i));
+                i
             }
         };
-        let counter = &mut counters[i].1;
+        let (key, counter) = &mut all.counters[i];
         if counter.next == counter.end {
             let block = counter.block;
             counter.block = (block * 2).min(1 << 16);
-            counter.next = reserve(table, block, &mut counter.file);
+            counter.next = reserve(key, block, &mut counter.file);
             counter.end = counter.next + block;
         }
         counter.next += 1;
@@ -204,13 +222,27 @@ impl SharedCounter {
     }
 }
 
-/// Reserves `block` numbers of `table`'s machine-wide counter and returns the first.
-fn reserve(table: &str, block: u64, held: &mut counter_file::Held) -> u64 {
-    let name: String = table
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    match counter_file::reserve(&name, block, held) {
+/// What names a table's counter: its unqualified name, unquoted, in lower case, with anything
+/// but ASCII letters and digits as `_`. `"t"`, `"s.t"` and `"S.T"` can be one table (through
+/// the `search_path`, or a case-insensitive name), so they share a counter; two tables that
+/// only share the name get sparser numbers, never the same one.
+fn counter_key(table: &str) -> String {
+    let name = table.rsplit('.').next().unwrap_or(table);
+    name.chars()
+        .filter(|c| !matches!(c, '"' | '`' | '[' | ']'))
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Reserves `block` numbers of the machine-wide counter `key` and returns the first.
+fn reserve(key: &str, block: u64, held: &mut counter_file::Held) -> u64 {
+    match counter_file::reserve(key, block, held) {
         Ok(first) => first,
         // No counter directory of the user's own (no writable temp dir, or one another user
         // controls): numbers unique to this process id, longer (up to 16 digits).
@@ -441,4 +473,23 @@ fn note_use() {
             }
         }));
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::counter_key;
+
+    #[test]
+    fn spellings_of_one_table_share_a_key() {
+        for spelling in [
+            "users",
+            "app.users",
+            "\"app\".\"users\"",
+            "`users`",
+            "APP.Users",
+        ] {
+            assert_eq!(counter_key(spelling), "users", "{spelling}");
+        }
+        assert_eq!(counter_key("user-log"), "user_log");
+    }
 }

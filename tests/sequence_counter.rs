@@ -22,7 +22,17 @@ struct Handle {
     handle: String,
 }
 
-/// What the child does (`build`, `delete_midrun`, `phases`).
+/// The same table as [`Handle`], named with its schema.
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "main.counter_handles")]
+struct QualifiedHandle {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(sequence = |n| format!("handle-{n}"))]
+    handle: String,
+}
+
+/// What the child does (`build`, `delete_midrun`, `phases`, `spellings`).
 const MODE_VAR: &str = "SQLX_FACTORY_COUNTER_MODE";
 /// The directory through which the parent and the children of `phases` signal each other.
 const CONTROL_VAR: &str = "SQLX_FACTORY_COUNTER_CONTROL";
@@ -124,6 +134,26 @@ async fn counter_child() {
                 );
             }
             print_numbers(&numbers);
+        }
+        "spellings" => {
+            let mut conn = handles_table().await;
+            for _ in 0..20 {
+                Handle::factory()
+                    .with_session(&mut conn)
+                    .create()
+                    .await
+                    .unwrap();
+                QualifiedHandle::factory()
+                    .with_session(&mut conn)
+                    .create()
+                    .await
+                    .unwrap();
+            }
+            let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM counter_handles")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+            assert_eq!(rows, 40);
         }
         other => panic!("unknown mode {other}"),
     }
@@ -360,5 +390,14 @@ fn counter_deleted_mid_run_eight_processes() {
         .collect();
     assert_eq!(all.len(), 8 * 250);
     assert_distinct(&all);
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// `table = "counter_handles"` and `table = "main.counter_handles"` name one table: their
+/// creates, alternating, never collide on its UNIQUE column (the child asserts it).
+#[test]
+fn two_spellings_of_one_table_share_the_counter() {
+    let tmp = case_dir("spellings");
+    run_child("spellings", &tmp);
     std::fs::remove_dir_all(&tmp).unwrap();
 }
