@@ -2,7 +2,9 @@
 //!
 //! The rule (see docs/DESIGN.md): each thread gets a stream seeded from the run seed and the
 //! thread's name (a test's name under `cargo test` and `cargo nextest`), so a test's fake
-//! values are the same on every run with the same seed, whatever runs beside it.
+//! values are the same on every run with the same seed, whatever runs beside it. A future
+//! wrapped in [`inherit`] takes a stream of its own from its parent's, so a test's spawned
+//! tasks replay too, on whatever thread they run.
 //!
 //! Sequence numbers are not drawn: they come from a counter per table shared by every process
 //! of the machine and user (a file in a directory of the user's own under the temp dir, read
@@ -11,10 +13,12 @@
 //! they count the numbers handed out so far. A factory with `.seed(s)` replays its sequence
 //! too, from a base of its own above the shared counter's range.
 
-use std::cell::Cell;
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, Once, OnceLock, PoisonError};
+use std::task::{Context, Poll};
 
 use fake::rand::SeedableRng;
 use fake::rand::rngs::Xoshiro256PlusPlus;
@@ -74,37 +78,177 @@ fn hash_str(seed: u64, s: &str) -> u64 {
     s.bytes().fold(mix(seed), |h, b| mix(h ^ u64::from(b)))
 }
 
-struct ThreadStream {
+/// Where the factory calls of a thread or task take their seeds from.
+struct Stream {
+    /// Names the stream: the streams of the tasks it starts with [`inherit`] derive from it.
+    key: u64,
     /// The next per-call seed is `mix(state)`; the state advances by one each call.
-    state: Cell<u64>,
+    state: u64,
+    /// How many tasks [`inherit`] started from this stream: the next one's number.
+    tasks: u64,
+}
+
+impl Stream {
+    fn new(key: u64) -> Stream {
+        Stream {
+            key,
+            state: key,
+            tasks: 0,
+        }
+    }
+
+    fn next_seed(&mut self) -> u64 {
+        let state = self.state;
+        self.state = state.wrapping_add(1);
+        mix(state)
+    }
+
+    /// The stream of the next task started from this one: it depends on this stream and on
+    /// how many tasks it started before, not on the thread the task runs on nor on when.
+    fn task(&mut self) -> Stream {
+        self.tasks += 1;
+        Stream::new(mix(self.key ^ mix(self.tasks ^ 0x7A5C_7A5C)))
+    }
+}
+
+/// A thread's stream, seeded from the run seed and the thread's name (a test's, under libtest
+/// and nextest), and its place among the live threads of that name.
+struct ThreadStream {
+    stream: Stream,
+    name: String,
+    slot: usize,
+}
+
+/// The taken places per thread name: threads that share a name (tokio's workers) are told
+/// apart by the lowest place free when they first draw, given back when they end, so the
+/// workers of a test's runtime get the places the same test alone would, once the runtimes
+/// of the tests before it are gone.
+static SLOTS: Mutex<Vec<(String, Vec<bool>)>> = Mutex::new(Vec::new());
+
+impl ThreadStream {
+    fn for_this_thread() -> Self {
+        let thread = std::thread::current();
+        let name = thread.name().unwrap_or("<unnamed>").to_owned();
+        let slot = {
+            let mut slots = SLOTS.lock().unwrap_or_else(PoisonError::into_inner);
+            let i = match slots.iter().position(|(n, _)| *n == name) {
+                Some(i) => i,
+                None => {
+                    slots.push((name.clone(), Vec::new()));
+                    slots.len() - 1
+                }
+            };
+            let taken = &mut slots[i].1;
+            let slot = taken.iter().position(|t| !t).unwrap_or(taken.len());
+            if slot == taken.len() {
+                taken.push(true);
+            } else {
+                taken[slot] = true;
+            }
+            slot
+        };
+        ThreadStream {
+            stream: Stream::new(hash_str(run_seed(), &name) ^ mix(slot as u64)),
+            name,
+            slot,
+        }
+    }
+}
+
+impl Drop for ThreadStream {
+    fn drop(&mut self) {
+        let mut slots = SLOTS.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, taken)) = slots.iter_mut().find(|(n, _)| *n == self.name) {
+            taken[self.slot] = false;
+        }
+    }
 }
 
 thread_local! {
-    static STREAM: ThreadStream = ThreadStream::for_this_thread();
+    static THREAD: RefCell<Option<ThreadStream>> = const { RefCell::new(None) };
+    /// The stream of the [`inherit`]ed task being polled on this thread.
+    static TASK: RefCell<Option<Stream>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` on the stream in force: the polled task's if it was [`inherit`]ed, else the
+/// thread's.
+fn with_stream<R>(f: impl FnOnce(&mut Stream) -> R) -> R {
+    TASK.with_borrow_mut(|task| match task {
+        Some(stream) => f(stream),
+        None => THREAD.with_borrow_mut(|thread| {
+            f(&mut thread
+                .get_or_insert_with(ThreadStream::for_this_thread)
+                .stream)
+        }),
+    })
 }
 
 /// Whether any factory drew values in this process: the panic hook prints the seed then, on
 /// whichever thread the failing assertion runs (a factory in a spawned task counts).
 static USED: AtomicBool = AtomicBool::new(false);
 
-impl ThreadStream {
-    fn for_this_thread() -> Self {
-        // Threads that share a name (tokio's workers) are told apart by the order they start.
-        static SEEN: Mutex<Option<HashMap<String, u64>>> = Mutex::new(None);
-        let thread = std::thread::current();
-        let name = thread.name().unwrap_or("<unnamed>").to_owned();
-        let occurrence = {
-            let mut seen = SEEN.lock().unwrap_or_else(PoisonError::into_inner);
-            let count = seen
-                .get_or_insert_with(HashMap::new)
-                .entry(name.clone())
-                .or_insert(0);
-            *count += 1;
-            *count - 1
-        };
-        ThreadStream {
-            state: Cell::new(hash_str(run_seed(), &name) ^ mix(occurrence)),
-        }
+/// Carries the stream of the test (or task) that calls it into `future`, typically a task it
+/// spawns: `tokio::spawn(sqlx_factory::inherit(async move { .. }))`.
+///
+/// Without it, a factory in a task on a multi-thread runtime draws from the stream of the
+/// worker thread that happens to poll it, shared with every task that worker runs: the
+/// values then depend on scheduling, and a seed does not replay them. An inherited task
+/// draws from a stream of its own, derived from its parent's and from how many tasks the
+/// parent started before it, on whatever thread it runs: with `SQLX_FACTORY_SEED`, it gets
+/// the same values on every run, alone or beside other tests, as long as the parent starts
+/// its tasks in the same order.
+///
+/// ```
+/// # #[derive(Debug, Clone, sqlx::FromRow, sqlx_factory::Factory)]
+/// # #[factory(table = "users")]
+/// # struct User { #[factory(primary_key)] id: i64, name: String }
+/// # let runtime = tokio::runtime::Builder::new_multi_thread().build().unwrap();
+/// # runtime.block_on(async {
+/// let task = tokio::spawn(sqlx_factory::inherit(async { User::factory().build() }));
+/// let user = task.await.unwrap();
+/// # });
+/// ```
+pub fn inherit<F: Future>(future: F) -> Inherited<F> {
+    Inherited {
+        stream: Some(with_stream(Stream::task)),
+        future: Box::pin(future),
+    }
+}
+
+/// A future that draws from a stream of its own, made by [`inherit`].
+#[must_use = "futures do nothing unless polled"]
+pub struct Inherited<F> {
+    stream: Option<Stream>,
+    future: Pin<Box<F>>,
+}
+
+impl<F: Future> Future for Inherited<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.get_mut();
+        let _entered = Entered::new(&mut this.stream);
+        this.future.as_mut().poll(cx)
+    }
+}
+
+/// Puts a task's stream in force on this thread for one poll, and takes it back after, even
+/// when the poll panics.
+struct Entered<'a> {
+    stream: &'a mut Option<Stream>,
+    previous: Option<Stream>,
+}
+
+impl<'a> Entered<'a> {
+    fn new(stream: &'a mut Option<Stream>) -> Self {
+        let previous = TASK.with_borrow_mut(|task| std::mem::replace(task, stream.take()));
+        Entered { stream, previous }
+    }
+}
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        *self.stream = TASK.with_borrow_mut(|task| std::mem::replace(task, self.previous.take()));
     }
 }
 
@@ -129,11 +273,7 @@ pub fn draw(seed: Option<u64>) -> Draw {
         },
         None => {
             note_use();
-            let seed = STREAM.with(|s| {
-                let state = s.state.get();
-                s.state.set(state.wrapping_add(1));
-                mix(state)
-            });
+            let seed = with_stream(Stream::next_seed);
             Draw {
                 rng: FactoryRng::seed_from_u64(seed),
                 seeded_base: None,

@@ -191,3 +191,107 @@ async fn seeded_create_reproduces_parents() {
     assert_eq!(first, second, "same seed, same books and same writers");
     assert_eq!(first.1.len(), 3);
 }
+
+/// Whether this process is a child started to replay the spawned-task cases.
+const REPLAY_VAR: &str = "SQLX_FACTORY_TEST_REPLAY";
+
+/// Names drawn in `tasks` tasks spawned with [`sqlx_factory::inherit`] on a multi-thread
+/// runtime, listed in spawn order.
+fn names_from_spawned_tasks(tasks: usize) -> Vec<String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let handles: Vec<_> = (0..tasks)
+            .map(|_| {
+                tokio::spawn(sqlx_factory::inherit(async {
+                    let mut names = Vec::new();
+                    for _ in 0..3 {
+                        names.push(Person::factory().build().name);
+                        tokio::task::yield_now().await;
+                    }
+                    names
+                }))
+            })
+            .collect();
+        let mut all = Vec::new();
+        for handle in handles {
+            all.extend(handle.await.unwrap());
+        }
+        all
+    })
+}
+
+/// Child body: another test whose factories run in spawned tasks, before the next one.
+#[test]
+fn replay_a_other_test() {
+    if std::env::var(REPLAY_VAR).is_ok() {
+        let _ = Person::factory().build_batch(3);
+        let _ = names_from_spawned_tasks(4);
+        let _ = names_from_one_worker();
+    }
+}
+
+/// Names drawn by one task spawned without `inherit` on a runtime of one worker: the worker's
+/// own stream.
+fn names_from_one_worker() -> Vec<String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        tokio::spawn(async { Person::factory().build_batch(3) })
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| p.name)
+            .collect()
+    })
+}
+
+/// Child body: prints the names its spawned tasks drew.
+#[test]
+fn replay_b_spawned_tasks() {
+    if std::env::var(REPLAY_VAR).is_ok() {
+        println!("DATA {:?}", names_from_spawned_tasks(3));
+        println!("WORKER {:?}", names_from_one_worker());
+    }
+}
+
+fn run_replay_child(filter: &[&str]) -> (String, String) {
+    let exe = std::env::current_exe().expect("test binary path");
+    let output = Command::new(exe)
+        .args(filter)
+        .args(["--nocapture", "--test-threads=1"])
+        .env("SQLX_FACTORY_SEED", "7")
+        .env(REPLAY_VAR, "1")
+        .output()
+        .expect("run the test binary");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (data(&output), printed(&output, "WORKER "))
+}
+
+/// With one seed, the data drawn in a test's inherited tasks is the same whether the test runs
+/// alone (as the replay line runs it) or after another test in the same process, run after
+/// run; so is the data of a lone task on the only worker of a runtime.
+#[test]
+fn spawned_tasks_draw_alike_alone_or_after_another_test() {
+    let alone = run_replay_child(&["--exact", "replay_b_spawned_tasks"]);
+    for _ in 0..3 {
+        assert_eq!(
+            run_replay_child(&["--exact", "replay_b_spawned_tasks"]),
+            alone,
+            "the same test alone again"
+        );
+        assert_eq!(
+            run_replay_child(&["replay_"]),
+            alone,
+            "the same test after another"
+        );
+    }
+}
