@@ -15,9 +15,10 @@
 
 use std::cell::RefCell;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, Once, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, Once, OnceLock, PoisonError};
 use std::task::{Context, Poll};
 
 use fake::rand::SeedableRng;
@@ -86,14 +87,18 @@ struct Stream {
     state: u64,
     /// How many tasks [`inherit`] started from this stream: the next one's number.
     tasks: u64,
+    /// The counters of the [`local_sequences`] scope in force, shared with the tasks
+    /// inherited from this stream.
+    local: Option<Local>,
 }
 
 impl Stream {
-    fn new(key: u64) -> Stream {
+    fn new(key: u64, local: Option<Local>) -> Stream {
         Stream {
             key,
             state: key,
             tasks: 0,
+            local,
         }
     }
 
@@ -107,7 +112,10 @@ impl Stream {
     /// how many tasks it started before, not on the thread the task runs on nor on when.
     fn task(&mut self) -> Stream {
         self.tasks += 1;
-        Stream::new(mix(self.key ^ mix(self.tasks ^ 0x7A5C_7A5C)))
+        Stream::new(
+            mix(self.key ^ mix(self.tasks ^ 0x7A5C_7A5C)),
+            self.local.clone(),
+        )
     }
 }
 
@@ -148,7 +156,7 @@ impl ThreadStream {
             slot
         };
         ThreadStream {
-            stream: Stream::new(hash_str(run_seed(), &name) ^ mix(slot as u64)),
+            stream: Stream::new(hash_str(run_seed(), &name) ^ mix(slot as u64), None),
             name,
             slot,
         }
@@ -232,6 +240,62 @@ impl<F: Future> Future for Inherited<F> {
     }
 }
 
+/// The sequence counters of a [`local_sequences`] scope: the last number per table.
+type Local = Arc<Mutex<ByTable<u64>>>;
+
+/// Restarts every sequence at 1, per table, for the test (thread) or task that calls it, until
+/// the guard is dropped: for a test that owns its database, such as a `#[sqlx::test]`, so
+/// that its rows are numbered alike on every run (`user1@example.com`, `user2@…`) and, with
+/// `SQLX_FACTORY_SEED` set, its whole data is the same run after run.
+///
+/// Without it, `n` counts machine-wide, so rows of tests that share a database never
+/// collide. Inside the scope numbers are unique only within it: a second scope, or another
+/// test writing the same tables, meets the same numbers. Tasks started with [`inherit`]
+/// inside the scope share its counters; other threads and tasks keep the machine-wide ones,
+/// and a factory with `.seed(s)` keeps its own. Dropping the guard restores what was in force
+/// before (an outer scope goes on where it was).
+///
+/// ```
+/// # #[derive(Debug, Clone, sqlx::FromRow, sqlx_factory::Factory)]
+/// # #[factory(table = "users")]
+/// # struct User {
+/// #     #[factory(primary_key)] id: i64,
+/// #     #[factory(sequence = |n| format!("user{n}@example.com"))] email: String,
+/// # }
+/// let _sequences = sqlx_factory::local_sequences();
+/// let users = User::factory().build_batch(2);
+/// assert_eq!(users[0].email, "user1@example.com");
+/// assert_eq!(users[1].email, "user2@example.com");
+/// ```
+pub fn local_sequences() -> LocalSequences {
+    let fresh = Arc::new(Mutex::new(ByTable::new()));
+    LocalSequences {
+        previous: with_stream(|s| s.local.replace(fresh)),
+        _thread: PhantomData,
+    }
+}
+
+/// The guard of a [`local_sequences`] scope: sequences count from 1 while it lives.
+#[must_use = "the sequences are local only while the guard lives: `let _sequences = local_sequences();`"]
+pub struct LocalSequences {
+    previous: Option<Local>,
+    /// It applies to the thread or task that made it, so it stays there.
+    _thread: PhantomData<*const ()>,
+}
+
+impl Drop for LocalSequences {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        with_stream(|s| s.local = previous);
+    }
+}
+
+impl std::fmt::Debug for LocalSequences {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LocalSequences")
+    }
+}
+
 /// Puts a task's stream in force on this thread for one poll, and takes it back after, even
 /// when the poll panics.
 struct Entered<'a> {
@@ -262,6 +326,8 @@ pub struct Draw {
     pub rng: FactoryRng,
     /// `Some(base)` when the factory was seeded: its sequence restarts at `base + 1`.
     pub seeded_base: Option<u64>,
+    /// The counters of the [`local_sequences`] scope in force when the call started.
+    local: Option<Local>,
 }
 
 /// Starts a factory call: seeded by `.seed(s)` if given, else the next seed of this thread.
@@ -270,13 +336,15 @@ pub fn draw(seed: Option<u64>) -> Draw {
         Some(seed) => Draw {
             rng: FactoryRng::seed_from_u64(mix(seed)),
             seeded_base: Some(seeded_base(seed)),
+            local: None,
         },
         None => {
             note_use();
-            let seed = with_stream(Stream::next_seed);
+            let (seed, local) = with_stream(|s| (s.next_seed(), s.local.clone()));
             Draw {
                 rng: FactoryRng::seed_from_u64(seed),
                 seeded_base: None,
+                local,
             }
         }
     }
@@ -288,15 +356,22 @@ pub fn child_seed(seed: Option<u64>, index: usize) -> Option<u64> {
     seed.map(|s| mix(s ^ mix(index as u64 + 1)))
 }
 
-/// The next sequence number of `table`'s rows: the seeded factory's own, or the machine-wide
-/// counter of that table's (shared by every spelling of its name, see [`counter_key`]).
+/// The next sequence number of `table`'s rows: the seeded factory's own, the local scope's,
+/// or the machine-wide counter of that table's (shared by every spelling of its name, see
+/// [`counter_key`]).
 pub fn next_sequence(draw: &mut Draw, table: &'static str) -> u64 {
-    match &mut draw.seeded_base {
-        Some(base) => {
+    match (&mut draw.seeded_base, &draw.local) {
+        (Some(base), _) => {
             *base += 1;
             *base
         }
-        None => SharedCounter::next(table),
+        (None, Some(local)) => {
+            let mut local = local.lock().unwrap_or_else(PoisonError::into_inner);
+            let (_, last) = local.get(table, || 0);
+            *last += 1;
+            *last
+        }
+        (None, None) => SharedCounter::next(table),
     }
 }
 
@@ -315,42 +390,53 @@ struct SharedCounter {
     file: counter_file::Held,
 }
 
-/// The counters of this process: `tables` maps each `Model::TABLE` seen to its counter, so the
-/// spelling of a name is worked out once per table.
-struct Counters {
+/// Counters per table: `tables` maps each `Model::TABLE` seen to its counter (one per
+/// [`counter_key`]), so the spelling of a name is worked out once per table.
+struct ByTable<T> {
     tables: Vec<(&'static str, usize)>,
-    counters: Vec<(String, SharedCounter)>,
+    counters: Vec<(String, T)>,
+}
+
+impl<T> ByTable<T> {
+    const fn new() -> Self {
+        ByTable {
+            tables: Vec::new(),
+            counters: Vec::new(),
+        }
+    }
+
+    /// The counter of `table` and its key, made by `fresh` if it is the first of its key.
+    fn get(&mut self, table: &'static str, fresh: impl FnOnce() -> T) -> (&str, &mut T) {
+        let i = match self.tables.iter().find(|(t, _)| *t == table) {
+            Some((_, i)) => *i,
+            None => {
+                let key = counter_key(table);
+                let i = match self.counters.iter().position(|(k, _)| *k == key) {
+                    Some(i) => i,
+                    None => {
+                        self.counters.push((key, fresh()));
+                        self.counters.len() - 1
+                    }
+                };
+                self.tables.push((table, i));
+                i
+            }
+        };
+        let (key, counter) = &mut self.counters[i];
+        (key, counter)
+    }
 }
 
 impl SharedCounter {
     fn next(table: &'static str) -> u64 {
-        static COUNTERS: Mutex<Counters> = Mutex::new(Counters {
-            tables: Vec::new(),
-            counters: Vec::new(),
-        });
+        static COUNTERS: Mutex<ByTable<SharedCounter>> = Mutex::new(ByTable::new());
         let mut all = COUNTERS.lock().unwrap_or_else(PoisonError::into_inner);
-        let i = match all.tables.iter().find(|(t, _)| *t == table) {
-            Some((_, i)) => *i,
-            None => {
-                let key = counter_key(table);
-                let i = match all.counters.iter().position(|(k, _)| *k == key) {
-                    Some(i) => i,
-                    None => {
-                        let fresh = SharedCounter {
-                            next: 0,
-                            end: 0,
-                            block: 16,
-                            file: counter_file::Held::default(),
-                        };
-                        all.counters.push((key, fresh));
-                        all.counters.len() - 1
-                    }
-                };
-                all.tables.push((table, i));
-                i
-            }
-        };
-        let (key, counter) = &mut all.counters[i];
+        let (key, counter) = all.get(table, || SharedCounter {
+            next: 0,
+            end: 0,
+            block: 16,
+            file: counter_file::Held::default(),
+        });
         if counter.next == counter.end {
             let block = counter.block;
             counter.block = (block * 2).min(1 << 16);
