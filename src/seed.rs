@@ -18,7 +18,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Once, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, Once, OnceLock, PoisonError, Weak};
 use std::task::{Context, Poll};
 
 use fake::rand::SeedableRng;
@@ -90,15 +90,19 @@ struct Stream {
     /// The counters of the [`local_sequences`] scope in force, shared with the tasks
     /// inherited from this stream.
     local: Option<Local>,
+    /// Set when a factory drew from this stream, or from a task's inherited from it: whether
+    /// the test drew factory data, for the panic hook.
+    drew: Arc<AtomicBool>,
 }
 
 impl Stream {
-    fn new(key: u64, local: Option<Local>) -> Stream {
+    fn new(key: u64, local: Option<Local>, drew: Arc<AtomicBool>) -> Stream {
         Stream {
             key,
             state: key,
             tasks: 0,
             local,
+            drew,
         }
     }
 
@@ -115,6 +119,7 @@ impl Stream {
         Stream::new(
             mix(self.key ^ mix(self.tasks ^ 0x7A5C_7A5C)),
             self.local.clone(),
+            self.drew.clone(),
         )
     }
 }
@@ -155,8 +160,14 @@ impl ThreadStream {
             }
             slot
         };
+        let drew = Arc::new(AtomicBool::new(false));
+        if thread.name().is_none_or(is_helper) {
+            let mut helpers = HELPERS.lock().unwrap_or_else(PoisonError::into_inner);
+            helpers.retain(|helper| helper.strong_count() > 0);
+            helpers.push(Arc::downgrade(&drew));
+        }
         ThreadStream {
-            stream: Stream::new(hash_str(run_seed(), &name) ^ mix(slot as u64), None),
+            stream: Stream::new(hash_str(run_seed(), &name) ^ mix(slot as u64), None, drew),
             name,
             slot,
         }
@@ -191,9 +202,50 @@ fn with_stream<R>(f: impl FnOnce(&mut Stream) -> R) -> R {
     })
 }
 
-/// Whether any factory drew values in this process: the panic hook prints the seed then, on
-/// whichever thread the failing assertion runs (a factory in a spawned task counts).
-static USED: AtomicBool = AtomicBool::new(false);
+/// The streams of the live threads that run other threads' work, unnamed ones and runtimes'
+/// workers ([`is_helper`]): what a task spawned without [`inherit`] draws from. It cannot be told which test
+/// spawned it, so while such a thread that drew is alive, a panic prints the seed too.
+static HELPERS: Mutex<Vec<Weak<AtomicBool>>> = Mutex::new(Vec::new());
+
+/// Whether a thread of this name runs other threads' work: a runtime's worker or blocking
+/// thread (tokio names them `tokio-rt-worker`, `tokio-runtime-worker`, …), a pool's.
+fn is_helper(name: &str) -> bool {
+    name.starts_with("tokio-")
+        || ["worker", "runtime", "blocking"]
+            .iter()
+            .any(|w| name.contains(w))
+}
+
+/// Whether a factory drew from the stream in force on this thread (the test's, or the polled
+/// task's), read without making one.
+fn drew_here() -> bool {
+    let task = TASK.try_with(|task| {
+        task.try_borrow()
+            .ok()
+            .and_then(|task| task.as_ref().map(|s| s.drew.load(Ordering::Relaxed)))
+    });
+    if let Ok(Some(drew)) = task {
+        return drew;
+    }
+    THREAD
+        .try_with(|thread| {
+            thread.try_borrow().ok().is_some_and(|thread| {
+                thread
+                    .as_ref()
+                    .is_some_and(|t| t.stream.drew.load(Ordering::Relaxed))
+            })
+        })
+        .unwrap_or(false)
+}
+
+/// Whether a live helper thread (see [`HELPERS`]) drew from its own stream.
+fn helpers_drew() -> bool {
+    let helpers = HELPERS.lock().unwrap_or_else(PoisonError::into_inner);
+    helpers
+        .iter()
+        .filter_map(Weak::upgrade)
+        .any(|drew| drew.load(Ordering::Relaxed))
+}
 
 /// Carries the stream of the test (or task) that calls it into `future`, typically a task it
 /// spawns: `tokio::spawn(sqlx_factory::inherit(async move { .. }))`.
@@ -340,7 +392,10 @@ pub fn draw(seed: Option<u64>) -> Draw {
         },
         None => {
             note_use();
-            let (seed, local) = with_stream(|s| (s.next_seed(), s.local.clone()));
+            let (seed, local) = with_stream(|s| {
+                s.drew.store(true, Ordering::Relaxed);
+                (s.next_seed(), s.local.clone())
+            });
             Draw {
                 rng: FactoryRng::seed_from_u64(seed),
                 seeded_base: None,
@@ -681,19 +736,27 @@ mod counter_file {
     }
 }
 
-/// Notes that this process uses factories and installs, once, the panic hook that prints the
-/// seed.
+/// Installs, once, the panic hook that prints the seed when the panicking test drew factory
+/// data: on its own thread or in a task it inherited to, or, since their test cannot be
+/// told, on a live helper thread (a task spawned without [`inherit`]).
 fn note_use() {
     static HOOK: Once = Once::new();
-    USED.store(true, Ordering::Relaxed);
     HOOK.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             previous(info);
-            if USED.load(Ordering::Relaxed) {
+            let helpers = helpers_drew();
+            if drew_here() || helpers {
+                let caveat = if helpers {
+                    " (values drawn in tasks spawned without sqlx_factory::inherit on a \
+                     multi-thread runtime, or on threads of your own, depend on scheduling \
+                     and may differ)"
+                } else {
+                    ""
+                };
                 eprintln!(
                     "sqlx-factory: the factory data of this run came from seed {seed}; \
-                     replay it with {SEED_VAR}={seed}",
+                     replay it with {SEED_VAR}={seed}{caveat}",
                     seed = run_seed()
                 );
             }

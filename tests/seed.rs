@@ -126,6 +126,10 @@ fn panic_prints_the_seed_of_a_spawned_task() {
         stderr.contains("replay it with SQLX_FACTORY_SEED=778"),
         "{stderr}"
     );
+    assert!(
+        stderr.contains("values drawn in tasks spawned without sqlx_factory::inherit"),
+        "where replay does not hold: {stderr}"
+    );
 }
 
 #[test]
@@ -294,4 +298,70 @@ fn spawned_tasks_draw_alike_alone_or_after_another_test() {
             "the same test after another"
         );
     }
+}
+
+/// Child body: a test that draws factory data and passes.
+#[test]
+fn panic_scope_a_draws() {
+    let _ = Person::factory().build_batch(3);
+}
+
+/// Child body: a test that panics before any factory ran, as a `#[sqlx::test]` does without
+/// `DATABASE_URL`.
+#[test]
+#[should_panic(expected = "DATABASE_URL must be set")]
+fn panic_scope_b_before_any_factory() {
+    panic!("DATABASE_URL must be set");
+}
+
+/// Child body: the factory runs in an inherited task on another worker, the assertion fails on
+/// the test's own thread.
+#[test]
+#[should_panic(expected = "the assertion failed")]
+fn panic_scope_c_after_an_inherited_task() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let built = runtime.block_on(async {
+        tokio::spawn(sqlx_factory::inherit(async { Person::factory().build() })).await
+    });
+    assert!(built.is_ok());
+    panic!("the assertion failed");
+}
+
+/// The replay line is printed for a panicking test that drew factory data, not for one that
+/// panicked before any factory ran, even after another test of the process drew.
+#[test]
+fn seed_line_only_for_a_test_that_drew() {
+    let output = run_child("panic_scope_b_before_any_factory", Some("779"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("DATABASE_URL must be set"), "{stderr}");
+    assert!(!stderr.contains("SQLX_FACTORY_SEED"), "{stderr}");
+
+    let exe = std::env::current_exe().expect("test binary path");
+    let output = Command::new(exe)
+        .args(["panic_scope_", "--nocapture", "--test-threads=1"])
+        .args(["--skip", "panic_scope_c"])
+        .env("SQLX_FACTORY_SEED", "779")
+        .output()
+        .expect("run the test binary");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("DATABASE_URL must be set"), "{stderr}");
+    assert!(
+        !stderr.contains("SQLX_FACTORY_SEED"),
+        "the test that panicked drew nothing: {stderr}"
+    );
+
+    let output = run_child("panic_scope_c_after_an_inherited_task", Some("780"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("replay it with SQLX_FACTORY_SEED=780"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("may differ"),
+        "an inherited task replays: {stderr}"
+    );
 }
