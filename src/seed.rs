@@ -125,66 +125,38 @@ impl Stream {
 }
 
 /// A thread's stream, seeded from the run seed and the thread's name (a test's, under libtest
-/// and nextest), and its place among the live threads of that name.
-struct ThreadStream {
-    stream: Stream,
-    name: String,
-    slot: usize,
-}
-
-/// The taken places per thread name: threads that share a name (tokio's workers) are told
-/// apart by the lowest place free when they first draw, given back when they end, so the
-/// workers of a test's runtime get the places the same test alone would, once the runtimes
-/// of the tests before it are gone.
-static SLOTS: Mutex<Vec<(String, Vec<bool>)>> = Mutex::new(Vec::new());
-
-impl ThreadStream {
-    fn for_this_thread() -> Self {
-        let thread = std::thread::current();
-        let name = thread.name().unwrap_or("<unnamed>").to_owned();
-        let slot = {
-            let mut slots = SLOTS.lock().unwrap_or_else(PoisonError::into_inner);
-            let i = match slots.iter().position(|(n, _)| *n == name) {
-                Some(i) => i,
-                None => {
-                    slots.push((name.clone(), Vec::new()));
-                    slots.len() - 1
-                }
-            };
-            let taken = &mut slots[i].1;
-            let slot = taken.iter().position(|t| !t).unwrap_or(taken.len());
-            if slot == taken.len() {
-                taken.push(true);
-            } else {
-                taken[slot] = true;
+/// and nextest). Threads that share a name (a runtime's workers) are told apart by how many
+/// of that name drew before in the process, so no two threads draw the same values; that
+/// count depends on the threads before it, which is why such a thread's values replay only
+/// through [`inherit`].
+fn thread_stream() -> Stream {
+    static SEEN: Mutex<Vec<(String, u64)>> = Mutex::new(Vec::new());
+    let thread = std::thread::current();
+    let name = thread.name().unwrap_or("<unnamed>");
+    let occurrence = {
+        let mut seen = SEEN.lock().unwrap_or_else(PoisonError::into_inner);
+        match seen.iter_mut().find(|(n, _)| n == name) {
+            Some((_, count)) => {
+                *count += 1;
+                *count - 1
             }
-            slot
-        };
-        let drew = Arc::new(AtomicBool::new(false));
-        if thread.name().is_none_or(is_helper) {
-            let mut helpers = HELPERS.lock().unwrap_or_else(PoisonError::into_inner);
-            helpers.retain(|helper| helper.strong_count() > 0);
-            helpers.push(Arc::downgrade(&drew));
+            None => {
+                seen.push((name.to_owned(), 1));
+                0
+            }
         }
-        ThreadStream {
-            stream: Stream::new(hash_str(run_seed(), &name) ^ mix(slot as u64), None, drew),
-            name,
-            slot,
-        }
+    };
+    let drew = Arc::new(AtomicBool::new(false));
+    if thread.name().is_none_or(is_helper) {
+        let mut helpers = HELPERS.lock().unwrap_or_else(PoisonError::into_inner);
+        helpers.retain(|helper| helper.strong_count() > 0);
+        helpers.push(Arc::downgrade(&drew));
     }
-}
-
-impl Drop for ThreadStream {
-    fn drop(&mut self) {
-        let mut slots = SLOTS.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((_, taken)) = slots.iter_mut().find(|(n, _)| *n == self.name) {
-            taken[self.slot] = false;
-        }
-    }
+    Stream::new(hash_str(run_seed(), name) ^ mix(occurrence), None, drew)
 }
 
 thread_local! {
-    static THREAD: RefCell<Option<ThreadStream>> = const { RefCell::new(None) };
+    static THREAD: RefCell<Option<Stream>> = const { RefCell::new(None) };
     /// The stream of the [`inherit`]ed task being polled on this thread.
     static TASK: RefCell<Option<Stream>> = const { RefCell::new(None) };
 }
@@ -194,11 +166,7 @@ thread_local! {
 fn with_stream<R>(f: impl FnOnce(&mut Stream) -> R) -> R {
     TASK.with_borrow_mut(|task| match task {
         Some(stream) => f(stream),
-        None => THREAD.with_borrow_mut(|thread| {
-            f(&mut thread
-                .get_or_insert_with(ThreadStream::for_this_thread)
-                .stream)
-        }),
+        None => THREAD.with_borrow_mut(|thread| f(thread.get_or_insert_with(thread_stream))),
     })
 }
 
@@ -232,7 +200,7 @@ fn drew_here() -> bool {
             thread.try_borrow().ok().is_some_and(|thread| {
                 thread
                     .as_ref()
-                    .is_some_and(|t| t.stream.drew.load(Ordering::Relaxed))
+                    .is_some_and(|t| t.drew.load(Ordering::Relaxed))
             })
         })
         .unwrap_or(false)

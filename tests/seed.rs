@@ -237,8 +237,8 @@ fn replay_a_other_test() {
     }
 }
 
-/// Names drawn by one task spawned without `inherit` on a runtime of one worker: the worker's
-/// own stream.
+/// Names drawn by one task spawned without `inherit` on a runtime of one worker: from the
+/// worker's own stream.
 fn names_from_one_worker() -> Vec<String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -259,11 +259,10 @@ fn names_from_one_worker() -> Vec<String> {
 fn replay_b_spawned_tasks() {
     if std::env::var(REPLAY_VAR).is_ok() {
         println!("DATA {:?}", names_from_spawned_tasks(3));
-        println!("WORKER {:?}", names_from_one_worker());
     }
 }
 
-fn run_replay_child(filter: &[&str]) -> (String, String) {
+fn run_replay_child(filter: &[&str]) -> String {
     let exe = std::env::current_exe().expect("test binary path");
     let output = Command::new(exe)
         .args(filter)
@@ -277,12 +276,12 @@ fn run_replay_child(filter: &[&str]) -> (String, String) {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    (data(&output), printed(&output, "WORKER "))
+    data(&output)
 }
 
 /// With one seed, the data drawn in a test's inherited tasks is the same whether the test runs
-/// alone (as the replay line runs it) or after another test in the same process, run after
-/// run; so is the data of a lone task on the only worker of a runtime.
+/// alone (as the replay line runs it) or after another test of the process whose tasks drew
+/// on workers, run after run.
 #[test]
 fn spawned_tasks_draw_alike_alone_or_after_another_test() {
     let alone = run_replay_child(&["--exact", "replay_b_spawned_tasks"]);
