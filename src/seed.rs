@@ -175,13 +175,13 @@ fn with_stream<R>(f: impl FnOnce(&mut Stream) -> R) -> R {
 /// spawned it, so while such a thread that drew is alive, a panic prints the seed too.
 static HELPERS: Mutex<Vec<Weak<AtomicBool>>> = Mutex::new(Vec::new());
 
-/// Whether a thread of this name runs other threads' work: a runtime's worker or blocking
-/// thread (tokio names them `tokio-rt-worker`, `tokio-runtime-worker`, …), a pool's.
+/// Whether a thread of this name runs other threads' work (a runtime's worker or blocking
+/// thread: tokio's `tokio-rt-worker`), rather than a test: libtest and nextest name a test's
+/// thread by the test's path, which has nothing but letters, digits, `_` and `::`.
 fn is_helper(name: &str) -> bool {
-    name.starts_with("tokio-")
-        || ["worker", "runtime", "blocking"]
-            .iter()
-            .any(|w| name.contains(w))
+    !name
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == '_' || c == ':')
 }
 
 /// Whether a factory drew from the stream in force on this thread (the test's, or the polled
@@ -572,6 +572,7 @@ mod counter_file {
         write!(file, "{last}")
     }
 
+    #[cfg(unix)]
     fn refused(why: &str) -> io::Error {
         io::Error::new(io::ErrorKind::PermissionDenied, why)
     }
