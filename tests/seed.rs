@@ -1,7 +1,7 @@
 //! Reproducible data: `.seed(n)`, `SQLX_FACTORY_SEED` for a whole run, the seed printed on
 //! panic. Runs of the whole test binary are made by starting it again as a child process.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use sqlx_factory::{Factory, run_seed};
 
@@ -67,29 +67,13 @@ fn panics_after_a_spawned_factory() {
     panic!("the assertion failed");
 }
 
-fn run_child(test: &str, seed: Option<&str>) -> Output {
-    let exe = std::env::current_exe().expect("test binary path");
-    let mut cmd = Command::new(exe);
-    cmd.args(["--exact", test, "--nocapture", "--test-threads=1"]);
-    match seed {
-        Some(seed) => cmd.env("SQLX_FACTORY_SEED", seed),
-        None => cmd.env_remove("SQLX_FACTORY_SEED"),
-    };
-    let output = cmd.output().expect("run the test binary");
-    assert!(
-        output.status.success(),
-        "{test}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
+#[path = "common/child.rs"]
+mod child;
 
-fn printed(output: &Output, what: &str) -> String {
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        // libtest may print `test name ... ` on the same line before the test's own output.
-        .find_map(|line| line.split_once(what).map(|(_, data)| data.to_owned()))
-        .expect("the child printed its data")
+use child::{printed, run_self};
+
+fn run_child(test: &str, seed: Option<&str>) -> Output {
+    run_self(&["--exact", test], &[("SQLX_FACTORY_SEED", seed)])
 }
 
 fn data(output: &Output) -> String {
@@ -263,20 +247,10 @@ fn replay_b_spawned_tasks() {
 }
 
 fn run_replay_child(filter: &[&str]) -> String {
-    let exe = std::env::current_exe().expect("test binary path");
-    let output = Command::new(exe)
-        .args(filter)
-        .args(["--nocapture", "--test-threads=1"])
-        .env("SQLX_FACTORY_SEED", "7")
-        .env(REPLAY_VAR, "1")
-        .output()
-        .expect("run the test binary");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    data(&output)
+    data(&run_self(
+        filter,
+        &[("SQLX_FACTORY_SEED", Some("7")), (REPLAY_VAR, Some("1"))],
+    ))
 }
 
 /// With one seed, the data drawn in a test's inherited tasks is the same whether the test runs
@@ -338,15 +312,11 @@ fn seed_line_only_for_a_test_that_drew() {
     assert!(stderr.contains("DATABASE_URL must be set"), "{stderr}");
     assert!(!stderr.contains("SQLX_FACTORY_SEED"), "{stderr}");
 
-    let exe = std::env::current_exe().expect("test binary path");
-    let output = Command::new(exe)
-        .args(["panic_scope_", "--nocapture", "--test-threads=1"])
-        .args(["--skip", "panic_scope_c"])
-        .env("SQLX_FACTORY_SEED", "779")
-        .output()
-        .expect("run the test binary");
+    let output = run_self(
+        &["panic_scope_", "--skip", "panic_scope_c"],
+        &[("SQLX_FACTORY_SEED", Some("779"))],
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
     assert!(stderr.contains("DATABASE_URL must be set"), "{stderr}");
     assert!(
         !stderr.contains("SQLX_FACTORY_SEED"),
