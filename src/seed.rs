@@ -208,7 +208,10 @@ fn drew_here() -> bool {
 
 /// Whether a live helper thread (see [`HELPERS`]) drew from its own stream.
 fn helpers_drew() -> bool {
-    let helpers = HELPERS.lock().unwrap_or_else(PoisonError::into_inner);
+    // The hook must not wait: a thread that panicked holding the lock would never give it back.
+    let Ok(helpers) = HELPERS.try_lock() else {
+        return false;
+    };
     helpers
         .iter()
         .filter_map(Weak::upgrade)
@@ -512,7 +515,13 @@ mod counter_file {
     use std::io::{self, Read, Seek, Write};
     use std::path::{Path, PathBuf};
 
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::SHARED_END;
+
+    /// How many counter files the process keeps open, at most [`MAX_HELD_FILES`].
+    static HELD_FILES: AtomicUsize = AtomicUsize::new(0);
+    const MAX_HELD_FILES: usize = 32;
 
     /// The counter file a process last wrote, and the end of the block it reserved there.
     #[derive(Default)]
@@ -550,8 +559,17 @@ mod counter_file {
             };
             write(&file, first + block - 1)?;
             file.unlock()?;
+            // One descriptor per table for the whole run, up to a bound (macOS allows a
+            // process 256 by default, which its connections need too); past it, a table keeps
+            // only its `high`.
+            let keep = held.file.is_some()
+                || HELD_FILES
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                        (n < MAX_HELD_FILES).then_some(n + 1)
+                    })
+                    .is_ok();
             *held = Held {
-                file: Some(file),
+                file: keep.then_some(file),
                 high: first + block - 1,
             };
             return Ok(first);
