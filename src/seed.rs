@@ -7,11 +7,11 @@
 //! tasks replay too, on whatever thread they run.
 //!
 //! Sequence numbers are not drawn: they come from a counter per table shared by every process
-//! of the machine and user (a file in a directory of the user's own under the temp dir, read
-//! and advanced under an exclusive lock), handed
-//! out in blocks, so they are unique across threads, tasks and processes whatever the seed, and short:
-//! they count the numbers handed out so far. A factory with `.seed(s)` replays its sequence
-//! too, from a base of its own above the shared counter's range.
+//! of the user on the machine (a file in a directory of the user's own under the temp dir,
+//! read and advanced under an exclusive lock), handed out in blocks, so they are unique across
+//! threads, tasks and processes whatever the seed, and short: they count the numbers handed
+//! out so far. A factory with `.seed(s)` replays its sequence too, from a base of its own
+//! above the shared counter's range, and a [`local_sequences`] scope counts from 1 per table.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -36,7 +36,7 @@ pub type FactoryRng = Xoshiro256PlusPlus;
 pub const SEED_VAR: &str = "SQLX_FACTORY_SEED";
 
 /// The shared counter hands out numbers below this; past it, it starts again at 1 (after five
-/// billion numbers handed out on one machine).
+/// billion numbers handed out to one user of the machine).
 const SHARED_END: u64 = 5_000_000_000;
 /// A seeded factory's sequence starts at one of the 4 999 bases `SHARED_END + k * SEEDED_SPAN`,
 /// so its numbers have 10 digits and never meet the shared counter's. One seeded call that
@@ -47,7 +47,7 @@ const SEEDED_BASES: u64 = (10_000_000_000 - SHARED_END) / SEEDED_SPAN - 1;
 
 /// The seed of this run: `SQLX_FACTORY_SEED` if set, else drawn once from the OS.
 ///
-/// Printed when a thread that used a factory panics, so a failing test can be replayed with
+/// Printed when a test that drew factory data panics, so it can be replayed with
 /// `SQLX_FACTORY_SEED=<seed> cargo test <name>`.
 ///
 /// ```
@@ -171,8 +171,9 @@ fn with_stream<R>(f: impl FnOnce(&mut Stream) -> R) -> R {
 }
 
 /// The streams of the live threads that run other threads' work, unnamed ones and runtimes'
-/// workers ([`is_helper`]): what a task spawned without [`inherit`] draws from. It cannot be told which test
-/// spawned it, so while such a thread that drew is alive, a panic prints the seed too.
+/// workers ([`is_helper`]): what a task spawned without [`inherit`] draws from. Which test
+/// spawned it cannot be told, so while such a thread that drew is alive, any panic prints the
+/// seed.
 static HELPERS: Mutex<Vec<Weak<AtomicBool>>> = Mutex::new(Vec::new());
 
 /// Whether a thread of this name runs other threads' work (a runtime's worker or blocking
@@ -272,11 +273,13 @@ type Local = Arc<Mutex<ByTable<u64>>>;
 /// `SQLX_FACTORY_SEED` set, its whole data is the same run after run.
 ///
 /// Without it, `n` counts machine-wide, so rows of tests that share a database never
-/// collide. Inside the scope numbers are unique only within it: a second scope, or another
-/// test writing the same tables, meets the same numbers. Tasks started with [`inherit`]
-/// inside the scope share its counters; other threads and tasks keep the machine-wide ones,
-/// and a factory with `.seed(s)` keeps its own. Dropping the guard restores what was in force
-/// before (an outer scope goes on where it was).
+/// collide. Inside the scope numbers are unique only within it: a second scope, another test
+/// writing the same tables, or a task spawned without [`inherit`] (whose machine-wide numbers
+/// start at 1 too) can meet the same numbers. Tasks started with [`inherit`] inside the scope
+/// share its counters; other threads and tasks keep the machine-wide ones, and a factory with
+/// `.seed(s)` keeps its own. Dropping the guard restores what was in force before (an outer
+/// scope goes on where it was). The guard is not `Send`: make it in the test, and let the
+/// tasks it spawns [`inherit`] the scope.
 ///
 /// ```
 /// # #[derive(Debug, Clone, sqlx::FromRow, sqlx_factory::Factory)]
@@ -622,17 +625,24 @@ mod counter_file {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(e),
         }
-        let meta = std::fs::symlink_metadata(&dir)?;
+        private_dir(&std::fs::symlink_metadata(&dir)?, uid).map_err(refused)?;
+        Ok(dir)
+    }
+
+    /// Whether a directory (its metadata, not following a link) is `uid`'s alone: a real
+    /// directory, owned by `uid`, that nobody else can write.
+    #[cfg(unix)]
+    pub(super) fn private_dir(meta: &std::fs::Metadata, uid: u32) -> Result<(), &'static str> {
         if !meta.is_dir() {
-            return Err(refused("the counter directory is not a directory"));
+            return Err("the counter directory is not a directory");
         }
         if meta.uid() != uid {
-            return Err(refused("the counter directory belongs to another user"));
+            return Err("the counter directory belongs to another user");
         }
         if meta.mode() & 0o022 != 0 {
-            return Err(refused("others can write the counter directory"));
+            return Err("others can write the counter directory");
         }
-        Ok(dir)
+        Ok(())
     }
 
     /// The user this process creates files as: the owner of a file it creates (once per
@@ -754,6 +764,34 @@ fn note_use() {
 #[cfg(test)]
 mod tests {
     use super::counter_key;
+
+    /// The ownership check alone, for any user: a directory of ours is another user's
+    /// directory to the next uid (the end-to-end case, a directory chowned to another user,
+    /// needs root: tests/sequence_counter.rs).
+    #[cfg(unix)]
+    #[test]
+    fn a_directory_is_private_only_to_its_owner() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+        use super::counter_file::private_dir;
+
+        let dir = std::env::temp_dir().join(format!("sqlx-factory-private-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let meta = std::fs::symlink_metadata(&dir).unwrap();
+        assert_eq!(private_dir(&meta, meta.uid()), Ok(()));
+        assert_eq!(
+            private_dir(&meta, meta.uid().wrapping_add(1)),
+            Err("the counter directory belongs to another user")
+        );
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o770)).unwrap();
+        let meta = std::fs::symlink_metadata(&dir).unwrap();
+        assert_eq!(
+            private_dir(&meta, meta.uid()),
+            Err("others can write the counter directory")
+        );
+        std::fs::remove_dir(&dir).unwrap();
+    }
 
     #[test]
     fn spellings_of_one_table_share_a_key() {

