@@ -137,7 +137,7 @@ pub use create::{Create, CreateBatch};
 pub use error::{Error, Operation, Step};
 pub use lint::LintReport;
 pub use model::Creatable;
-pub use seed::{SEED_VAR, run_seed};
+pub use seed::{Inherited, LocalSequences, SEED_VAR, inherit, local_sequences, run_seed};
 pub use session::{
     BindSession, Bound, Cloneable, IntoSession, NoSession, Session, SessionArg, Unbound,
 };
