@@ -992,7 +992,7 @@ async fn get_or_create<DB: Backend, M: Insert<DB>>(
         }
         Some(budget)
     };
-    let found = select_by_keys::<DB, M>(conn, &wanted, budget)
+    let found = select_by_keys::<DB, M>(conn, &wanted, budget, false)
         .await
         .map_err(error)?;
     let mut sources = Vec::with_capacity(rows.len());
@@ -1029,11 +1029,35 @@ async fn get_or_create<DB: Backend, M: Insert<DB>>(
         parents,
         seed,
     };
-    let mut inserted: Vec<Option<M>> = insert_new::<DB, M>(conn, inserted, operation, kept)
-        .await?
-        .into_iter()
-        .map(Some)
-        .collect();
+    let mut inserted: Vec<Option<M>> =
+        match insert_keys_new::<DB, M>(conn, inserted, operation, kept).await {
+            Ok(rows) => rows.into_iter().map(Some).collect(),
+            Err((e, None)) => return Err(e),
+            Err((e, Some(transients))) => {
+                // Another connection inserted one of these keys between the lookup and the INSERT
+                // (parallel tests that share a default row): the row that won is the stored row
+                // for that key. Only when every new key is now found; otherwise the clash was on
+                // another unique column, and that error stands.
+                let again = select_by_keys::<DB, M>(conn, &new_keys, budget, true)
+                    .await
+                    .map_err(error)?;
+                let mut won = Vec::with_capacity(new_keys.len());
+                for (key, transient) in new_keys.iter().zip(transients) {
+                    let stored = (!M::lookup_key_has_null(key))
+                        .then(|| again.iter().find(|(k, _)| k == *key))
+                        .flatten();
+                    let Some((_, stored)) = stored else {
+                        return Err(e);
+                    };
+                    let mut row = M::check_returned(stored)
+                        .and_then(|()| M::from_row(stored))
+                        .map_err(error)?;
+                    row.restore_transient(transient);
+                    won.push(Some(row));
+                }
+                won
+            }
+        };
     // Each repeated key once: 300 rows of one 100 kB key are one key to read back, not 30 MB.
     let mut repeats: Vec<&M::LookupKey> = Vec::new();
     for (source, key) in sources.iter().zip(&keys) {
@@ -1044,7 +1068,7 @@ async fn get_or_create<DB: Backend, M: Insert<DB>>(
     let read_back = if repeats.is_empty() {
         Vec::new()
     } else {
-        select_by_keys::<DB, M>(conn, &repeats, budget)
+        select_by_keys::<DB, M>(conn, &repeats, budget, false)
             .await
             .map_err(error)?
     };
@@ -1075,13 +1099,100 @@ async fn get_or_create<DB: Backend, M: Insert<DB>>(
     Ok(out)
 }
 
+/// The new rows of a get_or_create, inserted with their parents as [`insert_new`] does, in a
+/// savepoint of their own inside a transaction: an INSERT that fails there leaves the
+/// transaction usable (PostgreSQL aborts it otherwise) and nothing of the attempt (its
+/// parents). On a unique violation by the rows' one INSERT, the error comes with the
+/// transient values of the rows it carried, for the rows that won the race in their place.
+#[allow(clippy::type_complexity)]
+async fn insert_keys_new<DB: Backend, M: Insert<DB>>(
+    conn: &mut DB::Connection,
+    rows: Rows<M>,
+    operation: Operation,
+    kept: Kept,
+) -> Result<Vec<M>, (Error, Option<Vec<M::Transient>>)> {
+    let Rows {
+        mut rows,
+        set,
+        mut parents,
+        seed,
+    } = rows;
+    let count = rows.len();
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
+    let savepoint = if in_transaction::<DB>(conn) {
+        let name = crate::scope::open_savepoint::<DB>(conn)
+            .await
+            .map_err(|e| (error(e), None))?;
+        Some(name)
+    } else {
+        None
+    };
+    let mut created = Vec::with_capacity(count);
+    let mut sent = Ok(());
+    if let Some(step) = M::create_parents(&mut parents, &mut rows, &mut *conn, operation, seed) {
+        sent = step.await;
+    }
+    let mut read = Created {
+        rows: &mut created,
+        transient: Vec::new(),
+    };
+    if sent.is_ok() {
+        let mut numbering = Numbering { index: 0, of: 0 };
+        sent = send_chunks::<DB, M>(
+            &mut *conn,
+            rows,
+            set,
+            operation,
+            kept,
+            &mut numbering,
+            &mut read,
+        )
+        .await;
+    }
+    // Bound and not read back: the rows of the INSERT that failed.
+    let unread = std::mem::take(&mut read.transient);
+    if sent.is_ok()
+        && let Some(step) = M::after_insert(&mut parents, &mut created, &mut *conn, operation, seed)
+    {
+        sent = step.await;
+    }
+    match (sent, savepoint) {
+        (Ok(()), None) => Ok(created),
+        (Ok(()), Some(name)) => {
+            DB::execute_raw(conn, format!("RELEASE SAVEPOINT {name}"))
+                .await
+                .map_err(|e| (error(e), None))?;
+            Ok(created)
+        }
+        (Err(e), savepoint) => {
+            if let Some(name) = savepoint {
+                let sql = format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}");
+                if let Err(gone) = DB::execute_raw(conn, sql).await {
+                    return Err((crate::scope::transaction_gone(e, gone), None));
+                }
+            }
+            // The first INSERT failed on a unique constraint with every row bound: a race
+            // on a key is possible. Any other failure is the operation's error.
+            let raced = created.is_empty()
+                && unread.len() == count
+                && matches!(e.as_sqlx(), Some(sqlx::Error::Database(db)) if db.is_unique_violation());
+            Err((e, raced.then_some(unread)))
+        }
+    }
+}
+
 /// The stored rows whose `get_or_create` columns equal one of `keys`, with their keys as Rust
 /// sees them: `SELECT .. WHERE (k = ?) OR ..`, in statements under the bind limit and, with
-/// `budget`, keys of at most that many bytes ([`Insert::lookup_key_size`]) each.
+/// `budget`, keys of at most that many bytes ([`Insert::lookup_key_size`]) each. `latest`:
+/// the latest committed rows, not a transaction's snapshot ([`Backend::LATEST_READ`]).
 async fn select_by_keys<DB: Backend, M: Insert<DB>>(
     conn: &mut DB::Connection,
     keys: &[&M::LookupKey],
     budget: Option<usize>,
+    latest: bool,
 ) -> Result<Vec<(M::LookupKey, DB::Row)>, sqlx::Error> {
     let per_key = M::GET_OR_CREATE.len();
     let most = rows_per_statement::<DB>(per_key);
@@ -1109,6 +1220,7 @@ async fn select_by_keys<DB: Backend, M: Insert<DB>>(
             M::COLUMNS,
             M::GET_OR_CREATE,
             chunk.len(),
+            latest,
         );
         let mut args = DB::Arguments::default();
         for key in chunk {

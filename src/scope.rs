@@ -24,6 +24,7 @@ use sqlx::Database;
 use sqlx_core::transaction::TransactionManager;
 
 use crate::backend::Backend;
+use crate::error::{Error, Kept};
 use crate::session::Bound;
 
 type Manager<DB> = <DB as Database>::TransactionManager;
@@ -31,6 +32,25 @@ type Manager<DB> = <DB as Database>::TransactionManager;
 /// Whether sqlx has a transaction open on `conn` (a `Transaction`, or our own level).
 pub(crate) fn in_transaction<DB: Backend>(conn: &DB::Connection) -> bool {
     Manager::<DB>::get_transaction_depth(conn) > 0
+}
+
+/// Sends `SAVEPOINT <name>` under a name of its own and returns the name.
+pub(crate) async fn open_savepoint<DB: Backend>(
+    conn: &mut DB::Connection,
+) -> Result<String, sqlx::Error> {
+    // Unique in the process: nested operations (a hook's) never reuse an open name, which
+    // MariaDB would take as releasing the outer savepoint.
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let name = format!("sqlx_factory_{}", NEXT.fetch_add(1, Ordering::Relaxed));
+    DB::execute_raw(conn, format!("SAVEPOINT {name}")).await?;
+    Ok(name)
+}
+
+/// The error of an operation whose savepoint could not be rolled back to: the transaction
+/// around it is gone (`error` is what ended it, or what failed after).
+pub(crate) fn transaction_gone(error: Error, rollback: sqlx::Error) -> Error {
+    let _ = rollback;
+    error.kept(Kept::TransactionGone)
 }
 
 /// What a [`Scope`] opened.
@@ -55,11 +75,7 @@ impl<'s, 'c, DB: Backend> Scope<'s, 'c, DB> {
     /// with SQLSTATE 25P02 and changes nothing: that error is returned.
     pub(crate) async fn begin(session: &'s mut Bound<'c, DB>) -> Result<Self, sqlx::Error> {
         if in_transaction::<DB>(session.conn()) {
-            // Unique in the process: nested operations (a hook's) never reuse an open name,
-            // which MariaDB would take as releasing the outer savepoint.
-            static NEXT: AtomicU64 = AtomicU64::new(1);
-            let name = format!("sqlx_factory_{}", NEXT.fetch_add(1, Ordering::Relaxed));
-            DB::execute_raw(session.conn(), format!("SAVEPOINT {name}")).await?;
+            let name = open_savepoint::<DB>(session.conn()).await?;
             return Ok(Scope {
                 session,
                 level: Level::Savepoint(name),

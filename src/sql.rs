@@ -238,6 +238,7 @@ pub(crate) fn select_by_keys_sql<DB: Backend>(
     columns: &'static [Column],
     keys: &[&str],
     count: usize,
+    latest: bool,
 ) -> String {
     let mut sql = String::from("SELECT ");
     push_columns::<DB>(&mut sql, columns);
@@ -260,6 +261,9 @@ pub(crate) fn select_by_keys_sql<DB: Backend>(
             DB::push_placeholder(&mut sql, index);
         }
         sql.push(')');
+    }
+    if latest {
+        sql.push_str(DB::LATEST_READ);
     }
     sql
 }
@@ -416,7 +420,7 @@ mod tests {
 
     #[test]
     fn get_or_create_looks_up_keys() {
-        let select = select_by_keys_sql::<sqlx::Sqlite>("users", COLUMNS, &["email"], 2);
+        let select = select_by_keys_sql::<sqlx::Sqlite>("users", COLUMNS, &["email"], 2, false);
         assert_eq!(
             select,
             r#"SELECT "id", "email", "created_at" FROM "users" WHERE ("email" = ?) OR ("email" = ?)"#

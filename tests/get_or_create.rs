@@ -74,3 +74,179 @@ on_every_backend! {
         tx.rollback().await.unwrap();
     }
 }
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "plans", get_or_create(code))]
+struct Plan {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(default = "shared".to_string())]
+    code: String,
+    #[factory(sequence = |n| format!("plan{n}"))]
+    title: String,
+}
+
+fn plans_table(kind: Kind) -> String {
+    format!(
+        "CREATE TABLE plans (id {}, code {} NOT NULL UNIQUE, title {} NOT NULL UNIQUE)",
+        kind.serial_pk(),
+        kind.varchar(),
+        kind.varchar()
+    )
+}
+
+const TASKS: usize = 16;
+const ROUNDS: usize = 5;
+
+/// How many rows a key has, asked on a connection of the pool's other than the tasks' own.
+macro_rules! count_code {
+    ($pool:expr, $code:expr, $kind:expr) => {{
+        let sql = match $kind {
+            Kind::Postgres => "SELECT COUNT(*) FROM plans WHERE code = $1",
+            _ => "SELECT COUNT(*) FROM plans WHERE code = ?",
+        };
+        let mut conn = $pool.acquire().await.unwrap();
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind($code.to_string())
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        n
+    }};
+}
+
+/// `TASKS` tasks get_or_create one key at once, `ROUNDS` times (a new key each round), through
+/// the pool (`in_tx: false`) or each in a transaction of its own that commits: every task gets
+/// the one stored row, and exactly one row exists, seen from a connection of the test's own.
+macro_rules! races {
+    ($pool:expr, $kind:expr, $in_tx:expr) => {{
+        let pool = $pool;
+        for round in 0..ROUNDS {
+            let code = format!("shared{round}");
+            let start = std::sync::Arc::new(tokio::sync::Barrier::new(TASKS));
+            let mut tasks = Vec::new();
+            for _ in 0..TASKS {
+                let (pool, start, code) = (pool.clone(), start.clone(), code.clone());
+                tasks.push(tokio::spawn(async move {
+                    start.wait().await;
+                    if $in_tx {
+                        let mut tx = pool.begin().await.unwrap();
+                        let plan = Plan::factory()
+                            .with_session(&mut tx)
+                            .code(code)
+                            .create()
+                            .await;
+                        if plan.is_ok() {
+                            tx.commit().await.unwrap();
+                        }
+                        plan
+                    } else {
+                        Plan::factory()
+                            .with_session(&pool)
+                            .code(code)
+                            .create()
+                            .await
+                    }
+                }));
+            }
+            let mut got = Vec::new();
+            for task in tasks {
+                got.push(task.await.unwrap());
+            }
+            let failed: Vec<String> = got
+                .iter()
+                .filter_map(|r| r.as_ref().err().map(|e| e.to_string()))
+                .collect();
+            assert!(
+                failed.is_empty(),
+                "round {round}: {} of {TASKS} failed: {failed:#?}",
+                failed.len()
+            );
+            let plans: Vec<Plan> = got.into_iter().map(Result::unwrap).collect();
+            assert!(
+                plans.iter().all(|p| p.id == plans[0].id && p.code == code),
+                "round {round}: every task gets the one row: {plans:?}"
+            );
+            assert_eq!(
+                count_code!(pool, code, $kind),
+                1,
+                "round {round}: one stored row"
+            );
+        }
+    }};
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_get_or_create_postgres() {
+    common::bounded_test(async {
+        let pool = common::postgres_pool("concurrent_get_or_create").await;
+        exec!(pool.acquire().await.unwrap(), plans_table(Kind::Postgres));
+        races!(pool.clone(), Kind::Postgres, false);
+        exec!(
+            pool.acquire().await.unwrap(),
+            "DELETE FROM plans".to_string()
+        );
+        races!(pool, Kind::Postgres, true);
+    })
+    .await
+}
+
+#[cfg(feature = "mysql")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_get_or_create_mariadb() {
+    common::bounded_test(async {
+        let pool = common::mariadb_pool("concurrent_get_or_create").await;
+        exec!(pool.acquire().await.unwrap(), plans_table(Kind::MariaDb));
+        races!(pool.clone(), Kind::MariaDb, false);
+        exec!(
+            pool.acquire().await.unwrap(),
+            "DELETE FROM plans".to_string()
+        );
+        races!(pool, Kind::MariaDb, true);
+    })
+    .await
+}
+
+/// SQLite through a pool on one file: writers take turns, and the INSERT that lost the race
+/// finds the winner's row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_get_or_create_sqlite() {
+    common::bounded_test(async {
+        let dir = std::env::temp_dir().join(format!("sqlx_factory_goc_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("race.db");
+        let _ = std::fs::remove_file(&path);
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .busy_timeout(std::time::Duration::from_secs(20));
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .unwrap();
+        exec!(pool.acquire().await.unwrap(), plans_table(Kind::Sqlite));
+        races!(pool.clone(), Kind::Sqlite, false);
+        pool.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    })
+    .await
+}
+
+on_every_backend! {
+    /// A new key whose row clashes on another UNIQUE column is the database's error, not a
+    /// row of someone else's; the caller's transaction goes on without the failed attempt.
+    async fn clash_on_another_unique_column_is_an_error(conn, kind) {
+        exec!(conn, plans_table(kind));
+        let mut tx = conn.begin().await.unwrap();
+        let first = Plan::factory().with_session(&mut tx).code("a").title("same").create().await.unwrap();
+        let err = Plan::factory().with_session(&mut tx).code("b").title("same").create().await.unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("PlanFactory::create into table `plans` failed: "), "{text}");
+        assert!(matches!(err.as_sqlx(), Some(sqlx::Error::Database(db)) if db.is_unique_violation()), "{text}");
+        let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, code FROM plans").fetch_all(&mut *tx).await.unwrap();
+        assert_eq!(rows, [(first.id, "a".to_string())], "the transaction is usable and holds the first row alone");
+        tx.rollback().await.unwrap();
+    }
+}
