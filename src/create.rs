@@ -947,7 +947,8 @@ enum Source {
 }
 
 /// `get_or_create`: the stored rows of the keys that exist are looked up first (so a get
-/// creates no parent), and only the other rows are inserted, with their parents, as
+/// creates no parent, unless the key holds a parent's key: then every parent is got or
+/// created first), and only the other rows are inserted, with their parents, as
 /// [`insert_new`] does. A key with a NULL part never matches (NULL is not equal to NULL): its
 /// row is always inserted. A key repeated in one operation is inserted once.
 async fn get_or_create<DB: Backend, M: Insert<DB>>(
@@ -958,11 +959,18 @@ async fn get_or_create<DB: Backend, M: Insert<DB>>(
 ) -> Result<Vec<M>, Error> {
     let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
     let Rows {
-        rows,
+        mut rows,
         set,
-        parents,
+        mut parents,
         seed,
     } = rows;
+    // Until its parent exists, an association's field holds a placeholder that matches no
+    // stored row: the parents (got or created by their own factories) come first.
+    if M::KEY_HAS_PARENT
+        && let Some(step) = M::create_parents(&mut parents, &mut rows, &mut *conn, operation, seed)
+    {
+        step.await?;
+    }
     let keys: Vec<M::LookupKey> = rows.iter().map(M::lookup_key).collect();
     let mut wanted: Vec<&M::LookupKey> = Vec::new();
     for key in &keys {

@@ -33,6 +33,10 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     /// row on them returns that row instead of failing. Empty for plain inserts.
     const GET_OR_CREATE: &'static [&'static str] = &[];
 
+    /// A `get_or_create` column is the foreign key of an association: the parents are got or
+    /// created before the lookup, which needs their real keys.
+    const KEY_HAS_PARENT: bool = false;
+
     /// The values of the `get_or_create` columns (`()` without them).
     type LookupKey: PartialEq + Clone + Send + Sync;
 

@@ -250,3 +250,81 @@ on_every_backend! {
         tx.rollback().await.unwrap();
     }
 }
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "authors", get_or_create(email))]
+struct Author {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(default = "admin@example.com".to_string())]
+    email: String,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "posts", get_or_create(author_id, title))]
+struct Post {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(association = Author)]
+    author_id: i64,
+    #[factory(default = "Welcome".to_string())]
+    title: String,
+}
+
+async fn posts_schema<C>(conn: &mut C, kind: Kind, unique: bool)
+where
+    for<'c> &'c mut C: sqlx::Executor<'c>,
+{
+    exec!(
+        conn,
+        format!(
+            "CREATE TABLE authors (id {}, email {} NOT NULL UNIQUE)",
+            kind.serial_pk(),
+            kind.varchar()
+        )
+    );
+    let key = if unique {
+        ", UNIQUE (author_id, title)"
+    } else {
+        ""
+    };
+    exec!(
+        conn,
+        format!(
+            "CREATE TABLE posts (id {}, author_id BIGINT NOT NULL, title {} NOT NULL{key})",
+            kind.serial_pk(),
+            kind.varchar()
+        )
+    );
+}
+
+on_every_backend! {
+    /// A key with an association field: the parent is got or created first, and the child is
+    /// looked up by the parent's real key, so the second create finds the first post.
+    async fn association_in_key_create_twice(conn, kind) {
+        posts_schema(conn, kind, true).await;
+        let mut tx = conn.begin().await.unwrap();
+        let first = Post::factory().with_session(&mut tx).create().await.unwrap();
+        let again = Post::factory().with_session(&mut tx).create().await.unwrap();
+        assert_eq!(again, first);
+        let counts: (i64, i64) = sqlx::query_as("SELECT (SELECT COUNT(*) FROM authors), (SELECT COUNT(*) FROM posts)").fetch_one(&mut *tx).await.unwrap();
+        assert_eq!(counts, (1, 1));
+        tx.commit().await.unwrap();
+    }
+}
+
+on_every_backend! {
+    /// The same in one batch, and without a UNIQUE constraint that would have said so: two
+    /// rows of one key are one stored post.
+    async fn association_in_key_batch(conn, kind) {
+        posts_schema(conn, kind, false).await;
+        let mut tx = conn.begin().await.unwrap();
+        let posts = Post::factory().with_session(&mut tx).create_batch(2).await.unwrap();
+        assert_eq!(posts[0], posts[1]);
+        let more = Post::factory().with_session(&mut tx).create_batch(2).await.unwrap();
+        assert_eq!(more, posts);
+        let counts: (i64, i64) = sqlx::query_as("SELECT (SELECT COUNT(*) FROM authors), (SELECT COUNT(*) FROM posts)").fetch_one(&mut *tx).await.unwrap();
+        assert_eq!(counts, (1, 1));
+        tx.commit().await.unwrap();
+    }
+}
