@@ -182,7 +182,7 @@ pub trait BackSet<P, const NAME: u64>: Association {
 }
 
 /// `a::b::Name` → `Name`.
-fn short_name(path: &'static str) -> &'static str {
+pub(crate) fn short_name(path: &'static str) -> &'static str {
     path.rsplit("::").next().unwrap_or(path)
 }
 

@@ -436,10 +436,19 @@ async fn run_lazy<DB: Backend, M: Insert<DB>>(
 }
 
 /// Whether `rows` go in one INSERT (or a get-or-create's one INSERT after its lookups) with no
-/// parent to create first.
+/// parent to create first, and nothing read after it that may fail: a get-or-create that
+/// repeats a key reads that key's row back after the INSERT.
 fn one_write<DB: Backend, M: Insert<DB>>(rows: &Rows<M>) -> bool {
     if M::needs_parents(&rows.parents) {
         return false;
+    }
+    if !M::GET_OR_CREATE.is_empty() && rows.rows.len() > 1 {
+        let keys: Vec<M::LookupKey> = rows.rows.iter().map(M::lookup_key).collect();
+        for (i, key) in keys.iter().enumerate() {
+            if !M::lookup_key_has_null(key) && keys[..i].contains(key) {
+                return false;
+            }
+        }
     }
     match rows.rows.len() {
         0 | 1 => true,
@@ -1084,8 +1093,25 @@ async fn get_or_create<DB: Backend, M: Insert<DB>>(
         .iter()
         .find(|(k, _)| k == key)
     {
-        Some((_, row)) => M::check_returned(row).and_then(|()| M::from_row(row)),
-        None => Err(sqlx::Error::RowNotFound),
+        Some((_, row)) => M::check_returned(row)
+            .and_then(|()| M::from_row(row))
+            .map_err(error),
+        None => Err(Error::wrap(
+            M::FACTORY,
+            M::TABLE,
+            operation,
+            Step::Insert,
+            format!(
+                "the `{model}` row of `get_or_create` key {key} was inserted once for the rows \
+                 that repeat the key, but reading it back by that key found no row: the stored \
+                 key differs from the one sent (a trigger or the column's type changed it: \
+                 case, fractional seconds rounded, text truncated or padded); give the key the \
+                 value the database stores",
+                model = crate::back::short_name(std::any::type_name::<M>()),
+                key = M::key_text(key),
+            )
+            .into(),
+        )),
     };
     let mut out = Vec::with_capacity(sources.len());
     for ((source, key), transient) in sources.into_iter().zip(&keys).zip(transients) {
@@ -1097,7 +1123,7 @@ async fn get_or_create<DB: Backend, M: Insert<DB>>(
             Source::Found(i) => M::check_returned(&found[i].1)
                 .and_then(|()| M::from_row(&found[i].1))
                 .map_err(error)?,
-            Source::Repeat => decode(&read_back, key).map_err(error)?,
+            Source::Repeat => decode(&read_back, key)?,
         };
         if let Some(transient) = transient {
             row.restore_transient(transient);

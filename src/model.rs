@@ -52,6 +52,13 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
         false
     }
 
+    /// A `get_or_create` key as an error names it: `email = "a@b.c"`, each value by its
+    /// `Debug` (by its type where it has none).
+    fn key_text(key: &Self::LookupKey) -> String {
+        let _ = key;
+        String::new()
+    }
+
     /// About how many bytes this row's values take in a statement, to keep a multi-row INSERT
     /// under the server's packet limit.
     fn byte_size(&self) -> usize;

@@ -29,7 +29,19 @@ pub use crate::error::{Error, Operation};
 pub use crate::future::BoxFuture;
 pub use crate::lint::lint;
 pub use crate::model::{Association, Creatable, DefaultRows, Insert, Model, RowSource, Rows};
-pub use crate::probe::{ByLength, BySize, EncodedOn, LengthOn, NonNullKey, NullableKey, Probe};
+pub use crate::probe::{
+    ByLength, BySize, DebugKey, EncodedOn, LengthOn, NonNullKey, NullableKey, OpaqueKey, Probe,
+};
+pub use ::std::string::String;
+
+/// A `get_or_create` key's columns and values as one text: `a = 1, b = "x"`.
+pub fn key_text(parts: &[(&str, String)]) -> String {
+    let parts: Vec<String> = parts
+        .iter()
+        .map(|(column, value)| format!("{column} = {value}"))
+        .collect();
+    parts.join(", ")
+}
 pub use crate::seed::{Draw, child_seed, draw, next_sequence};
 pub use crate::session::{
     BindSession, Bound, Cloneable, IntoSession, NoSession, Session, SessionArg, Unbound,

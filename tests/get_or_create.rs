@@ -328,3 +328,117 @@ on_every_backend! {
         tx.commit().await.unwrap();
     }
 }
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "members", get_or_create(email))]
+struct Member {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(default = "Ann@Example.com".to_string())]
+    email: String,
+}
+
+/// `members`, with a trigger that stores every email in lower case.
+async fn members_schema<C>(conn: &mut C, kind: Kind)
+where
+    for<'c> &'c mut C: sqlx::Executor<'c>,
+{
+    exec!(
+        conn,
+        format!(
+            "CREATE TABLE members (id {}, email {} NOT NULL)",
+            kind.serial_pk(),
+            kind.varchar()
+        )
+    );
+    exec!(conn, match kind {
+        Kind::Sqlite => "CREATE TRIGGER members_lower AFTER INSERT ON members BEGIN \
+            UPDATE members SET email = lower(NEW.email) WHERE id = NEW.id; END".to_string(),
+        Kind::Postgres => "CREATE FUNCTION members_lower() RETURNS trigger AS $$ BEGIN \
+            NEW.email := lower(NEW.email); RETURN NEW; END $$ LANGUAGE plpgsql; \
+            CREATE TRIGGER members_lower BEFORE INSERT ON members FOR EACH ROW EXECUTE FUNCTION members_lower()".to_string(),
+        Kind::MariaDb => "CREATE TRIGGER members_lower BEFORE INSERT ON members FOR EACH ROW \
+            SET NEW.email = LOWER(NEW.email)".to_string(),
+    });
+}
+
+/// The error of a repeated key the database stored in another form names the model, the key
+/// and why it was not found.
+fn assert_stored_form_error(err: &sqlx_factory::Error) {
+    let text = err.to_string();
+    assert!(
+        text.starts_with("MemberFactory::create_batch(2) into table `members` failed: "),
+        "{text}"
+    );
+    assert!(
+        text.contains("`Member`") && text.contains(r#"email = "Ann@Example.com""#),
+        "{text}"
+    );
+    assert!(
+        text.contains("stored key differs from the one sent"),
+        "{text}"
+    );
+}
+
+on_every_backend! {
+    /// A batch that repeats a key the database stores in another form (a trigger lowercases
+    /// it) cannot read that key back: the batch fails as a whole, and leaves no row, neither
+    /// on a bare connection nor in the caller's transaction (which stays usable).
+    async fn repeated_key_stored_in_another_form(conn, kind) {
+        members_schema(conn, kind).await;
+        let err = Member::factory().with_session(&mut *conn).create_batch(2).await.unwrap_err();
+        assert_stored_form_error(&err);
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members").fetch_one(&mut *conn).await.unwrap();
+        assert_eq!(count, 0, "no row committed");
+        let mut tx = conn.begin().await.unwrap();
+        let err = Member::factory().with_session(&mut tx).create_batch(2).await.unwrap_err();
+        assert_stored_form_error(&err);
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members").fetch_one(&mut *tx).await.unwrap();
+        assert_eq!(count, 0, "the transaction is usable and has no row of the batch");
+        tx.commit().await.unwrap();
+    }
+}
+
+/// Through a pool: nothing of the failed batch is committed, seen from another connection.
+macro_rules! repeated_key_through_pool {
+    ($pool:expr, $kind:expr) => {{
+        let pool = $pool;
+        members_schema(&mut *pool.acquire().await.unwrap(), $kind).await;
+        let err = Member::factory()
+            .with_session(&pool)
+            .create_batch(2)
+            .await
+            .unwrap_err();
+        assert_stored_form_error(&err);
+        let mut other = pool.acquire().await.unwrap();
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members")
+            .fetch_one(&mut *other)
+            .await
+            .unwrap();
+        assert_eq!(count, 0, "no row committed");
+    }};
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn repeated_key_stored_in_another_form_pool_postgres() {
+    common::bounded_test(async {
+        repeated_key_through_pool!(
+            common::postgres_pool("repeated_key_pool").await,
+            Kind::Postgres
+        );
+    })
+    .await
+}
+
+#[cfg(feature = "mysql")]
+#[tokio::test]
+async fn repeated_key_stored_in_another_form_pool_mariadb() {
+    common::bounded_test(async {
+        repeated_key_through_pool!(
+            common::mariadb_pool("repeated_key_pool").await,
+            Kind::MariaDb
+        );
+    })
+    .await
+}
