@@ -14,7 +14,7 @@ pub use ::std::boxed::Box;
 pub use ::std::sync::Arc;
 pub use ::std::vec::Vec;
 
-pub use crate::back::{Back, BackReference, BackSet, Deferred, DeferredFn, deferred_fn};
+pub use crate::back::{Back, BackKey, BackSet, Deferred, DeferredFn, deferred_fn};
 pub use crate::backend::Backend;
 pub use crate::bulk::{ArgSink, Args, ChunkSource, InsertMany};
 pub use crate::check::{

@@ -176,6 +176,7 @@ impl<'a> Expander<'a> {
         let fields_module = crate::refs::fields_module_def(input);
         let reference_impls = crate::refs::reference_impls(input);
         let back_set_impls = crate::refs::back_set_impls(input);
+        let back_key_impls = crate::refs::back_key_impls(input);
         let creatable_impl = crate::creatable::creatable_impl(input, factory);
 
         let factory_doc = format!(
@@ -403,6 +404,7 @@ impl<'a> Expander<'a> {
 
             #reference_impls
             #back_set_impls
+            #back_key_impls
             #creatable_impl
 
             #[automatically_derived]
