@@ -701,10 +701,8 @@ async fn run_with<DB: Backend, M: Insert<DB>>(
             scope.commit().await.map_err(error)?;
             Ok(inserted)
         }
-        Err(e) => {
-            scope.rollback().await;
-            Err(e)
-        }
+        Err(e) if scope.rollback().await => Err(crate::scope::transaction_gone(e)),
+        Err(e) => Err(e),
     }
 }
 

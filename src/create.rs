@@ -303,10 +303,8 @@ async fn run<DB: Backend, M: Insert<DB>>(
             scope.commit().await.map_err(error)?;
             Ok(created)
         }
-        Err(e) => {
-            scope.rollback().await;
-            Err(e)
-        }
+        Err(e) if scope.rollback().await => Err(crate::scope::transaction_gone(e)),
+        Err(e) => Err(e),
     }
 }
 
@@ -428,10 +426,8 @@ async fn run_lazy<DB: Backend, M: Insert<DB>>(
             scope.commit().await.map_err(error)?;
             Ok(created)
         }
-        Err(e) => {
-            scope.rollback().await;
-            Err(e)
-        }
+        Err(e) if scope.rollback().await => Err(crate::scope::transaction_gone(e)),
+        Err(e) => Err(e),
     }
 }
 
@@ -482,7 +478,7 @@ async fn run_after_create<'c, DB: Backend, M: Insert<DB>>(
     operation: Operation,
 ) -> Result<(), Error> {
     for (i, step) in after_create.iter().enumerate() {
-        step.run(created, session).await.map_err(|e| {
+        let error = |e| {
             Error::wrap(
                 M::FACTORY,
                 M::TABLE,
@@ -490,7 +486,15 @@ async fn run_after_create<'c, DB: Backend, M: Insert<DB>>(
                 Step::AfterCreate { index: i + 1 },
                 e,
             )
-        })?;
+        };
+        step.run(created, session).await.map_err(error)?;
+        // A nested operation of the step (a hook's, whose error the hook handled) found the
+        // transaction gone: nothing more of this operation may be sent, it would autocommit.
+        if crate::scope::is_gone::<DB>(session.conn()) {
+            return Err(crate::scope::transaction_gone(error(
+                crate::scope::GONE_IN_STEP.into(),
+            )));
+        }
     }
     Ok(())
 }
@@ -1202,11 +1206,10 @@ async fn insert_keys_new<DB: Backend, M: Insert<DB>>(
             Ok(created)
         }
         (Err(e), savepoint) => {
-            if let Some(name) = savepoint {
-                let sql = format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}");
-                if let Err(gone) = DB::execute_raw(conn, sql).await {
-                    return Err((crate::scope::transaction_gone(e, gone), None));
-                }
+            if let Some(name) = savepoint
+                && crate::scope::rollback_to::<DB>(conn, &name).await
+            {
+                return Err((crate::scope::transaction_gone(e), None));
             }
             // The first INSERT failed on a unique constraint with every row bound: a race
             // on a key is possible. Any other failure is the operation's error.
