@@ -29,6 +29,10 @@ pub trait Pending<M> {
     type CreateBatch: Future<Output = Result<Vec<M>, Error>>;
     /// The future of a seed (`insert_many`).
     type InsertMany: Future<Output = Result<u64, Error>>;
+    /// The future of a `get_or_create()`: the row, and whether it was inserted.
+    type GetOrCreate: Future<Output = Result<(M, bool), Error>>;
+    /// The future of a `get_or_create_batch(n)`: each row, and whether it was inserted.
+    type GetOrCreateBatch: Future<Output = Result<Vec<(M, bool)>, Error>>;
 }
 
 /// Never awaited: `create` requires [`Session`], which [`NoSession`] does not implement.
@@ -36,12 +40,16 @@ impl<M> Pending<M> for NoSession {
     type Create = std::future::Pending<Result<M, Error>>;
     type CreateBatch = std::future::Pending<Result<Vec<M>, Error>>;
     type InsertMany = std::future::Pending<Result<u64, Error>>;
+    type GetOrCreate = std::future::Pending<Result<(M, bool), Error>>;
+    type GetOrCreateBatch = std::future::Pending<Result<Vec<(M, bool)>, Error>>;
 }
 
 impl<'c, DB: Backend, M> Pending<M> for Bound<'c, DB> {
     type Create = BoxFuture<'c, Result<M, Error>>;
     type CreateBatch = BoxFuture<'c, Result<Vec<M>, Error>>;
     type InsertMany = BoxFuture<'c, Result<u64, Error>>;
+    type GetOrCreate = BoxFuture<'c, Result<(M, bool), Error>>;
+    type GetOrCreateBatch = BoxFuture<'c, Result<Vec<(M, bool)>, Error>>;
 }
 
 /// A state that can insert `M`: a bound session whose backend stores every column of `M`.
@@ -60,6 +68,10 @@ pub trait State<M: Model>: Pending<M> + Sized {
     fn insert_batch(state: FactoryState<Self, M>, rows: Batch<M>) -> Self::CreateBatch;
     /// Starts a seed.
     fn insert_many(job: InsertMany<Self, M>) -> Self::InsertMany;
+    /// Starts a `get_or_create()`.
+    fn get_or_create_one(state: FactoryState<Self, M>, rows: Rows<M>) -> Self::GetOrCreate;
+    /// Starts a `get_or_create_batch(n)`.
+    fn get_or_create_batch(state: FactoryState<Self, M>, rows: Rows<M>) -> Self::GetOrCreateBatch;
 }
 
 impl<M: Model> State<M> for NoSession {
@@ -72,6 +84,14 @@ impl<M: Model> State<M> for NoSession {
     }
 
     fn insert_many(_: InsertMany<Self, M>) -> Self::InsertMany {
+        std::future::pending()
+    }
+
+    fn get_or_create_one(_: FactoryState<Self, M>, _: Rows<M>) -> Self::GetOrCreate {
+        std::future::pending()
+    }
+
+    fn get_or_create_batch(_: FactoryState<Self, M>, _: Rows<M>) -> Self::GetOrCreateBatch {
         std::future::pending()
     }
 }
@@ -92,7 +112,7 @@ impl<'c, DB: Backend, M: Insert<DB>> State<M> for Bound<'c, DB> {
     fn insert_batch(state: FactoryState<Self, M>, rows: Batch<M>) -> Self::CreateBatch {
         let operation = Operation::CreateBatch { rows: rows.len() };
         match rows {
-            Batch::Drawn(rows) => Box::pin(run::<DB, M>(state, rows, operation)),
+            Batch::Drawn(rows) => Box::pin(run::<DB, M>(state, rows, operation, None)),
             Batch::Lazy(lazy) => Box::pin(run_lazy::<DB, M>(state, lazy, operation)),
         }
     }
@@ -100,6 +120,40 @@ impl<'c, DB: Backend, M: Insert<DB>> State<M> for Bound<'c, DB> {
     fn insert_many(job: InsertMany<Self, M>) -> Self::InsertMany {
         Box::pin(crate::bulk::run::<DB, M>(job))
     }
+
+    fn get_or_create_one(state: FactoryState<Self, M>, rows: Rows<M>) -> Self::GetOrCreate {
+        Box::pin(async move {
+            let mut rows = run_reporting::<DB, M>(state, rows, Operation::Create).await?;
+            match rows.pop() {
+                Some(row) => Ok(row),
+                None => Err(Error::new(
+                    M::FACTORY,
+                    M::TABLE,
+                    Operation::Create,
+                    sqlx::Error::RowNotFound,
+                )),
+            }
+        })
+    }
+
+    fn get_or_create_batch(state: FactoryState<Self, M>, rows: Rows<M>) -> Self::GetOrCreateBatch {
+        let operation = Operation::CreateBatch {
+            rows: rows.rows.len(),
+        };
+        Box::pin(run_reporting::<DB, M>(state, rows, operation))
+    }
+}
+
+/// [`run`], each row with whether it was inserted (`false`: a stored row found by its
+/// `get_or_create` key, or the row of a key an earlier row of the operation inserted).
+async fn run_reporting<DB: Backend, M: Insert<DB>>(
+    state: FactoryState<Bound<'_, DB>, M>,
+    rows: Rows<M>,
+    operation: Operation,
+) -> Result<Vec<(M, bool)>, Error> {
+    let mut inserted = Vec::with_capacity(rows.rows.len());
+    let rows = run::<DB, M>(state, rows, operation, Some(&mut inserted)).await?;
+    Ok(rows.into_iter().zip(inserted).collect())
 }
 
 // Hidden from "the trait is implemented for" hints: the error's own note says what to do.
@@ -262,6 +316,92 @@ impl<S: Pending<M>, M: Model> IntoFuture for CreateBatch<S, M> {
     }
 }
 
+/// The pending result of `get_or_create()` on a model with `#[factory(get_or_create(..))]`:
+/// `.await` it for the row and whether it was inserted, as Django's `get_or_create` returns
+/// `(object, created)`. `false`: a stored row with this key was found and returned as stored.
+///
+/// ```
+/// use sqlx_factory::Factory;
+///
+/// #[derive(Debug, sqlx::FromRow, Factory)]
+/// #[factory(table = "users", get_or_create(email))]
+/// struct User {
+///     #[factory(primary_key)]
+///     id: i64,
+///     email: String,
+///     /// Not a column: what the factory was given, never read from the database.
+///     #[sqlx(skip)]
+///     #[factory(transient, default = "secret".to_string())]
+///     password: String,
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect("sqlite::memory:").await?;
+/// sqlx::raw_sql("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT UNIQUE)").execute(&mut conn).await?;
+/// let (admin, created) = User::factory().with_session(&mut conn).email("admin@example.com").get_or_create().await?;
+/// assert!(created);
+/// let (again, created) = User::factory().with_session(&mut conn).email("admin@example.com").password("other").get_or_create().await?;
+/// assert!(!created); // found: the stored row, with this call's transient values
+/// assert_eq!((again.id, again.password.as_str()), (admin.id, "other"));
+/// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+/// ```
+#[must_use = "nothing is inserted until the result of `get_or_create()` is awaited"]
+pub struct GetOrCreate<S: Pending<M>, M: Model> {
+    state: FactoryState<S, M>,
+    rows: Rows<M>,
+    start: fn(FactoryState<S, M>, Rows<M>) -> S::GetOrCreate,
+}
+
+impl<S: State<M>, M: Model> GetOrCreate<S, M> {
+    #[doc(hidden)]
+    pub fn new(state: FactoryState<S, M>, rows: Rows<M>) -> Self {
+        GetOrCreate {
+            state,
+            rows,
+            start: S::get_or_create_one,
+        }
+    }
+}
+
+impl<S: Pending<M>, M: Model> IntoFuture for GetOrCreate<S, M> {
+    type Output = Result<(M, bool), Error>;
+    type IntoFuture = S::GetOrCreate;
+
+    fn into_future(self) -> Self::IntoFuture {
+        (self.start)(self.state, self.rows)
+    }
+}
+
+/// The pending result of `get_or_create_batch(n)`: `.await` it for each row, in order, with
+/// whether it was inserted (`false` for a stored row found by its key, and for a row whose key
+/// an earlier row of the same batch inserted).
+#[must_use = "nothing is inserted until the result of `get_or_create_batch()` is awaited"]
+pub struct GetOrCreateBatch<S: Pending<M>, M: Model> {
+    state: FactoryState<S, M>,
+    rows: Rows<M>,
+    start: fn(FactoryState<S, M>, Rows<M>) -> S::GetOrCreateBatch,
+}
+
+impl<S: State<M>, M: Model> GetOrCreateBatch<S, M> {
+    #[doc(hidden)]
+    pub fn new(state: FactoryState<S, M>, rows: Rows<M>) -> Self {
+        GetOrCreateBatch {
+            state,
+            rows,
+            start: S::get_or_create_batch,
+        }
+    }
+}
+
+impl<S: Pending<M>, M: Model> IntoFuture for GetOrCreateBatch<S, M> {
+    type Output = Result<Vec<(M, bool)>, Error>;
+    type IntoFuture = S::GetOrCreateBatch;
+
+    fn into_future(self) -> Self::IntoFuture {
+        (self.start)(self.state, self.rows)
+    }
+}
+
 /// Parents, the INSERTs, then the after-create steps, all on the bound connection.
 ///
 /// An operation that may send more than one writing statement (chunks, parents, related rows,
@@ -272,6 +412,7 @@ async fn run<DB: Backend, M: Insert<DB>>(
     state: FactoryState<Bound<'_, DB>, M>,
     rows: Rows<M>,
     operation: Operation,
+    inserted: Option<&mut Vec<bool>>,
 ) -> Result<Vec<M>, Error> {
     let FactoryState {
         mut session,
@@ -287,7 +428,8 @@ async fn run<DB: Backend, M: Insert<DB>>(
         } else {
             Kept::Committed
         };
-        return run_steps::<DB, M>(&mut session, rows, &after_create, operation, kept).await;
+        return run_steps::<DB, M>(&mut session, rows, &after_create, operation, kept, inserted)
+            .await;
     }
     let mut scope = Scope::begin(&mut session).await.map_err(error)?;
     let result = run_steps::<DB, M>(
@@ -296,6 +438,7 @@ async fn run<DB: Backend, M: Insert<DB>>(
         &after_create,
         operation,
         Kept::Nothing,
+        inserted,
     )
     .await;
     match result {
@@ -337,7 +480,7 @@ async fn run_lazy<DB: Backend, M: Insert<DB>>(
             let more = lazy.next(most);
             first.rows.extend(more.rows);
         }
-        return run::<DB, M>(state, first, operation).await;
+        return run::<DB, M>(state, first, operation, None).await;
     }
     let FactoryState {
         mut session,
@@ -465,8 +608,15 @@ async fn run_steps<'c, DB: Backend, M: Insert<DB>>(
     after_create: &[Box<dyn AfterCreate<M, Bound<'c, DB>>>],
     operation: Operation,
     kept: Kept,
+    inserted: Option<&mut Vec<bool>>,
 ) -> Result<Vec<M>, Error> {
-    let created = insert_rows::<DB, M>(session.conn(), rows, operation, kept).await?;
+    let count = rows.rows.len();
+    let created = in_span::<M, _>(
+        insert_or_get::<DB, M>(session.conn(), rows, operation, kept, inserted),
+        operation,
+        count,
+    )
+    .await?;
     run_after_create::<DB, M>(session, &created, after_create, operation).await?;
     Ok(created)
 }
@@ -509,7 +659,7 @@ pub(crate) async fn insert_rows<DB: Backend, M: Insert<DB>>(
 ) -> Result<Vec<M>, Error> {
     let count = rows.rows.len();
     in_span::<M, _>(
-        insert_or_get::<DB, M>(conn, rows, operation, kept),
+        insert_or_get::<DB, M>(conn, rows, operation, kept, None),
         operation,
         count,
     )
@@ -554,7 +704,7 @@ async fn create_general<DB: Backend, M: Insert<DB>>(
     state: FactoryState<Bound<'_, DB>, M>,
     rows: Rows<M>,
 ) -> Result<M, Error> {
-    let created = run::<DB, M>(state, rows, Operation::Create).await?;
+    let created = run::<DB, M>(state, rows, Operation::Create, None).await?;
     created.into_iter().next().ok_or_else(|| {
         Error::new(
             M::FACTORY,
@@ -627,16 +777,23 @@ async fn create_plain<DB: Backend, M: Insert<DB>>(
     in_span::<M, _>(insert, operation, 1).await
 }
 
+/// The rows inserted, or got or created; `inserted` (when asked) says of each row whether it
+/// was inserted.
 async fn insert_or_get<DB: Backend, M: Insert<DB>>(
     conn: &mut DB::Connection,
     rows: Rows<M>,
     operation: Operation,
     kept: Kept,
+    inserted: Option<&mut Vec<bool>>,
 ) -> Result<Vec<M>, Error> {
     if M::GET_OR_CREATE.is_empty() {
-        insert_new::<DB, M>(conn, rows, operation, kept).await
+        let created = insert_new::<DB, M>(conn, rows, operation, kept).await?;
+        if let Some(inserted) = inserted {
+            inserted.extend(created.iter().map(|_| true));
+        }
+        Ok(created)
     } else {
-        get_or_create::<DB, M>(conn, rows, operation, kept).await
+        get_or_create::<DB, M>(conn, rows, operation, kept, inserted).await
     }
 }
 
@@ -969,6 +1126,7 @@ async fn get_or_create<DB: Backend, M: Insert<DB>>(
     rows: Rows<M>,
     operation: Operation,
     kept: Kept,
+    reported: Option<&mut Vec<bool>>,
 ) -> Result<Vec<M>, Error> {
     let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
     let Rows {
@@ -1050,11 +1208,14 @@ async fn get_or_create<DB: Backend, M: Insert<DB>>(
         parents,
         seed,
     };
+    // The new rows were inserted by another connection first (their INSERT lost the race).
+    let mut raced = false;
     let mut inserted: Vec<Option<M>> =
         match insert_keys_new::<DB, M>(conn, inserted, operation, kept).await {
             Ok(rows) => rows.into_iter().map(Some).collect(),
             Err((e, None)) => return Err(e),
             Err((e, Some(transients))) => {
+                raced = true;
                 // Another connection inserted one of these keys between the lookup and the INSERT
                 // (parallel tests that share a default row): the row that won is the stored row
                 // for that key. Only when every new key is now found; otherwise the clash was on
@@ -1118,7 +1279,11 @@ async fn get_or_create<DB: Backend, M: Insert<DB>>(
         )),
     };
     let mut out = Vec::with_capacity(sources.len());
+    let mut reported = reported;
     for ((source, key), transient) in sources.into_iter().zip(&keys).zip(transients) {
+        if let Some(reported) = reported.as_mut() {
+            reported.push(matches!(source, Source::Inserted(_)) && !raced);
+        }
         let mut row = match source {
             Source::Inserted(i) => match inserted[i].take() {
                 Some(row) => row,

@@ -132,7 +132,7 @@ mod state;
 pub use backend::Backend;
 pub use bulk::{InsertMany, InsertManyKeys, KeyType, Progress};
 pub use check::{CheckReport, Finding, Severity};
-pub use create::{Create, CreateBatch};
+pub use create::{Create, CreateBatch, GetOrCreate, GetOrCreateBatch};
 pub use error::{Error, Operation, Step};
 pub use lint::LintReport;
 pub use model::Creatable;

@@ -22,7 +22,9 @@ pub use crate::check::{
     Measure, MeasureKnown, MeasureOther, ParentTable, check_model, column, json_column,
     sample_seed,
 };
-pub use crate::create::{Create, CreateBatch, InsertParent, ParentKey, Pending, State};
+pub use crate::create::{
+    Create, CreateBatch, GetOrCreate, GetOrCreateBatch, InsertParent, ParentKey, Pending, State,
+};
 pub use crate::cycle::{Parent, Reach, cycle_error, on_cycle};
 pub use crate::dates::{DateValue, optional_date};
 pub use crate::error::{Error, Operation};

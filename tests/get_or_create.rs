@@ -134,7 +134,7 @@ macro_rules! races {
                         let plan = Plan::factory()
                             .with_session(&mut tx)
                             .code(code)
-                            .create()
+                            .get_or_create()
                             .await;
                         if plan.is_ok() {
                             tx.commit().await.unwrap();
@@ -144,7 +144,7 @@ macro_rules! races {
                         Plan::factory()
                             .with_session(&pool)
                             .code(code)
-                            .create()
+                            .get_or_create()
                             .await
                     }
                 }));
@@ -162,7 +162,13 @@ macro_rules! races {
                 "round {round}: {} of {TASKS} failed: {failed:#?}",
                 failed.len()
             );
-            let plans: Vec<Plan> = got.into_iter().map(Result::unwrap).collect();
+            let plans: Vec<(Plan, bool)> = got.into_iter().map(Result::unwrap).collect();
+            let created = plans.iter().filter(|(_, created)| *created).count();
+            assert_eq!(
+                created, 1,
+                "round {round}: one task inserted the row, the others found it"
+            );
+            let plans: Vec<Plan> = plans.into_iter().map(|(plan, _)| plan).collect();
             assert!(
                 plans.iter().all(|p| p.id == plans[0].id && p.code == code),
                 "round {round}: every task gets the one row: {plans:?}"
@@ -441,4 +447,58 @@ async fn repeated_key_stored_in_another_form_pool_mariadb() {
         );
     })
     .await
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "logins", get_or_create(email))]
+struct Login {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(default = "admin@example.com".to_string())]
+    email: String,
+    #[factory(lazy = |o: &Login| format!("hash of {}", o.password))]
+    password_hash: String,
+    /// What the hash is made from: a factory parameter, not a column.
+    #[sqlx(skip)]
+    #[factory(transient, default = "pw".to_string())]
+    password: String,
+}
+
+on_every_backend! {
+    /// `get_or_create()` says whether the row was inserted: a login helper can tell that the
+    /// found row's password is not the one it passed (its hash is the stored one).
+    async fn get_or_create_tells_found_from_created(conn, kind) {
+        exec!(conn, format!("CREATE TABLE logins (id {}, email {} NOT NULL UNIQUE, password_hash TEXT NOT NULL)", kind.serial_pk(), kind.varchar()));
+        schema(conn, kind).await;
+        let mut tx = conn.begin().await.unwrap();
+        let (first, created) = Login::factory().with_session(&mut tx).get_or_create().await.unwrap();
+        assert!(created);
+        assert_eq!((first.password.as_str(), first.password_hash.as_str()), ("pw", "hash of pw"));
+        let (found, created) = Login::factory().with_session(&mut tx).password("other").get_or_create().await.unwrap();
+        assert!(!created, "the stored row was found");
+        assert_eq!(found.id, first.id);
+        assert_eq!(found.password_hash, "hash of pw", "stored columns as stored");
+        assert_eq!(found.password, "other", "transient fields hold this call's values");
+
+        // Per row in a batch: a found key, a new key, and the new key again.
+        let rows = Login::factory()
+            .with_session(&mut tx)
+            .get_or_create_batch(3)
+            .await
+            .unwrap();
+        assert_eq!(rows.iter().map(|(_, created)| *created).collect::<Vec<_>>(), [false, false, false], "one key, stored: found three times");
+        assert!(rows.iter().all(|(login, _)| login.id == first.id));
+        let fresh = Login::factory().with_session(&mut tx).email("new@example.com").get_or_create_batch(3).await.unwrap();
+        let flags: Vec<bool> = fresh.iter().map(|(_, created)| *created).collect();
+        assert_eq!(flags, [true, false, false], "a new key, then the same key again");
+        assert!(fresh.iter().all(|(login, _)| login.id == fresh[0].0.id));
+        // One seed, one sequence: the batch's first key is the stored one, its second new.
+        let one = Account::factory().with_session(&mut tx).seed(11).create_batch(1).await.unwrap();
+        let two = Account::factory().with_session(&mut tx).seed(11).get_or_create_batch(2).await.unwrap();
+        assert_eq!((&two[0].0, two[0].1), (&one[0], false));
+        assert!(two[1].1 && two[1].0.id != one[0].id);
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM logins").fetch_one(&mut *tx).await.unwrap();
+        assert_eq!(count, 2);
+        tx.rollback().await.unwrap();
+    }
 }

@@ -155,6 +155,41 @@ impl<'a> Expander<'a> {
         let store_checks = crate::stored::store_checks(input);
         let cycle_checks = crate::cycle::checks(input);
         let deferred_bounds = self.deferred_bounds();
+        // `(row, inserted)` variants of `create` and `create_batch`, for models whose creates
+        // may find a stored row.
+        let get_or_create_methods = (!self.lookup_fields().is_empty()).then(|| {
+            quote! {
+                /// As `create()`, with whether the row was inserted: `false` when a stored row
+                /// with this `get_or_create` key was found and returned as stored (its
+                /// transient fields hold this call's values, not values it was made from).
+                pub fn get_or_create(self) -> #private::GetOrCreate<S, #model>
+                where
+                    #(#store_checks,)*
+                    #(#deferred_bounds,)*
+                    S: #private::ReadsRow<#model>,
+                    S: #private::Session<#model> + #private::State<#model>,
+                    #(#required_checks,)*
+                {
+                    let rows = self.__factory_rows(1, #private::None);
+                    #private::GetOrCreate::new(self.__factory, rows)
+                }
+
+                /// As `create_batch(n)`, each row with whether it was inserted (`false` for a
+                /// stored row found by its key, and for a key an earlier row of the batch
+                /// inserted).
+                pub fn get_or_create_batch(self, n: usize) -> #private::GetOrCreateBatch<S, #model>
+                where
+                    #(#store_checks,)*
+                    #(#deferred_bounds,)*
+                    S: #private::ReadsRow<#model>,
+                    S: #private::Session<#model> + #private::State<#model>,
+                    #(#required_checks,)*
+                {
+                    let rows = self.__factory_rows(n, #private::None);
+                    #private::GetOrCreateBatch::new(self.__factory, rows)
+                }
+            }
+        });
         // Rows are drawn chunk by chunk as they are sent, unless a `back_reference` parent
         // needs the bound session's `Deferred` step, which the unbound drawer does not make.
         let create_batch_body = if self.associations().any(|f| f.is_deferred()) {
@@ -335,6 +370,8 @@ impl<'a> Expander<'a> {
                 {
                     #create_batch_body
                 }
+
+                #get_or_create_methods
 
                 /// Seeding mode: inserts `n` rows drawn chunk by chunk (memory stays flat), with
                 /// `COPY` on PostgreSQL and multi-row INSERTs without `RETURNING` elsewhere, and
