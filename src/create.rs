@@ -1303,9 +1303,10 @@ async fn get_or_create<DB: Backend, M: Insert<DB>>(
 }
 
 /// The new rows of a get_or_create, inserted with their parents as [`insert_new`] does, in a
-/// savepoint of their own inside a transaction: an INSERT that fails there leaves the
-/// transaction usable (PostgreSQL aborts it otherwise) and nothing of the attempt (its
-/// parents). On a unique violation by the rows' one INSERT, the error comes with the
+/// savepoint of their own inside a transaction where a failed INSERT would abort it
+/// (PostgreSQL) or leave parents created for it: the transaction stays usable and holds
+/// nothing of the attempt. (Elsewhere, with no parents, the failed INSERT undoes itself, and
+/// the savepoint's two round trips are saved.) On a unique violation by the rows' one INSERT, the error comes with the
 /// transient values of the rows it carried, for the rows that won the race in their place.
 #[allow(clippy::type_complexity)]
 async fn insert_keys_new<DB: Backend, M: Insert<DB>>(
@@ -1325,14 +1326,15 @@ async fn insert_keys_new<DB: Backend, M: Insert<DB>>(
         return Ok(Vec::new());
     }
     let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
-    let savepoint = if in_transaction::<DB>(conn) {
-        let name = crate::scope::open_savepoint::<DB>(conn)
-            .await
-            .map_err(|e| (error(e), None))?;
-        Some(name)
-    } else {
-        None
-    };
+    let savepoint =
+        if in_transaction::<DB>(conn) && (DB::ABORTS_ON_ERROR || M::needs_parents(&parents)) {
+            let name = crate::scope::open_savepoint::<DB>(conn)
+                .await
+                .map_err(|e| (error(e), None))?;
+            Some(name)
+        } else {
+            None
+        };
     let mut created = Vec::with_capacity(count);
     let mut sent = Ok(());
     if let Some(step) = M::create_parents(&mut parents, &mut rows, &mut *conn, operation, seed) {

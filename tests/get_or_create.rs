@@ -502,3 +502,80 @@ on_every_backend! {
         tx.rollback().await.unwrap();
     }
 }
+
+#[cfg(feature = "chrono")]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "ticks", get_or_create(at))]
+struct Tick {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(default = sqlx::types::chrono::DateTime::from_timestamp(1_700_000_000, 123_456_789).unwrap().naive_utc())]
+    at: sqlx::types::chrono::NaiveDateTime,
+}
+
+/// A timestamp with nanoseconds, stored to the microsecond: the repeated key cannot be read
+/// back; the batch fails as a whole, names the key, and leaves no row in the transaction.
+#[cfg(feature = "chrono")]
+macro_rules! nanosecond_key {
+    ($conn:expr, $column:literal, $kind:expr) => {{
+        let conn = $conn;
+        exec!(
+            conn,
+            format!(
+                "CREATE TABLE ticks (id {}, at {} NOT NULL)",
+                $kind.serial_pk(),
+                $column
+            )
+        );
+        let mut tx = conn.begin().await.unwrap();
+        let err = Tick::factory()
+            .with_session(&mut tx)
+            .create_batch(2)
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("`Tick`") && text.contains("at = 2023-11-14T22:13:20.123456789"),
+            "{text}"
+        );
+        assert!(
+            text.contains("stored key differs from the one sent"),
+            "{text}"
+        );
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ticks")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(
+            count, 0,
+            "the transaction is usable and has no row of the batch"
+        );
+        tx.rollback().await.unwrap();
+    }};
+}
+
+#[cfg(all(feature = "chrono", feature = "postgres"))]
+#[tokio::test]
+async fn nanosecond_key_postgres() {
+    common::bounded_test(async {
+        nanosecond_key!(
+            &mut common::postgres("nanosecond_key").await,
+            "TIMESTAMP",
+            Kind::Postgres
+        );
+    })
+    .await
+}
+
+#[cfg(all(feature = "chrono", feature = "mysql"))]
+#[tokio::test]
+async fn nanosecond_key_mariadb() {
+    common::bounded_test(async {
+        nanosecond_key!(
+            &mut common::mariadb("nanosecond_key").await,
+            "DATETIME(6)",
+            Kind::MariaDb
+        );
+    })
+    .await
+}
