@@ -696,14 +696,7 @@ async fn run_with<DB: Backend, M: Insert<DB>>(
         }
     }
     .await;
-    match result {
-        Ok(inserted) => {
-            scope.commit().await.map_err(error)?;
-            Ok(inserted)
-        }
-        Err(e) if scope.rollback().await => Err(crate::scope::transaction_gone(e)),
-        Err(e) => Err(e),
-    }
+    scope.finish(result, error).await
 }
 
 /// Gives the runtime a turn between chunks: a long seed is then cancellable (a `timeout`

@@ -192,25 +192,33 @@ pub struct Create<S: Pending<M>, M: Model> {
     start: fn(FactoryState<S, M>, Rows<M>) -> S::Create,
 }
 
-impl<S: State<M>, M: Model> Create<S, M> {
-    #[doc(hidden)]
-    pub fn new(state: FactoryState<S, M>, rows: Rows<M>) -> Self {
-        Create {
-            state,
-            rows,
-            start: S::insert_one,
+/// `new` and `IntoFuture` of a pending operation on drawn rows: `$future` is its future in
+/// [`Pending`], `$start` the [`State`] method that starts it.
+macro_rules! pending_rows {
+    ($name:ident, $future:ident, $start:ident, $output:ty) => {
+        impl<S: State<M>, M: Model> $name<S, M> {
+            #[doc(hidden)]
+            pub fn new(state: FactoryState<S, M>, rows: Rows<M>) -> Self {
+                $name {
+                    state,
+                    rows,
+                    start: S::$start,
+                }
+            }
         }
-    }
+
+        impl<S: Pending<M>, M: Model> IntoFuture for $name<S, M> {
+            type Output = Result<$output, Error>;
+            type IntoFuture = S::$future;
+
+            fn into_future(self) -> Self::IntoFuture {
+                (self.start)(self.state, self.rows)
+            }
+        }
+    };
 }
 
-impl<S: Pending<M>, M: Model> IntoFuture for Create<S, M> {
-    type Output = Result<M, Error>;
-    type IntoFuture = S::Create;
-
-    fn into_future(self) -> Self::IntoFuture {
-        (self.start)(self.state, self.rows)
-    }
-}
+pending_rows!(Create, Create, insert_one, M);
 
 /// The pending result of `create_batch(n)`: `.await` it to insert the rows, in multi-row
 /// INSERTs of at most 500 rows (fewer when the backend's bind-parameter limit says so).
@@ -352,25 +360,7 @@ pub struct GetOrCreate<S: Pending<M>, M: Model> {
     start: fn(FactoryState<S, M>, Rows<M>) -> S::GetOrCreate,
 }
 
-impl<S: State<M>, M: Model> GetOrCreate<S, M> {
-    #[doc(hidden)]
-    pub fn new(state: FactoryState<S, M>, rows: Rows<M>) -> Self {
-        GetOrCreate {
-            state,
-            rows,
-            start: S::get_or_create_one,
-        }
-    }
-}
-
-impl<S: Pending<M>, M: Model> IntoFuture for GetOrCreate<S, M> {
-    type Output = Result<(M, bool), Error>;
-    type IntoFuture = S::GetOrCreate;
-
-    fn into_future(self) -> Self::IntoFuture {
-        (self.start)(self.state, self.rows)
-    }
-}
+pending_rows!(GetOrCreate, GetOrCreate, get_or_create_one, (M, bool));
 
 /// The pending result of `get_or_create_batch(n)`: `.await` it for each row, in order, with
 /// whether it was inserted (`false` for a stored row found by its key, and for a row whose key
@@ -382,25 +372,12 @@ pub struct GetOrCreateBatch<S: Pending<M>, M: Model> {
     start: fn(FactoryState<S, M>, Rows<M>) -> S::GetOrCreateBatch,
 }
 
-impl<S: State<M>, M: Model> GetOrCreateBatch<S, M> {
-    #[doc(hidden)]
-    pub fn new(state: FactoryState<S, M>, rows: Rows<M>) -> Self {
-        GetOrCreateBatch {
-            state,
-            rows,
-            start: S::get_or_create_batch,
-        }
-    }
-}
-
-impl<S: Pending<M>, M: Model> IntoFuture for GetOrCreateBatch<S, M> {
-    type Output = Result<Vec<(M, bool)>, Error>;
-    type IntoFuture = S::GetOrCreateBatch;
-
-    fn into_future(self) -> Self::IntoFuture {
-        (self.start)(self.state, self.rows)
-    }
-}
+pending_rows!(
+    GetOrCreateBatch,
+    GetOrCreateBatch,
+    get_or_create_batch,
+    Vec<(M, bool)>
+);
 
 /// Parents, the INSERTs, then the after-create steps, all on the bound connection.
 ///
@@ -441,14 +418,7 @@ async fn run<DB: Backend, M: Insert<DB>>(
         inserted,
     )
     .await;
-    match result {
-        Ok(created) => {
-            scope.commit().await.map_err(error)?;
-            Ok(created)
-        }
-        Err(e) if scope.rollback().await => Err(crate::scope::transaction_gone(e)),
-        Err(e) => Err(e),
-    }
+    scope.finish(result, error).await
 }
 
 /// A lazy batch: the first chunk is drawn; when the batch fits one statement, is a
@@ -564,14 +534,7 @@ async fn run_lazy<DB: Backend, M: Insert<DB>>(
         }
         Err(e) => Err(e),
     };
-    match result {
-        Ok(created) => {
-            scope.commit().await.map_err(error)?;
-            Ok(created)
-        }
-        Err(e) if scope.rollback().await => Err(crate::scope::transaction_gone(e)),
-        Err(e) => Err(e),
-    }
+    scope.finish(result, error).await
 }
 
 /// Whether `rows` go in one INSERT (or a get-or-create's one INSERT after its lookups) with no
@@ -1254,29 +1217,10 @@ async fn get_or_create<DB: Backend, M: Insert<DB>>(
             .await
             .map_err(error)?
     };
-    let decode = |rows: &[(M::LookupKey, DB::Row)], key: &M::LookupKey| match rows
-        .iter()
-        .find(|(k, _)| k == key)
-    {
-        Some((_, row)) => M::check_returned(row)
-            .and_then(|()| M::from_row(row))
-            .map_err(error),
-        None => Err(Error::wrap(
-            M::FACTORY,
-            M::TABLE,
-            operation,
-            Step::Insert,
-            format!(
-                "the `{model}` row of `get_or_create` key {key} was inserted once for the rows \
-                 that repeat the key, but reading it back by that key found no row: the stored \
-                 key differs from the one sent (a trigger or the column's type changed it: \
-                 case, fractional seconds rounded, text truncated or padded); give the key the \
-                 value the database stores",
-                model = crate::back::short_name(std::any::type_name::<M>()),
-                key = M::key_text(key),
-            )
-            .into(),
-        )),
+    let decode = |rows: &[(M::LookupKey, DB::Row)], key: &M::LookupKey| {
+        rows.iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, row)| M::check_returned(row).and_then(|()| M::from_row(row)))
     };
     let mut out = Vec::with_capacity(sources.len());
     let mut reported = reported;
@@ -1292,7 +1236,10 @@ async fn get_or_create<DB: Backend, M: Insert<DB>>(
             Source::Found(i) => M::check_returned(&found[i].1)
                 .and_then(|()| M::from_row(&found[i].1))
                 .map_err(error)?,
-            Source::Repeat => decode(&read_back, key)?,
+            Source::Repeat => match decode(&read_back, key) {
+                Some(row) => row.map_err(error)?,
+                None => return Err(stored_form_differs::<M>(operation, key)),
+            },
         };
         if let Some(transient) = transient {
             row.restore_transient(transient);
@@ -1302,12 +1249,33 @@ async fn get_or_create<DB: Backend, M: Insert<DB>>(
     Ok(out)
 }
 
+/// A repeated key's row, inserted once, that reading back by the key did not find.
+fn stored_form_differs<M: Model>(operation: Operation, key: &M::LookupKey) -> Error {
+    Error::wrap(
+        M::FACTORY,
+        M::TABLE,
+        operation,
+        Step::Insert,
+        format!(
+            "the `{model}` row of `get_or_create` key {key} was inserted once for the rows \
+             that repeat the key, but reading it back by that key found no row: the stored \
+             key differs from the one sent (a trigger or the column's type changed it: \
+             case, fractional seconds rounded, text truncated or padded); give the key the \
+             value the database stores",
+            model = crate::back::short_name(std::any::type_name::<M>()),
+            key = M::key_text(key),
+        )
+        .into(),
+    )
+}
+
 /// The new rows of a get_or_create, inserted with their parents as [`insert_new`] does, in a
 /// savepoint of their own inside a transaction where a failed INSERT would abort it
 /// (PostgreSQL) or leave parents created for it: the transaction stays usable and holds
 /// nothing of the attempt. (Elsewhere, with no parents, the failed INSERT undoes itself, and
-/// the savepoint's two round trips are saved.) On a unique violation by the rows' one INSERT, the error comes with the
-/// transient values of the rows it carried, for the rows that won the race in their place.
+/// the savepoint's two round trips are saved.) On a unique violation by the rows' one INSERT,
+/// the error comes with the transient values of the rows it carried, for the rows that won
+/// the race in their place.
 #[allow(clippy::type_complexity)]
 async fn insert_keys_new<DB: Backend, M: Insert<DB>>(
     conn: &mut DB::Connection,

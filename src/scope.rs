@@ -212,6 +212,24 @@ impl<'s, 'c, DB: Backend> Scope<'s, 'c, DB> {
         }
     }
 
+    /// Ends the operation with its `result`: commits on success (a failed commit is the
+    /// operation's error, through `error`), rolls back on failure, and says in the error when
+    /// the transaction is gone.
+    pub(crate) async fn finish<T>(
+        self,
+        result: Result<T, Error>,
+        error: impl FnOnce(sqlx::Error) -> Error,
+    ) -> Result<T, Error> {
+        match result {
+            Ok(done) => {
+                self.commit().await.map_err(error)?;
+                Ok(done)
+            }
+            Err(e) if self.rollback().await => Err(transaction_gone(e)),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Undoes the operation now. Returns `true` when the transaction is gone (see
     /// [`rollback_to`]): the operation's error must say so.
     #[must_use = "a transaction that is gone must be said in the operation's error"]

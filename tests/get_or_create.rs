@@ -182,37 +182,39 @@ macro_rules! races {
     }};
 }
 
-#[cfg(feature = "postgres")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_get_or_create_postgres() {
-    common::bounded_test(async {
-        let pool = common::postgres_pool("concurrent_get_or_create").await;
-        exec!(pool.acquire().await.unwrap(), plans_table(Kind::Postgres));
-        races!(pool.clone(), Kind::Postgres, false);
-        exec!(
-            pool.acquire().await.unwrap(),
-            "DELETE FROM plans".to_string()
-        );
-        races!(pool, Kind::Postgres, true);
-    })
-    .await
+/// The load test on a server: through the pool, then each task in a transaction of its own.
+macro_rules! concurrent_on_server {
+    ($name:ident, $feature:literal, $pool:path, $kind:expr) => {
+        #[cfg(feature = $feature)]
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $name() {
+            common::bounded_test(async {
+                let pool = $pool("concurrent_get_or_create").await;
+                exec!(pool.acquire().await.unwrap(), plans_table($kind));
+                races!(pool.clone(), $kind, false);
+                exec!(
+                    pool.acquire().await.unwrap(),
+                    "DELETE FROM plans".to_string()
+                );
+                races!(pool, $kind, true);
+            })
+            .await
+        }
+    };
 }
 
-#[cfg(feature = "mysql")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_get_or_create_mariadb() {
-    common::bounded_test(async {
-        let pool = common::mariadb_pool("concurrent_get_or_create").await;
-        exec!(pool.acquire().await.unwrap(), plans_table(Kind::MariaDb));
-        races!(pool.clone(), Kind::MariaDb, false);
-        exec!(
-            pool.acquire().await.unwrap(),
-            "DELETE FROM plans".to_string()
-        );
-        races!(pool, Kind::MariaDb, true);
-    })
-    .await
-}
+concurrent_on_server!(
+    concurrent_get_or_create_postgres,
+    "postgres",
+    common::postgres_pool,
+    Kind::Postgres
+);
+concurrent_on_server!(
+    concurrent_get_or_create_mariadb,
+    "mysql",
+    common::mariadb_pool,
+    Kind::MariaDb
+);
 
 /// SQLite through a pool on one file: writers take turns, and the INSERT that lost the race
 /// finds the winner's row.

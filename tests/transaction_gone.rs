@@ -176,11 +176,11 @@ fn assert_gone(result: Result<Outer, sqlx_factory::Error>, claim_error: &str) {
     assert!(text.contains("ended the whole transaction"), "{text}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deadlock_in_nested_savepoint_caller_transaction_mariadb() {
+/// The operation fails saying the transaction is gone, and nothing of it stays.
+async fn nothing_runs_outside_the_transaction(test: &str, in_tx: bool) {
     common::bounded_test(async {
-        let pool = common::mariadb_pool("deadlock_nested_tx").await;
-        let (result, claim_error) = deadlock_in_hook(&pool, true).await;
+        let pool = common::mariadb_pool(test).await;
+        let (result, claim_error) = deadlock_in_hook(&pool, in_tx).await;
         assert_gone(result, &claim_error);
         assert_eq!(
             stored(&pool).await,
@@ -192,16 +192,11 @@ async fn deadlock_in_nested_savepoint_caller_transaction_mariadb() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deadlock_in_nested_savepoint_caller_transaction_mariadb() {
+    nothing_runs_outside_the_transaction("deadlock_nested_tx", true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deadlock_in_nested_savepoint_pool_mariadb() {
-    common::bounded_test(async {
-        let pool = common::mariadb_pool("deadlock_nested_pool").await;
-        let (result, claim_error) = deadlock_in_hook(&pool, false).await;
-        assert_gone(result, &claim_error);
-        assert_eq!(
-            stored(&pool).await,
-            (0, 0, 0),
-            "nothing of the operation ran outside the transaction"
-        );
-    })
-    .await
+    nothing_runs_outside_the_transaction("deadlock_nested_pool", false).await;
 }

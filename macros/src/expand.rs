@@ -157,6 +157,15 @@ impl<'a> Expander<'a> {
         let deferred_bounds = self.deferred_bounds();
         // `(row, inserted)` variants of `create` and `create_batch`, for models whose creates
         // may find a stored row.
+        // What `create()` and its variants ask: every field storable, the `back_reference`
+        // steps makeable, a bound session that reads the row back, required fields set.
+        let create_bounds = quote! {
+            #(#store_checks,)*
+            #(#deferred_bounds,)*
+            S: #private::ReadsRow<#model>,
+            S: #private::Session<#model> + #private::State<#model>,
+            #(#required_checks,)*
+        };
         let get_or_create_methods = (!self.lookup_fields().is_empty()).then(|| {
             quote! {
                 /// As `create()`, with whether the row was inserted: `false` when a stored row
@@ -164,11 +173,7 @@ impl<'a> Expander<'a> {
                 /// transient fields hold this call's values, not values it was made from).
                 pub fn get_or_create(self) -> #private::GetOrCreate<S, #model>
                 where
-                    #(#store_checks,)*
-                    #(#deferred_bounds,)*
-                    S: #private::ReadsRow<#model>,
-                    S: #private::Session<#model> + #private::State<#model>,
-                    #(#required_checks,)*
+                    #create_bounds
                 {
                     let rows = self.__factory_rows(1, #private::None);
                     #private::GetOrCreate::new(self.__factory, rows)
@@ -179,11 +184,7 @@ impl<'a> Expander<'a> {
                 /// inserted).
                 pub fn get_or_create_batch(self, n: usize) -> #private::GetOrCreateBatch<S, #model>
                 where
-                    #(#store_checks,)*
-                    #(#deferred_bounds,)*
-                    S: #private::ReadsRow<#model>,
-                    S: #private::Session<#model> + #private::State<#model>,
-                    #(#required_checks,)*
+                    #create_bounds
                 {
                     let rows = self.__factory_rows(n, #private::None);
                     #private::GetOrCreateBatch::new(self.__factory, rows)
@@ -348,11 +349,7 @@ impl<'a> Expander<'a> {
                 /// stored it; parents of associations are created first, in the same session.
                 pub fn create(self) -> #private::Create<S, #model>
                 where
-                    #(#store_checks,)*
-                    #(#deferred_bounds,)*
-                    S: #private::ReadsRow<#model>,
-                    S: #private::Session<#model> + #private::State<#model>,
-                    #(#required_checks,)*
+                    #create_bounds
                 {
                     let rows = self.__factory_rows(1, #private::None);
                     #private::Create::new(self.__factory, rows)
@@ -362,11 +359,7 @@ impl<'a> Expander<'a> {
                 pub fn create_batch(self, n: usize) -> #private::CreateBatch<S, #model>
                 where
                     #(#required_params: 'static,)*
-                    #(#store_checks,)*
-                    #(#deferred_bounds,)*
-                    S: #private::ReadsRow<#model>,
-                    S: #private::Session<#model> + #private::State<#model>,
-                    #(#required_checks,)*
+                    #create_bounds
                 {
                     #create_batch_body
                 }
