@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use sqlx::Database;
 
-use crate::__private::{ColumnOf, ForeignKey, Reference};
+use crate::__private::ColumnOf;
 use crate::backend::Backend;
 use crate::bulk::Args;
 use crate::create::InsertParent;
@@ -39,7 +39,7 @@ pub struct Back {
 pub type DeferredFn<DB, M, P> = for<'a> fn(
     &'a mut <DB as Database>::Connection,
     Arc<dyn RowSource<P>>,
-    &'a [M],
+    &'a mut [M],
     &'static Back,
     Operation,
     Option<u64>,
@@ -91,7 +91,7 @@ pub fn deferred_fn<DB: Backend, M: 'static, P: 'static>(
 fn deferred_step<'a, DB, M, P, const NAME: u64>(
     conn: &'a mut DB::Connection,
     source: Arc<dyn RowSource<P>>,
-    rows: &'a [M],
+    rows: &'a mut [M],
     back: &'static Back,
     operation: Operation,
     seed: Option<u64>,
@@ -104,10 +104,12 @@ where
     P::Key: ColumnOf<DB>,
 {
     Box::pin(async move {
-        let keys: Vec<M::Key> = rows.iter().map(M::key).collect();
-        let source: Arc<dyn RowSource<P>> = Arc::new(PointBack::<P, M::Key, NAME> {
+        // What the parent's field stores of each row: its key, or the field that field
+        // `references`.
+        let values: Vec<M::Value> = rows.iter_mut().map(M::back_value).collect();
+        let source: Arc<dyn RowSource<P>> = Arc::new(PointBack::<P, M::Value, NAME> {
             inner: source,
-            keys,
+            keys: values.clone(),
             point_back: M::point_back,
         });
         let mut created =
@@ -115,8 +117,8 @@ where
                 .await?;
         // A parent with `get_or_create` may be found instead of inserted: then it points at
         // another row, and setting this row's key to it would store a wrong reference.
-        for (row, parent) in rows.iter().zip(created.iter_mut()) {
-            if !M::points_back(parent, &row.key()) {
+        for (value, parent) in values.iter().zip(created.iter_mut()) {
+            if !M::points_back(parent, value) {
                 return Err(Error::wrap(
                     M::FACTORY,
                     M::TABLE,
@@ -167,51 +169,47 @@ where
 }
 
 /// How a child model `Self` points its `back_reference` parent `P` back at a row: sets `P`'s
-/// field whose name hashes to `NAME` to the row's key.
+/// field whose name hashes to `NAME` to what that field stores of the row ([`BackKey`]).
 ///
 /// The derive implements it for every `back_reference`, with no where-clause: a name `P` lacks
 /// (or a field that cannot hold the key) is then one error in the impl's body, at the derive,
-/// under the user's `back_reference = ..` (through [`BackReference`]), and `create()` still
+/// under the user's `back_reference = ..` (through [`BackKey`]), and `create()` still
 /// type-checks, so it adds none.
 pub trait BackSet<P, const NAME: u64>: Association {
-    /// Writes `key` into `parent`'s back-reference field.
-    fn point_back(parent: &mut P, key: Self::Key);
-    /// Whether `parent`'s back-reference field holds `key` (a parent `get_or_create` found
+    /// What `P`'s back-reference field stores of a row ([`BackKey::Value`]).
+    type Value: Clone + Send + Sync + 'static;
+    /// That value of `row`.
+    fn back_value(row: &mut Self) -> Self::Value;
+    /// Writes `value` into `parent`'s back-reference field.
+    fn point_back(parent: &mut P, value: Self::Value);
+    /// Whether `parent`'s back-reference field holds `value` (a parent `get_or_create` found
     /// may point at another row).
-    fn points_back(parent: &mut P, key: &Self::Key) -> bool;
+    fn points_back(parent: &mut P, value: &Self::Value) -> bool;
+}
+
+/// What a model's association field whose name hashes to `NAME` stores of a parent row of
+/// type `Q`: the parent's primary key, or the field its `references` names. The derive
+/// implements it for every association of one field; a `back_reference` on the parent's side
+/// uses it to point the row it creates back at the parent.
+#[diagnostic::on_unimplemented(
+    message = "`back_reference` names no field of `{Self}` whose association can point back at `{Q}`",
+    label = "`{Self}` has no field of this name with `#[factory(association = ..)]` whose key type is `{Q}`'s key (or the field its `references` names)",
+    note = "name the field of `{Self}` whose `association` points back at this model: the parent row created after this one stores this row's key (or the field its `references` names) in it"
+)]
+pub trait BackKey<const NAME: u64, Q> {
+    /// The field's key type: `Q`'s primary key's, or the referenced field's.
+    type Value: Clone + Send + Sync + 'static;
+    /// The value the field stores of `parent`.
+    fn value_of(parent: &mut Q) -> Self::Value;
+    /// Sets the field to `value`.
+    fn set_back(&mut self, value: Self::Value);
+    /// The value the field holds (`None` for NULL).
+    fn back_key(&mut self) -> Option<&Self::Value>;
 }
 
 /// `a::b::Name` → `Name`.
-fn short_name(path: &'static str) -> &'static str {
+pub(crate) fn short_name(path: &'static str) -> &'static str {
     path.rsplit("::").next().unwrap_or(path)
-}
-
-/// A model with a column field whose name hashes to `NAME` and that can hold a key of type `K`
-/// (`K` or `Option<K>`): what `back_reference = <field>` must name.
-#[diagnostic::on_unimplemented(
-    message = "`back_reference` names no field of `{Self}` that can hold this model's key `{K}`",
-    label = "`{Self}` has no column field of this name with type `{K}` or `Option<{K}>`",
-    note = "name the field of `{Self}` whose `association` points back at this model: the parent row created after this one stores this row's key in it"
-)]
-pub trait BackReference<const NAME: u64, K>: Sized {
-    /// Sets the field to `key`.
-    fn set_back(&mut self, key: K);
-    /// The key the field holds (`None` for NULL).
-    fn back_key(&mut self) -> Option<&K>;
-}
-
-#[diagnostic::do_not_recommend]
-impl<T, K, const NAME: u64> BackReference<NAME, K> for T
-where
-    T: Reference<NAME>,
-    <T as Reference<NAME>>::Value: ForeignKey<K, ()>,
-{
-    fn set_back(&mut self, key: K) {
-        *self.field() = ForeignKey::from_key(key);
-    }
-    fn back_key(&mut self) -> Option<&K> {
-        ForeignKey::<K, ()>::key_ref(self.field())
-    }
 }
 
 /// The parent rows of a `back_reference`, drawn from the parent factory, with their field

@@ -52,6 +52,17 @@ pub trait Backend: Database + private::Sealed {
         0
     }
 
+    /// A failed statement aborts the transaction around it until a `ROLLBACK` (PostgreSQL):
+    /// a statement that may fail for a reason the operation handles runs in a savepoint.
+    /// Elsewhere a failed statement undoes itself alone.
+    const ABORTS_ON_ERROR: bool = false;
+
+    /// What ends a `SELECT` that must read the latest committed rows inside a transaction,
+    /// not its snapshot: after an INSERT lost a race on a `get_or_create` key, the row that
+    /// won is read back. MariaDB's `REPEATABLE READ` reads a snapshot unless the read locks;
+    /// PostgreSQL's `READ COMMITTED` statement and SQLite's writer see it as they are.
+    const LATEST_READ: &'static str = "";
+
     /// Appends `ident` quoted as an identifier, with embedded quote characters doubled.
     fn push_ident(sql: &mut String, ident: &str);
 
@@ -301,6 +312,7 @@ impl Backend for sqlx::Postgres {
     const MAX_ROWS_PER_INSERT: usize = 500;
     const SEED_ROWS_PER_INSERT: usize = 500;
     const EMPTY_ROW_VALUES: &'static str = "DEFAULT VALUES";
+    const ABORTS_ON_ERROR: bool = true;
 
     fn push_ident(sql: &mut String, ident: &str) {
         push_quoted(sql, ident, '"');
@@ -354,6 +366,7 @@ impl Backend for sqlx::MySql {
     const SEED_ROWS_PER_INSERT: usize = 1_000;
     const EMPTY_ROW_VALUES: &'static str = "() VALUES ()";
     const MEASURES_VALUES: bool = true;
+    const LATEST_READ: &'static str = " LOCK IN SHARE MODE";
 
     /// Encoded into a scratch buffer of the thread's: the length the value adds to the
     /// statement's packet. A value that fails to encode counts 0; binding it fails after.

@@ -714,13 +714,7 @@ async fn run_with<DB: Backend, M: Insert<DB>>(
         }
     }
     .await;
-    let result = match result {
-        Ok(inserted) => scope.commit().await.map_err(error).map(|()| inserted),
-        Err(e) => {
-            scope.rollback().await;
-            Err(e)
-        }
-    };
+    let result = scope.finish(result, error).await;
     session.release();
     result
 }

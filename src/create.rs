@@ -29,6 +29,10 @@ pub trait Pending<M> {
     type CreateBatch: Future<Output = Result<Vec<M>, Error>>;
     /// The future of a seed (`insert_many`).
     type InsertMany: Future<Output = Result<u64, Error>>;
+    /// The future of a `get_or_create()`: the row, and whether it was inserted.
+    type GetOrCreate: Future<Output = Result<(M, bool), Error>>;
+    /// The future of a `get_or_create_batch(n)`: each row, and whether it was inserted.
+    type GetOrCreateBatch: Future<Output = Result<Vec<(M, bool)>, Error>>;
 }
 
 /// Never awaited: `create` requires [`Session`], which [`NoSession`] does not implement.
@@ -36,12 +40,16 @@ impl<M> Pending<M> for NoSession {
     type Create = std::future::Pending<Result<M, Error>>;
     type CreateBatch = std::future::Pending<Result<Vec<M>, Error>>;
     type InsertMany = std::future::Pending<Result<u64, Error>>;
+    type GetOrCreate = std::future::Pending<Result<(M, bool), Error>>;
+    type GetOrCreateBatch = std::future::Pending<Result<Vec<(M, bool)>, Error>>;
 }
 
 impl<'c, DB: Backend, M> Pending<M> for Bound<'c, DB> {
     type Create = BoxFuture<'c, Result<M, Error>>;
     type CreateBatch = BoxFuture<'c, Result<Vec<M>, Error>>;
     type InsertMany = BoxFuture<'c, Result<u64, Error>>;
+    type GetOrCreate = BoxFuture<'c, Result<(M, bool), Error>>;
+    type GetOrCreateBatch = BoxFuture<'c, Result<Vec<(M, bool)>, Error>>;
 }
 
 /// A state that can insert `M`: a bound session whose backend stores every column of `M`.
@@ -60,6 +68,10 @@ pub trait State<M: Model>: Pending<M> + Sized {
     fn insert_batch(state: FactoryState<Self, M>, rows: Batch<M>) -> Self::CreateBatch;
     /// Starts a seed.
     fn insert_many(job: InsertMany<Self, M>) -> Self::InsertMany;
+    /// Starts a `get_or_create()`.
+    fn get_or_create_one(state: FactoryState<Self, M>, rows: Rows<M>) -> Self::GetOrCreate;
+    /// Starts a `get_or_create_batch(n)`.
+    fn get_or_create_batch(state: FactoryState<Self, M>, rows: Rows<M>) -> Self::GetOrCreateBatch;
 }
 
 impl<M: Model> State<M> for NoSession {
@@ -72,6 +84,14 @@ impl<M: Model> State<M> for NoSession {
     }
 
     fn insert_many(_: InsertMany<Self, M>) -> Self::InsertMany {
+        std::future::pending()
+    }
+
+    fn get_or_create_one(_: FactoryState<Self, M>, _: Rows<M>) -> Self::GetOrCreate {
+        std::future::pending()
+    }
+
+    fn get_or_create_batch(_: FactoryState<Self, M>, _: Rows<M>) -> Self::GetOrCreateBatch {
         std::future::pending()
     }
 }
@@ -92,7 +112,7 @@ impl<'c, DB: Backend, M: Insert<DB>> State<M> for Bound<'c, DB> {
     fn insert_batch(state: FactoryState<Self, M>, rows: Batch<M>) -> Self::CreateBatch {
         let operation = Operation::CreateBatch { rows: rows.len() };
         match rows {
-            Batch::Drawn(rows) => Box::pin(run::<DB, M>(state, rows, operation)),
+            Batch::Drawn(rows) => Box::pin(run::<DB, M>(state, rows, operation, None)),
             Batch::Lazy(lazy) => Box::pin(run_lazy::<DB, M>(state, lazy, operation)),
         }
     }
@@ -100,6 +120,40 @@ impl<'c, DB: Backend, M: Insert<DB>> State<M> for Bound<'c, DB> {
     fn insert_many(job: InsertMany<Self, M>) -> Self::InsertMany {
         Box::pin(crate::bulk::run::<DB, M>(job))
     }
+
+    fn get_or_create_one(state: FactoryState<Self, M>, rows: Rows<M>) -> Self::GetOrCreate {
+        Box::pin(async move {
+            let mut rows = run_reporting::<DB, M>(state, rows, Operation::Create).await?;
+            match rows.pop() {
+                Some(row) => Ok(row),
+                None => Err(Error::new(
+                    M::FACTORY,
+                    M::TABLE,
+                    Operation::Create,
+                    sqlx::Error::RowNotFound,
+                )),
+            }
+        })
+    }
+
+    fn get_or_create_batch(state: FactoryState<Self, M>, rows: Rows<M>) -> Self::GetOrCreateBatch {
+        let operation = Operation::CreateBatch {
+            rows: rows.rows.len(),
+        };
+        Box::pin(run_reporting::<DB, M>(state, rows, operation))
+    }
+}
+
+/// [`run`], each row with whether it was inserted (`false`: a stored row found by its
+/// `get_or_create` key, or the row of a key an earlier row of the operation inserted).
+async fn run_reporting<DB: Backend, M: Insert<DB>>(
+    state: FactoryState<Bound<'_, DB>, M>,
+    rows: Rows<M>,
+    operation: Operation,
+) -> Result<Vec<(M, bool)>, Error> {
+    let mut inserted = Vec::with_capacity(rows.rows.len());
+    let rows = run::<DB, M>(state, rows, operation, Some(&mut inserted)).await?;
+    Ok(rows.into_iter().zip(inserted).collect())
 }
 
 // Hidden from "the trait is implemented for" hints: the error's own note says what to do.
@@ -138,25 +192,33 @@ pub struct Create<S: Pending<M>, M: Model> {
     start: fn(FactoryState<S, M>, Rows<M>) -> S::Create,
 }
 
-impl<S: State<M>, M: Model> Create<S, M> {
-    #[doc(hidden)]
-    pub fn new(state: FactoryState<S, M>, rows: Rows<M>) -> Self {
-        Create {
-            state,
-            rows,
-            start: S::insert_one,
+/// `new` and `IntoFuture` of a pending operation on drawn rows: `$future` is its future in
+/// [`Pending`], `$start` the [`State`] method that starts it.
+macro_rules! pending_rows {
+    ($name:ident, $future:ident, $start:ident, $output:ty) => {
+        impl<S: State<M>, M: Model> $name<S, M> {
+            #[doc(hidden)]
+            pub fn new(state: FactoryState<S, M>, rows: Rows<M>) -> Self {
+                $name {
+                    state,
+                    rows,
+                    start: S::$start,
+                }
+            }
         }
-    }
+
+        impl<S: Pending<M>, M: Model> IntoFuture for $name<S, M> {
+            type Output = Result<$output, Error>;
+            type IntoFuture = S::$future;
+
+            fn into_future(self) -> Self::IntoFuture {
+                (self.start)(self.state, self.rows)
+            }
+        }
+    };
 }
 
-impl<S: Pending<M>, M: Model> IntoFuture for Create<S, M> {
-    type Output = Result<M, Error>;
-    type IntoFuture = S::Create;
-
-    fn into_future(self) -> Self::IntoFuture {
-        (self.start)(self.state, self.rows)
-    }
-}
+pending_rows!(Create, Create, insert_one, M);
 
 /// The pending result of `create_batch(n)`: `.await` it to insert the rows, in multi-row
 /// INSERTs of at most 500 rows (fewer when the backend's bind-parameter limit says so).
@@ -262,6 +324,61 @@ impl<S: Pending<M>, M: Model> IntoFuture for CreateBatch<S, M> {
     }
 }
 
+/// The pending result of `get_or_create()` on a model with `#[factory(get_or_create(..))]`:
+/// `.await` it for the row and whether it was inserted, as Django's `get_or_create` returns
+/// `(object, created)`. `false`: a stored row with this key was found and returned as stored.
+///
+/// ```
+/// use sqlx_factory::Factory;
+///
+/// #[derive(Debug, sqlx::FromRow, Factory)]
+/// #[factory(table = "users", get_or_create(email))]
+/// struct User {
+///     #[factory(primary_key)]
+///     id: i64,
+///     email: String,
+///     /// Not a column: what the factory was given, never read from the database.
+///     #[sqlx(skip)]
+///     #[factory(transient, default = "secret".to_string())]
+///     password: String,
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect("sqlite::memory:").await?;
+/// sqlx::raw_sql("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT UNIQUE)").execute(&mut conn).await?;
+/// let (admin, created) = User::factory().with_session(&mut conn).email("admin@example.com").get_or_create().await?;
+/// assert!(created);
+/// let (again, created) = User::factory().with_session(&mut conn).email("admin@example.com").password("other").get_or_create().await?;
+/// assert!(!created); // found: the stored row, with this call's transient values
+/// assert_eq!((again.id, again.password.as_str()), (admin.id, "other"));
+/// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+/// ```
+#[must_use = "nothing is inserted until the result of `get_or_create()` is awaited"]
+pub struct GetOrCreate<S: Pending<M>, M: Model> {
+    state: FactoryState<S, M>,
+    rows: Rows<M>,
+    start: fn(FactoryState<S, M>, Rows<M>) -> S::GetOrCreate,
+}
+
+pending_rows!(GetOrCreate, GetOrCreate, get_or_create_one, (M, bool));
+
+/// The pending result of `get_or_create_batch(n)`: `.await` it for each row, in order, with
+/// whether it was inserted (`false` for a stored row found by its key, and for a row whose key
+/// an earlier row of the same batch inserted).
+#[must_use = "nothing is inserted until the result of `get_or_create_batch()` is awaited"]
+pub struct GetOrCreateBatch<S: Pending<M>, M: Model> {
+    state: FactoryState<S, M>,
+    rows: Rows<M>,
+    start: fn(FactoryState<S, M>, Rows<M>) -> S::GetOrCreateBatch,
+}
+
+pending_rows!(
+    GetOrCreateBatch,
+    GetOrCreateBatch,
+    get_or_create_batch,
+    Vec<(M, bool)>
+);
+
 /// Parents, the INSERTs, then the after-create steps, all on the bound connection.
 ///
 /// An operation that may send more than one writing statement (chunks, parents, related rows,
@@ -272,6 +389,7 @@ async fn run<DB: Backend, M: Insert<DB>>(
     state: FactoryState<Bound<'_, DB>, M>,
     rows: Rows<M>,
     operation: Operation,
+    inserted: Option<&mut Vec<bool>>,
 ) -> Result<Vec<M>, Error> {
     let FactoryState {
         mut session,
@@ -287,7 +405,8 @@ async fn run<DB: Backend, M: Insert<DB>>(
         } else {
             Kept::Committed
         };
-        let result = run_steps::<DB, M>(&mut session, rows, &after_create, operation, kept).await;
+        let result =
+            run_steps::<DB, M>(&mut session, rows, &after_create, operation, kept, inserted).await;
         session.release();
         return result;
     }
@@ -298,15 +417,10 @@ async fn run<DB: Backend, M: Insert<DB>>(
         &after_create,
         operation,
         Kept::Nothing,
+        inserted,
     )
     .await;
-    let result = match result {
-        Ok(created) => scope.commit().await.map_err(error).map(|()| created),
-        Err(e) => {
-            scope.rollback().await;
-            Err(e)
-        }
-    };
+    let result = scope.finish(result, error).await;
     session.release();
     result
 }
@@ -340,7 +454,7 @@ async fn run_lazy<DB: Backend, M: Insert<DB>>(
             let more = lazy.next(most);
             first.rows.extend(more.rows);
         }
-        return run::<DB, M>(state, first, operation).await;
+        return run::<DB, M>(state, first, operation, None).await;
     }
     let FactoryState {
         mut session,
@@ -424,22 +538,25 @@ async fn run_lazy<DB: Backend, M: Insert<DB>>(
         }
         Err(e) => Err(e),
     };
-    let result = match result {
-        Ok(created) => scope.commit().await.map_err(error).map(|()| created),
-        Err(e) => {
-            scope.rollback().await;
-            Err(e)
-        }
-    };
+    let result = scope.finish(result, error).await;
     session.release();
     result
 }
 
 /// Whether `rows` go in one INSERT (or a get-or-create's one INSERT after its lookups) with no
-/// parent to create first.
+/// parent to create first, and nothing read after it that may fail: a get-or-create that
+/// repeats a key reads that key's row back after the INSERT.
 fn one_write<DB: Backend, M: Insert<DB>>(rows: &Rows<M>) -> bool {
     if M::needs_parents(&rows.parents) {
         return false;
+    }
+    if !M::GET_OR_CREATE.is_empty() && rows.rows.len() > 1 {
+        let keys: Vec<M::LookupKey> = rows.rows.iter().map(M::lookup_key).collect();
+        for (i, key) in keys.iter().enumerate() {
+            if !M::lookup_key_has_null(key) && keys[..i].contains(key) {
+                return false;
+            }
+        }
     }
     match rows.rows.len() {
         0 | 1 => true,
@@ -460,8 +577,15 @@ async fn run_steps<'c, DB: Backend, M: Insert<DB>>(
     after_create: &[Box<dyn AfterCreate<M, Bound<'c, DB>>>],
     operation: Operation,
     kept: Kept,
+    inserted: Option<&mut Vec<bool>>,
 ) -> Result<Vec<M>, Error> {
-    let created = insert_rows::<DB, M>(session.conn(), rows, operation, kept).await?;
+    let count = rows.rows.len();
+    let created = in_span::<M, _>(
+        insert_or_get::<DB, M>(session.conn(), rows, operation, kept, inserted),
+        operation,
+        count,
+    )
+    .await?;
     run_after_create::<DB, M>(session, &created, after_create, operation).await?;
     Ok(created)
 }
@@ -473,7 +597,7 @@ async fn run_after_create<'c, DB: Backend, M: Insert<DB>>(
     operation: Operation,
 ) -> Result<(), Error> {
     for (i, step) in after_create.iter().enumerate() {
-        step.run(created, session).await.map_err(|e| {
+        let error = |e| {
             Error::wrap(
                 M::FACTORY,
                 M::TABLE,
@@ -481,7 +605,15 @@ async fn run_after_create<'c, DB: Backend, M: Insert<DB>>(
                 Step::AfterCreate { index: i + 1 },
                 e,
             )
-        })?;
+        };
+        step.run(created, session).await.map_err(error)?;
+        // A nested operation of the step (a hook's, whose error the hook handled) found the
+        // transaction gone: nothing more of this operation may be sent, it would autocommit.
+        if crate::scope::is_gone::<DB>(session.conn()) {
+            return Err(crate::scope::transaction_gone(error(
+                crate::scope::GONE_IN_STEP.into(),
+            )));
+        }
     }
     Ok(())
 }
@@ -496,7 +628,7 @@ pub(crate) async fn insert_rows<DB: Backend, M: Insert<DB>>(
 ) -> Result<Vec<M>, Error> {
     let count = rows.rows.len();
     in_span::<M, _>(
-        insert_or_get::<DB, M>(conn, rows, operation, kept),
+        insert_or_get::<DB, M>(conn, rows, operation, kept, None),
         operation,
         count,
     )
@@ -541,7 +673,7 @@ async fn create_general<DB: Backend, M: Insert<DB>>(
     state: FactoryState<Bound<'_, DB>, M>,
     rows: Rows<M>,
 ) -> Result<M, Error> {
-    let created = run::<DB, M>(state, rows, Operation::Create).await?;
+    let created = run::<DB, M>(state, rows, Operation::Create, None).await?;
     created.into_iter().next().ok_or_else(|| {
         Error::new(
             M::FACTORY,
@@ -616,16 +748,23 @@ async fn create_plain<DB: Backend, M: Insert<DB>>(
     result
 }
 
+/// The rows inserted, or got or created; `inserted` (when asked) says of each row whether it
+/// was inserted.
 async fn insert_or_get<DB: Backend, M: Insert<DB>>(
     conn: &mut DB::Connection,
     rows: Rows<M>,
     operation: Operation,
     kept: Kept,
+    inserted: Option<&mut Vec<bool>>,
 ) -> Result<Vec<M>, Error> {
     if M::GET_OR_CREATE.is_empty() {
-        insert_new::<DB, M>(conn, rows, operation, kept).await
+        let created = insert_new::<DB, M>(conn, rows, operation, kept).await?;
+        if let Some(inserted) = inserted {
+            inserted.extend(created.iter().map(|_| true));
+        }
+        Ok(created)
     } else {
-        get_or_create::<DB, M>(conn, rows, operation, kept).await
+        get_or_create::<DB, M>(conn, rows, operation, kept, inserted).await
     }
 }
 
@@ -949,7 +1088,8 @@ enum Source {
 }
 
 /// `get_or_create`: the stored rows of the keys that exist are looked up first (so a get
-/// creates no parent), and only the other rows are inserted, with their parents, as
+/// creates no parent, unless the key holds a parent's key: then every parent is got or
+/// created first), and only the other rows are inserted, with their parents, as
 /// [`insert_new`] does. A key with a NULL part never matches (NULL is not equal to NULL): its
 /// row is always inserted. A key repeated in one operation is inserted once.
 async fn get_or_create<DB: Backend, M: Insert<DB>>(
@@ -957,14 +1097,22 @@ async fn get_or_create<DB: Backend, M: Insert<DB>>(
     rows: Rows<M>,
     operation: Operation,
     kept: Kept,
+    reported: Option<&mut Vec<bool>>,
 ) -> Result<Vec<M>, Error> {
     let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
     let Rows {
-        rows,
+        mut rows,
         set,
-        parents,
+        mut parents,
         seed,
     } = rows;
+    // Until its parent exists, an association's field holds a placeholder that matches no
+    // stored row: the parents (got or created by their own factories) come first.
+    if M::KEY_HAS_PARENT
+        && let Some(step) = M::create_parents(&mut parents, &mut rows, &mut *conn, operation, seed)
+    {
+        step.await?;
+    }
     let keys: Vec<M::LookupKey> = rows.iter().map(M::lookup_key).collect();
     let mut wanted: Vec<&M::LookupKey> = Vec::new();
     for key in &keys {
@@ -994,7 +1142,7 @@ async fn get_or_create<DB: Backend, M: Insert<DB>>(
         }
         Some(budget)
     };
-    let found = select_by_keys::<DB, M>(conn, &wanted, budget)
+    let found = select_by_keys::<DB, M>(conn, &wanted, budget, false)
         .await
         .map_err(error)?;
     let mut sources = Vec::with_capacity(rows.len());
@@ -1031,11 +1179,38 @@ async fn get_or_create<DB: Backend, M: Insert<DB>>(
         parents,
         seed,
     };
-    let mut inserted: Vec<Option<M>> = insert_new::<DB, M>(conn, inserted, operation, kept)
-        .await?
-        .into_iter()
-        .map(Some)
-        .collect();
+    // The new rows were inserted by another connection first (their INSERT lost the race).
+    let mut raced = false;
+    let mut inserted: Vec<Option<M>> =
+        match insert_keys_new::<DB, M>(conn, inserted, operation, kept).await {
+            Ok(rows) => rows.into_iter().map(Some).collect(),
+            Err((e, None)) => return Err(e),
+            Err((e, Some(transients))) => {
+                raced = true;
+                // Another connection inserted one of these keys between the lookup and the INSERT
+                // (parallel tests that share a default row): the row that won is the stored row
+                // for that key. Only when every new key is now found; otherwise the clash was on
+                // another unique column, and that error stands.
+                let again = select_by_keys::<DB, M>(conn, &new_keys, budget, true)
+                    .await
+                    .map_err(error)?;
+                let mut won = Vec::with_capacity(new_keys.len());
+                for (key, transient) in new_keys.iter().zip(transients) {
+                    let stored = (!M::lookup_key_has_null(key))
+                        .then(|| again.iter().find(|(k, _)| k == *key))
+                        .flatten();
+                    let Some((_, stored)) = stored else {
+                        return Err(e);
+                    };
+                    let mut row = M::check_returned(stored)
+                        .and_then(|()| M::from_row(stored))
+                        .map_err(error)?;
+                    row.restore_transient(transient);
+                    won.push(Some(row));
+                }
+                won
+            }
+        };
     // Each repeated key once: 300 rows of one 100 kB key are one key to read back, not 30 MB.
     let mut repeats: Vec<&M::LookupKey> = Vec::new();
     for (source, key) in sources.iter().zip(&keys) {
@@ -1046,19 +1221,21 @@ async fn get_or_create<DB: Backend, M: Insert<DB>>(
     let read_back = if repeats.is_empty() {
         Vec::new()
     } else {
-        select_by_keys::<DB, M>(conn, &repeats, budget)
+        select_by_keys::<DB, M>(conn, &repeats, budget, false)
             .await
             .map_err(error)?
     };
-    let decode = |rows: &[(M::LookupKey, DB::Row)], key: &M::LookupKey| match rows
-        .iter()
-        .find(|(k, _)| k == key)
-    {
-        Some((_, row)) => M::check_returned(row).and_then(|()| M::from_row(row)),
-        None => Err(sqlx::Error::RowNotFound),
+    let decode = |rows: &[(M::LookupKey, DB::Row)], key: &M::LookupKey| {
+        rows.iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, row)| M::check_returned(row).and_then(|()| M::from_row(row)))
     };
     let mut out = Vec::with_capacity(sources.len());
+    let mut reported = reported;
     for ((source, key), transient) in sources.into_iter().zip(&keys).zip(transients) {
+        if let Some(reported) = reported.as_mut() {
+            reported.push(matches!(source, Source::Inserted(_)) && !raced);
+        }
         let mut row = match source {
             Source::Inserted(i) => match inserted[i].take() {
                 Some(row) => row,
@@ -1067,7 +1244,10 @@ async fn get_or_create<DB: Backend, M: Insert<DB>>(
             Source::Found(i) => M::check_returned(&found[i].1)
                 .and_then(|()| M::from_row(&found[i].1))
                 .map_err(error)?,
-            Source::Repeat => decode(&read_back, key).map_err(error)?,
+            Source::Repeat => match decode(&read_back, key) {
+                Some(row) => row.map_err(error)?,
+                None => return Err(stored_form_differs::<M>(operation, key)),
+            },
         };
         if let Some(transient) = transient {
             row.restore_transient(transient);
@@ -1077,13 +1257,122 @@ async fn get_or_create<DB: Backend, M: Insert<DB>>(
     Ok(out)
 }
 
+/// A repeated key's row, inserted once, that reading back by the key did not find.
+fn stored_form_differs<M: Model>(operation: Operation, key: &M::LookupKey) -> Error {
+    Error::wrap(
+        M::FACTORY,
+        M::TABLE,
+        operation,
+        Step::Insert,
+        format!(
+            "the `{model}` row of `get_or_create` key {key} was inserted once for the rows \
+             that repeat the key, but reading it back by that key found no row: the stored \
+             key differs from the one sent (a trigger or the column's type changed it: \
+             case, fractional seconds rounded, text truncated or padded); give the key the \
+             value the database stores",
+            model = crate::back::short_name(std::any::type_name::<M>()),
+            key = M::key_text(key),
+        )
+        .into(),
+    )
+}
+
+/// The new rows of a get_or_create, inserted with their parents as [`insert_new`] does, in a
+/// savepoint of their own inside a transaction where a failed INSERT would abort it
+/// (PostgreSQL) or leave parents created for it: the transaction stays usable and holds
+/// nothing of the attempt. (Elsewhere, with no parents, the failed INSERT undoes itself, and
+/// the savepoint's two round trips are saved.) On a unique violation by the rows' one INSERT,
+/// the error comes with the transient values of the rows it carried, for the rows that won
+/// the race in their place.
+#[allow(clippy::type_complexity)]
+async fn insert_keys_new<DB: Backend, M: Insert<DB>>(
+    conn: &mut DB::Connection,
+    rows: Rows<M>,
+    operation: Operation,
+    kept: Kept,
+) -> Result<Vec<M>, (Error, Option<Vec<M::Transient>>)> {
+    let Rows {
+        mut rows,
+        set,
+        mut parents,
+        seed,
+    } = rows;
+    let count = rows.len();
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
+    let savepoint =
+        if in_transaction::<DB>(conn) && (DB::ABORTS_ON_ERROR || M::needs_parents(&parents)) {
+            let name = crate::scope::open_savepoint::<DB>(conn)
+                .await
+                .map_err(|e| (error(e), None))?;
+            Some(name)
+        } else {
+            None
+        };
+    let mut created = Vec::with_capacity(count);
+    let mut sent = Ok(());
+    if let Some(step) = M::create_parents(&mut parents, &mut rows, &mut *conn, operation, seed) {
+        sent = step.await;
+    }
+    let mut read = Created {
+        rows: &mut created,
+        transient: Vec::new(),
+    };
+    if sent.is_ok() {
+        let mut numbering = Numbering { index: 0, of: 0 };
+        sent = send_chunks::<DB, M>(
+            &mut *conn,
+            rows,
+            set,
+            operation,
+            kept,
+            &mut numbering,
+            &mut read,
+        )
+        .await;
+    }
+    // Bound and not read back: the rows of the INSERT that failed.
+    let unread = std::mem::take(&mut read.transient);
+    if sent.is_ok()
+        && let Some(step) = M::after_insert(&mut parents, &mut created, &mut *conn, operation, seed)
+    {
+        sent = step.await;
+    }
+    match (sent, savepoint) {
+        (Ok(()), None) => Ok(created),
+        (Ok(()), Some(name)) => {
+            DB::execute_raw(conn, format!("RELEASE SAVEPOINT {name}"))
+                .await
+                .map_err(|e| (error(e), None))?;
+            Ok(created)
+        }
+        (Err(e), savepoint) => {
+            if let Some(name) = savepoint
+                && crate::scope::rollback_to::<DB>(conn, &name).await
+            {
+                return Err((crate::scope::transaction_gone(e), None));
+            }
+            // The first INSERT failed on a unique constraint with every row bound: a race
+            // on a key is possible. Any other failure is the operation's error.
+            let raced = created.is_empty()
+                && unread.len() == count
+                && matches!(e.as_sqlx(), Some(sqlx::Error::Database(db)) if db.is_unique_violation());
+            Err((e, raced.then_some(unread)))
+        }
+    }
+}
+
 /// The stored rows whose `get_or_create` columns equal one of `keys`, with their keys as Rust
 /// sees them: `SELECT .. WHERE (k = ?) OR ..`, in statements under the bind limit and, with
-/// `budget`, keys of at most that many bytes ([`Insert::lookup_key_size`]) each.
+/// `budget`, keys of at most that many bytes ([`Insert::lookup_key_size`]) each. `latest`:
+/// the latest committed rows, not a transaction's snapshot ([`Backend::LATEST_READ`]).
 async fn select_by_keys<DB: Backend, M: Insert<DB>>(
     conn: &mut DB::Connection,
     keys: &[&M::LookupKey],
     budget: Option<usize>,
+    latest: bool,
 ) -> Result<Vec<(M::LookupKey, DB::Row)>, sqlx::Error> {
     let per_key = M::GET_OR_CREATE.len();
     let most = rows_per_statement::<DB>(per_key);
@@ -1111,6 +1400,7 @@ async fn select_by_keys<DB: Backend, M: Insert<DB>>(
             M::COLUMNS,
             M::GET_OR_CREATE,
             chunk.len(),
+            latest,
         );
         let mut args = DB::Arguments::default();
         for key in chunk {

@@ -62,6 +62,9 @@ pub(crate) enum Kept {
     InTransaction,
     /// One INSERT on a connection with no transaction: autocommitted.
     Committed,
+    /// The database ended the whole transaction (MariaDB does on a deadlock): the operation's
+    /// savepoint could not be rolled back to, and nothing more of it was sent.
+    TransactionGone,
 }
 
 /// Which factory operation failed, as named in an [`Error`].
@@ -326,6 +329,13 @@ impl fmt::Display for Error {
             Kept::Committed => {
                 "; the INSERT succeeded and, with no transaction on this connection, its row \
                  is committed"
+            }
+            Kept::TransactionGone => {
+                "; the database ended the whole transaction (MariaDB does on a deadlock or, \
+                 with innodb_rollback_on_timeout, a lock wait timeout), so this operation's \
+                 savepoint could not be rolled back to and nothing more of it was sent: every \
+                 earlier statement of the transaction is undone, and statements sent on this \
+                 connection now run outside any transaction"
             }
         })
     }

@@ -133,7 +133,7 @@ mod values;
 pub use backend::Backend;
 pub use bulk::{InsertMany, InsertManyKeys, KeyType, Progress};
 pub use check::{CheckReport, Finding, Severity};
-pub use create::{Create, CreateBatch};
+pub use create::{Create, CreateBatch, GetOrCreate, GetOrCreateBatch};
 pub use error::{Error, Operation, Step};
 pub use lint::LintReport;
 pub use model::Creatable;

@@ -33,6 +33,10 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     /// row on them returns that row instead of failing. Empty for plain inserts.
     const GET_OR_CREATE: &'static [&'static str] = &[];
 
+    /// A `get_or_create` column is the foreign key of an association: the parents are got or
+    /// created before the lookup, which needs their real keys.
+    const KEY_HAS_PARENT: bool = false;
+
     /// The values of the `get_or_create` columns (`()` without them).
     type LookupKey: PartialEq + Clone + Send + Sync;
 
@@ -46,6 +50,13 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     fn lookup_key_has_null(key: &Self::LookupKey) -> bool {
         let _ = key;
         false
+    }
+
+    /// A `get_or_create` key as an error names it: `email = "a@b.c"`, each value by its
+    /// `Debug` (by its type where it has none).
+    fn key_text(key: &Self::LookupKey) -> String {
+        let _ = key;
+        String::new()
     }
 
     /// About how many bytes this row's values take in a statement, to keep a multi-row INSERT

@@ -14,7 +14,7 @@ pub use ::std::boxed::Box;
 pub use ::std::sync::Arc;
 pub use ::std::vec::Vec;
 
-pub use crate::back::{Back, BackReference, BackSet, Deferred, DeferredFn, deferred_fn};
+pub use crate::back::{Back, BackKey, BackSet, Deferred, DeferredFn, deferred_fn};
 pub use crate::backend::Backend;
 pub use crate::bulk::{ArgSink, Args, ChunkSource, InsertMany};
 pub use crate::check::{
@@ -22,14 +22,28 @@ pub use crate::check::{
     Measure, MeasureKnown, MeasureOther, ParentTable, check_model, column, json_column,
     sample_seed,
 };
-pub use crate::create::{Create, CreateBatch, InsertParent, ParentKey, Pending, State};
+pub use crate::create::{
+    Create, CreateBatch, GetOrCreate, GetOrCreateBatch, InsertParent, ParentKey, Pending, State,
+};
 pub use crate::cycle::{Parent, Reach, cycle_error, on_cycle};
 pub use crate::dates::DateValue;
 pub use crate::error::{Error, Operation};
 pub use crate::future::BoxFuture;
 pub use crate::lint::lint;
 pub use crate::model::{Association, Creatable, DefaultRows, Insert, Model, RowSource, Rows};
-pub use crate::probe::{ByLength, BySize, EncodedOn, LengthOn, NonNullKey, NullableKey, Probe};
+pub use crate::probe::{
+    ByLength, BySize, DebugKey, EncodedOn, LengthOn, NonNullKey, NullableKey, OpaqueKey, Probe,
+};
+pub use ::std::string::String;
+
+/// A `get_or_create` key's columns and values as one text: `a = 1, b = "x"`.
+pub fn key_text(parts: &[(&str, String)]) -> String {
+    let parts: Vec<String> = parts
+        .iter()
+        .map(|(column, value)| format!("{column} = {value}"))
+        .collect();
+    parts.join(", ")
+}
 pub use crate::seed::{Draw, child_seed, draw, next_sequence};
 pub use crate::session::{
     BindSession, Bound, Cloneable, IntoSession, NoSession, Session, SessionArg, Unbound,

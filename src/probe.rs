@@ -138,3 +138,27 @@ impl<T> NonNullKey for &Probe<'_, T> {
         false
     }
 }
+
+/// A `get_or_create` key value as an error shows it: its `Debug` form.
+pub trait DebugKey {
+    /// The value's text.
+    fn key_text(&self) -> String;
+}
+
+impl<T: std::fmt::Debug> DebugKey for Probe<'_, T> {
+    fn key_text(&self) -> String {
+        format!("{:?}", self.0)
+    }
+}
+
+/// A key value without `Debug`: named, not shown.
+pub trait OpaqueKey {
+    /// The value's text.
+    fn key_text(&self) -> String;
+}
+
+impl<T> OpaqueKey for &Probe<'_, T> {
+    fn key_text(&self) -> String {
+        format!("(a `{}`)", std::any::type_name::<T>())
+    }
+}

@@ -18,12 +18,14 @@
 //! connection sends the `ROLLBACK` before its next statement (the pool's ping when it goes
 //! back, or the next user's), so nothing of a cancelled operation is committed.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use sqlx::Database;
 use sqlx_core::transaction::TransactionManager;
 
 use crate::backend::Backend;
+use crate::error::{Error, Kept};
 use crate::session::Bound;
 
 type Manager<DB> = <DB as Database>::TransactionManager;
@@ -32,6 +34,102 @@ type Manager<DB> = <DB as Database>::TransactionManager;
 pub(crate) fn in_transaction<DB: Backend>(conn: &DB::Connection) -> bool {
     Manager::<DB>::get_transaction_depth(conn) > 0
 }
+
+/// Sends `SAVEPOINT <name>` under a name of its own and returns the name.
+pub(crate) async fn open_savepoint<DB: Backend>(
+    conn: &mut DB::Connection,
+) -> Result<String, sqlx::Error> {
+    // Unique in the process: nested operations (a hook's) never reuse an open name, which
+    // MariaDB would take as releasing the outer savepoint.
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let name = format!("sqlx_factory_{}", NEXT.fetch_add(1, Ordering::Relaxed));
+    DB::execute_raw(conn, format!("SAVEPOINT {name}")).await?;
+    Ok(name)
+}
+
+/// The error of an operation whose savepoint could not be rolled back to: the transaction
+/// around it is gone (`error` is what ended it, or what failed after).
+pub(crate) fn transaction_gone(error: Error) -> Error {
+    error.kept(Kept::TransactionGone)
+}
+
+/// Sends `ROLLBACK TO` and `RELEASE` of the savepoint `name`, unless the transaction is known
+/// to be gone. Returns `true` when it is gone: the savepoint no longer exists because the
+/// database ended the whole transaction (MariaDB does on a deadlock), so every later
+/// statement would run outside any transaction. The connection is marked for the levels of
+/// ours around this one ([`is_gone`]).
+pub(crate) async fn rollback_to<DB: Backend>(conn: &mut DB::Connection, name: &str) -> bool {
+    if is_gone::<DB>(conn) {
+        return true;
+    }
+    let sql = format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}");
+    if DB::execute_raw(conn, sql).await.is_ok() {
+        return false;
+    }
+    mark_gone::<DB>(conn);
+    true
+}
+
+/// A connection with levels of ours open: how many, and whether the database ended the
+/// transaction under them. A hook's nested operation runs on its outer operation's
+/// connection; when the nested one finds its savepoint gone (and the hook handles the
+/// error), the outer one learns it here before it sends anything more.
+struct Open {
+    conn: usize,
+    levels: usize,
+    gone: bool,
+}
+
+static OPEN: Mutex<Vec<Open>> = Mutex::new(Vec::new());
+
+/// A connection's identity while it is borrowed by an operation: its address.
+fn conn_id<DB: Backend>(conn: &DB::Connection) -> usize {
+    std::ptr::from_ref(conn) as usize
+}
+
+fn open_levels() -> std::sync::MutexGuard<'static, Vec<Open>> {
+    OPEN.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn enter(conn: usize) {
+    let mut open = open_levels();
+    match open.iter_mut().find(|o| o.conn == conn) {
+        Some(o) => o.levels += 1,
+        None => open.push(Open {
+            conn,
+            levels: 1,
+            gone: false,
+        }),
+    }
+}
+
+fn leave(conn: usize) {
+    let mut open = open_levels();
+    if let Some(i) = open.iter().position(|o| o.conn == conn) {
+        open[i].levels -= 1;
+        if open[i].levels == 0 {
+            open.swap_remove(i);
+        }
+    }
+}
+
+fn mark_gone<DB: Backend>(conn: &DB::Connection) {
+    let id = conn_id::<DB>(conn);
+    if let Some(o) = open_levels().iter_mut().find(|o| o.conn == id) {
+        o.gone = true;
+    }
+}
+
+/// Whether the database ended the transaction under the levels of ours open on `conn`.
+pub(crate) fn is_gone<DB: Backend>(conn: &DB::Connection) -> bool {
+    let id = conn_id::<DB>(conn);
+    open_levels().iter().any(|o| o.conn == id && o.gone)
+}
+
+/// The message of a step after which the transaction was found gone.
+pub(crate) const GONE_IN_STEP: &str = "an operation inside this step could not roll back to its \
+    savepoint";
 
 /// What a [`Scope`] opened.
 enum Level {
@@ -48,6 +146,8 @@ enum Level {
 pub(crate) struct Scope<'s, 'c, DB: Backend> {
     session: &'s mut Bound<'c, DB>,
     level: Level,
+    /// The connection's [`conn_id`], entered in [`OPEN`] while the level is open.
+    conn: usize,
 }
 
 impl<'s, 'c, DB: Backend> Scope<'s, 'c, DB> {
@@ -55,23 +155,25 @@ impl<'s, 'c, DB: Backend> Scope<'s, 'c, DB> {
     /// with SQLSTATE 25P02 and changes nothing: that error is returned.
     pub(crate) async fn begin(session: &'s mut Bound<'c, DB>) -> Result<Self, sqlx::Error> {
         if in_transaction::<DB>(session.conn()) {
-            // Unique in the process: nested operations (a hook's) never reuse an open name,
-            // which MariaDB would take as releasing the outer savepoint.
-            static NEXT: AtomicU64 = AtomicU64::new(1);
-            let name = format!("sqlx_factory_{}", NEXT.fetch_add(1, Ordering::Relaxed));
-            DB::execute_raw(session.conn(), format!("SAVEPOINT {name}")).await?;
+            let name = open_savepoint::<DB>(session.conn()).await?;
+            let conn = conn_id::<DB>(session.conn());
+            enter(conn);
             return Ok(Scope {
                 session,
                 level: Level::Savepoint(name),
+                conn,
             });
         }
         // Dropped while this is in flight, sqlx's guard does nothing at depth 0 and the
         // connection may stay inside an empty transaction sqlx does not know of: sqlx's own
         // `conn.begin()` has the same window. Nothing of the operation was sent yet.
         Manager::<DB>::begin(session.conn(), None).await?;
+        let conn = conn_id::<DB>(session.conn());
+        enter(conn);
         Ok(Scope {
             session,
             level: Level::Transaction { finishing: false },
+            conn,
         })
     }
 
@@ -80,8 +182,22 @@ impl<'s, 'c, DB: Backend> Scope<'s, 'c, DB> {
         self.session
     }
 
-    /// Releases the savepoint, or commits our own transaction.
+    /// Releases the savepoint, or commits our own transaction. Fails, sending nothing (or a
+    /// `ROLLBACK` that leaves sqlx's count of our own level right), when the database ended
+    /// the transaction under it: a `COMMIT` then would report success for nothing.
     pub(crate) async fn commit(mut self) -> Result<(), sqlx::Error> {
+        if is_gone::<DB>(self.session.conn()) {
+            if let Level::Transaction { finishing } = &mut self.level {
+                *finishing = true;
+                let _ = Manager::<DB>::rollback(self.session.conn()).await;
+                *finishing = false;
+            }
+            return Err(sqlx::Error::Protocol(
+                "the database ended the transaction this operation ran in (MariaDB does on a \
+                 deadlock): nothing of it is kept"
+                    .into(),
+            ));
+        }
         match &mut self.level {
             Level::Savepoint(name) => {
                 let sql = format!("RELEASE SAVEPOINT {name}");
@@ -96,19 +212,37 @@ impl<'s, 'c, DB: Backend> Scope<'s, 'c, DB> {
         }
     }
 
-    /// Undoes the operation now.
-    pub(crate) async fn rollback(mut self) {
-        // If this fails, the operation's own error is the one to report: the savepoint ends
-        // with the caller's transaction, and our own transaction is rolled back by `drop`.
-        match &mut self.level {
-            Level::Savepoint(name) => {
-                let sql = format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}");
-                let _ = DB::execute_raw(self.session.conn(), sql).await;
+    /// Ends the operation with its `result`: commits on success (a failed commit is the
+    /// operation's error, through `error`), rolls back on failure, and says in the error when
+    /// the transaction is gone.
+    pub(crate) async fn finish<T>(
+        self,
+        result: Result<T, Error>,
+        error: impl FnOnce(sqlx::Error) -> Error,
+    ) -> Result<T, Error> {
+        match result {
+            Ok(done) => {
+                self.commit().await.map_err(error)?;
+                Ok(done)
             }
+            Err(e) if self.rollback().await => Err(transaction_gone(e)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Undoes the operation now. Returns `true` when the transaction is gone (see
+    /// [`rollback_to`]): the operation's error must say so.
+    #[must_use = "a transaction that is gone must be said in the operation's error"]
+    pub(crate) async fn rollback(mut self) -> bool {
+        // If our own transaction's rollback fails, the operation's own error is the one to
+        // report: `drop` rolls it back.
+        match &mut self.level {
+            Level::Savepoint(name) => rollback_to::<DB>(self.session.conn(), name).await,
             Level::Transaction { finishing } => {
                 *finishing = true;
                 let _ = Manager::<DB>::rollback(self.session.conn()).await;
                 *finishing = false;
+                is_gone::<DB>(self.session.conn())
             }
         }
     }
@@ -116,6 +250,7 @@ impl<'s, 'c, DB: Backend> Scope<'s, 'c, DB> {
 
 impl<DB: Backend> Drop for Scope<'_, '_, DB> {
     fn drop(&mut self) {
+        leave(self.conn);
         let Level::Transaction { finishing } = self.level else {
             return;
         };

@@ -241,6 +241,7 @@ pub(crate) fn select_by_keys_sql<DB: Backend>(
     columns: &'static [Column],
     keys: &[&str],
     count: usize,
+    latest: bool,
 ) -> String {
     let mut sql = String::from("SELECT ");
     push_columns::<DB>(&mut sql, columns);
@@ -263,6 +264,9 @@ pub(crate) fn select_by_keys_sql<DB: Backend>(
             DB::push_placeholder(&mut sql, index);
         }
         sql.push(')');
+    }
+    if latest {
+        sql.push_str(DB::LATEST_READ);
     }
     sql
 }
@@ -419,7 +423,7 @@ mod tests {
 
     #[test]
     fn get_or_create_looks_up_keys() {
-        let select = select_by_keys_sql::<sqlx::Sqlite>("users", COLUMNS, &["email"], 2);
+        let select = select_by_keys_sql::<sqlx::Sqlite>("users", COLUMNS, &["email"], 2, false);
         assert_eq!(
             select,
             r#"SELECT "id", "email", "created_at" FROM "users" WHERE ("email" = ?) OR ("email" = ?)"#

@@ -708,3 +708,50 @@ on_every_backend! {
         assert!(sessions.iter().all(|s| s.head_event_id.is_some()));
     }
 }
+
+/// A `back_reference` whose parent's field `references` a column other than the key: the
+/// parent created after each row stores that column (`number`), not the row's id.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "numbered_sessions")]
+struct NumberedSession {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(sequence = |n| 1_000_000 + n as i64)]
+    number: i64,
+    #[factory(association = NumberedEvent, back_reference = session_number)]
+    head_event_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "numbered_events")]
+struct NumberedEvent {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(association = NumberedSession, references = number)]
+    session_number: i64,
+}
+
+on_every_backend! {
+    /// With a FOREIGN KEY on `number`: create() and create_batch(2) link each event to its
+    /// session by number, and each session's head to its event.
+    async fn back_reference_to_referenced_field(conn, kind) {
+        if kind == Kind::Sqlite {
+            exec!(conn, "PRAGMA foreign_keys = ON".to_string());
+        }
+        exec!(conn, format!("CREATE TABLE numbered_sessions (id {}, number BIGINT NOT NULL UNIQUE, head_event_id BIGINT)", kind.serial_pk()));
+        exec!(conn, format!("CREATE TABLE numbered_events (id {}, session_number BIGINT NOT NULL REFERENCES numbered_sessions (number))", kind.serial_pk()));
+        let mut tx = conn.begin().await.unwrap();
+        let one = NumberedSession::factory().with_session(&mut tx).create().await.unwrap();
+        let two = NumberedSession::factory().with_session(&mut tx).create_batch(2).await.unwrap();
+        tx.commit().await.unwrap();
+        let stored: Vec<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT s.id, s.number, e.session_number FROM numbered_sessions s \
+             JOIN numbered_events e ON e.id = s.head_event_id ORDER BY s.id",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+        let expected: Vec<(i64, i64, i64)> = [&one].into_iter().chain(&two).map(|s| (s.id, s.number, s.number)).collect();
+        assert_eq!(stored, expected, "each session's head event stores the session's number");
+    }
+}

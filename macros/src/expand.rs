@@ -158,6 +158,42 @@ impl<'a> Expander<'a> {
         let store_checks = crate::stored::store_checks(input);
         let cycle_checks = crate::cycle::checks(input);
         let deferred_bounds = self.deferred_bounds();
+        // `(row, inserted)` variants of `create` and `create_batch`, for models whose creates
+        // may find a stored row.
+        // What `create()` and its variants ask: every field storable, the `back_reference`
+        // steps makeable, a bound session that reads the row back, required fields set.
+        let create_bounds = quote! {
+            #(#store_checks,)*
+            #(#deferred_bounds,)*
+            S: #private::ReadsRow<#model>,
+            S: #private::Session<#model> + #private::State<#model>,
+            #(#required_checks,)*
+        };
+        let get_or_create_methods = (!self.lookup_fields().is_empty()).then(|| {
+            quote! {
+                /// As `create()`, with whether the row was inserted: `false` when a stored row
+                /// with this `get_or_create` key was found and returned as stored (its
+                /// transient fields hold this call's values, not values it was made from).
+                pub fn get_or_create(self) -> #private::GetOrCreate<S, #model>
+                where
+                    #create_bounds
+                {
+                    let rows = self.__factory_rows(1, #private::None);
+                    #private::GetOrCreate::new(self.__factory, rows)
+                }
+
+                /// As `create_batch(n)`, each row with whether it was inserted (`false` for a
+                /// stored row found by its key, and for a key an earlier row of the batch
+                /// inserted).
+                pub fn get_or_create_batch(self, n: usize) -> #private::GetOrCreateBatch<S, #model>
+                where
+                    #create_bounds
+                {
+                    let rows = self.__factory_rows(n, #private::None);
+                    #private::GetOrCreateBatch::new(self.__factory, rows)
+                }
+            }
+        });
         // Rows are drawn chunk by chunk as they are sent, unless a `back_reference` parent
         // needs the bound session's `Deferred` step, which the unbound drawer does not make.
         let create_batch_body = if self.associations().any(|f| f.is_deferred()) {
@@ -179,6 +215,7 @@ impl<'a> Expander<'a> {
         let fields_module = crate::refs::fields_module_def(input);
         let reference_impls = crate::refs::reference_impls(input);
         let back_set_impls = crate::refs::back_set_impls(input);
+        let back_key_impls = crate::refs::back_key_impls(input);
         let creatable_impl = crate::creatable::creatable_impl(input, factory);
 
         let factory_doc = format!(
@@ -315,11 +352,7 @@ impl<'a> Expander<'a> {
                 /// stored it; parents of associations are created first, in the same session.
                 pub fn create(self) -> #private::Create<S, #model>
                 where
-                    #(#store_checks,)*
-                    #(#deferred_bounds,)*
-                    S: #private::ReadsRow<#model>,
-                    S: #private::Session<#model> + #private::State<#model>,
-                    #(#required_checks,)*
+                    #create_bounds
                 {
                     let rows = self.__factory_rows(1, #private::None);
                     #private::Create::new(self.__factory, rows)
@@ -329,14 +362,12 @@ impl<'a> Expander<'a> {
                 pub fn create_batch(self, n: usize) -> #private::CreateBatch<S, #model>
                 where
                     #(#required_params: 'static,)*
-                    #(#store_checks,)*
-                    #(#deferred_bounds,)*
-                    S: #private::ReadsRow<#model>,
-                    S: #private::Session<#model> + #private::State<#model>,
-                    #(#required_checks,)*
+                    #create_bounds
                 {
                     #create_batch_body
                 }
+
+                #get_or_create_methods
 
                 /// Seeding mode: inserts `n` rows drawn chunk by chunk (memory stays flat), with
                 /// `COPY` on PostgreSQL and multi-row INSERTs without `RETURNING` elsewhere, and
@@ -406,6 +437,7 @@ impl<'a> Expander<'a> {
 
             #reference_impls
             #back_set_impls
+            #back_key_impls
             #creatable_impl
 
             #[automatically_derived]

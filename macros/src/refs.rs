@@ -104,7 +104,18 @@ fn assign_key(
     let ident = f.ident;
     let ty = f.ty;
     let marker = marker(input, f.ident);
-    let (key_ty, key) = match references {
+    let (key_ty, key) = parent_value(parent, references);
+    let span = ty.span();
+    let private = quote_spanned!(span=> ::sqlx_factory::__private);
+    quote_spanned! {span=>
+        row.#ident = <#ty as #private::ForeignKey<#key_ty, #marker>>::from_key(#key);
+    }
+}
+
+/// The type and value an association field stores of its parent row (`parent`, a `&mut`):
+/// the parent's primary key, or the field `references` names.
+fn parent_value(parent: &Path, references: Option<&Ident>) -> (TokenStream, TokenStream) {
+    match references {
         Some(field) => {
             // Every token under the user's `references` name, parent path included, so a name
             // the parent lacks is one error there.
@@ -125,12 +136,64 @@ fn assign_key(
                 quote_spanned!(span=> <#parent as #private::Association>::key(parent)),
             )
         }
-    };
-    let span = ty.span();
-    let private = quote_spanned!(span=> ::sqlx_factory::__private);
-    quote_spanned! {span=>
-        row.#ident = <#ty as #private::ForeignKey<#key_ty, #marker>>::from_key(#key);
     }
+}
+
+/// `impl<Q> BackKey<NAME, Q> for Model` per association of one field: what the field stores
+/// of a parent row of type `Q` (its primary key, or the field `references` names), and how
+/// to set and read the field. A `back_reference` on the parent's side uses it to point the
+/// row it creates back at the parent. Generic over `Q`, with the parent's traits as bounds,
+/// so that it adds no error of its own to the association's (a wrong parent or `references`
+/// name is reported once, by the association).
+pub fn back_key_impls(input: &Input<'_>) -> TokenStream {
+    let private = format_ident!("__sf");
+    let model = input.ident;
+    let impls = input.fields.iter().filter_map(|f| {
+        f.association()?;
+        if f.is_deferred() || !f.attrs.group.is_empty() || !f.is_column() {
+            return None;
+        }
+        let ident = f.ident;
+        let ty = f.ty;
+        let name = name_hash(&f.name());
+        let (bound, value_ty, value) = match f.attrs.references.as_ref() {
+            Some((_, field)) => {
+                let referenced = name_hash(&field.unraw_string());
+                (
+                    quote!(#private::Reference<#referenced>),
+                    quote!(<__Q as #private::Reference<#referenced>>::Value),
+                    quote!(#private::Clone::clone(<__Q as #private::Reference<#referenced>>::field(parent))),
+                )
+            }
+            None => (
+                quote!(#private::Association),
+                quote!(<__Q as #private::Association>::Key),
+                quote!(<__Q as #private::Association>::key(parent)),
+            ),
+        };
+        // `do_not_recommend`: a wrong `back_reference` name lists no other fields (as numbers).
+        Some(quote! {
+            #[diagnostic::do_not_recommend]
+            #[automatically_derived]
+            impl<__Q: #bound> #private::BackKey<#name, __Q> for #model
+            where
+                #value_ty: #private::Clone + #private::core::marker::Send + #private::core::marker::Sync + 'static,
+                #ty: #private::ForeignKey<#value_ty, ()>,
+            {
+                type Value = #value_ty;
+                fn value_of(parent: &mut __Q) -> Self::Value {
+                    #value
+                }
+                fn set_back(&mut self, value: Self::Value) {
+                    self.#ident = <#ty as #private::ForeignKey<#value_ty, ()>>::from_key(value);
+                }
+                fn back_key(&mut self) -> #private::Option<&Self::Value> {
+                    <#ty as #private::ForeignKey<#value_ty, ()>>::key_ref(&self.#ident)
+                }
+            }
+        })
+    });
+    quote!(#(#impls)*)
 }
 
 /// `tokens` with every span set to `span`.
@@ -163,15 +226,19 @@ pub fn back_set_impls(input: &Input<'_>) -> TokenStream {
         let private = quote_spanned!(span=> ::sqlx_factory::__private);
         let name = name_hash(&back.unraw_string());
         let parent = respan(quote!(#parent), span);
-        let key = quote_spanned!(span=> <#model as #private::Association>::Key);
+        let back_key = quote_spanned!(span=> <#parent as #private::BackKey<#name, #model>>);
         Some(quote_spanned! {span=>
             #[automatically_derived]
             impl #private::BackSet<#parent, #name> for #model {
-                fn point_back(parent: &mut #parent, key: #key) {
-                    <#parent as #private::BackReference<#name, #key>>::set_back(parent, key)
+                type Value = #back_key::Value;
+                fn back_value(row: &mut Self) -> Self::Value {
+                    #back_key::value_of(row)
                 }
-                fn points_back(parent: &mut #parent, key: &#key) -> bool {
-                    <#parent as #private::BackReference<#name, #key>>::back_key(parent) == #private::core::option::Option::Some(key)
+                fn point_back(parent: &mut #parent, value: Self::Value) {
+                    #back_key::set_back(parent, value)
+                }
+                fn points_back(parent: &mut #parent, value: &Self::Value) -> bool {
+                    #back_key::back_key(parent) == #private::core::option::Option::Some(value)
                 }
             }
         })

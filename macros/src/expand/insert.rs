@@ -209,7 +209,7 @@ impl<'a> Expander<'a> {
                         let step = #private::deferred_fn::<__DB, Self, #parent>(step)
                             .expect("sqlx-factory bug: a back_reference step made for other types");
                         let mut created = step(
-                            &mut *conn, source, &*rows, &BACK, operation,
+                            &mut *conn, source, &mut *rows, &BACK, operation,
                             #private::child_seed(seed, #index),
                         ).await?;
                         for (row, parent) in rows.iter_mut().zip(created.iter_mut()) {

@@ -41,11 +41,24 @@ impl<'a> Expander<'a> {
         let key_types = keys.iter().map(|f| f.ty);
         let key_idents = keys.iter().map(|f| f.ident);
         let key_indexes = (0..keys.len()).map(syn::Index::from);
+        let key_indexes2 = (0..keys.len()).map(syn::Index::from);
+        let key_names = keys.iter().map(|f| &f.column);
         let sized_idents = self.columns().map(|f| f.ident);
         // Items a model without the feature would fill with the trait's default are left out.
+        // A `back_reference` key is NULL when the row is inserted: never looked up.
+        let key_has_parent = keys.iter().any(|f| {
+            (f.association().is_some() || f.attrs.group_first.is_some()) && !f.is_deferred()
+        });
         let get_or_create = (!keys.is_empty()).then(|| {
             quote! {
                 const GET_OR_CREATE: &'static [&'static str] = &[#(#key_columns),*];
+                const KEY_HAS_PARENT: bool = #key_has_parent;
+
+                #[allow(unused_imports)]
+                fn key_text(_key: &Self::LookupKey) -> #private::String {
+                    use #private::{DebugKey as _, OpaqueKey as _};
+                    #private::key_text(&[#((#key_names, (&#private::Probe(&_key.#key_indexes2)).key_text())),*])
+                }
 
                 #[allow(unused_imports)]
                 fn lookup_key_has_null(_key: &Self::LookupKey) -> bool {
