@@ -718,6 +718,9 @@ async fn run_with<DB: Backend, M: Insert<DB>>(
         Ok(inserted) => scope.commit().await.map_err(error).map(|()| inserted),
         Err(e) => {
             scope.rollback().await;
+            if let Some(panic) = held_panic(&e) {
+                std::panic::resume_unwind(panic);
+            }
             Err(e)
         }
     };
@@ -1074,10 +1077,30 @@ async fn copy_with<M: Insert<sqlx::Postgres>, K: CopyKeys<M>>(
         let filled = fill_copy(&mut copy, &mut sent, chunks, keys, chunk, &fill);
         let last_row = match filled.await {
             Ok(last_row) => last_row,
-            Err(e) => {
-                // The server's own error, on rows sent before, is the first to report.
+            Err(stop) => {
                 let sent_rows = chunks.drawn;
-                return Err(match end_failed_copy(copy, sent).await {
+                let earlier = end_failed_copy(copy, sent).await;
+                let e = match stop {
+                    Stop::Failed(e) => e,
+                    // Carried up to `run_with`, which resumes it once the seed's savepoint
+                    // or transaction is rolled back.
+                    Stop::Panicked(panic) => {
+                        let held = HeldPanic(std::sync::Mutex::new(Some(panic)));
+                        let step = Step::Rows {
+                            first_row,
+                            last_row: sent_rows,
+                        };
+                        return Err(Error::wrap(
+                            M::FACTORY,
+                            M::TABLE,
+                            chunks.operation,
+                            step,
+                            Box::new(held),
+                        ));
+                    }
+                };
+                // The server's own error, on rows sent before, is the first to report.
+                return Err(match earlier {
                     Some(earlier) => chunks.error(earlier, first_row, sent_rows),
                     None => e,
                 });
@@ -1103,6 +1126,75 @@ struct Fill<'t> {
     piece: usize,
 }
 
+/// Why [`fill_copy`] gave up on its `COPY`.
+#[cfg(feature = "postgres")]
+enum Stop {
+    Failed(Error),
+    /// User code (a `default`, `fake` or `sequence` expression drawing the rows, an `Encode`
+    /// binding them) panicked: the panic is held until the `COPY` is ended, since unwinding
+    /// through the open `PgCopyIn` drops it, and the connection's next statement would read
+    /// the `COPY`'s answers as its own.
+    Panicked(Box<dyn Any + Send>),
+}
+
+#[cfg(feature = "postgres")]
+impl From<Error> for Stop {
+    fn from(e: Error) -> Self {
+        Stop::Failed(e)
+    }
+}
+
+/// A panic of user code inside a `COPY`, carried as the seed's error until its savepoint or
+/// transaction is rolled back, then resumed: inside the caller's transaction PostgreSQL
+/// refuses every statement after the failed `COPY` until that rollback, so resuming it
+/// earlier would leave the caller a transaction that can only be rolled back.
+#[cfg(feature = "postgres")]
+struct HeldPanic(std::sync::Mutex<Option<Box<dyn Any + Send>>>);
+
+#[cfg(feature = "postgres")]
+impl std::fmt::Debug for HeldPanic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HeldPanic")
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl std::fmt::Display for HeldPanic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("user code panicked while the rows were drawn or encoded")
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl std::error::Error for HeldPanic {}
+
+/// The panic [`HeldPanic`] carries in `error` or its sources, if any (a child seed's error
+/// reaches `run_with` inside its parent's).
+fn held_panic(error: &Error) -> Option<Box<dyn Any + Send>> {
+    #[cfg(feature = "postgres")]
+    {
+        let mut at: Option<&(dyn std::error::Error + 'static)> = Some(error);
+        while let Some(e) = at {
+            if let Some(held) = e.downcast_ref::<HeldPanic>() {
+                return held.0.lock().ok()?.take();
+            }
+            at = e.source();
+        }
+    }
+    let _ = error;
+    None
+}
+
+/// Runs user code inside an open `COPY`, holding its panic (see [`Stop::Panicked`]).
+#[cfg(feature = "postgres")]
+fn hold_panic<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Stop> {
+    // Unwind safety: after a panic the seed ends, and nothing reads what `f` touched.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(result) => result.map_err(Stop::Failed),
+        Err(panic) => Err(Stop::Panicked(panic)),
+    }
+}
+
 /// Sends one `COPY`'s rows, from `chunk` on, up to `per_copy` of them and its trailer; the
 /// number of its last row. `sent` tells whether anything (the header first) was sent.
 #[cfg(feature = "postgres")]
@@ -1115,7 +1207,7 @@ async fn fill_copy<M: Insert<sqlx::Postgres>, K: CopyKeys<M>>(
     keys: &mut K,
     mut chunk: Chunk<M>,
     fill: &Fill<'_>,
-) -> Result<u64, Error> {
+) -> Result<u64, Stop> {
     use sqlx::postgres::PgArgumentBuffer;
 
     let &Fill {
@@ -1132,20 +1224,23 @@ async fn fill_copy<M: Insert<sqlx::Postgres>, K: CopyKeys<M>>(
     let last_row = loop {
         let last_row = chunk.first_row + chunk.rows.len() as u64 - 1;
         in_copy += chunk.rows.len();
-        for (row_number, row) in (chunk.first_row..).zip(chunk.rows) {
-            buf.extend_from_slice(&fields.to_be_bytes());
-            let mut sink = CopyRow {
-                buf: &mut buf,
-                types,
-                at: 0,
-            };
-            keys.bind(row, set, &mut sink)
-                .map_err(|e| chunks.error(sqlx::Error::Encode(e), row_number, row_number))?;
-        }
+        hold_panic(|| {
+            for (row_number, row) in (chunk.first_row..).zip(chunk.rows) {
+                buf.extend_from_slice(&fields.to_be_bytes());
+                let mut sink = CopyRow {
+                    buf: &mut buf,
+                    types,
+                    at: 0,
+                };
+                keys.bind(row, set, &mut sink)
+                    .map_err(|e| chunks.error(sqlx::Error::Encode(e), row_number, row_number))?;
+            }
+            Ok(())
+        })?;
         if in_copy >= per_copy {
             break last_row;
         }
-        match chunks.next::<sqlx::Postgres>(piece.min(per_copy - in_copy))? {
+        match hold_panic(|| chunks.next::<sqlx::Postgres>(piece.min(per_copy - in_copy)))? {
             Some(next) => {
                 copy.send(&buf[..])
                     .await
