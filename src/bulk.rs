@@ -959,15 +959,16 @@ pub(crate) struct PgTable {
     /// A table `COPY` writes into. A view (even an updatable one) or a foreign table is not:
     /// its rows go as INSERTs, as `create()` sends them.
     copyable: bool,
-    /// A `BEFORE INSERT` row trigger may replace any value sent, the key included: keys are
-    /// then read back (`INSERT .. RETURNING`), never reserved.
+    /// A `BEFORE INSERT` row trigger, on the table or on one of its partitions, may replace
+    /// any value sent, the key included: keys are then read back (`INSERT .. RETURNING`),
+    /// never reserved.
     row_trigger: bool,
     /// Each column's name and type.
     columns: Vec<(String, PgColumn)>,
 }
 
-/// A column's type as the server stores it (a domain's base type), and its element type
-/// when it is an array (else 0).
+/// A column's type as the server stores it (a domain's base type, through domains over
+/// domains), and its element type when it is an array (else 0).
 #[cfg(feature = "postgres")]
 #[derive(Debug, Clone, Copy, Default)]
 struct PgColumn {
@@ -983,11 +984,19 @@ impl PgTable {
                 SELECT a.attnum, a.attname::text AS name, b.oid::int8 AS oid, \
                        b.typelem::int8 AS elem \
                 FROM pg_attribute a \
-                JOIN pg_type t ON t.oid = a.atttypid \
-                JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END \
+                CROSS JOIN LATERAL ( \
+                    WITH RECURSIVE d (oid, typtype, next, typelem) AS ( \
+                        SELECT t.oid, t.typtype, t.typbasetype, t.typelem FROM pg_type t \
+                        WHERE t.oid = a.atttypid \
+                        UNION ALL \
+                        SELECT t.oid, t.typtype, t.typbasetype, t.typelem \
+                        FROM d JOIN pg_type t ON t.oid = d.next WHERE d.typtype = 'd') \
+                    SELECT oid, typelem FROM d WHERE typtype <> 'd') b \
                 WHERE a.attrelid = $1::text::regclass AND a.attnum > 0 AND NOT a.attisdropped) \
             SELECT c.relkind IN ('r', 'p'), \
-                   EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = c.oid \
+                   EXISTS (SELECT 1 FROM pg_trigger g \
+                           WHERE (g.tgrelid = c.oid \
+                                  OR g.tgrelid IN (SELECT relid FROM pg_partition_tree(c.oid))) \
                            AND NOT g.tgisinternal AND g.tgenabled <> 'D' AND (g.tgtype & 7) = 7), \
                    ARRAY(SELECT name FROM cols ORDER BY attnum), \
                    ARRAY(SELECT oid FROM cols ORDER BY attnum), \
@@ -1561,46 +1570,93 @@ impl ArgSink<sqlx::Postgres> for CopyRow<'_> {
         let offset = buf.len();
         buf.extend_from_slice(&[0; 4]);
         let len = match value.encode(buf) {
-            Ok(sqlx::encode::IsNull::No) => i32::try_from(buf.len() - offset - 4)?,
+            Ok(sqlx::encode::IsNull::No) => {
+                let bound = <T as sqlx::Type<sqlx::Postgres>>::type_info().oid();
+                as_column_type(column, bound.map_or(0, |oid| oid.0), buf, offset + 4);
+                i32::try_from(buf.len() - offset - 4)?
+            }
             Ok(sqlx::encode::IsNull::Yes) => -1,
             Err(e) => {
                 buf.truncate(offset);
                 return Err(e);
             }
         };
-        if len > 0 {
-            let bound = <T as sqlx::Type<sqlx::Postgres>>::type_info().oid();
-            as_column_type(column, bound.map_or(0, |oid| oid.0), &mut buf[offset + 4..]);
-        }
         buf[offset..offset + 4].copy_from_slice(&len.to_be_bytes());
         Ok(())
     }
 }
 
-/// Rewrites a value encoded as the type sqlx binds (`bound`) into the binary form of its
-/// column's type, where the two differ only in a header. A bind parameter gets that from the
-/// server (sqlx learns the parameter's type from `Describe`), a `COPY` does not:
-/// - `jsonb` into `json`: the version byte before the text becomes a space;
+/// Rewrites a value encoded as the type sqlx binds (`bound`), the last thing in `buf` from
+/// `start` on, into the binary form of its column's type, where the two differ only in a
+/// header. A bind parameter gets that from the server (sqlx learns the parameter's type from
+/// `Describe`), a `COPY` does not:
+/// - `jsonb` into `json`: the version byte before the text goes (`json` keeps its text as
+///   sent, so a space there would be stored), in a value or in each element of an array;
 /// - an array of `text` into an array of `varchar`/`bpchar` (or back): the element type in
 ///   the array's header becomes the column's. Their elements' bytes are the same.
 ///
 /// Other pairs are left as they are: the server refuses what it cannot read, naming the
 /// column.
 #[cfg(feature = "postgres")]
-fn as_column_type(column: PgColumn, bound: u32, value: &mut [u8]) {
+fn as_column_type(column: PgColumn, bound: u32, buf: &mut Vec<u8>, start: usize) {
     const JSON: u32 = 114;
     const JSONB: u32 = 3802;
     const TEXT_LIKE: [u32; 3] = [25, 1042, 1043]; // text, bpchar, varchar
     if column.oid == JSON && bound == JSONB {
-        if let Some(version @ 1) = value.first_mut() {
-            *version = b' ';
+        if buf.as_slice().get(start) == Some(&1) {
+            buf.remove(start);
+        }
+    } else if column.elem == JSON {
+        let value = buf.split_off(start);
+        match json_elements(&value) {
+            Some(rewritten) => buf.extend_from_slice(&rewritten),
+            None => buf.extend_from_slice(&value),
         }
     } else if TEXT_LIKE.contains(&column.elem)
-        && let Some(header) = value.get_mut(8..12)
+        && let Some(header) = buf.as_mut_slice().get_mut(start + 8..start + 12)
     {
         let elem = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
         if elem != column.elem && TEXT_LIKE.contains(&elem) {
             header.copy_from_slice(&column.elem.to_be_bytes());
         }
     }
+}
+
+/// An array of `jsonb` as an array of `json`: the element type in its header, and each
+/// element without its version byte. `None` when `value` is not such an array.
+#[cfg(feature = "postgres")]
+fn json_elements(value: &[u8]) -> Option<Vec<u8>> {
+    const JSON: u32 = 114;
+    const JSONB: u32 = 3802;
+    let int = |at: usize| -> Option<i32> {
+        let bytes = value.get(at..at + 4)?;
+        Some(i32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+    };
+    let ndim = usize::try_from(int(0)?).ok()?;
+    if int(8)? as u32 != JSONB {
+        return None;
+    }
+    // The dimensions and lower bounds follow the header, then each element.
+    let mut at = 12 + 8 * ndim;
+    let mut out = Vec::with_capacity(value.len());
+    out.extend_from_slice(value.get(..8)?);
+    out.extend_from_slice(&JSON.to_be_bytes());
+    out.extend_from_slice(value.get(12..at)?);
+    while at < value.len() {
+        let len = int(at)?;
+        at += 4;
+        let Ok(len) = usize::try_from(len) else {
+            out.extend_from_slice(&(-1i32).to_be_bytes());
+            continue;
+        };
+        let element = value.get(at..at + len)?;
+        at += len;
+        let text = match element.split_first() {
+            Some((1, text)) => text,
+            _ => element,
+        };
+        out.extend_from_slice(&i32::try_from(text.len()).ok()?.to_be_bytes());
+        out.extend_from_slice(text);
+    }
+    Some(out)
 }

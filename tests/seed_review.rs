@@ -362,3 +362,284 @@ on_dbs! {
         }
     }
 }
+
+#[cfg(feature = "postgres")]
+mod postgres_tables {
+    use super::*;
+    use sqlx::Connection;
+
+    /// A `json` value under two domains, a `json[]` column.
+    #[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+    #[factory(table = "documents")]
+    struct Document {
+        #[factory(primary_key)]
+        id: i64,
+        #[factory(sequence = |n| sqlx::types::JsonValue::from(vec![format!("doc {n}")]))]
+        body: sqlx::types::JsonValue,
+        #[factory(sequence = |n| vec![sqlx::types::JsonValue::from(n as i64), sqlx::types::JsonValue::from("x")])]
+        parts: Vec<sqlx::types::JsonValue>,
+    }
+
+    /// Each column of `documents` as the seed stores it equals what was drawn.
+    async fn stored_as_drawn(conn: &mut sqlx::PgConnection) {
+        let mut tx = conn.begin().await.unwrap();
+        let seeded = Document::factory()
+            .with_session(&mut tx)
+            .seed(3)
+            .insert_many(30)
+            .await
+            .unwrap();
+        assert_eq!(seeded, 30);
+        let drawn = Document::factory().seed(3).build_batch(30);
+        let stored: Vec<Document> = sqlx::query_as(
+            "SELECT id, body::json AS body, parts::json[] AS parts FROM documents ORDER BY id",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+        let values = |d: &Document| (d.body.clone(), d.parts.clone());
+        assert_eq!(
+            stored.iter().map(values).collect::<Vec<_>>(),
+            drawn.iter().map(values).collect::<Vec<_>>()
+        );
+        tx.rollback().await.unwrap();
+    }
+
+    /// A domain over a domain over `json`, and a `json[]` column: stored as drawn.
+    #[tokio::test]
+    async fn postgres_seed_nested_json_domain_and_json_array() {
+        common::bounded_test(async {
+            let mut conn = common::postgres("postgres_seed_nested_json_domain").await;
+            exec!(
+                &mut conn,
+                "CREATE DOMAIN doc_json AS json;
+                 CREATE DOMAIN checked_doc AS doc_json CHECK (VALUE IS NOT NULL);
+                 CREATE TABLE documents (id BIGSERIAL PRIMARY KEY, body checked_doc NOT NULL,
+                   parts json[] NOT NULL)"
+            );
+            stored_as_drawn(&mut conn).await;
+        })
+        .await
+    }
+
+    #[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+    #[factory(table = "labels")]
+    struct Label {
+        #[factory(primary_key)]
+        id: i64,
+        #[factory(sequence = |n| if n % 3 == 0 { Vec::new() } else { vec![Some(format!("v{}", n % 100)), None] })]
+        names: Vec<Option<String>>,
+        #[factory(sequence = |n| vec![format!("{}", n % 10), "ab".to_string()])]
+        codes: Vec<String>,
+        #[factory(default = None)]
+        maybe: Option<Vec<String>>,
+    }
+
+    /// `varchar[]` with NULL elements and empty arrays, `char(n)[]` (padded by the server),
+    /// a NULL array: stored as drawn.
+    #[tokio::test]
+    async fn postgres_seed_varchar_arrays_with_nulls_and_char_arrays() {
+        common::bounded_test(async {
+            let mut conn = common::postgres("postgres_seed_varchar_nulls").await;
+            exec!(
+                &mut conn,
+                "CREATE TABLE labels (id BIGSERIAL PRIMARY KEY, names varchar(6)[] NOT NULL,
+                   codes char(3)[] NOT NULL, maybe varchar[])"
+            );
+            let mut tx = conn.begin().await.unwrap();
+            let seeded = Label::factory()
+                .with_session(&mut tx)
+                .seed(5)
+                .insert_many(30)
+                .await
+                .unwrap();
+            assert_eq!(seeded, 30);
+            let drawn = Label::factory().seed(5).build_batch(30);
+            let stored: Vec<(Vec<Option<String>>, Vec<String>, Option<Vec<String>>)> =
+                sqlx::query_as(
+                    "SELECT names::text[], ARRAY(SELECT rtrim(c) FROM unnest(codes) c), \
+                     maybe::text[] FROM labels ORDER BY id",
+                )
+                .fetch_all(&mut *tx)
+                .await
+                .unwrap();
+            let drawn: Vec<_> = drawn
+                .iter()
+                .map(|l| (l.names.clone(), l.codes.clone(), l.maybe.clone()))
+                .collect();
+            assert_eq!(stored, drawn);
+            tx.rollback().await.unwrap();
+        })
+        .await
+    }
+
+    #[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+    #[factory(table = "parts")]
+    struct Part {
+        #[factory(primary_key)]
+        id: i64,
+        #[factory(sequence = |n| format!("part{n}"))]
+        name: String,
+    }
+
+    /// The keys `returning_keys` hands back are those of the stored rows, read from a second
+    /// connection after the commit, in the order drawn.
+    async fn keys_are_the_stored_ones(conn: &mut sqlx::PgConnection, table: &str) {
+        let mut tx = conn.begin().await.unwrap();
+        let keys = Part::factory()
+            .with_session(&mut tx)
+            .insert_many(25)
+            .chunk_rows(10)
+            .returning_keys()
+            .await
+            .unwrap();
+        let stored: Vec<(i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT id, name FROM {table} ORDER BY substr(name, 5)::int"
+        )))
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+        tx.rollback().await.unwrap();
+        assert_eq!(stored.len(), 25, "{table}");
+        assert_eq!(
+            keys,
+            stored.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+            "{table}: the keys handed back are the stored rows' keys"
+        );
+    }
+
+    /// A `BEFORE INSERT` trigger that replaces the key, disabled: keys reserved are stored.
+    /// The same trigger on the partition of a partitioned table: the keys it stores are
+    /// handed back.
+    #[tokio::test]
+    async fn postgres_seed_disabled_trigger_and_partition_trigger() {
+        common::bounded_test(async {
+            let mut conn = common::postgres("postgres_seed_partition_trigger").await;
+            exec!(
+                &mut conn,
+                "CREATE FUNCTION shift_id() RETURNS trigger LANGUAGE plpgsql AS
+                   $$ BEGIN NEW.id := NEW.id + 1000000; RETURN NEW; END $$;
+                 CREATE TABLE parts (id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL);
+                 CREATE TRIGGER shift BEFORE INSERT ON parts FOR EACH ROW EXECUTE FUNCTION shift_id();
+                 ALTER TABLE parts DISABLE TRIGGER shift;"
+            );
+            keys_are_the_stored_ones(&mut conn, "parts").await;
+            exec!(
+                &mut conn,
+                "DROP TABLE parts;
+                 CREATE TABLE parts (id BIGSERIAL, name TEXT NOT NULL) PARTITION BY LIST (name);
+                 CREATE TABLE parts_any PARTITION OF parts DEFAULT;
+                 CREATE TRIGGER shift BEFORE INSERT ON parts_any FOR EACH ROW EXECUTE FUNCTION shift_id();"
+            );
+            keys_are_the_stored_ones(&mut conn, "parts").await;
+            exec!(
+                &mut conn,
+                "DROP TRIGGER shift ON parts_any;"
+            );
+            keys_are_the_stored_ones(&mut conn, "parts").await;
+        })
+        .await
+    }
+
+    #[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+    #[factory(table = "elsewhere.Mixed Parts")]
+    struct Elsewhere {
+        #[factory(primary_key)]
+        id: i64,
+        #[factory(sequence = |n| format!("part{n}"))]
+        name: String,
+        #[factory(default = sqlx::types::JsonValue::from(1))]
+        body: sqlx::types::JsonValue,
+    }
+
+    /// A table in another schema, with a mixed-case name holding a space, and a `json`
+    /// column: the catalogue query finds it (a `json` value stored as drawn), and keys are
+    /// reserved from its sequence.
+    #[tokio::test]
+    async fn postgres_seed_table_in_another_schema_mixed_case() {
+        common::bounded_test(async {
+            let mut conn = common::postgres("postgres_seed_other_schema").await;
+            exec!(
+                &mut conn,
+                "DROP SCHEMA IF EXISTS elsewhere CASCADE; CREATE SCHEMA elsewhere;
+                 CREATE TABLE elsewhere.\"Mixed Parts\" (id BIGSERIAL PRIMARY KEY,
+                   name TEXT NOT NULL, body json NOT NULL)"
+            );
+            let mut tx = conn.begin().await.unwrap();
+            let keys = Elsewhere::factory()
+                .with_session(&mut tx)
+                .insert_many(12)
+                .chunk_rows(5)
+                .returning_keys()
+                .await
+                .unwrap();
+            let stored: Vec<(i64, String)> =
+                sqlx::query_as("SELECT id, body::text FROM elsewhere.\"Mixed Parts\" ORDER BY id")
+                    .fetch_all(&mut *tx)
+                    .await
+                    .unwrap();
+            assert_eq!(keys, stored.iter().map(|(id, _)| *id).collect::<Vec<_>>());
+            assert!(stored.iter().all(|(_, body)| body == "1"), "{stored:?}");
+            tx.rollback().await.unwrap();
+            exec!(&mut conn, "DROP SCHEMA elsewhere CASCADE");
+        })
+        .await
+    }
+
+    #[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+    #[factory(table = "part_view")]
+    struct ViewPart {
+        #[factory(primary_key)]
+        id: i64,
+        #[factory(sequence = |n| format!("part{n}"))]
+        name: String,
+    }
+
+    #[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+    #[factory(table = "pieces")]
+    struct Piece {
+        #[factory(primary_key)]
+        id: i64,
+        #[factory(association = ViewPart)]
+        part_id: i64,
+    }
+
+    /// A view with `returning_keys` and `with_children`: keys are those of the rows stored
+    /// through the view, and each has its children.
+    #[tokio::test]
+    async fn postgres_seed_view_with_keys_and_children() {
+        common::bounded_test(async {
+            let mut conn = common::postgres("postgres_seed_view_children").await;
+            exec!(
+                &mut conn,
+                "CREATE TABLE parts (id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL);
+                 CREATE VIEW part_view AS SELECT id, name FROM parts;
+                 CREATE TABLE pieces (id BIGSERIAL PRIMARY KEY,
+                   part_id BIGINT NOT NULL REFERENCES parts (id))"
+            );
+            let mut tx = conn.begin().await.unwrap();
+            let keys = ViewPart::factory()
+                .with_session(&mut tx)
+                .insert_many(9)
+                .chunk_rows(4)
+                .with_children(2, Piece::factory())
+                .returning_keys()
+                .await
+                .unwrap();
+            let stored: Vec<i64> = sqlx::query_scalar("SELECT id FROM parts ORDER BY id")
+                .fetch_all(&mut *tx)
+                .await
+                .unwrap();
+            assert_eq!(keys, stored);
+            let per_part: Vec<(i64, i64)> = sqlx::query_as(
+                "SELECT part_id, COUNT(*) FROM pieces GROUP BY part_id ORDER BY part_id",
+            )
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+            assert_eq!(per_part, stored.iter().map(|k| (*k, 2)).collect::<Vec<_>>());
+            tx.rollback().await.unwrap();
+        })
+        .await
+    }
+}
