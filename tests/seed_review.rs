@@ -659,3 +659,137 @@ mod postgres_tables {
         .await
     }
 }
+
+/// The seeds the cancellation sweeps drop: each sends several statements or `COPY`s.
+const SEEDS: [&str; 3] = [
+    "insert_many(200).chunk_rows(50)",
+    "insert_many(60).chunk_rows(20).with_children(2, Kid)",
+    "insert_many(200).chunk_rows(50).returning_keys()",
+];
+
+/// The rows of `hits` and `kids` each seed of [`SEEDS`] inserts.
+const WHOLE: [(i64, i64); 3] = [(200, 0), (60, 120), (200, 0)];
+
+/// Seed `$op` of [`SEEDS`] on the session `$s`, boxed.
+macro_rules! seed_future {
+    ($op:expr, $s:expr) => {{
+        let s = $s;
+        plan(0, 0, 0);
+        let f: tx::Op<'_> = match $op {
+            0 => Box::pin(async move {
+                let _ = Hit::factory().with_session(s).insert_many(200).chunk_rows(50).await;
+            }),
+            1 => Box::pin(async move {
+                let _ = Hit::factory()
+                    .with_session(s)
+                    .insert_many(60)
+                    .chunk_rows(20)
+                    .with_children(2, Kid::factory())
+                    .await;
+            }),
+            _ => Box::pin(async move {
+                let _ = Hit::factory()
+                    .with_session(s)
+                    .insert_many(200)
+                    .chunk_rows(50)
+                    .returning_keys()
+                    .await;
+            }),
+        };
+        f
+    }};
+}
+
+on_dbs! {
+    [sqlite, postgres, mariadb]
+    /// Each seed through one pool of two, dropped after its k-th poll for every k until it
+    /// completes: after each drop both connections of the pool answer their own queries at
+    /// once (none leaked, none handed back mid-statement), the pool has at most two, and
+    /// a dropped seed is durable whole (its `COMMIT` was in flight) or not at all.
+    async fn cancel_sweep_seeds_through_a_pool(mk, observer, kind) {
+        let pool = mk(2).await.unwrap();
+        let mut findings = Vec::new();
+        for (op, name) in SEEDS.iter().enumerate() {
+            for k in 1..200 {
+                let completed = tx::drive(&mut seed_future!(op, &pool), k).await;
+                let at = format!("[{kind:?}] `{name}` dropped after poll {k}");
+                let both = tokio::time::timeout(Duration::from_secs(5), async {
+                    let mut a = pool.acquire().await?;
+                    let mut b = pool.acquire().await?;
+                    let x: String = sqlx::query_scalar("SELECT 'a'").fetch_one(&mut *a).await?;
+                    let y: String = sqlx::query_scalar("SELECT 'b'").fetch_one(&mut *b).await?;
+                    Ok::<_, sqlx::Error>((x, y))
+                })
+                .await;
+                match both {
+                    Ok(Ok((x, y))) if x == "a" && y == "b" => {}
+                    other => findings.push(format!("{at}: the pool's two connections gave {other:?}")),
+                }
+                if pool.size() > 2 {
+                    findings.push(format!("{at}: the pool has {} connections", pool.size()));
+                }
+                let durable = (count!(observer, "hits"), count!(observer, "kids"));
+                bounded(sqlx::query("DELETE FROM kids").execute(&observer)).await.unwrap();
+                bounded(sqlx::query("DELETE FROM hits").execute(&observer)).await.unwrap();
+                if completed {
+                    break;
+                }
+                // Dropped while its `COMMIT` was in flight, the whole seed is durable.
+                if durable != (0, 0) && durable != WHOLE[op] {
+                    findings.push(format!("{at}: {durable:?} rows are durable"));
+                }
+            }
+        }
+        assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
+    }
+}
+
+on_dbs! {
+    [sqlite]
+    /// Each seed on a bare connection and in the caller's transaction, dropped after its k-th
+    /// poll for every k: the connection answers its own queries, a seed dropped on the bare
+    /// connection is durable whole (its `COMMIT` was in flight) or not at all, and the
+    /// caller's transaction commits its own row.
+    /// (PostgreSQL mid-`COPY` and MariaDB mid-statement drops on a borrowed connection are
+    /// documented limitations: docs/DESIGN.md "What users must do after a cancellation".)
+    async fn cancel_sweep_seeds_on_borrowed_connections(mk, observer, kind) {
+        let pool = mk(1).await.unwrap();
+        let mut findings = Vec::new();
+        for (op, name) in SEEDS.iter().enumerate() {
+            for k in 1..200 {
+                let at = format!("[{kind:?}] `{name}` dropped after poll {k}");
+                let mut conn = bounded(pool.acquire()).await.unwrap();
+                let completed = tx::drive(&mut seed_future!(op, &mut *conn), k).await;
+                answers_its_own_queries!(conn, at);
+                drop(conn);
+                let durable = (count!(observer, "hits"), count!(observer, "kids"));
+                if !completed && durable != (0, 0) && durable != WHOLE[op] {
+                    findings.push(format!("{at}, bare: {durable:?} rows are durable"));
+                }
+                bounded(sqlx::query("DELETE FROM kids").execute(&observer)).await.unwrap();
+                bounded(sqlx::query("DELETE FROM hits").execute(&observer)).await.unwrap();
+
+                let mut tx = bounded(pool.begin()).await.unwrap();
+                let _ = tx::drive(&mut seed_future!(op, &mut tx), k).await;
+                answers_its_own_queries!(tx, at);
+                bounded(sqlx::query("DELETE FROM hits").execute(&mut *tx)).await.unwrap();
+                bounded(sqlx::query("INSERT INTO hits (hits, name) VALUES (1, 'mine')").execute(&mut *tx))
+                    .await
+                    .unwrap();
+                bounded(tx.commit()).await.unwrap();
+                let names: Vec<String> = bounded(sqlx::query_scalar("SELECT name FROM hits").fetch_all(&observer))
+                    .await
+                    .unwrap();
+                if names != ["mine"] {
+                    findings.push(format!("{at}, transaction: durable {names:?}"));
+                }
+                bounded(sqlx::query("DELETE FROM kids").execute(&observer)).await.unwrap();
+                bounded(sqlx::query("DELETE FROM hits").execute(&observer)).await.unwrap();
+                if completed {
+                    break;
+                }
+            }
+        }
+        assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
+    }
+}
