@@ -956,8 +956,10 @@ pub(crate) async fn copy_binary<M: Insert<sqlx::Postgres>>(
 /// What a PostgreSQL seed reads of its table before it sends a row.
 #[cfg(feature = "postgres")]
 pub(crate) struct PgTable {
-    /// A table `COPY` writes into. A view (even an updatable one) or a foreign table is not:
-    /// its rows go as INSERTs, as `create()` sends them.
+    /// A table `COPY` writes into as INSERTs would. A view (even an updatable one) or a
+    /// foreign table is not; nor is a table with an `INSERT` rule (`COPY` applies no rule) or
+    /// with row-level security for the current role (the server refuses `COPY FROM` then):
+    /// their rows go as INSERTs, as `create()` sends them.
     copyable: bool,
     /// A `BEFORE INSERT` row trigger, on the table or on one of its partitions, may replace
     /// any value sent, the key included: keys are then read back (`INSERT .. RETURNING`),
@@ -993,7 +995,10 @@ impl PgTable {
                         FROM d JOIN pg_type t ON t.oid = d.next WHERE d.typtype = 'd') \
                     SELECT oid, typelem FROM d WHERE typtype <> 'd') b \
                 WHERE a.attrelid = $1::text::regclass AND a.attnum > 0 AND NOT a.attisdropped) \
-            SELECT c.relkind IN ('r', 'p'), \
+            SELECT c.relkind IN ('r', 'p') \
+                   AND NOT EXISTS (SELECT 1 FROM pg_rewrite r \
+                                   WHERE r.ev_class = c.oid AND r.ev_type = '3') \
+                   AND NOT row_security_active(c.oid), \
                    EXISTS (SELECT 1 FROM pg_trigger g \
                            WHERE (g.tgrelid = c.oid \
                                   OR g.tgrelid IN (SELECT relid FROM pg_partition_tree(c.oid))) \

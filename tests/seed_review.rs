@@ -563,6 +563,71 @@ mod postgres_tables {
         .await
     }
 
+    /// A table with an `INSERT` rule (which `COPY` does not apply) and one with row-level
+    /// security for the role that seeds (which refuses `COPY FROM`): the seed does what
+    /// `create_batch` does, and hands back the stored keys.
+    #[tokio::test]
+    async fn postgres_seed_rule_and_row_level_security() {
+        common::bounded_test(async {
+            let mut conn = common::postgres("postgres_seed_rule_rls").await;
+            exec!(
+                &mut conn,
+                "CREATE TABLE parts (id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL);
+                 CREATE TABLE part_log (part_id BIGINT NOT NULL);
+                 CREATE RULE logged AS ON INSERT TO parts DO ALSO
+                   INSERT INTO part_log VALUES (NEW.id);"
+            );
+            let mut tx = conn.begin().await.unwrap();
+            let seeded = Part::factory()
+                .with_session(&mut tx)
+                .insert_many(7)
+                .await
+                .unwrap();
+            assert_eq!(seeded, 7);
+            let logged: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM part_log")
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+            assert_eq!(
+                logged, 7,
+                "the rule ran for each row, as it does for create_batch"
+            );
+            tx.rollback().await.unwrap();
+
+            exec!(
+                &mut conn,
+                "DROP RULE logged ON parts;
+                 DO $$ BEGIN CREATE ROLE sqlx_factory_seeder;
+                   EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+                 GRANT USAGE ON SCHEMA sqlx_factory_postgres_seed_rule_rls TO sqlx_factory_seeder;
+                 GRANT SELECT, INSERT ON parts TO sqlx_factory_seeder;
+                 GRANT USAGE, SELECT ON SEQUENCE parts_id_seq TO sqlx_factory_seeder;
+                 ALTER TABLE parts ENABLE ROW LEVEL SECURITY;
+                 CREATE POLICY everything ON parts TO sqlx_factory_seeder
+                   USING (true) WITH CHECK (true);"
+            );
+            let mut tx = conn.begin().await.unwrap();
+            exec!(&mut *tx, "SET LOCAL ROLE sqlx_factory_seeder");
+            let keys = Part::factory()
+                .with_session(&mut tx)
+                .insert_many(7)
+                .returning_keys()
+                .await
+                .unwrap();
+            let stored: Vec<i64> = sqlx::query_scalar("SELECT id FROM parts ORDER BY id")
+                .fetch_all(&mut *tx)
+                .await
+                .unwrap();
+            assert_eq!(keys, stored);
+            tx.rollback().await.unwrap();
+            exec!(
+                &mut conn,
+                "DROP SCHEMA sqlx_factory_postgres_seed_rule_rls CASCADE"
+            );
+        })
+        .await
+    }
+
     #[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
     #[factory(table = "elsewhere.Mixed Parts")]
     struct Elsewhere {
