@@ -915,3 +915,39 @@ on_dbs! {
         assert_eq!((count!(observer, "hits"), count!(observer, "kids")), (0, 0));
     }
 }
+
+on_dbs! {
+    [sqlite, postgres, mariadb]
+    /// `.in_savepoint()` inside the caller's transaction, on a seed and on a `create` whose
+    /// value fails to encode, then a seed that succeeds: the caller's transaction answers,
+    /// keeps the successful seed and its own row, and commits them.
+    async fn in_savepoint_in_the_callers_transaction(mk, observer, kind) {
+        let _ = kind;
+        let pool = mk(1).await.unwrap();
+        let mut tx = bounded(pool.begin()).await.unwrap();
+        plan(12_000, 0, 0);
+        let error = bounded(Hit::factory().with_session(&mut tx).in_savepoint().insert_many(20_000))
+            .await
+            .expect_err("row 12 000 does not fit BIGINT")
+            .to_string();
+        assert!(error.contains("sending row 12000:"), "{error}");
+        answers_its_own_queries!(tx, "a failed seed in a savepoint");
+        plan(1, 0, 0);
+        let error = bounded(Hit::factory().with_session(&mut tx).in_savepoint().create())
+            .await
+            .expect_err("the row does not fit BIGINT")
+            .to_string();
+        assert!(error.contains("out of range"), "{error}");
+        answers_its_own_queries!(tx, "a failed create in a savepoint");
+        plan(0, 0, 0);
+        let seeded = bounded(Hit::factory().with_session(&mut tx).in_savepoint().insert_many(15_000))
+            .await
+            .unwrap();
+        assert_eq!(seeded, 15_000);
+        bounded(sqlx::query("INSERT INTO hits (hits, name) VALUES (1, 'mine')").execute(&mut *tx))
+            .await
+            .unwrap();
+        bounded(tx.commit()).await.unwrap();
+        assert_eq!(count!(observer, "hits"), 15_001, "the seed that succeeded and the caller's row");
+    }
+}
