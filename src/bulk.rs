@@ -1201,6 +1201,8 @@ fn held_panic(error: &Error) -> Option<Box<dyn Any + Send>> {
 
 /// Runs user code inside an open `COPY`, holding its panic (see [`Stop::Panicked`]).
 #[cfg(feature = "postgres")]
+// The crate's own `Error`, as every operation returns it; made at most once per seed.
+#[allow(clippy::result_large_err)]
 fn hold_panic<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Stop> {
     // Unwind safety: after a panic the seed ends, and nothing reads what `f` touched.
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {

@@ -174,10 +174,11 @@ const POSITIONS: [(u64, Option<usize>, u64); 8] = [
     (20, Some(7), 20),
 ];
 
-/// The seed of `POSITIONS[$i]` on `$session`, which must fail naming its row.
+/// The seed of `$position` (one of [`POSITIONS`]) on `$session`, which must fail naming its
+/// row.
 macro_rules! failing_at {
-    ($session:expr, $i:expr) => {{
-        let (rows, chunk_rows, bad) = POSITIONS[$i];
+    ($session:expr, $position:expr) => {{
+        let (rows, chunk_rows, bad) = $position;
         plan(bad, 0, 0);
         let mut seed = Hit::factory().with_session($session).insert_many(rows);
         if let Some(n) = chunk_rows {
@@ -203,21 +204,21 @@ on_dbs! {
     async fn encode_error_at_every_position(mk, observer, kind) {
         let _ = kind;
         let pool = mk(1).await.unwrap();
-        for i in 0..POSITIONS.len() {
+        for (i, &position) in POSITIONS.iter().enumerate() {
             let mut conn = bounded(pool.acquire()).await.unwrap();
-            let what = failing_at!(&mut *conn, i);
+            let what = failing_at!(&mut *conn, position);
             answers_its_own_queries!(conn, what);
             drop(conn);
 
             let mut tx = bounded(pool.begin()).await.unwrap();
-            let what = failing_at!(&mut tx, i);
+            let what = failing_at!(&mut tx, position);
             answers_its_own_queries!(tx, what);
             bounded(sqlx::query("INSERT INTO hits (hits, name) VALUES (1, 'mine')").execute(&mut *tx))
                 .await
                 .unwrap();
             bounded(tx.commit()).await.unwrap();
 
-            let what = failing_at!(&pool, i);
+            let what = failing_at!(&pool, position);
             let mut conn = bounded(pool.acquire()).await.unwrap();
             answers_its_own_queries!(conn, what);
             drop(conn);
@@ -477,14 +478,14 @@ mod postgres_tables {
                 .unwrap();
             assert_eq!(seeded, 30);
             let drawn = Label::factory().seed(5).build_batch(30);
-            let stored: Vec<(Vec<Option<String>>, Vec<String>, Option<Vec<String>>)> =
-                sqlx::query_as(
-                    "SELECT names::text[], ARRAY(SELECT rtrim(c) FROM unnest(codes) c), \
+            type Values = (Vec<Option<String>>, Vec<String>, Option<Vec<String>>);
+            let stored: Vec<Values> = sqlx::query_as(
+                "SELECT names::text[], ARRAY(SELECT rtrim(c) FROM unnest(codes) c), \
                      maybe::text[] FROM labels ORDER BY id",
-                )
-                .fetch_all(&mut *tx)
-                .await
-                .unwrap();
+            )
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
             let drawn: Vec<_> = drawn
                 .iter()
                 .map(|l| (l.names.clone(), l.codes.clone(), l.maybe.clone()))
