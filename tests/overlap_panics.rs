@@ -9,12 +9,7 @@
 
 mod common;
 
-use std::any::Any;
 use std::cell::Cell;
-use std::future::{Future, poll_fn};
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::pin;
-use std::task::Poll;
 use std::time::Duration;
 
 use sqlx_factory::Factory;
@@ -26,7 +21,7 @@ use common::Kind;
 #[macro_use]
 mod tx;
 
-use tx::{Author, Book, Op, bounded, drop_after};
+use tx::{Author, Book, Op, bounded, catch, drop_after};
 
 thread_local! {
     /// Rows drawn on this thread (each `#[tokio::test]` runs on a thread of its own).
@@ -83,19 +78,6 @@ fn schema_sql(kind: Kind) -> String {
         kind.serial_pk(),
         kind.varchar()
     )
-}
-
-/// Polls `fut` to its end, catching a panic of any poll.
-async fn catch<F: Future>(fut: F) -> Result<F::Output, Box<dyn Any + Send>> {
-    let mut fut = pin!(fut);
-    poll_fn(
-        |cx| match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
-            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
-            Ok(Poll::Pending) => Poll::Pending,
-            Err(panic) => Poll::Ready(Err(panic)),
-        },
-    )
-    .await
 }
 
 /// A wait that may hang (a connection left with an unread answer): `None` then.

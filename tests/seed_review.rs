@@ -11,12 +11,8 @@
 
 mod common;
 
-use std::any::Any;
 use std::cell::Cell;
-use std::future::{Future, IntoFuture, poll_fn};
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::pin;
-use std::task::Poll;
+use std::future::IntoFuture;
 use std::time::Duration;
 
 use sqlx_factory::Factory;
@@ -27,7 +23,7 @@ use common::Kind;
 #[macro_use]
 mod tx;
 
-use tx::bounded;
+use tx::{bounded, catch};
 
 thread_local! {
     /// Rows of `hits` drawn so far on this test's thread.
@@ -116,19 +112,6 @@ fn schema_sql(kind: Kind) -> String {
     )
 }
 
-/// Polls `fut` to its end, catching a panic of any poll.
-async fn catch<F: Future>(fut: F) -> Result<F::Output, Box<dyn Any + Send>> {
-    let mut fut = pin!(fut);
-    poll_fn(
-        |cx| match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
-            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
-            Ok(Poll::Pending) => Poll::Pending,
-            Err(panic) => Poll::Ready(Err(panic)),
-        },
-    )
-    .await
-}
-
 /// `SELECT 'answer 5'` then `.. 6` on `conn`: each gets its own answer.
 macro_rules! answers_its_own_queries {
     ($conn:expr, $what:expr) => {{
@@ -146,6 +129,27 @@ macro_rules! answers_its_own_queries {
                 other => panic!("after {}, SELECT {n} got {other:?}", $what),
             }
         }
+    }};
+}
+
+/// The caller's own row, written in its transaction `$tx`.
+macro_rules! callers_row {
+    ($tx:expr) => {
+        bounded(sqlx::query("INSERT INTO hits (hits, name) VALUES (1, 'mine')").execute(&mut *$tx))
+            .await
+            .unwrap()
+    };
+}
+
+/// Empties `kids` and `hits` through `$executor`.
+macro_rules! clear {
+    ($executor:expr) => {{
+        bounded(sqlx::query("DELETE FROM kids").execute($executor))
+            .await
+            .unwrap();
+        bounded(sqlx::query("DELETE FROM hits").execute($executor))
+            .await
+            .unwrap();
     }};
 }
 
@@ -213,9 +217,7 @@ on_dbs! {
             let mut tx = bounded(pool.begin()).await.unwrap();
             let what = failing_at!(&mut tx, position);
             answers_its_own_queries!(tx, what);
-            bounded(sqlx::query("INSERT INTO hits (hits, name) VALUES (1, 'mine')").execute(&mut *tx))
-                .await
-                .unwrap();
+            callers_row!(tx);
             bounded(tx.commit()).await.unwrap();
 
             let what = failing_at!(&pool, position);
@@ -249,9 +251,7 @@ on_dbs! {
         .to_string();
         assert!(error.contains("out of range") && error.contains("kids"), "{error}");
         answers_its_own_queries!(tx, "a child that failed to encode");
-        bounded(sqlx::query("INSERT INTO hits (hits, name) VALUES (1, 'mine')").execute(&mut *tx))
-            .await
-            .unwrap();
+        callers_row!(tx);
         bounded(tx.commit()).await.unwrap();
         assert_eq!((count!(observer, "hits"), count!(observer, "kids")), (1, 0));
 
@@ -350,9 +350,7 @@ on_dbs! {
             let mut tx = bounded(pool.begin()).await.unwrap();
             let what = panicking_seed!(&mut tx, at);
             answers_its_own_queries!(tx, what);
-            bounded(sqlx::query("INSERT INTO hits (hits, name) VALUES (1, 'mine')").execute(&mut *tx))
-                .await
-                .unwrap();
+            callers_row!(tx);
             let mine: i64 = bounded(sqlx::query_scalar("SELECT COUNT(*) FROM hits WHERE name = 'mine'").fetch_one(&mut *tx))
                 .await
                 .unwrap();
@@ -805,8 +803,7 @@ on_dbs! {
                     findings.push(format!("{at}: the pool has {} connections", pool.size()));
                 }
                 let durable = (count!(observer, "hits"), count!(observer, "kids"));
-                bounded(sqlx::query("DELETE FROM kids").execute(&observer)).await.unwrap();
-                bounded(sqlx::query("DELETE FROM hits").execute(&observer)).await.unwrap();
+                clear!(&observer);
                 if completed {
                     break;
                 }
@@ -842,16 +839,13 @@ on_dbs! {
                 if !completed && durable != (0, 0) && durable != WHOLE[op] {
                     findings.push(format!("{at}, bare: {durable:?} rows are durable"));
                 }
-                bounded(sqlx::query("DELETE FROM kids").execute(&observer)).await.unwrap();
-                bounded(sqlx::query("DELETE FROM hits").execute(&observer)).await.unwrap();
+                clear!(&observer);
 
                 let mut tx = bounded(pool.begin()).await.unwrap();
                 let _ = tx::drive(&mut seed_future!(op, &mut tx), k).await;
                 answers_its_own_queries!(tx, at);
                 bounded(sqlx::query("DELETE FROM hits").execute(&mut *tx)).await.unwrap();
-                bounded(sqlx::query("INSERT INTO hits (hits, name) VALUES (1, 'mine')").execute(&mut *tx))
-                    .await
-                    .unwrap();
+                callers_row!(tx);
                 bounded(tx.commit()).await.unwrap();
                 let names: Vec<String> = bounded(sqlx::query_scalar("SELECT name FROM hits").fetch_all(&observer))
                     .await
@@ -859,8 +853,7 @@ on_dbs! {
                 if names != ["mine"] {
                     findings.push(format!("{at}, transaction: durable {names:?}"));
                 }
-                bounded(sqlx::query("DELETE FROM kids").execute(&observer)).await.unwrap();
-                bounded(sqlx::query("DELETE FROM hits").execute(&observer)).await.unwrap();
+                clear!(&observer);
                 if completed {
                     break;
                 }
@@ -892,9 +885,7 @@ on_dbs! {
         let seed = Hit::factory().with_session(&mut tx).insert_many(20_000).returning_keys();
         assert!(catch(seed.into_future()).await.is_err(), "row 15 000 panics");
         answers_its_own_queries!(tx, "a panic with returning_keys");
-        bounded(sqlx::query("INSERT INTO hits (hits, name) VALUES (1, 'mine')").execute(&mut *tx))
-            .await
-            .unwrap();
+        callers_row!(tx);
         bounded(tx.commit()).await.unwrap();
         if kind == Kind::Postgres {
             // PostgreSQL rolls the seed's savepoint back before the panic goes on.
@@ -902,8 +893,7 @@ on_dbs! {
         }
 
         let mut conn = bounded(pool.acquire()).await.unwrap();
-        bounded(sqlx::query("DELETE FROM kids").execute(&mut *conn)).await.unwrap();
-        bounded(sqlx::query("DELETE FROM hits").execute(&mut *conn)).await.unwrap();
+        clear!(&mut *conn);
         plan(0, 0, 0);
         KID_PANIC.set(15_000);
         let seed = Hit::factory()
@@ -945,9 +935,7 @@ on_dbs! {
             .await
             .unwrap();
         assert_eq!(seeded, 15_000);
-        bounded(sqlx::query("INSERT INTO hits (hits, name) VALUES (1, 'mine')").execute(&mut *tx))
-            .await
-            .unwrap();
+        callers_row!(tx);
         bounded(tx.commit()).await.unwrap();
         assert_eq!(count!(observer, "hits"), 15_001, "the seed that succeeded and the caller's row");
     }

@@ -322,3 +322,20 @@ macro_rules! end_iteration {
         reset!($observer);
     }};
 }
+
+/// Polls `fut` to its end, catching a panic of any poll (as a test harness or a
+/// `tokio::spawn` does).
+pub async fn catch<F: std::future::Future>(
+    fut: F,
+) -> Result<F::Output, Box<dyn std::any::Any + Send>> {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(
+        |cx| match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+            Ok(std::task::Poll::Ready(v)) => std::task::Poll::Ready(Ok(v)),
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Err(panic) => std::task::Poll::Ready(Err(panic)),
+        },
+    )
+    .await
+}
