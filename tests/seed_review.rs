@@ -946,3 +946,30 @@ on_dbs! {
         assert_eq!(count!(observer, "hits"), 15_001, "the seed that succeeded and the caller's row");
     }
 }
+
+on_dbs! {
+    [postgres, mariadb]
+    /// A seed through a pool that ends, with its rows or with an error (a value that fails to
+    /// encode, in a `COPY` on PostgreSQL), hands its connection back: the pool's next user
+    /// gets the same server session, not a new one.
+    async fn ended_seeds_hand_their_connection_back(mk, observer, kind) {
+        let pool = mk(1).await.unwrap();
+        let session_id = if kind == Kind::Postgres {
+            "SELECT pg_backend_pid()::bigint"
+        } else {
+            "SELECT CAST(CONNECTION_ID() AS SIGNED)"
+        };
+        let first: i64 = bounded(sqlx::query_scalar(session_id).fetch_one(&pool)).await.unwrap();
+        plan(0, 0, 0);
+        bounded(Hit::factory().with_session(&pool).insert_many(30).chunk_rows(7)).await.unwrap();
+        plan(15_000, 0, 0);
+        bounded(Hit::factory().with_session(&pool).insert_many(20_000))
+            .await
+            .expect_err("row 15 000 does not fit BIGINT");
+        plan(0, 0, 0);
+        bounded(Hit::factory().with_session(&pool).insert_many(5).returning_keys()).await.unwrap();
+        let last: i64 = bounded(sqlx::query_scalar(session_id).fetch_one(&pool)).await.unwrap();
+        assert_eq!(first, last, "the seeds that ended handed the connection back");
+        assert_eq!(count!(observer, "hits"), 35);
+    }
+}
