@@ -715,6 +715,12 @@ async fn run_with<DB: Backend, M: Insert<DB>>(
     }
     .await;
     let result = scope.finish(result, error).await;
+    // A panic held through a `COPY` goes on once the seed is rolled back.
+    if let Err(e) = &result
+        && let Some(panic) = held_panic(e)
+    {
+        std::panic::resume_unwind(panic);
+    }
     session.release();
     result
 }
@@ -947,18 +953,21 @@ pub(crate) async fn copy_binary<M: Insert<sqlx::Postgres>>(
 /// What a PostgreSQL seed reads of its table before it sends a row.
 #[cfg(feature = "postgres")]
 pub(crate) struct PgTable {
-    /// A table `COPY` writes into. A view (even an updatable one) or a foreign table is not:
-    /// its rows go as INSERTs, as `create()` sends them.
+    /// A table `COPY` writes into as INSERTs would. A view (even an updatable one) or a
+    /// foreign table is not; nor is a table with an `INSERT` rule (`COPY` applies no rule) or
+    /// with row-level security for the current role (the server refuses `COPY FROM` then):
+    /// their rows go as INSERTs, as `create()` sends them.
     copyable: bool,
-    /// A `BEFORE INSERT` row trigger may replace any value sent, the key included: keys are
-    /// then read back (`INSERT .. RETURNING`), never reserved.
+    /// A `BEFORE INSERT` row trigger, on the table or on one of its partitions, may replace
+    /// any value sent, the key included: keys are then read back (`INSERT .. RETURNING`),
+    /// never reserved.
     row_trigger: bool,
     /// Each column's name and type.
     columns: Vec<(String, PgColumn)>,
 }
 
-/// A column's type as the server stores it (a domain's base type), and its element type
-/// when it is an array (else 0).
+/// A column's type as the server stores it (a domain's base type, through domains over
+/// domains), and its element type when it is an array (else 0).
 #[cfg(feature = "postgres")]
 #[derive(Debug, Clone, Copy, Default)]
 struct PgColumn {
@@ -974,11 +983,22 @@ impl PgTable {
                 SELECT a.attnum, a.attname::text AS name, b.oid::int8 AS oid, \
                        b.typelem::int8 AS elem \
                 FROM pg_attribute a \
-                JOIN pg_type t ON t.oid = a.atttypid \
-                JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END \
+                CROSS JOIN LATERAL ( \
+                    WITH RECURSIVE d (oid, typtype, next, typelem) AS ( \
+                        SELECT t.oid, t.typtype, t.typbasetype, t.typelem FROM pg_type t \
+                        WHERE t.oid = a.atttypid \
+                        UNION ALL \
+                        SELECT t.oid, t.typtype, t.typbasetype, t.typelem \
+                        FROM d JOIN pg_type t ON t.oid = d.next WHERE d.typtype = 'd') \
+                    SELECT oid, typelem FROM d WHERE typtype <> 'd') b \
                 WHERE a.attrelid = $1::text::regclass AND a.attnum > 0 AND NOT a.attisdropped) \
-            SELECT c.relkind IN ('r', 'p'), \
-                   EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = c.oid \
+            SELECT c.relkind IN ('r', 'p') \
+                   AND NOT EXISTS (SELECT 1 FROM pg_rewrite r \
+                                   WHERE r.ev_class = c.oid AND r.ev_type = '3') \
+                   AND NOT row_security_active(c.oid), \
+                   EXISTS (SELECT 1 FROM pg_trigger g \
+                           WHERE (g.tgrelid = c.oid \
+                                  OR g.tgrelid IN (SELECT relid FROM pg_partition_tree(c.oid))) \
                            AND NOT g.tgisinternal AND g.tgenabled <> 'D' AND (g.tgtype & 7) = 7), \
                    ARRAY(SELECT name FROM cols ORDER BY attnum), \
                    ARRAY(SELECT oid FROM cols ORDER BY attnum), \
@@ -1068,10 +1088,30 @@ async fn copy_with<M: Insert<sqlx::Postgres>, K: CopyKeys<M>>(
         let filled = fill_copy(&mut copy, &mut sent, chunks, keys, chunk, &fill);
         let last_row = match filled.await {
             Ok(last_row) => last_row,
-            Err(e) => {
-                // The server's own error, on rows sent before, is the first to report.
+            Err(stop) => {
                 let sent_rows = chunks.drawn;
-                return Err(match end_failed_copy(copy, sent).await {
+                let earlier = end_failed_copy(copy, sent).await;
+                let e = match stop {
+                    Stop::Failed(e) => e,
+                    // Carried up to `run_with`, which resumes it once the seed's savepoint
+                    // or transaction is rolled back.
+                    Stop::Panicked(panic) => {
+                        let held = HeldPanic(std::sync::Mutex::new(Some(panic)));
+                        let step = Step::Rows {
+                            first_row,
+                            last_row: sent_rows,
+                        };
+                        return Err(Error::wrap(
+                            M::FACTORY,
+                            M::TABLE,
+                            chunks.operation,
+                            step,
+                            Box::new(held),
+                        ));
+                    }
+                };
+                // The server's own error, on rows sent before, is the first to report.
+                return Err(match earlier {
                     Some(earlier) => chunks.error(earlier, first_row, sent_rows),
                     None => e,
                 });
@@ -1097,6 +1137,77 @@ struct Fill<'t> {
     piece: usize,
 }
 
+/// Why [`fill_copy`] gave up on its `COPY`.
+#[cfg(feature = "postgres")]
+enum Stop {
+    Failed(Error),
+    /// User code (a `default`, `fake` or `sequence` expression drawing the rows, an `Encode`
+    /// binding them) panicked: the panic is held until the `COPY` is ended, since unwinding
+    /// through the open `PgCopyIn` drops it, and the connection's next statement would read
+    /// the `COPY`'s answers as its own.
+    Panicked(Box<dyn Any + Send>),
+}
+
+#[cfg(feature = "postgres")]
+impl From<Error> for Stop {
+    fn from(e: Error) -> Self {
+        Stop::Failed(e)
+    }
+}
+
+/// A panic of user code inside a `COPY`, carried as the seed's error until its savepoint or
+/// transaction is rolled back, then resumed: inside the caller's transaction PostgreSQL
+/// refuses every statement after the failed `COPY` until that rollback, so resuming it
+/// earlier would leave the caller a transaction that can only be rolled back.
+#[cfg(feature = "postgres")]
+struct HeldPanic(std::sync::Mutex<Option<Box<dyn Any + Send>>>);
+
+#[cfg(feature = "postgres")]
+impl std::fmt::Debug for HeldPanic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HeldPanic")
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl std::fmt::Display for HeldPanic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("user code panicked while the rows were drawn or encoded")
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl std::error::Error for HeldPanic {}
+
+/// The panic [`HeldPanic`] carries in `error` or its sources, if any (a child seed's error
+/// reaches `run_with` inside its parent's).
+fn held_panic(error: &Error) -> Option<Box<dyn Any + Send>> {
+    #[cfg(feature = "postgres")]
+    {
+        let mut at: Option<&(dyn std::error::Error + 'static)> = Some(error);
+        while let Some(e) = at {
+            if let Some(held) = e.downcast_ref::<HeldPanic>() {
+                return held.0.lock().ok()?.take();
+            }
+            at = e.source();
+        }
+    }
+    let _ = error;
+    None
+}
+
+/// Runs user code inside an open `COPY`, holding its panic (see [`Stop::Panicked`]).
+#[cfg(feature = "postgres")]
+// The crate's own `Error`, as every operation returns it; made at most once per seed.
+#[allow(clippy::result_large_err)]
+fn hold_panic<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Stop> {
+    // Unwind safety: after a panic the seed ends, and nothing reads what `f` touched.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(result) => result.map_err(Stop::Failed),
+        Err(panic) => Err(Stop::Panicked(panic)),
+    }
+}
+
 /// Sends one `COPY`'s rows, from `chunk` on, up to `per_copy` of them and its trailer; the
 /// number of its last row. `sent` tells whether anything (the header first) was sent.
 #[cfg(feature = "postgres")]
@@ -1109,7 +1220,7 @@ async fn fill_copy<M: Insert<sqlx::Postgres>, K: CopyKeys<M>>(
     keys: &mut K,
     mut chunk: Chunk<M>,
     fill: &Fill<'_>,
-) -> Result<u64, Error> {
+) -> Result<u64, Stop> {
     use sqlx::postgres::PgArgumentBuffer;
 
     let &Fill {
@@ -1126,20 +1237,23 @@ async fn fill_copy<M: Insert<sqlx::Postgres>, K: CopyKeys<M>>(
     let last_row = loop {
         let last_row = chunk.first_row + chunk.rows.len() as u64 - 1;
         in_copy += chunk.rows.len();
-        for (row_number, row) in (chunk.first_row..).zip(chunk.rows) {
-            buf.extend_from_slice(&fields.to_be_bytes());
-            let mut sink = CopyRow {
-                buf: &mut buf,
-                types,
-                at: 0,
-            };
-            keys.bind(row, set, &mut sink)
-                .map_err(|e| chunks.error(sqlx::Error::Encode(e), row_number, row_number))?;
-        }
+        hold_panic(|| {
+            for (row_number, row) in (chunk.first_row..).zip(chunk.rows) {
+                buf.extend_from_slice(&fields.to_be_bytes());
+                let mut sink = CopyRow {
+                    buf: &mut buf,
+                    types,
+                    at: 0,
+                };
+                keys.bind(row, set, &mut sink)
+                    .map_err(|e| chunks.error(sqlx::Error::Encode(e), row_number, row_number))?;
+            }
+            Ok(())
+        })?;
         if in_copy >= per_copy {
             break last_row;
         }
-        match chunks.next::<sqlx::Postgres>(piece.min(per_copy - in_copy))? {
+        match hold_panic(|| chunks.next::<sqlx::Postgres>(piece.min(per_copy - in_copy)))? {
             Some(next) => {
                 copy.send(&buf[..])
                     .await
@@ -1460,46 +1574,93 @@ impl ArgSink<sqlx::Postgres> for CopyRow<'_> {
         let offset = buf.len();
         buf.extend_from_slice(&[0; 4]);
         let len = match value.encode(buf) {
-            Ok(sqlx::encode::IsNull::No) => i32::try_from(buf.len() - offset - 4)?,
+            Ok(sqlx::encode::IsNull::No) => {
+                let bound = <T as sqlx::Type<sqlx::Postgres>>::type_info().oid();
+                as_column_type(column, bound.map_or(0, |oid| oid.0), buf, offset + 4);
+                i32::try_from(buf.len() - offset - 4)?
+            }
             Ok(sqlx::encode::IsNull::Yes) => -1,
             Err(e) => {
                 buf.truncate(offset);
                 return Err(e);
             }
         };
-        if len > 0 {
-            let bound = <T as sqlx::Type<sqlx::Postgres>>::type_info().oid();
-            as_column_type(column, bound.map_or(0, |oid| oid.0), &mut buf[offset + 4..]);
-        }
         buf[offset..offset + 4].copy_from_slice(&len.to_be_bytes());
         Ok(())
     }
 }
 
-/// Rewrites a value encoded as the type sqlx binds (`bound`) into the binary form of its
-/// column's type, where the two differ only in a header. A bind parameter gets that from the
-/// server (sqlx learns the parameter's type from `Describe`), a `COPY` does not:
-/// - `jsonb` into `json`: the version byte before the text becomes a space;
+/// Rewrites a value encoded as the type sqlx binds (`bound`), the last thing in `buf` from
+/// `start` on, into the binary form of its column's type, where the two differ only in a
+/// header. A bind parameter gets that from the server (sqlx learns the parameter's type from
+/// `Describe`), a `COPY` does not:
+/// - `jsonb` into `json`: the version byte before the text goes (`json` keeps its text as
+///   sent, so a space there would be stored), in a value or in each element of an array;
 /// - an array of `text` into an array of `varchar`/`bpchar` (or back): the element type in
 ///   the array's header becomes the column's. Their elements' bytes are the same.
 ///
 /// Other pairs are left as they are: the server refuses what it cannot read, naming the
 /// column.
 #[cfg(feature = "postgres")]
-fn as_column_type(column: PgColumn, bound: u32, value: &mut [u8]) {
+fn as_column_type(column: PgColumn, bound: u32, buf: &mut Vec<u8>, start: usize) {
     const JSON: u32 = 114;
     const JSONB: u32 = 3802;
     const TEXT_LIKE: [u32; 3] = [25, 1042, 1043]; // text, bpchar, varchar
     if column.oid == JSON && bound == JSONB {
-        if let Some(version @ 1) = value.first_mut() {
-            *version = b' ';
+        if buf.as_slice().get(start) == Some(&1) {
+            buf.remove(start);
+        }
+    } else if column.elem == JSON {
+        let value = buf.split_off(start);
+        match json_elements(&value) {
+            Some(rewritten) => buf.extend_from_slice(&rewritten),
+            None => buf.extend_from_slice(&value),
         }
     } else if TEXT_LIKE.contains(&column.elem)
-        && let Some(header) = value.get_mut(8..12)
+        && let Some(header) = buf.as_mut_slice().get_mut(start + 8..start + 12)
     {
         let elem = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
         if elem != column.elem && TEXT_LIKE.contains(&elem) {
             header.copy_from_slice(&column.elem.to_be_bytes());
         }
     }
+}
+
+/// An array of `jsonb` as an array of `json`: the element type in its header, and each
+/// element without its version byte. `None` when `value` is not such an array.
+#[cfg(feature = "postgres")]
+fn json_elements(value: &[u8]) -> Option<Vec<u8>> {
+    const JSON: u32 = 114;
+    const JSONB: u32 = 3802;
+    let int = |at: usize| -> Option<i32> {
+        let bytes = value.get(at..at + 4)?;
+        Some(i32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+    };
+    let ndim = usize::try_from(int(0)?).ok()?;
+    if int(8)? as u32 != JSONB {
+        return None;
+    }
+    // The dimensions and lower bounds follow the header, then each element.
+    let mut at = 12 + 8 * ndim;
+    let mut out = Vec::with_capacity(value.len());
+    out.extend_from_slice(value.get(..8)?);
+    out.extend_from_slice(&JSON.to_be_bytes());
+    out.extend_from_slice(value.get(12..at)?);
+    while at < value.len() {
+        let len = int(at)?;
+        at += 4;
+        let Ok(len) = usize::try_from(len) else {
+            out.extend_from_slice(&(-1i32).to_be_bytes());
+            continue;
+        };
+        let element = value.get(at..at + len)?;
+        at += len;
+        let text = match element.split_first() {
+            Some((1, text)) => text,
+            _ => element,
+        };
+        out.extend_from_slice(&i32::try_from(text.len()).ok()?.to_be_bytes());
+        out.extend_from_slice(text);
+    }
+    Some(out)
 }
