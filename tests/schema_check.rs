@@ -416,3 +416,70 @@ on_every_backend! {
         tx.rollback().await.unwrap();
     }
 }
+
+/// A column whose name is pattern syntax in every dialect (`(`, `%`, `_`), filled by a trigger.
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "odd_names")]
+struct OddNames {
+    #[factory(primary_key)]
+    id: i64,
+    #[sqlx(rename = "we(ird")]
+    weird: String,
+    #[sqlx(rename = "a_b")]
+    a_b: i64,
+    #[sqlx(rename = "a%c")]
+    #[factory(fake = 0..10)]
+    a_pc: i64,
+    #[factory(fake = 0..10)]
+    axb: i64,
+}
+
+/// The check's catalogue query treats column names as data: a name with regular-expression or
+/// `LIKE` syntax neither fails the query (which on PostgreSQL would abort the caller's
+/// transaction) nor matches another column's trigger or constraint.
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn identifiers_are_data_not_patterns_postgres() {
+    common::bounded_test(async {
+        let mut conn = common::postgres("identifiers_are_data_not_patterns").await;
+        exec!(&mut conn, r#"CREATE TABLE odd_names (id BIGSERIAL PRIMARY KEY, "we(ird" TEXT NOT NULL,
+                                                    a_b BIGINT NOT NULL, "a%c" BIGINT NOT NULL, axb BIGINT NOT NULL,
+                                                    CONSTRAINT axb_small CHECK (axb < 10));
+            CREATE FUNCTION odd_fill() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN NEW."we(ird" := 'filled'; RETURN NEW; END $$;
+            CREATE TRIGGER odd_fill BEFORE INSERT ON odd_names FOR EACH ROW EXECUTE FUNCTION odd_fill()"#);
+        let mut tx = conn.begin().await.unwrap();
+        let report = sqlx_factory::check!(&mut tx, OddNames).await;
+        assert_eq!(findings(&report), [
+            warning("we(ird", "the database fills it (a BEFORE INSERT trigger), but the factory always sends a random value: mark it `primary_key` or `generated`, or set a value on purpose with `default`"),
+        ], "{report}");
+        // The caller's transaction goes on.
+        let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&mut *tx).await.unwrap();
+        assert_eq!(one, 1);
+        OddNames::factory().with_session(&mut tx).create().await.unwrap();
+        tx.rollback().await.unwrap();
+    })
+    .await
+}
+
+#[cfg(feature = "mysql")]
+#[tokio::test]
+async fn identifiers_are_data_not_patterns_mariadb() {
+    common::bounded_test(async {
+        let mut conn = common::mariadb("identifiers_are_data_not_patterns").await;
+        exec!(&mut conn, "CREATE TABLE odd_names (id BIGINT AUTO_INCREMENT PRIMARY KEY, `we(ird` TEXT NOT NULL,
+                                                  a_b BIGINT NOT NULL, `a%c` BIGINT NOT NULL, axb BIGINT NOT NULL,
+                                                  CONSTRAINT axb_small CHECK (axb < 10))");
+        exec!(&mut conn, "CREATE TRIGGER odd_fill BEFORE INSERT ON odd_names FOR EACH ROW SET NEW.`we(ird` = 'filled'");
+        let mut tx = conn.begin().await.unwrap();
+        let report = sqlx_factory::check!(&mut tx, OddNames).await;
+        assert_eq!(findings(&report), [
+            warning("we(ird", "the database fills it (a BEFORE INSERT trigger), but the factory always sends a random value: mark it `primary_key` or `generated`, or set a value on purpose with `default`"),
+        ], "{report}");
+        let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&mut *tx).await.unwrap();
+        assert_eq!(one, 1);
+        OddNames::factory().with_session(&mut tx).create().await.unwrap();
+        tx.rollback().await.unwrap();
+    })
+    .await
+}

@@ -626,7 +626,7 @@ where
 {
     report.checked.push(model);
     let table = M::TABLE;
-    let columns = match DB::columns(conn, table).await {
+    let columns = match guarded::<DB, _>(conn, |c| DB::columns(c, table)).await {
         Ok(Some(columns)) => columns,
         Ok(None) => {
             report.push(
@@ -672,7 +672,7 @@ where
     let mut types = Vec::new();
     if !present.is_empty() {
         let sql = crate::sql::select_nothing_sql::<DB>(table, &present);
-        match DB::column_types(conn, sql).await {
+        match guarded::<DB, _>(conn, |c| DB::column_types(c, sql)).await {
             Ok(found) => types = found,
             Err(e) => report.push(
                 Severity::Error,
@@ -998,4 +998,88 @@ macro_rules! check {
             report
         }
     };
+}
+
+/// Whether a trigger body assigns `NEW.<column>` (`NEW.col := ..`, `SET NEW.col = ..`), the
+/// column written bare (ASCII case ignored) or quoted with `quote`. Plain text search: a column
+/// name is data, and no character of it is pattern syntax.
+fn assigns_new(body: &str, column: &str, quote: char) -> bool {
+    let lower = body.to_ascii_lowercase();
+    let bytes = lower.as_bytes();
+    let ident_char = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+    lower.match_indices("new.").any(|(at, _)| {
+        if at > 0 && ident_char(char::from(bytes[at - 1])) {
+            return false;
+        }
+        let rest = &body[at + 4..];
+        let after = if let Some(quoted) = rest.strip_prefix(quote) {
+            let mut name = String::new();
+            let mut chars = quoted.char_indices().peekable();
+            let mut end = None;
+            while let Some((i, c)) = chars.next() {
+                if c == quote {
+                    if chars.peek().is_some_and(|&(_, n)| n == quote) {
+                        chars.next();
+                        name.push(quote);
+                        continue;
+                    }
+                    end = Some(i + c.len_utf8());
+                    break;
+                }
+                name.push(c);
+            }
+            let Some(end) = end else { return false };
+            if name != column {
+                return false;
+            }
+            &quoted[end..]
+        } else {
+            let end = rest.find(|c: char| !ident_char(c)).unwrap_or(rest.len());
+            let name = &rest[..end];
+            if !name.eq_ignore_ascii_case(column) {
+                return false;
+            }
+            &rest[end..]
+        };
+        let after = after.trim_start();
+        let after = after.strip_prefix(':').unwrap_or(after);
+        after.starts_with('=') && !after.starts_with("==")
+    })
+}
+
+/// Runs one catalogue statement of the check. Inside the caller's transaction it runs under a
+/// savepoint of its own, rolled back to when it fails: on PostgreSQL a failed statement would
+/// otherwise abort the caller's transaction. Cancelled midway, the savepoint stays open until
+/// the caller's transaction ends; it wrote nothing.
+async fn guarded<DB, T>(
+    conn: &mut DB::Connection,
+    run: impl for<'c> FnOnce(&'c mut DB::Connection) -> BoxFuture<'c, Result<T, sqlx::Error>>,
+) -> Result<T, sqlx::Error>
+where
+    DB: CheckBackend,
+{
+    if !crate::scope::in_transaction::<DB>(conn) {
+        return run(conn).await;
+    }
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let name = format!(
+        "sqlx_factory_check_{}",
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    DB::execute_raw(conn, format!("SAVEPOINT {name}")).await?;
+    match run(conn).await {
+        Ok(value) => {
+            DB::execute_raw(conn, format!("RELEASE SAVEPOINT {name}")).await?;
+            Ok(value)
+        }
+        Err(e) => {
+            // The statement's own error is the one to report.
+            let _ = DB::execute_raw(
+                conn,
+                format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"),
+            )
+            .await;
+            Err(e)
+        }
+    }
 }

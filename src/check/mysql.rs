@@ -9,8 +9,10 @@ use crate::future::BoxFuture;
 
 /// One row per column of table `?` in schema `?` (the connection's database when NULL).
 /// `COLUMN_DEFAULT` is the text `NULL` for a nullable column without a default (MariaDB ≥
-/// 10.2.7), SQL NULL for a NOT NULL one. A column-level `CHECK` is named after its column;
-/// table-level ones are matched by the column's quoted name in the clause.
+/// 10.2.7), SQL NULL for a NOT NULL one. The table's `CHECK`s and `BEFORE INSERT` trigger bodies
+/// come whole and are matched to columns in Rust (a column name is data, never part of a
+/// `LIKE` or `REGEXP` pattern): a column-level `CHECK` is named after its column, table-level
+/// ones name it quoted in the clause.
 const COLUMNS_SQL: &str = r"
 SELECT c.COLUMN_NAME AS name,
        c.COLUMN_TYPE AS declared,
@@ -21,22 +23,18 @@ SELECT c.COLUMN_NAME AS name,
          WHEN c.IS_GENERATED = 'ALWAYS' THEN CONCAT('GENERATED ALWAYS AS (', c.GENERATION_EXPRESSION, ')')
          WHEN c.COLUMN_DEFAULT IS NOT NULL AND NOT (c.COLUMN_DEFAULT = 'NULL' AND c.IS_NULLABLE = 'YES')
            THEN CONCAT('DEFAULT ', c.COLUMN_DEFAULT)
-         WHEN EXISTS (SELECT 1 FROM information_schema.TRIGGERS t
-                       WHERE t.EVENT_OBJECT_SCHEMA = c.TABLE_SCHEMA AND t.EVENT_OBJECT_TABLE = c.TABLE_NAME
-                         AND t.EVENT_MANIPULATION = 'INSERT' AND t.ACTION_TIMING = 'BEFORE'
-                         AND t.ACTION_STATEMENT REGEXP CONCAT('(?i)new\\.`?', c.COLUMN_NAME, '`?\\s*:?='))
-           THEN 'a BEFORE INSERT trigger'
        END AS filled_by,
        CASE WHEN c.DATA_TYPE IN ('varchar', 'char') THEN CAST(c.CHARACTER_MAXIMUM_LENGTH AS SIGNED) END
          AS max_chars,
        (SELECT GROUP_CONCAT(k.REFERENCED_TABLE_NAME SEPARATOR '\n') FROM information_schema.KEY_COLUMN_USAGE k
          WHERE k.TABLE_SCHEMA = c.TABLE_SCHEMA AND k.TABLE_NAME = c.TABLE_NAME
            AND k.COLUMN_NAME = c.COLUMN_NAME AND k.REFERENCED_TABLE_NAME IS NOT NULL) AS refs,
-       (SELECT GROUP_CONCAT(CONCAT('CHECK (', ch.CHECK_CLAUSE, ')') SEPARATOR '\n')
+       (SELECT GROUP_CONCAT(CONCAT(ch.CONSTRAINT_NAME, char(30), ch.CHECK_CLAUSE) SEPARATOR '\0')
           FROM information_schema.CHECK_CONSTRAINTS ch
-         WHERE ch.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA AND ch.TABLE_NAME = c.TABLE_NAME
-           AND (ch.CONSTRAINT_NAME = c.COLUMN_NAME
-                OR ch.CHECK_CLAUSE LIKE CONCAT('%`', c.COLUMN_NAME, '`%'))) AS checks
+         WHERE ch.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA AND ch.TABLE_NAME = c.TABLE_NAME) AS checks,
+       (SELECT GROUP_CONCAT(t.ACTION_STATEMENT SEPARATOR '\0') FROM information_schema.TRIGGERS t
+         WHERE t.EVENT_OBJECT_SCHEMA = c.TABLE_SCHEMA AND t.EVENT_OBJECT_TABLE = c.TABLE_NAME
+           AND t.EVENT_MANIPULATION = 'INSERT' AND t.ACTION_TIMING = 'BEFORE') AS triggers
 FROM information_schema.COLUMNS c
 WHERE c.TABLE_SCHEMA = COALESCE(?, DATABASE()) AND c.TABLE_NAME = ?
 ORDER BY c.ORDINAL_POSITION
@@ -90,16 +88,38 @@ impl CheckBackend for MySql {
                     }
                 });
                 let labels = (data_type == "enum").then(|| enum_labels(&declared));
+                let name: String = row.try_get("name")?;
+                let filled_by: Option<String> = row.try_get("filled_by")?;
+                let triggers: Option<String> = row.try_get("triggers")?;
+                let filled_by = filled_by.or_else(|| {
+                    triggers
+                        .iter()
+                        .flat_map(|t| t.split('\0'))
+                        .any(|body| super::assigns_new(body, &name, '`'))
+                        .then(|| "a BEFORE INSERT trigger".to_owned())
+                });
+                let checks: Option<String> = row.try_get("checks")?;
+                let quoted = format!("`{}`", name.replace('`', "``")).to_lowercase();
+                let checks = checks
+                    .iter()
+                    .flat_map(|c| c.split('\0'))
+                    .filter_map(|c| c.split_once('\u{1e}'))
+                    .filter(|(constraint, clause)| {
+                        constraint.eq_ignore_ascii_case(&name)
+                            || clause.to_lowercase().contains(&quoted)
+                    })
+                    .map(|(_, clause)| format!("CHECK ({clause})"))
+                    .collect();
                 columns.push(ColumnFacts {
-                    name: row.try_get("name")?,
                     not_null: not_null != 0,
-                    filled_by: row.try_get("filled_by")?,
+                    filled_by,
                     max_chars: row.try_get("max_chars")?,
                     int_range,
                     labels,
                     references: split(row.try_get("refs")?),
-                    checks: split(row.try_get("checks")?),
+                    checks,
                     declared,
+                    name,
                 });
             }
             Ok(Some(columns))

@@ -8,7 +8,9 @@ use super::{CheckBackend, ColumnFacts};
 use crate::future::BoxFuture;
 
 /// One row per column of the table `$1` names (quoted as the INSERT quotes it, so
-/// `to_regclass` resolves it as the INSERT does, through the `search_path`).
+/// `to_regclass` resolves it as the INSERT does, through the `search_path`), with the bodies of
+/// the table's `BEFORE INSERT` row triggers, searched for assignments in Rust: a column name is
+/// data, never part of a pattern.
 const COLUMNS_SQL: &str = r#"
 SELECT a.attname::text AS name,
        format_type(a.atttypid, a.atttypmod) AS declared,
@@ -19,11 +21,6 @@ SELECT a.attname::text AS name,
               || CASE a.attidentity WHEN 'a' THEN 'ALWAYS' ELSE 'BY DEFAULT' END || ' AS IDENTITY'
          WHEN a.attgenerated <> '' THEN 'GENERATED ALWAYS AS ' || pg_get_expr(d.adbin, d.adrelid)
          WHEN d.adbin IS NOT NULL THEN 'DEFAULT ' || pg_get_expr(d.adbin, d.adrelid)
-         WHEN EXISTS (SELECT 1 FROM pg_trigger tg JOIN pg_proc pr ON pr.oid = tg.tgfoid
-                       WHERE tg.tgrelid = a.attrelid AND NOT tg.tgisinternal
-                         AND tg.tgtype & 2 <> 0 AND tg.tgtype & 4 <> 0
-                         AND pr.prosrc ~* ('\mnew\.' || quote_ident(a.attname) || '\s*:?='))
-           THEN 'a BEFORE INSERT trigger'
        END AS filled_by,
        CASE WHEN t.typname IN ('varchar', 'bpchar') AND a.atttypmod > 4
             THEN (a.atttypmod - 4)::int8 END AS max_chars,
@@ -36,7 +33,10 @@ SELECT a.attname::text AS name,
          AS refs,
        ARRAY(SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c
               WHERE c.conrelid = a.attrelid AND c.contype = 'c' AND a.attnum = ANY (c.conkey))
-         AS checks
+         AS checks,
+       ARRAY(SELECT pr.prosrc FROM pg_trigger tg JOIN pg_proc pr ON pr.oid = tg.tgfoid
+              WHERE tg.tgrelid = a.attrelid AND NOT tg.tgisinternal
+                AND tg.tgtype & 2 <> 0 AND tg.tgtype & 4 <> 0) AS triggers
 FROM pg_attribute a
 JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
@@ -68,11 +68,20 @@ impl CheckBackend for Postgres {
                     "int8" => Some((i128::from(i64::MIN), i128::from(i64::MAX))),
                     _ => None,
                 };
+                let name: String = row.try_get("name")?;
+                let triggers: Vec<String> = row.try_get("triggers")?;
+                let filled_by: Option<String> = row.try_get("filled_by")?;
+                let filled_by = filled_by.or_else(|| {
+                    triggers
+                        .iter()
+                        .any(|body| super::assigns_new(body, &name, '"'))
+                        .then(|| "a BEFORE INSERT trigger".to_owned())
+                });
                 columns.push(ColumnFacts {
-                    name: row.try_get("name")?,
+                    name,
                     declared: row.try_get("declared")?,
                     not_null: row.try_get("not_null")?,
-                    filled_by: row.try_get("filled_by")?,
+                    filled_by,
                     max_chars: row.try_get("max_chars")?,
                     int_range,
                     labels: row.try_get("labels")?,
