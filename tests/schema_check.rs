@@ -105,6 +105,8 @@ on_every_backend! {
         let report = sqlx_factory::check!(&mut tx, Author, Book).await;
         assert_eq!(findings(&report), [], "{report}");
         assert_eq!(report.to_string(), "schema check: 2 models match their tables");
+        let one = sqlx_factory::check!(&mut tx, Author).await;
+        assert_eq!(one.to_string(), "schema check: 1 model matches its table");
         assert!(report.clone().deny_warnings().into_result().is_ok());
         // Nothing was inserted, and the transaction goes on.
         let rows: i64 = sqlx::query_scalar("SELECT (SELECT COUNT(*) FROM authors) + (SELECT COUNT(*) FROM books)")

@@ -177,11 +177,11 @@ impl fmt::Display for CheckReport {
         let models = self.checked.len();
         let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
         if self.findings.is_empty() {
-            return write!(
-                f,
-                "schema check: {} match their tables",
-                plural(models, "model")
-            );
+            return if models == 1 {
+                f.write_str("schema check: 1 model matches its table")
+            } else {
+                write!(f, "schema check: {models} models match their tables")
+            };
         }
         writeln!(
             f,
