@@ -485,3 +485,23 @@ async fn identifiers_are_data_not_patterns_mariadb() {
     })
     .await
 }
+
+/// A nullable column whose default is NULL: nothing fills it, so random values are no news.
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "profiles")]
+struct Profile {
+    #[factory(primary_key)]
+    id: i64,
+    verified_at: Option<String>,
+}
+
+on_every_backend! {
+    async fn default_null_is_no_default(conn, kind) {
+        let pk = kind.serial_pk();
+        exec!(conn, format!("CREATE TABLE profiles (id {pk}, verified_at TEXT DEFAULT NULL)"));
+        let mut tx = conn.begin().await.unwrap();
+        let report = sqlx_factory::check!(&mut tx, Profile).await;
+        assert_eq!(findings(&report), [], "{report}");
+        tx.rollback().await.unwrap();
+    }
+}

@@ -649,6 +649,13 @@ where
             return;
         }
     };
+    // `DEFAULT NULL` fills nothing: the column reads NULL unless the INSERT sends a value.
+    let mut columns = columns;
+    for column in &mut columns {
+        if column.filled_by.as_deref().is_some_and(is_null_default) {
+            column.filled_by = None;
+        }
+    }
     let fields = fields::<DB, M>();
     let find = |name: &str| {
         columns.iter().position(|c| {
@@ -1082,4 +1089,19 @@ where
             Err(e)
         }
     }
+}
+
+/// Whether a `DEFAULT ..` text is a NULL default: `DEFAULT NULL`, `DEFAULT (NULL)`,
+/// `DEFAULT NULL::text`.
+fn is_null_default(filled_by: &str) -> bool {
+    let Some(expr) = filled_by.strip_prefix("DEFAULT ") else {
+        return false;
+    };
+    let expr = expr
+        .trim()
+        .trim_start_matches('(')
+        .trim_end_matches(')')
+        .trim();
+    let expr = expr.split("::").next().unwrap_or_default().trim();
+    expr.eq_ignore_ascii_case("null")
 }
