@@ -505,3 +505,42 @@ on_every_backend! {
         tx.rollback().await.unwrap();
     }
 }
+
+/// A parent with a two-column key; the child's two key columns come from one parent row.
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "teams")]
+struct Team {
+    #[factory(primary_key, sequence = |n| n as i64 + 1)]
+    workspace_id: i64,
+    #[factory(primary_key, sequence = |n| n as i64 + 1)]
+    id: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(
+    table = "team_members",
+    association(Team, fields(workspace_id, team_id), references(workspace_id, id))
+)]
+struct TeamMember {
+    #[factory(primary_key)]
+    id: i64,
+    workspace_id: i64,
+    team_id: i64,
+}
+
+on_every_backend! {
+    async fn composite_association_fills_every_key_column(conn, kind) {
+        let pk = kind.serial_pk();
+        exec!(conn, format!("CREATE TABLE teams (workspace_id BIGINT NOT NULL, id BIGINT NOT NULL,
+                                                 PRIMARY KEY (workspace_id, id));
+                             CREATE TABLE team_members (id {pk}, workspace_id BIGINT NOT NULL,
+                                                        team_id BIGINT NOT NULL CHECK (team_id > 0),
+                                                        FOREIGN KEY (workspace_id, team_id) REFERENCES teams (workspace_id, id))"));
+        let mut tx = conn.begin().await.unwrap();
+        let report = sqlx_factory::check!(&mut tx, TeamMember).await;
+        assert_eq!(findings(&report), [], "{report}");
+        // The model the check passed creates rows.
+        TeamMember::factory().with_session(&mut tx).create_batch(3).await.unwrap();
+        tx.rollback().await.unwrap();
+    }
+}

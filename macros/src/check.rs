@@ -139,7 +139,9 @@ fn measure(f: &Field<'_>) -> TokenStream {
 /// Which attribute fills the field when the factory is not told a value.
 fn fill(f: &Field<'_>) -> TokenStream {
     let private = format_ident!("__sf");
-    let variant = if f.association().is_some() {
+    // Every field of a composite key is filled from the parent row, not only the first (which
+    // carries the association).
+    let variant = if f.association().is_some() || f.attrs.group_first.is_some() {
         "Association"
     } else {
         match f.value() {
