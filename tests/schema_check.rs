@@ -292,25 +292,54 @@ on_every_backend! {
             points = if kind == Kind::Postgres { "BIGINT" } else { "INT" }));
         let mut tx = conn.begin().await.unwrap();
         let report = sqlx_factory::check!(&mut tx, Member).await;
-        let unconstrained = ", but the factory fills the column with unconstrained random values: give it `fake = ..` or `default = ..` that meets the constraint";
+        let fails = |check: &str, column: &str| format!("sampled values fail {check} (first: {column} = ..): give the field `fake = ..` or `default = ..` that meets the constraint");
         // SQLite enforces neither lengths nor integer widths.
         let expected = match kind {
             Kind::Sqlite => vec![
-                error("balance", &format!("CHECK (balance >= 0){unconstrained}")),
+                error("balance", &fails("CHECK (balance >= 0)", "balance")),
             ],
             Kind::Postgres => vec![
                 error("email", "`sequence` values are up to 42 characters, longer than character varying(32)"),
-                error("balance", &format!("CHECK ((balance >= 0)){unconstrained}")),
+                error("balance", &fails("CHECK ((balance >= 0))", "balance")),
             ],
             Kind::MariaDb => vec![
                 error("email", "`sequence` values are up to 42 characters, longer than varchar(32)"),
                 error("points", "`random` values fall outside int(11)'s range -2147483648..=2147483647"),
-                error("balance", &format!("CHECK (`balance` >= 0){unconstrained}")),
+                error("balance", &fails("CHECK (`balance` >= 0)", "balance")),
             ],
         };
-        assert_eq!(findings(&report), expected, "{report}");
+        assert_eq!(redacted(&report), expected, "{report}");
         tx.rollback().await.unwrap();
     }
+}
+
+/// The findings, with the sampled values a message quotes (they change with the run's seed)
+/// replaced by `..`, each checked to be a negative number: the sampled value that fails
+/// `>= 0`.
+fn redacted(report: &CheckReport) -> Vec<(Severity, String, String)> {
+    findings(report)
+        .into_iter()
+        .map(|(severity, column, message)| {
+            let Some((head, rest)) = message.split_once("(first: ") else {
+                return (severity, column, message);
+            };
+            let (values, tail) = rest.split_once("): ").expect("the values end");
+            for pair in values.split(", ") {
+                let (_, value) = pair.split_once(" = ").expect("name = value");
+                let value: i64 = value.parse().expect("an integer");
+                assert!(value < 0, "{message}");
+            }
+            let names: Vec<String> = values
+                .split(", ")
+                .map(|pair| format!("{} = ..", pair.split(" = ").next().unwrap()))
+                .collect();
+            (
+                severity,
+                column,
+                format!("{head}(first: {}): {tail}", names.join(", ")),
+            )
+        })
+        .collect()
 }
 
 /// The Rust enum has `Calm`, the database has `angry`.
@@ -543,4 +572,163 @@ on_every_backend! {
         TeamMember::factory().with_session(&mut tx).create_batch(3).await.unwrap();
         tx.rollback().await.unwrap();
     }
+}
+
+/// Random values that meet their CHECKs, and one that does not.
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "gauges")]
+struct Gauge {
+    #[factory(primary_key)]
+    id: i64,
+    flag: bool,
+    mood: Option<Mood>,
+    hits: i64,
+    #[factory(fake = 0..10)]
+    lo: i64,
+    #[factory(fake = 10..20)]
+    hi: i64,
+    balance: i64,
+}
+
+on_every_backend! {
+    async fn checks_judged_by_the_sampled_values(conn, kind) {
+        let pk = kind.serial_pk();
+        let mood = mood_column(conn, kind, "'happy', 'sad', 'angry'").await;
+        let flag = match kind {
+            Kind::Postgres => "BOOLEAN NOT NULL CHECK (flag IN (true, false))",
+            _ => "BOOLEAN NOT NULL CHECK (flag IN (0, 1))",
+        };
+        exec!(conn, format!("CREATE TABLE gauges (id {pk}, flag {flag},
+                                                  mood {mood} CHECK (mood IN ('happy', 'sad', 'angry')),
+                                                  hits BIGINT NOT NULL CHECK (hits <> 0),
+                                                  lo BIGINT NOT NULL, hi BIGINT NOT NULL,
+                                                  balance BIGINT NOT NULL CHECK (balance >= 0),
+                                                  noted VARCHAR(10) DEFAULT 'x',
+                                                  CONSTRAINT ordered CHECK (lo <= hi),
+                                                  CONSTRAINT noted_or_hit CHECK (noted IS NOT NULL OR hits > 0))"));
+        let mut tx = conn.begin().await.unwrap();
+        let report = sqlx_factory::check!(&mut tx, Gauge).await;
+        let (balance, noted) = match kind {
+            Kind::Sqlite => ("CHECK (balance >= 0)", "CHECK (noted IS NOT NULL OR hits > 0)"),
+            Kind::Postgres => ("CHECK ((balance >= 0))", "CHECK (((noted IS NOT NULL) OR (hits > 0)))"),
+            Kind::MariaDb => ("CHECK (`balance` >= 0)", "CHECK (`noted` is not null or `hits` > 0)"),
+        };
+        assert_eq!(redacted(&report), [
+            warning("hits", &format!("{noted} cannot be judged by the sampled values: the database fills `noted`")),
+            error("balance", &format!("sampled values fail {balance} (first: balance = ..): give the field `fake = ..` or `default = ..` that meets the constraint")),
+        ], "{report}");
+        // What the check passed creates: every CHECK but `balance`'s met by 50 random rows.
+        let rows = Gauge::factory().with_session(&mut tx).balance(5).create_batch(50).await.unwrap();
+        assert_eq!(rows.len(), 50);
+        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM gauges").fetch_one(&mut *tx).await.unwrap();
+        assert_eq!(stored, 50);
+        tx.rollback().await.unwrap();
+    }
+}
+
+/// A CHECK the database cannot evaluate over the sampled values (they overflow the column's
+/// type) is a warning, and the failed evaluation leaves the caller's transaction usable.
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "smalls")]
+struct Small {
+    #[factory(primary_key)]
+    id: i64,
+    small: i64,
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn check_that_cannot_be_evaluated_postgres() {
+    common::bounded_test(async {
+        let mut conn = common::postgres("check_that_cannot_be_evaluated").await;
+        exec!(&mut conn, "CREATE TABLE smalls (id BIGSERIAL PRIMARY KEY, small INT8 NOT NULL,
+                                               CONSTRAINT small_fits CHECK (small::int4 <> 0))");
+        let mut tx = conn.begin().await.unwrap();
+        let report = sqlx_factory::check!(&mut tx, Small).await;
+        let found = findings(&report);
+        assert_eq!(found.len(), 1, "{report}");
+        assert_eq!(found[0].0, Severity::Warning);
+        assert_eq!(found[0].1, "small");
+        assert!(
+            found[0].2.starts_with("CHECK (((small)::integer <> 0)) cannot be judged by the sampled values: the database could not evaluate it over them (")
+                && found[0].2.contains("integer out of range"),
+            "{report}"
+        );
+        let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&mut *tx).await.unwrap();
+        assert_eq!(one, 1);
+        tx.rollback().await.unwrap();
+    })
+    .await
+}
+
+/// An unsigned field on `CHECK (n >= 0)`: met by every value of its type.
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "counts")]
+struct Count {
+    #[factory(primary_key)]
+    id: i64,
+    n: u32,
+}
+
+#[tokio::test]
+async fn unsigned_field_meets_its_check_sqlite() {
+    common::bounded_test(async {
+        let mut conn = common::sqlite().await;
+        exec!(
+            &mut conn,
+            "CREATE TABLE counts (id INTEGER PRIMARY KEY, n INTEGER NOT NULL CHECK (n >= 0))"
+        );
+        let report = sqlx_factory::check!(&mut conn, Count).await;
+        assert_eq!(findings(&report), [], "{report}");
+        Count::factory()
+            .with_session(&mut conn)
+            .create_batch(50)
+            .await
+            .unwrap();
+    })
+    .await
+}
+
+#[cfg(feature = "mysql")]
+#[tokio::test]
+async fn unsigned_field_meets_its_check_mariadb() {
+    common::bounded_test(async {
+        let mut conn = common::mariadb("unsigned_field_meets_its_check").await;
+        exec!(&mut conn, "CREATE TABLE counts (id BIGINT AUTO_INCREMENT PRIMARY KEY, n INT UNSIGNED NOT NULL CHECK (n >= 0))");
+        let report = sqlx_factory::check!(&mut conn, Count).await;
+        assert_eq!(findings(&report), [], "{report}");
+        Count::factory().with_session(&mut conn).create_batch(50).await.unwrap();
+    })
+    .await
+}
+
+/// MariaDB adds `CHECK (json_valid(col))` to every JSON column; sqlx sends valid JSON.
+#[cfg(feature = "json")]
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "json_docs")]
+struct JsonDoc {
+    #[factory(primary_key)]
+    id: i64,
+    #[sqlx(json)]
+    tags: Vec<String>,
+}
+
+#[cfg(all(feature = "mysql", feature = "json"))]
+#[tokio::test]
+async fn json_column_own_check_mariadb() {
+    common::bounded_test(async {
+        let mut conn = common::mariadb("json_column_own_check").await;
+        exec!(
+            &mut conn,
+            "CREATE TABLE json_docs (id BIGINT AUTO_INCREMENT PRIMARY KEY, tags JSON NOT NULL)"
+        );
+        let report = sqlx_factory::check!(&mut conn, JsonDoc).await;
+        assert_eq!(findings(&report), [], "{report}");
+        JsonDoc::factory()
+            .with_session(&mut conn)
+            .create_batch(50)
+            .await
+            .unwrap();
+    })
+    .await
 }

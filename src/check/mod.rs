@@ -386,6 +386,9 @@ pub struct ColumnFns<DB: Database> {
     pub compatible: fn(&DB::TypeInfo) -> bool,
     /// A field value ([`CheckFields::field`]) as the text the backend receives, for enum labels.
     pub text: fn(&dyn Any) -> Option<String>,
+    /// Adds a field value ([`CheckFields::field`]) to a statement's arguments, as a create
+    /// binds it; `false` when it cannot (a `#[sqlx(json)]` field, bound through a wrapper).
+    pub bind: fn(&dyn Any, &mut <DB as Database>::Arguments) -> bool,
 }
 
 /// The [`ColumnFns`] of a field of type `T`.
@@ -397,6 +400,11 @@ pub fn column<DB: CheckBackend, T: CheckColumn<DB> + 'static>(
         type_name: T::type_name,
         compatible: T::compatible,
         text: |value| value.downcast_ref::<T>().and_then(T::encoded_text),
+        bind: |value, args| {
+            value
+                .downcast_ref::<T>()
+                .is_some_and(|value| value.bind(args))
+        },
     }
 }
 
@@ -409,6 +417,7 @@ pub fn json_column<DB: CheckBackend, T: CheckColumn<DB>>(
         type_name: T::type_name,
         compatible: T::compatible,
         text: |_| None,
+        bind: |_, _| false,
     }
 }
 
@@ -518,6 +527,8 @@ pub trait CheckColumn<DB: CheckBackend> {
     fn compatible(ty: &DB::TypeInfo) -> bool;
     /// The value as the text the backend receives (enum labels), if it is text.
     fn encoded_text(&self) -> Option<String>;
+    /// Adds the value to `args` as a create binds it; `false` when it does not encode.
+    fn bind(&self, args: &mut <DB as Database>::Arguments) -> bool;
 }
 
 #[diagnostic::do_not_recommend]
@@ -535,6 +546,10 @@ where
 
     fn encoded_text(&self) -> Option<String> {
         DB::encoded_text(self)
+    }
+
+    fn bind(&self, args: &mut <DB as Database>::Arguments) -> bool {
+        sqlx::Arguments::add(args, self).is_ok()
     }
 }
 
@@ -558,7 +573,21 @@ pub struct ColumnFacts {
     /// The tables its foreign keys reference.
     pub references: Vec<String>,
     /// Its `CHECK` constraints.
-    pub checks: Vec<String>,
+    pub checks: Vec<Constraint>,
+    /// The type a value for it is cast to when a `CHECK` is evaluated over sampled values,
+    /// where the backend needs one (PostgreSQL: the column's type without its modifier).
+    pub cast_type: Option<String>,
+}
+
+/// A `CHECK` constraint as the catalogue gives it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Constraint {
+    /// As the report shows it: `CHECK ((balance >= 0))`.
+    pub shown: String,
+    /// Its expression alone, as the database evaluates it in a `SELECT`.
+    pub expr: String,
+    /// The columns it names, as the catalogue spells them.
+    pub columns: Vec<String>,
 }
 
 /// What the check needs from a backend: its catalogue, and how it sends a value as text.
@@ -582,6 +611,16 @@ pub trait CheckBackend: Backend {
         conn: &'c mut Self::Connection,
         sql: String,
     ) -> BoxFuture<'c, Result<Vec<Self::TypeInfo>, sqlx::Error>>;
+
+    /// The type a column is cast to for reading it as text (`CAST(x AS ..)`).
+    const TEXT_TYPE: &'static str;
+
+    /// Whether a `VALUES` list in a `WITH` takes bound parameters (MariaDB reads them as NULL
+    /// there: its sampled rows are a `UNION ALL` of `SELECT`s instead).
+    const VALUES_WITH_PARAMETERS: bool = true;
+
+    /// Every column of `row` as text, `None` for NULL (or what does not read as text).
+    fn texts(row: &Self::Row) -> Vec<Option<String>>;
 
     /// `value` as the text the backend receives, when it is sent as text.
     fn encoded_text<T: for<'q> Encode<'q, Self> + ?Sized>(value: &T) -> Option<String>;
@@ -724,6 +763,22 @@ where
                 "NOT NULL without a default, and no field of the model fills it: every create fails"
                     .to_owned(),
             ));
+        }
+    }
+    // CHECK constraints, each once (a table constraint is listed under every column it names),
+    // under the first column it names.
+    let mut seen: Vec<&Constraint> = Vec::new();
+    for (position, column) in columns.iter().enumerate() {
+        for constraint in &column.checks {
+            if seen.contains(&constraint) {
+                continue;
+            }
+            seen.push(constraint);
+            if let Some(finding) =
+                judge_check::<DB, M>(conn, constraint, &columns, &fields, &matched, &samples).await
+            {
+                in_order.push((position, finding.0, finding.1));
+            }
         }
     }
     // Table order; missing columns (named by the model only) after the table's.
@@ -882,16 +937,6 @@ fn compare<DB: CheckBackend, M: CheckFields>(
                 column.declared
             ),
         );
-    }
-    if fill == Fill::Random {
-        for check in &column.checks {
-            error(
-                &mut out,
-                format!(
-                    "{check}, but the factory fills the column with unconstrained random values: give it `fake = ..` or `default = ..` that meets the constraint"
-                ),
-            );
-        }
     }
 
     // 5. Enum labels.
@@ -1104,4 +1149,188 @@ fn is_null_default(filled_by: &str) -> bool {
         .trim();
     let expr = expr.split("::").next().unwrap_or_default().trim();
     expr.eq_ignore_ascii_case("null")
+}
+
+/// One `CHECK` judged by the sampled values: the database evaluates the constraint's own
+/// expression over them in a `SELECT` from a `VALUES` list (nothing is inserted), so every form
+/// it can take, multi-column ones included, is judged as an INSERT would judge it. An error
+/// with the first sampled row that fails it; a warning where it cannot be evaluated; nothing
+/// when it names no column the factory makes values for.
+async fn judge_check<DB: CheckBackend, M: CheckModel<DB>>(
+    conn: &mut DB::Connection,
+    constraint: &Constraint,
+    columns: &[ColumnFacts],
+    fields: &[FieldInfo<DB, M>],
+    matched: &[Option<usize>],
+    samples: &[M],
+) -> Option<(Severity, String)> {
+    let shown = &constraint.shown;
+    let cannot = |reason: String| {
+        Some((
+            Severity::Warning,
+            format!("{shown} cannot be judged by the sampled values: {reason}"),
+        ))
+    };
+    // Each named column: a field's sampled values, or NULL (no field, nothing fills it).
+    let mut sampled: Vec<(&ColumnFacts, &FieldInfo<DB, M>)> = Vec::new();
+    let mut nulls: Vec<&ColumnFacts> = Vec::new();
+    let mut unknown: Vec<String> = Vec::new();
+    for name in &constraint.columns {
+        let Some(position) = columns.iter().position(|c| &c.name == name) else {
+            continue;
+        };
+        let column = &columns[position];
+        match matched.iter().position(|m| *m == Some(position)) {
+            None if column.filled_by.is_none() => nulls.push(column),
+            None => unknown.push(format!("the database fills `{name}`")),
+            Some(i) => {
+                let field = &fields[i];
+                match field.fill {
+                    Fill::PrimaryKey | Fill::Generated => {
+                        unknown.push(format!("the database fills `{name}`"));
+                    }
+                    Fill::Association => {
+                        unknown.push(format!("`{name}` comes from the parent row"));
+                    }
+                    Fill::Required => unknown.push(format!("the test sets `{name}`")),
+                    _ => sampled.push((column, field)),
+                }
+            }
+        }
+    }
+    // Nothing the factory makes up: its values are the database's, the parent's or the test's.
+    if sampled.is_empty() {
+        return None;
+    }
+    if samples.is_empty() {
+        return cannot("the model has `required` fields, so no objects are drawn".to_owned());
+    }
+    if !unknown.is_empty() {
+        return cannot(format!("{}", unknown.join(", ")));
+    }
+
+    let names: Vec<&str> = sampled
+        .iter()
+        .map(|(c, _)| c.name.as_str())
+        .chain(nulls.iter().map(|c| c.name.as_str()))
+        .collect();
+    let cast = |sql: &mut String, value: &dyn Fn(&mut String), column: &ColumnFacts| match &column
+        .cast_type
+    {
+        Some(ty) => {
+            sql.push_str("CAST(");
+            value(sql);
+            sql.push_str(" AS ");
+            sql.push_str(ty);
+            sql.push(')');
+        }
+        None => value(sql),
+    };
+    let per_statement = (DB::MAX_BIND_PARAMS / sampled.len()).clamp(1, samples.len());
+    let mut select = String::from("SELECT ");
+    for (i, name) in names.iter().enumerate() {
+        if i > 0 {
+            select.push_str(", ");
+        }
+        select.push_str("CAST(");
+        DB::push_ident(&mut select, name);
+        select.push_str(" AS ");
+        select.push_str(DB::TEXT_TYPE);
+        select.push(')');
+    }
+    for chunk in samples.chunks(per_statement) {
+        // The rows: `(..), (..)` for a `VALUES` list, or `SELECT .. AS a UNION ALL SELECT ..`
+        // on MariaDB, whose `VALUES` reads bound parameters as NULL in a derived table.
+        let mut rows = String::new();
+        let mut args = <DB as Database>::Arguments::default();
+        let mut index = 0;
+        for (r, row) in chunk.iter().enumerate() {
+            rows.push_str(match (DB::VALUES_WITH_PARAMETERS, r) {
+                (true, 0) => "(",
+                (true, _) => ", (",
+                (false, 0) => "SELECT ",
+                (false, _) => " UNION ALL SELECT ",
+            });
+            let name_it = |sql: &mut String, i: usize| {
+                if !DB::VALUES_WITH_PARAMETERS && r == 0 {
+                    sql.push_str(" AS ");
+                    DB::push_ident(sql, names[i]);
+                }
+            };
+            for (i, (column, field)) in sampled.iter().enumerate() {
+                if i > 0 {
+                    rows.push_str(", ");
+                }
+                if !(field.db.bind)(row.field(field.index).1, &mut args) {
+                    // MariaDB's own `json_valid` on a JSON column: sqlx sends valid JSON.
+                    if constraint
+                        .expr
+                        .to_ascii_lowercase()
+                        .starts_with("json_valid(")
+                    {
+                        return None;
+                    }
+                    return cannot(format!("`{}` is not bound by itself", field.field));
+                }
+                index += 1;
+                cast(&mut rows, &|sql| DB::push_placeholder(sql, index), column);
+                name_it(&mut rows, i);
+            }
+            for (i, column) in nulls.iter().enumerate() {
+                rows.push_str(", ");
+                cast(&mut rows, &|sql| sql.push_str("NULL"), column);
+                name_it(&mut rows, sampled.len() + i);
+            }
+            if DB::VALUES_WITH_PARAMETERS {
+                rows.push(')');
+            }
+        }
+        let mut sql = String::new();
+        if DB::VALUES_WITH_PARAMETERS {
+            sql.push_str("WITH sqlx_factory_sample (");
+            for (i, name) in names.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                DB::push_ident(&mut sql, name);
+            }
+            sql.push_str(") AS (VALUES ");
+            sql.push_str(&rows);
+            sql.push_str(") ");
+            sql.push_str(&select);
+            sql.push_str(" FROM sqlx_factory_sample");
+        } else {
+            sql.push_str(&select);
+            sql.push_str(" FROM (");
+            sql.push_str(&rows);
+            sql.push_str(") AS sqlx_factory_sample");
+        }
+        sql.push_str(" WHERE NOT (");
+        sql.push_str(&constraint.expr);
+        sql.push_str(") LIMIT 1");
+        let sql: std::sync::Arc<str> = sql.into();
+        let rows = match guarded::<DB, _>(conn, |c| DB::fetch_all(c, sql, args)).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                return cannot(format!(
+                    "the database could not evaluate it over them ({e})"
+                ));
+            }
+        };
+        if let Some(row) = rows.first() {
+            let values = names
+                .iter()
+                .zip(DB::texts(row))
+                .map(|(name, value)| format!("{name} = {}", value.as_deref().unwrap_or("NULL")))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Some((
+                Severity::Error,
+                format!(
+                    "sampled values fail {shown} (first: {values}): give the field `fake = ..` or `default = ..` that meets the constraint"
+                ),
+            ));
+        }
+    }
+    None
 }

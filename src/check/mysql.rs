@@ -4,7 +4,7 @@
 use sqlx::mysql::{MySqlConnection, MySqlTypeInfo};
 use sqlx::{Column, Encode, Executor, MySql, Row, Statement};
 
-use super::{CheckBackend, ColumnFacts};
+use super::{CheckBackend, ColumnFacts, Constraint};
 use crate::future::BoxFuture;
 
 /// One row per column of table `?` in schema `?` (the connection's database when NULL).
@@ -99,16 +99,18 @@ impl CheckBackend for MySql {
                         .then(|| "a BEFORE INSERT trigger".to_owned())
                 });
                 let checks: Option<String> = row.try_get("checks")?;
-                let quoted = format!("`{}`", name.replace('`', "``")).to_lowercase();
                 let checks = checks
                     .iter()
                     .flat_map(|c| c.split('\0'))
                     .filter_map(|c| c.split_once('\u{1e}'))
                     .filter(|(constraint, clause)| {
-                        constraint.eq_ignore_ascii_case(&name)
-                            || clause.to_lowercase().contains(&quoted)
+                        constraint.eq_ignore_ascii_case(&name) || names(clause, &name)
                     })
-                    .map(|(_, clause)| format!("CHECK ({clause})"))
+                    .map(|(_, clause)| Constraint {
+                        shown: format!("CHECK ({clause})"),
+                        expr: clause.to_owned(),
+                        columns: Vec::new(),
+                    })
                     .collect();
                 columns.push(ColumnFacts {
                     not_null: not_null != 0,
@@ -118,9 +120,21 @@ impl CheckBackend for MySql {
                     labels,
                     references: split(row.try_get("refs")?),
                     checks,
+                    cast_type: None,
                     declared,
                     name,
                 });
+            }
+            // The columns each CHECK names, now that every column's name is known.
+            let all: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+            for column in &mut columns {
+                for check in &mut column.checks {
+                    check.columns = all
+                        .iter()
+                        .filter(|name| names(&check.expr, name))
+                        .cloned()
+                        .collect();
+                }
             }
             Ok(Some(columns))
         })
@@ -128,6 +142,15 @@ impl CheckBackend for MySql {
 
     // COM_STMT_PREPARE only: the column definitions, flags included, as a decode sees them.
     column_types_method!(MySqlConnection, MySqlTypeInfo);
+
+    const TEXT_TYPE: &'static str = "CHAR";
+    const VALUES_WITH_PARAMETERS: bool = false;
+
+    fn texts(row: &sqlx::mysql::MySqlRow) -> Vec<Option<String>> {
+        (0..row.len())
+            .map(|i| row.try_get::<Option<String>, _>(i).ok().flatten())
+            .collect()
+    }
 
     fn encoded_text<T: for<'q> Encode<'q, Self> + ?Sized>(value: &T) -> Option<String> {
         // Text is sent length-prefixed (a length-encoded integer); anything whose prefix does
@@ -180,4 +203,11 @@ fn enum_labels(declared: &str) -> Vec<String> {
         labels.push(label);
     }
     labels
+}
+
+/// Whether a stored `CHECK` clause names column `name`: MariaDB writes every identifier in it
+/// quoted with backticks (ASCII case ignored, as for column names).
+fn names(clause: &str, name: &str) -> bool {
+    let quoted = format!("`{}`", name.replace('`', "``"));
+    clause.to_lowercase().contains(&quoted.to_lowercase())
 }

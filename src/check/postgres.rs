@@ -4,7 +4,7 @@
 use sqlx::postgres::{PgConnection, PgTypeInfo};
 use sqlx::{Column, Encode, Executor, Postgres, Row, Statement};
 
-use super::{CheckBackend, ColumnFacts};
+use super::{CheckBackend, ColumnFacts, Constraint};
 use crate::future::BoxFuture;
 
 /// One row per column of the table `$1` names (quoted as the INSERT quotes it, so
@@ -32,8 +32,17 @@ SELECT a.attname::text AS name,
               WHERE c.conrelid = a.attrelid AND c.contype = 'f' AND a.attnum = ANY (c.conkey))
          AS refs,
        ARRAY(SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c
-              WHERE c.conrelid = a.attrelid AND c.contype = 'c' AND a.attnum = ANY (c.conkey))
-         AS checks,
+              WHERE c.conrelid = a.attrelid AND c.contype = 'c' AND a.attnum = ANY (c.conkey)
+              ORDER BY c.oid) AS checks,
+       ARRAY(SELECT pg_get_expr(c.conbin, c.conrelid) FROM pg_constraint c
+              WHERE c.conrelid = a.attrelid AND c.contype = 'c' AND a.attnum = ANY (c.conkey)
+              ORDER BY c.oid) AS check_exprs,
+       ARRAY(SELECT (SELECT string_agg(k.attname, chr(31) ORDER BY k.attnum) FROM pg_attribute k
+                      WHERE k.attrelid = c.conrelid AND k.attnum = ANY (c.conkey))
+               FROM pg_constraint c
+              WHERE c.conrelid = a.attrelid AND c.contype = 'c' AND a.attnum = ANY (c.conkey)
+              ORDER BY c.oid) AS check_columns,
+       format_type(a.atttypid, NULL) AS cast_type,
        ARRAY(SELECT pr.prosrc FROM pg_trigger tg JOIN pg_proc pr ON pr.oid = tg.tgfoid
               WHERE tg.tgrelid = a.attrelid AND NOT tg.tgisinternal
                 AND tg.tgtype & 2 <> 0 AND tg.tgtype & 4 <> 0) AS triggers
@@ -86,7 +95,22 @@ impl CheckBackend for Postgres {
                     int_range,
                     labels: row.try_get("labels")?,
                     references: row.try_get("refs")?,
-                    checks: row.try_get("checks")?,
+                    checks: {
+                        let shown: Vec<String> = row.try_get("checks")?;
+                        let exprs: Vec<String> = row.try_get("check_exprs")?;
+                        let columns: Vec<String> = row.try_get("check_columns")?;
+                        shown
+                            .into_iter()
+                            .zip(exprs)
+                            .zip(columns)
+                            .map(|((shown, expr), columns)| Constraint {
+                                shown,
+                                expr,
+                                columns: columns.split('\u{1f}').map(str::to_owned).collect(),
+                            })
+                            .collect()
+                    },
+                    cast_type: row.try_get("cast_type")?,
                 });
             }
             Ok(Some(columns))
@@ -96,6 +120,14 @@ impl CheckBackend for Postgres {
     // Parse + Describe only: nothing runs. sqlx resolves custom types (enums) by OID with a
     // query of its own, once per type and connection.
     column_types_method!(PgConnection, PgTypeInfo);
+
+    const TEXT_TYPE: &'static str = "text";
+
+    fn texts(row: &sqlx::postgres::PgRow) -> Vec<Option<String>> {
+        (0..row.len())
+            .map(|i| row.try_get::<Option<String>, _>(i).ok().flatten())
+            .collect()
+    }
 
     fn encoded_text<T: for<'q> Encode<'q, Self> + ?Sized>(value: &T) -> Option<String> {
         // Text-like values (enum labels) are sent as their UTF-8 bytes.

@@ -4,7 +4,7 @@
 
 use sqlx::{Column, Encode, Executor, Row, Sqlite, SqliteConnection, Statement};
 
-use super::{CheckBackend, ColumnFacts};
+use super::{CheckBackend, ColumnFacts, Constraint};
 use crate::future::BoxFuture;
 
 /// One row per column, with the table's `CREATE TABLE` text and its triggers' text (the same on
@@ -71,7 +71,14 @@ impl CheckBackend for Sqlite {
                     } else {
                         None
                     };
-                let checks = column_checks(&table_sql, &name);
+                let checks = column_checks(&table_sql, &name)
+                    .into_iter()
+                    .map(|shown| Constraint {
+                        expr: shown.trim_start_matches("CHECK").trim().to_owned(),
+                        shown,
+                        columns: Vec::new(),
+                    })
+                    .collect();
                 columns.push(ColumnFacts {
                     not_null: not_null != 0 || pk > 0,
                     declared,
@@ -84,6 +91,17 @@ impl CheckBackend for Sqlite {
                     ..ColumnFacts::default()
                 });
             }
+            // The columns each CHECK names, now that every column's name is known.
+            let all: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+            for column in &mut columns {
+                for check in &mut column.checks {
+                    check.columns = all
+                        .iter()
+                        .filter(|name| mentions(&check.expr, name))
+                        .cloned()
+                        .collect();
+                }
+            }
             Ok(Some(columns))
         })
     }
@@ -91,6 +109,14 @@ impl CheckBackend for Sqlite {
     // SQLite's declared types map onto sqlx's few storage classes; a declared type sqlx does not
     // recognise (`UUID`, `NUMERIC`) comes back as NULL and is not compared.
     column_types_method!(SqliteConnection, sqlx::sqlite::SqliteTypeInfo);
+
+    const TEXT_TYPE: &'static str = "TEXT";
+
+    fn texts(row: &sqlx::sqlite::SqliteRow) -> Vec<Option<String>> {
+        (0..row.len())
+            .map(|i| row.try_get::<Option<String>, _>(i).ok().flatten())
+            .collect()
+    }
 
     fn encoded_text<T: for<'q> Encode<'q, Self> + ?Sized>(_value: &T) -> Option<String> {
         // No enums: nothing to compare labels with.
