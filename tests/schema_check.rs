@@ -255,7 +255,7 @@ on_every_backend! {
             expected.push(error("hits", "sqlx cannot decode `i32` (INT4) from this INT8 column"));
         }
         expected.push(error("total", match kind {
-            Kind::Sqlite => "sqlx cannot decode `i64` (INTEGER) from this TEXT column",
+            Kind::Sqlite => "the column stores `default` values such as 1 as TEXT (by its type `TEXT`), and sqlx cannot decode `i64` from TEXT: reading such a row fails",
             Kind::Postgres => "sqlx cannot decode `i64` (INT8) from this TEXT column",
             Kind::MariaDb => "sqlx cannot decode `i64` (BIGINT) from this BIGINT UNSIGNED column",
         }));
@@ -729,6 +729,63 @@ async fn json_column_own_check_mariadb() {
             .create_batch(50)
             .await
             .unwrap();
+    })
+    .await
+}
+
+/// SQLite keeps each value's own type, converted by the column's affinity: text in a BLOB
+/// column stays text, and text that is not a number stays text in an INTEGER column.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "attachments")]
+struct Attachment {
+    #[factory(primary_key)]
+    id: i64,
+    body: String,
+    #[factory(sequence = |n| format!("t{n}"))]
+    tag: String,
+}
+
+/// Text that looks like a number is stored as one in an INTEGER column, a whole real as an
+/// integer, and a number as text in a TEXT column: each reads back as another type.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "codes")]
+struct Code {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(sequence = |n| format!("{}", n + 7))]
+    code: String,
+    #[factory(default = 2.0)]
+    ratio: f64,
+    #[factory(default = 5)]
+    amount: i64,
+}
+
+#[tokio::test]
+async fn sqlite_judged_by_type_affinity_sqlite() {
+    common::bounded_test(async {
+        let mut conn = common::sqlite().await;
+        exec!(&mut conn, "CREATE TABLE attachments (id INTEGER PRIMARY KEY, body BLOB NOT NULL, tag INTEGER NOT NULL);
+                          CREATE TABLE codes (id INTEGER PRIMARY KEY, code INTEGER NOT NULL, ratio INT NOT NULL,
+                                              amount TEXT NOT NULL)");
+        let report = sqlx_factory::check!(&mut conn, Attachment).await;
+        assert_eq!(findings(&report), [], "{report}");
+        let created = Attachment::factory().with_session(&mut conn).create_batch(50).await.unwrap();
+        let stored: Vec<Attachment> = sqlx::query_as("SELECT * FROM attachments ORDER BY id").fetch_all(&mut conn).await.unwrap();
+        assert_eq!(stored, created);
+
+        let report = sqlx_factory::check!(&mut conn, Code).await;
+        let found = findings(&report);
+        assert_eq!(found.len(), 3, "{report}");
+        assert_eq!(found[0].1, "code");
+        assert!(found[0].2.starts_with("the column stores `sequence` values such as '"), "{report}");
+        assert!(found[0].2.ends_with("' as INTEGER (by its type `INTEGER`), and sqlx cannot decode `String` from INTEGER: reading such a row fails"), "{report}");
+        assert_eq!(found[1..], [
+            error("ratio", "the column stores `default` values such as 2.0 as INTEGER (by its type `INT`), and sqlx cannot decode `f64` from INTEGER: reading such a row fails"),
+            error("amount", "the column stores `default` values such as 5 as TEXT (by its type `TEXT`), and sqlx cannot decode `i64` from TEXT: reading such a row fails"),
+        ], "{report}");
+        // What the check says is what a create meets.
+        let err = Code::factory().with_session(&mut conn).create().await.unwrap_err();
+        assert!(err.to_string().contains("mismatched types"), "{err}");
     })
     .await
 }

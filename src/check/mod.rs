@@ -300,6 +300,34 @@ pub enum Measure {
     Other,
 }
 
+/// A value as a backend that keeps each value's own type stores it (SQLite), for judging what
+/// a column's affinity turns it into.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bound {
+    /// NULL.
+    Null,
+    /// An integer.
+    Int(i64),
+    /// A floating-point number.
+    Real(f64),
+    /// Text.
+    Text(String),
+    /// Bytes.
+    Blob,
+}
+
+impl fmt::Display for Bound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Bound::Null => f.write_str("NULL"),
+            Bound::Int(v) => write!(f, "{v}"),
+            Bound::Real(v) => write!(f, "{v:?}"),
+            Bound::Text(v) => write!(f, "'{v}'"),
+            Bound::Blob => f.write_str("a blob"),
+        }
+    }
+}
+
 /// A type whose values have a length or an integer value.
 pub trait Measurable {
     /// This value's measure.
@@ -389,6 +417,8 @@ pub struct ColumnFns<DB: Database> {
     /// Adds a field value ([`CheckFields::field`]) to a statement's arguments, as a create
     /// binds it; `false` when it cannot (a `#[sqlx(json)]` field, bound through a wrapper).
     pub bind: fn(&dyn Any, &mut <DB as Database>::Arguments) -> bool,
+    /// A field value as the backend receives it, where the backend judges by stored values.
+    pub bound: fn(&dyn Any) -> Option<Bound>,
 }
 
 /// The [`ColumnFns`] of a field of type `T`.
@@ -405,6 +435,7 @@ pub fn column<DB: CheckBackend, T: CheckColumn<DB> + 'static>(
                 .downcast_ref::<T>()
                 .is_some_and(|value| value.bind(args))
         },
+        bound: |value| value.downcast_ref::<T>().and_then(T::bound),
     }
 }
 
@@ -418,6 +449,7 @@ pub fn json_column<DB: CheckBackend, T: CheckColumn<DB>>(
         compatible: T::compatible,
         text: |_| None,
         bind: |_, _| false,
+        bound: |_| None,
     }
 }
 
@@ -529,6 +561,8 @@ pub trait CheckColumn<DB: CheckBackend> {
     fn encoded_text(&self) -> Option<String>;
     /// Adds the value to `args` as a create binds it; `false` when it does not encode.
     fn bind(&self, args: &mut <DB as Database>::Arguments) -> bool;
+    /// The value as the backend receives it, where it judges by stored values.
+    fn bound(&self) -> Option<Bound>;
 }
 
 #[diagnostic::do_not_recommend]
@@ -550,6 +584,10 @@ where
 
     fn bind(&self, args: &mut <DB as Database>::Arguments) -> bool {
         sqlx::Arguments::add(args, self).is_ok()
+    }
+
+    fn bound(&self) -> Option<Bound> {
+        DB::bound(self)
     }
 }
 
@@ -621,6 +659,18 @@ pub trait CheckBackend: Backend {
 
     /// Every column of `row` as text, `None` for NULL (or what does not read as text).
     fn texts(row: &Self::Row) -> Vec<Option<String>>;
+
+    /// `value` as the backend stores it, where a column's declared type does not decide what
+    /// a read gets (SQLite: each value keeps its own type, converted by the column's affinity).
+    fn bound<T: for<'q> Encode<'q, Self> + ?Sized>(_value: &T) -> Option<Bound> {
+        None
+    }
+
+    /// The type a read gets for `value` stored in a column declared `declared`, with a word
+    /// for what it is (`INTEGER`); `None` where the column's declared type decides.
+    fn stored_type(_declared: &str, _value: &Bound) -> Option<(Self::TypeInfo, &'static str)> {
+        None
+    }
 
     /// `value` as the text the backend receives, when it is sent as text.
     fn encoded_text<T: for<'q> Encode<'q, Self> + ?Sized>(value: &T) -> Option<String>;
@@ -842,8 +892,36 @@ fn compare<DB: CheckBackend, M: CheckFields>(
             ),
         );
     }
-    // 3. Types, as sqlx decodes them.
-    if let Some(ty) = type_info
+    // 3. Types, as sqlx decodes them: by the type each sampled value is stored as, where the
+    // backend decides that per value (SQLite); else by the column's declared type.
+    let sampled_rows: &[M] = if fill.sent() && fill != Fill::Required && fill != Fill::Association {
+        samples
+    } else {
+        &[]
+    };
+    let by_value = sampled_rows.iter().any(|row| {
+        (field.db.bound)(row.field(field.index).1)
+            .is_some_and(|value| DB::stored_type(&column.declared, &value).is_some())
+    });
+    if by_value {
+        // Judged value by value: the first that does not read back.
+        let failing = sampled_rows.iter().find_map(|row| {
+            let value = (field.db.bound)(row.field(field.index).1)?;
+            let (ty, class) = DB::stored_type(&column.declared, &value)?;
+            (!(field.db.compatible)(&ty)).then_some((value, class))
+        });
+        if let Some((value, class)) = failing {
+            error(
+                &mut out,
+                format!(
+                    "the column stores `{}` values such as {value} as {class} (by its type `{}`), and sqlx cannot decode `{}` from {class}: reading such a row fails",
+                    fill.name(),
+                    column.declared,
+                    field.rust_type,
+                ),
+            );
+        }
+    } else if let Some(ty) = type_info
         && !ty.is_null()
         && !(field.db.compatible)(ty)
     {
