@@ -789,3 +789,47 @@ async fn sqlite_judged_by_type_affinity_sqlite() {
     })
     .await
 }
+
+/// A `#[sqlx(transparent)]` newtype is measured as the text it is bound as.
+#[derive(Debug, Clone, PartialEq, sqlx::Type, fake::Dummy)]
+#[sqlx(transparent)]
+struct Nick(String);
+
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "nicks")]
+struct Nicked {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(sequence = |n| Nick(format!("nickname-{n:0>20}")))]
+    nick: Nick,
+    #[factory(sequence = |n| Some(Nick(format!("alias-{n:0>20}"))))]
+    alias: Option<Nick>,
+}
+
+on_every_backend! {
+    async fn transparent_newtypes_measured_as_bound(conn, kind) {
+        let pk = kind.serial_pk();
+        exec!(conn, format!("CREATE TABLE nicks (id {pk}, nick VARCHAR(10) NOT NULL, alias VARCHAR(10))"));
+        let mut tx = conn.begin().await.unwrap();
+        let report = sqlx_factory::check!(&mut tx, Nicked).await;
+        let expected = match kind {
+            // SQLite does not enforce lengths.
+            Kind::Sqlite => vec![],
+            Kind::Postgres => vec![
+                error("nick", "`sequence` values are up to 29 characters, longer than character varying(10)"),
+                error("alias", "`sequence` values are up to 26 characters, longer than character varying(10)"),
+            ],
+            Kind::MariaDb => vec![
+                error("nick", "`sequence` values are up to 29 characters, longer than varchar(10)"),
+                error("alias", "`sequence` values are up to 26 characters, longer than varchar(10)"),
+            ],
+        };
+        assert_eq!(findings(&report), expected, "{report}");
+        // What the check says is what a create meets.
+        let created = Nicked::factory().with_session(&mut tx).create().await;
+        assert_eq!(created.is_err(), kind != Kind::Sqlite, "{created:?}");
+        if kind == Kind::Postgres {
+            tx.rollback().await.unwrap();
+        }
+    }
+}

@@ -419,6 +419,9 @@ pub struct ColumnFns<DB: Database> {
     pub bind: fn(&dyn Any, &mut <DB as Database>::Arguments) -> bool,
     /// A field value as the backend receives it, where the backend judges by stored values.
     pub bound: fn(&dyn Any) -> Option<Bound>,
+    /// A field value measured as it is bound (a `#[sqlx(transparent)]` newtype as its text or
+    /// integer), for types the probe does not measure.
+    pub measure: fn(&dyn Any) -> Measure,
 }
 
 /// The [`ColumnFns`] of a field of type `T`.
@@ -436,6 +439,11 @@ pub fn column<DB: CheckBackend, T: CheckColumn<DB> + 'static>(
                 .is_some_and(|value| value.bind(args))
         },
         bound: |value| value.downcast_ref::<T>().and_then(T::bound),
+        measure: |value| {
+            value
+                .downcast_ref::<T>()
+                .map_or(Measure::Other, T::measure_bound)
+        },
     }
 }
 
@@ -450,6 +458,7 @@ pub fn json_column<DB: CheckBackend, T: CheckColumn<DB>>(
         text: |_| None,
         bind: |_, _| false,
         bound: |_| None,
+        measure: |_| Measure::Other,
     }
 }
 
@@ -477,9 +486,13 @@ impl<DB: Database, M: CheckFields> FieldInfo<DB, M> {
         (self.db.text)(row.field(self.index).1)
     }
 
-    /// The length or integer value of this field of `row`.
+    /// The length or integer value of this field of `row`: what the probe measures on the
+    /// field's own type, else the value as it is bound.
     fn measure(&self, row: &M) -> Measure {
-        row.field(self.index).0
+        match row.field(self.index) {
+            (Measure::Other, value) => (self.db.measure)(value),
+            (measure, _) => measure,
+        }
     }
 }
 
@@ -563,6 +576,8 @@ pub trait CheckColumn<DB: CheckBackend> {
     fn bind(&self, args: &mut <DB as Database>::Arguments) -> bool;
     /// The value as the backend receives it, where it judges by stored values.
     fn bound(&self) -> Option<Bound>;
+    /// The value measured as it is bound: its text's length or its integer.
+    fn measure_bound(&self) -> Measure;
 }
 
 #[diagnostic::do_not_recommend]
@@ -588,6 +603,10 @@ where
 
     fn bound(&self) -> Option<Bound> {
         DB::bound(self)
+    }
+
+    fn measure_bound(&self) -> Measure {
+        DB::measure_bound(self)
     }
 }
 
@@ -671,6 +690,9 @@ pub trait CheckBackend: Backend {
     fn stored_type(_declared: &str, _value: &Bound) -> Option<(Self::TypeInfo, &'static str)> {
         None
     }
+
+    /// `value` measured as it is encoded: text's length, an integer's value, else `Other`.
+    fn measure_bound<T: for<'q> Encode<'q, Self> + Type<Self> + ?Sized>(value: &T) -> Measure;
 
     /// `value` as the text the backend receives, when it is sent as text.
     fn encoded_text<T: for<'q> Encode<'q, Self> + ?Sized>(value: &T) -> Option<String>;

@@ -152,6 +152,42 @@ impl CheckBackend for MySql {
             .collect()
     }
 
+    fn measure_bound<T: for<'q> Encode<'q, Self> + sqlx::Type<Self> + ?Sized>(
+        value: &T,
+    ) -> super::Measure {
+        use super::Measure;
+        let ty = T::type_info();
+        let name = sqlx::TypeInfo::name(&ty).to_owned();
+        let mut buffer = Vec::new();
+        match value.encode_by_ref(&mut buffer) {
+            Ok(sqlx::encode::IsNull::Yes) => return Measure::Null,
+            Ok(sqlx::encode::IsNull::No) => {}
+            Err(_) => return Measure::Other,
+        }
+        // Binary protocol: text length-prefixed, integers little-endian at their width.
+        let int = |bytes: &[u8]| -> Option<i128> {
+            let unsigned = name.ends_with("UNSIGNED");
+            let mut le = [0u8; 8];
+            le.get_mut(..bytes.len())?.copy_from_slice(bytes);
+            let raw = u64::from_le_bytes(le);
+            let bits = bytes.len() * 8;
+            Some(if unsigned || bits == 0 {
+                i128::from(raw)
+            } else {
+                let shift = 64 - bits;
+                i128::from(((raw << shift) as i64) >> shift)
+            })
+        };
+        match name.split(' ').next().unwrap_or_default() {
+            "TEXT" | "VARCHAR" | "CHAR" => Self::encoded_text(value)
+                .map_or(Measure::Other, |t| Measure::Text(t.chars().count())),
+            "TINYINT" | "SMALLINT" | "INT" | "BIGINT" if buffer.len() <= 8 => {
+                int(&buffer).map_or(Measure::Other, Measure::Int)
+            }
+            _ => Measure::Other,
+        }
+    }
+
     fn encoded_text<T: for<'q> Encode<'q, Self> + ?Sized>(value: &T) -> Option<String> {
         // Text is sent length-prefixed (a length-encoded integer); anything whose prefix does
         // not give exactly the rest of the bytes is not text.

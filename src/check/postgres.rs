@@ -129,6 +129,34 @@ impl CheckBackend for Postgres {
             .collect()
     }
 
+    fn measure_bound<T: for<'q> Encode<'q, Self> + sqlx::Type<Self> + ?Sized>(
+        value: &T,
+    ) -> super::Measure {
+        use super::Measure;
+        let ty = T::type_info();
+        let name = sqlx::TypeInfo::name(&ty);
+        let mut buffer = sqlx::postgres::PgArgumentBuffer::default();
+        match value.encode_by_ref(&mut buffer) {
+            Ok(sqlx::encode::IsNull::Yes) => return Measure::Null,
+            Ok(sqlx::encode::IsNull::No) => {}
+            Err(_) => return Measure::Other,
+        }
+        let bytes: &[u8] = &buffer;
+        // Binary format: text as its UTF-8 bytes, integers big-endian.
+        match (name, bytes.len()) {
+            ("TEXT" | "VARCHAR" | "BPCHAR" | "NAME", _) => std::str::from_utf8(bytes)
+                .map_or(Measure::Other, |t| Measure::Text(t.chars().count())),
+            ("INT2", 2) => Measure::Int(i128::from(i16::from_be_bytes([bytes[0], bytes[1]]))),
+            ("INT4", 4) => Measure::Int(i128::from(i32::from_be_bytes(
+                bytes.try_into().unwrap_or_default(),
+            ))),
+            ("INT8", 8) => Measure::Int(i128::from(i64::from_be_bytes(
+                bytes.try_into().unwrap_or_default(),
+            ))),
+            _ => Measure::Other,
+        }
+    }
+
     fn encoded_text<T: for<'q> Encode<'q, Self> + ?Sized>(value: &T) -> Option<String> {
         // Text-like values (enum labels) are sent as their UTF-8 bytes.
         let mut buffer = sqlx::postgres::PgArgumentBuffer::default();

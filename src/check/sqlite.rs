@@ -119,6 +119,17 @@ impl CheckBackend for Sqlite {
             .collect()
     }
 
+    fn measure_bound<T: for<'q> Encode<'q, Self> + sqlx::Type<Self> + ?Sized>(
+        value: &T,
+    ) -> super::Measure {
+        match Self::bound(value) {
+            Some(Bound::Null) => super::Measure::Null,
+            Some(Bound::Int(v)) => super::Measure::Int(i128::from(v)),
+            Some(Bound::Text(t)) => super::Measure::Text(t.chars().count()),
+            _ => super::Measure::Other,
+        }
+    }
+
     fn bound<T: for<'q> Encode<'q, Self> + ?Sized>(value: &T) -> Option<Bound> {
         // sqlx keeps the encoded value to itself but for `Debug`:
         // `SqliteArgumentsBuffer([Text("12")])`, `..([Int64(5)])`, `..([Double(2.0)])`.
