@@ -833,3 +833,30 @@ on_every_backend! {
         }
     }
 }
+
+/// Fields bound through a conversion are judged by the type they are bound as.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "converted")]
+struct Converted {
+    #[factory(primary_key)]
+    id: i64,
+    #[sqlx(try_from = "i64")]
+    small: u32,
+    #[sqlx(try_from = "i64")]
+    #[factory(fake = 0..1000)]
+    big: u64,
+}
+
+on_every_backend! {
+    async fn converted_fields_judged_by_the_bound_type(conn, kind) {
+        let pk = kind.serial_pk();
+        exec!(conn, format!("CREATE TABLE converted (id {pk}, small BIGINT NOT NULL, big BIGINT NOT NULL)"));
+        let mut tx = conn.begin().await.unwrap();
+        let report = sqlx_factory::check!(&mut tx, Converted).await;
+        assert_eq!(findings(&report), [], "{report}");
+        let created = Converted::factory().with_session(&mut tx).create_batch(50).await.unwrap();
+        let stored: Vec<Converted> = sqlx::query_as("SELECT * FROM converted ORDER BY id").fetch_all(&mut *tx).await.unwrap();
+        assert_eq!(stored, created);
+        tx.rollback().await.unwrap();
+    }
+}

@@ -1370,7 +1370,10 @@ async fn judge_check<DB: CheckBackend, M: CheckModel<DB>>(
                     {
                         return None;
                     }
-                    return cannot(format!("`{}` is not bound by itself", field.field));
+                    return cannot(format!(
+                        "`{}` is bound through a conversion (`json`, `into` or `try_from`)",
+                        field.field
+                    ));
                 }
                 index += 1;
                 cast(&mut rows, &|sql| DB::push_placeholder(sql, index), column);
