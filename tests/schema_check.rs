@@ -860,3 +860,73 @@ on_every_backend! {
         tx.rollback().await.unwrap();
     }
 }
+
+/// Decimals against a column's precision and scale: rounded to the scale, the whole digits must
+/// fit.
+#[cfg(feature = "rust_decimal")]
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "prices")]
+struct Price {
+    #[factory(primary_key)]
+    id: i64,
+    // 13 digits before the point in a numeric(12,2).
+    #[factory(default = sqlx::types::Decimal::new(123456789012345, 2))]
+    amount: sqlx::types::Decimal,
+    // 9999999999.999 rounds to 10000000000.00: 11 digits.
+    #[factory(default = sqlx::types::Decimal::new(9999999999999, 3))]
+    rounded: sqlx::types::Decimal,
+    // 9999999999.99 fits.
+    #[factory(default = sqlx::types::Decimal::new(999999999999, 2))]
+    fits: sqlx::types::Decimal,
+}
+
+#[cfg(all(feature = "rust_decimal", feature = "postgres"))]
+#[tokio::test]
+async fn decimal_precision_and_scale_postgres() {
+    common::bounded_test(async {
+        let mut conn = common::postgres("decimal_precision_and_scale").await;
+        exec!(&mut conn, "CREATE TABLE prices (id BIGSERIAL PRIMARY KEY, amount NUMERIC(12,2) NOT NULL,
+                                               rounded NUMERIC(12,2) NOT NULL, fits NUMERIC(12,2) NOT NULL)");
+        let report = sqlx_factory::check!(&mut conn, Price).await;
+        assert_eq!(findings(&report), [
+            error("amount", "`default` values have up to 13 digits before the decimal point (rounded to 2 places), more than numeric(12,2) holds (10)"),
+            error("rounded", "`default` values have up to 11 digits before the decimal point (rounded to 2 places), more than numeric(12,2) holds (10)"),
+        ], "{report}");
+        // What the check says is what a create meets.
+        let err = Price::factory().with_session(&mut conn).create().await.unwrap_err();
+        assert!(err.to_string().contains("numeric field overflow"), "{err}");
+        let fits = Price::factory()
+            .with_session(&mut conn)
+            .amount(sqlx::types::Decimal::new(1, 0))
+            .rounded(sqlx::types::Decimal::new(1, 0))
+            .create()
+            .await;
+        assert!(fits.is_ok(), "{fits:?}");
+    })
+    .await
+}
+
+#[cfg(all(feature = "rust_decimal", feature = "mysql"))]
+#[tokio::test]
+async fn decimal_precision_and_scale_mariadb() {
+    common::bounded_test(async {
+        let mut conn = common::mariadb("decimal_precision_and_scale").await;
+        exec!(&mut conn, "CREATE TABLE prices (id BIGINT AUTO_INCREMENT PRIMARY KEY, amount DECIMAL(12,2) NOT NULL,
+                                               rounded DECIMAL(12,2) NOT NULL, fits DECIMAL(12,2) NOT NULL)");
+        let report = sqlx_factory::check!(&mut conn, Price).await;
+        assert_eq!(findings(&report), [
+            error("amount", "`default` values have up to 13 digits before the decimal point (rounded to 2 places), more than decimal(12,2) holds (10)"),
+            error("rounded", "`default` values have up to 11 digits before the decimal point (rounded to 2 places), more than decimal(12,2) holds (10)"),
+        ], "{report}");
+        let err = Price::factory().with_session(&mut conn).create().await.unwrap_err();
+        assert!(err.to_string().contains("Out of range"), "{err}");
+        let fits = Price::factory()
+            .with_session(&mut conn)
+            .amount(sqlx::types::Decimal::new(1, 0))
+            .rounded(sqlx::types::Decimal::new(1, 0))
+            .create()
+            .await;
+        assert!(fits.is_ok(), "{fits:?}");
+    })
+    .await
+}

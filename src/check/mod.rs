@@ -296,6 +296,9 @@ pub enum Measure {
     Text(usize),
     /// An integer.
     Int(i128),
+    /// A decimal, for a column's precision and scale.
+    #[cfg(feature = "rust_decimal")]
+    Decimal(sqlx::types::Decimal),
     /// Anything else: not measured.
     Other,
 }
@@ -363,6 +366,13 @@ macro_rules! measurable_int {
 }
 
 measurable_int!(i8, i16, i32, i64, u8, u16, u32, u64);
+
+#[cfg(feature = "rust_decimal")]
+impl Measurable for sqlx::types::Decimal {
+    fn measure(&self) -> Measure {
+        Measure::Decimal(*self)
+    }
+}
 
 /// The probe's first choice.
 pub trait MeasureKnown {
@@ -627,6 +637,8 @@ pub struct ColumnFacts {
     pub int_range: Option<(i128, i128)>,
     /// The labels of its enum type.
     pub labels: Option<Vec<String>>,
+    /// Precision and scale of a `numeric(p, s)` / `DECIMAL(p, s)`.
+    pub numeric: Option<(u32, u32)>,
     /// The tables its foreign keys reference.
     pub references: Vec<String>,
     /// Its `CHECK` constraints.
@@ -1026,6 +1038,35 @@ fn compare<DB: CheckBackend, M: CheckFields>(
             Some(hi.map_or(v, |h| h.max(v))),
         )
     });
+    #[cfg(feature = "rust_decimal")]
+    if let Some((precision, scale)) = column.numeric {
+        // The value is rounded to the column's scale first; then its whole digits must fit.
+        let whole = |d: &sqlx::types::Decimal| {
+            let rounded = d.round_dp(scale).trunc().abs();
+            let digits = rounded.mantissa().unsigned_abs() / 10u128.pow(rounded.scale());
+            if digits == 0 { 0 } else { digits.ilog10() + 1 }
+        };
+        let widest = measures
+            .iter()
+            .filter_map(|m| match m {
+                Measure::Decimal(d) => Some(whole(d)),
+                _ => None,
+            })
+            .max();
+        let room = precision.saturating_sub(scale);
+        if let Some(widest) = widest
+            && widest > room
+        {
+            error(
+                &mut out,
+                format!(
+                    "`{}` values have up to {widest} digits before the decimal point (rounded to {scale} places), more than {} holds ({room})",
+                    fill.name(),
+                    column.declared
+                ),
+            );
+        }
+    }
     if let (Some(low), Some(high), Some((min, max))) = (low, high, column.int_range)
         && (low < min || high > max)
     {
@@ -1436,4 +1477,9 @@ async fn judge_check<DB: CheckBackend, M: CheckModel<DB>>(
         }
     }
     None
+}
+
+/// Precision and scale from the catalogue, when both are there and in range.
+fn numeric(precision: Option<i64>, scale: Option<i64>) -> Option<(u32, u32)> {
+    Some((u32::try_from(precision?).ok()?, u32::try_from(scale?).ok()?))
 }

@@ -4,7 +4,7 @@
 use sqlx::mysql::{MySqlConnection, MySqlTypeInfo};
 use sqlx::{Column, Encode, Executor, MySql, Row, Statement};
 
-use super::{CheckBackend, ColumnFacts, Constraint};
+use super::{CheckBackend, ColumnFacts, Constraint, numeric};
 use crate::future::BoxFuture;
 
 /// One row per column of table `?` in schema `?` (the connection's database when NULL).
@@ -26,6 +26,8 @@ SELECT c.COLUMN_NAME AS name,
        END AS filled_by,
        CASE WHEN c.DATA_TYPE IN ('varchar', 'char') THEN CAST(c.CHARACTER_MAXIMUM_LENGTH AS SIGNED) END
          AS max_chars,
+       CASE WHEN c.DATA_TYPE = 'decimal' THEN CAST(c.NUMERIC_PRECISION AS SIGNED) END AS num_precision,
+       CASE WHEN c.DATA_TYPE = 'decimal' THEN CAST(c.NUMERIC_SCALE AS SIGNED) END AS num_scale,
        (SELECT GROUP_CONCAT(k.REFERENCED_TABLE_NAME SEPARATOR '\n') FROM information_schema.KEY_COLUMN_USAGE k
          WHERE k.TABLE_SCHEMA = c.TABLE_SCHEMA AND k.TABLE_NAME = c.TABLE_NAME
            AND k.COLUMN_NAME = c.COLUMN_NAME AND k.REFERENCED_TABLE_NAME IS NOT NULL) AS refs,
@@ -121,6 +123,7 @@ impl CheckBackend for MySql {
                     references: split(row.try_get("refs")?),
                     checks,
                     cast_type: None,
+                    numeric: numeric(row.try_get("num_precision")?, row.try_get("num_scale")?),
                     declared,
                     name,
                 });

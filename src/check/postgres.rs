@@ -4,7 +4,7 @@
 use sqlx::postgres::{PgConnection, PgTypeInfo};
 use sqlx::{Column, Encode, Executor, Postgres, Row, Statement};
 
-use super::{CheckBackend, ColumnFacts, Constraint};
+use super::{CheckBackend, ColumnFacts, Constraint, numeric};
 use crate::future::BoxFuture;
 
 /// One row per column of the table `$1` names (quoted as the INSERT quotes it, so
@@ -43,6 +43,10 @@ SELECT a.attname::text AS name,
               WHERE c.conrelid = a.attrelid AND c.contype = 'c' AND a.attnum = ANY (c.conkey)
               ORDER BY c.oid) AS check_columns,
        format_type(a.atttypid, NULL) AS cast_type,
+       CASE WHEN a.atttypid = 'numeric'::regtype AND a.atttypmod > 4
+            THEN (((a.atttypmod - 4) >> 16) & 65535)::int8 END AS num_precision,
+       CASE WHEN a.atttypid = 'numeric'::regtype AND a.atttypmod > 4
+            THEN ((a.atttypmod - 4) & 65535)::int8 END AS num_scale,
        ARRAY(SELECT pr.prosrc FROM pg_trigger tg JOIN pg_proc pr ON pr.oid = tg.tgfoid
               WHERE tg.tgrelid = a.attrelid AND NOT tg.tgisinternal
                 AND tg.tgtype & 2 <> 0 AND tg.tgtype & 4 <> 0) AS triggers
@@ -111,6 +115,7 @@ impl CheckBackend for Postgres {
                             .collect()
                     },
                     cast_type: row.try_get("cast_type")?,
+                    numeric: numeric(row.try_get("num_precision")?, row.try_get("num_scale")?),
                 });
             }
             Ok(Some(columns))
