@@ -930,3 +930,56 @@ async fn decimal_precision_and_scale_mariadb() {
     })
     .await
 }
+
+/// MariaDB's other limited types: YEAR, BIT(n), SET labels, a narrow character set.
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "limited")]
+struct Limited {
+    #[factory(primary_key)]
+    id: i64,
+    year: u16,
+    bits: u8,
+    #[factory(default = "red,blue".into())]
+    colours: String,
+    #[factory(default = "日本語".into())]
+    name: String,
+}
+
+/// The same columns, with values they store.
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "limited")]
+struct Fitting {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(fake = 2000..2030)]
+    year: u16,
+    #[factory(fake = 0..16)]
+    bits: u8,
+    #[factory(default = "red,green".into())]
+    colours: String,
+    #[factory(default = "café".into())]
+    name: String,
+}
+
+#[cfg(feature = "mysql")]
+#[tokio::test]
+async fn limited_types_mariadb() {
+    common::bounded_test(async {
+        let mut conn = common::mariadb("limited_types").await;
+        exec!(&mut conn, "CREATE TABLE limited (id BIGINT AUTO_INCREMENT PRIMARY KEY, year YEAR NOT NULL,
+                                                bits BIT(4) NOT NULL, colours SET('red', 'green') NOT NULL,
+                                                name VARCHAR(40) CHARACTER SET latin1 NOT NULL)");
+        let report = sqlx_factory::check!(&mut conn, Limited, Fitting).await;
+        let found: Vec<_> = report.findings().iter().map(|f| (f.model, f.severity, f.column.clone(), f.message.clone())).collect();
+        assert_eq!(found, [
+            ("Limited", Severity::Error, "year".to_owned(), "`random` values fall outside year(4)'s range 1901..=2155".to_owned()),
+            ("Limited", Severity::Error, "bits".to_owned(), "`random` values fall outside bit(4)'s range 0..=15".to_owned()),
+            ("Limited", Severity::Error, "colours".to_owned(), "the factory sends 'blue', which is not a label of set('red','green') ('red', 'green')".to_owned()),
+            ("Limited", Severity::Error, "name".to_owned(), "`default` values such as '日本語' hold characters the column's character set latin1 cannot store".to_owned()),
+        ], "{report}");
+        // What the check says is what creates meet.
+        assert!(Limited::factory().with_session(&mut conn).create().await.is_err());
+        Fitting::factory().with_session(&mut conn).create_batch(50).await.unwrap();
+    })
+    .await
+}

@@ -639,6 +639,11 @@ pub struct ColumnFacts {
     pub labels: Option<Vec<String>>,
     /// Precision and scale of a `numeric(p, s)` / `DECIMAL(p, s)`.
     pub numeric: Option<(u32, u32)>,
+    /// [`labels`](Self::labels) are a `SET`'s: a value is any of them, comma-separated.
+    pub label_set: bool,
+    /// The character set of a text column, where it is narrower than Unicode's (MariaDB's
+    /// `latin1`, `ascii`, `utf8mb3`).
+    pub charset: Option<String>,
     /// The tables its foreign keys reference.
     pub references: Vec<String>,
     /// Its `CHECK` constraints.
@@ -1080,14 +1085,45 @@ fn compare<DB: CheckBackend, M: CheckFields>(
         );
     }
 
+    // Text in a narrower character set.
+    if let Some(charset) = &column.charset {
+        let failing = sent.iter().find_map(|row| {
+            let text = field.text(row)?;
+            text.chars()
+                .any(|c| !charset_holds(charset, c))
+                .then_some(text)
+        });
+        if let Some(text) = failing {
+            error(
+                &mut out,
+                format!(
+                    "`{}` values such as '{text}' hold characters the column's character set {charset} cannot store",
+                    fill.name()
+                ),
+            );
+        }
+    }
+
     // 5. Enum labels.
     if let Some(labels) = &column.labels {
         let mut sent_labels: Vec<String> = Vec::new();
         for row in &sent {
-            if let Some(text) = field.text(row)
-                && !sent_labels.contains(&text)
-            {
-                sent_labels.push(text);
+            let Some(text) = field.text(row) else {
+                continue;
+            };
+            // A SET's value names any of its labels, comma-separated (none: the empty text).
+            let each: Vec<String> = if column.label_set {
+                text.split(',')
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            } else {
+                vec![text]
+            };
+            for text in each {
+                if !sent_labels.contains(&text) {
+                    sent_labels.push(text);
+                }
             }
         }
         let list = labels
@@ -1105,7 +1141,7 @@ fn compare<DB: CheckBackend, M: CheckFields>(
             );
         }
         // A random variant over a thousand draws has shown every variant it has.
-        if fill == Fill::Random && !sent_labels.is_empty() {
+        if fill == Fill::Random && !sent_labels.is_empty() && !column.label_set {
             for label in labels.iter().filter(|l| !sent_labels.contains(l)) {
                 error(
                     &mut out,
@@ -1482,4 +1518,17 @@ async fn judge_check<DB: CheckBackend, M: CheckModel<DB>>(
 /// Precision and scale from the catalogue, when both are there and in range.
 fn numeric(precision: Option<i64>, scale: Option<i64>) -> Option<(u32, u32)> {
     Some((u32::try_from(precision?).ok()?, u32::try_from(scale?).ok()?))
+}
+
+/// Whether a MariaDB character set stores `c` (`latin1` is Windows-1252 there).
+fn charset_holds(charset: &str, c: char) -> bool {
+    const CP1252: &str = "€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ";
+    match charset {
+        "ascii" => c.is_ascii(),
+        "latin1" => {
+            u32::from(c) <= 0x7f || (0xa0..=0xff).contains(&u32::from(c)) || CP1252.contains(c)
+        }
+        "utf8mb3" | "utf8" => u32::from(c) <= 0xffff,
+        _ => true,
+    }
 }

@@ -26,7 +26,8 @@ SELECT c.COLUMN_NAME AS name,
        END AS filled_by,
        CASE WHEN c.DATA_TYPE IN ('varchar', 'char') THEN CAST(c.CHARACTER_MAXIMUM_LENGTH AS SIGNED) END
          AS max_chars,
-       CASE WHEN c.DATA_TYPE = 'decimal' THEN CAST(c.NUMERIC_PRECISION AS SIGNED) END AS num_precision,
+       CASE WHEN c.DATA_TYPE IN ('decimal', 'bit') THEN CAST(c.NUMERIC_PRECISION AS SIGNED) END AS num_precision,
+       c.CHARACTER_SET_NAME AS charset,
        CASE WHEN c.DATA_TYPE = 'decimal' THEN CAST(c.NUMERIC_SCALE AS SIGNED) END AS num_scale,
        (SELECT GROUP_CONCAT(k.REFERENCED_TABLE_NAME SEPARATOR '\n') FROM information_schema.KEY_COLUMN_USAGE k
          WHERE k.TABLE_SCHEMA = c.TABLE_SCHEMA AND k.TABLE_NAME = c.TABLE_NAME
@@ -82,6 +83,7 @@ impl CheckBackend for MySql {
                     "bigint" => Some(64),
                     _ => None,
                 };
+                let num_precision: Option<i64> = row.try_get("num_precision")?;
                 let int_range = bits.map(|bits: u32| {
                     if unsigned {
                         (0, (1i128 << bits) - 1)
@@ -89,7 +91,20 @@ impl CheckBackend for MySql {
                         (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
                     }
                 });
-                let labels = (data_type == "enum").then(|| enum_labels(&declared));
+                let int_range = match data_type.as_str() {
+                    // Four-digit years (two-digit ones are converted, and 0 is kept).
+                    "year" => Some((1901, 2155)),
+                    "bit" => num_precision
+                        .and_then(|n| u32::try_from(n).ok())
+                        .filter(|n| *n < 64)
+                        .map(|n| (0, (1i128 << n) - 1)),
+                    _ => int_range,
+                };
+                let labels =
+                    matches!(data_type.as_str(), "enum" | "set").then(|| enum_labels(&declared));
+                let charset: Option<String> = row.try_get("charset")?;
+                let charset = charset
+                    .filter(|c| matches!(c.as_str(), "latin1" | "ascii" | "utf8mb3" | "utf8"));
                 let name: String = row.try_get("name")?;
                 let filled_by: Option<String> = row.try_get("filled_by")?;
                 let triggers: Option<String> = row.try_get("triggers")?;
@@ -123,7 +138,13 @@ impl CheckBackend for MySql {
                     references: split(row.try_get("refs")?),
                     checks,
                     cast_type: None,
-                    numeric: numeric(row.try_get("num_precision")?, row.try_get("num_scale")?),
+                    numeric: if data_type == "decimal" {
+                        numeric(num_precision, row.try_get("num_scale")?)
+                    } else {
+                        None
+                    },
+                    label_set: data_type == "set",
+                    charset,
                     declared,
                     name,
                 });
@@ -214,10 +235,11 @@ impl CheckBackend for MySql {
     }
 }
 
-/// The labels of `enum('a','b''c')`.
+/// The labels of `enum('a','b''c')` or `set('a','b')`.
 fn enum_labels(declared: &str) -> Vec<String> {
     let inner = declared
         .strip_prefix("enum(")
+        .or_else(|| declared.strip_prefix("set("))
         .and_then(|s| s.strip_suffix(')'))
         .unwrap_or_default();
     let mut labels = Vec::new();

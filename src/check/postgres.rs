@@ -116,6 +116,7 @@ impl CheckBackend for Postgres {
                     },
                     cast_type: row.try_get("cast_type")?,
                     numeric: numeric(row.try_get("num_precision")?, row.try_get("num_scale")?),
+                    ..ColumnFacts::default()
                 });
             }
             Ok(Some(columns))
