@@ -983,3 +983,39 @@ async fn limited_types_mariadb() {
     })
     .await
 }
+
+/// PostgreSQL domains: a length and a CHECK declared on the domain, not on the table.
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "domained")]
+struct Domained {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(sequence = |n| format!("code-{n:0>20}"))]
+    code: String,
+    qty: i64,
+    #[factory(fake = 1..100)]
+    n: i64,
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn domains_followed_to_their_base_type_postgres() {
+    common::bounded_test(async {
+        let mut conn = common::postgres("domains_followed_to_their_base_type").await;
+        exec!(&mut conn, "CREATE DOMAIN short_text AS VARCHAR(5);
+                          CREATE DOMAIN positive AS BIGINT CHECK (VALUE > 0);
+                          CREATE TABLE domained (id BIGSERIAL PRIMARY KEY, code short_text NOT NULL,
+                                                 qty positive NOT NULL, n positive NOT NULL)");
+        let mut tx = conn.begin().await.unwrap();
+        let report = sqlx_factory::check!(&mut tx, Domained).await;
+        let found = findings(&report);
+        assert_eq!(found.len(), 2, "{report}");
+        assert_eq!(found[0], error("code", "`sequence` values are up to 25 characters, longer than short_text (character varying(5))"), "{report}");
+        assert_eq!(found[1].1, "qty");
+        assert!(found[1].2.starts_with("sampled values fail CHECK ((VALUE > 0)) of domain positive (first: qty = -"), "{report}");
+        let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&mut *tx).await.unwrap();
+        assert_eq!(one, 1);
+        tx.rollback().await.unwrap();
+    })
+    .await
+}

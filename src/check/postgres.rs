@@ -13,20 +13,23 @@ use crate::future::BoxFuture;
 /// data, never part of a pattern.
 const COLUMNS_SQL: &str = r#"
 SELECT a.attname::text AS name,
-       format_type(a.atttypid, a.atttypmod) AS declared,
-       a.attnotnull OR EXISTS (SELECT 1 FROM pg_constraint p WHERE p.conrelid = a.attrelid
+       format_type(a.atttypid, a.atttypmod)
+         || CASE WHEN t.typtype = 'd' THEN ' (' || format_type(b.base, b.tm) || ')' ELSE '' END
+         AS declared,
+       a.attnotnull OR (t.typtype = 'd' AND t.typnotnull) OR EXISTS (SELECT 1 FROM pg_constraint p WHERE p.conrelid = a.attrelid
                                  AND p.contype = 'p' AND a.attnum = ANY (p.conkey)) AS not_null,
        CASE
          WHEN a.attidentity <> '' THEN 'GENERATED '
               || CASE a.attidentity WHEN 'a' THEN 'ALWAYS' ELSE 'BY DEFAULT' END || ' AS IDENTITY'
          WHEN a.attgenerated <> '' THEN 'GENERATED ALWAYS AS ' || pg_get_expr(d.adbin, d.adrelid)
          WHEN d.adbin IS NOT NULL THEN 'DEFAULT ' || pg_get_expr(d.adbin, d.adrelid)
+         WHEN t.typtype = 'd' AND t.typdefault IS NOT NULL THEN 'DEFAULT ' || t.typdefault
        END AS filled_by,
-       CASE WHEN t.typname IN ('varchar', 'bpchar') AND a.atttypmod > 4
-            THEN (a.atttypmod - 4)::int8 END AS max_chars,
-       t.typname::text AS type_name,
-       CASE WHEN t.typtype = 'e' THEN ARRAY(SELECT e.enumlabel::text FROM pg_enum e
-                                            WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder)
+       CASE WHEN bt.typname IN ('varchar', 'bpchar') AND b.tm > 4
+            THEN (b.tm - 4)::int8 END AS max_chars,
+       bt.typname::text AS type_name,
+       CASE WHEN bt.typtype = 'e' THEN ARRAY(SELECT e.enumlabel::text FROM pg_enum e
+                                             WHERE e.enumtypid = bt.oid ORDER BY e.enumsortorder)
        END AS labels,
        ARRAY(SELECT c.confrelid::regclass::text FROM pg_constraint c
               WHERE c.conrelid = a.attrelid AND c.contype = 'f' AND a.attnum = ANY (c.conkey))
@@ -42,16 +45,24 @@ SELECT a.attname::text AS name,
                FROM pg_constraint c
               WHERE c.conrelid = a.attrelid AND c.contype = 'c' AND a.attnum = ANY (c.conkey)
               ORDER BY c.oid) AS check_columns,
-       format_type(a.atttypid, NULL) AS cast_type,
-       CASE WHEN a.atttypid = 'numeric'::regtype AND a.atttypmod > 4
-            THEN (((a.atttypmod - 4) >> 16) & 65535)::int8 END AS num_precision,
-       CASE WHEN a.atttypid = 'numeric'::regtype AND a.atttypmod > 4
-            THEN ((a.atttypmod - 4) & 65535)::int8 END AS num_scale,
+       ARRAY(SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c
+              WHERE c.contypid = t.oid AND c.contype = 'c' ORDER BY c.oid) AS domain_checks,
+       ARRAY(SELECT pg_get_expr(c.conbin, 0) FROM pg_constraint c
+              WHERE c.contypid = t.oid AND c.contype = 'c' ORDER BY c.oid) AS domain_exprs,
+       format_type(b.base, NULL) AS cast_type,
+       CASE WHEN b.base = 'numeric'::regtype AND b.tm > 4
+            THEN (((b.tm - 4) >> 16) & 65535)::int8 END AS num_precision,
+       CASE WHEN b.base = 'numeric'::regtype AND b.tm > 4
+            THEN ((b.tm - 4) & 65535)::int8 END AS num_scale,
        ARRAY(SELECT pr.prosrc FROM pg_trigger tg JOIN pg_proc pr ON pr.oid = tg.tgfoid
               WHERE tg.tgrelid = a.attrelid AND NOT tg.tgisinternal
                 AND tg.tgtype & 2 <> 0 AND tg.tgtype & 4 <> 0) AS triggers
 FROM pg_attribute a
 JOIN pg_type t ON t.oid = a.atttypid
+-- A domain's column is judged by the domain's base type and modifier, and its constraints.
+CROSS JOIN LATERAL (SELECT CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END AS base,
+                           CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END AS tm) b
+JOIN pg_type bt ON bt.oid = b.base
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum
@@ -82,6 +93,7 @@ impl CheckBackend for Postgres {
                     _ => None,
                 };
                 let name: String = row.try_get("name")?;
+                let declared: String = row.try_get("declared")?;
                 let triggers: Vec<String> = row.try_get("triggers")?;
                 let filled_by: Option<String> = row.try_get("filled_by")?;
                 let filled_by = filled_by.or_else(|| {
@@ -90,9 +102,10 @@ impl CheckBackend for Postgres {
                         .any(|body| super::assigns_new(body, &name, '"'))
                         .then(|| "a BEFORE INSERT trigger".to_owned())
                 });
+                let domain = domain_checks(&row, &name, &declared)?;
                 columns.push(ColumnFacts {
                     name,
-                    declared: row.try_get("declared")?,
+                    declared: declared.clone(),
                     not_null: row.try_get("not_null")?,
                     filled_by,
                     max_chars: row.try_get("max_chars")?,
@@ -112,6 +125,7 @@ impl CheckBackend for Postgres {
                                 expr,
                                 columns: columns.split('\u{1f}').map(str::to_owned).collect(),
                             })
+                            .chain(domain)
                             .collect()
                     },
                     cast_type: row.try_get("cast_type")?,
@@ -170,5 +184,70 @@ impl CheckBackend for Postgres {
             Ok(sqlx::encode::IsNull::No) => String::from_utf8(buffer.to_vec()).ok(),
             _ => None,
         }
+    }
+}
+
+/// A domain's `CHECK`s as constraints on the column `name`: the domain's `VALUE` is the column.
+fn domain_checks(
+    row: &sqlx::postgres::PgRow,
+    name: &str,
+    declared: &str,
+) -> Result<Vec<Constraint>, sqlx::Error> {
+    let shown: Vec<String> = row.try_get("domain_checks")?;
+    let exprs: Vec<String> = row.try_get("domain_exprs")?;
+    let domain = declared.split(" (").next().unwrap_or(declared);
+    let mut column = String::new();
+    <Postgres as crate::backend::Backend>::push_ident(&mut column, name);
+    Ok(shown
+        .into_iter()
+        .zip(exprs)
+        .map(|(shown, expr)| Constraint {
+            shown: format!("{shown} of domain {domain}"),
+            expr: replace_value(&expr, &column),
+            columns: vec![name.to_owned()],
+        })
+        .collect())
+}
+
+/// `expr` with every `VALUE` keyword (a whole word outside quotes, as PostgreSQL prints a
+/// domain constraint) replaced by `column`.
+fn replace_value(expr: &str, column: &str) -> String {
+    let mut out = String::with_capacity(expr.len());
+    let mut quote: Option<char> = None;
+    let mut rest = expr;
+    while let Some(c) = rest.chars().next() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '\'' || c == '"' => quote = Some(c),
+            None if rest.starts_with("VALUE")
+                && !out.ends_with(|p: char| p.is_alphanumeric() || p == '_')
+                && !rest[5..].starts_with(|n: char| n.is_alphanumeric() || n == '_') =>
+            {
+                out.push_str(column);
+                rest = &rest[5..];
+                continue;
+            }
+            None => {}
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_value;
+
+    #[test]
+    fn domain_value_is_the_column() {
+        assert_eq!(
+            replace_value(
+                "((VALUE > 0) AND (VALUE <> 'VALUE'::text) AND MY_VALUE)",
+                "\"qty\""
+            ),
+            "((\"qty\" > 0) AND (\"qty\" <> 'VALUE'::text) AND MY_VALUE)"
+        );
     }
 }
