@@ -449,6 +449,7 @@ on_every_backend! {
 }
 
 /// A column whose name is pattern syntax in every dialect (`(`, `%`, `_`), filled by a trigger.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 #[derive(Debug, Clone, sqlx::FromRow, Factory)]
 #[factory(table = "odd_names")]
 struct OddNames {
@@ -628,6 +629,7 @@ on_every_backend! {
 
 /// A CHECK the database cannot evaluate over the sampled values (they overflow the column's
 /// type) is a warning, and the failed evaluation leaves the caller's transaction usable.
+#[cfg(feature = "postgres")]
 #[derive(Debug, Clone, sqlx::FromRow, Factory)]
 #[factory(table = "smalls")]
 struct Small {
@@ -703,7 +705,7 @@ async fn unsigned_field_meets_its_check_mariadb() {
 }
 
 /// MariaDB adds `CHECK (json_valid(col))` to every JSON column; sqlx sends valid JSON.
-#[cfg(feature = "json")]
+#[cfg(all(feature = "json", feature = "mysql"))]
 #[derive(Debug, Clone, sqlx::FromRow, Factory)]
 #[factory(table = "json_docs")]
 struct JsonDoc {
@@ -863,7 +865,7 @@ on_every_backend! {
 
 /// Decimals against a column's precision and scale: rounded to the scale, the whole digits must
 /// fit.
-#[cfg(feature = "rust_decimal")]
+#[cfg(all(feature = "rust_decimal", any(feature = "postgres", feature = "mysql")))]
 #[derive(Debug, Clone, sqlx::FromRow, Factory)]
 #[factory(table = "prices")]
 struct Price {
@@ -880,28 +882,37 @@ struct Price {
     fits: sqlx::types::Decimal,
 }
 
+/// The same assertions on each server backend: `$declared` is how its catalogue spells
+/// `numeric(12,2)`, `$overflow` a word of its error for a value that does not fit.
+#[cfg(all(feature = "rust_decimal", any(feature = "postgres", feature = "mysql")))]
+macro_rules! decimal_precision_and_scale {
+    ($conn:expr, $pk:expr, $declared:expr, $overflow:expr) => {{
+        let conn = $conn;
+        exec!(conn, format!("CREATE TABLE prices (id {}, amount NUMERIC(12,2) NOT NULL,
+                                                  rounded NUMERIC(12,2) NOT NULL, fits NUMERIC(12,2) NOT NULL)", $pk));
+        let report = sqlx_factory::check!(&mut *conn, Price).await;
+        let digits = |n: u32| format!("`default` values have up to {n} digits before the decimal point (rounded to 2 places), more than {} holds (10)", $declared);
+        assert_eq!(findings(&report), [error("amount", &digits(13)), error("rounded", &digits(11))], "{report}");
+        // What the check says is what a create meets.
+        let err = Price::factory().with_session(&mut *conn).create().await.unwrap_err();
+        assert!(err.to_string().contains($overflow), "{err}");
+        let one = sqlx::types::Decimal::new(1, 0);
+        let fits = Price::factory().with_session(&mut *conn).amount(one).rounded(one).create().await;
+        assert!(fits.is_ok(), "{fits:?}");
+    }};
+}
+
 #[cfg(all(feature = "rust_decimal", feature = "postgres"))]
 #[tokio::test]
 async fn decimal_precision_and_scale_postgres() {
     common::bounded_test(async {
         let mut conn = common::postgres("decimal_precision_and_scale").await;
-        exec!(&mut conn, "CREATE TABLE prices (id BIGSERIAL PRIMARY KEY, amount NUMERIC(12,2) NOT NULL,
-                                               rounded NUMERIC(12,2) NOT NULL, fits NUMERIC(12,2) NOT NULL)");
-        let report = sqlx_factory::check!(&mut conn, Price).await;
-        assert_eq!(findings(&report), [
-            error("amount", "`default` values have up to 13 digits before the decimal point (rounded to 2 places), more than numeric(12,2) holds (10)"),
-            error("rounded", "`default` values have up to 11 digits before the decimal point (rounded to 2 places), more than numeric(12,2) holds (10)"),
-        ], "{report}");
-        // What the check says is what a create meets.
-        let err = Price::factory().with_session(&mut conn).create().await.unwrap_err();
-        assert!(err.to_string().contains("numeric field overflow"), "{err}");
-        let fits = Price::factory()
-            .with_session(&mut conn)
-            .amount(sqlx::types::Decimal::new(1, 0))
-            .rounded(sqlx::types::Decimal::new(1, 0))
-            .create()
-            .await;
-        assert!(fits.is_ok(), "{fits:?}");
+        decimal_precision_and_scale!(
+            &mut conn,
+            Kind::Postgres.serial_pk(),
+            "numeric(12,2)",
+            "numeric field overflow"
+        );
     })
     .await
 }
@@ -911,27 +922,18 @@ async fn decimal_precision_and_scale_postgres() {
 async fn decimal_precision_and_scale_mariadb() {
     common::bounded_test(async {
         let mut conn = common::mariadb("decimal_precision_and_scale").await;
-        exec!(&mut conn, "CREATE TABLE prices (id BIGINT AUTO_INCREMENT PRIMARY KEY, amount DECIMAL(12,2) NOT NULL,
-                                               rounded DECIMAL(12,2) NOT NULL, fits DECIMAL(12,2) NOT NULL)");
-        let report = sqlx_factory::check!(&mut conn, Price).await;
-        assert_eq!(findings(&report), [
-            error("amount", "`default` values have up to 13 digits before the decimal point (rounded to 2 places), more than decimal(12,2) holds (10)"),
-            error("rounded", "`default` values have up to 11 digits before the decimal point (rounded to 2 places), more than decimal(12,2) holds (10)"),
-        ], "{report}");
-        let err = Price::factory().with_session(&mut conn).create().await.unwrap_err();
-        assert!(err.to_string().contains("Out of range"), "{err}");
-        let fits = Price::factory()
-            .with_session(&mut conn)
-            .amount(sqlx::types::Decimal::new(1, 0))
-            .rounded(sqlx::types::Decimal::new(1, 0))
-            .create()
-            .await;
-        assert!(fits.is_ok(), "{fits:?}");
+        decimal_precision_and_scale!(
+            &mut conn,
+            Kind::MariaDb.serial_pk(),
+            "decimal(12,2)",
+            "Out of range"
+        );
     })
     .await
 }
 
 /// MariaDB's other limited types: YEAR, BIT(n), SET labels, a narrow character set.
+#[cfg(feature = "mysql")]
 #[derive(Debug, Clone, sqlx::FromRow, Factory)]
 #[factory(table = "limited")]
 struct Limited {
@@ -946,6 +948,7 @@ struct Limited {
 }
 
 /// The same columns, with values they store.
+#[cfg(feature = "mysql")]
 #[derive(Debug, Clone, sqlx::FromRow, Factory)]
 #[factory(table = "limited")]
 struct Fitting {
@@ -985,6 +988,7 @@ async fn limited_types_mariadb() {
 }
 
 /// PostgreSQL domains: a length and a CHECK declared on the domain, not on the table.
+#[cfg(feature = "postgres")]
 #[derive(Debug, Clone, sqlx::FromRow, Factory)]
 #[factory(table = "domained")]
 struct Domained {

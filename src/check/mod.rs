@@ -25,6 +25,17 @@ macro_rules! column_types_method {
     };
 }
 
+/// `CheckBackend::texts` of a concrete backend: every column of a row read as text.
+macro_rules! texts_method {
+    ($row:ty) => {
+        fn texts(row: &$row) -> Vec<Option<String>> {
+            (0..row.len())
+                .map(|i| row.try_get::<Option<String>, _>(i).ok().flatten())
+                .collect()
+        }
+    };
+}
+
 #[cfg(feature = "mysql")]
 mod mysql;
 #[cfg(feature = "postgres")]
@@ -1229,9 +1240,26 @@ macro_rules! check {
     };
 }
 
+/// Fills in the columns each `CHECK` names, once every column's name is known: those whose
+/// name `names(expr, name)` finds in its expression.
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
+fn name_check_columns(columns: &mut [ColumnFacts], names: fn(&str, &str) -> bool) {
+    let all: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+    for column in columns {
+        for check in &mut column.checks {
+            check.columns = all
+                .iter()
+                .filter(|name| names(&check.expr, name))
+                .cloned()
+                .collect();
+        }
+    }
+}
+
 /// Whether a trigger body assigns `NEW.<column>` (`NEW.col := ..`, `SET NEW.col = ..`), the
 /// column written bare (ASCII case ignored) or quoted with `quote`. Plain text search: a column
 /// name is data, and no character of it is pattern syntax.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 fn assigns_new(body: &str, column: &str, quote: char) -> bool {
     let lower = body.to_ascii_lowercase();
     let bytes = lower.as_bytes();
@@ -1383,7 +1411,7 @@ async fn judge_check<DB: CheckBackend, M: CheckModel<DB>>(
         return cannot("the model has `required` fields, so no objects are drawn".to_owned());
     }
     if !unknown.is_empty() {
-        return cannot(format!("{}", unknown.join(", ")));
+        return cannot(unknown.join(", "));
     }
 
     let names: Vec<&str> = sampled
@@ -1516,6 +1544,7 @@ async fn judge_check<DB: CheckBackend, M: CheckModel<DB>>(
 }
 
 /// Precision and scale from the catalogue, when both are there and in range.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 fn numeric(precision: Option<i64>, scale: Option<i64>) -> Option<(u32, u32)> {
     Some((u32::try_from(precision?).ok()?, u32::try_from(scale?).ok()?))
 }

@@ -149,17 +149,7 @@ impl CheckBackend for MySql {
                     name,
                 });
             }
-            // The columns each CHECK names, now that every column's name is known.
-            let all: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
-            for column in &mut columns {
-                for check in &mut column.checks {
-                    check.columns = all
-                        .iter()
-                        .filter(|name| names(&check.expr, name))
-                        .cloned()
-                        .collect();
-                }
-            }
+            super::name_check_columns(&mut columns, names);
             Ok(Some(columns))
         })
     }
@@ -170,11 +160,7 @@ impl CheckBackend for MySql {
     const TEXT_TYPE: &'static str = "CHAR";
     const VALUES_WITH_PARAMETERS: bool = false;
 
-    fn texts(row: &sqlx::mysql::MySqlRow) -> Vec<Option<String>> {
-        (0..row.len())
-            .map(|i| row.try_get::<Option<String>, _>(i).ok().flatten())
-            .collect()
-    }
+    texts_method!(sqlx::mysql::MySqlRow);
 
     fn measure_bound<T: for<'q> Encode<'q, Self> + sqlx::Type<Self> + ?Sized>(
         value: &T,

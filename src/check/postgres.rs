@@ -143,11 +143,7 @@ impl CheckBackend for Postgres {
 
     const TEXT_TYPE: &'static str = "text";
 
-    fn texts(row: &sqlx::postgres::PgRow) -> Vec<Option<String>> {
-        (0..row.len())
-            .map(|i| row.try_get::<Option<String>, _>(i).ok().flatten())
-            .collect()
-    }
+    texts_method!(sqlx::postgres::PgRow);
 
     fn measure_bound<T: for<'q> Encode<'q, Self> + sqlx::Type<Self> + ?Sized>(
         value: &T,

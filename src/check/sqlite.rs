@@ -92,17 +92,7 @@ impl CheckBackend for Sqlite {
                     ..ColumnFacts::default()
                 });
             }
-            // The columns each CHECK names, now that every column's name is known.
-            let all: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
-            for column in &mut columns {
-                for check in &mut column.checks {
-                    check.columns = all
-                        .iter()
-                        .filter(|name| mentions(&check.expr, name))
-                        .cloned()
-                        .collect();
-                }
-            }
+            super::name_check_columns(&mut columns, mentions);
             Ok(Some(columns))
         })
     }
@@ -113,11 +103,7 @@ impl CheckBackend for Sqlite {
 
     const TEXT_TYPE: &'static str = "TEXT";
 
-    fn texts(row: &sqlx::sqlite::SqliteRow) -> Vec<Option<String>> {
-        (0..row.len())
-            .map(|i| row.try_get::<Option<String>, _>(i).ok().flatten())
-            .collect()
-    }
+    texts_method!(sqlx::sqlite::SqliteRow);
 
     fn measure_bound<T: for<'q> Encode<'q, Self> + sqlx::Type<Self> + ?Sized>(
         value: &T,
@@ -220,8 +206,9 @@ enum Class {
 /// exact integer value into an integer; REAL turns integers and numeric text into reals; BLOB
 /// keeps every value as it comes.
 fn stored_class(affinity: Affinity, value: &Bound) -> Option<Class> {
-    let integral =
-        |x: f64| x.fract() == 0.0 && x >= -9.223_372_036_854_776e18 && x < 9.223_372_036_854_776e18;
+    let integral = |x: f64| {
+        x.fract() == 0.0 && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&x)
+    };
     Some(match (affinity, value) {
         (_, Bound::Null) => return None,
         (_, Bound::Blob) => Class::Blob,
