@@ -89,11 +89,15 @@ pub fn check_impl(input: &Input<'_>, factory: &syn::Ident, has_required: bool) -
     }
 }
 
-/// The type sqlx binds and decodes: `Json<T>` for `#[sqlx(json)]` fields.
+/// The type sqlx binds and decodes: `Json<T>` for `#[sqlx(json)]` fields, the converted type
+/// for `#[factory(into = T)]` / `#[sqlx(try_from = "T")]` (the column holds that type, and its
+/// values are the field's own: measured by the probe on the field's type).
 fn stored_type(f: &Field<'_>) -> TokenStream {
     let ty = f.ty;
     if f.attrs.sqlx_json {
         quote!(__sf::sqlx::types::Json<#ty>)
+    } else if let Some(into) = crate::stored::into_type(f) {
+        quote!(#into)
     } else {
         quote!(#ty)
     }
@@ -139,7 +143,9 @@ fn measure(f: &Field<'_>) -> TokenStream {
 /// Which attribute fills the field when the factory is not told a value.
 fn fill(f: &Field<'_>) -> TokenStream {
     let private = format_ident!("__sf");
-    let variant = if f.association().is_some() {
+    // Every field of a composite key is filled from the parent row, not only the first (which
+    // carries the association).
+    let variant = if f.association().is_some() || f.attrs.group_first.is_some() {
         "Association"
     } else {
         match f.value() {

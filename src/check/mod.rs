@@ -25,6 +25,17 @@ macro_rules! column_types_method {
     };
 }
 
+/// `CheckBackend::texts` of a concrete backend: every column of a row read as text.
+macro_rules! texts_method {
+    ($row:ty) => {
+        fn texts(row: &$row) -> Vec<Option<String>> {
+            (0..row.len())
+                .map(|i| row.try_get::<Option<String>, _>(i).ok().flatten())
+                .collect()
+        }
+    };
+}
+
 #[cfg(feature = "mysql")]
 mod mysql;
 #[cfg(feature = "postgres")]
@@ -177,11 +188,11 @@ impl fmt::Display for CheckReport {
         let models = self.checked.len();
         let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
         if self.findings.is_empty() {
-            return write!(
-                f,
-                "schema check: {} match their tables",
-                plural(models, "model")
-            );
+            return if models == 1 {
+                f.write_str("schema check: 1 model matches its table")
+            } else {
+                write!(f, "schema check: {models} models match their tables")
+            };
         }
         writeln!(
             f,
@@ -296,8 +307,39 @@ pub enum Measure {
     Text(usize),
     /// An integer.
     Int(i128),
+    /// A decimal, for a column's precision and scale.
+    #[cfg(feature = "rust_decimal")]
+    Decimal(sqlx::types::Decimal),
     /// Anything else: not measured.
     Other,
+}
+
+/// A value as a backend that keeps each value's own type stores it (SQLite), for judging what
+/// a column's affinity turns it into.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bound {
+    /// NULL.
+    Null,
+    /// An integer.
+    Int(i64),
+    /// A floating-point number.
+    Real(f64),
+    /// Text.
+    Text(String),
+    /// Bytes.
+    Blob,
+}
+
+impl fmt::Display for Bound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Bound::Null => f.write_str("NULL"),
+            Bound::Int(v) => write!(f, "{v}"),
+            Bound::Real(v) => write!(f, "{v:?}"),
+            Bound::Text(v) => write!(f, "'{v}'"),
+            Bound::Blob => f.write_str("a blob"),
+        }
+    }
 }
 
 /// A type whose values have a length or an integer value.
@@ -335,6 +377,13 @@ macro_rules! measurable_int {
 }
 
 measurable_int!(i8, i16, i32, i64, u8, u16, u32, u64);
+
+#[cfg(feature = "rust_decimal")]
+impl Measurable for sqlx::types::Decimal {
+    fn measure(&self) -> Measure {
+        Measure::Decimal(*self)
+    }
+}
 
 /// The probe's first choice.
 pub trait MeasureKnown {
@@ -386,6 +435,14 @@ pub struct ColumnFns<DB: Database> {
     pub compatible: fn(&DB::TypeInfo) -> bool,
     /// A field value ([`CheckFields::field`]) as the text the backend receives, for enum labels.
     pub text: fn(&dyn Any) -> Option<String>,
+    /// Adds a field value ([`CheckFields::field`]) to a statement's arguments, as a create
+    /// binds it; `false` when it cannot (a `#[sqlx(json)]` field, bound through a wrapper).
+    pub bind: fn(&dyn Any, &mut <DB as Database>::Arguments) -> bool,
+    /// A field value as the backend receives it, where the backend judges by stored values.
+    pub bound: fn(&dyn Any) -> Option<Bound>,
+    /// A field value measured as it is bound (a `#[sqlx(transparent)]` newtype as its text or
+    /// integer), for types the probe does not measure.
+    pub measure: fn(&dyn Any) -> Measure,
 }
 
 /// The [`ColumnFns`] of a field of type `T`.
@@ -397,6 +454,17 @@ pub fn column<DB: CheckBackend, T: CheckColumn<DB> + 'static>(
         type_name: T::type_name,
         compatible: T::compatible,
         text: |value| value.downcast_ref::<T>().and_then(T::encoded_text),
+        bind: |value, args| {
+            value
+                .downcast_ref::<T>()
+                .is_some_and(|value| value.bind(args))
+        },
+        bound: |value| value.downcast_ref::<T>().and_then(T::bound),
+        measure: |value| {
+            value
+                .downcast_ref::<T>()
+                .map_or(Measure::Other, T::measure_bound)
+        },
     }
 }
 
@@ -409,6 +477,9 @@ pub fn json_column<DB: CheckBackend, T: CheckColumn<DB>>(
         type_name: T::type_name,
         compatible: T::compatible,
         text: |_| None,
+        bind: |_, _| false,
+        bound: |_| None,
+        measure: |_| Measure::Other,
     }
 }
 
@@ -436,9 +507,13 @@ impl<DB: Database, M: CheckFields> FieldInfo<DB, M> {
         (self.db.text)(row.field(self.index).1)
     }
 
-    /// The length or integer value of this field of `row`.
+    /// The length or integer value of this field of `row`: what the probe measures on the
+    /// field's own type, else the value as it is bound.
     fn measure(&self, row: &M) -> Measure {
-        row.field(self.index).0
+        match row.field(self.index) {
+            (Measure::Other, value) => (self.db.measure)(value),
+            (measure, _) => measure,
+        }
     }
 }
 
@@ -518,6 +593,12 @@ pub trait CheckColumn<DB: CheckBackend> {
     fn compatible(ty: &DB::TypeInfo) -> bool;
     /// The value as the text the backend receives (enum labels), if it is text.
     fn encoded_text(&self) -> Option<String>;
+    /// Adds the value to `args` as a create binds it; `false` when it does not encode.
+    fn bind(&self, args: &mut <DB as Database>::Arguments) -> bool;
+    /// The value as the backend receives it, where it judges by stored values.
+    fn bound(&self) -> Option<Bound>;
+    /// The value measured as it is bound: its text's length or its integer.
+    fn measure_bound(&self) -> Measure;
 }
 
 #[diagnostic::do_not_recommend]
@@ -535,6 +616,18 @@ where
 
     fn encoded_text(&self) -> Option<String> {
         DB::encoded_text(self)
+    }
+
+    fn bind(&self, args: &mut <DB as Database>::Arguments) -> bool {
+        sqlx::Arguments::add(args, self).is_ok()
+    }
+
+    fn bound(&self) -> Option<Bound> {
+        DB::bound(self)
+    }
+
+    fn measure_bound(&self) -> Measure {
+        DB::measure_bound(self)
     }
 }
 
@@ -555,10 +648,31 @@ pub struct ColumnFacts {
     pub int_range: Option<(i128, i128)>,
     /// The labels of its enum type.
     pub labels: Option<Vec<String>>,
+    /// Precision and scale of a `numeric(p, s)` / `DECIMAL(p, s)`.
+    pub numeric: Option<(u32, u32)>,
+    /// [`labels`](Self::labels) are a `SET`'s: a value is any of them, comma-separated.
+    pub label_set: bool,
+    /// The character set of a text column, where it is narrower than Unicode's (MariaDB's
+    /// `latin1`, `ascii`, `utf8mb3`).
+    pub charset: Option<String>,
     /// The tables its foreign keys reference.
     pub references: Vec<String>,
     /// Its `CHECK` constraints.
-    pub checks: Vec<String>,
+    pub checks: Vec<Constraint>,
+    /// The type a value for it is cast to when a `CHECK` is evaluated over sampled values,
+    /// where the backend needs one (PostgreSQL: the column's type without its modifier).
+    pub cast_type: Option<String>,
+}
+
+/// A `CHECK` constraint as the catalogue gives it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Constraint {
+    /// As the report shows it: `CHECK ((balance >= 0))`.
+    pub shown: String,
+    /// Its expression alone, as the database evaluates it in a `SELECT`.
+    pub expr: String,
+    /// The columns it names, as the catalogue spells them.
+    pub columns: Vec<String>,
 }
 
 /// What the check needs from a backend: its catalogue, and how it sends a value as text.
@@ -582,6 +696,31 @@ pub trait CheckBackend: Backend {
         conn: &'c mut Self::Connection,
         sql: String,
     ) -> BoxFuture<'c, Result<Vec<Self::TypeInfo>, sqlx::Error>>;
+
+    /// The type a column is cast to for reading it as text (`CAST(x AS ..)`).
+    const TEXT_TYPE: &'static str;
+
+    /// Whether a `VALUES` list in a `WITH` takes bound parameters (MariaDB reads them as NULL
+    /// there: its sampled rows are a `UNION ALL` of `SELECT`s instead).
+    const VALUES_WITH_PARAMETERS: bool = true;
+
+    /// Every column of `row` as text, `None` for NULL (or what does not read as text).
+    fn texts(row: &Self::Row) -> Vec<Option<String>>;
+
+    /// `value` as the backend stores it, where a column's declared type does not decide what
+    /// a read gets (SQLite: each value keeps its own type, converted by the column's affinity).
+    fn bound<T: for<'q> Encode<'q, Self> + ?Sized>(_value: &T) -> Option<Bound> {
+        None
+    }
+
+    /// The type a read gets for `value` stored in a column declared `declared`, with a word
+    /// for what it is (`INTEGER`); `None` where the column's declared type decides.
+    fn stored_type(_declared: &str, _value: &Bound) -> Option<(Self::TypeInfo, &'static str)> {
+        None
+    }
+
+    /// `value` measured as it is encoded: text's length, an integer's value, else `Other`.
+    fn measure_bound<T: for<'q> Encode<'q, Self> + Type<Self> + ?Sized>(value: &T) -> Measure;
 
     /// `value` as the text the backend receives, when it is sent as text.
     fn encoded_text<T: for<'q> Encode<'q, Self> + ?Sized>(value: &T) -> Option<String>;
@@ -626,7 +765,7 @@ where
 {
     report.checked.push(model);
     let table = M::TABLE;
-    let columns = match DB::columns(conn, table).await {
+    let columns = match guarded::<DB, _>(conn, |c| DB::columns(c, table)).await {
         Ok(Some(columns)) => columns,
         Ok(None) => {
             report.push(
@@ -649,6 +788,13 @@ where
             return;
         }
     };
+    // `DEFAULT NULL` fills nothing: the column reads NULL unless the INSERT sends a value.
+    let mut columns = columns;
+    for column in &mut columns {
+        if column.filled_by.as_deref().is_some_and(is_null_default) {
+            column.filled_by = None;
+        }
+    }
     let fields = fields::<DB, M>();
     let find = |name: &str| {
         columns.iter().position(|c| {
@@ -672,7 +818,7 @@ where
     let mut types = Vec::new();
     if !present.is_empty() {
         let sql = crate::sql::select_nothing_sql::<DB>(table, &present);
-        match DB::column_types(conn, sql).await {
+        match guarded::<DB, _>(conn, |c| DB::column_types(c, sql)).await {
             Ok(found) => types = found,
             Err(e) => report.push(
                 Severity::Error,
@@ -717,6 +863,22 @@ where
                 "NOT NULL without a default, and no field of the model fills it: every create fails"
                     .to_owned(),
             ));
+        }
+    }
+    // CHECK constraints, each once (a table constraint is listed under every column it names),
+    // under the first column it names.
+    let mut seen: Vec<&Constraint> = Vec::new();
+    for (position, column) in columns.iter().enumerate() {
+        for constraint in &column.checks {
+            if seen.contains(&constraint) {
+                continue;
+            }
+            seen.push(constraint);
+            if let Some(finding) =
+                judge_check::<DB, M>(conn, constraint, &columns, &fields, &matched, &samples).await
+            {
+                in_order.push((position, finding.0, finding.1));
+            }
         }
     }
     // Table order; missing columns (named by the model only) after the table's.
@@ -780,8 +942,36 @@ fn compare<DB: CheckBackend, M: CheckFields>(
             ),
         );
     }
-    // 3. Types, as sqlx decodes them.
-    if let Some(ty) = type_info
+    // 3. Types, as sqlx decodes them: by the type each sampled value is stored as, where the
+    // backend decides that per value (SQLite); else by the column's declared type.
+    let sampled_rows: &[M] = if fill.sent() && fill != Fill::Required && fill != Fill::Association {
+        samples
+    } else {
+        &[]
+    };
+    let by_value = sampled_rows.iter().any(|row| {
+        (field.db.bound)(row.field(field.index).1)
+            .is_some_and(|value| DB::stored_type(&column.declared, &value).is_some())
+    });
+    if by_value {
+        // Judged value by value: the first that does not read back.
+        let failing = sampled_rows.iter().find_map(|row| {
+            let value = (field.db.bound)(row.field(field.index).1)?;
+            let (ty, class) = DB::stored_type(&column.declared, &value)?;
+            (!(field.db.compatible)(&ty)).then_some((value, class))
+        });
+        if let Some((value, class)) = failing {
+            error(
+                &mut out,
+                format!(
+                    "the column stores `{}` values such as {value} as {class} (by its type `{}`), and sqlx cannot decode `{}` from {class}: reading such a row fails",
+                    fill.name(),
+                    column.declared,
+                    field.rust_type,
+                ),
+            );
+        }
+    } else if let Some(ty) = type_info
         && !ty.is_null()
         && !(field.db.compatible)(ty)
     {
@@ -864,6 +1054,35 @@ fn compare<DB: CheckBackend, M: CheckFields>(
             Some(hi.map_or(v, |h| h.max(v))),
         )
     });
+    #[cfg(feature = "rust_decimal")]
+    if let Some((precision, scale)) = column.numeric {
+        // The value is rounded to the column's scale first; then its whole digits must fit.
+        let whole = |d: &sqlx::types::Decimal| {
+            let rounded = d.round_dp(scale).trunc().abs();
+            let digits = rounded.mantissa().unsigned_abs() / 10u128.pow(rounded.scale());
+            if digits == 0 { 0 } else { digits.ilog10() + 1 }
+        };
+        let widest = measures
+            .iter()
+            .filter_map(|m| match m {
+                Measure::Decimal(d) => Some(whole(d)),
+                _ => None,
+            })
+            .max();
+        let room = precision.saturating_sub(scale);
+        if let Some(widest) = widest
+            && widest > room
+        {
+            error(
+                &mut out,
+                format!(
+                    "`{}` values have up to {widest} digits before the decimal point (rounded to {scale} places), more than {} holds ({room})",
+                    fill.name(),
+                    column.declared
+                ),
+            );
+        }
+    }
     if let (Some(low), Some(high), Some((min, max))) = (low, high, column.int_range)
         && (low < min || high > max)
     {
@@ -876,12 +1095,21 @@ fn compare<DB: CheckBackend, M: CheckFields>(
             ),
         );
     }
-    if fill == Fill::Random {
-        for check in &column.checks {
+
+    // Text in a narrower character set.
+    if let Some(charset) = &column.charset {
+        let failing = sent.iter().find_map(|row| {
+            let text = field.text(row)?;
+            text.chars()
+                .any(|c| !charset_holds(charset, c))
+                .then_some(text)
+        });
+        if let Some(text) = failing {
             error(
                 &mut out,
                 format!(
-                    "{check}, but the factory fills the column with unconstrained random values: give it `fake = ..` or `default = ..` that meets the constraint"
+                    "`{}` values such as '{text}' hold characters the column's character set {charset} cannot store",
+                    fill.name()
                 ),
             );
         }
@@ -891,10 +1119,22 @@ fn compare<DB: CheckBackend, M: CheckFields>(
     if let Some(labels) = &column.labels {
         let mut sent_labels: Vec<String> = Vec::new();
         for row in &sent {
-            if let Some(text) = field.text(row)
-                && !sent_labels.contains(&text)
-            {
-                sent_labels.push(text);
+            let Some(text) = field.text(row) else {
+                continue;
+            };
+            // A SET's value names any of its labels, comma-separated (none: the empty text).
+            let each: Vec<String> = if column.label_set {
+                text.split(',')
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            } else {
+                vec![text]
+            };
+            for text in each {
+                if !sent_labels.contains(&text) {
+                    sent_labels.push(text);
+                }
             }
         }
         let list = labels
@@ -912,7 +1152,7 @@ fn compare<DB: CheckBackend, M: CheckFields>(
             );
         }
         // A random variant over a thousand draws has shown every variant it has.
-        if fill == Fill::Random && !sent_labels.is_empty() {
+        if fill == Fill::Random && !sent_labels.is_empty() && !column.label_set {
             for label in labels.iter().filter(|l| !sent_labels.contains(l)) {
                 error(
                     &mut out,
@@ -998,4 +1238,326 @@ macro_rules! check {
             report
         }
     };
+}
+
+/// Fills in the columns each `CHECK` names, once every column's name is known: those whose
+/// name `names(expr, name)` finds in its expression.
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
+fn name_check_columns(columns: &mut [ColumnFacts], names: fn(&str, &str) -> bool) {
+    let all: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+    for column in columns {
+        for check in &mut column.checks {
+            check.columns = all
+                .iter()
+                .filter(|name| names(&check.expr, name))
+                .cloned()
+                .collect();
+        }
+    }
+}
+
+/// Whether a trigger body assigns `NEW.<column>` (`NEW.col := ..`, `SET NEW.col = ..`), the
+/// column written bare (ASCII case ignored) or quoted with `quote`. Plain text search: a column
+/// name is data, and no character of it is pattern syntax.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+fn assigns_new(body: &str, column: &str, quote: char) -> bool {
+    let lower = body.to_ascii_lowercase();
+    let bytes = lower.as_bytes();
+    let ident_char = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+    lower.match_indices("new.").any(|(at, _)| {
+        if at > 0 && ident_char(char::from(bytes[at - 1])) {
+            return false;
+        }
+        let rest = &body[at + 4..];
+        let after = if let Some(quoted) = rest.strip_prefix(quote) {
+            let mut name = String::new();
+            let mut chars = quoted.char_indices().peekable();
+            let mut end = None;
+            while let Some((i, c)) = chars.next() {
+                if c == quote {
+                    if chars.peek().is_some_and(|&(_, n)| n == quote) {
+                        chars.next();
+                        name.push(quote);
+                        continue;
+                    }
+                    end = Some(i + c.len_utf8());
+                    break;
+                }
+                name.push(c);
+            }
+            let Some(end) = end else { return false };
+            if name != column {
+                return false;
+            }
+            &quoted[end..]
+        } else {
+            let end = rest.find(|c: char| !ident_char(c)).unwrap_or(rest.len());
+            let name = &rest[..end];
+            if !name.eq_ignore_ascii_case(column) {
+                return false;
+            }
+            &rest[end..]
+        };
+        let after = after.trim_start();
+        let after = after.strip_prefix(':').unwrap_or(after);
+        after.starts_with('=') && !after.starts_with("==")
+    })
+}
+
+/// Runs one catalogue statement of the check. Inside the caller's transaction it runs under a
+/// savepoint of its own, rolled back to when it fails: on PostgreSQL a failed statement would
+/// otherwise abort the caller's transaction. Cancelled midway, the savepoint stays open until
+/// the caller's transaction ends; it wrote nothing.
+async fn guarded<DB, T>(
+    conn: &mut DB::Connection,
+    run: impl for<'c> FnOnce(&'c mut DB::Connection) -> BoxFuture<'c, Result<T, sqlx::Error>>,
+) -> Result<T, sqlx::Error>
+where
+    DB: CheckBackend,
+{
+    if !crate::scope::in_transaction::<DB>(conn) {
+        return run(conn).await;
+    }
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let name = format!(
+        "sqlx_factory_check_{}",
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    DB::execute_raw(conn, format!("SAVEPOINT {name}")).await?;
+    match run(conn).await {
+        Ok(value) => {
+            DB::execute_raw(conn, format!("RELEASE SAVEPOINT {name}")).await?;
+            Ok(value)
+        }
+        Err(e) => {
+            // The statement's own error is the one to report.
+            let _ = DB::execute_raw(
+                conn,
+                format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"),
+            )
+            .await;
+            Err(e)
+        }
+    }
+}
+
+/// Whether a `DEFAULT ..` text is a NULL default: `DEFAULT NULL`, `DEFAULT (NULL)`,
+/// `DEFAULT NULL::text`.
+fn is_null_default(filled_by: &str) -> bool {
+    let Some(expr) = filled_by.strip_prefix("DEFAULT ") else {
+        return false;
+    };
+    let expr = expr
+        .trim()
+        .trim_start_matches('(')
+        .trim_end_matches(')')
+        .trim();
+    let expr = expr.split("::").next().unwrap_or_default().trim();
+    expr.eq_ignore_ascii_case("null")
+}
+
+/// One `CHECK` judged by the sampled values: the database evaluates the constraint's own
+/// expression over them in a `SELECT` from a `VALUES` list (nothing is inserted), so every form
+/// it can take, multi-column ones included, is judged as an INSERT would judge it. An error
+/// with the first sampled row that fails it; a warning where it cannot be evaluated; nothing
+/// when it names no column the factory makes values for.
+async fn judge_check<DB: CheckBackend, M: CheckModel<DB>>(
+    conn: &mut DB::Connection,
+    constraint: &Constraint,
+    columns: &[ColumnFacts],
+    fields: &[FieldInfo<DB, M>],
+    matched: &[Option<usize>],
+    samples: &[M],
+) -> Option<(Severity, String)> {
+    let shown = &constraint.shown;
+    let cannot = |reason: String| {
+        Some((
+            Severity::Warning,
+            format!("{shown} cannot be judged by the sampled values: {reason}"),
+        ))
+    };
+    // Each named column: a field's sampled values, or NULL (no field, nothing fills it).
+    let mut sampled: Vec<(&ColumnFacts, &FieldInfo<DB, M>)> = Vec::new();
+    let mut nulls: Vec<&ColumnFacts> = Vec::new();
+    let mut unknown: Vec<String> = Vec::new();
+    for name in &constraint.columns {
+        let Some(position) = columns.iter().position(|c| &c.name == name) else {
+            continue;
+        };
+        let column = &columns[position];
+        match matched.iter().position(|m| *m == Some(position)) {
+            None if column.filled_by.is_none() => nulls.push(column),
+            None => unknown.push(format!("the database fills `{name}`")),
+            Some(i) => {
+                let field = &fields[i];
+                match field.fill {
+                    Fill::PrimaryKey | Fill::Generated => {
+                        unknown.push(format!("the database fills `{name}`"));
+                    }
+                    Fill::Association => {
+                        unknown.push(format!("`{name}` comes from the parent row"));
+                    }
+                    Fill::Required => unknown.push(format!("the test sets `{name}`")),
+                    _ => sampled.push((column, field)),
+                }
+            }
+        }
+    }
+    // Nothing the factory makes up: its values are the database's, the parent's or the test's.
+    if sampled.is_empty() {
+        return None;
+    }
+    if samples.is_empty() {
+        return cannot("the model has `required` fields, so no objects are drawn".to_owned());
+    }
+    if !unknown.is_empty() {
+        return cannot(unknown.join(", "));
+    }
+
+    let names: Vec<&str> = sampled
+        .iter()
+        .map(|(c, _)| c.name.as_str())
+        .chain(nulls.iter().map(|c| c.name.as_str()))
+        .collect();
+    let cast = |sql: &mut String, value: &dyn Fn(&mut String), column: &ColumnFacts| match &column
+        .cast_type
+    {
+        Some(ty) => {
+            sql.push_str("CAST(");
+            value(sql);
+            sql.push_str(" AS ");
+            sql.push_str(ty);
+            sql.push(')');
+        }
+        None => value(sql),
+    };
+    let per_statement = (DB::MAX_BIND_PARAMS / sampled.len()).clamp(1, samples.len());
+    let mut select = String::from("SELECT ");
+    for (i, name) in names.iter().enumerate() {
+        if i > 0 {
+            select.push_str(", ");
+        }
+        select.push_str("CAST(");
+        DB::push_ident(&mut select, name);
+        select.push_str(" AS ");
+        select.push_str(DB::TEXT_TYPE);
+        select.push(')');
+    }
+    for chunk in samples.chunks(per_statement) {
+        // The rows: `(..), (..)` for a `VALUES` list, or `SELECT .. AS a UNION ALL SELECT ..`
+        // on MariaDB, whose `VALUES` reads bound parameters as NULL in a derived table.
+        let mut rows = String::new();
+        let mut args = <DB as Database>::Arguments::default();
+        let mut index = 0;
+        for (r, row) in chunk.iter().enumerate() {
+            rows.push_str(match (DB::VALUES_WITH_PARAMETERS, r) {
+                (true, 0) => "(",
+                (true, _) => ", (",
+                (false, 0) => "SELECT ",
+                (false, _) => " UNION ALL SELECT ",
+            });
+            let name_it = |sql: &mut String, i: usize| {
+                if !DB::VALUES_WITH_PARAMETERS && r == 0 {
+                    sql.push_str(" AS ");
+                    DB::push_ident(sql, names[i]);
+                }
+            };
+            for (i, (column, field)) in sampled.iter().enumerate() {
+                if i > 0 {
+                    rows.push_str(", ");
+                }
+                if !(field.db.bind)(row.field(field.index).1, &mut args) {
+                    // MariaDB's own `json_valid` on a JSON column: sqlx sends valid JSON.
+                    if constraint
+                        .expr
+                        .to_ascii_lowercase()
+                        .starts_with("json_valid(")
+                    {
+                        return None;
+                    }
+                    return cannot(format!(
+                        "`{}` is bound through a conversion (`json`, `into` or `try_from`)",
+                        field.field
+                    ));
+                }
+                index += 1;
+                cast(&mut rows, &|sql| DB::push_placeholder(sql, index), column);
+                name_it(&mut rows, i);
+            }
+            for (i, column) in nulls.iter().enumerate() {
+                rows.push_str(", ");
+                cast(&mut rows, &|sql| sql.push_str("NULL"), column);
+                name_it(&mut rows, sampled.len() + i);
+            }
+            if DB::VALUES_WITH_PARAMETERS {
+                rows.push(')');
+            }
+        }
+        let mut sql = String::new();
+        if DB::VALUES_WITH_PARAMETERS {
+            sql.push_str("WITH sqlx_factory_sample (");
+            for (i, name) in names.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                DB::push_ident(&mut sql, name);
+            }
+            sql.push_str(") AS (VALUES ");
+            sql.push_str(&rows);
+            sql.push_str(") ");
+            sql.push_str(&select);
+            sql.push_str(" FROM sqlx_factory_sample");
+        } else {
+            sql.push_str(&select);
+            sql.push_str(" FROM (");
+            sql.push_str(&rows);
+            sql.push_str(") AS sqlx_factory_sample");
+        }
+        sql.push_str(" WHERE NOT (");
+        sql.push_str(&constraint.expr);
+        sql.push_str(") LIMIT 1");
+        let sql: std::sync::Arc<str> = sql.into();
+        let rows = match guarded::<DB, _>(conn, |c| DB::fetch_all(c, sql, args)).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                return cannot(format!(
+                    "the database could not evaluate it over them ({e})"
+                ));
+            }
+        };
+        if let Some(row) = rows.first() {
+            let values = names
+                .iter()
+                .zip(DB::texts(row))
+                .map(|(name, value)| format!("{name} = {}", value.as_deref().unwrap_or("NULL")))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Some((
+                Severity::Error,
+                format!(
+                    "sampled values fail {shown} (first: {values}): give the field `fake = ..` or `default = ..` that meets the constraint"
+                ),
+            ));
+        }
+    }
+    None
+}
+
+/// Precision and scale from the catalogue, when both are there and in range.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+fn numeric(precision: Option<i64>, scale: Option<i64>) -> Option<(u32, u32)> {
+    Some((u32::try_from(precision?).ok()?, u32::try_from(scale?).ok()?))
+}
+
+/// Whether a MariaDB character set stores `c` (`latin1` is Windows-1252 there).
+fn charset_holds(charset: &str, c: char) -> bool {
+    const CP1252: &str = "€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ";
+    match charset {
+        "ascii" => c.is_ascii(),
+        "latin1" => {
+            u32::from(c) <= 0x7f || (0xa0..=0xff).contains(&u32::from(c)) || CP1252.contains(c)
+        }
+        "utf8mb3" | "utf8" => u32::from(c) <= 0xffff,
+        _ => true,
+    }
 }

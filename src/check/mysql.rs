@@ -4,13 +4,15 @@
 use sqlx::mysql::{MySqlConnection, MySqlTypeInfo};
 use sqlx::{Column, Encode, Executor, MySql, Row, Statement};
 
-use super::{CheckBackend, ColumnFacts};
+use super::{CheckBackend, ColumnFacts, Constraint, numeric};
 use crate::future::BoxFuture;
 
 /// One row per column of table `?` in schema `?` (the connection's database when NULL).
 /// `COLUMN_DEFAULT` is the text `NULL` for a nullable column without a default (MariaDB ≥
-/// 10.2.7), SQL NULL for a NOT NULL one. A column-level `CHECK` is named after its column;
-/// table-level ones are matched by the column's quoted name in the clause.
+/// 10.2.7), SQL NULL for a NOT NULL one. The table's `CHECK`s and `BEFORE INSERT` trigger bodies
+/// come whole and are matched to columns in Rust (a column name is data, never part of a
+/// `LIKE` or `REGEXP` pattern): a column-level `CHECK` is named after its column, table-level
+/// ones name it quoted in the clause.
 const COLUMNS_SQL: &str = r"
 SELECT c.COLUMN_NAME AS name,
        c.COLUMN_TYPE AS declared,
@@ -21,22 +23,21 @@ SELECT c.COLUMN_NAME AS name,
          WHEN c.IS_GENERATED = 'ALWAYS' THEN CONCAT('GENERATED ALWAYS AS (', c.GENERATION_EXPRESSION, ')')
          WHEN c.COLUMN_DEFAULT IS NOT NULL AND NOT (c.COLUMN_DEFAULT = 'NULL' AND c.IS_NULLABLE = 'YES')
            THEN CONCAT('DEFAULT ', c.COLUMN_DEFAULT)
-         WHEN EXISTS (SELECT 1 FROM information_schema.TRIGGERS t
-                       WHERE t.EVENT_OBJECT_SCHEMA = c.TABLE_SCHEMA AND t.EVENT_OBJECT_TABLE = c.TABLE_NAME
-                         AND t.EVENT_MANIPULATION = 'INSERT' AND t.ACTION_TIMING = 'BEFORE'
-                         AND t.ACTION_STATEMENT REGEXP CONCAT('(?i)new\\.`?', c.COLUMN_NAME, '`?\\s*:?='))
-           THEN 'a BEFORE INSERT trigger'
        END AS filled_by,
        CASE WHEN c.DATA_TYPE IN ('varchar', 'char') THEN CAST(c.CHARACTER_MAXIMUM_LENGTH AS SIGNED) END
          AS max_chars,
+       CASE WHEN c.DATA_TYPE IN ('decimal', 'bit') THEN CAST(c.NUMERIC_PRECISION AS SIGNED) END AS num_precision,
+       c.CHARACTER_SET_NAME AS charset,
+       CASE WHEN c.DATA_TYPE = 'decimal' THEN CAST(c.NUMERIC_SCALE AS SIGNED) END AS num_scale,
        (SELECT GROUP_CONCAT(k.REFERENCED_TABLE_NAME SEPARATOR '\n') FROM information_schema.KEY_COLUMN_USAGE k
          WHERE k.TABLE_SCHEMA = c.TABLE_SCHEMA AND k.TABLE_NAME = c.TABLE_NAME
            AND k.COLUMN_NAME = c.COLUMN_NAME AND k.REFERENCED_TABLE_NAME IS NOT NULL) AS refs,
-       (SELECT GROUP_CONCAT(CONCAT('CHECK (', ch.CHECK_CLAUSE, ')') SEPARATOR '\n')
+       (SELECT GROUP_CONCAT(CONCAT(ch.CONSTRAINT_NAME, char(30), ch.CHECK_CLAUSE) SEPARATOR '\0')
           FROM information_schema.CHECK_CONSTRAINTS ch
-         WHERE ch.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA AND ch.TABLE_NAME = c.TABLE_NAME
-           AND (ch.CONSTRAINT_NAME = c.COLUMN_NAME
-                OR ch.CHECK_CLAUSE LIKE CONCAT('%`', c.COLUMN_NAME, '`%'))) AS checks
+         WHERE ch.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA AND ch.TABLE_NAME = c.TABLE_NAME) AS checks,
+       (SELECT GROUP_CONCAT(t.ACTION_STATEMENT SEPARATOR '\0') FROM information_schema.TRIGGERS t
+         WHERE t.EVENT_OBJECT_SCHEMA = c.TABLE_SCHEMA AND t.EVENT_OBJECT_TABLE = c.TABLE_NAME
+           AND t.EVENT_MANIPULATION = 'INSERT' AND t.ACTION_TIMING = 'BEFORE') AS triggers
 FROM information_schema.COLUMNS c
 WHERE c.TABLE_SCHEMA = COALESCE(?, DATABASE()) AND c.TABLE_NAME = ?
 ORDER BY c.ORDINAL_POSITION
@@ -82,6 +83,7 @@ impl CheckBackend for MySql {
                     "bigint" => Some(64),
                     _ => None,
                 };
+                let num_precision: Option<i64> = row.try_get("num_precision")?;
                 let int_range = bits.map(|bits: u32| {
                     if unsigned {
                         (0, (1i128 << bits) - 1)
@@ -89,25 +91,112 @@ impl CheckBackend for MySql {
                         (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
                     }
                 });
-                let labels = (data_type == "enum").then(|| enum_labels(&declared));
+                let int_range = match data_type.as_str() {
+                    // Four-digit years (two-digit ones are converted, and 0 is kept).
+                    "year" => Some((1901, 2155)),
+                    "bit" => num_precision
+                        .and_then(|n| u32::try_from(n).ok())
+                        .filter(|n| *n < 64)
+                        .map(|n| (0, (1i128 << n) - 1)),
+                    _ => int_range,
+                };
+                let labels =
+                    matches!(data_type.as_str(), "enum" | "set").then(|| enum_labels(&declared));
+                let charset: Option<String> = row.try_get("charset")?;
+                let charset = charset
+                    .filter(|c| matches!(c.as_str(), "latin1" | "ascii" | "utf8mb3" | "utf8"));
+                let name: String = row.try_get("name")?;
+                let filled_by: Option<String> = row.try_get("filled_by")?;
+                let triggers: Option<String> = row.try_get("triggers")?;
+                let filled_by = filled_by.or_else(|| {
+                    triggers
+                        .iter()
+                        .flat_map(|t| t.split('\0'))
+                        .any(|body| super::assigns_new(body, &name, '`'))
+                        .then(|| "a BEFORE INSERT trigger".to_owned())
+                });
+                let checks: Option<String> = row.try_get("checks")?;
+                let checks = checks
+                    .iter()
+                    .flat_map(|c| c.split('\0'))
+                    .filter_map(|c| c.split_once('\u{1e}'))
+                    .filter(|(constraint, clause)| {
+                        constraint.eq_ignore_ascii_case(&name) || names(clause, &name)
+                    })
+                    .map(|(_, clause)| Constraint {
+                        shown: format!("CHECK ({clause})"),
+                        expr: clause.to_owned(),
+                        columns: Vec::new(),
+                    })
+                    .collect();
                 columns.push(ColumnFacts {
-                    name: row.try_get("name")?,
                     not_null: not_null != 0,
-                    filled_by: row.try_get("filled_by")?,
+                    filled_by,
                     max_chars: row.try_get("max_chars")?,
                     int_range,
                     labels,
                     references: split(row.try_get("refs")?),
-                    checks: split(row.try_get("checks")?),
+                    checks,
+                    cast_type: None,
+                    numeric: if data_type == "decimal" {
+                        numeric(num_precision, row.try_get("num_scale")?)
+                    } else {
+                        None
+                    },
+                    label_set: data_type == "set",
+                    charset,
                     declared,
+                    name,
                 });
             }
+            super::name_check_columns(&mut columns, names);
             Ok(Some(columns))
         })
     }
 
     // COM_STMT_PREPARE only: the column definitions, flags included, as a decode sees them.
     column_types_method!(MySqlConnection, MySqlTypeInfo);
+
+    const TEXT_TYPE: &'static str = "CHAR";
+    const VALUES_WITH_PARAMETERS: bool = false;
+
+    texts_method!(sqlx::mysql::MySqlRow);
+
+    fn measure_bound<T: for<'q> Encode<'q, Self> + sqlx::Type<Self> + ?Sized>(
+        value: &T,
+    ) -> super::Measure {
+        use super::Measure;
+        let ty = T::type_info();
+        let name = sqlx::TypeInfo::name(&ty).to_owned();
+        let mut buffer = Vec::new();
+        match value.encode_by_ref(&mut buffer) {
+            Ok(sqlx::encode::IsNull::Yes) => return Measure::Null,
+            Ok(sqlx::encode::IsNull::No) => {}
+            Err(_) => return Measure::Other,
+        }
+        // Binary protocol: text length-prefixed, integers little-endian at their width.
+        let int = |bytes: &[u8]| -> Option<i128> {
+            let unsigned = name.ends_with("UNSIGNED");
+            let mut le = [0u8; 8];
+            le.get_mut(..bytes.len())?.copy_from_slice(bytes);
+            let raw = u64::from_le_bytes(le);
+            let bits = bytes.len() * 8;
+            Some(if unsigned || bits == 0 {
+                i128::from(raw)
+            } else {
+                let shift = 64 - bits;
+                i128::from(((raw << shift) as i64) >> shift)
+            })
+        };
+        match name.split(' ').next().unwrap_or_default() {
+            "TEXT" | "VARCHAR" | "CHAR" => Self::encoded_text(value)
+                .map_or(Measure::Other, |t| Measure::Text(t.chars().count())),
+            "TINYINT" | "SMALLINT" | "INT" | "BIGINT" if buffer.len() <= 8 => {
+                int(&buffer).map_or(Measure::Other, Measure::Int)
+            }
+            _ => Measure::Other,
+        }
+    }
 
     fn encoded_text<T: for<'q> Encode<'q, Self> + ?Sized>(value: &T) -> Option<String> {
         // Text is sent length-prefixed (a length-encoded integer); anything whose prefix does
@@ -132,10 +221,11 @@ impl CheckBackend for MySql {
     }
 }
 
-/// The labels of `enum('a','b''c')`.
+/// The labels of `enum('a','b''c')` or `set('a','b')`.
 fn enum_labels(declared: &str) -> Vec<String> {
     let inner = declared
         .strip_prefix("enum(")
+        .or_else(|| declared.strip_prefix("set("))
         .and_then(|s| s.strip_suffix(')'))
         .unwrap_or_default();
     let mut labels = Vec::new();
@@ -160,4 +250,11 @@ fn enum_labels(declared: &str) -> Vec<String> {
         labels.push(label);
     }
     labels
+}
+
+/// Whether a stored `CHECK` clause names column `name`: MariaDB writes every identifier in it
+/// quoted with backticks (ASCII case ignored, as for column names).
+fn names(clause: &str, name: &str) -> bool {
+    let quoted = format!("`{}`", name.replace('`', "``"));
+    clause.to_lowercase().contains(&quoted.to_lowercase())
 }

@@ -2,9 +2,10 @@
 //! trigger text in `sqlite_master`. SQLite enforces neither `VARCHAR(n)` nor integer widths and
 //! has no enums, so those facts are left empty.
 
+use sqlx::sqlite::SqliteTypeInfo;
 use sqlx::{Column, Encode, Executor, Row, Sqlite, SqliteConnection, Statement};
 
-use super::{CheckBackend, ColumnFacts};
+use super::{Bound, CheckBackend, ColumnFacts, Constraint};
 use crate::future::BoxFuture;
 
 /// One row per column, with the table's `CREATE TABLE` text and its triggers' text (the same on
@@ -71,7 +72,14 @@ impl CheckBackend for Sqlite {
                     } else {
                         None
                     };
-                let checks = column_checks(&table_sql, &name);
+                let checks = column_checks(&table_sql, &name)
+                    .into_iter()
+                    .map(|shown| Constraint {
+                        expr: shown.trim_start_matches("CHECK").trim().to_owned(),
+                        shown,
+                        columns: Vec::new(),
+                    })
+                    .collect();
                 columns.push(ColumnFacts {
                     not_null: not_null != 0 || pk > 0,
                     declared,
@@ -84,6 +92,7 @@ impl CheckBackend for Sqlite {
                     ..ColumnFacts::default()
                 });
             }
+            super::name_check_columns(&mut columns, mentions);
             Ok(Some(columns))
         })
     }
@@ -92,10 +101,170 @@ impl CheckBackend for Sqlite {
     // recognise (`UUID`, `NUMERIC`) comes back as NULL and is not compared.
     column_types_method!(SqliteConnection, sqlx::sqlite::SqliteTypeInfo);
 
+    const TEXT_TYPE: &'static str = "TEXT";
+
+    texts_method!(sqlx::sqlite::SqliteRow);
+
+    fn measure_bound<T: for<'q> Encode<'q, Self> + sqlx::Type<Self> + ?Sized>(
+        value: &T,
+    ) -> super::Measure {
+        match Self::bound(value) {
+            Some(Bound::Null) => super::Measure::Null,
+            Some(Bound::Int(v)) => super::Measure::Int(i128::from(v)),
+            Some(Bound::Text(t)) => super::Measure::Text(t.chars().count()),
+            _ => super::Measure::Other,
+        }
+    }
+
+    fn bound<T: for<'q> Encode<'q, Self> + ?Sized>(value: &T) -> Option<Bound> {
+        // sqlx keeps the encoded value to itself but for `Debug`:
+        // `SqliteArgumentsBuffer([Text("12")])`, `..([Int64(5)])`, `..([Double(2.0)])`.
+        let mut buffer = sqlx::sqlite::SqliteArgumentsBuffer::default();
+        match value.encode_by_ref(&mut buffer) {
+            Ok(sqlx::encode::IsNull::Yes) => return Some(Bound::Null),
+            Ok(sqlx::encode::IsNull::No) => {}
+            Err(_) => return None,
+        }
+        let debug = format!("{buffer:?}");
+        let inner = debug
+            .strip_prefix("SqliteArgumentsBuffer([")?
+            .strip_suffix("])")?;
+        let (variant, rest) = inner.split_once('(')?;
+        let content = rest.strip_suffix(')')?;
+        match variant {
+            "Null" => Some(Bound::Null),
+            "Int" | "Int64" => content.parse().ok().map(Bound::Int),
+            "Double" => content.parse().ok().map(Bound::Real),
+            "Blob" => Some(Bound::Blob),
+            "Text" | "TextSlice" => {
+                let text = content.strip_prefix('"')?.strip_suffix('"')?;
+                // Escaped text holds a character no number has: what matters is that it
+                // stays text.
+                Some(Bound::Text(if text.contains('\\') {
+                    "\u{fffd}".to_owned()
+                } else {
+                    text.to_owned()
+                }))
+            }
+            _ => None,
+        }
+    }
+
+    fn stored_type(declared: &str, value: &Bound) -> Option<(SqliteTypeInfo, &'static str)> {
+        let class = stored_class(affinity(declared), value)?;
+        Some(match class {
+            Class::Integer => (<i64 as sqlx::Type<Sqlite>>::type_info(), "INTEGER"),
+            Class::Real => (<f64 as sqlx::Type<Sqlite>>::type_info(), "REAL"),
+            Class::Text => (<String as sqlx::Type<Sqlite>>::type_info(), "TEXT"),
+            Class::Blob => (<Vec<u8> as sqlx::Type<Sqlite>>::type_info(), "BLOB"),
+        })
+    }
+
     fn encoded_text<T: for<'q> Encode<'q, Self> + ?Sized>(_value: &T) -> Option<String> {
         // No enums: nothing to compare labels with.
         None
     }
+}
+
+/// SQLite's five type affinities, from a column's declared type (the rules of "Determination
+/// of Column Affinity", in their order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Affinity {
+    Integer,
+    Text,
+    Blob,
+    Real,
+    Numeric,
+}
+
+fn affinity(declared: &str) -> Affinity {
+    let d = declared.to_ascii_uppercase();
+    if d.contains("INT") {
+        Affinity::Integer
+    } else if d.contains("CHAR") || d.contains("CLOB") || d.contains("TEXT") {
+        Affinity::Text
+    } else if d.contains("BLOB") || d.trim().is_empty() {
+        Affinity::Blob
+    } else if d.contains("REAL") || d.contains("FLOA") || d.contains("DOUB") {
+        Affinity::Real
+    } else {
+        Affinity::Numeric
+    }
+}
+
+/// A stored value's storage class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Integer,
+    Real,
+    Text,
+    Blob,
+}
+
+/// The class `value` is stored as in a column of `affinity`: TEXT turns numbers into text;
+/// INTEGER and NUMERIC turn text that is a well-formed number into one, and any real with an
+/// exact integer value into an integer; REAL turns integers and numeric text into reals; BLOB
+/// keeps every value as it comes.
+fn stored_class(affinity: Affinity, value: &Bound) -> Option<Class> {
+    let integral = |x: f64| {
+        x.fract() == 0.0 && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&x)
+    };
+    Some(match (affinity, value) {
+        (_, Bound::Null) => return None,
+        (_, Bound::Blob) => Class::Blob,
+        (Affinity::Blob, Bound::Int(_)) => Class::Integer,
+        (Affinity::Blob, Bound::Real(_)) => Class::Real,
+        (Affinity::Blob | Affinity::Text, Bound::Text(_)) => Class::Text,
+        (Affinity::Text, _) => Class::Text,
+        (Affinity::Real, Bound::Int(_) | Bound::Real(_)) => Class::Real,
+        (Affinity::Real, Bound::Text(t)) => match number(t) {
+            Some(_) => Class::Real,
+            None => Class::Text,
+        },
+        (Affinity::Integer | Affinity::Numeric, Bound::Int(_)) => Class::Integer,
+        (Affinity::Integer | Affinity::Numeric, Bound::Real(x)) if integral(*x) => Class::Integer,
+        (Affinity::Integer | Affinity::Numeric, Bound::Real(_)) => Class::Real,
+        (Affinity::Integer | Affinity::Numeric, Bound::Text(t)) => match number(t) {
+            Some(Number::Integer) => Class::Integer,
+            Some(Number::Real(x)) if integral(x) => Class::Integer,
+            Some(Number::Real(_)) => Class::Real,
+            None => Class::Text,
+        },
+    })
+}
+
+enum Number {
+    Integer,
+    Real(f64),
+}
+
+/// `text` as SQLite reads a well-formed integer or real literal (surrounding spaces allowed;
+/// hexadecimal is not converted); an integer too large for 64 bits is a real.
+fn number(text: &str) -> Option<Number> {
+    let t = text.trim_matches(|c: char| c.is_ascii_whitespace());
+    let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(match t.parse::<i64>() {
+            Ok(_) => Number::Integer,
+            Err(_) => Number::Real(t.parse().ok()?),
+        });
+    }
+    let (mantissa, exponent) = match digits.find(['e', 'E']) {
+        Some(at) => (&digits[..at], Some(&digits[at + 1..])),
+        None => (digits, None),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if !(all_digits(whole) && all_digits(fraction)) || (whole.is_empty() && fraction.is_empty()) {
+        return None;
+    }
+    if let Some(e) = exponent {
+        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
+        if e.is_empty() || !all_digits(e) {
+            return None;
+        }
+    }
+    t.parse().ok().map(Number::Real)
 }
 
 /// The `CHECK`s that name `column`: in its own definition, or table constraints mentioning it.
@@ -249,5 +418,41 @@ mod tests {
         );
         assert!(mentions("length(b) < 3", "b"));
         assert!(!mentions("length(bb) < 3", "b"));
+    }
+
+    #[test]
+    fn numbers_as_sqlite_reads_them() {
+        let class = |a, t: &str| stored_class(a, &Bound::Text(t.to_owned()));
+        assert_eq!(class(Affinity::Integer, "12"), Some(Class::Integer));
+        assert_eq!(class(Affinity::Integer, " -12 "), Some(Class::Integer));
+        assert_eq!(class(Affinity::Integer, "1.0"), Some(Class::Integer));
+        assert_eq!(class(Affinity::Integer, "1e3"), Some(Class::Integer));
+        assert_eq!(class(Affinity::Numeric, "1.5"), Some(Class::Real));
+        assert_eq!(
+            class(Affinity::Integer, "99999999999999999999"),
+            Some(Class::Real)
+        );
+        assert_eq!(class(Affinity::Real, "7"), Some(Class::Real));
+        for text in ["0x10", "abc", ".", "-", "1e", "", "1.2.3", "t12"] {
+            assert_eq!(class(Affinity::Integer, text), Some(Class::Text), "{text}");
+        }
+        assert_eq!(class(Affinity::Blob, "12"), Some(Class::Text));
+        assert_eq!(
+            stored_class(Affinity::Text, &Bound::Int(5)),
+            Some(Class::Text)
+        );
+        assert_eq!(
+            stored_class(Affinity::Integer, &Bound::Real(2.0)),
+            Some(Class::Integer)
+        );
+        assert_eq!(
+            stored_class(Affinity::Integer, &Bound::Real(2.5)),
+            Some(Class::Real)
+        );
+        assert_eq!(affinity("VARCHAR(10)"), Affinity::Text);
+        assert_eq!(affinity("BIGINT"), Affinity::Integer);
+        assert_eq!(affinity(""), Affinity::Blob);
+        assert_eq!(affinity("DOUBLE PRECISION"), Affinity::Real);
+        assert_eq!(affinity("DATETIME"), Affinity::Numeric);
     }
 }
