@@ -248,7 +248,7 @@ impl<'a> Expander<'a> {
 
                 /// Runs `hook` on every object right after its values are drawn, in build and
                 /// create mode (before the INSERT).
-                pub fn after_build(mut self, hook: impl Fn(&mut #model) + Send + Sync + 'static) -> Self {
+                pub fn after_build(mut self, hook: impl #private::core::ops::Fn(&mut #model) + #private::core::marker::Send + #private::core::marker::Sync + 'static) -> Self {
                     self.__factory.push_after_build(hook);
                     self
                 }
@@ -364,10 +364,10 @@ impl<'a> Expander<'a> {
                 /// this factory's `Error`.
                 pub fn after_create<__F>(mut self, hook: __F) -> Self
                 where
-                    __F: for<'r> Fn(&'r #model, &'r mut <__DB as #private::sqlx::Database>::Connection)
+                    __F: for<'r> #private::core::ops::Fn(&'r #model, &'r mut <__DB as #private::sqlx::Database>::Connection)
                             -> #private::BoxFuture<'r, #private::HookResult>
-                        + Send
-                        + Sync
+                        + #private::core::marker::Send
+                        + #private::core::marker::Sync
                         + 'static,
                 {
                     self.__factory.push_after_create(#private::hook(hook));
@@ -388,7 +388,7 @@ impl<'a> Expander<'a> {
                 where
                     __Child: #private::Insert<__DB>,
                     __Source: #private::RowSource<__Child> + 'static,
-                    __F: Fn(&#model) -> __Source + Send + Sync + 'static,
+                    __F: #private::core::ops::Fn(&#model) -> __Source + #private::core::marker::Send + #private::core::marker::Sync + 'static,
                 {
                     self.__factory.push_after_create(#private::related(n, related));
                     self

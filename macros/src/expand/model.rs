@@ -181,7 +181,7 @@ impl<'a> Expander<'a> {
                 &mut self,
                 __parents: &mut Self::Parents,
                 __parent: #private::core::any::TypeId,
-                __key: &(dyn #private::core::any::Any + Send + Sync),
+                __key: &(dyn #private::core::any::Any + #private::core::marker::Send + #private::core::marker::Sync),
             ) -> bool {
                 let mut __found = false;
                 #(#arms)*
