@@ -30,6 +30,7 @@ pub use crate::future::BoxFuture;
 pub use crate::lint::lint;
 pub use crate::model::{Association, Creatable, DefaultRows, Insert, Model, RowSource, Rows};
 pub use crate::probe::{ByLength, BySize, EncodedOn, LengthOn, NonNullKey, NullableKey, Probe};
+pub use crate::reference::reference_hash;
 pub use crate::seed::{Draw, child_seed, draw, next_sequence};
 pub use crate::session::{
     BindSession, Bound, Cloneable, IntoSession, NoSession, Session, SessionArg, Unbound,

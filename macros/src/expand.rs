@@ -175,6 +175,7 @@ impl<'a> Expander<'a> {
         };
         let fields_module = crate::refs::fields_module_def(input);
         let reference_impls = crate::refs::reference_impls(input);
+        let reference_consts = crate::refs::reference_consts(input);
         let back_set_impls = crate::refs::back_set_impls(input);
         let creatable_impl = crate::creatable::creatable_impl(input, factory);
 
@@ -402,6 +403,7 @@ impl<'a> Expander<'a> {
             use ::sqlx_factory::__private as __sf;
 
             #reference_impls
+            #reference_consts
             #back_set_impls
             #creatable_impl
 

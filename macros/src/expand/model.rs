@@ -42,6 +42,7 @@ impl<'a> Expander<'a> {
         let key_idents = keys.iter().map(|f| f.ident);
         let key_indexes = (0..keys.len()).map(syn::Index::from);
         let sized_idents = self.columns().map(|f| f.ident);
+        let referable = self.columns().map(|f| f.name());
         // Items a model without the feature would fill with the trait's default are left out.
         let get_or_create = (!keys.is_empty()).then(|| {
             quote! {
@@ -79,6 +80,7 @@ impl<'a> Expander<'a> {
                 const FACTORY: &'static str = #factory_name;
                 const TABLE: &'static str = #table;
                 const COLUMNS: &'static [#private::Column] = &[#(#column_consts),*];
+                const REFERABLE: &'static [&'static str] = &[#(#referable),*];
 
                 type Parents = (#(#parent_types,)*);
                 type Transient = (#(#transient_types,)*);
