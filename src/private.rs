@@ -141,6 +141,27 @@ impl<T: Dummy<Faker>> FakeValue for T {
     }
 }
 
+/// A foreign key's type with a fake value: what `build()` stores in an `association` field,
+/// since it makes no parent row in memory. Its own message, because the field does have an
+/// attribute, and a value attribute beside `association` is refused: the fix is on the type.
+#[diagnostic::on_unimplemented(
+    message = "the foreign key type `{Self}` has no fake value, which `build()` needs",
+    label = "`build()` creates no parent, so it fills this key with a value of its own",
+    note = "derive `fake::Dummy` on `{Self}` (`#[derive(fake::Dummy)]`), or implement `fake::Dummy<fake::Faker>` for it; `create()` never stores this value: it stores the key of the parent it creates, or the key given to the setter",
+    note = "if `{Self}` already derives `fake::Dummy`, your `fake` is another major version than sqlx-factory's `fake` 5, whose `Dummy` is a different trait: depend on `fake = {{ version = \"5\", features = [\"derive\"] }}` (`cargo tree -i fake` lists the versions)"
+)]
+pub trait FakeKey: Sized {
+    fn fake_key<R: fake::RngExt + ?Sized>(rng: &mut R) -> Self;
+}
+
+// Reported as `FakeKey` (our message), not as the `Dummy` bound behind it.
+#[diagnostic::do_not_recommend]
+impl<T: Dummy<Faker>> FakeKey for T {
+    fn fake_key<R: fake::RngExt + ?Sized>(rng: &mut R) -> Self {
+        T::dummy_with_rng(&Faker, rng)
+    }
+}
+
 /// The value a `lazy` field holds until its closure runs.
 #[diagnostic::on_unimplemented(
     message = "a `lazy` field needs a type with `Default`, and `{Self}` has none",
