@@ -31,7 +31,7 @@ pub use crate::lint::lint;
 pub use crate::model::{Association, Creatable, DefaultRows, Insert, Model, RowSource, Rows};
 pub use crate::probe::{ByLength, BySize, EncodedOn, LengthOn, NonNullKey, NullableKey, Probe};
 pub use crate::reference::reference_hash;
-pub use crate::seed::{Draw, child_seed, draw, next_sequence};
+pub use crate::seed::{Draw, child_seed, draw, next_sequence, next_stub};
 pub use crate::session::{
     BindSession, Bound, Cloneable, IntoSession, NoSession, Session, SessionArg, Unbound,
 };
@@ -159,6 +159,38 @@ pub trait FakeKey: Sized {
 impl<T: Dummy<Faker>> FakeKey for T {
     fn fake_key<R: fake::RngExt + ?Sized>(rng: &mut R) -> Self {
         T::dummy_with_rng(&Faker, rng)
+    }
+}
+
+/// A database-filled field's value in build mode, from the row's stub number (`next_stub`):
+/// what no database gives, so a reader tells a built row from a stored one. The derive uses it
+/// for the types below (and `Option` of them), named as such; others get a fake value.
+pub trait Stub {
+    fn stub(n: u64) -> Self;
+}
+
+macro_rules! stub_integers {
+    ($($t:ty),*) => {$(
+        impl Stub for $t {
+            fn stub(n: u64) -> Self {
+                // Past the type's range (an `i16` key after 32 767 rows), count again from 1001.
+                let span = (<$t>::MAX as u64).min(u64::MAX) - 1000;
+                ((n - 1001) % span + 1001) as $t
+            }
+        }
+    )*};
+}
+stub_integers!(i16, i32, i64, u16, u32, u64);
+
+impl Stub for String {
+    fn stub(n: u64) -> Self {
+        format!("built-{n}")
+    }
+}
+
+impl<T: Stub> Stub for Option<T> {
+    fn stub(n: u64) -> Self {
+        Some(T::stub(n))
     }
 }
 

@@ -20,6 +20,11 @@ impl<'a> Expander<'a> {
         } else {
             TokenStream::new()
         };
+        let stub = if fields.iter().any(Field::is_stubbed) {
+            quote!(let __stub = #private::next_stub(__draw);)
+        } else {
+            TokenStream::new()
+        };
         let values = fields.iter().map(|f| {
             let ident = f.ident;
             let fallback = self.fallback_value(f);
@@ -58,6 +63,7 @@ impl<'a> Expander<'a> {
             impl #private::DrawObject<#model> for #overrides {
             fn object(&self, __draw: &mut #private::Draw, __hooks: &[#private::AfterBuild<#model>]) -> #model {
                 #sequence
+                #stub
                 let __rng = &mut __draw.rng;
                 #[allow(unused_mut)]
                 let mut object = #model {
@@ -200,6 +206,10 @@ impl<'a> Expander<'a> {
                     #private::None
                 }
             };
+        }
+        if f.is_stubbed() {
+            let spanned_private = private_at(ty.span());
+            return quote_spanned! {ty.span()=> <#ty as #spanned_private::Stub>::stub(__stub) };
         }
         match f.value() {
             Value::Skip => quote!(#private::Default::default()),
