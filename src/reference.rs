@@ -18,6 +18,9 @@ pub const fn name_hash(name: &str) -> u64 {
 }
 
 /// The hash of `name` when it is a column field of `P`, else why not.
+// Only ever evaluated by the compiler (in a `const`), where a large `Err` costs nothing and a
+// `Box` cannot be made.
+#[allow(clippy::result_large_err)]
 pub const fn reference_hash<P: Model>(name: &str) -> Result<u64, Message> {
     let fields = P::REFERABLE;
     let mut i = 0;
