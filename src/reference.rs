@@ -2,6 +2,7 @@
 //! column field, else the message a child's derive panics with (in a `const`, so it is one
 //! error under the user's name, naming the parent's fields, and nothing private).
 
+use crate::cycle::{Message, eq};
 use crate::model::Model;
 
 /// A field name as a number, FNV-1a of its text: the parameter of the parent's `Reference`
@@ -25,12 +26,12 @@ pub const fn reference_hash<P: Model>(name: &str) -> Result<u64, Message> {
     let fields = P::REFERABLE;
     let mut i = 0;
     while i < fields.len() {
-        if same(fields[i], name) {
+        if eq(fields[i], name) {
             return Ok(name_hash(name));
         }
         i += 1;
     }
-    let mut message = Message::new();
+    let mut message = Message::EMPTY;
     message.push("`");
     message.push(model_name(P::FACTORY));
     message.push("` has no column field `");
@@ -83,21 +84,6 @@ const fn model_name(factory: &str) -> &str {
     }
 }
 
-const fn same(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < a.len() {
-        if a[i] != b[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
-}
-
 /// Levenshtein distance over bytes; names longer than 64 bytes are never close.
 const fn edit_distance(a: &[u8], b: &[u8]) -> usize {
     const MAX: usize = 64;
@@ -133,44 +119,6 @@ const fn edit_distance(a: &[u8], b: &[u8]) -> usize {
         i += 1;
     }
     row[b.len()]
-}
-
-/// A message built at compile time; cut at its capacity (on a character boundary).
-pub struct Message {
-    bytes: [u8; Message::CAPACITY],
-    len: usize,
-}
-
-impl Message {
-    const CAPACITY: usize = 1024;
-
-    const fn new() -> Self {
-        Message {
-            bytes: [0; Message::CAPACITY],
-            len: 0,
-        }
-    }
-
-    /// Appends `text` whole, or nothing when it does not fit.
-    const fn push(&mut self, text: &str) {
-        let text = text.as_bytes();
-        if self.len + text.len() > Message::CAPACITY {
-            return;
-        }
-        let mut i = 0;
-        while i < text.len() {
-            self.bytes[self.len] = text[i];
-            self.len += 1;
-            i += 1;
-        }
-    }
-
-    pub const fn as_str(&self) -> &str {
-        match core::str::from_utf8(self.bytes.split_at(self.len).0) {
-            Ok(text) => text,
-            Err(_) => "",
-        }
-    }
 }
 
 #[cfg(test)]

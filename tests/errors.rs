@@ -86,6 +86,13 @@ on_every_backend! {
         assert!(err.source().is_none(), "the message already says the database's error");
         assert_eq!((err.factory(), err.table(), err.operation()), ("MemberFactory", "members", Operation::Create));
         assert!(is_unique_violation(&err), "as_sqlx() is the sqlx::Error: {err:?}");
+        // As anyhow and eyre print it: the database's message once.
+        let message = match kind {
+            Kind::Sqlite => "UNIQUE constraint failed: members.email",
+            Kind::Postgres => "duplicate key value violates unique constraint \"members_email_key\"",
+            Kind::MariaDb => "Duplicate entry 'dup@example.com' for key 'email'",
+        };
+        assert_reads_once(err, message);
         tx.rollback().await.unwrap();
     }
 }
@@ -162,8 +169,8 @@ async fn readme_quotes_the_sqlite_error() {
     );
 }
 
-/// A parent's failure: the message says both levels and the database's error, so Debug adds
-/// no cause that would repeat them.
+/// A parent's failure: the message says both levels and the database's error, so Debug and
+/// anyhow add no cause that would repeat them.
 #[tokio::test]
 async fn debug_prints_the_cause_chain() {
     let mut conn = common::sqlite().await;
@@ -182,6 +189,14 @@ async fn debug_prints_the_cause_chain() {
     );
     assert_eq!(err.to_string(), text);
     assert_eq!(format!("{err:?}"), format!("{text}{}", replay_line()));
+    // anyhow prints the message and then each `source()`: nothing comes twice.
+    let anyhow = format!("{:?}", anyhow::Error::new(err));
+    assert_eq!(
+        anyhow.matches("no such table: no_such_table").count(),
+        1,
+        "{anyhow}"
+    );
+    assert_eq!(anyhow.matches("PhantomFactory").count(), 1, "{anyhow}");
 }
 
 on_every_backend! {
@@ -304,50 +319,6 @@ fn assert_reads_once(err: sqlx_factory::Error, message: &str) {
             "{how} starts with the message:\n{text}"
         );
     }
-}
-
-on_every_backend! {
-    async fn duplicate_key_reads_once_in_anyhow_and_eyre(conn, kind) {
-        exec!(conn, format!(
-            "CREATE TABLE members (id {}, email {} NOT NULL UNIQUE)",
-            kind.serial_pk(),
-            kind.varchar()
-        ));
-        let mut tx = conn.begin().await.unwrap();
-        Member::factory().with_session(&mut tx).email("dup@example.com").create().await.unwrap();
-        let err = Member::factory()
-            .with_session(&mut tx)
-            .email("dup@example.com")
-            .create()
-            .await
-            .unwrap_err();
-        let message = match kind {
-            Kind::Sqlite => "UNIQUE constraint failed: members.email",
-            Kind::Postgres => "duplicate key value violates unique constraint \"members_email_key\"",
-            Kind::MariaDb => "Duplicate entry 'dup@example.com' for key 'email'",
-        };
-        assert_reads_once(err, message);
-        tx.rollback().await.unwrap();
-    }
-}
-
-/// A parent's failure, two factories deep: still one database message in every reporter.
-#[tokio::test]
-async fn parent_failure_reads_once_in_anyhow_and_eyre() {
-    let mut conn = common::sqlite().await;
-    exec!(
-        &mut conn,
-        "CREATE TABLE cards (id INTEGER PRIMARY KEY, ghost_id INTEGER NOT NULL)".to_string()
-    );
-    let err = Card::factory()
-        .with_session(&mut conn)
-        .create()
-        .await
-        .unwrap_err();
-    let message = "no such table: no_such_table";
-    let anyhow = format!("{:?}", anyhow::Error::new(err));
-    assert_eq!(anyhow.matches(message).count(), 1, "{anyhow}");
-    assert_eq!(anyhow.matches("PhantomFactory").count(), 1, "{anyhow}");
 }
 
 /// A hook's own error: the message says it, and its causes, which the message does not say,
