@@ -1,4 +1,4 @@
-//! Two tables that reference each other (issue 11): the side with a nullable key, marked
+//! Two tables that reference each other: the side with a nullable key, marked
 //! `#[factory(association = P, back_reference = field)]`, is inserted with NULL; then its
 //! parents are created pointing back at the new rows, and the keys are set with an `UPDATE`.
 //!

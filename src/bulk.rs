@@ -579,6 +579,19 @@ impl<M: Model> Chunks<M> {
             }
         }
         if M::needs_parents(&parents) {
+            if let Some(empty) = self.parents.iter().find(|p| p.keys.len() == 0) {
+                let message = format!(
+                    "`.parents_from::<{}>(keys)` was given no keys: each row needs a parent, so \
+                     give at least one key",
+                    short_type_name(empty.name)
+                );
+                return Err(Error::new(
+                    M::FACTORY,
+                    M::TABLE,
+                    self.operation,
+                    sqlx::Error::Protocol(message),
+                ));
+            }
             let given: Vec<&str> = self.parents.iter().map(|p| p.name).collect();
             let message = format!(
                 "insert_many would create one parent row per row: give the parents' keys with \
@@ -619,6 +632,11 @@ impl<M: Model> Chunks<M> {
             report(progress);
         }
     }
+}
+
+/// `Owner` of `my_app::models::Owner`: the name a user wrote in `parents_from::<Owner>`.
+fn short_type_name(name: &str) -> &str {
+    name.rsplit("::").next().unwrap_or(name)
 }
 
 /// Runs a seed in a [`Scope`] (a savepoint, or a transaction of its own on a bare connection),
@@ -696,16 +714,15 @@ async fn run_with<DB: Backend, M: Insert<DB>>(
         }
     }
     .await;
-    match result {
-        Ok(inserted) => {
-            scope.commit().await.map_err(error)?;
-            Ok(inserted)
-        }
+    let result = match result {
+        Ok(inserted) => scope.commit().await.map_err(error).map(|()| inserted),
         Err(e) => {
             scope.rollback().await;
             Err(e)
         }
-    }
+    };
+    session.release();
+    result
 }
 
 /// Gives the runtime a turn between chunks: a long seed is then cancellable (a `timeout`
@@ -891,14 +908,10 @@ impl<M: Model> Statements<M> {
             bytes += size;
             count += 1;
             let Some(row) = self.rows.next() else { break };
+            // The row that failed to encode, not the statement's.
+            let row_number = first_row + count as u64 - 1;
             row.bind(self.set, &mut Args::<DB>(&mut args))
-                .map_err(|e| {
-                    chunks.error(
-                        sqlx::Error::Encode(e),
-                        first_row,
-                        first_row + count as u64 - 1,
-                    )
-                })?;
+                .map_err(|e| chunks.error(sqlx::Error::Encode(e), row_number, row_number))?;
         }
         self.first_row += count as u64;
         Ok(Some(Statement {
@@ -928,8 +941,92 @@ pub(crate) async fn copy_binary<M: Insert<sqlx::Postgres>>(
     conn: &mut sqlx::PgConnection,
     chunks: &mut Chunks<M>,
 ) -> Result<u64, Error> {
-    copy_with::<M, _>(conn, chunks, &mut NoKeys).await
+    let table = PgTable::read(conn, M::TABLE)
+        .await
+        .map_err(|e| chunks.error(e, 1, chunks.total))?;
+    if !table.copyable {
+        return insert_values::<sqlx::Postgres, M>(conn, chunks).await;
+    }
+    copy_with::<M, _>(conn, chunks, &mut NoKeys, &table).await
 }
+
+/// What a PostgreSQL seed reads of its table before it sends a row.
+#[cfg(feature = "postgres")]
+pub(crate) struct PgTable {
+    /// A table `COPY` writes into. A view (even an updatable one) or a foreign table is not:
+    /// its rows go as INSERTs, as `create()` sends them.
+    copyable: bool,
+    /// A `BEFORE INSERT` row trigger may replace any value sent, the key included: keys are
+    /// then read back (`INSERT .. RETURNING`), never reserved.
+    row_trigger: bool,
+    /// Each column's name and type.
+    columns: Vec<(String, PgColumn)>,
+}
+
+/// A column's type as the server stores it (a domain's base type), and its element type
+/// when it is an array (else 0).
+#[cfg(feature = "postgres")]
+#[derive(Debug, Clone, Copy, Default)]
+struct PgColumn {
+    oid: u32,
+    elem: u32,
+}
+
+#[cfg(feature = "postgres")]
+impl PgTable {
+    async fn read(conn: &mut sqlx::PgConnection, table: &str) -> Result<Self, sqlx::Error> {
+        const SQL: &str = "\
+            WITH cols AS ( \
+                SELECT a.attnum, a.attname::text AS name, b.oid::int8 AS oid, \
+                       b.typelem::int8 AS elem \
+                FROM pg_attribute a \
+                JOIN pg_type t ON t.oid = a.atttypid \
+                JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END \
+                WHERE a.attrelid = $1::text::regclass AND a.attnum > 0 AND NOT a.attisdropped) \
+            SELECT c.relkind IN ('r', 'p'), \
+                   EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = c.oid \
+                           AND NOT g.tgisinternal AND g.tgenabled <> 'D' AND (g.tgtype & 7) = 7), \
+                   ARRAY(SELECT name FROM cols ORDER BY attnum), \
+                   ARRAY(SELECT oid FROM cols ORDER BY attnum), \
+                   ARRAY(SELECT elem FROM cols ORDER BY attnum) \
+            FROM pg_class c WHERE c.oid = $1::text::regclass";
+        type Row = (bool, bool, Vec<String>, Vec<i64>, Vec<i64>);
+        let (copyable, row_trigger, names, oids, elems): Row = sqlx::query_as(SQL)
+            .bind(crate::sql::quoted_table::<sqlx::Postgres>(table))
+            .fetch_one(conn)
+            .await?;
+        let columns = names
+            .into_iter()
+            .zip(oids.into_iter().zip(elems))
+            .map(|(name, (oid, elem))| {
+                let column = PgColumn {
+                    oid: u32::try_from(oid).unwrap_or(0),
+                    elem: u32::try_from(elem).unwrap_or(0),
+                };
+                (name, column)
+            })
+            .collect();
+        Ok(PgTable {
+            copyable,
+            row_trigger,
+            columns,
+        })
+    }
+
+    /// The types of the columns a `COPY` of rows that send `set` writes, in its order.
+    fn copied(&self, columns: &'static [crate::sql::Column], set: ColumnSet) -> Vec<PgColumn> {
+        crate::sql::sent_columns(columns, set)
+            .map(|name| {
+                let found = self.columns.iter().find(|(column, _)| column == name);
+                found.map(|(_, column)| *column).unwrap_or_default()
+            })
+            .collect()
+    }
+}
+
+/// The binary `COPY` stream's signature, flags and header extension length.
+#[cfg(feature = "postgres")]
+const COPY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 
 /// [`copy_binary`], with `keys` deciding the key column and told each `COPY`'s keys.
 #[cfg(feature = "postgres")]
@@ -937,68 +1034,55 @@ async fn copy_with<M: Insert<sqlx::Postgres>, K: CopyKeys<M>>(
     conn: &mut sqlx::PgConnection,
     chunks: &mut Chunks<M>,
     keys: &mut K,
+    table: &PgTable,
 ) -> Result<u64, Error> {
-    use sqlx::postgres::PgArgumentBuffer;
-
     // Rows per `COPY`: its round trip is noise next to them.
     const COPY_ROWS: usize = 100_000;
     // Rows drawn and encoded at a time: what the client holds in memory.
     const PIECE_ROWS: usize = 10_000;
-    const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
     let per_copy = chunks.chunk_rows(COPY_ROWS);
     let piece = per_copy.min(PIECE_ROWS);
     let mut inserted = 0;
     let mut sql = None;
-    while let Some(mut chunk) = chunks.next::<sqlx::Postgres>(piece)? {
+    while let Some(chunk) = chunks.next::<sqlx::Postgres>(piece)? {
         let set = chunk.set;
         let copied = keys.columns(set);
         let first_row = chunk.first_row;
         let fields = i16::try_from(crate::sql::binds_per_row(M::COLUMNS, copied))
             .map_err(|e| chunks.error(sqlx::Error::Encode(Box::new(e)), first_row, first_row))?;
-        let sql = sql.get_or_insert_with(|| {
-            crate::sql::copy_binary_sql::<sqlx::Postgres>(M::TABLE, M::COLUMNS, copied)
+        let (sql, types) = sql.get_or_insert_with(|| {
+            let sql = crate::sql::copy_binary_sql::<sqlx::Postgres>(M::TABLE, M::COLUMNS, copied);
+            (sql, table.copied(M::COLUMNS, copied))
         });
         // The rows of this `COPY`: the piece drawn, and up to `per_copy` with those to come.
         let left = usize::try_from(chunks.total - chunks.drawn).unwrap_or(usize::MAX);
         let rows = per_copy.min(chunk.rows.len().saturating_add(left));
-        keys.before_copy(conn, rows)
+        keys.before_copy(conn, rows, set)
             .await
             .map_err(|e| chunks.error(e, first_row, first_row))?;
         let mut copy = conn
             .copy_in_raw(sql)
             .await
             .map_err(|e| chunks.error(e, first_row, first_row))?;
-        let mut buf = PgArgumentBuffer::default();
-        buf.extend_from_slice(HEADER);
-        let mut in_copy = 0;
-        let last_row = loop {
-            let last_row = chunk.first_row + chunk.rows.len() as u64 - 1;
-            in_copy += chunk.rows.len();
-            for row in chunk.rows {
-                buf.extend_from_slice(&fields.to_be_bytes());
-                keys.bind(row, set, &mut CopyRow(&mut buf))
-                    .map_err(|e| chunks.error(sqlx::Error::Encode(e), first_row, last_row))?;
-            }
-            if in_copy >= per_copy {
-                break last_row;
-            }
-            match chunks.next::<sqlx::Postgres>(piece.min(per_copy - in_copy))? {
-                Some(next) => {
-                    copy.send(&buf[..])
-                        .await
-                        .map_err(|e| chunks.error(e, first_row, last_row))?;
-                    // A fresh buffer: sqlx's may hold notes for types it resolves later.
-                    buf = PgArgumentBuffer::default();
-                    chunk = next;
-                }
-                None => break last_row,
+        let mut sent = false;
+        let fill = Fill {
+            fields,
+            types,
+            per_copy,
+            piece,
+        };
+        let filled = fill_copy(&mut copy, &mut sent, chunks, keys, chunk, &fill);
+        let last_row = match filled.await {
+            Ok(last_row) => last_row,
+            Err(e) => {
+                // The server's own error, on rows sent before, is the first to report.
+                let sent_rows = chunks.drawn;
+                return Err(match end_failed_copy(copy, sent).await {
+                    Some(earlier) => chunks.error(earlier, first_row, sent_rows),
+                    None => e,
+                });
             }
         };
-        buf.extend_from_slice(&(-1i16).to_be_bytes());
-        copy.send(&buf[..])
-            .await
-            .map_err(|e| chunks.error(e, first_row, last_row))?;
-        drop(buf);
         inserted += copy
             .finish()
             .await
@@ -1010,17 +1094,124 @@ async fn copy_with<M: Insert<sqlx::Postgres>, K: CopyKeys<M>>(
     Ok(inserted)
 }
 
+/// The shape of one `COPY`: values per row, their columns' types, rows in all and per piece.
+#[cfg(feature = "postgres")]
+struct Fill<'t> {
+    fields: i16,
+    types: &'t [PgColumn],
+    per_copy: usize,
+    piece: usize,
+}
+
+/// Sends one `COPY`'s rows, from `chunk` on, up to `per_copy` of them and its trailer; the
+/// number of its last row. `sent` tells whether anything (the header first) was sent.
+#[cfg(feature = "postgres")]
+// The crate's own `Error`, as every operation returns it; made at most once per seed.
+#[allow(clippy::result_large_err)]
+async fn fill_copy<M: Insert<sqlx::Postgres>, K: CopyKeys<M>>(
+    copy: &mut sqlx::postgres::PgCopyIn<&mut sqlx::PgConnection>,
+    sent: &mut bool,
+    chunks: &mut Chunks<M>,
+    keys: &mut K,
+    mut chunk: Chunk<M>,
+    fill: &Fill<'_>,
+) -> Result<u64, Error> {
+    use sqlx::postgres::PgArgumentBuffer;
+
+    let &Fill {
+        fields,
+        types,
+        per_copy,
+        piece,
+    } = fill;
+    let set = chunk.set;
+    let first_row = chunk.first_row;
+    let mut buf = PgArgumentBuffer::default();
+    buf.extend_from_slice(COPY_HEADER);
+    let mut in_copy = 0;
+    let last_row = loop {
+        let last_row = chunk.first_row + chunk.rows.len() as u64 - 1;
+        in_copy += chunk.rows.len();
+        for (row_number, row) in (chunk.first_row..).zip(chunk.rows) {
+            buf.extend_from_slice(&fields.to_be_bytes());
+            let mut sink = CopyRow {
+                buf: &mut buf,
+                types,
+                at: 0,
+            };
+            keys.bind(row, set, &mut sink)
+                .map_err(|e| chunks.error(sqlx::Error::Encode(e), row_number, row_number))?;
+        }
+        if in_copy >= per_copy {
+            break last_row;
+        }
+        match chunks.next::<sqlx::Postgres>(piece.min(per_copy - in_copy))? {
+            Some(next) => {
+                copy.send(&buf[..])
+                    .await
+                    .map_err(|e| chunks.error(e, first_row, last_row))?;
+                *sent = true;
+                // A fresh buffer: sqlx's may hold notes for types it resolves later.
+                buf = PgArgumentBuffer::default();
+                chunk = next;
+            }
+            None => break last_row,
+        }
+    };
+    buf.extend_from_slice(&(-1i16).to_be_bytes());
+    copy.send(&buf[..])
+        .await
+        .map_err(|e| chunks.error(e, first_row, last_row))?;
+    Ok(last_row)
+}
+
+/// Ends a `COPY` the client gives up on (a value that fails to encode, rows that cannot be
+/// drawn) so that the connection's next statement reads its own answer.
+///
+/// sqlx's `PgCopyIn::abort` cannot do it in every case: when the server has already failed
+/// the `COPY` (a value it refused in rows sent earlier), it ignores the `CopyFail`, `abort`
+/// reads the server's error as the answer and leaves its `ReadyForQuery` unread, and every
+/// later statement on the connection reads the answer of the one before. Instead the client
+/// makes the server fail the `COPY` itself, with a row of 32 767 fields (no table has that
+/// many), and `finish` reads the error and the `ReadyForQuery` that follow, whether the server
+/// failed before or now. Nothing of the `COPY` is kept: a failed `COPY` inserts no row.
+///
+/// Returns the server's error when it had failed the `COPY` before (on a value it refused),
+/// rather than on the row sent here (SQLSTATE 22P04, "row field count is 32767").
+#[cfg(feature = "postgres")]
+async fn end_failed_copy(
+    mut copy: sqlx::postgres::PgCopyIn<&mut sqlx::PgConnection>,
+    header_sent: bool,
+) -> Option<sqlx::Error> {
+    let mut refused = Vec::with_capacity(COPY_HEADER.len() + 2);
+    if !header_sent {
+        refused.extend_from_slice(COPY_HEADER);
+    }
+    refused.extend_from_slice(&i16::MAX.to_be_bytes());
+    // If sending fails the connection is gone, and the operation's own error is the one to
+    // report.
+    copy.send(refused).await.ok()?;
+    match copy.finish().await {
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() != Some("22P04") => {
+            Some(sqlx::Error::Database(e))
+        }
+        _ => None,
+    }
+}
+
 /// What a `COPY` does with the key column: nothing ([`NoKeys`]), or reserve it and hand the
 /// keys on ([`SequenceKeys`]).
 #[cfg(feature = "postgres")]
 trait CopyKeys<M: Insert<sqlx::Postgres>> {
     /// The columns the `COPY` sends, for rows that send `set`.
     fn columns(&self, set: ColumnSet) -> ColumnSet;
-    /// Before a `COPY` of `rows` rows starts (no other statement can run during it).
+    /// Before a `COPY` of `rows` rows that send `set` starts (no other statement can run
+    /// during it).
     fn before_copy<'a>(
         &'a mut self,
         conn: &'a mut sqlx::PgConnection,
         rows: usize,
+        set: ColumnSet,
     ) -> BoxFuture<'a, Result<(), sqlx::Error>>;
     /// Writes one row.
     fn bind(&mut self, row: M, set: ColumnSet, sink: &mut CopyRow<'_>) -> Result<(), BoxDynError>;
@@ -1045,6 +1236,7 @@ impl<M: Insert<sqlx::Postgres>> CopyKeys<M> for NoKeys {
         &'a mut self,
         _: &'a mut sqlx::PgConnection,
         _: usize,
+        _: ColumnSet,
     ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
         Box::pin(std::future::ready(Ok(())))
     }
@@ -1093,10 +1285,14 @@ where
         &'a mut self,
         conn: &'a mut sqlx::PgConnection,
         rows: usize,
+        set: ColumnSet,
     ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
         Box::pin(async move {
             self.next = 0;
-            if let Some(reserve) = &self.reserve {
+            // Rows that send their own key (a `sequence`, a setter) hand on those keys: none
+            // is reserved for them.
+            let own_keys = self.bit.is_some_and(|bit| set.contains(bit));
+            if let (Some(reserve), false) = (&self.reserve, own_keys) {
                 let sql = format!("{reserve}{rows})");
                 let reserved: Vec<M::Key> =
                     <sqlx::Postgres as Backend>::fetch_column(conn, sql).await?;
@@ -1206,7 +1402,11 @@ where
     M: Insert<sqlx::Postgres> + Association,
     M::Key: KeyType<sqlx::Postgres>,
 {
-    let Some(position) = M::COLUMNS.iter().position(|c| c.name == M::KEY_COLUMN) else {
+    let table = PgTable::read(conn, M::TABLE)
+        .await
+        .map_err(|e| chunks.error(e, 1, chunks.total))?;
+    let position = M::COLUMNS.iter().position(|c| c.name == M::KEY_COLUMN);
+    let (Some(position), true, false) = (position, table.copyable, table.row_trigger) else {
         return insert_values_with::<sqlx::Postgres, M>(conn, chunks, Some(keys)).await;
     };
     let column = M::COLUMNS[position];
@@ -1241,12 +1441,18 @@ where
         bit,
         next: 0,
     };
-    copy_with::<M, _>(conn, chunks, &mut copy_keys).await
+    copy_with::<M, _>(conn, chunks, &mut copy_keys, &table).await
 }
 
 /// One `COPY` row being written: each value as its length (`-1` for NULL) and its bytes.
 #[cfg(feature = "postgres")]
-pub(crate) struct CopyRow<'a>(&'a mut sqlx::postgres::PgArgumentBuffer);
+pub(crate) struct CopyRow<'a> {
+    buf: &'a mut sqlx::postgres::PgArgumentBuffer,
+    /// The types of the row's columns, in order.
+    types: &'a [PgColumn],
+    /// The column of the next value.
+    at: usize,
+}
 
 #[cfg(feature = "postgres")]
 impl ArgSink<sqlx::Postgres> for CopyRow<'_> {
@@ -1254,7 +1460,9 @@ impl ArgSink<sqlx::Postgres> for CopyRow<'_> {
     where
         T: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
     {
-        let buf = &mut *self.0;
+        let column = self.types.get(self.at).copied().unwrap_or_default();
+        self.at += 1;
+        let buf = &mut *self.buf;
         let offset = buf.len();
         buf.extend_from_slice(&[0; 4]);
         let len = match value.encode(buf) {
@@ -1265,7 +1473,39 @@ impl ArgSink<sqlx::Postgres> for CopyRow<'_> {
                 return Err(e);
             }
         };
+        if len > 0 {
+            let bound = <T as sqlx::Type<sqlx::Postgres>>::type_info().oid();
+            as_column_type(column, bound.map_or(0, |oid| oid.0), &mut buf[offset + 4..]);
+        }
         buf[offset..offset + 4].copy_from_slice(&len.to_be_bytes());
         Ok(())
+    }
+}
+
+/// Rewrites a value encoded as the type sqlx binds (`bound`) into the binary form of its
+/// column's type, where the two differ only in a header. A bind parameter gets that from the
+/// server (sqlx learns the parameter's type from `Describe`), a `COPY` does not:
+/// - `jsonb` into `json`: the version byte before the text becomes a space;
+/// - an array of `text` into an array of `varchar`/`bpchar` (or back): the element type in
+///   the array's header becomes the column's. Their elements' bytes are the same.
+///
+/// Other pairs are left as they are: the server refuses what it cannot read, naming the
+/// column.
+#[cfg(feature = "postgres")]
+fn as_column_type(column: PgColumn, bound: u32, value: &mut [u8]) {
+    const JSON: u32 = 114;
+    const JSONB: u32 = 3802;
+    const TEXT_LIKE: [u32; 3] = [25, 1042, 1043]; // text, bpchar, varchar
+    if column.oid == JSON && bound == JSONB {
+        if let Some(version @ 1) = value.first_mut() {
+            *version = b' ';
+        }
+    } else if TEXT_LIKE.contains(&column.elem)
+        && let Some(header) = value.get_mut(8..12)
+    {
+        let elem = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
+        if elem != column.elem && TEXT_LIKE.contains(&elem) {
+            header.copy_from_slice(&column.elem.to_be_bytes());
+        }
     }
 }

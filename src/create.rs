@@ -287,7 +287,9 @@ async fn run<DB: Backend, M: Insert<DB>>(
         } else {
             Kept::Committed
         };
-        return run_steps::<DB, M>(&mut session, rows, &after_create, operation, kept).await;
+        let result = run_steps::<DB, M>(&mut session, rows, &after_create, operation, kept).await;
+        session.release();
+        return result;
     }
     let mut scope = Scope::begin(&mut session).await.map_err(error)?;
     let result = run_steps::<DB, M>(
@@ -298,16 +300,15 @@ async fn run<DB: Backend, M: Insert<DB>>(
         Kept::Nothing,
     )
     .await;
-    match result {
-        Ok(created) => {
-            scope.commit().await.map_err(error)?;
-            Ok(created)
-        }
+    let result = match result {
+        Ok(created) => scope.commit().await.map_err(error).map(|()| created),
         Err(e) => {
             scope.rollback().await;
             Err(e)
         }
-    }
+    };
+    session.release();
+    result
 }
 
 /// A lazy batch: the first chunk is drawn; when the batch fits one statement, is a
@@ -423,16 +424,15 @@ async fn run_lazy<DB: Backend, M: Insert<DB>>(
         }
         Err(e) => Err(e),
     };
-    match result {
-        Ok(created) => {
-            scope.commit().await.map_err(error)?;
-            Ok(created)
-        }
+    let result = match result {
+        Ok(created) => scope.commit().await.map_err(error).map(|()| created),
         Err(e) => {
             scope.rollback().await;
             Err(e)
         }
-    }
+    };
+    session.release();
+    result
 }
 
 /// Whether `rows` go in one INSERT (or a get-or-create's one INSERT after its lookups) with no
@@ -611,7 +611,9 @@ async fn create_plain<DB: Backend, M: Insert<DB>>(
         created.restore_transient(transient);
         Ok(created)
     };
-    in_span::<M, _>(insert, operation, 1).await
+    let result = in_span::<M, _>(insert, operation, 1).await;
+    session.release();
+    result
 }
 
 async fn insert_or_get<DB: Backend, M: Insert<DB>>(

@@ -1,4 +1,4 @@
-//! Reference cycles between models (issue 11), found at compile time.
+//! Reference cycles between models, found at compile time.
 //!
 //! A derive sees one struct, so the graph is walked in `const`s: each model's
 //! [`Association`](crate::model::Association) impl carries `REACH1..=REACH5`, the paths of up

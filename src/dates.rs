@@ -1,7 +1,8 @@
 //! Date and time values a database stores as they are: `fake`'s own date/time values range
 //! over hundreds of millennia with nanoseconds and odd offsets, which MariaDB refuses, SQLite's
 //! `time` encoding rejects and PostgreSQL rounds. A field of a known date/time type with no
-//! attribute gets a value between 2000 and 2035, in UTC, to the microsecond.
+//! attribute, or an `Option` or `Vec` of one, gets values between 2000 and 2035, in UTC, to the
+//! microsecond.
 
 use fake::RngExt;
 
@@ -26,11 +27,6 @@ fn micros<R: RngExt + ?Sized>(rng: &mut R) -> i64 {
 pub trait DateValue: Sized {
     /// A value between 2000 and 2035, UTC, whole microseconds.
     fn date_value<R: RngExt + ?Sized>(rng: &mut R) -> Self;
-}
-
-/// `None` half of the time, else a [`DateValue`].
-pub fn optional_date<T: DateValue, R: RngExt + ?Sized>(rng: &mut R) -> Option<T> {
-    rng.random_bool(0.5).then(|| T::date_value(rng))
 }
 
 #[cfg(feature = "chrono")]

@@ -186,6 +186,10 @@ impl fmt::Display for Step {
             Step::Rows {
                 first_row,
                 last_row,
+            } if first_row == last_row => write!(f, " sending row {first_row}"),
+            Step::Rows {
+                first_row,
+                last_row,
             } => write!(f, " sending rows {first_row} to {last_row}"),
         }
     }

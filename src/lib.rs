@@ -129,6 +129,7 @@ mod seed;
 mod session;
 mod sql;
 mod state;
+mod values;
 
 pub use backend::Backend;
 pub use bulk::{InsertMany, InsertManyKeys, KeyType, Progress};
@@ -137,7 +138,7 @@ pub use create::{Create, CreateBatch};
 pub use error::{Error, Operation, Step};
 pub use lint::LintReport;
 pub use model::Creatable;
-pub use seed::{SEED_VAR, run_seed};
+pub use seed::{Inherited, LocalSequences, SEED_VAR, inherit, local_sequences, run_seed};
 pub use session::{
     BindSession, Bound, Cloneable, IntoSession, NoSession, Session, SessionArg, Unbound,
 };

@@ -175,5 +175,6 @@ where
     if let Some(checks) = checks {
         checks(bound.conn(), &mut report).await;
     }
+    bound.release();
     report
 }

@@ -24,7 +24,7 @@ pub use crate::check::{
 };
 pub use crate::create::{Create, CreateBatch, InsertParent, ParentKey, Pending, State};
 pub use crate::cycle::{Parent, Reach, cycle_error, on_cycle};
-pub use crate::dates::{DateValue, optional_date};
+pub use crate::dates::DateValue;
 pub use crate::error::{Error, Operation};
 pub use crate::future::BoxFuture;
 pub use crate::lint::lint;
@@ -37,6 +37,7 @@ pub use crate::session::{
 };
 pub use crate::sql::{Column, ColumnSet, SqlCache};
 pub use crate::state::{AfterBuild, AfterCreate, FactoryState};
+pub use crate::values::{DecimalValue, Integer, elements, integer_within, optional};
 
 use fake::{Dummy, Faker};
 use sqlx::error::BoxDynError;
@@ -97,6 +98,20 @@ where
 
 #[diagnostic::do_not_recommend]
 impl<T, F> StoresField<T, F> for NoSession {}
+
+/// [`StoresField`] for a field of an unsigned integer type bound as itself: the backends
+/// without it (SQLite's `u64`, PostgreSQL's every unsigned type) store it through a signed
+/// type, and the message says how.
+#[diagnostic::on_unimplemented(
+    message = "the field `{F}` of type `{T}` cannot be stored in a column through `{Self}`: this backend has no unsigned `{T}`",
+    label = "`{F}` has no sqlx `Encode`, `Decode` and `Type` for this backend",
+    note = "bind it as a signed type: `#[sqlx(try_from = \"i64\")]` on `{F}` (sqlx reads it as `i64`, the factory binds it as `i64`), or `#[factory(into = i64)]` if the row is read some other way; the values drawn for `{F}` then fit `i64`",
+    note = "`build()` works on any model; or create it on a backend with unsigned columns (MariaDB)"
+)]
+pub trait StoresUnsigned<T, F> {}
+
+#[diagnostic::do_not_recommend]
+impl<S: StoresField<T, F>, T, F> StoresUnsigned<T, F> for S {}
 
 /// The session state `Self` can read a row RETURNING gives back into `M`: `M` implements
 /// `sqlx::FromRow` for the bound backend's rows. Checked at `create()` after the per-field

@@ -2,18 +2,24 @@
 //!
 //! The rule (see docs/DESIGN.md): each thread gets a stream seeded from the run seed and the
 //! thread's name (a test's name under `cargo test` and `cargo nextest`), so a test's fake
-//! values are the same on every run with the same seed, whatever runs beside it.
+//! values are the same on every run with the same seed, whatever runs beside it. A future
+//! wrapped in [`inherit`] takes a stream of its own from its parent's, so a test's spawned
+//! tasks replay too, on whatever thread they run.
 //!
 //! Sequence numbers are not drawn: they come from a counter per table shared by every process
-//! of the machine (a file in the temp dir, read and advanced under an exclusive lock), handed
-//! out in blocks, so they are unique across threads, tasks and processes whatever the seed, and short:
-//! they count the numbers handed out so far. A factory with `.seed(s)` replays its sequence
-//! too, from a base of its own above the shared counter's range.
+//! of the user on the machine (a file in a directory of the user's own under the temp dir,
+//! read and advanced under an exclusive lock), handed out in blocks, so they are unique across
+//! threads, tasks and processes whatever the seed, and short: they count the numbers handed
+//! out so far. A factory with `.seed(s)` replays its sequence too, from a base of its own
+//! above the shared counter's range, and a [`local_sequences`] scope counts from 1 per table.
 
-use std::cell::Cell;
-use std::collections::HashMap;
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, Once, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, Once, OnceLock, PoisonError, Weak};
+use std::task::{Context, Poll};
 
 use fake::rand::SeedableRng;
 use fake::rand::rngs::Xoshiro256PlusPlus;
@@ -30,7 +36,7 @@ pub type FactoryRng = Xoshiro256PlusPlus;
 pub const SEED_VAR: &str = "SQLX_FACTORY_SEED";
 
 /// The shared counter hands out numbers below this; past it, it starts again at 1 (after five
-/// billion numbers handed out on one machine).
+/// billion numbers handed out to one user of the machine).
 const SHARED_END: u64 = 5_000_000_000;
 /// A seeded factory's sequence starts at one of the 4 999 bases `SHARED_END + k * SEEDED_SPAN`,
 /// so its numbers have 10 digits and never meet the shared counter's. One seeded call that
@@ -41,7 +47,7 @@ const SEEDED_BASES: u64 = (10_000_000_000 - SHARED_END) / SEEDED_SPAN - 1;
 
 /// The seed of this run: `SQLX_FACTORY_SEED` if set, else drawn once from the OS.
 ///
-/// Printed when a thread that used a factory panics, so a failing test can be replayed with
+/// Printed when a test that drew factory data panics, so it can be replayed with
 /// `SQLX_FACTORY_SEED=<seed> cargo test <name>`.
 ///
 /// ```
@@ -73,37 +79,266 @@ fn hash_str(seed: u64, s: &str) -> u64 {
     s.bytes().fold(mix(seed), |h, b| mix(h ^ u64::from(b)))
 }
 
-struct ThreadStream {
+/// Where the factory calls of a thread or task take their seeds from.
+struct Stream {
+    /// Names the stream: the streams of the tasks it starts with [`inherit`] derive from it.
+    key: u64,
     /// The next per-call seed is `mix(state)`; the state advances by one each call.
-    state: Cell<u64>,
+    state: u64,
+    /// How many tasks [`inherit`] started from this stream: the next one's number.
+    tasks: u64,
+    /// The counters of the [`local_sequences`] scope in force, shared with the tasks
+    /// inherited from this stream.
+    local: Option<Local>,
+    /// Set when a factory drew from this stream, or from a task's inherited from it: whether
+    /// the test drew factory data, for the panic hook.
+    drew: Arc<AtomicBool>,
+}
+
+impl Stream {
+    fn new(key: u64, local: Option<Local>, drew: Arc<AtomicBool>) -> Stream {
+        Stream {
+            key,
+            state: key,
+            tasks: 0,
+            local,
+            drew,
+        }
+    }
+
+    fn next_seed(&mut self) -> u64 {
+        let state = self.state;
+        self.state = state.wrapping_add(1);
+        mix(state)
+    }
+
+    /// The stream of the next task started from this one: it depends on this stream and on
+    /// how many tasks it started before, not on the thread the task runs on nor on when.
+    fn task(&mut self) -> Stream {
+        self.tasks += 1;
+        Stream::new(
+            mix(self.key ^ mix(self.tasks ^ 0x7A5C_7A5C)),
+            self.local.clone(),
+            self.drew.clone(),
+        )
+    }
+}
+
+/// A thread's stream, seeded from the run seed and the thread's name (a test's, under libtest
+/// and nextest). Threads that share a name (a runtime's workers) are told apart by how many
+/// of that name drew before in the process, so no two threads draw the same values; that
+/// count depends on the threads before it, which is why such a thread's values replay only
+/// through [`inherit`].
+fn thread_stream() -> Stream {
+    static SEEN: Mutex<Vec<(String, u64)>> = Mutex::new(Vec::new());
+    let thread = std::thread::current();
+    let name = thread.name().unwrap_or("<unnamed>");
+    let occurrence = {
+        let mut seen = SEEN.lock().unwrap_or_else(PoisonError::into_inner);
+        match seen.iter_mut().find(|(n, _)| n == name) {
+            Some((_, count)) => {
+                *count += 1;
+                *count - 1
+            }
+            None => {
+                seen.push((name.to_owned(), 1));
+                0
+            }
+        }
+    };
+    let drew = Arc::new(AtomicBool::new(false));
+    if thread.name().is_none_or(is_helper) {
+        let mut helpers = HELPERS.lock().unwrap_or_else(PoisonError::into_inner);
+        helpers.retain(|helper| helper.strong_count() > 0);
+        helpers.push(Arc::downgrade(&drew));
+    }
+    Stream::new(hash_str(run_seed(), name) ^ mix(occurrence), None, drew)
 }
 
 thread_local! {
-    static STREAM: ThreadStream = ThreadStream::for_this_thread();
+    static THREAD: RefCell<Option<Stream>> = const { RefCell::new(None) };
+    /// The stream of the [`inherit`]ed task being polled on this thread.
+    static TASK: RefCell<Option<Stream>> = const { RefCell::new(None) };
 }
 
-/// Whether any factory drew values in this process: the panic hook prints the seed then, on
-/// whichever thread the failing assertion runs (a factory in a spawned task counts).
-static USED: AtomicBool = AtomicBool::new(false);
+/// Runs `f` on the stream in force: the polled task's if it was [`inherit`]ed, else the
+/// thread's.
+fn with_stream<R>(f: impl FnOnce(&mut Stream) -> R) -> R {
+    TASK.with_borrow_mut(|task| match task {
+        Some(stream) => f(stream),
+        None => THREAD.with_borrow_mut(|thread| f(thread.get_or_insert_with(thread_stream))),
+    })
+}
 
-impl ThreadStream {
-    fn for_this_thread() -> Self {
-        // Threads that share a name (tokio's workers) are told apart by the order they start.
-        static SEEN: Mutex<Option<HashMap<String, u64>>> = Mutex::new(None);
-        let thread = std::thread::current();
-        let name = thread.name().unwrap_or("<unnamed>").to_owned();
-        let occurrence = {
-            let mut seen = SEEN.lock().unwrap_or_else(PoisonError::into_inner);
-            let count = seen
-                .get_or_insert_with(HashMap::new)
-                .entry(name.clone())
-                .or_insert(0);
-            *count += 1;
-            *count - 1
-        };
-        ThreadStream {
-            state: Cell::new(hash_str(run_seed(), &name) ^ mix(occurrence)),
-        }
+/// The streams of the live threads that run other threads' work, unnamed ones and runtimes'
+/// workers ([`is_helper`]): what a task spawned without [`inherit`] draws from. Which test
+/// spawned it cannot be told, so while such a thread that drew is alive, any panic prints the
+/// seed.
+static HELPERS: Mutex<Vec<Weak<AtomicBool>>> = Mutex::new(Vec::new());
+
+/// Whether a thread of this name runs other threads' work (a runtime's worker or blocking
+/// thread: tokio's `tokio-rt-worker`), rather than a test: libtest and nextest name a test's
+/// thread by the test's path, which has nothing but letters, digits, `_` and `::`.
+fn is_helper(name: &str) -> bool {
+    !name
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == '_' || c == ':')
+}
+
+/// Whether a factory drew from the stream in force on this thread (the test's, or the polled
+/// task's), read without making one.
+fn drew_here() -> bool {
+    let task = TASK.try_with(|task| {
+        task.try_borrow()
+            .ok()
+            .and_then(|task| task.as_ref().map(|s| s.drew.load(Ordering::Relaxed)))
+    });
+    if let Ok(Some(drew)) = task {
+        return drew;
+    }
+    THREAD
+        .try_with(|thread| {
+            thread.try_borrow().ok().is_some_and(|thread| {
+                thread
+                    .as_ref()
+                    .is_some_and(|t| t.drew.load(Ordering::Relaxed))
+            })
+        })
+        .unwrap_or(false)
+}
+
+/// Whether a live helper thread (see [`HELPERS`]) drew from its own stream.
+fn helpers_drew() -> bool {
+    // The hook must not wait: a thread that panicked holding the lock would never give it back.
+    let Ok(helpers) = HELPERS.try_lock() else {
+        return false;
+    };
+    helpers
+        .iter()
+        .filter_map(Weak::upgrade)
+        .any(|drew| drew.load(Ordering::Relaxed))
+}
+
+/// Carries the stream of the test (or task) that calls it into `future`, typically a task it
+/// spawns: `tokio::spawn(sqlx_factory::inherit(async move { .. }))`.
+///
+/// Without it, a factory in a task on a multi-thread runtime draws from the stream of the
+/// worker thread that happens to poll it, shared with every task that worker runs: the
+/// values then depend on scheduling, and a seed does not replay them. An inherited task
+/// draws from a stream of its own, derived from its parent's and from how many tasks the
+/// parent started before it, on whatever thread it runs: with `SQLX_FACTORY_SEED`, it gets
+/// the same values on every run, alone or beside other tests, as long as the parent starts
+/// its tasks in the same order.
+///
+/// ```
+/// # #[derive(Debug, Clone, sqlx::FromRow, sqlx_factory::Factory)]
+/// # #[factory(table = "users")]
+/// # struct User { #[factory(primary_key)] id: i64, name: String }
+/// # let runtime = tokio::runtime::Builder::new_multi_thread().build().unwrap();
+/// # runtime.block_on(async {
+/// let task = tokio::spawn(sqlx_factory::inherit(async { User::factory().build() }));
+/// let user = task.await.unwrap();
+/// # });
+/// ```
+pub fn inherit<F: Future>(future: F) -> Inherited<F> {
+    Inherited {
+        stream: Some(with_stream(Stream::task)),
+        future: Box::pin(future),
+    }
+}
+
+/// A future that draws from a stream of its own, made by [`inherit`].
+#[must_use = "futures do nothing unless polled"]
+pub struct Inherited<F> {
+    stream: Option<Stream>,
+    future: Pin<Box<F>>,
+}
+
+impl<F: Future> Future for Inherited<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.get_mut();
+        let _entered = Entered::new(&mut this.stream);
+        this.future.as_mut().poll(cx)
+    }
+}
+
+/// The sequence counters of a [`local_sequences`] scope: the last number per table.
+type Local = Arc<Mutex<ByTable<u64>>>;
+
+/// Restarts every sequence at 1, per table, for the test (thread) or task that calls it, until
+/// the guard is dropped: for a test that owns its database, such as a `#[sqlx::test]`, so
+/// that its rows are numbered alike on every run (`user1@example.com`, `user2@…`) and, with
+/// `SQLX_FACTORY_SEED` set, its whole data is the same run after run.
+///
+/// Without it, `n` counts machine-wide, so rows of tests that share a database never
+/// collide. Inside the scope numbers are unique only within it: a second scope, another test
+/// writing the same tables, or a task spawned without [`inherit`] (whose machine-wide numbers
+/// start at 1 too) can meet the same numbers. Tasks started with [`inherit`] inside the scope
+/// share its counters; other threads and tasks keep the machine-wide ones, and a factory with
+/// `.seed(s)` keeps its own. Dropping the guard restores what was in force before (an outer
+/// scope goes on where it was). The guard is not `Send`: make it in the test, and let the
+/// tasks it spawns [`inherit`] the scope.
+///
+/// ```
+/// # #[derive(Debug, Clone, sqlx::FromRow, sqlx_factory::Factory)]
+/// # #[factory(table = "users")]
+/// # struct User {
+/// #     #[factory(primary_key)] id: i64,
+/// #     #[factory(sequence = |n| format!("user{n}@example.com"))] email: String,
+/// # }
+/// let _sequences = sqlx_factory::local_sequences();
+/// let users = User::factory().build_batch(2);
+/// assert_eq!(users[0].email, "user1@example.com");
+/// assert_eq!(users[1].email, "user2@example.com");
+/// ```
+pub fn local_sequences() -> LocalSequences {
+    let fresh = Arc::new(Mutex::new(ByTable::new()));
+    LocalSequences {
+        previous: with_stream(|s| s.local.replace(fresh)),
+        _thread: PhantomData,
+    }
+}
+
+/// The guard of a [`local_sequences`] scope: sequences count from 1 while it lives.
+#[must_use = "the sequences are local only while the guard lives: `let _sequences = local_sequences();`"]
+pub struct LocalSequences {
+    previous: Option<Local>,
+    /// It applies to the thread or task that made it, so it stays there.
+    _thread: PhantomData<*const ()>,
+}
+
+impl Drop for LocalSequences {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        with_stream(|s| s.local = previous);
+    }
+}
+
+impl std::fmt::Debug for LocalSequences {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LocalSequences")
+    }
+}
+
+/// Puts a task's stream in force on this thread for one poll, and takes it back after, even
+/// when the poll panics.
+struct Entered<'a> {
+    stream: &'a mut Option<Stream>,
+    previous: Option<Stream>,
+}
+
+impl<'a> Entered<'a> {
+    fn new(stream: &'a mut Option<Stream>) -> Self {
+        let previous = TASK.with_borrow_mut(|task| std::mem::replace(task, stream.take()));
+        Entered { stream, previous }
+    }
+}
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        *self.stream = TASK.with_borrow_mut(|task| std::mem::replace(task, self.previous.take()));
     }
 }
 
@@ -119,6 +354,8 @@ pub struct Draw {
     pub seeded_base: Option<u64>,
     /// `Some(last)` when the factory was seeded: the last stub number of this call.
     seeded_stub: Option<u64>,
+    /// The counters of the [`local_sequences`] scope in force when the call started.
+    local: Option<Local>,
 }
 
 /// Stub numbers count from here + 1: 1001, as FactoryBot's `build_stubbed` ids do.
@@ -153,18 +390,19 @@ pub fn draw(seed: Option<u64>) -> Draw {
             rng: FactoryRng::seed_from_u64(mix(seed)),
             seeded_base: Some(seeded_base(seed)),
             seeded_stub: Some(STUB_BASE),
+            local: None,
         },
         None => {
             note_use();
-            let seed = STREAM.with(|s| {
-                let state = s.state.get();
-                s.state.set(state.wrapping_add(1));
-                mix(state)
+            let (seed, local) = with_stream(|s| {
+                s.drew.store(true, Ordering::Relaxed);
+                (s.next_seed(), s.local.clone())
             });
             Draw {
                 rng: FactoryRng::seed_from_u64(seed),
                 seeded_base: None,
                 seeded_stub: None,
+                local,
             }
         }
     }
@@ -176,15 +414,22 @@ pub fn child_seed(seed: Option<u64>, index: usize) -> Option<u64> {
     seed.map(|s| mix(s ^ mix(index as u64 + 1)))
 }
 
-/// The next sequence number of `table`'s rows: the seeded factory's own, or the machine-wide
-/// counter of that table's.
+/// The next sequence number of `table`'s rows: the seeded factory's own, the local scope's,
+/// or the machine-wide counter of that table's (shared by every spelling of its name, see
+/// [`counter_key`]).
 pub fn next_sequence(draw: &mut Draw, table: &'static str) -> u64 {
-    match &mut draw.seeded_base {
-        Some(base) => {
+    match (&mut draw.seeded_base, &draw.local) {
+        (Some(base), _) => {
             *base += 1;
             *base
         }
-        None => SharedCounter::next(table),
+        (None, Some(local)) => {
+            let mut local = local.lock().unwrap_or_else(PoisonError::into_inner);
+            let (_, last) = local.get(table, || 0);
+            *last += 1;
+            *last
+        }
+        (None, None) => SharedCounter::next(table),
     }
 }
 
@@ -195,29 +440,65 @@ struct SharedCounter {
     /// The size of the next block: small first, so a process that makes few rows wastes few
     /// numbers, doubling up to a cap, so one that makes many locks the file rarely.
     block: u64,
+    /// The counter file as this process last left it. It never takes a number at or below
+    /// `high` (the end of the last block it reserved), and when the file at the counter's path
+    /// is another one (deleted and made again by a tmp cleaner), the last number of the one
+    /// it replaced is read from `held` (kept open for that): so a deleted counter neither
+    /// repeats this process's numbers nor those of the processes that shared the old file.
+    file: counter_file::Held,
+}
+
+/// Counters per table: `tables` maps each `Model::TABLE` seen to its counter (one per
+/// [`counter_key`]), so the spelling of a name is worked out once per table.
+struct ByTable<T> {
+    tables: Vec<(&'static str, usize)>,
+    counters: Vec<(String, T)>,
+}
+
+impl<T> ByTable<T> {
+    const fn new() -> Self {
+        ByTable {
+            tables: Vec::new(),
+            counters: Vec::new(),
+        }
+    }
+
+    /// The counter of `table` and its key, made by `fresh` if it is the first of its key.
+    fn get(&mut self, table: &'static str, fresh: impl FnOnce() -> T) -> (&str, &mut T) {
+        let i = match self.tables.iter().find(|(t, _)| *t == table) {
+            Some((_, i)) => *i,
+            None => {
+                let key = counter_key(table);
+                let i = match self.counters.iter().position(|(k, _)| *k == key) {
+                    Some(i) => i,
+                    None => {
+                        self.counters.push((key, fresh()));
+                        self.counters.len() - 1
+                    }
+                };
+                self.tables.push((table, i));
+                i
+            }
+        };
+        let (key, counter) = &mut self.counters[i];
+        (key, counter)
+    }
 }
 
 impl SharedCounter {
     fn next(table: &'static str) -> u64 {
-        static COUNTERS: Mutex<Vec<(&'static str, SharedCounter)>> = Mutex::new(Vec::new());
-        let mut counters = COUNTERS.lock().unwrap_or_else(PoisonError::into_inner);
-        let i = match counters.iter().position(|(t, _)| *t == table) {
-            Some(i) => i,
-            None => {
-                let fresh = SharedCounter {
-                    next: 0,
-                    end: 0,
-                    block: 16,
-                };
-                counters.push((table, fresh));
-                counters.len() - 1
-            }
-        };
-        let counter = &mut counters[i].1;
+        static COUNTERS: Mutex<ByTable<SharedCounter>> = Mutex::new(ByTable::new());
+        let mut all = COUNTERS.lock().unwrap_or_else(PoisonError::into_inner);
+        let (key, counter) = all.get(table, || SharedCounter {
+            next: 0,
+            end: 0,
+            block: 16,
+            file: counter_file::Held::default(),
+        });
         if counter.next == counter.end {
             let block = counter.block;
             counter.block = (block * 2).min(1 << 16);
-            counter.next = reserve(table, block);
+            counter.next = reserve(key, block, &mut counter.file);
             counter.end = counter.next + block;
         }
         counter.next += 1;
@@ -225,18 +506,30 @@ impl SharedCounter {
     }
 }
 
-/// Reserves `block` numbers of `table`'s machine-wide counter and returns the first.
-fn reserve(table: &str, block: u64) -> u64 {
-    let dir = std::env::temp_dir().join("sqlx-factory-sequences");
-    let name: String = table
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    let reserved =
-        std::fs::create_dir_all(&dir).and_then(|()| reserve_in_file(&dir.join(name), block));
-    match reserved {
+/// What names a table's counter: its unqualified name, unquoted, in lower case, with anything
+/// but ASCII letters and digits as `_`. `"t"`, `"s.t"` and `"S.T"` can be one table (through
+/// the `search_path`, or a case-insensitive name), so they share a counter; two tables that
+/// only share the name get sparser numbers, never the same one.
+fn counter_key(table: &str) -> String {
+    let name = table.rsplit('.').next().unwrap_or(table);
+    name.chars()
+        .filter(|c| !matches!(c, '"' | '`' | '[' | ']'))
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Reserves `block` numbers of the machine-wide counter `key` and returns the first.
+fn reserve(key: &str, block: u64, held: &mut counter_file::Held) -> u64 {
+    match counter_file::reserve(key, block, held) {
         Ok(first) => first,
-        // No writable temp dir: numbers unique to this process id, longer (up to 16 digits).
+        // No counter directory of the user's own (no writable temp dir, or one another user
+        // controls): numbers unique to this process id, longer (up to 16 digits).
         Err(_) => {
             static LOCAL: Mutex<u64> = Mutex::new(0);
             let mut local = LOCAL.lock().unwrap_or_else(PoisonError::into_inner);
@@ -247,46 +540,299 @@ fn reserve(table: &str, block: u64) -> u64 {
     }
 }
 
-fn reserve_in_file(path: &std::path::Path, block: u64) -> std::io::Result<u64> {
-    use std::io::{Read, Seek, Write};
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)?;
-    // Held until `file` is closed: no other process reads between our read and our write.
-    file.lock()?;
-    let mut text = String::new();
-    file.read_to_string(&mut text)?;
-    let used: u64 = text.trim().parse().unwrap_or(0);
-    let first = if used + block >= SHARED_END {
-        1
-    } else {
-        used + 1
-    };
-    file.set_len(0)?;
-    file.rewind()?;
-    write!(file, "{}", first + block - 1)?;
-    Ok(first)
+/// The counter files: one per table in a directory only the current user can reach, each
+/// holding the last number handed out, read and advanced under an exclusive lock.
+mod counter_file {
+    use std::fs::File;
+    use std::io::{self, Read, Seek, Write};
+    use std::path::{Path, PathBuf};
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::SHARED_END;
+
+    /// How many counter files the process keeps open, at most [`MAX_HELD_FILES`].
+    static HELD_FILES: AtomicUsize = AtomicUsize::new(0);
+    const MAX_HELD_FILES: usize = 32;
+
+    /// The counter file a process last wrote, and the end of the block it reserved there.
+    #[derive(Default)]
+    pub(super) struct Held {
+        file: Option<File>,
+        high: u64,
+    }
+
+    /// Reserves `block` numbers of the counter `name` and returns the first.
+    pub(super) fn reserve(name: &str, block: u64, held: &mut Held) -> io::Result<u64> {
+        let path = directory()?.join(name);
+        // The file can be deleted between our open and our lock; then the counter is another
+        // file, made by whoever comes next: open again.
+        for _ in 0..16 {
+            let file = open(&path)?;
+            file.lock()?;
+            if !still_at(&file, &path)? {
+                continue;
+            }
+            let mut used = read(&file)?.max(held.high);
+            if let Some(old) = &held.file
+                && !same_file(old, &file)?
+            {
+                // Whoever still writes the file this one replaced holds its lock: wait for
+                // them, then its number is final (nobody writes a file no longer at the path).
+                old.lock()?;
+                let last = read(old);
+                old.unlock()?;
+                used = used.max(last?);
+            }
+            let first = if used + block >= SHARED_END {
+                1
+            } else {
+                used + 1
+            };
+            write(&file, first + block - 1)?;
+            file.unlock()?;
+            // One descriptor per table for the whole run, up to a bound (macOS allows a
+            // process 256 by default, which its connections need too); past it, a table keeps
+            // only its `high`.
+            let keep = held.file.is_some()
+                || HELD_FILES
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                        (n < MAX_HELD_FILES).then_some(n + 1)
+                    })
+                    .is_ok();
+            *held = Held {
+                file: keep.then_some(file),
+                high: first + block - 1,
+            };
+            return Ok(first);
+        }
+        Err(io::Error::other("the counter file kept being replaced"))
+    }
+
+    fn read(mut file: &File) -> io::Result<u64> {
+        let mut text = String::new();
+        file.rewind()?;
+        file.read_to_string(&mut text)?;
+        Ok(text.trim().parse().unwrap_or(0))
+    }
+
+    fn write(mut file: &File, last: u64) -> io::Result<()> {
+        file.set_len(0)?;
+        file.rewind()?;
+        write!(file, "{last}")
+    }
+
+    #[cfg(unix)]
+    fn refused(why: &str) -> io::Error {
+        io::Error::new(io::ErrorKind::PermissionDenied, why)
+    }
+
+    #[cfg(unix)]
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+
+    /// The current user's counter directory, `$TMPDIR/sqlx-factory-sequences-<uid>`: made
+    /// `0700` if missing, and used only if it is a directory (not a link), owned by the user
+    /// and writable by nobody else, in a temp dir where nobody else can move it.
+    #[cfg(unix)]
+    fn directory() -> io::Result<PathBuf> {
+        let tmp = std::env::temp_dir();
+        let uid = current_uid(&tmp)?;
+        // Another user could rename our directory away and put theirs in its place only in a
+        // temp dir they own, or that anyone can write without the sticky bit.
+        let parent = std::fs::metadata(&tmp)?;
+        if parent.uid() != uid && parent.uid() != 0 {
+            return Err(refused("the temp dir belongs to another user"));
+        }
+        if parent.mode() & 0o022 != 0 && parent.mode() & 0o1000 == 0 {
+            return Err(refused(
+                "others can write the temp dir and it is not sticky",
+            ));
+        }
+        let dir = tmp.join(format!("sqlx-factory-sequences-{uid}"));
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+        private_dir(&std::fs::symlink_metadata(&dir)?, uid).map_err(refused)?;
+        Ok(dir)
+    }
+
+    /// Whether a directory (its metadata, not following a link) is `uid`'s alone: a real
+    /// directory, owned by `uid`, that nobody else can write.
+    #[cfg(unix)]
+    pub(super) fn private_dir(meta: &std::fs::Metadata, uid: u32) -> Result<(), &'static str> {
+        if !meta.is_dir() {
+            return Err("the counter directory is not a directory");
+        }
+        if meta.uid() != uid {
+            return Err("the counter directory belongs to another user");
+        }
+        if meta.mode() & 0o022 != 0 {
+            return Err("others can write the counter directory");
+        }
+        Ok(())
+    }
+
+    /// The user this process creates files as: the owner of a file it creates (once per
+    /// process), as the crate has no `unsafe` to call `geteuid`.
+    #[cfg(unix)]
+    fn current_uid(tmp: &Path) -> io::Result<u32> {
+        static UID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+        if let Some(uid) = UID.get() {
+            return Ok(*uid);
+        }
+        let probe = tmp.join(format!(
+            ".sqlx-factory-uid-{}-{:x}",
+            std::process::id(),
+            fake::rand::random::<u64>()
+        ));
+        // `create_new` never follows a link planted under the probe's name.
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&probe)?;
+        let uid = file.metadata().map(|m| m.uid());
+        let _ = std::fs::remove_file(&probe);
+        Ok(*UID.get_or_init(|| uid.unwrap_or(u32::MAX)))
+    }
+
+    /// Opens (or makes, `0600`) a counter file, never through a link, and only a regular file
+    /// of the user's.
+    #[cfg(unix)]
+    fn open(path: &Path) -> io::Result<File> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)?;
+        let meta = file.metadata()?;
+        let tmp = std::env::temp_dir();
+        if !meta.is_file() || meta.uid() != current_uid(&tmp)? {
+            return Err(refused("the counter file is not a file of the user's"));
+        }
+        Ok(file)
+    }
+
+    #[cfg(unix)]
+    fn same_file(a: &File, b: &File) -> io::Result<bool> {
+        let (a, b) = (a.metadata()?, b.metadata()?);
+        Ok((a.dev(), a.ino()) == (b.dev(), b.ino()))
+    }
+
+    /// Whether `file` is still the one at `path`.
+    #[cfg(unix)]
+    fn still_at(file: &File, path: &Path) -> io::Result<bool> {
+        let (open, there) = (file.metadata()?, std::fs::symlink_metadata(path));
+        Ok(there.is_ok_and(|there| (open.dev(), open.ino()) == (there.dev(), there.ino())))
+    }
+
+    /// Elsewhere the temp dir is the user's own (Windows: under the user's profile).
+    #[cfg(not(unix))]
+    fn directory() -> io::Result<PathBuf> {
+        let dir = std::env::temp_dir().join("sqlx-factory-sequences");
+        std::fs::create_dir_all(&dir)?;
+        Ok(dir)
+    }
+
+    #[cfg(not(unix))]
+    fn open(path: &Path) -> io::Result<File> {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+    }
+
+    /// Without file identities, a replaced file is not told apart: the process's own `high`
+    /// still keeps it from repeating a number.
+    #[cfg(not(unix))]
+    fn same_file(_: &File, _: &File) -> io::Result<bool> {
+        Ok(true)
+    }
+
+    #[cfg(not(unix))]
+    fn still_at(_: &File, path: &Path) -> io::Result<bool> {
+        Ok(path.exists())
+    }
 }
 
-/// Notes that this process uses factories and installs, once, the panic hook that prints the
-/// seed.
+/// Installs, once, the panic hook that prints the seed when the panicking test drew factory
+/// data: on its own thread or in a task it inherited to, or, since their test cannot be
+/// told, on a live helper thread (a task spawned without [`inherit`]).
 fn note_use() {
     static HOOK: Once = Once::new();
-    USED.store(true, Ordering::Relaxed);
     HOOK.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             previous(info);
-            if USED.load(Ordering::Relaxed) {
+            let helpers = helpers_drew();
+            if drew_here() || helpers {
+                let caveat = if helpers {
+                    " (values drawn in tasks spawned without sqlx_factory::inherit on a \
+                     multi-thread runtime, or on threads of your own, depend on scheduling \
+                     and may differ)"
+                } else {
+                    ""
+                };
                 eprintln!(
                     "sqlx-factory: the factory data of this run came from seed {seed}; \
-                     replay it with {SEED_VAR}={seed}",
+                     replay it with {SEED_VAR}={seed}{caveat}",
                     seed = run_seed()
                 );
             }
         }));
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::counter_key;
+
+    /// The ownership check alone, for any user: a directory of ours is another user's
+    /// directory to the next uid (the end-to-end case, a directory chowned to another user,
+    /// needs root: tests/sequence_counter.rs).
+    #[cfg(unix)]
+    #[test]
+    fn a_directory_is_private_only_to_its_owner() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+        use super::counter_file::private_dir;
+
+        let dir = std::env::temp_dir().join(format!("sqlx-factory-private-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let meta = std::fs::symlink_metadata(&dir).unwrap();
+        assert_eq!(private_dir(&meta, meta.uid()), Ok(()));
+        assert_eq!(
+            private_dir(&meta, meta.uid().wrapping_add(1)),
+            Err("the counter directory belongs to another user")
+        );
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o770)).unwrap();
+        let meta = std::fs::symlink_metadata(&dir).unwrap();
+        assert_eq!(
+            private_dir(&meta, meta.uid()),
+            Err("others can write the counter directory")
+        );
+        std::fs::remove_dir(&dir).unwrap();
+    }
+
+    #[test]
+    fn spellings_of_one_table_share_a_key() {
+        for spelling in [
+            "users",
+            "app.users",
+            "\"app\".\"users\"",
+            "`users`",
+            "APP.Users",
+        ] {
+            assert_eq!(counter_key(spelling), "users", "{spelling}");
+        }
+        assert_eq!(counter_key("user-log"), "user_log");
+    }
 }

@@ -48,6 +48,8 @@ pub struct NoSession;
 /// ```
 pub struct Bound<'c, DB: Database> {
     link: Link<'c, DB>,
+    /// An operation took a connection from the pool and has not ended yet: see the `Drop`.
+    busy: bool,
 }
 
 /// Where a bound factory's statements go.
@@ -70,6 +72,14 @@ impl<'c, DB: Database> Bound<'c, DB> {
     pub(crate) fn borrowed(conn: &'c mut DB::Connection) -> Self {
         Bound {
             link: Link::Borrowed(conn),
+            busy: false,
+        }
+    }
+
+    pub(crate) fn pool(pool: Pool<DB>) -> Self {
+        Bound {
+            link: Link::Pool(pool),
+            busy: false,
         }
     }
 
@@ -80,8 +90,16 @@ impl<'c, DB: Database> Bound<'c, DB> {
             // Boxed: sqlx's acquire future is 2.5 KB, and every operation's future would
             // carry that much, on a borrowed connection too, where it never runs.
             self.link = Link::Acquired(Box::pin(pool.acquire()).await?);
+            self.busy = true;
         }
         Ok(())
+    }
+
+    /// The operation ended where its connection is between statements: a connection taken
+    /// from the pool may go back to it. Every operation calls it on its way out; one that
+    /// does not (a cancellation, a panic, an early error) closes the connection instead.
+    pub(crate) fn release(&mut self) {
+        self.busy = false;
     }
 
     /// The connection statements go to.
@@ -91,6 +109,20 @@ impl<'c, DB: Database> Bound<'c, DB> {
             Link::Acquired(conn) => conn,
             // Each operation's entry point (`State`, `InsertMany`) acquires first.
             Link::Pool(_) => unreachable!("a pool session is acquired before its first statement"),
+        }
+    }
+}
+
+/// A connection this crate took from the pool goes back only if its operation ended
+/// ([`Bound::release`]). Dropped in the middle of a statement or of a `COPY` (a `timeout`, a
+/// panic, a `select!`), sqlx's connections are out of step with the server: the next user of
+/// the pool would read this operation's answers as its own, or wait for them. The caller
+/// cannot `close_on_drop()` a connection it never held, so we do, as DESIGN advises users to
+/// do with theirs; the pool opens a fresh one when needed.
+impl<DB: Database> Drop for Bound<'_, DB> {
+    fn drop(&mut self) {
+        if let (Link::Acquired(conn), true) = (&mut self.link, self.busy) {
+            conn.close_on_drop();
         }
     }
 }
@@ -229,9 +261,7 @@ impl<'c, DB: Backend> SessionArg<'c> for Pool<DB> {
     type Database = DB;
 
     fn bind(self) -> Bound<'c, DB> {
-        Bound {
-            link: Link::Pool(self),
-        }
+        Bound::pool(self)
     }
 }
 

@@ -38,7 +38,10 @@ impl ColumnSet {
 }
 
 /// Iterates the columns an INSERT with `set` sends.
-fn sent_columns(columns: &'static [Column], set: ColumnSet) -> impl Iterator<Item = &'static str> {
+pub(crate) fn sent_columns(
+    columns: &'static [Column],
+    set: ColumnSet,
+) -> impl Iterator<Item = &'static str> {
     let mut db_filled = 0;
     columns.iter().filter_map(move |column| {
         if !column.db_filled {

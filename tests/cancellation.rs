@@ -1,6 +1,6 @@
 //! Cancellation at every await point of an operation, and what the caller and the pool's next
-//! user see afterwards from a second connection (written as a hostile review of the
-//! transaction promise). A sweep polls an operation k times, drops it, ends the caller's
+//! user see afterwards from a second connection: the transaction promise checked at every point
+//! where a caller can give up. A sweep polls an operation k times, drops it, ends the caller's
 //! transaction in each way a caller can, and records every deviation, so one failing run shows
 //! all of them.
 
@@ -34,11 +34,6 @@ struct Pair {
     #[factory(transient, default = 0)]
     #[sqlx(skip)]
     tag: i32,
-}
-
-/// Like `bounded`, but a hang is a finding, not a panic.
-async fn try_bounded<F: std::future::IntoFuture>(f: F) -> Option<F::Output> {
-    timeout(Duration::from_secs(2), f.into_future()).await.ok()
 }
 
 /// The shared tables and two of get_or_create's.
@@ -146,26 +141,20 @@ on_dbs! {
                         if mode == "nested" {
                             let mut inner = bounded(Connection::begin(&mut *tx)).await.unwrap();
                             completed = drop_after(op_future!(op, &mut inner), k, settle).await;
-                            let r = try_bounded(sqlx::query("INSERT INTO entries (name) VALUES ('after')").execute(&mut *inner)).await;
-                            if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's INSERT after: {r:?}")); }
-                            let r = try_bounded(inner.commit()).await;
-                            if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's inner commit: {r:?}")); }
-                            let r = try_bounded(tx.rollback()).await;
-                            if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's outer rollback: {r:?}")); }
+                            caller_inserts_after!(problems, &mut *inner);
+                            caller_step!(problems, "caller's inner commit", inner.commit());
+                            caller_step!(problems, "caller's outer rollback", tx.rollback());
                         } else {
                             completed = drop_after(op_future!(op, &mut tx), k, settle).await;
                             if mode != "commit-direct" {
-                                let r = try_bounded(sqlx::query("INSERT INTO entries (name) VALUES ('after')").execute(&mut *tx)).await;
-                                if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's INSERT after: {r:?}")); }
+                                caller_inserts_after!(problems, &mut *tx);
                             }
                             match mode {
                                 "commit" | "commit-direct" => {
-                                    let r = try_bounded(tx.commit()).await;
-                                    if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's commit: {r:?}")); }
+                                    caller_step!(problems, "caller's commit", tx.commit());
                                 }
                                 "rollback" => {
-                                    let r = try_bounded(tx.rollback()).await;
-                                    if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's rollback: {r:?}")); }
+                                    caller_step!(problems, "caller's rollback", tx.rollback());
                                 }
                                 _ => drop(tx),
                             }
@@ -196,7 +185,7 @@ on_dbs! {
                 }
             }
         }
-        assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
+        tx::assert_no_findings(&findings);
     }
 }
 
@@ -220,8 +209,7 @@ on_dbs! {
                     let mut conn = bounded(pool.acquire()).await.unwrap();
                     let mut problems: Vec<String> = Vec::new();
                     let completed = drop_after(op_future!(op, &mut conn), k, settle).await;
-                    let r = try_bounded(sqlx::query("INSERT INTO entries (name) VALUES ('after')").execute(&mut *conn)).await;
-                    if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's INSERT after: {r:?}")); }
+                    caller_inserts_after!(problems, &mut *conn);
                     drop(conn);
                     all_or_nothing!(problems, observer, op, &["after"]);
                     next_user!(problems, pool, observer);
@@ -231,7 +219,7 @@ on_dbs! {
                 }
             }
         }
-        assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
+        tx::assert_no_findings(&findings);
     }
 }
 
@@ -257,7 +245,7 @@ on_dbs! {
                 }
             }
         }
-        assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
+        tx::assert_no_findings(&findings);
     }
 }
 
@@ -278,8 +266,7 @@ on_dbs! {
             // Odd timeouts: the caller commits (its transaction is intact, and the rows the
             // batch had sent belong to it); even ones: it rolls back, and nothing is durable.
             let commits = ms % 2 == 1;
-            let r = if commits { try_bounded(tx.commit()).await } else { try_bounded(tx.rollback()).await };
-            if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's commit or rollback: {r:?}")); }
+            caller_step!(problems, "caller's commit or rollback", async { if commits { tx.commit().await } else { tx.rollback().await } });
             let (markers, [entries, ..]) = seen!(observer);
             let expected: &[&str] = if commits { &["before"] } else { &[] };
             if markers != expected { problems.push(format!("durable markers {markers:?}, expected {expected:?}")); }
@@ -287,7 +274,7 @@ on_dbs! {
             next_user!(problems, pool, observer);
             end_iteration!(findings, problems, format!("[{kind:?}] timeout {ms} ms (fired: {fired})"), pool, observer);
         }
-        assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
+        tx::assert_no_findings(&findings);
     }
 }
 

@@ -1,14 +1,13 @@
 //! The plain `create()` (one row, no parent, lookup, hook or savepoint: `create_plain` in
-//! src/create.rs), attacked as a hostile review of its own small future: cancellation at every
-//! poll, panics, encode and decode failures, NULL read back, renamed, generated and transient
-//! fields, transaction vs bare connection vs pool, a `tracing` subscriber, and a row over 1 MiB
-//! (which leaves the fast path). Errors are compared with the exact text the general path gave.
+//! src/create.rs), which has a small future of its own, so every promise the general path
+//! keeps is checked again here: cancellation at every poll, panics, encode and decode
+//! failures, NULL read back, renamed, generated and transient fields, transaction vs bare
+//! connection vs pool, a `tracing` subscriber, and a row over 1 MiB (which leaves the fast
+//! path). Errors are compared with the exact text the general path gave.
 
 mod common;
 
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
-use std::task::Poll;
 use std::time::Duration;
 
 use sqlx::Connection;
@@ -27,11 +26,6 @@ use tx::{Blob, Entry, Op, bounded, drop_after};
 #[cfg(feature = "tracing")]
 #[path = "common/spans.rs"]
 mod recorder;
-
-/// Like `bounded`, but a hang is a finding, not a panic (tx.rs's `next_user!` uses it).
-async fn try_bounded<F: std::future::IntoFuture>(f: F) -> Option<F::Output> {
-    timeout(Duration::from_secs(2), f.into_future()).await.ok()
-}
 
 /// A renamed column, a column the database fills, a transient parameter.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
@@ -159,21 +153,9 @@ fn schema_sql(kind: Kind) -> String {
     )
 }
 
-/// Polls `fut` to completion, catching a panic of any poll (as `catch_unwind` on a future).
+/// Polls `fut` to completion, catching a panic of any poll; `Err` holds the panic's message.
 async fn catch_panic<F: Future>(fut: F) -> Result<F::Output, String> {
-    let mut fut = std::pin::pin!(fut);
-    std::future::poll_fn(move |cx| {
-        match std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
-            Ok(Poll::Ready(out)) => Poll::Ready(Ok(out)),
-            Ok(Poll::Pending) => Poll::Pending,
-            Err(panic) => Poll::Ready(Err(panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default())),
-        }
-    })
-    .await
+    tx::catch(fut).await.map_err(tx::panic_text)
 }
 
 const STAYS: &str = "; the INSERT succeeded, so its row stays in the caller's transaction: roll \
@@ -517,8 +499,7 @@ on_dbs! {
                                 let _ = Entry::factory().with_session(&mut conn).create().await;
                             });
                             completed = drop_after(op, k, settle).await;
-                            let r = try_bounded(sqlx::query("INSERT INTO entries (name) VALUES ('after')").execute(&mut *conn)).await;
-                            if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's INSERT after: {r:?}")); }
+                            caller_inserts_after!(problems, &mut *conn);
                             drop(conn);
                             expected = &["after"];
                         }
@@ -529,17 +510,14 @@ on_dbs! {
                                 let _ = Entry::factory().with_session(&mut tx).create().await;
                             });
                             completed = drop_after(op, k, settle).await;
-                            let r = try_bounded(sqlx::query("INSERT INTO entries (name) VALUES ('after')").execute(&mut *tx)).await;
-                            if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's INSERT after: {r:?}")); }
+                            caller_inserts_after!(problems, &mut *tx);
                             match session {
                                 "tx-commit" => {
-                                    let r = try_bounded(tx.commit()).await;
-                                    if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's commit: {r:?}")); }
+                                    caller_step!(problems, "caller's commit", tx.commit());
                                     expected = &["after", "before"];
                                 }
                                 "tx-rollback" => {
-                                    let r = try_bounded(tx.rollback()).await;
-                                    if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's rollback: {r:?}")); }
+                                    caller_step!(problems, "caller's rollback", tx.rollback());
                                     expected = &[];
                                 }
                                 _ => {
@@ -567,7 +545,7 @@ on_dbs! {
                 }
             }
         }
-        assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
+        tx::assert_no_findings(&findings);
     }
 }
 

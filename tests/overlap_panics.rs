@@ -9,16 +9,10 @@
 
 mod common;
 
-use std::any::Any;
 use std::cell::Cell;
-use std::future::{Future, poll_fn};
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::pin;
-use std::task::Poll;
 use std::time::Duration;
 
 use sqlx_factory::Factory;
-use tokio::time::timeout;
 
 use common::Kind;
 
@@ -26,7 +20,7 @@ use common::Kind;
 #[macro_use]
 mod tx;
 
-use tx::{Author, Book, Op, bounded, drop_after};
+use tx::{Author, Book, Op, bounded, catch, drop_after, try_bounded};
 
 thread_local! {
     /// Rows drawn on this thread (each `#[tokio::test]` runs on a thread of its own).
@@ -83,24 +77,6 @@ fn schema_sql(kind: Kind) -> String {
         kind.serial_pk(),
         kind.varchar()
     )
-}
-
-/// Polls `fut` to its end, catching a panic of any poll.
-async fn catch<F: Future>(fut: F) -> Result<F::Output, Box<dyn Any + Send>> {
-    let mut fut = pin!(fut);
-    poll_fn(
-        |cx| match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
-            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
-            Ok(Poll::Pending) => Poll::Pending,
-            Err(panic) => Poll::Ready(Err(panic)),
-        },
-    )
-    .await
-}
-
-/// A wait that may hang (a connection left with an unread answer): `None` then.
-async fn try_bounded<F: std::future::IntoFuture>(f: F) -> Option<F::Output> {
-    timeout(Duration::from_secs(5), f.into_future()).await.ok()
 }
 
 const OPS: [&str; 3] = [
@@ -171,10 +147,8 @@ on_dbs! {
                     run_op!(op, &mut tx, kind);
                     let r = try_bounded(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM entries WHERE name = 'before'").fetch_one(&mut *tx)).await;
                     if !matches!(r, Some(Ok(1))) { problems.push(format!("caller's own row after the panic: {r:?}")); }
-                    let r = try_bounded(sqlx::query("INSERT INTO entries (name) VALUES ('after')").execute(&mut *tx)).await;
-                    if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's INSERT after: {r:?}")); }
-                    let r = if commit { try_bounded(tx.commit()).await } else { try_bounded(tx.rollback()).await };
-                    if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's commit/rollback: {r:?}")); }
+                    caller_inserts_after!(problems, &mut *tx);
+                    caller_step!(problems, "caller's commit/rollback", async { if commit { tx.commit().await } else { tx.rollback().await } });
                     let (markers, [rows, ..]) = seen!(observer);
                     let expected: Vec<String> = if commit { vec!["after".into(), "before".into()] } else { vec![] };
                     if markers != expected { problems.push(format!("durable markers {markers:?}, expected {expected:?}")); }
@@ -185,7 +159,7 @@ on_dbs! {
                 }
             }
         }
-        assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
+        tx::assert_no_findings(&findings);
     }
 }
 
@@ -203,8 +177,7 @@ on_dbs! {
                 let mut conn = bounded(pool.acquire()).await.unwrap();
                 arm(at);
                 run_op!(op, &mut *conn, kind);
-                let r = try_bounded(sqlx::query("INSERT INTO entries (name) VALUES ('after')").execute(&mut *conn)).await;
-                if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's INSERT after: {r:?}")); }
+                caller_inserts_after!(problems, &mut *conn);
                 drop(conn);
                 let (markers, [rows, ..]) = seen!(observer);
                 if markers != ["after"] { problems.push(format!("durable markers {markers:?}, expected [\"after\"]")); }
@@ -214,7 +187,7 @@ on_dbs! {
                 end_iteration!(findings, problems, format!("[{kind:?}] BARE `{op_name}` panic at row {at}"), pool, observer);
             }
         }
-        assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
+        tx::assert_no_findings(&findings);
     }
 }
 
@@ -239,7 +212,7 @@ on_dbs! {
                 end_iteration!(findings, problems, format!("[{kind:?}] POOL `{op_name}` panic at row {at}"), pool, observer);
             }
         }
-        assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
+        tx::assert_no_findings(&findings);
     }
 }
 
@@ -271,7 +244,7 @@ on_dbs! {
                 Err(_) => findings.push(format!("[{kind:?}] op {op}: the panic drawing row {at} replaced the failing statement's error")),
                 Ok(None) => findings.push(format!("[{kind:?}] op {op}: succeeded")),
                 Ok(Some(text)) => {
-                    let rows = if op == 2 { "INSERT 1 of 3 (rows 1 to 500)" } else { "sending rows 1 to 1:" };
+                    let rows = if op == 2 { "INSERT 1 of 3 (rows 1 to 500)" } else { "sending row 1:" };
                     if !text.contains(rows) {
                         findings.push(format!("[{kind:?}] op {op}: the error does not name {rows}: {text}"));
                     }
@@ -281,7 +254,7 @@ on_dbs! {
             if !matches!(r, Some(Ok(1))) { findings.push(format!("[{kind:?}] op {op}: caller's rows after: {r:?}")); }
             let _ = bounded(tx.rollback()).await;
         }
-        assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
+        tx::assert_no_findings(&findings);
     }
 }
 
@@ -351,16 +324,14 @@ on_dbs! {
                                 completed = drop_after(swept!(op, &mut tx), k, settle).await;
                                 let r = try_bounded(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM entries WHERE name = 'before'").fetch_one(&mut *tx)).await;
                                 if !matches!(r, Some(Ok(1))) { problems.push(format!("caller's own row: {r:?}")); }
-                                let r = try_bounded(tx.rollback()).await;
-                                if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's rollback: {r:?}")); }
+                                caller_step!(problems, "caller's rollback", tx.rollback());
                                 let (markers, rows) = seen!(observer);
                                 if !markers.is_empty() || rows != [0, 0, 0] { problems.push(format!("durable after the caller's rollback: {markers:?} {rows:?}")); }
                             }
                             "bare" => {
                                 let mut conn = bounded(pool.acquire()).await.unwrap();
                                 completed = drop_after(swept!(op, &mut *conn), k, settle).await;
-                                let r = try_bounded(sqlx::query("INSERT INTO entries (name) VALUES ('after')").execute(&mut *conn)).await;
-                                if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's INSERT after: {r:?}")); }
+                                caller_inserts_after!(problems, &mut *conn);
                                 drop(conn);
                                 let (markers, rows) = seen!(observer);
                                 if markers != ["after"] { problems.push(format!("durable markers {markers:?}")); }
@@ -383,7 +354,7 @@ on_dbs! {
                 }
             }
         }
-        assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
+        tx::assert_no_findings(&findings);
     }
 }
 
@@ -454,7 +425,7 @@ on_dbs! {
         let r = try_bounded(tx::Blob::factory().with_session(&mut tx).body(body).insert_many(2).into_future()).await;
         match r {
             Some(Err(e)) if kind == Kind::MariaDb => assert!(
-                e.to_string().contains("failed sending rows 1 to 1: row 1 is about")
+                e.to_string().contains("failed sending row 1: row 1 is about")
                     && e.to_string().contains("more than fits one statement under MariaDB's max_allowed_packet"),
                 "{e}"
             ),

@@ -1,19 +1,13 @@
 //! A streamed `create_batch(n)` whose rows create their parents chunk by chunk
 //! (`create::run_lazy`): kid -> elder -> grand, 1 200 kids, so three chunks each sending
-//! grands, elders, then kids, while the next chunk's kids are drawn. Written as a hostile
-//! review: every way the batch can end early (a drop after any poll, a panic in a parent's or
-//! the child's value at a row of chunk 2 or 3, a parent INSERT refused in chunk 2, a failing
-//! hook) must leave no kid and no parent of any chunk, the caller's transaction usable, and
-//! name what failed.
+//! grands, elders, then kids, while the next chunk's kids are drawn. Every way the batch can
+//! end early (a drop after any poll, a panic in a parent's or the child's value at a row of
+//! chunk 2 or 3, a parent INSERT refused in chunk 2, a failing hook) must leave no kid and no
+//! parent of any chunk, the caller's transaction usable, and name what failed.
 
 mod common;
 
-use std::any::Any;
 use std::cell::Cell;
-use std::future::{Future, poll_fn};
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::pin;
-use std::task::Poll;
 use std::time::Duration;
 
 use sqlx_factory::Factory;
@@ -25,7 +19,7 @@ use common::Kind;
 #[macro_use]
 mod tx;
 
-use tx::{Op, bounded};
+use tx::{Op, bounded, catch, try_bounded};
 
 thread_local! {
     /// Values drawn on this thread, per table (each `#[tokio::test]` runs on its own thread).
@@ -122,39 +116,10 @@ fn schema_sql(kind: Kind) -> String {
     )
 }
 
-/// Like `bounded`, but a hang is a finding, not a panic.
-async fn try_bounded<F: std::future::IntoFuture>(f: F) -> Option<F::Output> {
-    timeout(Duration::from_secs(5), f.into_future()).await.ok()
-}
-
 /// As `tx::drop_after`, with 1 ms between polls instead of 3 (a 1 200-row chain takes about
 /// 60 polls; the sweep stays a few seconds on SQLite).
-async fn drop_after(mut fut: Op<'_>, k: usize, settle: bool) -> bool {
-    for i in 0..k {
-        if poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx).is_ready())).await {
-            return true;
-        }
-        if i + 1 < k {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-    }
-    if settle {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    false
-}
-
-/// Polls `fut` to its end, catching a panic of any poll.
-async fn catch<F: Future>(fut: F) -> Result<F::Output, Box<dyn Any + Send>> {
-    let mut fut = pin!(fut);
-    poll_fn(
-        |cx| match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
-            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
-            Ok(Poll::Pending) => Poll::Pending,
-            Err(panic) => Poll::Ready(Err(panic)),
-        },
-    )
-    .await
+async fn drop_after(fut: Op<'_>, k: usize, settle: bool) -> bool {
+    tx::drop_after_every(fut, k, settle, Duration::from_millis(1)).await
 }
 
 /// (kids, elders, grands, strays) that `$e` (an executor) sees.
@@ -234,8 +199,7 @@ on_dbs! {
                             completed = drop_after(batch!(&mut tx), k, settle).await;
                             // Inside: the rows sent so far are consistent (each kid has its elder
                             // and grand; the foreign keys say so) and the transaction answers.
-                            let r = try_bounded(sqlx::query("INSERT INTO entries (name) VALUES ('after')").execute(&mut *tx)).await;
-                            if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's INSERT after: {r:?}")); }
+                            caller_inserts_after!(problems, &mut *tx);
                             let [kids, elders, grands, _] = chain!(&mut *tx);
                             if kids > elders || elders > grands {
                                 problems.push(format!("inside the transaction: {kids} kids, {elders} elders, {grands} grands"));
@@ -243,14 +207,12 @@ on_dbs! {
                             if completed && [kids, elders, grands] != [N as i64; 3] {
                                 problems.push(format!("completed, yet {kids} kids, {elders} elders, {grands} grands"));
                             }
-                            let r = try_bounded(tx.rollback()).await;
-                            if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's rollback: {r:?}")); }
+                            caller_step!(problems, "caller's rollback", tx.rollback());
                         }
                         "bare" => {
                             let mut conn = bounded(pool.acquire()).await.unwrap();
                             completed = drop_after(batch!(&mut *conn), k, settle).await;
-                            let r = try_bounded(sqlx::query("INSERT INTO entries (name) VALUES ('after')").execute(&mut *conn)).await;
-                            if !matches!(r, Some(Ok(_))) { problems.push(format!("caller's INSERT after: {r:?}")); }
+                            caller_inserts_after!(problems, &mut *conn);
                             drop(conn);
                         }
                         _ => completed = drop_after(batch!(&pool), k, settle).await,
@@ -273,7 +235,7 @@ on_dbs! {
             }
         }
         eprintln!("[{kind:?}] cancel_sweep: {iterations} iterations");
-        assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
+        tx::assert_no_findings(&findings);
     }
 }
 
@@ -343,7 +305,7 @@ on_dbs! {
                 reset_chain!(observer);
             }
         }
-        assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
+        tx::assert_no_findings(&findings);
     }
 }
 
@@ -418,7 +380,7 @@ on_dbs! {
                 reset_chain!(observer);
             }
         }
-        assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
+        tx::assert_no_findings(&findings);
     }
 }
 

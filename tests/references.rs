@@ -1,4 +1,4 @@
-//! Relations as real schemas have them (issue 11): keys of exactly the parent's type, natural
+//! Relations as real schemas have them: keys of exactly the parent's type, natural
 //! keys, optional keys created by default, `try_from` fields, hand-written `FromRow`, and keys
 //! the application must give.
 

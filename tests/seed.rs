@@ -1,7 +1,7 @@
 //! Reproducible data: `.seed(n)`, `SQLX_FACTORY_SEED` for a whole run, the seed printed on
 //! panic. Runs of the whole test binary are made by starting it again as a child process.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use sqlx_factory::{Factory, run_seed};
 
@@ -67,29 +67,13 @@ fn panics_after_a_spawned_factory() {
     panic!("the assertion failed");
 }
 
-fn run_child(test: &str, seed: Option<&str>) -> Output {
-    let exe = std::env::current_exe().expect("test binary path");
-    let mut cmd = Command::new(exe);
-    cmd.args(["--exact", test, "--nocapture", "--test-threads=1"]);
-    match seed {
-        Some(seed) => cmd.env("SQLX_FACTORY_SEED", seed),
-        None => cmd.env_remove("SQLX_FACTORY_SEED"),
-    };
-    let output = cmd.output().expect("run the test binary");
-    assert!(
-        output.status.success(),
-        "{test}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
+#[path = "common/child.rs"]
+mod child;
 
-fn printed(output: &Output, what: &str) -> String {
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        // libtest may print `test name ... ` on the same line before the test's own output.
-        .find_map(|line| line.split_once(what).map(|(_, data)| data.to_owned()))
-        .expect("the child printed its data")
+use child::{printed, run_self};
+
+fn run_child(test: &str, seed: Option<&str>) -> Output {
+    run_self(&["--exact", test], &[("SQLX_FACTORY_SEED", seed)])
 }
 
 fn data(output: &Output) -> String {
@@ -116,7 +100,7 @@ fn run_seed_replays_every_run() {
     assert_ne!(free, free_again, "without a seed each run differs");
 }
 
-/// Case 10 of the transaction issue: the replay line prints when the factory ran in a spawned
+/// The replay line prints when the factory ran in a spawned
 /// task and the assertion failed on the test thread.
 #[test]
 fn panic_prints_the_seed_of_a_spawned_task() {
@@ -125,6 +109,10 @@ fn panic_prints_the_seed_of_a_spawned_task() {
     assert!(
         stderr.contains("replay it with SQLX_FACTORY_SEED=778"),
         "{stderr}"
+    );
+    assert!(
+        stderr.contains("values drawn in tasks spawned without sqlx_factory::inherit"),
+        "where replay does not hold: {stderr}"
     );
 }
 
@@ -190,4 +178,159 @@ async fn seeded_create_reproduces_parents() {
     let second = run().await;
     assert_eq!(first, second, "same seed, same books and same writers");
     assert_eq!(first.1.len(), 3);
+}
+
+/// Whether this process is a child started to replay the spawned-task cases.
+const REPLAY_VAR: &str = "SQLX_FACTORY_TEST_REPLAY";
+
+/// Names drawn in `tasks` tasks spawned with [`sqlx_factory::inherit`] on a multi-thread
+/// runtime, listed in spawn order.
+fn names_from_spawned_tasks(tasks: usize) -> Vec<String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let handles: Vec<_> = (0..tasks)
+            .map(|_| {
+                tokio::spawn(sqlx_factory::inherit(async {
+                    let mut names = Vec::new();
+                    for _ in 0..3 {
+                        names.push(Person::factory().build().name);
+                        tokio::task::yield_now().await;
+                    }
+                    names
+                }))
+            })
+            .collect();
+        let mut all = Vec::new();
+        for handle in handles {
+            all.extend(handle.await.unwrap());
+        }
+        all
+    })
+}
+
+/// Child body: another test whose factories run in spawned tasks, before the next one.
+#[test]
+fn replay_a_other_test() {
+    if std::env::var(REPLAY_VAR).is_ok() {
+        let _ = Person::factory().build_batch(3);
+        let _ = names_from_spawned_tasks(4);
+        let _ = names_from_one_worker();
+    }
+}
+
+/// Names drawn by one task spawned without `inherit` on a runtime of one worker: from the
+/// worker's own stream.
+fn names_from_one_worker() -> Vec<String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        tokio::spawn(async { Person::factory().build_batch(3) })
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| p.name)
+            .collect()
+    })
+}
+
+/// Child body: prints the names its spawned tasks drew.
+#[test]
+fn replay_b_spawned_tasks() {
+    if std::env::var(REPLAY_VAR).is_ok() {
+        println!("DATA {:?}", names_from_spawned_tasks(3));
+    }
+}
+
+fn run_replay_child(filter: &[&str]) -> String {
+    data(&run_self(
+        filter,
+        &[("SQLX_FACTORY_SEED", Some("7")), (REPLAY_VAR, Some("1"))],
+    ))
+}
+
+/// With one seed, the data drawn in a test's inherited tasks is the same whether the test runs
+/// alone (as the replay line runs it) or after another test of the process whose tasks drew
+/// on workers, run after run.
+#[test]
+fn spawned_tasks_draw_alike_alone_or_after_another_test() {
+    let alone = run_replay_child(&["--exact", "replay_b_spawned_tasks"]);
+    for _ in 0..3 {
+        assert_eq!(
+            run_replay_child(&["--exact", "replay_b_spawned_tasks"]),
+            alone,
+            "the same test alone again"
+        );
+        assert_eq!(
+            run_replay_child(&["replay_"]),
+            alone,
+            "the same test after another"
+        );
+    }
+}
+
+/// Child body: a test that draws factory data and passes.
+#[test]
+fn panic_scope_a_draws() {
+    let _ = Person::factory().build_batch(3);
+}
+
+/// Child body: a test that panics before any factory ran, as a `#[sqlx::test]` does without
+/// `DATABASE_URL`.
+#[test]
+#[should_panic(expected = "DATABASE_URL must be set")]
+fn panic_scope_b_before_any_factory() {
+    panic!("DATABASE_URL must be set");
+}
+
+/// Child body: the factory runs in an inherited task on another worker, the assertion fails on
+/// the test's own thread.
+#[test]
+#[should_panic(expected = "the assertion failed")]
+fn panic_scope_c_after_an_inherited_task() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let built = runtime.block_on(async {
+        tokio::spawn(sqlx_factory::inherit(async { Person::factory().build() })).await
+    });
+    assert!(built.is_ok());
+    panic!("the assertion failed");
+}
+
+/// The replay line is printed for a panicking test that drew factory data, not for one that
+/// panicked before any factory ran, even after another test of the process drew.
+#[test]
+fn seed_line_only_for_a_test_that_drew() {
+    let output = run_child("panic_scope_b_before_any_factory", Some("779"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("DATABASE_URL must be set"), "{stderr}");
+    assert!(!stderr.contains("SQLX_FACTORY_SEED"), "{stderr}");
+
+    let output = run_self(
+        &["panic_scope_", "--skip", "panic_scope_c"],
+        &[("SQLX_FACTORY_SEED", Some("779"))],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("DATABASE_URL must be set"), "{stderr}");
+    assert!(
+        !stderr.contains("SQLX_FACTORY_SEED"),
+        "the test that panicked drew nothing: {stderr}"
+    );
+
+    let output = run_child("panic_scope_c_after_an_inherited_task", Some("780"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("replay it with SQLX_FACTORY_SEED=780"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("may differ"),
+        "an inherited task replays: {stderr}"
+    );
 }

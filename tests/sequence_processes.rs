@@ -173,7 +173,7 @@ async fn postgres_two_processes_do_not_collide() {
     assert_eq!((rows, distinct), (4000, 4000));
 }
 
-/// Case 9 of the transaction issue: four processes of the same test, one seed, values drawn in
+/// Four processes of the same test, one seed, values drawn in
 /// `tokio::spawn`ed tasks: 4 × 4 × 250 rows, no duplicate, and numbers of at most 10 digits.
 #[cfg(feature = "postgres")]
 #[tokio::test]

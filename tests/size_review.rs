@@ -1,23 +1,14 @@
-//! Review of the measured row size on MariaDB (`Insert::wire_size`): newtypes, options of
+//! The measured row size on MariaDB (`Insert::wire_size`): newtypes, options of
 //! newtypes, byte newtypes, parents, get-or-create keys, `insert_many`, values whose `Encode`
 //! panics or fails, and rows at the three-quarter budget. What is durable is checked from a
 //! second connection where that is the point.
 
 mod common;
 
-use std::time::Duration;
-
 use sqlx::Connection;
 use sqlx_factory::Factory;
 
-use common::Kind;
-
-/// Every wait of a test is bounded.
-async fn bounded<F: std::future::IntoFuture>(f: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(60), f.into_future())
-        .await
-        .expect("bounded wait: the operation hung")
-}
+use common::{Kind, bounded};
 
 #[derive(Debug, Clone, PartialEq, sqlx::Type)]
 #[sqlx(transparent)]

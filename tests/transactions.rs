@@ -30,52 +30,6 @@ fn break_row(n: usize) -> impl Fn(&mut Entry) + Send + Sync + 'static {
     }
 }
 
-/// Runs `$body` once per backend with `$pool` a pool of ONE connection (so the next user gets
-/// the very connection the body left behind), `$observer` a separate pool on the same
-/// database, and `$kind`; the schema of this file is created first.
-macro_rules! on_every_pool {
-    ($(#[$meta:meta])* async fn $name:ident($pool:ident, $observer:ident, $kind:ident) $body:block) => {
-        on_dbs! {
-            [sqlite, postgres, mariadb]
-            $(#[$meta])*
-            async fn $name(mk, $observer, $kind) {
-                let $pool = mk(1).await.expect("a pool of one connection");
-                $body
-            }
-        }
-    };
-}
-
-/// How many rows of `table` a second connection sees: what is durable.
-macro_rules! durable {
-    ($observer:expr, $table:literal) => {{
-        let n: i64 = bounded(
-            sqlx::query_scalar(concat!("SELECT COUNT(*) FROM ", $table)).fetch_one(&$observer),
-        )
-        .await
-        .unwrap();
-        n
-    }};
-}
-
-/// After the body, the pool's one connection must be usable and at depth 0: the next user's
-/// `begin .. commit` is durable.
-macro_rules! next_user_commits {
-    ($pool:expr, $observer:expr) => {{
-        let before = durable!($observer, "entries");
-        let mut tx = bounded($pool.begin()).await.unwrap();
-        bounded(Entry::factory().with_session(&mut tx).create())
-            .await
-            .unwrap();
-        bounded(tx.commit()).await.unwrap();
-        assert_eq!(
-            durable!($observer, "entries"),
-            before + 1,
-            "the next pool user's commit is durable"
-        );
-    }};
-}
-
 /// An `after_create` hook that creates an `Entry` on the operation's connection, then fails.
 macro_rules! writes_then_refuses {
     () => {
@@ -99,7 +53,7 @@ fn sleeping_hook<'a, C: Send>(
 }
 
 on_every_pool! {
-    /// Case 1: a savepoint operation cancelled by a timeout, then the caller drops its
+    /// A savepoint operation cancelled by a timeout, then the caller drops its
     /// transaction: the connection goes back at depth 0 and the next user's commit is durable.
     async fn cancelled_savepoint_then_drop(pool, observer, kind) {
         let _ = kind;
@@ -112,7 +66,7 @@ on_every_pool! {
 }
 
 on_every_pool! {
-    /// Case 1, with `rollback()` instead of drop.
+    /// A cancelled savepoint operation, then the caller's `rollback()` instead of a drop.
     async fn cancelled_savepoint_then_rollback(pool, observer, kind) {
         let _ = kind;
         let mut tx = bounded(pool.begin()).await.unwrap();
@@ -125,7 +79,8 @@ on_every_pool! {
 }
 
 on_every_pool! {
-    /// Case 1, a panicking `after_create` hook inside `tokio::spawn`.
+    /// A panicking `after_create` hook inside `tokio::spawn`: the pool's connection comes back
+    /// usable.
     async fn panicking_hook_in_spawned_task(pool, observer, kind) {
         let _ = kind;
         let task_pool = pool.clone();
@@ -188,7 +143,7 @@ on_every_pool! {
 }
 
 on_every_pool! {
-    /// Case 3: on a bare connection, and bound to the pool, a batch that fails in its third
+    /// On a bare connection, and bound to the pool, a batch that fails in its third
     /// INSERT commits nothing; the error names the INSERT and its rows.
     async fn bare_connection_batch_is_atomic(pool, observer, kind) {
         let _ = kind;
@@ -209,7 +164,7 @@ on_every_pool! {
 }
 
 on_every_pool! {
-    /// Case 3: parents and hooks on a bare connection, and bound to the pool: a hook that
+    /// Parents and hooks on a bare connection, and bound to the pool: a hook that
     /// wrote a row and then fails leaves no parent, no row and no row of its own.
     async fn bare_connection_parents_and_hooks_are_atomic(pool, observer, kind) {
         let _ = kind;
@@ -234,7 +189,7 @@ on_every_pool! {
 }
 
 on_every_pool! {
-    /// Case 3: `lint!` on a bare connection commits nothing, as its docs say.
+    /// `lint!` on a bare connection commits nothing, as its docs say.
     async fn lint_on_a_bare_connection_commits_nothing(pool, observer, kind) {
         let _ = kind;
         let mut conn = bounded(pool.acquire()).await.unwrap();
@@ -249,7 +204,7 @@ on_every_pool! {
 }
 
 on_every_pool! {
-    /// Case 4: inside the caller's transaction a failed batch leaves none of its chunks, and
+    /// Inside the caller's transaction a failed batch leaves none of its chunks, and
     /// the transaction goes on (even on PostgreSQL, where the failed INSERT would abort it).
     async fn failed_batch_in_transaction_leaves_nothing(pool, observer, kind) {
         let _ = kind;
@@ -269,7 +224,7 @@ on_every_pool! {
 }
 
 on_every_pool! {
-    /// Case 4: a batch whose own INSERT fails after its parents were created leaves no parent
+    /// A batch whose own INSERT fails after its parents were created leaves no parent
     /// in the transaction.
     async fn failed_batch_leaves_no_parents(pool, observer, kind) {
         let _ = (kind, &observer);
@@ -283,7 +238,7 @@ on_every_pool! {
 }
 
 on_every_pool! {
-    /// Case 11: 500 rows of 100 kB are more than MariaDB's `max_allowed_packet` (16 MB) in one
+    /// 500 rows of 100 kB are more than MariaDB's `max_allowed_packet` (16 MB) in one
     /// statement: the batch is split by bytes as well as binds, and every row arrives.
     async fn large_rows_are_split_by_bytes(pool, observer, kind) {
         let _ = kind;
@@ -313,10 +268,10 @@ struct WrappedBlob {
 }
 
 on_every_pool! {
-    /// Case 11 with the 100 kB values behind a newtype: 300 of them (30 MB) are still split
-    /// under MariaDB's `max_allowed_packet`, by `create_batch` and by `insert_many`. Measured
-    /// as their type's size in memory, they went in one statement, and the server dropped the
-    /// connection with the caller's transaction (its own row lost with it).
+    /// The 100 kB values of the test above behind a newtype: 300 of them (30 MB) are still
+    /// split under MariaDB's `max_allowed_packet`, by `create_batch` and by `insert_many`.
+    /// Measured as their type's size in memory, they would go in one statement, and the server
+    /// would drop the connection with the caller's transaction (its own row lost with it).
     async fn newtype_rows_are_split_by_bytes(pool, observer, kind) {
         let _ = kind;
         let mut tx = bounded(pool.begin()).await.unwrap();
@@ -361,7 +316,7 @@ where
 }
 
 on_every_backend! {
-    /// Case 6: a lookup key with a NULL never matches (NULL is not equal to NULL): each row is
+    /// A lookup key with a NULL never matches (NULL is not equal to NULL): each row is
     /// inserted and returned as itself.
     async fn null_lookup_keys_are_inserted(conn, kind) {
         lookup_schema(conn, kind).await;
@@ -387,7 +342,7 @@ on_every_backend! {
 }
 
 on_every_backend! {
-    /// Case 7: a clash on another unique column is that column's error, as the database
+    /// A clash on another unique column is that column's error, as the database
     /// reports it — never "no rows returned", never another row.
     async fn get_or_create_reports_another_unique_key(conn, kind) {
         let _ = kind;
@@ -408,7 +363,7 @@ on_every_backend! {
 }
 
 on_every_backend! {
-    /// Case 7: keys the database compares equal but Rust does not (a case-insensitive
+    /// Keys the database compares equal but Rust does not (a case-insensitive
     /// collation, a trailing space): the stored row is never mistaken for another, and the
     /// error names the real conflict.
     async fn get_or_create_under_a_collation(conn, kind) {
@@ -431,7 +386,7 @@ on_every_backend! {
 }
 
 on_every_backend! {
-    /// Case 8: a get whose row exists creates no parent for it.
+    /// A get whose row exists creates no parent for it.
     async fn get_or_create_makes_no_orphan_parents(conn, kind) {
         lookup_schema(conn, kind).await;
         let mut tx = conn.begin().await.unwrap();
@@ -496,7 +451,7 @@ macro_rules! decode_failure_case {
 }
 
 on_every_backend! {
-    /// Case 5: a row that was inserted but cannot be decoded. A multi-statement operation is
+    /// A row that was inserted but cannot be decoded. A multi-statement operation is
     /// undone; a single INSERT says that its row stays, and where.
     async fn decode_failure_after_insert(conn, kind) {
         let type_ = if kind == Kind::MariaDb { "INT" } else { "BIGINT" };
@@ -510,7 +465,7 @@ on_every_backend! {
     }
 }
 
-/// Case 2: on a PostgreSQL transaction that already failed, a savepoint operation (and
+/// On a PostgreSQL transaction that already failed, a savepoint operation (and
 /// `lint!`) says so and leaves the transaction as it was: nothing later autocommits.
 #[cfg(feature = "postgres")]
 #[tokio::test]
@@ -564,7 +519,7 @@ async fn postgres_savepoint_on_an_aborted_transaction() {
 }
 
 on_every_pool! {
-    /// Case 12: a create cancelled in the middle of its statements (timeouts from 1 to 40 ms
+    /// A create cancelled in the middle of its statements (timeouts from 1 to 40 ms
     /// on a 20 000-row batch), then the documented idiom: the transaction is dropped and the
     /// pooled connection closed instead of returned (`close_on_drop`). The next pool user gets
     /// a working connection and its commit is durable; nothing of the cancelled batches is.
@@ -584,7 +539,7 @@ on_every_pool! {
     }
 }
 
-/// Case 11, one row alone larger than MariaDB's `max_allowed_packet` (16 MiB here), as a
+/// One row alone larger than MariaDB's `max_allowed_packet` (16 MiB here), as a
 /// `String` and as a newtype around one: refused with the limit named before anything is
 /// sent; the server would otherwise drop the connection and the caller's transaction with
 /// it. The transaction goes on.

@@ -12,26 +12,16 @@
 
 mod common;
 
-use fake::Dummy;
 use sqlx::types::chrono::{DateTime, NaiveDate, Utc};
 use sqlx::types::{JsonValue, Uuid};
 use sqlx_factory::Factory;
 
 use common::Kind;
 
-/// A text-backed enum: derive `fake::Dummy` and the factory draws a variant.
-#[derive(Debug, Clone, Copy, PartialEq, sqlx::Type, Dummy)]
-#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
-enum Plan {
-    Free,
-    Pro,
-    Team,
-}
+#[path = "common/app_types.rs"]
+mod app_types;
 
-/// A transparent newtype, as applications wrap ids and amounts.
-#[derive(Debug, Clone, Copy, PartialEq, sqlx::Type, Dummy)]
-#[sqlx(transparent)]
-struct Cents(i64);
+use app_types::{Cents, Plan};
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
 #[factory(table = "typed")]
@@ -122,6 +112,7 @@ on_every_backend! {
 #[cfg(all(feature = "postgres", feature = "rust_decimal"))]
 mod postgres_types {
     use super::*;
+    use fake::Dummy;
     use sqlx::types::Decimal;
 
     /// A PostgreSQL enum type, mapped by name.

@@ -121,7 +121,7 @@ impl<'a> Input<'a> {
     }
 }
 
-/// Marks the fields of a composite key (issue 11): the first one carries the association and
+/// Marks the fields of a composite key: the first one carries the association and
 /// every (field, parent field) pair; the others point at it. A field claimed twice, a name
 /// that is no field and a count mismatch are errors under the user's tokens.
 fn group(cx: &mut Ctxt, fields: &mut [Field<'_>], composite: &attr::CompositeAttr) {
@@ -286,25 +286,61 @@ pub fn is_date_type(ty: &Type) -> bool {
         .is_some_and(|last| DATE_TYPES.iter().any(|name| last.ident == name))
 }
 
+/// Whether `ty`'s last path segment is `Decimal` (rust_decimal's, as sqlx re-exports it).
+pub fn is_decimal_type(ty: &Type) -> bool {
+    let Type::Path(path) = ty else { return false };
+    path.path
+        .segments
+        .last()
+        .is_some_and(|last| last.ident == "Decimal")
+}
+
+const UNSIGNED: &[&str] = &["u8", "u16", "u32", "u64", "u128", "usize"];
+const SIGNED: &[&str] = &["i8", "i16", "i32", "i64", "i128", "isize"];
+
+/// Whether `ty` names a primitive integer type (`u64`, `i32`, ..).
+pub fn is_integer_type(ty: &Type) -> bool {
+    names_one_of(ty, UNSIGNED) || names_one_of(ty, SIGNED)
+}
+
+/// Whether `ty` names a primitive unsigned integer type.
+pub fn is_unsigned_type(ty: &Type) -> bool {
+    names_one_of(ty, UNSIGNED)
+}
+
+/// Whether `ty` is a path without generics whose last segment is one of `names`.
+fn names_one_of(ty: &Type, names: &[&str]) -> bool {
+    let Type::Path(path) = ty else { return false };
+    path.qself.is_none()
+        && path.path.segments.last().is_some_and(|last| {
+            last.arguments.is_none() && names.iter().any(|name| last.ident == name)
+        })
+}
+
 /// The types whose build-mode value for a database-filled field is a stub (`__private::Stub`):
 /// integers and text, as the standard library names them.
 const STUB_TYPES: &[&str] = &["i16", "i32", "i64", "u16", "u32", "u64", "String"];
 
 /// Whether `ty` (or `T` of `Option<T>`) is named as one of `STUB_TYPES`.
 pub fn is_stub_type(ty: &Type) -> bool {
-    let ty = option_inner(ty).unwrap_or(ty);
-    let Type::Path(path) = ty else { return false };
-    path.qself.is_none()
-        && path.path.segments.last().is_some_and(|last| {
-            last.arguments.is_none() && STUB_TYPES.iter().any(|name| last.ident == name)
-        })
+    names_one_of(option_inner(ty).unwrap_or(ty), STUB_TYPES)
 }
 
 /// `T` of `Option<T>`.
 pub fn option_inner(ty: &Type) -> Option<&Type> {
+    generic_inner(ty, "Option")
+}
+
+/// `T` of `Vec<T>`.
+pub fn vec_inner(ty: &Type) -> Option<&Type> {
+    generic_inner(ty, "Vec")
+}
+
+/// `T` of `Wrapper<T>`, judged by the type's last path segment.
+fn generic_inner<'t>(ty: &'t Type, wrapper: &str) -> Option<&'t Type> {
     let Type::Path(path) = ty else { return None };
     let last = path.path.segments.last()?;
-    if last.ident != "Option" {
+    if last.ident != wrapper {
         return None;
     }
     match &last.arguments {

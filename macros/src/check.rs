@@ -1,4 +1,4 @@
-//! The schema check's view of a model (issue 12): one `FieldInfo` per column field, saying what
+//! The schema check's view of a model: one `FieldInfo` per column field, saying what
 //! the factory sends and reads, plus a way to draw sample rows. The comparison with the live
 //! table is runtime code (`src/check/`); this file only describes the fields.
 

@@ -1,4 +1,4 @@
-//! `impl Creatable<DB>` (issue 11): the one bound a helper generic over the backend or the
+//! `impl Creatable<DB>`: the one bound a helper generic over the backend or the
 //! model writes, since it cannot write `create()`'s bound per field.
 
 use proc_macro2::TokenStream;

@@ -1,4 +1,4 @@
-//! Models that reference each other in a cycle (issue 11): a compile error in our words at the
+//! Models that reference each other in a cycle: a compile error in our words at the
 //! derive, instead of rustc's `E0275 overflow evaluating the requirement ..: InsertParent<..>`
 //! at the first `create()`.
 //!

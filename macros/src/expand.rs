@@ -7,9 +7,12 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{DeriveInput, Ident};
+use syn::{DeriveInput, Ident, Type};
 
-use crate::ast::{Field, Input, UnrawString, Value, is_date_type, option_inner};
+use crate::ast::{
+    Field, Input, UnrawString, Value, is_date_type, is_decimal_type, is_integer_type, option_inner,
+    vec_inner,
+};
 use crate::ctxt::Ctxt;
 use crate::valid;
 
@@ -150,8 +153,8 @@ impl<'a> Expander<'a> {
         let insert_impl = self.insert_impl();
         let association_impl = self.association_impl();
         let check_impl = crate::check::check_impl(input, factory, !self.required.is_empty());
-        // Issue 11: field markers and `Reference` impls live in `refs.rs`; the per-field
-        // storage checks of `create` in `stored.rs`.
+        // Field markers and `Reference` impls live in `refs.rs`, the per-field storage
+        // checks of `create` in `stored.rs`, so this file only assembles them.
         let store_checks = crate::stored::store_checks(input);
         let cycle_checks = crate::cycle::checks(input);
         let deferred_bounds = self.deferred_bounds();

@@ -1,5 +1,5 @@
 //! Code about keys that the INSERT path checks: a key the database was left to fill must come
-//! back (issue 11).
+//! back, or the child would store a key that was never read.
 
 use proc_macro2::TokenStream;
 use quote::quote;

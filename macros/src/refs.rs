@@ -1,4 +1,4 @@
-//! Foreign keys (issue 11): the hidden field markers that name a field in our errors, the
+//! Foreign keys: the hidden field markers that name a field in our errors, the
 //! `Reference` impls that let a child store any column of a parent (`references = email`), and
 //! the exact-type check of the value an association writes into its key field.
 

@@ -1,4 +1,4 @@
-//! What a field is bound as (issue 11): its own type, `Json<T>` for `#[sqlx(json)]`, or the
+//! What a field is bound as: its own type, `Json<T>` for `#[sqlx(json)]`, or the
 //! type it converts to for `#[factory(into = T)]` / `#[sqlx(try_from = "T")]`.
 
 use proc_macro2::TokenStream;
@@ -6,7 +6,7 @@ use quote::{quote, quote_spanned};
 use syn::Type;
 use syn::spanned::Spanned;
 
-use crate::ast::{Field, Input};
+use crate::ast::{Field, Input, is_unsigned_type};
 
 /// The type a field is converted to before binding: `into = T`, else `#[sqlx(try_from = "T")]`
 /// (the type `FromRow` decodes and converts from is the one to bind back). `None` when the
@@ -55,7 +55,8 @@ pub fn bind_value(input: &Input<'_>, f: &Field<'_>, var: &syn::Ident) -> TokenSt
 
 /// `S: StoresField<T, field>` per column, spanned at the field's type: put before `create`'s
 /// `State` bound so that a type the bound backend cannot store is reported once, naming the
-/// field (see `StoresField`).
+/// field (see `StoresField`; `StoresUnsigned` for an unsigned integer, whose message says how
+/// to bind it as a signed type).
 pub fn store_checks(input: &Input<'_>) -> Vec<TokenStream> {
     input
         .fields
@@ -66,7 +67,13 @@ pub fn store_checks(input: &Input<'_>) -> Vec<TokenStream> {
             let private = quote_spanned!(ty.span()=> ::sqlx_factory::__private);
             let stored = bound_type(f);
             let marker = crate::refs::marker(input, f.ident);
-            quote_spanned!(ty.span()=> S: #private::StoresField<#stored, #marker>)
+            // An unsigned integer bound as itself: the error names the signed binding.
+            let check = if is_plain(f) && is_unsigned_type(ty) {
+                quote_spanned!(ty.span()=> StoresUnsigned)
+            } else {
+                quote_spanned!(ty.span()=> StoresField)
+            };
+            quote_spanned!(ty.span()=> S: #private::#check<#stored, #marker>)
         })
         .collect()
 }

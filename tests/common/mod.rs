@@ -118,12 +118,18 @@ pub async fn mariadb(test: &str) -> sqlx::MySqlConnection {
 /// A pool whose connections all work in the test's fresh schema.
 #[cfg(feature = "postgres")]
 pub async fn postgres_pool(test: &str) -> sqlx::PgPool {
+    postgres_pool_of(test, 8).await
+}
+
+/// [`postgres_pool`] with at most `size` connections.
+#[cfg(feature = "postgres")]
+pub async fn postgres_pool_of(test: &str, size: u32) -> sqlx::PgPool {
     drop(postgres(test).await);
     let url = url(test, "PostgreSQL", "DATABASE_URL_PG");
     let schema = format!("sqlx_factory_{test}");
     let options: sqlx::postgres::PgConnectOptions = url.parse().expect("DATABASE_URL_PG");
     sqlx::postgres::PgPoolOptions::new()
-        .max_connections(8)
+        .max_connections(size)
         .connect_with(options.options([("search_path", schema.as_str())]))
         .await
         .expect("PostgreSQL pool")
@@ -132,11 +138,17 @@ pub async fn postgres_pool(test: &str) -> sqlx::PgPool {
 /// A pool whose connections all work in the test's fresh database.
 #[cfg(feature = "mysql")]
 pub async fn mariadb_pool(test: &str) -> sqlx::MySqlPool {
+    mariadb_pool_of(test, 8).await
+}
+
+/// [`mariadb_pool`] with at most `size` connections.
+#[cfg(feature = "mysql")]
+pub async fn mariadb_pool_of(test: &str, size: u32) -> sqlx::MySqlPool {
     drop(mariadb(test).await);
     let url = url(test, "MariaDB", "DATABASE_URL_MARIADB");
     let options: sqlx::mysql::MySqlConnectOptions = url.parse().expect("DATABASE_URL_MARIADB");
     sqlx::mysql::MySqlPoolOptions::new()
-        .max_connections(8)
+        .max_connections(size)
         .connect_with(options.database(&mariadb_database(&url, test)))
         .await
         .expect("MariaDB pool")
@@ -145,6 +157,16 @@ pub async fn mariadb_pool(test: &str) -> sqlx::MySqlPool {
 /// How long one backend's run of an [`on_every_backend!`] test may take: a hang fails the test
 /// instead of blocking CI.
 pub const TEST_LIMIT: std::time::Duration = std::time::Duration::from_secs(180);
+
+/// How long one await of a test body may take (see [`bounded`]).
+pub const LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Every await of a test body is bounded: a hang fails the test instead of blocking CI.
+pub async fn bounded<F: std::future::IntoFuture>(f: F) -> F::Output {
+    tokio::time::timeout(LIMIT, f.into_future())
+        .await
+        .expect("bounded wait: the operation hung")
+}
 
 /// Runs a test body within [`TEST_LIMIT`].
 pub async fn bounded_test<F: std::future::Future<Output = ()>>(body: F) {

@@ -1,8 +1,11 @@
-//! What tests/transactions.rs, tests/cancellation.rs and tests/overlap_panics.rs share: the
-//! models whose rows they count, the schema of their tables, the bounded wait, and the steps
-//! of a sweep iteration (drop an operation, see what is durable, serve the pool's next user).
+//! What the tests of the transaction promise share (tests/transactions.rs, cancellation.rs,
+//! overlap_panics.rs, create_fast_path.rs, parents_per_chunk.rs): the pool harness, the models
+//! whose rows they count, the schema of their tables, the bounded waits, and the steps of a
+//! sweep iteration (drop an operation, see what is durable, serve the pool's next user).
 #![allow(dead_code, unused_macros)] // each test binary uses a different part of this module
 
+use std::any::Any;
+use std::task::Poll;
 use std::time::Duration;
 
 use sqlx_factory::Factory;
@@ -103,6 +106,52 @@ macro_rules! on_dbs {
     };
 }
 
+/// Runs `$body` once per backend with `$pool` a pool of ONE connection (so the next user gets
+/// the very connection the body left behind), `$observer` a separate pool on the same
+/// database, and `$kind`; the calling file's `schema_sql` is run first.
+macro_rules! on_every_pool {
+    ($(#[$meta:meta])* async fn $name:ident($pool:ident, $observer:ident, $kind:ident) $body:block) => {
+        on_dbs! {
+            [sqlite, postgres, mariadb]
+            $(#[$meta])*
+            async fn $name(mk, $observer, $kind) {
+                let $pool = mk(1).await.expect("a pool of one connection");
+                $body
+            }
+        }
+    };
+}
+
+/// How many rows of `table` a second connection sees: what is durable.
+macro_rules! durable {
+    ($observer:expr, $table:literal) => {{
+        let n: i64 = crate::tx::bounded(
+            sqlx::query_scalar(concat!("SELECT COUNT(*) FROM ", $table)).fetch_one(&$observer),
+        )
+        .await
+        .unwrap();
+        n
+    }};
+}
+
+/// After the body, the pool's one connection must be usable and at depth 0: the next user's
+/// `begin .. commit` is durable.
+macro_rules! next_user_commits {
+    ($pool:expr, $observer:expr) => {{
+        let before = durable!($observer, "entries");
+        let mut tx = crate::tx::bounded($pool.begin()).await.unwrap();
+        crate::tx::bounded(crate::tx::Entry::factory().with_session(&mut tx).create())
+            .await
+            .unwrap();
+        crate::tx::bounded(tx.commit()).await.unwrap();
+        assert_eq!(
+            durable!($observer, "entries"),
+            before + 1,
+            "the next pool user's commit is durable"
+        );
+    }};
+}
+
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
 #[factory(table = "entries")]
 pub struct Entry {
@@ -155,13 +204,72 @@ pub struct Slugged {
     pub slug: String,
 }
 
-/// Every await of a test body is bounded: a hang fails the test instead of blocking CI.
-pub const LIMIT: Duration = Duration::from_secs(60);
+#[allow(unused_imports)] // each test binary uses a different part of this module
+pub use crate::common::{LIMIT, bounded};
 
-pub async fn bounded<F: std::future::IntoFuture>(f: F) -> F::Output {
-    timeout(LIMIT, f.into_future())
-        .await
-        .expect("bounded wait: the operation hung")
+/// How long a sweep's step may take before [`try_bounded`] calls it hung.
+pub const HANG: Duration = Duration::from_secs(5);
+
+/// Like [`bounded`], but a hang is a finding, not a panic: `None` then (a connection left with
+/// an unread answer hangs its next user), so a sweep records it and goes on.
+pub async fn try_bounded<F: std::future::IntoFuture>(f: F) -> Option<F::Output> {
+    timeout(HANG, f.into_future()).await.ok()
+}
+
+/// A step of the caller in a sweep, awaited with [`try_bounded`]: unless it succeeded,
+/// `$problems` gets `"$what: <outcome>"` (`None` for a hang).
+macro_rules! caller_step {
+    ($problems:ident, $what:literal, $step:expr) => {{
+        let r = crate::tx::try_bounded($step).await;
+        if !matches!(r, Some(Ok(_))) {
+            $problems.push(format!(concat!($what, ": {:?}"), r));
+        }
+    }};
+}
+
+/// The caller's own INSERT of the marker `after` on `$executor`, after the operation was
+/// dropped or failed, as a [`caller_step!`].
+macro_rules! caller_inserts_after {
+    ($problems:ident, $executor:expr) => {
+        caller_step!(
+            $problems,
+            "caller's INSERT after",
+            sqlx::query("INSERT INTO entries (name) VALUES ('after')").execute($executor)
+        )
+    };
+}
+
+/// The end of a sweep: every finding at once, so one failing run shows all of them.
+pub fn assert_no_findings(findings: &[String]) {
+    assert!(
+        findings.is_empty(),
+        "{} findings:\n{}",
+        findings.len(),
+        findings.join("\n")
+    );
+}
+
+/// Polls `fut` to its end, catching a panic of any poll (as a test harness or a
+/// `tokio::spawn` does around the future).
+pub async fn catch<F: std::future::Future>(fut: F) -> Result<F::Output, Box<dyn Any + Send>> {
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(|cx| {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(panic) => Poll::Ready(Err(panic)),
+        }
+    })
+    .await
+}
+
+/// A caught panic's message (`""` when it is neither `&str` nor `String`).
+pub fn panic_text(panic: Box<dyn Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
 }
 
 /// The tables of the models above: `entries`, `authors`, `books` (a CHECK refuses the title
@@ -169,7 +277,7 @@ pub async fn bounded<F: std::future::IntoFuture>(f: F) -> F::Output {
 pub fn schema_sql(kind: Kind) -> String {
     let pk = kind.serial_pk();
     let text = kind.varchar();
-    // MariaDB's TEXT holds 64 kB: the 100 kB rows of case 11 need LONGTEXT.
+    // MariaDB's TEXT holds 64 kB: the 100 kB rows of the statement-size tests need LONGTEXT.
     let long = if kind == Kind::MariaDb {
         "LONGTEXT"
     } else {
@@ -187,19 +295,31 @@ pub fn schema_sql(kind: Kind) -> String {
 /// An operation under test, boxed so the sweeps can drop it at any poll.
 pub type Op<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
 
-/// Polls `fut` up to `k` times, sleeping 3 ms between polls (so the statement it sent
-/// completes on the server); true if it finished.
+/// The pause between two polls of a swept operation: the statement it sent completes on the
+/// server meanwhile.
+pub const PAUSE: Duration = Duration::from_millis(3);
+
+/// Polls `fut` up to `k` times, sleeping [`PAUSE`] between polls; true if it finished.
 pub async fn drive<F: std::future::Future + Unpin>(fut: &mut F, k: usize) -> bool {
+    drive_every(fut, k, PAUSE).await
+}
+
+/// [`drive`] with another pause between polls.
+pub async fn drive_every<F: std::future::Future + Unpin>(
+    fut: &mut F,
+    k: usize,
+    pause: Duration,
+) -> bool {
     for i in 0..k {
         let ready = std::future::poll_fn(|cx| {
-            std::task::Poll::Ready(std::pin::Pin::new(&mut *fut).poll(cx).is_ready())
+            Poll::Ready(std::pin::Pin::new(&mut *fut).poll(cx).is_ready())
         })
         .await;
         if ready {
             return true;
         }
         if i + 1 < k {
-            tokio::time::sleep(Duration::from_millis(3)).await;
+            tokio::time::sleep(pause).await;
         }
     }
     false
@@ -207,8 +327,13 @@ pub async fn drive<F: std::future::Future + Unpin>(fut: &mut F, k: usize) -> boo
 
 /// Polls the operation `fut` `k` times (see [`drive`]) and drops it; with `settle`, first
 /// waits 10 ms (the statement in flight completes on the server). True if it finished.
-pub async fn drop_after(mut fut: Op<'_>, k: usize, settle: bool) -> bool {
-    let completed = drive(&mut fut, k).await;
+pub async fn drop_after(fut: Op<'_>, k: usize, settle: bool) -> bool {
+    drop_after_every(fut, k, settle, PAUSE).await
+}
+
+/// [`drop_after`] with another pause between polls.
+pub async fn drop_after_every(mut fut: Op<'_>, k: usize, settle: bool, pause: Duration) -> bool {
+    let completed = drive_every(&mut fut, k, pause).await;
     if settle {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -266,19 +391,19 @@ macro_rules! reset {
 
 /// The pool's next user: `begin .. commit` of a marker, then an autocommitted marker; each
 /// deviation goes to `$problems`. With `$observer`, both markers must also be durable (among
-/// whatever else is). Each wait is the calling file's `try_bounded`: a hang is a finding.
+/// whatever else is). Each wait is [`try_bounded`]: a hang is a finding.
 macro_rules! next_user {
     ($problems:ident, $pool:expr) => {{
-        match try_bounded($pool.begin()).await {
+        match crate::tx::try_bounded($pool.begin()).await {
             Some(Ok(mut tx)) => {
-                let r = try_bounded(
+                let r = crate::tx::try_bounded(
                     sqlx::query("INSERT INTO entries (name) VALUES ('next-tx')").execute(&mut *tx),
                 )
                 .await;
                 if !matches!(r, Some(Ok(_))) {
                     $problems.push(format!("next user's INSERT: {r:?}"));
                 }
-                let r = try_bounded(tx.commit()).await;
+                let r = crate::tx::try_bounded(tx.commit()).await;
                 if !matches!(r, Some(Ok(_))) {
                     $problems.push(format!("next user's commit: {r:?}"));
                 }
@@ -288,7 +413,7 @@ macro_rules! next_user {
                 other.map(|r| r.map(|_| ()))
             )),
         }
-        let r = try_bounded(
+        let r = crate::tx::try_bounded(
             sqlx::query("INSERT INTO entries (name) VALUES ('next-auto')").execute(&$pool),
         )
         .await;
