@@ -212,7 +212,7 @@ pub struct Message {
 }
 
 impl Message {
-    const EMPTY: Message = Message {
+    pub(crate) const EMPTY: Message = Message {
         bytes: [0; 1024],
         len: 0,
     };
@@ -234,7 +234,7 @@ impl Message {
         }
     }
 
-    const fn push(&mut self, text: &str) {
+    pub(crate) const fn push(&mut self, text: &str) {
         let bytes = text.as_bytes();
         let mut i = 0;
         while i < bytes.len() && self.len < self.bytes.len() {
@@ -259,7 +259,7 @@ const fn short(path: &str) -> &str {
     }
 }
 
-const fn eq(a: &str, b: &str) -> bool {
+pub(crate) const fn eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {
         return false;

@@ -1,5 +1,6 @@
 //! The one error type of the crate.
 
+use std::error::Error as _;
 use std::fmt;
 
 use sqlx::error::{BoxDynError, DatabaseError};
@@ -7,9 +8,8 @@ use sqlx::error::{BoxDynError, DatabaseError};
 /// A database operation of a factory failed.
 ///
 /// The message names the factory, the operation, the table, the step that failed (the INSERT,
-/// a parent row, a hook) and what the database said; the underlying error is kept as
-/// [`source()`](std::error::Error::source), and the [`sqlx::Error`] behind it, however deep,
-/// is at hand with [`Error::as_sqlx`].
+/// a parent row, a hook) and what the database said. The [`sqlx::Error`] behind it, however
+/// deep, is at hand with [`Error::as_sqlx`].
 ///
 /// ```
 /// use sqlx_factory::Factory;
@@ -32,12 +32,14 @@ use sqlx::error::{BoxDynError, DatabaseError};
 /// # Ok::<(), sqlx::Error>(()) }).unwrap();
 /// ```
 ///
-/// `Display` is one line (plus a hint line on PostgreSQL's "transaction is aborted"); `Debug`,
-/// what `unwrap()` and `?` in a test print, adds the cause chain and the seed to replay the run.
-/// A database's error reads as its message, `DETAIL` and code (`(PostgreSQL error 23505)`,
-/// `(SQLite error 2067)`), without sqlx's position in the server's C source.
-// `Display` and `Debug` are written by hand (below); thiserror only wires up `source()`.
-#[derive(thiserror::Error)]
+/// `Display` is one line (plus a hint line on PostgreSQL's "transaction is aborted") and holds
+/// the whole story: a parent factory's error, a hook's error, the database's message, `DETAIL`
+/// and code (`(PostgreSQL error 23505)`, `(SQLite error 2067)`), without sqlx's position in the
+/// server's C source. So [`source()`](std::error::Error::source) gives only what the message
+/// does not already say (the causes of a hook's own error, say): an error reporter such as
+/// anyhow or eyre, which prints the message and then every `source()`, reads each text once.
+/// `Debug`, what `unwrap()` and `?` in a test print, adds that chain and the seed to replay the
+/// run.
 pub struct Error {
     factory: &'static str,
     table: &'static str,
@@ -47,8 +49,8 @@ pub struct Error {
     detail: String,
     /// What stays of the operation's row when decoding failed after its INSERT.
     kept: Kept,
-    /// A `sqlx::Error`, the `Error` of a parent's factory, or a hook's own error.
-    #[source]
+    /// A `sqlx::Error`, the `Error` of a parent's factory, or a hook's own error: written into
+    /// the message, so not returned by `source()` itself.
     source: BoxDynError,
 }
 
@@ -266,14 +268,22 @@ fn write_code(f: &mut fmt::Formatter<'_>, db: &dyn DatabaseError, code: &str) ->
     write!(f, "code {code}")
 }
 
-/// One link of the chain: ours and the database's in our words, anything else as it says.
-fn write_cause(
-    f: &mut fmt::Formatter<'_>,
-    cause: &(dyn std::error::Error + 'static),
-) -> fmt::Result {
-    match cause.downcast_ref::<sqlx::Error>() {
-        Some(sqlx::Error::Database(db)) => write_db(f, &**db, &db_detail(&**db)),
-        _ => fmt::Display::fmt(cause, f),
+/// The first cause that the message of `shown` (an error written into ours) does not already
+/// say. Ours says its whole chain but for what its own `source()` gives; sqlx's `Display`
+/// includes its source's (and a database's error is written in full); any other error's
+/// `source()` is its own business.
+fn unsaid_cause<'a>(
+    shown: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a (dyn std::error::Error + 'static)> {
+    if let Some(ours) = shown.downcast_ref::<Error>() {
+        return std::error::Error::source(ours);
+    }
+    match shown.downcast_ref::<sqlx::Error>() {
+        Some(sqlx::Error::Database(_)) => None,
+        // The message replaced sqlx's text, whose first line is its source's message.
+        Some(error) if mariadb_enum_column(error).is_some() => error.source(),
+        Some(error) => error.source().and_then(|said| said.source()),
+        None => shown.source(),
     }
 }
 
@@ -341,22 +351,27 @@ impl fmt::Display for Error {
     }
 }
 
-/// What `unwrap()` and `?` in a test print: the message, each cause (as anyhow does), and the
-/// seed that replays the run, right under the message rather than after a backtrace.
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        unsaid_cause(&*self.source)
+    }
+}
+
+/// What `unwrap()` and `?` in a test print: the message, the causes it does not say (as anyhow
+/// prints them), and the seed that replays the run, right under the message rather than after a
+/// backtrace.
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)?;
-        f.write_str("\n\nCaused by:")?;
-        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&*self.source);
+        let mut cause = std::error::Error::source(self);
+        if cause.is_some() {
+            f.write_str("\n\nCaused by:")?;
+        }
         let mut index = 0;
         while let Some(error) = cause {
-            let text = Cause(error).to_string();
+            let text = error.to_string();
             write!(f, "\n    {index}: {}", text.replace('\n', "\n       "))?;
-            // A `sqlx::Error`'s source is the same database error again, in sqlx's words.
-            cause = match error.downcast_ref::<sqlx::Error>() {
-                Some(_) => None,
-                None => error.source(),
-            };
+            cause = error.source();
             index += 1;
         }
         write!(
@@ -365,15 +380,6 @@ impl fmt::Debug for Error {
             crate::SEED_VAR,
             crate::run_seed()
         )
-    }
-}
-
-/// Formats one cause with [`write_cause`].
-struct Cause<'a>(&'a (dyn std::error::Error + 'static));
-
-impl fmt::Display for Cause<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_cause(f, self.0)
     }
 }
 

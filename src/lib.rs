@@ -123,6 +123,7 @@ mod future;
 mod lint;
 mod model;
 mod probe;
+mod reference;
 mod scope;
 mod seed;
 mod session;

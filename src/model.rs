@@ -20,6 +20,8 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     const TABLE: &'static str;
     /// Every column, in field order: what an INSERT may send and what RETURNING reads back.
     const COLUMNS: &'static [Column];
+    /// The names of the column fields, which a child's `references = <field>` may name.
+    const REFERABLE: &'static [&'static str] = &[];
 
     /// What the factory asks to be created before its rows: one slot per association,
     /// `None` where the foreign key was given (or is optional and not asked for).

@@ -34,6 +34,8 @@ pub use crate::model::{Association, Creatable, DefaultRows, Insert, Model, RowSo
 pub use crate::probe::{
     ByLength, BySize, DebugKey, EncodedOn, LengthOn, NonNullKey, NullableKey, OpaqueKey, Probe,
 };
+pub use crate::reference::reference_hash;
+pub use crate::seed::{Draw, child_seed, draw, next_sequence, next_stub};
 pub use ::std::string::String;
 
 /// A `get_or_create` key's columns and values as one text: `a = 1, b = "x"`.
@@ -44,7 +46,6 @@ pub fn key_text(parts: &[(&str, String)]) -> String {
         .collect();
     parts.join(", ")
 }
-pub use crate::seed::{Draw, child_seed, draw, next_sequence};
 pub use crate::session::{
     BindSession, Bound, Cloneable, IntoSession, NoSession, Session, SessionArg, Unbound,
 };
@@ -166,6 +167,59 @@ pub trait FakeValue: Sized {
 impl<T: Dummy<Faker>> FakeValue for T {
     fn fake_value<R: fake::RngExt + ?Sized>(rng: &mut R) -> Self {
         T::dummy_with_rng(&Faker, rng)
+    }
+}
+
+/// A foreign key's type with a fake value: what `build()` stores in an `association` field,
+/// since it makes no parent row in memory. Its own message, because the field does have an
+/// attribute, and a value attribute beside `association` is refused: the fix is on the type.
+#[diagnostic::on_unimplemented(
+    message = "the foreign key type `{Self}` has no fake value, which `build()` needs",
+    label = "`build()` creates no parent, so it fills this key with a value of its own",
+    note = "derive `fake::Dummy` on `{Self}` (`#[derive(fake::Dummy)]`), or implement `fake::Dummy<fake::Faker>` for it; `create()` never stores this value: it stores the key of the parent it creates, or the key given to the setter",
+    note = "if `{Self}` already derives `fake::Dummy`, your `fake` is another major version than sqlx-factory's `fake` 5, whose `Dummy` is a different trait: depend on `fake = {{ version = \"5\", features = [\"derive\"] }}` (`cargo tree -i fake` lists the versions)"
+)]
+pub trait FakeKey: Sized {
+    fn fake_key<R: fake::RngExt + ?Sized>(rng: &mut R) -> Self;
+}
+
+// Reported as `FakeKey` (our message), not as the `Dummy` bound behind it.
+#[diagnostic::do_not_recommend]
+impl<T: Dummy<Faker>> FakeKey for T {
+    fn fake_key<R: fake::RngExt + ?Sized>(rng: &mut R) -> Self {
+        T::dummy_with_rng(&Faker, rng)
+    }
+}
+
+/// A database-filled field's value in build mode, from the row's stub number (`next_stub`):
+/// what no database gives, so a reader tells a built row from a stored one. The derive uses it
+/// for the types below (and `Option` of them), named as such; others get a fake value.
+pub trait Stub {
+    fn stub(n: u64) -> Self;
+}
+
+macro_rules! stub_integers {
+    ($($t:ty),*) => {$(
+        impl Stub for $t {
+            fn stub(n: u64) -> Self {
+                // Past the type's range (an `i16` key after 32 767 rows), count again from 1001.
+                let span = (<$t>::MAX as u64).min(u64::MAX) - 1000;
+                ((n - 1001) % span + 1001) as $t
+            }
+        }
+    )*};
+}
+stub_integers!(i16, i32, i64, u16, u32, u64);
+
+impl Stub for String {
+    fn stub(n: u64) -> Self {
+        format!("built-{n}")
+    }
+}
+
+impl<T: Stub> Stub for Option<T> {
+    fn stub(n: u64) -> Self {
+        Some(T::stub(n))
     }
 }
 

@@ -13,7 +13,7 @@
 //! out so far. A factory with `.seed(s)` replays its sequence too, from a base of its own
 //! above the shared counter's range, and a [`local_sequences`] scope counts from 1 per table.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -352,8 +352,35 @@ pub struct Draw {
     pub rng: FactoryRng,
     /// `Some(base)` when the factory was seeded: its sequence restarts at `base + 1`.
     pub seeded_base: Option<u64>,
+    /// `Some(last)` when the factory was seeded: the last stub number of this call.
+    seeded_stub: Option<u64>,
     /// The counters of the [`local_sequences`] scope in force when the call started.
     local: Option<Local>,
+}
+
+/// Stub numbers count from here + 1: 1001, as FactoryBot's `build_stubbed` ids do.
+const STUB_BASE: u64 = 1000;
+
+thread_local! {
+    /// The last stub number of this thread (a test under `cargo test`).
+    static STUB: Cell<u64> = const { Cell::new(STUB_BASE) };
+}
+
+/// The number of a row's database-filled values in build mode (`build()` stores no row, so no
+/// database gave them): an integer key reads `1001`, text `built-1001`. Counted per thread, so
+/// a test's built rows never share a key and read the same on every run; a seeded call counts
+/// from 1001 on its own, as it replays everything else.
+pub fn next_stub(draw: &mut Draw) -> u64 {
+    match &mut draw.seeded_stub {
+        Some(last) => {
+            *last += 1;
+            *last
+        }
+        None => STUB.with(|last| {
+            last.set(last.get() + 1);
+            last.get()
+        }),
+    }
 }
 
 /// Starts a factory call: seeded by `.seed(s)` if given, else the next seed of this thread.
@@ -362,6 +389,7 @@ pub fn draw(seed: Option<u64>) -> Draw {
         Some(seed) => Draw {
             rng: FactoryRng::seed_from_u64(mix(seed)),
             seeded_base: Some(seeded_base(seed)),
+            seeded_stub: Some(STUB_BASE),
             local: None,
         },
         None => {
@@ -373,6 +401,7 @@ pub fn draw(seed: Option<u64>) -> Draw {
             Draw {
                 rng: FactoryRng::seed_from_u64(seed),
                 seeded_base: None,
+                seeded_stub: None,
                 local,
             }
         }

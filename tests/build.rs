@@ -122,3 +122,34 @@ fn integer_literals_fit_every_integer_field() {
         "Counter { small: 5, big: 7, tiny: 1, ratio: 0.5, maybe: Some(3), never: None }"
     );
 }
+
+/// What the database fills, `build()` fills with values no database gave: keys counting from
+/// 1001 (as FactoryBot's `build_stubbed` does), text `built-1001`.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "stubbed")]
+struct Stubbed {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(generated)]
+    created_at: String,
+    #[factory(generated)]
+    version: Option<i32>,
+    name: String,
+}
+
+#[test]
+fn database_filled_fields_read_as_built() {
+    let first = Stubbed::factory().build();
+    assert_eq!(first.id, 1001, "{first:?}");
+    assert_eq!(first.created_at, "built-1001");
+    assert_eq!(first.version, Some(1001));
+    // Counting on in the test: two built rows never share a key.
+    let more = Stubbed::factory().build_batch(2);
+    assert_eq!(more.iter().map(|s| s.id).collect::<Vec<_>>(), [1002, 1003]);
+    // A seeded factory counts from 1001 each time, as it replays everything else.
+    let seeded = Stubbed::factory().seed(5).build_batch(2);
+    assert_eq!(seeded, Stubbed::factory().seed(5).build_batch(2));
+    assert_eq!((seeded[0].id, seeded[1].id), (1001, 1002));
+    // A value given wins.
+    assert_eq!(Stubbed::factory().id(7).build().id, 7);
+}

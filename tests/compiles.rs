@@ -37,3 +37,12 @@ mod session_spellings {
         main().unwrap();
     }
 }
+
+mod std_names {
+    include!("../ui-tests/pass/std-names.rs");
+
+    #[test]
+    fn runs() {
+        main().unwrap();
+    }
+}

@@ -50,7 +50,7 @@ fn replay_line() -> String {
 }
 
 fn is_unique_violation(e: &sqlx_factory::Error) -> bool {
-    match e.source().and_then(|s| s.downcast_ref::<sqlx::Error>()) {
+    match e.as_sqlx() {
         Some(sqlx::Error::Database(db)) => db.is_unique_violation(),
         _ => false,
     }
@@ -81,10 +81,18 @@ on_every_backend! {
         };
         let text = format!("MemberFactory::create into table `members` failed: {cause}");
         assert_eq!(err.to_string(), text);
-        // `unwrap()` and `?` print Debug: the message, the cause chain, the seed to replay.
-        assert_eq!(format!("{err:?}"), format!("{text}\n\nCaused by:\n    0: {cause}{}", replay_line()));
+        // `unwrap()` and `?` print Debug: the message, which says it all, and the seed to replay.
+        assert_eq!(format!("{err:?}"), format!("{text}{}", replay_line()));
+        assert!(err.source().is_none(), "the message already says the database's error");
         assert_eq!((err.factory(), err.table(), err.operation()), ("MemberFactory", "members", Operation::Create));
-        assert!(is_unique_violation(&err), "source() is the sqlx::Error: {err:?}");
+        assert!(is_unique_violation(&err), "as_sqlx() is the sqlx::Error: {err:?}");
+        // As anyhow and eyre print it: the database's message once.
+        let message = match kind {
+            Kind::Sqlite => "UNIQUE constraint failed: members.email",
+            Kind::Postgres => "duplicate key value violates unique constraint \"members_email_key\"",
+            Kind::MariaDb => "Duplicate entry 'dup@example.com' for key 'email'",
+        };
+        assert_reads_once(err, message);
         tx.rollback().await.unwrap();
     }
 }
@@ -161,7 +169,8 @@ async fn readme_quotes_the_sqlite_error() {
     );
 }
 
-/// A parent's failure: Debug lists each level, then the database's error, anyhow-style.
+/// A parent's failure: the message says both levels and the database's error, so Debug and
+/// anyhow add no cause that would repeat them.
 #[tokio::test]
 async fn debug_prints_the_cause_chain() {
     let mut conn = common::sqlite().await;
@@ -179,13 +188,15 @@ async fn debug_prints_the_cause_chain() {
         "CardFactory::create into table `cards` failed creating the `ghost_id` parent: {inner}"
     );
     assert_eq!(err.to_string(), text);
+    assert_eq!(format!("{err:?}"), format!("{text}{}", replay_line()));
+    // anyhow prints the message and then each `source()`: nothing comes twice.
+    let anyhow = format!("{:?}", anyhow::Error::new(err));
     assert_eq!(
-        format!("{err:?}"),
-        format!(
-            "{text}\n\nCaused by:\n    0: {inner}\n    1: no such table: no_such_table (SQLite error 1){}",
-            replay_line()
-        )
+        anyhow.matches("no such table: no_such_table").count(),
+        1,
+        "{anyhow}"
     );
+    assert_eq!(anyhow.matches("PhantomFactory").count(), 1, "{anyhow}");
 }
 
 on_every_backend! {
@@ -212,7 +223,7 @@ on_every_backend! {
             call `.in_savepoint()` on the create you expect to fail, so the transaction stays usable";
         let text = format!("MemberFactory::create into table `members` failed: {cause}{hint}");
         assert_eq!(err.to_string(), text);
-        assert_eq!(format!("{err:?}"), format!("{text}\n\nCaused by:\n    0: {cause}{}", replay_line()));
+        assert_eq!(format!("{err:?}"), format!("{text}{}", replay_line()));
     }
 }
 
@@ -262,8 +273,98 @@ async fn mariadb_enum_not_null_is_explained() {
     let debug = format!("{err:?}");
     assert!(
         debug.starts_with(&format!(
-            "{err}\n\nCaused by:\n    0: error occurred while decoding column "
+            "{err}\n\nCaused by:\n    0: mismatched types; Rust type "
         )),
         "{debug}"
+    );
+}
+
+/// Error reporters print `Display` and then each `source()`'s: the database's message must read
+/// once in each, without sqlx's "error returned from database" or the server's C source line.
+fn assert_reads_once(err: sqlx_factory::Error, message: &str) {
+    assert!(
+        matches!(err.as_sqlx(), Some(sqlx::Error::Database(db)) if db.is_unique_violation()),
+        "as_sqlx() reaches the database's error: {err}"
+    );
+    let plain = err.to_string();
+    let debug = format!("{err:?}");
+    let anyhow = anyhow::Error::new(err);
+    let (anyhow_debug, anyhow_alt) = (format!("{anyhow:?}"), format!("{anyhow:#}"));
+    // The error is still ours under anyhow, and goes on into eyre.
+    let eyre = eyre::Report::new(anyhow.downcast::<sqlx_factory::Error>().unwrap());
+    let (eyre_debug, eyre_alt) = (format!("{eyre:?}"), format!("{eyre:#}"));
+    for (how, text) in [
+        ("{}", &plain),
+        ("Debug", &debug),
+        ("anyhow {:?}", &anyhow_debug),
+        ("anyhow {:#}", &anyhow_alt),
+        ("eyre {:?}", &eyre_debug),
+        ("eyre {:#}", &eyre_alt),
+    ] {
+        assert_eq!(
+            text.matches(message).count(),
+            1,
+            "{how} has the database's message once:\n{text}"
+        );
+        assert!(
+            !text.contains(" at line "),
+            "{how} has no server source line:\n{text}"
+        );
+        assert!(
+            !text.contains("error returned from database"),
+            "{how}:\n{text}"
+        );
+        assert!(
+            text.starts_with(&plain),
+            "{how} starts with the message:\n{text}"
+        );
+    }
+}
+
+/// A hook's own error: the message says it, and its causes, which the message does not say,
+/// follow in Debug and in anyhow, each once.
+#[tokio::test]
+async fn hook_error_causes_follow_the_message() {
+    #[derive(Debug)]
+    struct BadConfig(std::num::ParseIntError);
+    impl std::fmt::Display for BadConfig {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("bad config")
+        }
+    }
+    impl std::error::Error for BadConfig {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    let mut conn = common::sqlite().await;
+    exec!(
+        &mut conn,
+        "CREATE TABLE members (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE)".to_string()
+    );
+    let err = Member::factory()
+        .with_session(&mut conn)
+        .after_create(|_, _| {
+            Box::pin(async move {
+                let parsed = "x".parse::<i32>().map_err(BadConfig)?;
+                let _ = parsed;
+                Ok(())
+            })
+        })
+        .create()
+        .await
+        .unwrap_err();
+    let text =
+        "MemberFactory::create into table `members` failed in after-create step 1: bad config";
+    assert_eq!(err.to_string(), text);
+    let cause = "invalid digit found in string";
+    assert_eq!(
+        format!("{err:?}"),
+        format!("{text}\n\nCaused by:\n    0: {cause}{}", replay_line())
+    );
+    assert_eq!(
+        format!("{:#}", anyhow::Error::new(err)),
+        format!("{text}: {cause}")
     );
 }

@@ -104,3 +104,32 @@ on_every_backend! {
         assert_eq!((favorites, articles, users), (4, 5, 8));
     }
 }
+
+/// A uuid key from the OS, as `Uuid::new_v4()` gives it: outside the run's seed.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "user")]
+struct OsKeyedUser {
+    #[factory(primary_key, default = Uuid::new_v4())]
+    user_id: Uuid,
+    username: String,
+}
+
+/// The README's advice on uuid keys: `fake = fake::uuid::UUIDv4` draws the key from the seed,
+/// so a seed replays it; `default = Uuid::new_v4()` gives another key on every run.
+#[test]
+fn uuid_key_from_fake_replays_under_a_seed() {
+    let first = User::factory().seed(7).build_batch(3);
+    let again = User::factory().seed(7).build_batch(3);
+    assert_eq!(first, again, "the same seed, the same keys");
+    let first = OsKeyedUser::factory().seed(7).build_batch(3);
+    let again = OsKeyedUser::factory().seed(7).build_batch(3);
+    assert_eq!(
+        first.iter().map(|u| &u.username).collect::<Vec<_>>(),
+        again.iter().map(|u| &u.username).collect::<Vec<_>>(),
+        "the seeded columns agree"
+    );
+    assert_ne!(
+        first[0].user_id, again[0].user_id,
+        "Uuid::new_v4() ignores the seed"
+    );
+}

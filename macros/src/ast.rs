@@ -217,6 +217,12 @@ impl Field<'_> {
         self.attrs.primary_key.is_some() || self.attrs.generated.is_some()
     }
 
+    /// Database-filled and given no value: build mode fills it with a stub where its type has
+    /// one (`is_stub_type`), so it reads as not from the database.
+    pub fn is_stubbed(&self) -> bool {
+        self.is_db_filled() && matches!(self.value(), Value::Dummy) && is_stub_type(self.ty)
+    }
+
     pub fn is_required(&self) -> bool {
         self.attrs.required.is_some()
     }
@@ -309,6 +315,15 @@ fn names_one_of(ty: &Type, names: &[&str]) -> bool {
         && path.path.segments.last().is_some_and(|last| {
             last.arguments.is_none() && names.iter().any(|name| last.ident == name)
         })
+}
+
+/// The types whose build-mode value for a database-filled field is a stub (`__private::Stub`):
+/// integers and text, as the standard library names them.
+const STUB_TYPES: &[&str] = &["i16", "i32", "i64", "u16", "u32", "u64", "String"];
+
+/// Whether `ty` (or `T` of `Option<T>`) is named as one of `STUB_TYPES`.
+pub fn is_stub_type(ty: &Type) -> bool {
+    names_one_of(option_inner(ty).unwrap_or(ty), STUB_TYPES)
 }
 
 /// `T` of `Option<T>`.

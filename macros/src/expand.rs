@@ -214,6 +214,7 @@ impl<'a> Expander<'a> {
         };
         let fields_module = crate::refs::fields_module_def(input);
         let reference_impls = crate::refs::reference_impls(input);
+        let reference_consts = crate::refs::reference_consts(input);
         let back_set_impls = crate::refs::back_set_impls(input);
         let back_key_impls = crate::refs::back_key_impls(input);
         let creatable_impl = crate::creatable::creatable_impl(input, factory);
@@ -288,7 +289,7 @@ impl<'a> Expander<'a> {
 
                 /// Runs `hook` on every object right after its values are drawn, in build and
                 /// create mode (before the INSERT).
-                pub fn after_build(mut self, hook: impl Fn(&mut #model) + Send + Sync + 'static) -> Self {
+                pub fn after_build(mut self, hook: impl #private::core::ops::Fn(&mut #model) + #private::core::marker::Send + #private::core::marker::Sync + 'static) -> Self {
                     self.__factory.push_after_build(hook);
                     self
                 }
@@ -398,10 +399,10 @@ impl<'a> Expander<'a> {
                 /// this factory's `Error`.
                 pub fn after_create<__F>(mut self, hook: __F) -> Self
                 where
-                    __F: for<'r> Fn(&'r #model, &'r mut <__DB as #private::sqlx::Database>::Connection)
+                    __F: for<'r> #private::core::ops::Fn(&'r #model, &'r mut <__DB as #private::sqlx::Database>::Connection)
                             -> #private::BoxFuture<'r, #private::HookResult>
-                        + Send
-                        + Sync
+                        + #private::core::marker::Send
+                        + #private::core::marker::Sync
                         + 'static,
                 {
                     self.__factory.push_after_create(#private::hook(hook));
@@ -422,7 +423,7 @@ impl<'a> Expander<'a> {
                 where
                     __Child: #private::Insert<__DB>,
                     __Source: #private::RowSource<__Child> + 'static,
-                    __F: Fn(&#model) -> __Source + Send + Sync + 'static,
+                    __F: #private::core::ops::Fn(&#model) -> __Source + #private::core::marker::Send + #private::core::marker::Sync + 'static,
                 {
                     self.__factory.push_after_create(#private::related(n, related));
                     self
@@ -436,6 +437,7 @@ impl<'a> Expander<'a> {
             use ::sqlx_factory::__private as __sf;
 
             #reference_impls
+            #reference_consts
             #back_set_impls
             #back_key_impls
             #creatable_impl

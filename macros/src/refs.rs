@@ -76,6 +76,48 @@ pub fn reference_impls(input: &Input<'_>) -> TokenStream {
     quote!(#(#impls)*)
 }
 
+/// Per `references = <name>` (and each field of a composite `references(..)`), a `const` on
+/// the field's marker: the name's hash when the parent has that column field. Otherwise its
+/// evaluation panics, under the user's name, with a message that names the parent's fields;
+/// the `Reference` bound that reads the const is then left unreported, so that is the one
+/// error.
+pub fn reference_consts(input: &Input<'_>) -> TokenStream {
+    let consts = input.fields.iter().filter_map(|f| {
+        let parent = f.association()?;
+        // A `Self` parent is the model itself, not the marker the const is on.
+        let parent = if parent.is_ident("Self") {
+            let model = input.ident;
+            quote!(#model)
+        } else {
+            quote!(#parent)
+        };
+        let names: Vec<(&Ident, &Ident)> = if f.attrs.group.is_empty() {
+            let (_, name) = f.attrs.references.as_ref()?;
+            vec![(f.ident, name)]
+        } else {
+            f.attrs.group.iter().map(|(field, name)| (field, name)).collect()
+        };
+        let consts = names.into_iter().map(|(field, name)| {
+            let span = name.span();
+            let private = quote_spanned!(span=> ::sqlx_factory::__private);
+            let marker = marker(input, field);
+            let parent = respan(parent.clone(), span);
+            let text = name.unraw_string();
+            quote_spanned! {span=>
+                #[allow(non_upper_case_globals)]
+                impl #marker {
+                    const references: u64 = match #private::reference_hash::<#parent>(#text) {
+                        #private::Ok(hash) => hash,
+                        #private::core::result::Result::Err(message) => #private::core::panic!("{}", message.as_str()),
+                    };
+                }
+            }
+        });
+        Some(quote!(#(#consts)*))
+    });
+    quote!(#(#consts)*)
+}
+
 /// The statement that writes `parent`'s key into `row`'s field `f`: the parent's primary key
 /// or the field `references` names, of exactly the field's type (or `Option` of it).
 ///
@@ -104,7 +146,7 @@ fn assign_key(
     let ident = f.ident;
     let ty = f.ty;
     let marker = marker(input, f.ident);
-    let (key_ty, key) = parent_value(parent, references);
+    let (key_ty, key) = parent_value(parent, references, &marker);
     let span = ty.span();
     let private = quote_spanned!(span=> ::sqlx_factory::__private);
     quote_spanned! {span=>
@@ -113,15 +155,21 @@ fn assign_key(
 }
 
 /// The type and value an association field stores of its parent row (`parent`, a `&mut`):
-/// the parent's primary key, or the field `references` names.
-fn parent_value(parent: &Path, references: Option<&Ident>) -> (TokenStream, TokenStream) {
+/// the parent's primary key, or the field `references` names (checked by the const of the
+/// field's `marker`).
+fn parent_value(
+    parent: &Path,
+    references: Option<&Ident>,
+    marker: &TokenStream,
+) -> (TokenStream, TokenStream) {
     match references {
         Some(field) => {
             // Every token under the user's `references` name, parent path included, so a name
             // the parent lacks is one error there.
             let span = field.span();
             let private = quote_spanned!(span=> ::sqlx_factory::__private);
-            let name = name_hash(&field.unraw_string());
+            // The hash, from the const that checks the name (see `reference_consts`).
+            let name = respan(quote!({ #marker::references }), span);
             let parent = respan(quote!(#parent), span);
             (
                 quote_spanned!(span=> <#parent as #private::Reference<#name>>::Value),

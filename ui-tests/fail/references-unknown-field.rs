@@ -13,7 +13,7 @@ struct Subscription {
 struct Confirmation {
     #[factory(primary_key)]
     id: i64,
-    #[factory(association = Subscription, references = mail)]
+    #[factory(association = Subscription, references = address)]
     subscriber_email: String,
 }
 

@@ -72,7 +72,7 @@ pub(super) fn fallback(
                         last.ident = format_ident!("{}Factory", last.ident);
                     }
                     quote! {
-                        #vis fn #with<__R>(self, _: impl FnOnce(#parent_factory) -> __R) -> Self { self }
+                        #vis fn #with<__R>(self, _: impl #private::core::ops::FnOnce(#parent_factory) -> __R) -> Self { self }
                     }
                 });
                 setter(f.ident, with.unwrap_or_default())
@@ -111,9 +111,9 @@ pub(super) fn fallback(
         impl<S> #factory<S> {
             #(#setters)*
             #vis fn seed<__T>(self, _: __T) -> Self { self }
-            #vis fn after_build(self, _: impl Fn(&mut #ident) + Send + Sync + 'static) -> Self { self }
+            #vis fn after_build(self, _: impl #private::core::ops::Fn(&mut #ident) + #private::core::marker::Send + #private::core::marker::Sync + 'static) -> Self { self }
             #vis fn after_create<__T>(self, _: __T) -> Self { self }
-            #vis fn with_related<__R>(self, _: usize, _: impl Fn(&#ident) -> __R) -> Self { self }
+            #vis fn with_related<__R>(self, _: usize, _: impl #private::core::ops::Fn(&#ident) -> __R) -> Self { self }
             #vis fn in_savepoint(self) -> Self { self }
             #[allow(clippy::should_implement_trait)]
             #vis fn clone(&self) -> Self { #factory(#private::PhantomData) }

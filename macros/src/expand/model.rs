@@ -44,6 +44,7 @@ impl<'a> Expander<'a> {
         let key_indexes2 = (0..keys.len()).map(syn::Index::from);
         let key_names = keys.iter().map(|f| &f.column);
         let sized_idents = self.columns().map(|f| f.ident);
+        let referable = self.columns().map(|f| f.name());
         // Items a model without the feature would fill with the trait's default are left out.
         // A `back_reference` key is NULL when the row is inserted: never looked up.
         let key_has_parent = keys.iter().any(|f| {
@@ -92,6 +93,7 @@ impl<'a> Expander<'a> {
                 const FACTORY: &'static str = #factory_name;
                 const TABLE: &'static str = #table;
                 const COLUMNS: &'static [#private::Column] = &[#(#column_consts),*];
+                const REFERABLE: &'static [&'static str] = &[#(#referable),*];
 
                 type Parents = (#(#parent_types,)*);
                 type Transient = (#(#transient_types,)*);
@@ -194,7 +196,7 @@ impl<'a> Expander<'a> {
                 &mut self,
                 __parents: &mut Self::Parents,
                 __parent: #private::core::any::TypeId,
-                __key: &(dyn #private::core::any::Any + Send + Sync),
+                __key: &(dyn #private::core::any::Any + #private::core::marker::Send + #private::core::marker::Sync),
             ) -> bool {
                 let mut __found = false;
                 #(#arms)*

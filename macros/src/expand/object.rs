@@ -20,6 +20,11 @@ impl<'a> Expander<'a> {
         } else {
             TokenStream::new()
         };
+        let stub = if fields.iter().any(Field::is_stubbed) {
+            quote!(let __stub = #private::next_stub(__draw);)
+        } else {
+            TokenStream::new()
+        };
         let values = fields.iter().map(|f| {
             let ident = f.ident;
             let fallback = self.fallback_value(f);
@@ -58,6 +63,7 @@ impl<'a> Expander<'a> {
             impl #private::DrawObject<#model> for #overrides {
             fn object(&self, __draw: &mut #private::Draw, __hooks: &[#private::AfterBuild<#model>]) -> #model {
                 #sequence
+                #stub
                 let __rng = &mut __draw.rng;
                 #[allow(unused_mut)]
                 let mut object = #model {
@@ -170,10 +176,16 @@ impl<'a> Expander<'a> {
     pub(super) fn fallback_value(&self, f: &Field<'_>) -> TokenStream {
         let private = &self.private;
         let ty = f.ty;
+        // A foreign key is told why `build()` needs a value although it has an attribute.
+        let (fake_trait, fake_fn) = if f.association().is_some() || f.attrs.group_first.is_some() {
+            (format_ident!("FakeKey"), format_ident!("fake_key"))
+        } else {
+            (format_ident!("FakeValue"), format_ident!("fake_value"))
+        };
         let dummy = {
             let spanned_private = private_at(ty.span());
             quote_spanned! {ty.span()=>
-                <#ty as #spanned_private::FakeValue>::fake_value(__rng)
+                <#ty as #spanned_private::#fake_trait>::#fake_fn(__rng)
             }
         };
         if let (Some(_), Some(inner)) = (f.association(), f.option_inner()) {
@@ -182,7 +194,7 @@ impl<'a> Expander<'a> {
             let key = {
                 let spanned_private = private_at(inner.span());
                 quote_spanned! {inner.span()=>
-                    <#inner as #spanned_private::FakeValue>::fake_value(__rng)
+                    <#inner as #spanned_private::#fake_trait>::#fake_fn(__rng)
                 }
             };
             // `create_parent`: a parent by default, so a key in build mode too.
@@ -194,6 +206,10 @@ impl<'a> Expander<'a> {
                     #private::None
                 }
             };
+        }
+        if f.is_stubbed() {
+            let spanned_private = private_at(ty.span());
+            return quote_spanned! {ty.span()=> <#ty as #spanned_private::Stub>::stub(__stub) };
         }
         match f.value() {
             Value::Skip => quote!(#private::Default::default()),

@@ -76,7 +76,7 @@ impl<'a> Expander<'a> {
                 #[doc = #doc]
                 pub fn #with<__Customize, __F>(mut self, customize: __Customize) -> Self
                 where
-                    __Customize: FnOnce(<#parent as #private::Association>::Factory) -> __F,
+                    __Customize: #private::core::ops::FnOnce(<#parent as #private::Association>::Factory) -> __F,
                     __F: #private::RowSource<#parent> + 'static,
                 {
                     let factory = <<#parent as #private::Association>::Factory as #private::Default>::default();
