@@ -1184,12 +1184,15 @@ impl std::error::Error for HeldPanic {}
 fn held_panic(error: &Error) -> Option<Box<dyn Any + Send>> {
     #[cfg(feature = "postgres")]
     {
-        let mut at: Option<&(dyn std::error::Error + 'static)> = Some(error);
+        let mut at: Option<&(dyn std::error::Error + 'static)> = Some(error.inner());
         while let Some(e) = at {
             if let Some(held) = e.downcast_ref::<HeldPanic>() {
                 return held.0.lock().ok()?.take();
             }
-            at = e.source();
+            at = match e.downcast_ref::<Error>() {
+                Some(error) => Some(error.inner()),
+                None => e.source(),
+            };
         }
     }
     let _ = error;

@@ -497,6 +497,12 @@ impl Error {
         }
     }
 
+    /// The error this one wraps, whether or not its message says it already (`source()`
+    /// returns only what the message does not say).
+    pub(crate) fn inner(&self) -> &(dyn std::error::Error + 'static) {
+        &*self.source
+    }
+
     /// The database's own error, however deep (a parent's INSERT, a hook's query), e.g. to
     /// match on [`sqlx::Error::Database`]. `None` when a hook failed with another error.
     pub fn as_sqlx(&self) -> Option<&sqlx::Error> {
