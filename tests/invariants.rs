@@ -70,7 +70,7 @@ const CANCEL_SEED_THROUGH_POOL: bool = false;
 const REUSE_BARE_POSTGRES_CONNECTION_AFTER_A_CANCEL: bool = false;
 
 /// Cases per backend in CI.
-const CI_CASES: u64 = 40;
+const CI_CASES: u64 = 100;
 /// The seed CI starts from.
 const CI_SEED: u64 = 0x5EED_1A7E_2026;
 
@@ -943,6 +943,43 @@ fn check_count(op: Op, done: &Done) -> Result<(), String> {
     }
 }
 
+/// A finished operation that was to fail did not; a `get_or_create` is counted.
+fn succeeded(what: &str, step: &Step, done: &Done) -> Result<(), String> {
+    stat(if step.cancel.is_some() { 3 } else { 0 });
+    if matches!(step.op, Op::Plans { .. } | Op::Members { .. }) {
+        stat(5);
+    }
+    if step.inject.is_some() {
+        return Err(format!(
+            "{what}: the row that breaks the CHECK was injected, yet the operation succeeded"
+        ));
+    }
+    check_count(step.op, done).map_err(|e| format!("{what}: {e}"))
+}
+
+/// A failed operation failed on the injected row's CHECK; its error text.
+fn injected_failure(
+    what: &str,
+    step: &Step,
+    error: &sqlx_factory::Error,
+) -> Result<String, String> {
+    let text = format!("{error:?}");
+    if step.inject.is_none() {
+        return Err(format!("{what}: failed without an injected error: {text}"));
+    }
+    stat(1);
+    // SQLite and PostgreSQL say CHECK (23514), MariaDB 4025.
+    if !["CHECK", "check", "23514", "4025"]
+        .iter()
+        .any(|w| text.contains(w))
+    {
+        return Err(format!(
+            "{what}: failed, but not on the injected row's CHECK: {text}"
+        ));
+    }
+    Ok(text)
+}
+
 /// Compares counts where a table's expected `-1` delta means "any count not below before".
 fn counts_match(seen: &[i64; 8], expected: &[i64; 8], loose_plans_from: Option<i64>) -> bool {
     (0..8).all(|i| match loose_plans_from {
@@ -959,8 +996,9 @@ fn describe(case: &Case) -> String {
     s
 }
 
-/// Which cases to run: (first seed, number of cases, time limit).
-fn budget() -> (u64, u64, Option<Duration>) {
+/// Which cases to run: (first seed, number of cases, time limit, whether this is a longer
+/// run, which goes on after a finding and fails at its end with all of them).
+fn budget() -> (u64, u64, Option<Duration>, bool) {
     let var = |name: &str| {
         std::env::var(name).ok().filter(|v| !v.is_empty()).map(|v| {
             v.parse::<u64>()
@@ -981,7 +1019,7 @@ fn budget() -> (u64, u64, Option<Duration>) {
         CI_SEED
     });
     let cases = cases.unwrap_or(if secs.is_some() { u64::MAX } else { CI_CASES });
-    (seed, cases, secs.map(Duration::from_secs))
+    (seed, cases, secs.map(Duration::from_secs), longer)
 }
 
 fn case_seed(first: u64, i: u64) -> u64 {
@@ -992,7 +1030,8 @@ fn case_seed(first: u64, i: u64) -> u64 {
 /// the second connection every check reads from.
 macro_rules! run_cases {
     ($mk:ident, $observer:ident, $kind:ident) => {{
-        let (first, cases, limit) = budget();
+        let (first, cases, limit, longer) = budget();
+        let mut findings: Vec<String> = Vec::new();
         let start = Instant::now();
         let pool = $mk(4).await.expect("the pool under test");
         let mut seq: HashSet<String> = HashSet::new();
@@ -1006,7 +1045,7 @@ macro_rules! run_cases {
             let result: Result<(), String> =
                 async { run_case!(case, pool, $observer, $kind, seq) }.await;
             if let Err(finding) = result {
-                panic!(
+                let report = format!(
                     "invariant broken on {:?} in the case of seed {seed}: {finding}\n{}\
                      replay: SQLX_FACTORY_INVARIANTS_SEED={seed} SQLX_FACTORY_INVARIANTS_CASES=1 \
                      SQLX_FACTORY_SEED={data} cargo test --all-features --test invariants",
@@ -1015,6 +1054,13 @@ macro_rules! run_cases {
                     seed = case.seed,
                     data = sqlx_factory::run_seed(),
                 );
+                if !longer || cases == 1 {
+                    panic!("{report}");
+                }
+                eprintln!("FINDING {report}");
+                findings.push(report);
+                // What the failed case left open is dropped by now: empty the tables again.
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
             for sql in RESET_SQL {
                 tx::bounded(sqlx::query(sql).execute(&$observer))
@@ -1035,6 +1081,12 @@ macro_rules! run_cases {
             stats()
         );
         pool.close().await;
+        assert!(
+            findings.is_empty(),
+            "{} findings:\n{}",
+            findings.len(),
+            findings.join("\n")
+        );
     }};
 }
 
@@ -1087,12 +1139,7 @@ macro_rules! run_case {
                     };
                     match out {
                         Ok(done) => {
-                            stat(if step.cancel.is_some() { 3 } else { 0 });
-                            if matches!(step.op, Op::Plans { .. } | Op::Members { .. }) { stat(5); }
-                            if step.inject.is_some() {
-                                return Err(format!("{what}: the row that breaks the CHECK was injected, yet the operation succeeded"));
-                            }
-                            check_count(step.op, &done).map_err(|e| format!("{what}: {e}"))?;
+                            succeeded(&what, step, &done)?;
                             let d = delta_of(step.op, &done, &plans_before, &members_before);
                             let loose = (d[PLANS] < 0).then_some(pending[PLANS]);
                             let expected = add(pending, d.map(|x| x.max(0)));
@@ -1104,14 +1151,7 @@ macro_rules! run_case {
                             pending = inside;
                         }
                         Err(error) => {
-                            let text = format!("{error:?}");
-                            if step.inject.is_none() {
-                                return Err(format!("{what}: failed without an injected error: {text}"));
-                            }
-                            stat(1);
-                            if !text.contains("CHECK") && !text.contains("check") && !text.contains("23514") && !text.contains("4025") {
-                                return Err(format!("{what}: failed, but not on the injected row's CHECK: {text}"));
-                            }
+                            let text = injected_failure(&what, step, &error)?;
                             // Still usable, or (PostgreSQL, a single statement outside a
                             // savepoint) the next create says why.
                             let probe = tx::bounded(sqlx::query_scalar::<_, String>("SELECT 'probe 7'").fetch_one(&mut *t)).await;
@@ -1286,12 +1326,7 @@ macro_rules! run_case {
                             }
                             match out.expect("finished") {
                                 Ok(done) => {
-                                    stat(if step.cancel.is_some() { 3 } else { 0 });
-                                    if matches!(step.op, Op::Plans { .. } | Op::Members { .. }) { stat(5); }
-                                    if step.inject.is_some() {
-                                        return Err(format!("{what}: the row that breaks the CHECK was injected, yet the operation succeeded"));
-                                    }
-                                    check_count(step.op, &done).map_err(|e| format!("{what}: {e}"))?;
+                                    succeeded(&what, step, &done)?;
                                     let d = delta_of(step.op, &done, &plans_before, &members_before);
                                     let loose = (d[PLANS] < 0).then_some(committed[PLANS]);
                                     let expected = add(committed, d.map(|x| x.max(0)));
@@ -1303,14 +1338,7 @@ macro_rules! run_case {
                                     committed = seen;
                                 }
                                 Err(error) => {
-                                    let text = format!("{error:?}");
-                                    if step.inject.is_none() {
-                                        return Err(format!("{what}: failed without an injected error: {text}"));
-                                    }
-                                    stat(1);
-                                    if !text.contains("CHECK") && !text.contains("check") && !text.contains("23514") && !text.contains("4025") {
-                                        return Err(format!("{what}: failed, but not on the injected row's CHECK: {text}"));
-                                    }
+                                    injected_failure(&what, step, &error)?;
                                     let seen = counts!(&$observer);
                                     if seen != committed {
                                         return Err(format!("{what}: failed, and the observer sees {} instead of {}", show(&seen), show(&committed)));
