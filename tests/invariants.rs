@@ -59,9 +59,6 @@ const GET_OR_CREATE_WITH_ASSOCIATION_KEY: bool = false;
 /// `get_or_create` from concurrent tasks on one pool: the lookup and the INSERT race, and the
 /// loser gets the UNIQUE violation instead of the row.
 const CONCURRENT_GET_OR_CREATE: bool = false;
-/// A seed (`insert_many`) cancelled through a pool session: the pool may get back a connection
-/// left in the middle of a statement or a `COPY`.
-const CANCEL_SEED_THROUGH_POOL: bool = false;
 
 /// Reusing a bare PostgreSQL connection after a cancel (otherwise it is closed, the idiom
 /// for MariaDB and for PostgreSQL seeds): an operation dropped while the `BEGIN` of its own
@@ -558,13 +555,8 @@ fn draw_case(seed: u64, kind: Kind) -> Case {
         let savepoint = rng.chance(1, 3);
         let (inject_it, row) = (rng.chance(1, 4), rng.next());
         let inject = (op.scored_rows() > 0 && inject_it).then(|| 1 + row % op.scored_rows());
-        let seed = matches!(op, Op::Seed { .. });
-        let cancellable = match session {
-            Session::Pool => !seed || CANCEL_SEED_THROUGH_POOL,
-            _ => true,
-        };
         let (cancel_it, polls) = (rng.chance(1, 6), rng.range(1, 6) as usize);
-        let cancel = (inject.is_none() && cancellable && cancel_it).then_some(polls);
+        let cancel = (inject.is_none() && cancel_it).then_some(polls);
         actions.push(Action::One(Step {
             op,
             savepoint,
