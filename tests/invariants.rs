@@ -27,10 +27,12 @@
 //! case and the steps it ran, and `SQLX_FACTORY_INVARIANTS_SEED=<seed>
 //! SQLX_FACTORY_INVARIANTS_CASES=1` replays that case.
 //!
-//! Not drawn where it is documented as unsupported: a cancel in the middle of a statement on a
-//! borrowed MariaDB connection (sqlx's MariaDB connection is not cancel-safe there) and of a
-//! seed's `COPY` on a borrowed PostgreSQL connection are followed by closing that connection,
-//! the documented idiom, instead of reusing it.
+//! Not drawn where it is documented as unsupported: after a cancel on a borrowed MariaDB
+//! connection (sqlx's MariaDB connection is not cancel-safe in the middle of a statement), and
+//! after a cancelled seed on a borrowed PostgreSQL connection (sqlx's `COPY` is not), the case
+//! closes that connection, the documented idiom, instead of reusing it. So does a cancel on a
+//! bare PostgreSQL connection, until [`REUSE_BARE_POSTGRES_CONNECTION_AFTER_A_CANCEL`]: a cancel
+//! that lands on the operation's `BEGIN` leaves the connection inside a transaction.
 
 mod common;
 
