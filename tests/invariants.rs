@@ -55,11 +55,13 @@ mod tx;
 // Operations gated off until the known bugs they find are fixed: each `false` keeps the
 // operation out of the drawn steps (switch it on to find the bug again).
 
-/// `get_or_create` on `Member`, whose lookup key holds an association: the lookup is built
-/// from the association's placeholder, so a second create of the same key inserts it again.
-const GET_OR_CREATE_WITH_ASSOCIATION_KEY: bool = false;
-/// `get_or_create` from concurrent tasks on one pool: the lookup and the INSERT race, and the
-/// loser gets the UNIQUE violation instead of the row.
+/// `get_or_create` on `Member`, whose lookup key holds an association.
+const GET_OR_CREATE_WITH_ASSOCIATION_KEY: bool = true;
+/// `get_or_create` batches from concurrent tasks on one pool. A single row, or a batch all of
+/// whose new keys another task inserted meanwhile, returns the stored rows; a batch that lost
+/// the race for some of its keys only still fails with the UNIQUE violation (its rows' values
+/// were spent on the failed INSERT), and on MariaDB a batch that repeats a key can fail to
+/// read that key back. Both are open.
 const CONCURRENT_GET_OR_CREATE: bool = false;
 
 /// Reusing a bare PostgreSQL connection after a cancel (otherwise it is closed, the idiom
@@ -1251,6 +1253,11 @@ macro_rules! run_case {
                                         expected = add(expected, d.map(|x| x.max(0)));
                                         check_view!(&$observer, &what, Some(&done), seq);
                                     }
+                                    // SQLite has one writer: a task whose transaction read
+                                    // before it writes fails with SQLITE_BUSY rather than wait
+                                    // (no busy handler runs for that upgrade). It must leave
+                                    // nothing, which the counts below check.
+                                    Err(e) if e.to_string().contains("(SQLite error 5)") => {}
                                     Err(e) => return Err(format!("{what}: {op:?} failed: {e:?}")),
                                 }
                             }
