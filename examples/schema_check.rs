@@ -27,7 +27,7 @@ enum Plan {
 struct Account {
     id: i64, // BIGSERIAL, but no `primary_key`
     #[factory(sequence = |n| format!("account{n}@example.com"))]
-    email: String, // VARCHAR(32)
+    email: String, // VARCHAR(16)
     plan: Plan,
     credits: i64,              // CHECK (credits >= 0)
     created_at: DateTime<Utc>, // DEFAULT now(), but no `generated`
@@ -52,7 +52,7 @@ const SCHEMA: &str = "
     CREATE TYPE plan AS ENUM ('free', 'pro', 'business');
     CREATE TABLE accounts (
         id         BIGSERIAL PRIMARY KEY,
-        email      VARCHAR(32) NOT NULL UNIQUE,
+        email      VARCHAR(16) NOT NULL UNIQUE,
         plan       plan NOT NULL,
         credits    BIGINT NOT NULL CHECK (credits >= 0),
         created_at TIMESTAMPTZ NOT NULL DEFAULT now()
