@@ -416,7 +416,7 @@ pub fn child_seed(seed: Option<u64>, index: usize) -> Option<u64> {
 
 /// The next sequence number of `table`'s rows: the seeded factory's own, the local scope's,
 /// or the machine-wide counter of that table's (shared by every spelling of its name, see
-/// [`counter_key`]).
+/// `counter_key`).
 pub fn next_sequence(draw: &mut Draw, table: &'static str) -> u64 {
     match (&mut draw.seeded_base, &draw.local) {
         (Some(base), _) => {

@@ -114,7 +114,7 @@ impl<'c, DB: Database> Bound<'c, DB> {
 }
 
 /// A connection this crate took from the pool goes back only if its operation ended
-/// ([`Bound::release`]). Dropped in the middle of a statement or of a `COPY` (a `timeout`, a
+/// (`Bound::release`). Dropped in the middle of a statement or of a `COPY` (a `timeout`, a
 /// panic, a `select!`), sqlx's connections are out of step with the server: the next user of
 /// the pool would read this operation's answers as its own, or wait for them. The caller
 /// cannot `close_on_drop()` a connection it never held, so we do, as DESIGN advises users to
