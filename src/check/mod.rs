@@ -1519,6 +1519,21 @@ async fn judge_check<DB: CheckBackend, M: CheckModel<DB>>(
         let sql: std::sync::Arc<str> = sql.into();
         let rows = match guarded::<DB, _>(conn, |c| DB::fetch_all(c, sql, args)).await {
             Ok(rows) => rows,
+            // A data exception (SQLSTATE class 22: a division by zero, a value out of range)
+            // comes from the values, cast as a create casts them: the INSERT of such a value
+            // meets it as well.
+            Err(e)
+                if e.as_database_error()
+                    .and_then(|d| d.code())
+                    .is_some_and(|code| code.starts_with("22")) =>
+            {
+                return Some((
+                    Severity::Error,
+                    format!(
+                        "evaluating {shown} over sampled values fails ({e}): creates with such values fail"
+                    ),
+                ));
+            }
             Err(e) => {
                 return cannot(format!(
                     "the database could not evaluate it over them ({e})"

@@ -137,7 +137,6 @@ impl CheckBackend for MySql {
                     labels,
                     references: split(row.try_get("refs")?),
                     checks,
-                    cast_type: None,
                     numeric: if data_type == "decimal" {
                         numeric(num_precision, row.try_get("num_scale")?)
                     } else {
@@ -147,7 +146,13 @@ impl CheckBackend for MySql {
                     charset,
                     declared,
                     name,
+                    ..ColumnFacts::default()
                 });
+                // A CHECK sees a decimal rounded to the column's scale, as it is stored.
+                let column = columns.last_mut().expect("just pushed");
+                column.cast_type = column
+                    .numeric
+                    .map(|(precision, scale)| format!("DECIMAL({precision},{scale})"));
             }
             super::name_check_columns(&mut columns, names);
             Ok(Some(columns))

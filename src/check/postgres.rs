@@ -49,7 +49,12 @@ SELECT a.attname::text AS name,
               WHERE c.contypid = t.oid AND c.contype = 'c' ORDER BY c.oid) AS domain_checks,
        ARRAY(SELECT pg_get_expr(c.conbin, 0) FROM pg_constraint c
               WHERE c.contypid = t.oid AND c.contype = 'c' ORDER BY c.oid) AS domain_exprs,
-       format_type(b.base, NULL) AS cast_type,
+       -- Without a length (an explicit cast to varchar(n) would cut the text an INSERT
+       -- refuses), but with the modifier that rounds a value as it is stored.
+       format_type(b.base, CASE WHEN b.base IN ('numeric'::regtype, 'timestamp'::regtype,
+                                                'timestamptz'::regtype, 'time'::regtype,
+                                                'timetz'::regtype, 'interval'::regtype)
+                                THEN b.tm END) AS cast_type,
        CASE WHEN b.base = 'numeric'::regtype AND b.tm > 4
             THEN (((b.tm - 4) >> 16) & 65535)::int8 END AS num_precision,
        CASE WHEN b.base = 'numeric'::regtype AND b.tm > 4

@@ -283,6 +283,7 @@ fn column_checks(table_sql: &str, column: &str) -> Vec<String> {
             .split(|c: char| c.is_whitespace() || c == '(')
             .next()
             .unwrap_or_default();
+        // A keyword is never quoted; a quoted first word is a column's name.
         let first_lower = first.to_ascii_lowercase();
         let is_constraint = matches!(
             first_lower.as_str(),
@@ -292,13 +293,41 @@ fn column_checks(table_sql: &str, column: &str) -> Vec<String> {
         if is_constraint {
             out.extend(checks.into_iter().filter(|c| mentions(c, column)));
         } else {
-            let name = first.trim_matches(|c| matches!(c, '"' | '`' | '[' | ']'));
-            if name.eq_ignore_ascii_case(column) {
+            if leading_name(item).eq_ignore_ascii_case(column) {
                 out.extend(checks);
             }
         }
     }
     out
+}
+
+/// The column name a column definition starts with: quoted (`"a ""b"""`, `` `a b` ``,
+/// `[a b]`, spaces and doubled quotes included) or a bare word.
+fn leading_name(item: &str) -> String {
+    let close = match item.chars().next() {
+        Some('"') => '"',
+        Some('`') => '`',
+        Some('[') => ']',
+        _ => {
+            let end = item
+                .find(|c: char| c.is_whitespace() || c == '(')
+                .unwrap_or(item.len());
+            return item[..end].to_owned();
+        }
+    };
+    let mut name = String::new();
+    let mut chars = item[1..].chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == close {
+            if close != ']' && chars.peek() == Some(&close) {
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        name.push(c);
+    }
+    name
 }
 
 /// `body` split at commas outside parentheses and quotes.
@@ -396,6 +425,15 @@ fn matching_paren(sql: &str, open: usize) -> Option<usize> {
 fn mentions(text: &str, ident: &str) -> bool {
     let text = text.to_ascii_lowercase();
     let ident = ident.to_ascii_lowercase();
+    // Quoted, a name's own quote is doubled: `"a ""b"""` names `a "b"`.
+    let quoted = [
+        format!("\"{}\"", ident.replace('"', "\"\"")),
+        format!("`{}`", ident.replace('`', "``")),
+        format!("[{ident}]"),
+    ];
+    if quoted.iter().any(|q| text.contains(q.as_str())) {
+        return true;
+    }
     let bytes = text.as_bytes();
     text.match_indices(&ident).any(|(i, _)| {
         let before = i == 0 || !is_ident_char(bytes[i - 1]);
@@ -418,6 +456,10 @@ mod tests {
         );
         assert!(mentions("length(b) < 3", "b"));
         assert!(!mentions("length(bb) < 3", "b"));
+        assert_eq!(leading_name("\"a \"\"b\"\"\" INT CHECK (1)"), "a \"b\"");
+        assert_eq!(leading_name("[a b] INT"), "a b");
+        assert_eq!(leading_name("`a b` INT"), "a b");
+        assert_eq!(leading_name("ab(1)"), "ab");
     }
 
     #[test]

@@ -1,0 +1,241 @@
+//! `check!` against schemas where a create's outcome and the check's verdict could part:
+//! decimals rounded to the column's scale before a `CHECK` sees them, and a check cancelled at
+//! each of its polls while a constraint fails to evaluate.
+
+mod common;
+
+use std::task::Poll;
+
+use sqlx::Connection;
+use sqlx_factory::{CheckReport, Factory, Severity};
+
+fn errors(report: &CheckReport) -> Vec<(String, String)> {
+    report
+        .findings()
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| (f.column.clone(), f.message.clone()))
+        .collect()
+}
+
+/// A thousandth in a `NUMERIC(10,2)`: stored as 0.00, which `CHECK (amount > 0)` refuses.
+#[cfg(all(feature = "rust_decimal", any(feature = "postgres", feature = "mysql")))]
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "cents")]
+struct Cents {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(default = sqlx::types::Decimal::new(1, 3))]
+    amount: sqlx::types::Decimal,
+}
+
+/// The check judges a `CHECK` by the value the column stores (rounded to its scale), as the
+/// INSERT does: every create fails here, so the check reports an error.
+#[cfg(all(feature = "rust_decimal", any(feature = "postgres", feature = "mysql")))]
+macro_rules! check_sees_decimal_rounded_to_scale {
+    ($conn:expr, $pk:expr) => {{
+        let conn = $conn;
+        exec!(
+            conn,
+            format!(
+                "CREATE TABLE cents (id {}, amount NUMERIC(10,2) NOT NULL CHECK (amount > 0))",
+                $pk
+            )
+        );
+        let err = Cents::factory()
+            .with_session(&mut *conn)
+            .create()
+            .await
+            .unwrap_err();
+        assert!(err.to_string().to_lowercase().contains("check"), "{err}");
+        let report = sqlx_factory::check!(&mut *conn, Cents).await;
+        let found = errors(&report);
+        assert_eq!(found.len(), 1, "{report}");
+        assert_eq!(found[0].0, "amount", "{report}");
+        assert!(
+            found[0].1.starts_with("sampled values fail CHECK"),
+            "{report}"
+        );
+        assert!(found[0].1.contains("amount = 0.00"), "{report}");
+        // A value that stays positive once rounded passes both.
+        let cent = sqlx::types::Decimal::new(1, 2);
+        let created = Cents::factory()
+            .with_session(&mut *conn)
+            .amount(cent)
+            .create()
+            .await;
+        assert!(created.is_ok(), "{created:?}");
+    }};
+}
+
+#[cfg(all(feature = "rust_decimal", feature = "postgres"))]
+#[tokio::test]
+async fn decimal_check_after_rounding_postgres() {
+    common::bounded_test(async {
+        let mut conn = common::postgres("decimal_check_after_rounding").await;
+        check_sees_decimal_rounded_to_scale!(&mut conn, common::Kind::Postgres.serial_pk());
+    })
+    .await
+}
+
+#[cfg(all(feature = "rust_decimal", feature = "mysql"))]
+#[tokio::test]
+async fn decimal_check_after_rounding_mariadb() {
+    common::bounded_test(async {
+        let mut conn = common::mariadb("decimal_check_after_rounding").await;
+        check_sees_decimal_rounded_to_scale!(&mut conn, common::Kind::MariaDb.serial_pk());
+    })
+    .await
+}
+
+/// A `CHECK` that fails to evaluate for some sampled values (a division by zero).
+#[cfg(feature = "postgres")]
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "ratios")]
+struct Ratio {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(fake = 0..3)]
+    qty: i32,
+}
+
+/// Polls `fut` up to `k` times, 2 ms apart (a statement it sent completes meanwhile); true if
+/// it finished.
+async fn drive<F: std::future::Future + Unpin>(fut: &mut F, k: usize) -> bool {
+    for i in 0..k {
+        let ready = std::future::poll_fn(|cx| {
+            Poll::Ready(std::pin::Pin::new(&mut *fut).poll(cx).is_ready())
+        })
+        .await;
+        if ready {
+            return true;
+        }
+        if i + 1 < k {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    }
+    false
+}
+
+/// A `CHECK` that fails to evaluate for a value the factory sends fails the create of that
+/// value the same way: an error, not a warning that it cannot be judged.
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn check_that_fails_to_evaluate_is_an_error_postgres() {
+    common::bounded_test(async {
+        let mut conn = common::postgres("check_fails_to_evaluate").await;
+        exec!(
+            &mut conn,
+            "CREATE TABLE ratios (id BIGSERIAL PRIMARY KEY, qty integer NOT NULL CHECK (100 / qty > 1))".to_owned()
+        );
+        let err = Ratio::factory().with_session(&mut conn).qty(0).create().await.unwrap_err();
+        assert!(err.to_string().contains("division by zero"), "{err}");
+        let report = sqlx_factory::check!(&mut conn, Ratio).await;
+        let found = errors(&report);
+        assert_eq!(found.len(), 1, "{report}");
+        assert_eq!(found[0].0, "qty", "{report}");
+        assert!(found[0].1.contains("division by zero"), "{report}");
+        assert!(found[0].1.contains("creates with such values fail"), "{report}");
+    })
+    .await
+}
+
+/// `check!` dropped after each of its polls inside the caller's transaction: the transaction
+/// stays usable and nothing is committed.
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn cancelled_check_leaves_transaction_usable_postgres() {
+    common::bounded_test(async {
+        let mut conn = common::postgres("cancelled_check_usable").await;
+        exec!(
+            &mut conn,
+            "CREATE TABLE ratios (id BIGSERIAL PRIMARY KEY, qty integer NOT NULL CHECK (qty < 3));
+             CREATE TABLE marks (name text NOT NULL)"
+                .to_owned()
+        );
+        let report = sqlx_factory::check!(&mut conn, Ratio).await;
+        assert!(report.findings().is_empty(), "{report}");
+        let mut problems = Vec::new();
+        let mut finished = false;
+        let mut k = 1;
+        while !finished {
+            let mut tx = conn.begin().await.unwrap();
+            sqlx::query("INSERT INTO marks VALUES ('before')")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            {
+                let mut fut = Box::pin(sqlx_factory::check!(&mut *tx, Ratio));
+                finished = drive(&mut fut, k).await;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            if let Err(e) = sqlx::query("INSERT INTO marks VALUES ('after')")
+                .execute(&mut *tx)
+                .await
+            {
+                problems.push(format!("{k} polls: the caller's transaction failed: {e}"));
+            }
+            let _ = tx.rollback().await;
+            let marks: i64 = sqlx::query_scalar("SELECT count(*) FROM marks")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+            if marks != 0 {
+                problems.push(format!("{k} polls: {marks} rows committed"));
+            }
+            k += 1;
+            assert!(k < 200, "check! did not finish in 200 polls");
+        }
+        assert!(problems.is_empty(), "{problems:#?}");
+    })
+    .await
+}
+
+/// A column whose name needs quoting (a space, quotes, `%`, `_`, mixed case), with a `CHECK`
+/// written in its own definition, in a table whose name needs quoting too.
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "Odd Items")]
+struct OddNegative {
+    #[factory(primary_key)]
+    id: i64,
+    #[sqlx(rename = "Unit \"Price\" %_x")]
+    #[factory(fake = -10..0)]
+    price: i64,
+}
+
+/// The same table, with values the `CHECK` admits.
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "Odd Items")]
+struct OddPositive {
+    #[factory(primary_key)]
+    id: i64,
+    #[sqlx(rename = "Unit \"Price\" %_x")]
+    #[factory(fake = 1..10)]
+    price: i64,
+}
+
+on_every_backend! {
+    /// The check finds a column's own `CHECK` whatever its name: it reports the values every
+    /// create fails on, and nothing for values that pass.
+    async fn check_on_hostile_column_name(conn, kind) {
+        let (table, column) = match kind {
+            Kind::MariaDb => ("`Odd Items`", "`Unit \"Price\" %_x`"),
+            _ => ("\"Odd Items\"", "\"Unit \"\"Price\"\" %_x\""),
+        };
+        exec!(conn, format!(
+            "CREATE TABLE {table} (id {}, {column} BIGINT NOT NULL CHECK ({column} > 0))",
+            kind.serial_pk()
+        ));
+        let err = OddNegative::factory().with_session(&mut *conn).create().await.unwrap_err();
+        assert!(err.to_string().to_lowercase().contains("check"), "{err}");
+        let report = sqlx_factory::check!(&mut *conn, OddNegative).await;
+        let found = errors(&report);
+        assert_eq!(found.len(), 1, "{report}");
+        assert_eq!(found[0].0, "Unit \"Price\" %_x", "{report}");
+        assert!(found[0].1.starts_with("sampled values fail CHECK"), "{report}");
+        let report = sqlx_factory::check!(&mut *conn, OddPositive).await;
+        assert!(report.findings().is_empty(), "{report}");
+        let created = OddPositive::factory().with_session(&mut *conn).create().await;
+        assert!(created.is_ok(), "{created:?}");
+    }
+}
