@@ -239,3 +239,44 @@ on_every_backend! {
         assert!(created.is_ok(), "{created:?}");
     }
 }
+
+/// Upper-case codes, never the lower-case one the `CHECK` refuses.
+#[cfg(feature = "mysql")]
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "codes")]
+struct Code {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(default = "ABC".into())]
+    code: String,
+}
+
+/// A `CHECK` compares in the column's collation: on a binary-collated column 'ABC' is not
+/// 'abc', so every create passes, and the check reports nothing.
+#[cfg(feature = "mysql")]
+#[tokio::test]
+async fn check_compares_in_the_column_collation_mariadb() {
+    common::bounded_test(async {
+        let mut conn = common::mariadb("check_column_collation").await;
+        exec!(
+            &mut conn,
+            "CREATE TABLE codes (id BIGINT AUTO_INCREMENT PRIMARY KEY,
+                                 code VARCHAR(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL
+                                   CHECK (code <> 'abc'))"
+                .to_owned()
+        );
+        let created = Code::factory().with_session(&mut conn).create().await;
+        assert!(created.is_ok(), "{created:?}");
+        let report = sqlx_factory::check!(&mut conn, Code).await;
+        assert!(report.findings().is_empty(), "{report}");
+        // And the other way round: the value the CHECK refuses is reported.
+        let err = Code::factory()
+            .with_session(&mut conn)
+            .code("abc")
+            .create()
+            .await
+            .unwrap_err();
+        assert!(err.to_string().to_lowercase().contains("check"), "{err}");
+    })
+    .await
+}

@@ -662,6 +662,9 @@ pub struct ColumnFacts {
     /// The type a value for it is cast to when a `CHECK` is evaluated over sampled values,
     /// where the backend needs one (PostgreSQL: the column's type without its modifier).
     pub cast_type: Option<String>,
+    /// The collation a value for it is compared in when a `CHECK` is evaluated, where the
+    /// backend needs one (MariaDB: the column's, not the connection's).
+    pub collation: Option<String>,
 }
 
 /// A `CHECK` constraint as the catalogue gives it.
@@ -1419,17 +1422,21 @@ async fn judge_check<DB: CheckBackend, M: CheckModel<DB>>(
         .map(|(c, _)| c.name.as_str())
         .chain(nulls.iter().map(|c| c.name.as_str()))
         .collect();
-    let cast = |sql: &mut String, value: &dyn Fn(&mut String), column: &ColumnFacts| match &column
-        .cast_type
-    {
-        Some(ty) => {
-            sql.push_str("CAST(");
-            value(sql);
-            sql.push_str(" AS ");
-            sql.push_str(ty);
-            sql.push(')');
+    let cast = |sql: &mut String, value: &dyn Fn(&mut String), column: &ColumnFacts| {
+        match &column.cast_type {
+            Some(ty) => {
+                sql.push_str("CAST(");
+                value(sql);
+                sql.push_str(" AS ");
+                sql.push_str(ty);
+                sql.push(')');
+            }
+            None => value(sql),
         }
-        None => value(sql),
+        if let Some(collation) = &column.collation {
+            sql.push_str(" COLLATE ");
+            sql.push_str(collation);
+        }
     };
     let per_statement = (DB::MAX_BIND_PARAMS / sampled.len()).clamp(1, samples.len());
     let mut select = String::from("SELECT ");
