@@ -280,3 +280,42 @@ async fn check_compares_in_the_column_collation_mariadb() {
     })
     .await
 }
+
+/// 'B', which sorts after 'a' in the column's collation.
+#[cfg(feature = "postgres")]
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "words")]
+struct Word {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(default = "B".into())]
+    word: String,
+}
+
+/// A `CHECK` orders text in the column's collation (here ICU's, where 'B' >= 'a'), not the
+/// database's default (where it is not): every create passes, and the check reports nothing.
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn check_orders_in_the_column_collation_postgres() {
+    common::bounded_test(async {
+        let mut conn = common::postgres("check_column_collation").await;
+        exec!(
+            &mut conn,
+            "CREATE TABLE words (id BIGSERIAL PRIMARY KEY,
+                                 word text COLLATE \"und-x-icu\" NOT NULL CHECK (word >= 'a'))"
+                .to_owned()
+        );
+        let created = Word::factory().with_session(&mut conn).create().await;
+        assert!(created.is_ok(), "{created:?}");
+        let report = sqlx_factory::check!(&mut conn, Word).await;
+        assert!(report.findings().is_empty(), "{report}");
+        let err = Word::factory()
+            .with_session(&mut conn)
+            .word("0")
+            .create()
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("check"), "{err}");
+    })
+    .await
+}

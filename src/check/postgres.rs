@@ -55,6 +55,9 @@ SELECT a.attname::text AS name,
                                                 'timestamptz'::regtype, 'time'::regtype,
                                                 'timetz'::regtype, 'interval'::regtype)
                                 THEN b.tm END) AS cast_type,
+       -- A CHECK orders and compares text in the column's collation.
+       CASE WHEN a.attcollation <> 0 AND a.attcollation <> bt.typcollation
+            THEN a.attcollation::regcollation::text END AS collation,
        CASE WHEN b.base = 'numeric'::regtype AND b.tm > 4
             THEN (((b.tm - 4) >> 16) & 65535)::int8 END AS num_precision,
        CASE WHEN b.base = 'numeric'::regtype AND b.tm > 4
@@ -134,6 +137,7 @@ impl CheckBackend for Postgres {
                             .collect()
                     },
                     cast_type: row.try_get("cast_type")?,
+                    collation: row.try_get("collation")?,
                     numeric: numeric(row.try_get("num_precision")?, row.try_get("num_scale")?),
                     ..ColumnFacts::default()
                 });
