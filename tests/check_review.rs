@@ -319,3 +319,43 @@ async fn check_orders_in_the_column_collation_postgres() {
     })
     .await
 }
+
+/// Negative levels, which the inner of two nested domains refuses.
+#[cfg(feature = "postgres")]
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "levels")]
+struct Level {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(fake = -5..0)]
+    level: i32,
+}
+
+/// A domain over a domain: the inner domain's `CHECK` holds for the column too, so a value it
+/// refuses fails every create, and the check reports it as an error.
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn nested_domain_check_is_an_error_postgres() {
+    common::bounded_test(async {
+        let mut conn = common::postgres("nested_domain_check").await;
+        exec!(
+            &mut conn,
+            "CREATE DOMAIN positive AS integer CHECK (VALUE > 0);
+             CREATE DOMAIN small_positive AS positive CHECK (VALUE < 100);
+             CREATE TABLE levels (id BIGSERIAL PRIMARY KEY, level small_positive NOT NULL)"
+                .to_owned()
+        );
+        let err = Level::factory()
+            .with_session(&mut conn)
+            .create()
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("positive"), "{err}");
+        let report = sqlx_factory::check!(&mut conn, Level).await;
+        let found = errors(&report);
+        assert_eq!(found.len(), 1, "{report}");
+        assert_eq!(found[0].0, "level", "{report}");
+        assert!(found[0].1.contains("positive"), "{report}");
+    })
+    .await
+}

@@ -1527,12 +1527,13 @@ async fn judge_check<DB: CheckBackend, M: CheckModel<DB>>(
         let rows = match guarded::<DB, _>(conn, |c| DB::fetch_all(c, sql, args)).await {
             Ok(rows) => rows,
             // A data exception (SQLSTATE class 22: a division by zero, a value out of range)
-            // comes from the values, cast as a create casts them: the INSERT of such a value
-            // meets it as well.
+            // or a domain's CHECK refusing the cast (23514: an enclosing domain's own) comes
+            // from the values, cast as a create casts them: the INSERT of such a value meets it
+            // as well.
             Err(e)
                 if e.as_database_error()
                     .and_then(|d| d.code())
-                    .is_some_and(|code| code.starts_with("22")) =>
+                    .is_some_and(|code| code.starts_with("22") || code == "23514") =>
             {
                 return Some((
                     Severity::Error,
