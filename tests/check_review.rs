@@ -359,3 +359,33 @@ async fn nested_domain_check_is_an_error_postgres() {
     })
     .await
 }
+
+/// A status the table's only constraint-like text, inside a string, would refuse.
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "statuses")]
+struct Status {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(default = "ok".into())]
+    status: String,
+}
+
+/// `check (..)` inside a string literal of the table's SQL is text, not a constraint: every
+/// create passes, and the check reports nothing.
+#[tokio::test]
+async fn check_text_inside_a_string_is_no_constraint_sqlite() {
+    common::bounded_test(async {
+        let mut conn = common::sqlite().await;
+        exec!(
+            &mut conn,
+            "CREATE TABLE statuses (id INTEGER PRIMARY KEY,
+                                    status TEXT NOT NULL DEFAULT 'check (length(status) > 5)')"
+                .to_owned()
+        );
+        let created = Status::factory().with_session(&mut conn).create().await;
+        assert!(created.is_ok(), "{created:?}");
+        let report = sqlx_factory::check!(&mut conn, Status).await;
+        assert!(report.findings().is_empty(), "{report}");
+    })
+    .await
+}

@@ -373,24 +373,40 @@ fn trigger_sets(trigger: &str, column: &str) -> bool {
     })
 }
 
-/// The text of every `CHECK (..)` in `sql`, each with balanced parentheses.
+/// The text of every `CHECK (..)` in `sql`, each with balanced parentheses; a `check (` inside
+/// a string or a quoted name is text, not a constraint.
 fn check_clauses(sql: &str) -> Vec<String> {
     let lower = sql.to_ascii_lowercase();
     let mut out = Vec::new();
-    let mut from = 0;
-    while let Some(at) = lower[from..].find("check") {
-        let start = from + at;
-        from = start + 5;
-        let word_start = start == 0 || !is_ident_char(lower.as_bytes()[start - 1]);
-        let rest = lower[from..].trim_start();
-        if !word_start || !rest.starts_with('(') {
-            continue;
+    let mut quote: Option<u8> = None;
+    let mut at = 0;
+    while at < lower.len() {
+        let b = lower.as_bytes()[at];
+        match quote {
+            Some(q) => {
+                if b == q {
+                    quote = None;
+                }
+            }
+            None if matches!(b, b'\'' | b'"' | b'`') => quote = Some(b),
+            None if b == b'[' => quote = Some(b']'),
+            // Bytes, not a `str` slice: `at` may be inside a multi-byte character.
+            None if lower.as_bytes()[at..].starts_with(b"check")
+                && (at == 0 || !is_ident_char(lower.as_bytes()[at - 1])) =>
+            {
+                let rest = lower[at + 5..].trim_start();
+                if rest.starts_with('(') {
+                    let open = lower.len() - rest.len();
+                    if let Some(close) = matching_paren(sql, open) {
+                        out.push(format!("CHECK {}", &sql[open..=close]));
+                        at = close + 1;
+                        continue;
+                    }
+                }
+            }
+            None => {}
         }
-        let open = lower.len() - rest.len();
-        if let Some(close) = matching_paren(sql, open) {
-            out.push(format!("CHECK {}", &sql[open..=close]));
-            from = close + 1;
-        }
+        at += 1;
     }
     out
 }
@@ -450,6 +466,10 @@ mod tests {
     #[test]
     fn finds_check_clauses() {
         let sql = "CREATE TABLE t (a INT CHECK (a >= 0), b TEXT, CONSTRAINT c CHECK(length(b) < 3 AND b <> ')'))";
+        assert_eq!(
+            check_clauses("CREATE TABLE t (\"é\" TEXT DEFAULT 'check (x)' CHECK (\"é\" <> 'é'))"),
+            ["CHECK (\"é\" <> 'é')"]
+        );
         assert_eq!(
             check_clauses(sql),
             ["CHECK (a >= 0)", "CHECK (length(b) < 3 AND b <> ')')"]
