@@ -389,3 +389,54 @@ async fn check_text_inside_a_string_is_no_constraint_sqlite() {
     })
     .await
 }
+
+/// `check!` in a PostgreSQL transaction that already failed: it says why it read nothing, and
+/// the caller's own savepoint still takes the transaction back to where it worked.
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn check_in_an_aborted_transaction_postgres() {
+    common::bounded_test(async {
+        let mut conn = common::postgres("check_in_aborted_transaction").await;
+        exec!(
+            &mut conn,
+            "CREATE TABLE ratios (id BIGSERIAL PRIMARY KEY, qty integer NOT NULL CHECK (qty < 3));
+             CREATE TABLE marks (name text NOT NULL)"
+                .to_owned()
+        );
+        let mut tx = conn.begin().await.unwrap();
+        sqlx::query("INSERT INTO marks VALUES ('kept')")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        sqlx::raw_sql("SAVEPOINT mine")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        sqlx::query("SELECT 1 / 0")
+            .execute(&mut *tx)
+            .await
+            .unwrap_err();
+        let report = sqlx_factory::check!(&mut *tx, Ratio).await;
+        let found = errors(&report);
+        assert_eq!(found.len(), 1, "{report}");
+        assert!(
+            found[0].1.starts_with("reading the catalogue failed"),
+            "{report}"
+        );
+        assert!(
+            found[0].1.contains("current transaction is aborted"),
+            "{report}"
+        );
+        sqlx::raw_sql("ROLLBACK TO SAVEPOINT mine")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let marks: Vec<String> = sqlx::query_scalar("SELECT name FROM marks")
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(marks, ["kept"]);
+        tx.rollback().await.unwrap();
+    })
+    .await
+}
