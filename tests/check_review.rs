@@ -4,7 +4,9 @@
 
 mod common;
 
-use std::task::Poll;
+#[path = "common/tx.rs"]
+#[allow(dead_code, unused_macros)]
+mod tx;
 
 use sqlx::Connection;
 use sqlx_factory::{CheckReport, Factory, Severity};
@@ -99,24 +101,6 @@ struct Ratio {
     qty: i32,
 }
 
-/// Polls `fut` up to `k` times, 2 ms apart (a statement it sent completes meanwhile); true if
-/// it finished.
-async fn drive<F: std::future::Future + Unpin>(fut: &mut F, k: usize) -> bool {
-    for i in 0..k {
-        let ready = std::future::poll_fn(|cx| {
-            Poll::Ready(std::pin::Pin::new(&mut *fut).poll(cx).is_ready())
-        })
-        .await;
-        if ready {
-            return true;
-        }
-        if i + 1 < k {
-            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-        }
-    }
-    false
-}
-
 /// A `CHECK` that fails to evaluate for a value the factory sends fails the create of that
 /// value the same way: an error, not a warning that it cannot be judged.
 #[cfg(feature = "postgres")]
@@ -166,7 +150,7 @@ async fn cancelled_check_leaves_transaction_usable_postgres() {
                 .unwrap();
             {
                 let mut fut = Box::pin(sqlx_factory::check!(&mut *tx, Ratio));
-                finished = drive(&mut fut, k).await;
+                finished = tx::drive(&mut fut, k).await;
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             if let Err(e) = sqlx::query("INSERT INTO marks VALUES ('after')")

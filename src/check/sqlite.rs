@@ -383,11 +383,8 @@ fn check_clauses(sql: &str) -> Vec<String> {
     while at < lower.len() {
         let b = lower.as_bytes()[at];
         match quote {
-            Some(q) => {
-                if b == q {
-                    quote = None;
-                }
-            }
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
             None if matches!(b, b'\'' | b'"' | b'`') => quote = Some(b),
             None if b == b'[' => quote = Some(b']'),
             // Bytes, not a `str` slice: `at` may be inside a multi-byte character.
