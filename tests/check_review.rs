@@ -5,7 +5,6 @@
 mod common;
 
 #[path = "common/tx.rs"]
-#[allow(dead_code, unused_macros)]
 mod tx;
 
 use sqlx::Connection;
