@@ -627,8 +627,9 @@ on_every_backend! {
     }
 }
 
-/// A CHECK the database cannot evaluate over the sampled values (they overflow the column's
-/// type) is a warning, and the failed evaluation leaves the caller's transaction usable.
+/// A CHECK whose evaluation over the sampled values fails on the values themselves (they
+/// overflow the type it casts to) is an error, as a create of such a value fails the same way;
+/// the failed evaluation leaves the caller's transaction usable.
 #[cfg(feature = "postgres")]
 #[derive(Debug, Clone, sqlx::FromRow, Factory)]
 #[factory(table = "smalls")]
@@ -643,21 +644,36 @@ struct Small {
 async fn check_that_cannot_be_evaluated_postgres() {
     common::bounded_test(async {
         let mut conn = common::postgres("check_that_cannot_be_evaluated").await;
-        exec!(&mut conn, "CREATE TABLE smalls (id BIGSERIAL PRIMARY KEY, small INT8 NOT NULL,
-                                               CONSTRAINT small_fits CHECK (small::int4 <> 0))");
+        exec!(
+            &mut conn,
+            "CREATE TABLE smalls (id BIGSERIAL PRIMARY KEY, small INT8 NOT NULL,
+                                               CONSTRAINT small_fits CHECK (small::int4 <> 0))"
+        );
         let mut tx = conn.begin().await.unwrap();
         let report = sqlx_factory::check!(&mut tx, Small).await;
         let found = findings(&report);
         assert_eq!(found.len(), 1, "{report}");
-        assert_eq!(found[0].0, Severity::Warning);
+        assert_eq!(found[0].0, Severity::Error);
         assert_eq!(found[0].1, "small");
         assert!(
-            found[0].2.starts_with("CHECK (((small)::integer <> 0)) cannot be judged by the sampled values: the database could not evaluate it over them (")
-                && found[0].2.contains("integer out of range"),
+            found[0].2.starts_with(
+                "evaluating CHECK (((small)::integer <> 0)) over sampled values fails ("
+            ) && found[0].2.contains("integer out of range")
+                && found[0].2.ends_with("): creates with such values fail"),
             "{report}"
         );
-        let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&mut *tx).await.unwrap();
+        let one: i32 = sqlx::query_scalar("SELECT 1")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
         assert_eq!(one, 1);
+        let err = Small::factory()
+            .with_session(&mut tx)
+            .small(i64::MAX)
+            .create()
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("integer out of range"), "{err}");
         tx.rollback().await.unwrap();
     })
     .await

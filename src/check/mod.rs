@@ -662,6 +662,9 @@ pub struct ColumnFacts {
     /// The type a value for it is cast to when a `CHECK` is evaluated over sampled values,
     /// where the backend needs one (PostgreSQL: the column's type without its modifier).
     pub cast_type: Option<String>,
+    /// The collation a value for it is compared in when a `CHECK` is evaluated, where the
+    /// backend needs one (MariaDB: the column's, not the connection's).
+    pub collation: Option<String>,
 }
 
 /// A `CHECK` constraint as the catalogue gives it.
@@ -1419,17 +1422,21 @@ async fn judge_check<DB: CheckBackend, M: CheckModel<DB>>(
         .map(|(c, _)| c.name.as_str())
         .chain(nulls.iter().map(|c| c.name.as_str()))
         .collect();
-    let cast = |sql: &mut String, value: &dyn Fn(&mut String), column: &ColumnFacts| match &column
-        .cast_type
-    {
-        Some(ty) => {
-            sql.push_str("CAST(");
-            value(sql);
-            sql.push_str(" AS ");
-            sql.push_str(ty);
-            sql.push(')');
+    let cast = |sql: &mut String, value: &dyn Fn(&mut String), column: &ColumnFacts| {
+        match &column.cast_type {
+            Some(ty) => {
+                sql.push_str("CAST(");
+                value(sql);
+                sql.push_str(" AS ");
+                sql.push_str(ty);
+                sql.push(')');
+            }
+            None => value(sql),
         }
-        None => value(sql),
+        if let Some(collation) = &column.collation {
+            sql.push_str(" COLLATE ");
+            sql.push_str(collation);
+        }
     };
     let per_statement = (DB::MAX_BIND_PARAMS / sampled.len()).clamp(1, samples.len());
     let mut select = String::from("SELECT ");
@@ -1519,6 +1526,22 @@ async fn judge_check<DB: CheckBackend, M: CheckModel<DB>>(
         let sql: std::sync::Arc<str> = sql.into();
         let rows = match guarded::<DB, _>(conn, |c| DB::fetch_all(c, sql, args)).await {
             Ok(rows) => rows,
+            // A data exception (SQLSTATE class 22: a division by zero, a value out of range)
+            // or a domain's CHECK refusing the cast (23514: an enclosing domain's own) comes
+            // from the values, cast as a create casts them: the INSERT of such a value meets it
+            // as well.
+            Err(e)
+                if e.as_database_error()
+                    .and_then(|d| d.code())
+                    .is_some_and(|code| code.starts_with("22") || code == "23514") =>
+            {
+                return Some((
+                    Severity::Error,
+                    format!(
+                        "evaluating {shown} over sampled values fails ({e}): creates with such values fail"
+                    ),
+                ));
+            }
             Err(e) => {
                 return cannot(format!(
                     "the database could not evaluate it over them ({e})"

@@ -28,6 +28,7 @@ SELECT c.COLUMN_NAME AS name,
          AS max_chars,
        CASE WHEN c.DATA_TYPE IN ('decimal', 'bit') THEN CAST(c.NUMERIC_PRECISION AS SIGNED) END AS num_precision,
        c.CHARACTER_SET_NAME AS charset,
+       c.COLLATION_NAME AS collation,
        CASE WHEN c.DATA_TYPE = 'decimal' THEN CAST(c.NUMERIC_SCALE AS SIGNED) END AS num_scale,
        (SELECT GROUP_CONCAT(k.REFERENCED_TABLE_NAME SEPARATOR '\n') FROM information_schema.KEY_COLUMN_USAGE k
          WHERE k.TABLE_SCHEMA = c.TABLE_SCHEMA AND k.TABLE_NAME = c.TABLE_NAME
@@ -103,6 +104,27 @@ impl CheckBackend for MySql {
                 let labels =
                     matches!(data_type.as_str(), "enum" | "set").then(|| enum_labels(&declared));
                 let charset: Option<String> = row.try_get("charset")?;
+                // A CHECK compares text in the column's character set and collation (a
+                // binary one tells 'ABC' from 'abc'), not the connection's.
+                let collation: Option<String> = row.try_get("collation")?;
+                let text_cast = match (&charset, collation) {
+                    (Some(charset), Some(collation))
+                        if matches!(
+                            data_type.as_str(),
+                            "char"
+                                | "varchar"
+                                | "tinytext"
+                                | "text"
+                                | "mediumtext"
+                                | "longtext"
+                                | "enum"
+                                | "set"
+                        ) =>
+                    {
+                        Some((format!("CHAR CHARACTER SET {charset}"), collation))
+                    }
+                    _ => None,
+                };
                 let charset = charset
                     .filter(|c| matches!(c.as_str(), "latin1" | "ascii" | "utf8mb3" | "utf8"));
                 let name: String = row.try_get("name")?;
@@ -137,7 +159,6 @@ impl CheckBackend for MySql {
                     labels,
                     references: split(row.try_get("refs")?),
                     checks,
-                    cast_type: None,
                     numeric: if data_type == "decimal" {
                         numeric(num_precision, row.try_get("num_scale")?)
                     } else {
@@ -147,7 +168,17 @@ impl CheckBackend for MySql {
                     charset,
                     declared,
                     name,
+                    ..ColumnFacts::default()
                 });
+                // A CHECK sees a decimal rounded to the column's scale, as it is stored.
+                let column = columns.last_mut().expect("just pushed");
+                column.cast_type = column
+                    .numeric
+                    .map(|(precision, scale)| format!("DECIMAL({precision},{scale})"));
+                if let Some((cast_type, collation)) = text_cast {
+                    column.cast_type = Some(cast_type);
+                    column.collation = Some(collation);
+                }
             }
             super::name_check_columns(&mut columns, names);
             Ok(Some(columns))

@@ -49,7 +49,15 @@ SELECT a.attname::text AS name,
               WHERE c.contypid = t.oid AND c.contype = 'c' ORDER BY c.oid) AS domain_checks,
        ARRAY(SELECT pg_get_expr(c.conbin, 0) FROM pg_constraint c
               WHERE c.contypid = t.oid AND c.contype = 'c' ORDER BY c.oid) AS domain_exprs,
-       format_type(b.base, NULL) AS cast_type,
+       -- Without a length (an explicit cast to varchar(n) would cut the text an INSERT
+       -- refuses), but with the modifier that rounds a value as it is stored.
+       format_type(b.base, CASE WHEN b.base IN ('numeric'::regtype, 'timestamp'::regtype,
+                                                'timestamptz'::regtype, 'time'::regtype,
+                                                'timetz'::regtype, 'interval'::regtype)
+                                THEN b.tm END) AS cast_type,
+       -- A CHECK orders and compares text in the column's collation.
+       CASE WHEN a.attcollation <> 0 AND a.attcollation <> bt.typcollation
+            THEN a.attcollation::regcollation::text END AS collation,
        CASE WHEN b.base = 'numeric'::regtype AND b.tm > 4
             THEN (((b.tm - 4) >> 16) & 65535)::int8 END AS num_precision,
        CASE WHEN b.base = 'numeric'::regtype AND b.tm > 4
@@ -129,6 +137,7 @@ impl CheckBackend for Postgres {
                             .collect()
                     },
                     cast_type: row.try_get("cast_type")?,
+                    collation: row.try_get("collation")?,
                     numeric: numeric(row.try_get("num_precision")?, row.try_get("num_scale")?),
                     ..ColumnFacts::default()
                 });

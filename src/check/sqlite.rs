@@ -283,6 +283,7 @@ fn column_checks(table_sql: &str, column: &str) -> Vec<String> {
             .split(|c: char| c.is_whitespace() || c == '(')
             .next()
             .unwrap_or_default();
+        // A keyword is never quoted; a quoted first word is a column's name.
         let first_lower = first.to_ascii_lowercase();
         let is_constraint = matches!(
             first_lower.as_str(),
@@ -292,13 +293,41 @@ fn column_checks(table_sql: &str, column: &str) -> Vec<String> {
         if is_constraint {
             out.extend(checks.into_iter().filter(|c| mentions(c, column)));
         } else {
-            let name = first.trim_matches(|c| matches!(c, '"' | '`' | '[' | ']'));
-            if name.eq_ignore_ascii_case(column) {
+            if leading_name(item).eq_ignore_ascii_case(column) {
                 out.extend(checks);
             }
         }
     }
     out
+}
+
+/// The column name a column definition starts with: quoted (`"a ""b"""`, `` `a b` ``,
+/// `[a b]`, spaces and doubled quotes included) or a bare word.
+fn leading_name(item: &str) -> String {
+    let close = match item.chars().next() {
+        Some('"') => '"',
+        Some('`') => '`',
+        Some('[') => ']',
+        _ => {
+            let end = item
+                .find(|c: char| c.is_whitespace() || c == '(')
+                .unwrap_or(item.len());
+            return item[..end].to_owned();
+        }
+    };
+    let mut name = String::new();
+    let mut chars = item[1..].chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == close {
+            if close != ']' && chars.peek() == Some(&close) {
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        name.push(c);
+    }
+    name
 }
 
 /// `body` split at commas outside parentheses and quotes.
@@ -344,24 +373,37 @@ fn trigger_sets(trigger: &str, column: &str) -> bool {
     })
 }
 
-/// The text of every `CHECK (..)` in `sql`, each with balanced parentheses.
+/// The text of every `CHECK (..)` in `sql`, each with balanced parentheses; a `check (` inside
+/// a string or a quoted name is text, not a constraint.
 fn check_clauses(sql: &str) -> Vec<String> {
     let lower = sql.to_ascii_lowercase();
     let mut out = Vec::new();
-    let mut from = 0;
-    while let Some(at) = lower[from..].find("check") {
-        let start = from + at;
-        from = start + 5;
-        let word_start = start == 0 || !is_ident_char(lower.as_bytes()[start - 1]);
-        let rest = lower[from..].trim_start();
-        if !word_start || !rest.starts_with('(') {
-            continue;
+    let mut quote: Option<u8> = None;
+    let mut at = 0;
+    while at < lower.len() {
+        let b = lower.as_bytes()[at];
+        match quote {
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None if matches!(b, b'\'' | b'"' | b'`') => quote = Some(b),
+            None if b == b'[' => quote = Some(b']'),
+            // Bytes, not a `str` slice: `at` may be inside a multi-byte character.
+            None if lower.as_bytes()[at..].starts_with(b"check")
+                && (at == 0 || !is_ident_char(lower.as_bytes()[at - 1])) =>
+            {
+                let rest = lower[at + 5..].trim_start();
+                if rest.starts_with('(') {
+                    let open = lower.len() - rest.len();
+                    if let Some(close) = matching_paren(sql, open) {
+                        out.push(format!("CHECK {}", &sql[open..=close]));
+                        at = close + 1;
+                        continue;
+                    }
+                }
+            }
+            None => {}
         }
-        let open = lower.len() - rest.len();
-        if let Some(close) = matching_paren(sql, open) {
-            out.push(format!("CHECK {}", &sql[open..=close]));
-            from = close + 1;
-        }
+        at += 1;
     }
     out
 }
@@ -396,6 +438,15 @@ fn matching_paren(sql: &str, open: usize) -> Option<usize> {
 fn mentions(text: &str, ident: &str) -> bool {
     let text = text.to_ascii_lowercase();
     let ident = ident.to_ascii_lowercase();
+    // Quoted, a name's own quote is doubled: `"a ""b"""` names `a "b"`.
+    let quoted = [
+        format!("\"{}\"", ident.replace('"', "\"\"")),
+        format!("`{}`", ident.replace('`', "``")),
+        format!("[{ident}]"),
+    ];
+    if quoted.iter().any(|q| text.contains(q.as_str())) {
+        return true;
+    }
     let bytes = text.as_bytes();
     text.match_indices(&ident).any(|(i, _)| {
         let before = i == 0 || !is_ident_char(bytes[i - 1]);
@@ -413,11 +464,19 @@ mod tests {
     fn finds_check_clauses() {
         let sql = "CREATE TABLE t (a INT CHECK (a >= 0), b TEXT, CONSTRAINT c CHECK(length(b) < 3 AND b <> ')'))";
         assert_eq!(
+            check_clauses("CREATE TABLE t (\"é\" TEXT DEFAULT 'check (x)' CHECK (\"é\" <> 'é'))"),
+            ["CHECK (\"é\" <> 'é')"]
+        );
+        assert_eq!(
             check_clauses(sql),
             ["CHECK (a >= 0)", "CHECK (length(b) < 3 AND b <> ')')"]
         );
         assert!(mentions("length(b) < 3", "b"));
         assert!(!mentions("length(bb) < 3", "b"));
+        assert_eq!(leading_name("\"a \"\"b\"\"\" INT CHECK (1)"), "a \"b\"");
+        assert_eq!(leading_name("[a b] INT"), "a b");
+        assert_eq!(leading_name("`a b` INT"), "a b");
+        assert_eq!(leading_name("ab(1)"), "ab");
     }
 
     #[test]
