@@ -1,0 +1,303 @@
+//! get_or_create's `created` flags, NULL keys and repeated keys; the scope of
+//! `local_sequences()` when its guard is dropped elsewhere; the machine-wide sequence counter
+//! with a counter file whose content it did not write.
+
+mod common;
+
+use std::collections::HashSet;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sqlx::Connection;
+use sqlx_factory::Factory;
+
+/// Keys that repeat inside a local sequence scope: `k1`, `k0`, `k1`, `k0`, ...
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "goc_tags", get_or_create(code))]
+struct Tag {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(sequence = |n| format!("k{}", n % 2))]
+    code: String,
+}
+
+/// A key that may be NULL: a NULL key never matches a stored row.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "goc_labels", get_or_create(code))]
+struct Label {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(default = None)]
+    code: Option<String>,
+}
+
+/// A table only the sequence tests draw from.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "goc_review_numbers")]
+struct Numbered {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(sequence = |n| format!("{n}"))]
+    number: String,
+}
+
+async fn tables(conn: &mut sqlx::SqliteConnection) {
+    sqlx::raw_sql(
+        "CREATE TABLE goc_tags (id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE);
+         CREATE TABLE goc_labels (id INTEGER PRIMARY KEY, code TEXT UNIQUE);",
+    )
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+}
+
+async fn count(conn: &mut sqlx::SqliteConnection, table: &str) -> i64 {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap()
+}
+
+/// A batch that repeats a key inserts it once: the first row that carries it is `created`,
+/// the later ones are the same row, not created; a key stored before is not created either.
+#[tokio::test]
+async fn created_flags_in_a_batch_that_repeats_keys_sqlite() {
+    common::bounded_test(async {
+        let mut conn = common::sqlite().await;
+        tables(&mut conn).await;
+        let _sequences = sqlx_factory::local_sequences();
+        // n = 1: k1, stored before the batch.
+        let (stored, created) = Tag::factory()
+            .with_session(&mut conn)
+            .get_or_create()
+            .await
+            .unwrap();
+        assert!(created);
+        // n = 2..=5: k0, k1, k0, k1.
+        let rows = Tag::factory()
+            .with_session(&mut conn)
+            .get_or_create_batch(4)
+            .await
+            .unwrap();
+        let seen: Vec<(&str, bool)> = rows.iter().map(|(t, c)| (t.code.as_str(), *c)).collect();
+        assert_eq!(
+            seen,
+            [("k0", true), ("k1", false), ("k0", false), ("k1", false)]
+        );
+        assert_eq!(rows[1].0, stored);
+        assert_eq!(rows[0].0, rows[2].0);
+        assert_eq!(count(&mut conn, "goc_tags").await, 2);
+    })
+    .await;
+}
+
+/// NULL keys match nothing, not even each other: every such row is inserted and created.
+#[tokio::test]
+async fn null_keys_are_each_created_sqlite() {
+    common::bounded_test(async {
+        let mut conn = common::sqlite().await;
+        tables(&mut conn).await;
+        let rows = Label::factory()
+            .with_session(&mut conn)
+            .get_or_create_batch(3)
+            .await
+            .unwrap();
+        assert!(rows.iter().all(|(l, c)| *c && l.code.is_none()), "{rows:?}");
+        let ids: HashSet<i64> = rows.iter().map(|(l, _)| l.id).collect();
+        assert_eq!(ids.len(), 3);
+        assert_eq!(count(&mut conn, "goc_labels").await, 3);
+    })
+    .await;
+}
+
+/// A batch that repeats a key and fails on a later row keeps nothing, in the caller's
+/// transaction too, and the transaction stays usable.
+#[tokio::test]
+async fn repeated_keys_batch_failing_keeps_nothing_sqlite() {
+    common::bounded_test(async {
+        let mut conn = common::sqlite().await;
+        tables(&mut conn).await;
+        sqlx::raw_sql(
+            "CREATE TRIGGER goc_tags_refuse BEFORE INSERT ON goc_tags
+             WHEN (SELECT COUNT(*) FROM goc_tags) >= 1
+             BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END;",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        let mut tx = conn.begin().await.unwrap();
+        let _sequences = sqlx_factory::local_sequences();
+        // k1, k0, k1: the one INSERT of k1 and k0 fails on its second row.
+        let err = Tag::factory()
+            .with_session(&mut tx)
+            .get_or_create_batch(3)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("refused by trigger"), "{err}");
+        assert_eq!(count(&mut tx, "goc_tags").await, 0);
+        tx.commit().await.unwrap();
+        assert_eq!(count(&mut conn, "goc_tags").await, 0);
+    })
+    .await;
+}
+
+/// A `local_sequences()` guard dropped in a task other than the one that made it (here an
+/// inherited future polled on the same thread) ends the scope: the test's own numbers go back
+/// to the machine-wide counter instead of counting on locally for the rest of the thread.
+#[tokio::test]
+async fn local_sequences_guard_dropped_in_another_task() {
+    common::bounded_test(async {
+        let before: Vec<u64> = (0..3)
+            .map(|_| Numbered::factory().build().number.parse().unwrap())
+            .collect();
+        let guard = sqlx_factory::local_sequences();
+        assert_eq!(Numbered::factory().build().number, "1");
+        sqlx_factory::inherit(async move { drop(guard) }).await;
+        let after: u64 = Numbered::factory().build().number.parse().unwrap();
+        assert!(
+            after > before[2],
+            "after the guard was dropped the number is {after}, still counted by the ended \
+             scope (machine-wide ones before it: {before:?})"
+        );
+    })
+    .await;
+}
+
+/// Guards dropped out of the order they were made: once both are dropped, no scope is left.
+#[tokio::test]
+async fn local_sequences_guards_dropped_out_of_order() {
+    common::bounded_test(async {
+        let before: u64 = Numbered::factory().build().number.parse().unwrap();
+        let outer = sqlx_factory::local_sequences();
+        let inner = sqlx_factory::local_sequences();
+        assert_eq!(Numbered::factory().build().number, "1");
+        drop(outer);
+        drop(inner);
+        let after: u64 = Numbered::factory().build().number.parse().unwrap();
+        assert!(after > before, "a dropped scope still numbers: {after} after {before}");
+    })
+    .await;
+}
+
+const CHILD_VAR: &str = "SQLX_FACTORY_GOC_REVIEW_CHILD";
+
+/// Run as a child with a temp dir of its own: prints the sequence numbers of 20 rows.
+#[test]
+fn counter_child() {
+    if std::env::var_os(CHILD_VAR).is_none() {
+        return;
+    }
+    let numbers: Vec<String> = Numbered::factory()
+        .build_batch(20)
+        .into_iter()
+        .map(|n| n.number)
+        .collect();
+    println!("NUMBERS {}", numbers.join(","));
+}
+
+fn child_numbers(tmp: &Path) -> Vec<u64> {
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "counter_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_VAR, "1")
+        .env("TMPDIR", tmp)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "the child failed: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|line| line.split_once("NUMBERS ").map(|(_, n)| n.to_owned()))
+        .expect("the child printed its numbers");
+    line.split(',').map(|n| n.parse().unwrap()).collect()
+}
+
+fn case_dir(case: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "sqlx-factory-goc-review-{}-{case}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::DirBuilder::new().mode(0o700).create(&dir).unwrap();
+    dir
+}
+
+/// A counter file whose content is not a number the counter wrote (garbage, a number past
+/// the shared range, the largest u64) tells nothing of the numbers handed out before: the
+/// next run must not hand them out again, nor panic.
+#[test]
+fn counter_file_with_garbage_repeats_no_number() {
+    for (case, garbage) in [
+        ("text", "not a number\n"),
+        ("huge", "9999999999"),
+        ("max", "18446744073709551615"),
+    ] {
+        let tmp = case_dir(case);
+        let first = child_numbers(&tmp);
+        let uid = std::fs::metadata(&tmp).unwrap().uid();
+        let file = tmp
+            .join(format!("sqlx-factory-sequences-{uid}"))
+            .join("goc_review_numbers");
+        assert!(file.is_file(), "{case}: no counter file at {file:?}");
+        std::fs::write(&file, garbage).unwrap();
+        let second = child_numbers(&tmp);
+        let all: HashSet<u64> = first.iter().chain(&second).copied().collect();
+        assert_eq!(
+            all.len(),
+            first.len() + second.len(),
+            "{case}: numbers handed out twice: {first:?} then {second:?}"
+        );
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+}
+
+/// The counter directory is a link to a directory of the user's own: it is not followed, and
+/// numbers are still handed out (process-local ones), none twice.
+#[test]
+fn counter_directory_that_is_a_link_is_not_followed() {
+    let tmp = case_dir("link");
+    let target = case_dir("link-target");
+    let uid = std::fs::metadata(&tmp).unwrap().uid();
+    std::os::unix::fs::symlink(&target, tmp.join(format!("sqlx-factory-sequences-{uid}")))
+        .unwrap();
+    let numbers = child_numbers(&tmp);
+    assert_eq!(numbers.iter().collect::<HashSet<_>>().len(), numbers.len());
+    assert!(
+        std::fs::read_dir(&target).unwrap().next().is_none(),
+        "the link was followed"
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
+    let _ = std::fs::remove_dir_all(&target);
+}
+
+/// Processes racing on the first creation of the counter directory share one counter.
+#[test]
+fn processes_racing_on_the_first_directory() {
+    let tmp = case_dir("race");
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let tmp = tmp.clone();
+            std::thread::spawn(move || child_numbers(&tmp))
+        })
+        .collect();
+    let all: Vec<u64> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    let distinct: HashSet<u64> = all.iter().copied().collect();
+    assert_eq!(distinct.len(), all.len(), "a number repeated: {all:?}");
+    assert!(
+        all.iter().all(|n| *n < 10_000_000_000),
+        "a process fell back to process-local numbers: {all:?}"
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
+}
