@@ -301,3 +301,100 @@ fn processes_racing_on_the_first_directory() {
     );
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+/// A key another connection is inserting (uncommitted) while the batch looks it up.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "goc_race", get_or_create(code))]
+struct Raced {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(default = "k".to_string())]
+    code: String,
+}
+
+/// A batch that repeats a key loses the race for it: another transaction inserted the key
+/// after the batch's lookup and committed while the batch's INSERT waited on it. Every row of
+/// the batch is the stored row, none created. `$wait` counts the sessions of `$id` waiting on
+/// a lock.
+macro_rules! race_on_a_repeated_key {
+    ($name:ident, $pool:path, $id:literal, $wait:literal, $kind:expr) => {
+        #[tokio::test]
+        async fn $name() {
+            common::bounded_test(async {
+                let pool = $pool(stringify!($name)).await;
+                let kind = $kind;
+                let create = format!(
+                    "CREATE TABLE goc_race (id {}, code {} NOT NULL UNIQUE)",
+                    kind.serial_pk(),
+                    kind.varchar()
+                );
+                sqlx::raw_sql(sqlx::AssertSqlSafe(create))
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+                let mut other = pool.begin().await.unwrap();
+                sqlx::query("INSERT INTO goc_race (code) VALUES ('k')")
+                    .execute(&mut *other)
+                    .await
+                    .unwrap();
+                let mut batch = pool.acquire().await.unwrap();
+                let id: i64 = sqlx::query_scalar($id)
+                    .fetch_one(&mut *batch)
+                    .await
+                    .unwrap();
+                let task = tokio::spawn(async move {
+                    let result = Raced::factory()
+                        .with_session(&mut *batch)
+                        .get_or_create_batch(2)
+                        .await;
+                    drop(batch);
+                    result
+                });
+                let mut waited = false;
+                for _ in 0..500 {
+                    let waiting: i64 = sqlx::query_scalar($wait)
+                        .bind(id)
+                        .fetch_one(&pool)
+                        .await
+                        .unwrap();
+                    if waiting > 0 {
+                        waited = true;
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+                assert!(waited, "the batch's INSERT never waited on the other insert");
+                other.commit().await.unwrap();
+                let rows = common::bounded(task).await.unwrap().unwrap();
+                let stored: (i64, String) = sqlx::query_as("SELECT id, code FROM goc_race")
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+                let seen: Vec<(i64, &str, bool)> = rows
+                    .iter()
+                    .map(|(r, c)| (r.id, r.code.as_str(), *c))
+                    .collect();
+                assert_eq!(seen, [(stored.0, "k", false), (stored.0, "k", false)]);
+            })
+            .await;
+        }
+    };
+}
+
+#[cfg(feature = "postgres")]
+race_on_a_repeated_key!(
+    race_on_a_repeated_key_postgres,
+    common::postgres_pool,
+    "SELECT pg_backend_pid()::int8",
+    "SELECT COUNT(*) FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'",
+    common::Kind::Postgres
+);
+
+#[cfg(feature = "mysql")]
+race_on_a_repeated_key!(
+    race_on_a_repeated_key_mariadb,
+    common::mariadb_pool,
+    "SELECT CAST(CONNECTION_ID() AS SIGNED)",
+    "SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_mysql_thread_id = ? AND trx_state = 'LOCK WAIT'",
+    common::Kind::MariaDb
+);
