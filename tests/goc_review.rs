@@ -7,6 +7,7 @@ mod common;
 use std::collections::HashSet;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
+use std::future::IntoFuture;
 use std::process::Command;
 
 use sqlx::Connection;
@@ -398,3 +399,144 @@ race_on_a_repeated_key!(
     "SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_mysql_thread_id = ? AND trx_state = 'LOCK WAIT'",
     common::Kind::MariaDb
 );
+
+/// Polls `fut` at most `k` times, 1 ms apart, then drops it. True if it finished.
+async fn drop_after_polls<F: std::future::Future>(fut: F, k: usize) -> bool {
+    let mut fut = std::pin::pin!(fut);
+    for _ in 0..k {
+        let poll = std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx))).await;
+        if poll.is_ready() {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    false
+}
+
+/// A get_or_create batch that repeats a key (`k1`, `k0`, `k1`: one transaction of ours),
+/// dropped after every number of polls through a pool of one: the table holds both keys or
+/// neither, and the next user of the connection gets or creates them with the right flags.
+macro_rules! cancelled_repeating_batch {
+    ($name:ident, $pool:path, $kind:expr) => {
+        #[tokio::test]
+        async fn $name() {
+            common::bounded_test(async {
+                let pool = $pool(stringify!($name), 1).await;
+                let kind = $kind;
+                let create = format!(
+                    "CREATE TABLE goc_tags (id {}, code {} NOT NULL UNIQUE)",
+                    kind.serial_pk(),
+                    kind.varchar()
+                );
+                sqlx::raw_sql(sqlx::AssertSqlSafe(create))
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+                for k in 1..200 {
+                    let finished = {
+                        let _sequences = sqlx_factory::local_sequences();
+                        let op = Tag::factory().with_session(&pool).get_or_create_batch(3);
+                        drop_after_polls(op.into_future(), k).await
+                    };
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                    let codes: Vec<String> =
+                        common::bounded(sqlx::query_scalar("SELECT code FROM goc_tags ORDER BY code").fetch_all(&pool))
+                            .await
+                            .unwrap();
+                    assert!(
+                        codes.is_empty() || codes == ["k0", "k1"],
+                        "after {k} polls: {codes:?}"
+                    );
+                    let _sequences = sqlx_factory::local_sequences();
+                    let rows = common::bounded(Tag::factory().with_session(&pool).get_or_create_batch(3))
+                        .await
+                        .unwrap_or_else(|e| panic!("after {k} polls: {e}"));
+                    let created: Vec<bool> = rows.iter().map(|(_, c)| *c).collect();
+                    let expected = if codes.is_empty() {
+                        [true, true, false]
+                    } else {
+                        [false, false, false]
+                    };
+                    assert_eq!(created, expected, "after {k} polls, stored before: {codes:?}");
+                    sqlx::query("DELETE FROM goc_tags").execute(&pool).await.unwrap();
+                    if finished {
+                        return;
+                    }
+                }
+                panic!("the batch never finished");
+            })
+            .await;
+        }
+    };
+}
+
+#[cfg(feature = "postgres")]
+cancelled_repeating_batch!(
+    cancelled_repeating_batch_pool_postgres,
+    common::postgres_pool_of,
+    common::Kind::Postgres
+);
+
+#[cfg(feature = "mysql")]
+cancelled_repeating_batch!(
+    cancelled_repeating_batch_pool_mariadb,
+    common::mariadb_pool_of,
+    common::Kind::MariaDb
+);
+
+/// A room whose head post points back at it by the room's code, which the database fills.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "goc_rooms")]
+struct Room {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(generated)]
+    code: String,
+    #[factory(association = Post, back_reference = room_code)]
+    head_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "goc_posts")]
+struct Post {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(association = Room, references = code)]
+    room_code: String,
+}
+
+/// `back_reference` writes the field the child's `references` names: the room's code as the
+/// database stored it, not its id, for every room of a batch.
+#[tokio::test]
+async fn back_reference_writes_the_referenced_field_sqlite() {
+    common::bounded_test(async {
+        let mut conn = common::sqlite().await;
+        sqlx::raw_sql(
+            "CREATE TABLE goc_rooms (id INTEGER PRIMARY KEY, \
+                 code TEXT NOT NULL UNIQUE DEFAULT ('room-' || lower(hex(randomblob(4)))), \
+                 head_id INTEGER);
+             CREATE TABLE goc_posts (id INTEGER PRIMARY KEY, room_code TEXT NOT NULL);",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        let rooms = Room::factory()
+            .with_session(&mut conn)
+            .create_batch(3)
+            .await
+            .unwrap();
+        let stored: Vec<(i64, String, i64, String)> = sqlx::query_as(
+            "SELECT r.id, r.code, p.id, p.room_code FROM goc_rooms r \
+             JOIN goc_posts p ON p.id = r.head_id ORDER BY r.id",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        assert_eq!(stored.len(), 3, "{stored:?}");
+        for ((id, code, post, room_code), room) in stored.iter().zip(&rooms) {
+            assert_eq!((*id, code, Some(*post)), (room.id, &room.code, room.head_id));
+            assert_eq!(room_code, code, "the post points back by the room's code");
+        }
+    })
+    .await;
+}
