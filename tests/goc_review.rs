@@ -540,3 +540,88 @@ async fn back_reference_writes_the_referenced_field_sqlite() {
     })
     .await;
 }
+
+/// Keys `k1`, `k2`, ... inside a local sequence scope.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "goc_codes", get_or_create(code))]
+struct Code {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(sequence = |n| format!("k{n}"))]
+    code: String,
+}
+
+/// A get_or_create batch of four whose row `i` the database refuses (a CHECK), with one key
+/// stored before: in the caller's transaction it fails, keeps nothing, and leaves the
+/// transaction usable; on the bare connection it keeps nothing either.
+macro_rules! refused_at_every_row {
+    ($name:ident, $connect:path, $kind:expr) => {
+        #[tokio::test]
+        async fn $name() {
+            common::bounded_test(async {
+                let mut conn = $connect(stringify!($name)).await;
+                let kind = $kind;
+                for i in 1..=4 {
+                    let stored = if i == 2 { "k3" } else { "k2" };
+                    let setup = format!(
+                        "DROP TABLE IF EXISTS goc_codes; \
+                         CREATE TABLE goc_codes (id {}, code {} NOT NULL UNIQUE, \
+                         CHECK (code <> 'k{i}')); \
+                         INSERT INTO goc_codes (code) VALUES ('{stored}')",
+                        kind.serial_pk(),
+                        kind.varchar()
+                    );
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(setup))
+                        .execute(&mut conn)
+                        .await
+                        .unwrap();
+                    for in_tx in [true, false] {
+                        let result = if in_tx {
+                            let mut tx = conn.begin().await.unwrap();
+                            let _sequences = sqlx_factory::local_sequences();
+                            let result = Code::factory()
+                                .with_session(&mut tx)
+                                .get_or_create_batch(4)
+                                .await;
+                            sqlx::query("INSERT INTO goc_codes (code) VALUES ('marker')")
+                                .execute(&mut *tx)
+                                .await
+                                .unwrap_or_else(|e| panic!("row {i}: the transaction is unusable: {e}"));
+                            tx.commit().await.unwrap();
+                            result
+                        } else {
+                            let _sequences = sqlx_factory::local_sequences();
+                            Code::factory()
+                                .with_session(&mut conn)
+                                .get_or_create_batch(4)
+                                .await
+                        };
+                        assert!(result.is_err(), "row {i} refused, yet: {result:?}");
+                        let codes: Vec<String> =
+                            sqlx::query_scalar("SELECT code FROM goc_codes WHERE code <> 'marker'")
+                                .fetch_all(&mut conn)
+                                .await
+                                .unwrap();
+                        assert_eq!(codes, [stored], "row {i} refused, in a transaction: {in_tx}");
+                    }
+                }
+            })
+            .await;
+        }
+    };
+}
+
+#[cfg(feature = "postgres")]
+refused_at_every_row!(
+    refused_at_every_row_postgres,
+    common::postgres,
+    common::Kind::Postgres
+);
+
+#[cfg(feature = "mysql")]
+refused_at_every_row!(
+    refused_at_every_row_mariadb,
+    common::mariadb,
+    common::Kind::MariaDb
+);
+
