@@ -625,3 +625,116 @@ refused_at_every_row!(
     common::Kind::MariaDb
 );
 
+
+/// Eight tasks get or create one key through a pool at once, several times over: each time
+/// all get the one stored row, and exactly one of them created it.
+macro_rules! concurrent_one_key {
+    ($name:ident, $pool:path, $kind:expr) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            common::bounded_test(async {
+                let pool = $pool(stringify!($name), 4).await;
+                let kind = $kind;
+                let create = format!(
+                    "CREATE TABLE goc_race (id {}, code {} NOT NULL UNIQUE)",
+                    kind.serial_pk(),
+                    kind.varchar()
+                );
+                sqlx::raw_sql(sqlx::AssertSqlSafe(create))
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+                for round in 0..10 {
+                    let code = format!("key-{round}");
+                    let tasks: Vec<_> = (0..8)
+                        .map(|_| {
+                            let (pool, code) = (pool.clone(), code.clone());
+                            tokio::spawn(async move {
+                                Raced::factory()
+                                    .with_session(&pool)
+                                    .code(code)
+                                    .get_or_create()
+                                    .await
+                            })
+                        })
+                        .collect();
+                    let mut results = Vec::new();
+                    for task in tasks {
+                        let result = common::bounded(task).await.unwrap();
+                        results.push(result.unwrap_or_else(|e| panic!("round {round}: {e}")));
+                    }
+                    let sql = format!("SELECT id FROM goc_race WHERE code = '{code}'");
+                    let stored: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                        .fetch_all(&pool)
+                        .await
+                        .unwrap();
+                    assert_eq!(stored.len(), 1, "round {round}");
+                    assert!(
+                        results.iter().all(|(r, _)| r.id == stored[0] && r.code == code),
+                        "round {round}: {results:?}"
+                    );
+                    let created = results.iter().filter(|(_, c)| *c).count();
+                    assert_eq!(created, 1, "round {round}: {results:?}");
+                }
+            })
+            .await;
+        }
+    };
+}
+
+#[cfg(feature = "postgres")]
+concurrent_one_key!(
+    concurrent_one_key_pool_postgres,
+    common::postgres_pool_of,
+    common::Kind::Postgres
+);
+
+#[cfg(feature = "mysql")]
+concurrent_one_key!(
+    concurrent_one_key_pool_mariadb,
+    common::mariadb_pool_of,
+    common::Kind::MariaDb
+);
+
+/// The repeating batch dropped after every number of polls inside the caller's transaction,
+/// which is then rolled back (as after any cancel): nothing stays, and the connection gets or
+/// creates the keys next with the right flags. (A borrowed MariaDB connection is not
+/// cancel-safe mid-statement in sqlx: it is closed after a cancel, so only PostgreSQL here.)
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn cancelled_repeating_batch_caller_transaction_postgres() {
+    common::bounded_test(async {
+        let mut conn = common::postgres("goc_cancelled_in_tx").await;
+        sqlx::raw_sql("CREATE TABLE goc_tags (id BIGSERIAL PRIMARY KEY, code TEXT NOT NULL UNIQUE)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        for k in 1..200 {
+            let mut tx = conn.begin().await.unwrap();
+            let finished = {
+                let _sequences = sqlx_factory::local_sequences();
+                let op = Tag::factory().with_session(&mut tx).get_or_create_batch(3);
+                drop_after_polls(op.into_future(), k).await
+            };
+            common::bounded(tx.rollback()).await.unwrap();
+            let codes: Vec<String> = common::bounded(
+                sqlx::query_scalar("SELECT code FROM goc_tags").fetch_all(&mut conn),
+            )
+            .await
+            .unwrap();
+            assert!(codes.is_empty(), "after {k} polls and a rollback: {codes:?}");
+            let _sequences = sqlx_factory::local_sequences();
+            let rows = common::bounded(Tag::factory().with_session(&mut conn).get_or_create_batch(3))
+                .await
+                .unwrap_or_else(|e| panic!("after {k} polls: {e}"));
+            let created: Vec<bool> = rows.iter().map(|(_, c)| *c).collect();
+            assert_eq!(created, [true, true, false], "after {k} polls");
+            sqlx::query("DELETE FROM goc_tags").execute(&mut conn).await.unwrap();
+            if finished {
+                return;
+            }
+        }
+        panic!("the batch never finished");
+    })
+    .await;
+}
