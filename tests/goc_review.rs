@@ -5,9 +5,9 @@
 mod common;
 
 use std::collections::HashSet;
+use std::future::IntoFuture;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::future::IntoFuture;
 use std::process::Command;
 
 use sqlx::Connection;
@@ -176,7 +176,10 @@ async fn local_sequences_guards_dropped_out_of_order() {
         drop(outer);
         drop(inner);
         let after: u64 = Numbered::factory().build().number.parse().unwrap();
-        assert!(after > before, "a dropped scope still numbers: {after} after {before}");
+        assert!(
+            after > before,
+            "a dropped scope still numbers: {after} after {before}"
+        );
     })
     .await;
 }
@@ -268,8 +271,7 @@ fn counter_directory_that_is_a_link_is_not_followed() {
     let tmp = case_dir("link");
     let target = case_dir("link-target");
     let uid = std::fs::metadata(&tmp).unwrap().uid();
-    std::os::unix::fs::symlink(&target, tmp.join(format!("sqlx-factory-sequences-{uid}")))
-        .unwrap();
+    std::os::unix::fs::symlink(&target, tmp.join(format!("sqlx-factory-sequences-{uid}"))).unwrap();
     let numbers = child_numbers(&tmp);
     assert_eq!(numbers.iter().collect::<HashSet<_>>().len(), numbers.len());
     assert!(
@@ -315,8 +317,8 @@ struct Raced {
 
 /// A batch that repeats a key loses the race for it: another transaction inserted the key
 /// after the batch's lookup and committed while the batch's INSERT waited on it. Every row of
-/// the batch is the stored row, none created. `$wait` counts the sessions of `$id` waiting on
-/// a lock.
+/// the batch is the stored row, none created. `$wait` counts whether the session `$id` runs
+/// its INSERT (MariaDB) or waits on a lock (PostgreSQL).
 macro_rules! race_on_a_repeated_key {
     ($name:ident, $pool:path, $id:literal, $wait:literal, $kind:expr) => {
         #[tokio::test]
@@ -359,12 +361,18 @@ macro_rules! race_on_a_repeated_key {
                         .await
                         .unwrap();
                     if waiting > 0 {
+                        // The statement is seen before it reaches the lock: let it get there.
+                        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
                         waited = true;
                         break;
                     }
                     tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                 }
-                assert!(waited, "the batch's INSERT never waited on the other insert");
+                if !waited {
+                    let _ = other.rollback().await;
+                    let result = common::bounded(task).await.unwrap();
+                    panic!("the batch's INSERT never waited on the other insert: {result:?}");
+                }
                 other.commit().await.unwrap();
                 let rows = common::bounded(task).await.unwrap().unwrap();
                 let stored: (i64, String) = sqlx::query_as("SELECT id, code FROM goc_race")
@@ -396,7 +404,7 @@ race_on_a_repeated_key!(
     race_on_a_repeated_key_mariadb,
     common::mariadb_pool,
     "SELECT CAST(CONNECTION_ID() AS SIGNED)",
-    "SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_mysql_thread_id = ? AND trx_state = 'LOCK WAIT'",
+    "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ? AND INFO LIKE 'INSERT%'",
     common::Kind::MariaDb
 );
 
@@ -439,26 +447,35 @@ macro_rules! cancelled_repeating_batch {
                         drop_after_polls(op.into_future(), k).await
                     };
                     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-                    let codes: Vec<String> =
-                        common::bounded(sqlx::query_scalar("SELECT code FROM goc_tags ORDER BY code").fetch_all(&pool))
-                            .await
-                            .unwrap();
+                    let codes: Vec<String> = common::bounded(
+                        sqlx::query_scalar("SELECT code FROM goc_tags ORDER BY code")
+                            .fetch_all(&pool),
+                    )
+                    .await
+                    .unwrap();
                     assert!(
                         codes.is_empty() || codes == ["k0", "k1"],
                         "after {k} polls: {codes:?}"
                     );
                     let _sequences = sqlx_factory::local_sequences();
-                    let rows = common::bounded(Tag::factory().with_session(&pool).get_or_create_batch(3))
-                        .await
-                        .unwrap_or_else(|e| panic!("after {k} polls: {e}"));
+                    let rows =
+                        common::bounded(Tag::factory().with_session(&pool).get_or_create_batch(3))
+                            .await
+                            .unwrap_or_else(|e| panic!("after {k} polls: {e}"));
                     let created: Vec<bool> = rows.iter().map(|(_, c)| *c).collect();
                     let expected = if codes.is_empty() {
                         [true, true, false]
                     } else {
                         [false, false, false]
                     };
-                    assert_eq!(created, expected, "after {k} polls, stored before: {codes:?}");
-                    sqlx::query("DELETE FROM goc_tags").execute(&pool).await.unwrap();
+                    assert_eq!(
+                        created, expected,
+                        "after {k} polls, stored before: {codes:?}"
+                    );
+                    sqlx::query("DELETE FROM goc_tags")
+                        .execute(&pool)
+                        .await
+                        .unwrap();
                     if finished {
                         return;
                     }
@@ -534,7 +551,10 @@ async fn back_reference_writes_the_referenced_field_sqlite() {
         .unwrap();
         assert_eq!(stored.len(), 3, "{stored:?}");
         for ((id, code, post, room_code), room) in stored.iter().zip(&rooms) {
-            assert_eq!((*id, code, Some(*post)), (room.id, &room.code, room.head_id));
+            assert_eq!(
+                (*id, code, Some(*post)),
+                (room.id, &room.code, room.head_id)
+            );
             assert_eq!(room_code, code, "the post points back by the room's code");
         }
     })
@@ -586,7 +606,9 @@ macro_rules! refused_at_every_row {
                             sqlx::query("INSERT INTO goc_codes (code) VALUES ('marker')")
                                 .execute(&mut *tx)
                                 .await
-                                .unwrap_or_else(|e| panic!("row {i}: the transaction is unusable: {e}"));
+                                .unwrap_or_else(|e| {
+                                    panic!("row {i}: the transaction is unusable: {e}")
+                                });
                             tx.commit().await.unwrap();
                             result
                         } else {
@@ -602,7 +624,11 @@ macro_rules! refused_at_every_row {
                                 .fetch_all(&mut conn)
                                 .await
                                 .unwrap();
-                        assert_eq!(codes, [stored], "row {i} refused, in a transaction: {in_tx}");
+                        assert_eq!(
+                            codes,
+                            [stored],
+                            "row {i} refused, in a transaction: {in_tx}"
+                        );
                     }
                 }
             })
@@ -624,7 +650,6 @@ refused_at_every_row!(
     common::mariadb,
     common::Kind::MariaDb
 );
-
 
 /// Eight tasks get or create one key through a pool at once, several times over: each time
 /// all get the one stored row, and exactly one of them created it.
@@ -670,7 +695,9 @@ macro_rules! concurrent_one_key {
                         .unwrap();
                     assert_eq!(stored.len(), 1, "round {round}");
                     assert!(
-                        results.iter().all(|(r, _)| r.id == stored[0] && r.code == code),
+                        results
+                            .iter()
+                            .all(|(r, _)| r.id == stored[0] && r.code == code),
                         "round {round}: {results:?}"
                     );
                     let created = results.iter().filter(|(_, c)| *c).count();
@@ -705,10 +732,12 @@ concurrent_one_key!(
 async fn cancelled_repeating_batch_caller_transaction_postgres() {
     common::bounded_test(async {
         let mut conn = common::postgres("goc_cancelled_in_tx").await;
-        sqlx::raw_sql("CREATE TABLE goc_tags (id BIGSERIAL PRIMARY KEY, code TEXT NOT NULL UNIQUE)")
-            .execute(&mut conn)
-            .await
-            .unwrap();
+        sqlx::raw_sql(
+            "CREATE TABLE goc_tags (id BIGSERIAL PRIMARY KEY, code TEXT NOT NULL UNIQUE)",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
         for k in 1..200 {
             let mut tx = conn.begin().await.unwrap();
             let finished = {
@@ -722,14 +751,24 @@ async fn cancelled_repeating_batch_caller_transaction_postgres() {
             )
             .await
             .unwrap();
-            assert!(codes.is_empty(), "after {k} polls and a rollback: {codes:?}");
+            assert!(
+                codes.is_empty(),
+                "after {k} polls and a rollback: {codes:?}"
+            );
             let _sequences = sqlx_factory::local_sequences();
-            let rows = common::bounded(Tag::factory().with_session(&mut conn).get_or_create_batch(3))
-                .await
-                .unwrap_or_else(|e| panic!("after {k} polls: {e}"));
+            let rows = common::bounded(
+                Tag::factory()
+                    .with_session(&mut conn)
+                    .get_or_create_batch(3),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("after {k} polls: {e}"));
             let created: Vec<bool> = rows.iter().map(|(_, c)| *c).collect();
             assert_eq!(created, [true, true, false], "after {k} polls");
-            sqlx::query("DELETE FROM goc_tags").execute(&mut conn).await.unwrap();
+            sqlx::query("DELETE FROM goc_tags")
+                .execute(&mut conn)
+                .await
+                .unwrap();
             if finished {
                 return;
             }
