@@ -2,6 +2,8 @@
 //! `local_sequences()` when its guard is dropped elsewhere; the machine-wide sequence counter
 //! with a counter file whose content it did not write.
 
+#[path = "common/child.rs"]
+mod child;
 mod common;
 
 use std::collections::HashSet;
@@ -43,14 +45,17 @@ struct Numbered {
     number: String,
 }
 
-async fn tables(conn: &mut sqlx::SqliteConnection) {
+/// SQLite in memory with the tables of the SQLite tests.
+async fn tables() -> sqlx::SqliteConnection {
+    let mut conn = common::sqlite().await;
     sqlx::raw_sql(
         "CREATE TABLE goc_tags (id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE);
          CREATE TABLE goc_labels (id INTEGER PRIMARY KEY, code TEXT UNIQUE);",
     )
-    .execute(&mut *conn)
+    .execute(&mut conn)
     .await
     .unwrap();
+    conn
 }
 
 async fn count(conn: &mut sqlx::SqliteConnection, table: &str) -> i64 {
@@ -65,8 +70,7 @@ async fn count(conn: &mut sqlx::SqliteConnection, table: &str) -> i64 {
 #[tokio::test]
 async fn created_flags_in_a_batch_that_repeats_keys_sqlite() {
     common::bounded_test(async {
-        let mut conn = common::sqlite().await;
-        tables(&mut conn).await;
+        let mut conn = tables().await;
         let _sequences = sqlx_factory::local_sequences();
         // n = 1: k1, stored before the batch.
         let (stored, created) = Tag::factory()
@@ -97,8 +101,7 @@ async fn created_flags_in_a_batch_that_repeats_keys_sqlite() {
 #[tokio::test]
 async fn null_keys_are_each_created_sqlite() {
     common::bounded_test(async {
-        let mut conn = common::sqlite().await;
-        tables(&mut conn).await;
+        let mut conn = tables().await;
         let rows = Label::factory()
             .with_session(&mut conn)
             .get_or_create_batch(3)
@@ -117,8 +120,7 @@ async fn null_keys_are_each_created_sqlite() {
 #[tokio::test]
 async fn repeated_keys_batch_failing_keeps_nothing_sqlite() {
     common::bounded_test(async {
-        let mut conn = common::sqlite().await;
-        tables(&mut conn).await;
+        let mut conn = tables().await;
         sqlx::raw_sql(
             "CREATE TRIGGER goc_tags_refuse BEFORE INSERT ON goc_tags
              WHEN (SELECT COUNT(*) FROM goc_tags) >= 1
@@ -217,12 +219,10 @@ fn child_numbers(tmp: &Path) -> Vec<u64> {
         "the child failed: {}",
         String::from_utf8_lossy(&output.stdout)
     );
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let line = stdout
-        .lines()
-        .find_map(|line| line.split_once("NUMBERS ").map(|(_, n)| n.to_owned()))
-        .expect("the child printed its numbers");
-    line.split(',').map(|n| n.parse().unwrap()).collect()
+    child::printed(&output, "NUMBERS ")
+        .split(',')
+        .map(|n| n.parse().unwrap())
+        .collect()
 }
 
 fn case_dir(case: &str) -> PathBuf {
@@ -305,6 +305,23 @@ fn processes_racing_on_the_first_directory() {
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
+/// Creates `$table` (an id, and a unique text `code`) for the backend `$kind`.
+macro_rules! key_table {
+    ($executor:expr, $kind:expr, $table:literal) => {{
+        let kind: common::Kind = $kind;
+        let create = format!(
+            "CREATE TABLE {} (id {}, code {} NOT NULL UNIQUE)",
+            $table,
+            kind.serial_pk(),
+            kind.varchar()
+        );
+        sqlx::raw_sql(sqlx::AssertSqlSafe(create))
+            .execute($executor)
+            .await
+            .unwrap();
+    }};
+}
+
 /// A key another connection is inserting (uncommitted) while the batch looks it up.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
 #[factory(table = "goc_race", get_or_create(code))]
@@ -325,16 +342,7 @@ macro_rules! race_on_a_repeated_key {
         async fn $name() {
             common::bounded_test(async {
                 let pool = $pool(stringify!($name)).await;
-                let kind = $kind;
-                let create = format!(
-                    "CREATE TABLE goc_race (id {}, code {} NOT NULL UNIQUE)",
-                    kind.serial_pk(),
-                    kind.varchar()
-                );
-                sqlx::raw_sql(sqlx::AssertSqlSafe(create))
-                    .execute(&pool)
-                    .await
-                    .unwrap();
+                key_table!(&pool, $kind, "goc_race");
                 let mut other = pool.begin().await.unwrap();
                 sqlx::query("INSERT INTO goc_race (code) VALUES ('k')")
                     .execute(&mut *other)
@@ -430,16 +438,7 @@ macro_rules! cancelled_repeating_batch {
         async fn $name() {
             common::bounded_test(async {
                 let pool = $pool(stringify!($name), 1).await;
-                let kind = $kind;
-                let create = format!(
-                    "CREATE TABLE goc_tags (id {}, code {} NOT NULL UNIQUE)",
-                    kind.serial_pk(),
-                    kind.varchar()
-                );
-                sqlx::raw_sql(sqlx::AssertSqlSafe(create))
-                    .execute(&pool)
-                    .await
-                    .unwrap();
+                key_table!(&pool, $kind, "goc_tags");
                 for k in 1..200 {
                     let finished = {
                         let _sequences = sqlx_factory::local_sequences();
@@ -659,16 +658,7 @@ macro_rules! concurrent_one_key {
         async fn $name() {
             common::bounded_test(async {
                 let pool = $pool(stringify!($name), 4).await;
-                let kind = $kind;
-                let create = format!(
-                    "CREATE TABLE goc_race (id {}, code {} NOT NULL UNIQUE)",
-                    kind.serial_pk(),
-                    kind.varchar()
-                );
-                sqlx::raw_sql(sqlx::AssertSqlSafe(create))
-                    .execute(&pool)
-                    .await
-                    .unwrap();
+                key_table!(&pool, $kind, "goc_race");
                 for round in 0..10 {
                     let code = format!("key-{round}");
                     let tasks: Vec<_> = (0..8)
