@@ -650,69 +650,6 @@ refused_at_every_row!(
     common::Kind::MariaDb
 );
 
-/// Eight tasks get or create one key through a pool at once, several times over: each time
-/// all get the one stored row, and exactly one of them created it.
-macro_rules! concurrent_one_key {
-    ($name:ident, $pool:path, $kind:expr) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $name() {
-            common::bounded_test(async {
-                let pool = $pool(stringify!($name), 4).await;
-                key_table!(&pool, $kind, "goc_race");
-                for round in 0..10 {
-                    let code = format!("key-{round}");
-                    let tasks: Vec<_> = (0..8)
-                        .map(|_| {
-                            let (pool, code) = (pool.clone(), code.clone());
-                            tokio::spawn(async move {
-                                Raced::factory()
-                                    .with_session(&pool)
-                                    .code(code)
-                                    .get_or_create()
-                                    .await
-                            })
-                        })
-                        .collect();
-                    let mut results = Vec::new();
-                    for task in tasks {
-                        let result = common::bounded(task).await.unwrap();
-                        results.push(result.unwrap_or_else(|e| panic!("round {round}: {e}")));
-                    }
-                    let sql = format!("SELECT id FROM goc_race WHERE code = '{code}'");
-                    let stored: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                        .fetch_all(&pool)
-                        .await
-                        .unwrap();
-                    assert_eq!(stored.len(), 1, "round {round}");
-                    assert!(
-                        results
-                            .iter()
-                            .all(|(r, _)| r.id == stored[0] && r.code == code),
-                        "round {round}: {results:?}"
-                    );
-                    let created = results.iter().filter(|(_, c)| *c).count();
-                    assert_eq!(created, 1, "round {round}: {results:?}");
-                }
-            })
-            .await;
-        }
-    };
-}
-
-#[cfg(feature = "postgres")]
-concurrent_one_key!(
-    concurrent_one_key_pool_postgres,
-    common::postgres_pool_of,
-    common::Kind::Postgres
-);
-
-#[cfg(feature = "mysql")]
-concurrent_one_key!(
-    concurrent_one_key_pool_mariadb,
-    common::mariadb_pool_of,
-    common::Kind::MariaDb
-);
-
 /// The repeating batch dropped after every number of polls inside the caller's transaction,
 /// which is then rolled back (as after any cancel): nothing stays, and the connection gets or
 /// creates the keys next with the right flags. (A borrowed MariaDB connection is not
@@ -767,3 +704,139 @@ async fn cancelled_repeating_batch_caller_transaction_postgres() {
     })
     .await;
 }
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "goc_owners", get_or_create(name))]
+struct Owner {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(default = "owner".to_string())]
+    name: String,
+}
+
+/// A key that holds its parent: the parent is got or created first.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "goc_pets", get_or_create(owner_id, name))]
+struct Pet {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(association = Owner)]
+    owner_id: i64,
+    #[factory(default = "pet".to_string())]
+    name: String,
+}
+
+/// The id of the one row `$sql` selects, seen through `$executor`.
+macro_rules! one_id {
+    ($executor:expr, $sql:expr) => {{
+        let sql: String = $sql;
+        let ids: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
+            .fetch_all($executor)
+            .await
+            .unwrap();
+        assert_eq!(ids.len(), 1, "{sql}: {ids:?}");
+        ids[0]
+    }};
+}
+
+/// Eight tasks run `op` at once; every one succeeds, and exactly one created its row.
+async fn all_at_once<T, F, Fut>(round: usize, op: F) -> Vec<T>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<(T, bool), sqlx_factory::Error>> + Send + 'static,
+    T: std::fmt::Debug + Send + 'static,
+{
+    let tasks: Vec<_> = (0..8).map(|_| tokio::spawn(op())).collect();
+    let mut results = Vec::new();
+    for task in tasks {
+        let result = common::bounded(task).await.unwrap();
+        results.push(result.unwrap_or_else(|e| panic!("round {round}: {e}")));
+    }
+    let created = results.iter().filter(|(_, c)| *c).count();
+    assert_eq!(created, 1, "round {round}: {results:?}");
+    results.into_iter().map(|(row, _)| row).collect()
+}
+
+/// [`all_at_once`] of `$model`'s get_or_create through `$pool` with `$setter($value)`.
+macro_rules! all_at_once {
+    ($round:expr, $pool:expr, $model:ident, $setter:ident, $value:expr) => {
+        all_at_once($round, || {
+            let (pool, value) = ($pool.clone(), $value.clone());
+            async move {
+                $model::factory()
+                    .with_session(&pool)
+                    .$setter(value)
+                    .get_or_create()
+                    .await
+            }
+        })
+        .await
+    };
+}
+
+/// Eight tasks get or create one key through a pool at once, and then one pet of one owner
+/// (a key that holds its parent), several times over: each time one row is stored, every
+/// task gets it, and exactly one task created it.
+macro_rules! concurrent_get_or_create {
+    ($name:ident, $pool:path, $kind:expr) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            common::bounded_test(async {
+                let pool = $pool(stringify!($name), 4).await;
+                key_table!(&pool, $kind, "goc_race");
+                let kind: common::Kind = $kind;
+                let create = format!(
+                    "CREATE TABLE goc_owners (id {pk}, name {text} NOT NULL UNIQUE); \
+                     CREATE TABLE goc_pets (id {pk}, \
+                     owner_id BIGINT NOT NULL REFERENCES goc_owners (id), \
+                     name {text} NOT NULL, UNIQUE (owner_id, name))",
+                    pk = kind.serial_pk(),
+                    text = kind.varchar()
+                );
+                sqlx::raw_sql(sqlx::AssertSqlSafe(create))
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+                for round in 0..5 {
+                    let code = format!("key-{round}");
+                    let rows = all_at_once!(round, pool, Raced, code, code);
+                    let stored = one_id!(
+                        &pool,
+                        format!("SELECT id FROM goc_race WHERE code = '{code}'")
+                    );
+                    assert!(
+                        rows.iter().all(|r| r.id == stored && r.code == code),
+                        "{rows:?}"
+                    );
+
+                    let name = format!("pet-{round}");
+                    let pets = all_at_once!(round, pool, Pet, name, name);
+                    let owner = one_id!(&pool, "SELECT id FROM goc_owners".to_string());
+                    let stored = one_id!(
+                        &pool,
+                        format!("SELECT id FROM goc_pets WHERE name = '{name}'")
+                    );
+                    assert!(
+                        pets.iter().all(|p| p.id == stored && p.owner_id == owner),
+                        "round {round}: {pets:?}"
+                    );
+                }
+            })
+            .await;
+        }
+    };
+}
+
+#[cfg(feature = "postgres")]
+concurrent_get_or_create!(
+    concurrent_get_or_create_pool_postgres,
+    common::postgres_pool_of,
+    common::Kind::Postgres
+);
+
+#[cfg(feature = "mysql")]
+concurrent_get_or_create!(
+    concurrent_get_or_create_pool_mariadb,
+    common::mariadb_pool_of,
+    common::Kind::MariaDb
+);
