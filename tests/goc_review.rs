@@ -216,8 +216,9 @@ fn child_numbers(tmp: &Path) -> Vec<u64> {
         .unwrap();
     assert!(
         output.status.success(),
-        "the child failed: {}",
-        String::from_utf8_lossy(&output.stdout)
+        "the child failed: {}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
     );
     child::printed(&output, "NUMBERS ")
         .split(',')
