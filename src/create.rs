@@ -1221,7 +1221,9 @@ async fn get_or_create<DB: Backend, M: Insert<DB>>(
     let read_back = if repeats.is_empty() {
         Vec::new()
     } else {
-        select_by_keys::<DB, M>(conn, &repeats, budget, false)
+        // After a lost race the key's row is another transaction's: a snapshot taken at the
+        // lookup (MariaDB's REPEATABLE READ) does not see it, the latest committed rows do.
+        select_by_keys::<DB, M>(conn, &repeats, budget, raced)
             .await
             .map_err(error)?
     };

@@ -118,7 +118,7 @@ impl Stream {
         self.tasks += 1;
         Stream::new(
             mix(self.key ^ mix(self.tasks ^ 0x7A5C_7A5C)),
-            self.local.clone(),
+            in_force(self.local.as_ref()),
             self.drew.clone(),
         )
     }
@@ -264,8 +264,28 @@ impl<F: Future> Future for Inherited<F> {
     }
 }
 
-/// The sequence counters of a [`local_sequences`] scope: the last number per table.
-type Local = Arc<Mutex<ByTable<u64>>>;
+/// A [`local_sequences`] scope: the last number per table, whether its guard was dropped, and
+/// the scope it was opened in. A stream (or a draw) may still hold a scope whose guard was
+/// dropped elsewhere (in another task, or before a scope opened inside it): [`in_force`] skips
+/// it, so a dropped guard ends its scope wherever the guard went and in whatever order.
+struct LocalScope {
+    counters: Mutex<ByTable<u64>>,
+    ended: AtomicBool,
+    outer: Option<Local>,
+}
+
+type Local = Arc<LocalScope>;
+
+/// The innermost scope of `local`'s chain whose guard still lives.
+fn in_force(mut local: Option<&Local>) -> Option<Local> {
+    while let Some(scope) = local {
+        if !scope.ended.load(Ordering::Acquire) {
+            return Some(scope.clone());
+        }
+        local = scope.outer.as_ref();
+    }
+    None
+}
 
 /// Restarts every sequence at 1, per table, for the test (thread) or task that calls it, until
 /// the guard is dropped: for a test that owns its database, such as a `#[sqlx::test]`, so
@@ -294,9 +314,17 @@ type Local = Arc<Mutex<ByTable<u64>>>;
 /// assert_eq!(users[1].email, "user2@example.com");
 /// ```
 pub fn local_sequences() -> LocalSequences {
-    let fresh = Arc::new(Mutex::new(ByTable::new()));
+    let scope = with_stream(|s| {
+        let fresh = Arc::new(LocalScope {
+            counters: Mutex::new(ByTable::new()),
+            ended: AtomicBool::new(false),
+            outer: in_force(s.local.as_ref()),
+        });
+        s.local = Some(fresh.clone());
+        fresh
+    });
     LocalSequences {
-        previous: with_stream(|s| s.local.replace(fresh)),
+        scope,
         _thread: PhantomData,
     }
 }
@@ -304,15 +332,17 @@ pub fn local_sequences() -> LocalSequences {
 /// The guard of a [`local_sequences`] scope: sequences count from 1 while it lives.
 #[must_use = "the sequences are local only while the guard lives: `let _sequences = local_sequences();`"]
 pub struct LocalSequences {
-    previous: Option<Local>,
+    scope: Local,
     /// It applies to the thread or task that made it, so it stays there.
     _thread: PhantomData<*const ()>,
 }
 
 impl Drop for LocalSequences {
     fn drop(&mut self) {
-        let previous = self.previous.take();
-        with_stream(|s| s.local = previous);
+        self.scope.ended.store(true, Ordering::Release);
+        // Dropped where it was made: the stream forgets the ended scopes now. Elsewhere, the
+        // stream that holds it skips it when it draws.
+        with_stream(|s| s.local = in_force(s.local.as_ref()));
     }
 }
 
@@ -396,7 +426,7 @@ pub fn draw(seed: Option<u64>) -> Draw {
             note_use();
             let (seed, local) = with_stream(|s| {
                 s.drew.store(true, Ordering::Relaxed);
-                (s.next_seed(), s.local.clone())
+                (s.next_seed(), in_force(s.local.as_ref()))
             });
             Draw {
                 rng: FactoryRng::seed_from_u64(seed),
@@ -424,7 +454,10 @@ pub fn next_sequence(draw: &mut Draw, table: &'static str) -> u64 {
             *base
         }
         (None, Some(local)) => {
-            let mut local = local.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut local = local
+                .counters
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             let (_, last) = local.get(table, || 0);
             *last += 1;
             *last
@@ -609,11 +642,25 @@ mod counter_file {
         Err(io::Error::other("the counter file kept being replaced"))
     }
 
+    /// The last number the file holds: 0 when empty (just made). Content the counter never
+    /// writes (not a number, or one past the shared range) says nothing of the numbers handed
+    /// out before, so taking it as 0 could hand them out again: it is an error, and the
+    /// process numbers the table with its own numbers instead.
     fn read(mut file: &File) -> io::Result<u64> {
         let mut text = String::new();
         file.rewind()?;
         file.read_to_string(&mut text)?;
-        Ok(text.trim().parse().unwrap_or(0))
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(0);
+        }
+        match text.parse::<u64>() {
+            Ok(last) if last < SHARED_END => Ok(last),
+            _ => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the counter file holds no number the counter wrote",
+            )),
+        }
     }
 
     fn write(mut file: &File, last: u64) -> io::Result<()> {
