@@ -60,8 +60,7 @@ const GET_OR_CREATE_WITH_ASSOCIATION_KEY: bool = true;
 /// `get_or_create` batches from concurrent tasks on one pool. A single row, or a batch all of
 /// whose new keys another task inserted meanwhile, returns the stored rows; a batch that lost
 /// the race for some of its keys only still fails with the UNIQUE violation (its rows' values
-/// were spent on the failed INSERT), and on MariaDB a batch that repeats a key can fail to
-/// read that key back. Both are open.
+/// were spent on the failed INSERT): open.
 const CONCURRENT_GET_OR_CREATE: bool = false;
 
 /// Reusing a bare PostgreSQL connection after a cancel (otherwise it is closed, the idiom
