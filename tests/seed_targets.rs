@@ -64,37 +64,45 @@ where
     );
 }
 
+/// `returning_keys()` of `$keys` rows of `$parent`, which must be the stored rows' keys; then
+/// `$parents` more with two `$child`ren each. Returns (children, children pointing nowhere).
+macro_rules! keys_then_children {
+    ($tx:ident, $parent:ident, $keys:expr, $child:ident, $parents:expr) => {{
+        let mut keys: Vec<i64> = $parent::factory()
+            .with_session(&mut $tx)
+            .insert_many($keys)
+            .returning_keys()
+            .await
+            .unwrap();
+        keys.sort_unstable();
+        let stored: Vec<i64> = sqlx::query_scalar("SELECT id FROM owners ORDER BY id")
+            .fetch_all(&mut *$tx)
+            .await
+            .unwrap();
+        assert_eq!(keys, stored, "the keys handed on are the stored rows' keys");
+        $parent::factory()
+            .with_session(&mut $tx)
+            .insert_many($parents)
+            .with_children(2, $child::factory())
+            .await
+            .unwrap();
+        let counts: (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COUNT(*) - COUNT(o.id) FROM pets p LEFT JOIN owners o ON o.id = p.owner_id",
+        )
+        .fetch_one(&mut *$tx)
+        .await
+        .unwrap();
+        counts
+    }};
+}
+
 on_every_backend! {
     /// Rows that bring their own key: `returning_keys()` hands on exactly their keys, and
     /// `with_children(2, ..)` makes two children for each, all pointing at stored owners.
     async fn rows_with_their_own_keys(conn, kind) {
         owners_and_pets(conn, kind).await;
         let mut tx = conn.begin().await.unwrap();
-        let mut keys: Vec<i64> = NumberedOwner::factory()
-            .with_session(&mut tx)
-            .insert_many(3)
-            .returning_keys()
-            .await
-            .unwrap();
-        keys.sort_unstable();
-        let stored: Vec<i64> = sqlx::query_scalar("SELECT id FROM owners ORDER BY id")
-            .fetch_all(&mut *tx)
-            .await
-            .unwrap();
-        assert_eq!(keys, stored, "the keys handed on are the stored rows' keys");
-
-        NumberedOwner::factory()
-            .with_session(&mut tx)
-            .insert_many(3)
-            .with_children(2, NumberedPet::factory())
-            .await
-            .unwrap();
-        let (pets, orphans): (i64, i64) = sqlx::query_as(
-            "SELECT COUNT(*), COUNT(*) - COUNT(o.id) FROM pets p LEFT JOIN owners o ON o.id = p.owner_id",
-        )
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap();
+        let (pets, orphans) = keys_then_children!(tx, NumberedOwner, 3, NumberedPet, 3);
         assert_eq!((pets, orphans), (6, 0), "two children per owner, none pointing nowhere");
         tx.rollback().await.unwrap();
     }
@@ -119,31 +127,12 @@ mod postgres {
                    FOR EACH ROW EXECUTE FUNCTION number_owner()"
             );
             let mut tx = conn.begin().await.unwrap();
-            let mut keys: Vec<i64> = Owner::factory()
-                .with_session(&mut tx)
-                .insert_many(50)
-                .returning_keys()
-                .await
-                .unwrap();
-            keys.sort_unstable();
-            let stored: Vec<i64> = sqlx::query_scalar("SELECT id FROM owners ORDER BY id")
-                .fetch_all(&mut *tx)
-                .await
-                .unwrap();
-            assert_eq!(keys, stored, "the keys handed on are the stored rows' keys");
-            Owner::factory()
-                .with_session(&mut tx)
-                .insert_many(5)
-                .with_children(2, Pet::factory())
-                .await
-                .unwrap();
-            let orphans: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM pets p LEFT JOIN owners o ON o.id = p.owner_id WHERE o.id IS NULL",
-            )
-            .fetch_one(&mut *tx)
-            .await
-            .unwrap();
-            assert_eq!(orphans, 0);
+            let (pets, orphans) = keys_then_children!(tx, Owner, 50, Pet, 5);
+            assert_eq!(
+                (pets, orphans),
+                (10, 0),
+                "two children per owner, none pointing nowhere"
+            );
             tx.rollback().await.unwrap();
         })
         .await
