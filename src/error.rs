@@ -1,5 +1,6 @@
 //! The one error type of the crate.
 
+use std::any::Any;
 use std::error::Error as _;
 use std::fmt;
 
@@ -511,4 +512,52 @@ impl Error {
         }
         self.source.downcast_ref()
     }
+}
+
+/// A panic of user code inside an open `COPY`, carried as the seed's error until its savepoint or
+/// transaction is rolled back, then resumed: inside the caller's transaction PostgreSQL
+/// refuses every statement after the failed `COPY` until that rollback, so resuming it
+/// earlier would leave the caller a transaction that can only be rolled back.
+pub(crate) struct HeldPanic(std::sync::Mutex<Option<Box<dyn Any + Send>>>);
+
+impl HeldPanic {
+    /// Holds `panic`.
+    pub(crate) fn new(panic: Box<dyn Any + Send>) -> Self {
+        HeldPanic(std::sync::Mutex::new(Some(panic)))
+    }
+}
+
+impl std::fmt::Debug for HeldPanic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HeldPanic")
+    }
+}
+
+impl std::fmt::Display for HeldPanic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("user code panicked while the rows were drawn or encoded")
+    }
+}
+
+impl std::error::Error for HeldPanic {}
+
+/// The panic [`HeldPanic`] carries in `error` or its sources, if any (a child seed's error
+/// reaches the seed's end inside its parent's).
+pub(crate) fn held_panic(error: &Error) -> Option<Box<dyn Any + Send>> {
+    let mut at: Option<&(dyn std::error::Error + 'static)> = Some(error.inner());
+    while let Some(e) = at {
+        if let Some(held) = e.downcast_ref::<HeldPanic>() {
+            return held.0.lock().ok()?.take();
+        }
+        at = match e.downcast_ref::<Error>() {
+            Some(error) => Some(error.inner()),
+            None => e.source(),
+        };
+    }
+    None
+}
+
+/// `a::b::Name` → `Name`: a type as the user wrote it in their code.
+pub(crate) fn short_name(path: &str) -> &str {
+    path.rsplit("::").next().unwrap_or(path)
 }

@@ -1,6 +1,5 @@
-//! The future type and the one combinator shared by the backend, model and insert modules:
-//! below all of them, so none imports another for them.
-
+//! The future type and the combinators every layer shares: boxing, overlapping a statement
+//! with drawing the next rows, and yielding between chunks.
 use std::future::Future;
 use std::pin::{Pin, pin};
 use std::task::Poll;
@@ -36,4 +35,19 @@ where
         Ok(other) => Ok((done, other)),
         Err(panic) => std::panic::resume_unwind(panic),
     }
+}
+/// Gives the runtime a turn between chunks: a long seed is then cancellable (a `timeout`
+/// fires) and shares its thread, even when every write completes without waiting.
+pub(crate) async fn yield_now() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await;
 }

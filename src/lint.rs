@@ -5,7 +5,7 @@ use std::fmt;
 
 use sqlx::Database;
 
-use crate::backend::Backend;
+use crate::db::Backend;
 use crate::error::Error;
 use crate::future::BoxFuture;
 use crate::scope::Scope;

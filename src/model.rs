@@ -4,13 +4,13 @@
 use sqlx::error::BoxDynError;
 use sqlx::{Database, FromRow};
 
-use crate::backend::Backend;
-use crate::bulk::ArgSink;
+use crate::column::{Column, ColumnSet};
 use crate::cycle::Reach;
+use crate::db::sql::SqlCache;
+use crate::db::{ArgSink, Backend};
 use crate::error::{Error, Operation};
 use crate::future::BoxFuture;
-use crate::session::SessionArg;
-use crate::sql::{Column, ColumnSet, SqlCache};
+use crate::seed::Draw;
 
 /// A struct with `#[derive(Factory)]`: the facts about its table, the same on every backend.
 pub trait Model: Sized + Send + Sync + Unpin + 'static {
@@ -250,83 +250,16 @@ pub trait RowSource<M>: Send + Sync {
     }
 }
 
-/// A model that code generic over the backend (or over the model) can create with its default
-/// values: `M::create(&mut tx)` is `M::factory().with_session(&mut tx).create()`.
-///
-/// `create()` on a factory has one bound per field (so a type the backend cannot store is one
-/// error naming the field), which a function generic over `DB` could not write. This trait is
-/// the one bound to write instead; the derive implements it for every model without
-/// `required` fields (those have no default row), for each backend that stores all its fields.
-///
-/// ```
-/// use sqlx_factory::{Backend, Creatable, Factory};
-///
-/// #[derive(Debug, sqlx::FromRow, Factory)]
-/// #[factory(table = "users")]
-/// struct User {
-///     #[factory(primary_key)]
-///     id: i64,
-///     name: String,
-/// }
-///
-/// /// One helper for every backend and every model.
-/// async fn make<DB: Backend, M: Creatable<DB>>(
-///     tx: &mut sqlx::Transaction<'_, DB>,
-///     n: usize,
-/// ) -> Result<Vec<M>, sqlx_factory::Error> {
-///     M::create_batch(tx, n).await
-/// }
-/// ```
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be created with its default values on `{DB}`",
-    label = "`{Self}` is not `Creatable<{DB}>`",
-    note = "the derive implements `Creatable<DB>` for models without `required` fields (those have no default row), for each backend that stores every field"
-)]
-pub trait Creatable<DB: Backend>: Sized {
-    /// Inserts one row with the factory's default values, as `create()` does, on what
-    /// `with_session` takes (a `&mut` transaction or connection, or a pool).
-    fn create<'c, A>(session: A) -> BoxFuture<'c, Result<Self, Error>>
-    where
-        A: SessionArg<'c, Database = DB>;
-
-    /// Inserts `n` rows with the factory's default values, as `create_batch(n)` does.
-    fn create_batch<'c, A>(session: A, n: usize) -> BoxFuture<'c, Result<Vec<Self>, Error>>
-    where
-        A: SessionArg<'c, Database = DB>;
-}
-
-/// A model without `required` fields or `back_reference` associations: its default factory
-/// draws complete rows unbound, so [`Creatable`] is one blanket impl here over `Insert<DB>`
-/// instead of an impl per model with one bound per field (callgrind: about 2 M instructions
-/// per model on every rebuild of the model crate). The derive implements this for such models;
-/// a model with a `back_reference` (whose rows need the bound session's step) keeps a
-/// generated `Creatable` impl.
-pub trait DefaultRows: Model {
-    /// `Model::factory()`'s type.
-    type Unbound: RowSource<Self> + crate::bulk::ChunkSource<Self> + Default + 'static;
-}
-
-// `create()` and `create_batch(n)` of a fresh factory bound to `session`, which for these
-// models are exactly these calls (no seed, hooks or savepoint; no deferred parent step).
-// `Insert<DB>` carries the per-column `Encode + Type` bounds and `FromRow`, what `create()`'s
-// per-field bounds check (in our words) for a concrete backend.
-#[diagnostic::do_not_recommend]
-impl<DB: Backend, M: Insert<DB> + DefaultRows> Creatable<DB> for M {
-    fn create<'c, A>(session: A) -> BoxFuture<'c, Result<Self, Error>>
-    where
-        A: SessionArg<'c, Database = DB>,
-    {
-        let rows = M::Unbound::default().rows(1, None);
-        let state = crate::state::FactoryState::new().bind(session.bind());
-        std::future::IntoFuture::into_future(crate::create::Create::new(state, rows))
-    }
-
-    fn create_batch<'c, A>(session: A, n: usize) -> BoxFuture<'c, Result<Vec<Self>, Error>>
-    where
-        A: SessionArg<'c, Database = DB>,
-    {
-        let state = crate::state::FactoryState::new().bind(session.bind());
-        let source = Box::new(M::Unbound::default());
-        std::future::IntoFuture::into_future(crate::create::CreateBatch::lazy(state, source, n))
+/// An unbound factory that draws rows chunk by chunk from one generator: what `insert_many`
+/// keeps of the factory once its session is taken out. Implemented by the derive.
+pub trait ChunkSource<M: Model>: Send {
+    /// The next `n` rows of the stream `draw`.
+    fn draw_chunk(&mut self, n: usize, draw: &mut Draw, seed: Option<u64>) -> Rows<M>;
+    /// The seed set with `.seed(..)`, if any.
+    fn seed(&self) -> Option<u64>;
+    /// Whether a parent factory it customises (at any depth) has a seed of its own (see
+    /// [`RowSource::seeded`]).
+    fn parents_seeded(&self) -> bool {
+        false
     }
 }

@@ -14,28 +14,31 @@ pub use ::std::boxed::Box;
 pub use ::std::sync::Arc;
 pub use ::std::vec::Vec;
 
-pub use crate::back::{Back, BackKey, BackSet, Deferred, DeferredFn, deferred_fn};
-pub use crate::backend::Backend;
-pub use crate::bulk::{ArgSink, Args, ChunkSource, InsertMany};
 pub use crate::check::{
-    CheckBackend, CheckColumn, CheckFields, CheckModel, Checkable, ColumnFns, FieldFacts, Fill,
-    Measure, MeasureKnown, MeasureOther, ParentTable, check_model, column, json_column,
-    sample_seed,
+    CheckColumn, CheckFields, CheckModel, Checkable, ColumnFns, FieldFacts, Fill, MeasureKnown,
+    MeasureOther, ParentTable, check_model, column, json_column, sample_seed,
 };
-pub use crate::create::{
-    Create, CreateBatch, GetOrCreate, GetOrCreateBatch, InsertParent, ParentKey, Pending, State,
-};
+pub use crate::column::{Column, ColumnSet};
 pub use crate::cycle::{Parent, Reach, cycle_error, on_cycle};
 pub use crate::dates::DateValue;
+pub use crate::db::{ArgSink, Args, Backend, ColumnOf};
+pub use crate::db::{CheckBackend, Measure};
 pub use crate::error::{Error, Operation};
 pub use crate::future::BoxFuture;
+pub use crate::insert::{Back, BackKey, BackSet, Deferred, DeferredFn, deferred_fn};
+pub use crate::insert::{InsertParent, ParentKey};
+pub use crate::insert_many::InsertMany;
 pub use crate::lint::lint;
-pub use crate::model::{Association, Creatable, DefaultRows, Insert, Model, RowSource, Rows};
+pub use crate::model::{Association, ChunkSource, Insert, Model, RowSource, Rows};
+pub use crate::pending::{
+    Creatable, Create, CreateBatch, DefaultRows, GetOrCreate, GetOrCreateBatch, State,
+};
 pub use crate::probe::{
     ByLength, BySize, DebugKey, EncodedOn, LengthOn, NonNullKey, NullableKey, OpaqueKey, Probe,
 };
 pub use crate::reference::reference_hash;
 pub use crate::seed::{Draw, child_seed, draw, next_sequence, next_stub};
+pub use crate::state::Pending;
 pub use ::std::string::String;
 
 /// A `get_or_create` key's columns and values as one text: `a = 1, b = "x"`.
@@ -46,10 +49,10 @@ pub fn key_text(parts: &[(&str, String)]) -> String {
         .collect();
     parts.join(", ")
 }
+pub use crate::db::sql::SqlCache;
 pub use crate::session::{
     BindSession, Bound, Cloneable, IntoSession, NoSession, Session, SessionArg, Unbound,
 };
-pub use crate::sql::{Column, ColumnSet, SqlCache};
 pub use crate::state::{AfterBuild, AfterCreate, FactoryState};
 pub use crate::values::{DecimalValue, Integer, elements, integer_within, optional};
 
@@ -60,35 +63,6 @@ use crate::create::{Hook, Related};
 
 /// What an `after_create` hook returns: any error converts with `?`.
 pub type HookResult = Result<(), BoxDynError>;
-
-/// A field type the backend `DB` can store (`Encode + Type`), named in our words when it
-/// cannot. No supertraits: a where-clause on it is reported as itself, not as `Encode` and
-/// `Type` separately.
-#[diagnostic::on_unimplemented(
-    message = "a field of type `{Self}` cannot be stored in a `{DB}` column",
-    label = "`{Self}` has no `sqlx::Encode` and `sqlx::Type` for `{DB}`",
-    note = "create this model on a backend that stores `{Self}`, or change the field's type"
-)]
-pub trait ColumnOf<DB: sqlx::Database> {
-    /// Binds this value as the next parameter (or the next field of a `COPY` row).
-    fn bind<A: ArgSink<DB>>(self, args: &mut A) -> Result<(), BoxDynError>;
-    /// Its encoded length where the backend measures values ([`Backend::MEASURES_VALUES`]).
-    fn encoded_len(&self) -> usize;
-}
-
-#[diagnostic::do_not_recommend]
-impl<DB: Backend, T> ColumnOf<DB> for T
-where
-    T: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-{
-    fn bind<A: ArgSink<DB>>(self, args: &mut A) -> Result<(), BoxDynError> {
-        args.add(self)
-    }
-
-    fn encoded_len(&self) -> usize {
-        DB::encoded_len(self)
-    }
-}
 
 /// The session state `Self` can store the field `F` of type `T`: checked per field where
 /// `create()` is called, so that a type the bound backend lacks is one error naming the field

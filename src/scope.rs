@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use sqlx::Database;
 use sqlx_core::transaction::TransactionManager;
 
-use crate::backend::Backend;
+use crate::db::Backend;
 use crate::error::{Error, Kept};
 use crate::session::Bound;
 

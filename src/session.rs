@@ -6,7 +6,7 @@ use std::fmt;
 use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool, Transaction};
 
-use crate::backend::Backend;
+use crate::db::Backend;
 
 /// The state of a factory with no database session: it can `build`, not `create`.
 ///

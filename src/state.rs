@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use sqlx::error::BoxDynError;
 
-use crate::backend::Backend;
+use crate::db::Backend;
+use crate::error::Error;
 use crate::future::BoxFuture;
 use crate::session::{Bound, Cloneable, NoSession};
 
@@ -159,4 +160,38 @@ impl<S, M> FactoryState<S, M> {
     pub fn after_build_hooks(&self) -> &[AfterBuild<M>] {
         &self.after_build
     }
+}
+
+/// The futures `create()` / `create_batch()` resolve to in each state.
+///
+/// Implemented for every state and every model, with no further bound, so that `.await` on
+/// the result of a `create()` the compiler rejected adds no second error to the first.
+pub trait Pending<M> {
+    /// The future of one insert.
+    type Create: Future<Output = Result<M, Error>>;
+    /// The future of a batch insert.
+    type CreateBatch: Future<Output = Result<Vec<M>, Error>>;
+    /// The future of a seed (`insert_many`).
+    type InsertMany: Future<Output = Result<u64, Error>>;
+    /// The future of a `get_or_create()`: the row, and whether it was inserted.
+    type GetOrCreate: Future<Output = Result<(M, bool), Error>>;
+    /// The future of a `get_or_create_batch(n)`: each row, and whether it was inserted.
+    type GetOrCreateBatch: Future<Output = Result<Vec<(M, bool)>, Error>>;
+}
+
+/// Never awaited: `create` requires [`Session`], which [`NoSession`] does not implement.
+impl<M> Pending<M> for NoSession {
+    type Create = std::future::Pending<Result<M, Error>>;
+    type CreateBatch = std::future::Pending<Result<Vec<M>, Error>>;
+    type InsertMany = std::future::Pending<Result<u64, Error>>;
+    type GetOrCreate = std::future::Pending<Result<(M, bool), Error>>;
+    type GetOrCreateBatch = std::future::Pending<Result<Vec<(M, bool)>, Error>>;
+}
+
+impl<'c, DB: Backend, M> Pending<M> for Bound<'c, DB> {
+    type Create = BoxFuture<'c, Result<M, Error>>;
+    type CreateBatch = BoxFuture<'c, Result<Vec<M>, Error>>;
+    type InsertMany = BoxFuture<'c, Result<u64, Error>>;
+    type GetOrCreate = BoxFuture<'c, Result<(M, bool), Error>>;
+    type GetOrCreateBatch = BoxFuture<'c, Result<Vec<(M, bool)>, Error>>;
 }

@@ -1,5 +1,5 @@
 //! The plain `create()` (one row, no parent, lookup, hook or savepoint: `create_plain` in
-//! src/create.rs), which has a small future of its own, so every promise the general path
+//! src/create/mod.rs), which has a small future of its own, so every promise the general path
 //! keeps is checked again here: cancellation at every poll, panics, encode and decode
 //! failures, NULL read back, renamed, generated and transient fields, transaction vs bare
 //! connection vs pool, a `tracing` subscriber, and a row over 1 MiB (which leaves the fast

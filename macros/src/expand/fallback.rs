@@ -1,6 +1,10 @@
 //! The stub emitted after a derive error (thiserror's `fallback.rs`).
 
-use super::*;
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use syn::{DeriveInput, Ident};
+
+use crate::ast::{Input, UnrawString};
 
 /// The errors, plus a stub factory with every method the real one would have (thiserror's
 /// `fallback.rs`), so that the user's other uses of it (`Model::factory()`, a trait `impl`,

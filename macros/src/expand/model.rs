@@ -16,7 +16,7 @@ impl<'a> Expander<'a> {
         let parent_types = self.associations().map(|f| {
             let source = row_source(f);
             if f.is_deferred() {
-                // With the step `create()` made for the bound backend (see `back.rs`).
+                // With the step `create()` made for the bound backend (see `src/insert/back.rs`).
                 quote!(#private::Option<(#source, #private::Box<dyn #private::core::any::Any + #private::core::marker::Send>)>)
             } else {
                 quote!(#private::Option<#source>)

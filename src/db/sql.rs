@@ -2,60 +2,8 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::backend::Backend;
-use crate::model::Model;
-
-/// A column the factory can insert.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Column {
-    /// The column's name in the table.
-    pub name: &'static str,
-    /// The name the model's `FromRow` reads it by; RETURNING aliases the column to it when the
-    /// two differ (`#[factory(column = "..")]` without `#[sqlx(rename)]`).
-    pub from_row_name: &'static str,
-    /// The database fills it (`primary_key`, `generated`): sent only when a value is given.
-    pub db_filled: bool,
-}
-
-/// Which database-filled columns an INSERT sends anyway: bit `k` stands for the `k`-th column
-/// whose [`Column::db_filled`] is set. Every other column is always sent.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ColumnSet(u64);
-
-impl ColumnSet {
-    /// The most database-filled columns one model may have.
-    pub const MAX_DB_FILLED: usize = 64;
-
-    /// Marks the `k`-th database-filled column as sent.
-    pub fn with(self, k: usize, sent: bool) -> Self {
-        ColumnSet(self.0 | (u64::from(sent) << k))
-    }
-
-    /// Whether the `k`-th database-filled column is sent.
-    pub fn contains(self, k: usize) -> bool {
-        self.0 & (1 << k) != 0
-    }
-}
-
-/// Iterates the columns an INSERT with `set` sends.
-pub(crate) fn sent_columns(
-    columns: &'static [Column],
-    set: ColumnSet,
-) -> impl Iterator<Item = &'static str> {
-    let mut db_filled = 0;
-    columns.iter().filter_map(move |column| {
-        if !column.db_filled {
-            return Some(column.name);
-        }
-        db_filled += 1;
-        set.contains(db_filled - 1).then_some(column.name)
-    })
-}
-
-/// How many values one row binds.
-pub(crate) fn binds_per_row(columns: &'static [Column], set: ColumnSet) -> usize {
-    sent_columns(columns, set).count()
-}
+use super::backend::Backend;
+use crate::column::{Column, ColumnSet, binds_per_row, sent_columns};
 
 /// Appends a table name, quoting each part of a schema-qualified name (`app.users`).
 fn push_table<DB: Backend>(sql: &mut String, table: &str) {
@@ -278,6 +226,9 @@ pub struct SqlCache {
     entries: Mutex<Vec<(CacheKey, Arc<str>)>>,
 }
 
+/// A model's table and its columns: what the INSERT texts are built from.
+pub(crate) type Table = (&'static str, &'static [Column]);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct CacheKey {
     backend: &'static str,
@@ -306,33 +257,41 @@ impl SqlCache {
     }
 
     /// The INSERT text for `rows` rows of `M` with `set` on `DB`, built on first use.
-    pub(crate) fn insert_sql<DB: Backend, M: Model>(
+    pub(crate) fn insert_sql<DB: Backend>(
         &self,
+        table: Table,
         set: ColumnSet,
         rows: usize,
     ) -> Arc<str> {
-        self.get::<DB, M>(set, rows, Returning::All)
+        self.get::<DB>(table, set, rows, Returning::All)
     }
 
     /// The seeding INSERT text (no `RETURNING`) for `rows` rows: one text per chunk size, so
     /// every full chunk reuses the connection's prepared statement.
-    pub(crate) fn seed_sql<DB: Backend, M: Model>(&self, set: ColumnSet, rows: usize) -> Arc<str> {
-        self.get::<DB, M>(set, rows, Returning::Nothing)
+    pub(crate) fn seed_sql<DB: Backend>(
+        &self,
+        table: Table,
+        set: ColumnSet,
+        rows: usize,
+    ) -> Arc<str> {
+        self.get::<DB>(table, set, rows, Returning::Nothing)
     }
 
     /// The seeding INSERT text returning the key column alone: parents whose children need
     /// their keys, nothing else read back.
-    pub(crate) fn seed_key_sql<DB: Backend, M: Model>(
+    pub(crate) fn seed_key_sql<DB: Backend>(
         &self,
+        table: Table,
         set: ColumnSet,
         rows: usize,
         key: &'static str,
     ) -> Arc<str> {
-        self.get::<DB, M>(set, rows, Returning::Key(key))
+        self.get::<DB>(table, set, rows, Returning::Key(key))
     }
 
-    fn get<DB: Backend, M: Model>(
+    fn get<DB: Backend>(
         &self,
+        (table, columns): Table,
         set: ColumnSet,
         rows: usize,
         returning: Returning,
@@ -349,10 +308,10 @@ impl SqlCache {
             return Arc::clone(sql);
         }
         let sql: Arc<str> = match returning {
-            Returning::All => insert_sql::<DB>(M::TABLE, M::COLUMNS, set, rows),
-            Returning::Nothing => insert_values_sql::<DB>(M::TABLE, M::COLUMNS, set, rows),
+            Returning::All => insert_sql::<DB>(table, columns, set, rows),
+            Returning::Nothing => insert_values_sql::<DB>(table, columns, set, rows),
             Returning::Key(key) => {
-                let mut sql = insert_values_sql::<DB>(M::TABLE, M::COLUMNS, set, rows);
+                let mut sql = insert_values_sql::<DB>(table, columns, set, rows);
                 sql.push_str(" RETURNING ");
                 DB::push_ident(&mut sql, key);
                 sql

@@ -12,11 +12,9 @@ use std::sync::Arc;
 
 use sqlx::Database;
 
-use crate::__private::ColumnOf;
-use crate::backend::Backend;
-use crate::bulk::Args;
-use crate::create::InsertParent;
-use crate::error::{Error, Operation, Step};
+use super::parents::InsertParent;
+use crate::db::{Args, Backend, ColumnOf};
+use crate::error::{Error, Operation, Step, short_name};
 use crate::future::BoxFuture;
 use crate::model::{Association, Model, RowSource, Rows};
 use crate::session::{Bound, NoSession};
@@ -148,9 +146,13 @@ where
             )
         };
         for (rows, parents) in rows.chunks(chunk).zip(created.chunks(chunk)) {
-            let sql: Arc<str> =
-                crate::sql::update_sql::<DB>(M::TABLE, back.column, back.key_column, rows.len())
-                    .into();
+            let sql: Arc<str> = crate::db::sql::update_sql::<DB>(
+                M::TABLE,
+                back.column,
+                back.key_column,
+                rows.len(),
+            )
+            .into();
             let mut args = DB::Arguments::default();
             let sink = &mut Args::<DB>(&mut args);
             for (row, parent) in rows.iter().zip(parents) {
@@ -205,11 +207,6 @@ pub trait BackKey<const NAME: u64, Q> {
     fn set_back(&mut self, value: Self::Value);
     /// The value the field holds (`None` for NULL).
     fn back_key(&mut self) -> Option<&Self::Value>;
-}
-
-/// `a::b::Name` → `Name`.
-pub(crate) fn short_name(path: &'static str) -> &'static str {
-    path.rsplit("::").next().unwrap_or(path)
 }
 
 /// The parent rows of a `back_reference`, drawn from the parent factory, with their field

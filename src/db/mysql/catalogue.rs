@@ -4,7 +4,9 @@
 use sqlx::mysql::{MySqlConnection, MySqlTypeInfo};
 use sqlx::{Column, Encode, Executor, MySql, Row, Statement};
 
-use super::{CheckBackend, ColumnFacts, Constraint, numeric};
+use crate::db::catalogue::{
+    CheckBackend, ColumnFacts, Constraint, column_types_method, numeric, texts_method,
+};
 use crate::future::BoxFuture;
 
 /// One row per column of table `?` in schema `?` (the connection's database when NULL).
@@ -134,7 +136,7 @@ impl CheckBackend for MySql {
                     triggers
                         .iter()
                         .flat_map(|t| t.split('\0'))
-                        .any(|body| super::assigns_new(body, &name, '`'))
+                        .any(|body| crate::db::catalogue::assigns_new(body, &name, '`'))
                         .then(|| "a BEFORE INSERT trigger".to_owned())
                 });
                 let checks: Option<String> = row.try_get("checks")?;
@@ -180,7 +182,7 @@ impl CheckBackend for MySql {
                     column.collation = Some(collation);
                 }
             }
-            super::name_check_columns(&mut columns, names);
+            crate::db::catalogue::name_check_columns(&mut columns, names);
             Ok(Some(columns))
         })
     }
@@ -195,8 +197,8 @@ impl CheckBackend for MySql {
 
     fn measure_bound<T: for<'q> Encode<'q, Self> + sqlx::Type<Self> + ?Sized>(
         value: &T,
-    ) -> super::Measure {
-        use super::Measure;
+    ) -> crate::db::catalogue::Measure {
+        use crate::db::catalogue::Measure;
         let ty = T::type_info();
         let name = sqlx::TypeInfo::name(&ty).to_owned();
         let mut buffer = Vec::new();

@@ -1,13 +1,15 @@
-//! What differs between the databases: identifier quoting, placeholders and statement limits.
+//! The one trait for what differs between the databases, and the interfaces its writers take:
+//! where a row's values are bound ([`ArgSink`]) and the rows of a seed ([`SeedFeed`]). Each
+//! database implements it in its own module (`sqlite`, `postgres`, `mysql`).
 
 use std::sync::Arc;
 
-use sqlx::{AssertSqlSafe, Database, Executor};
+use sqlx::Database;
+use sqlx::error::BoxDynError;
 
-use crate::bulk::{Chunks, KeyType, KeyUse};
-use crate::error::Error;
+use crate::column::{Column, ColumnSet};
+use crate::error::{Error, Step};
 use crate::future::BoxFuture;
-use crate::model::{Association, Insert};
 
 /// A database the factories can insert into: SQLite, PostgreSQL or MariaDB.
 ///
@@ -22,7 +24,7 @@ use crate::model::{Association, Insert};
 /// sqlx::Sqlite::push_ident(&mut sql, "order");
 /// assert_eq!(sql, r#""order""#);
 /// ```
-pub trait Backend: Database + private::Sealed {
+pub trait Backend: Database + Sealed {
     /// The most bind parameters one statement may carry.
     const MAX_BIND_PARAMS: usize;
 
@@ -114,38 +116,27 @@ pub trait Backend: Database + private::Sealed {
         args: Self::Arguments,
     ) -> BoxFuture<'e, Result<u64, sqlx::Error>>;
 
-    /// Seeding mode: sends every row `chunks` draws and returns how many were inserted.
-    /// Multi-row INSERTs without `RETURNING`; PostgreSQL uses `COPY` instead.
-    fn seed_rows<'a, M: Insert<Self>>(
+    /// Seeding mode: sends every row `feed` draws and returns how many were inserted.
+    /// Multi-row INSERTs without `RETURNING` (`insert::insert_values`); PostgreSQL uses
+    /// `COPY` instead.
+    fn seed_rows<'a, F: SeedFeed<Self>>(
         conn: &'a mut Self::Connection,
-        chunks: &'a mut Chunks<M>,
+        feed: &'a mut F,
     ) -> BoxFuture<'a, Result<u64, Error>>
     where
-        Self: Sized,
-    {
-        Box::pin(crate::bulk::insert_values::<Self, M>(conn, chunks))
-    }
+        Self: Sized;
 
     /// Seeding mode when the keys of the rows are needed (`with_children`,
     /// `returning_keys`): INSERTs returning the key column alone, the keys handed to `keys`
     /// after each. PostgreSQL reserves them from the sequence and uses `COPY` instead.
-    fn seed_keyed<'a, M>(
+    fn seed_keyed<'a, F: KeyedFeed<Self>>(
         conn: &'a mut Self::Connection,
-        chunks: &'a mut Chunks<M>,
-        keys: &'a mut KeyUse<Self, M>,
+        feed: &'a mut F,
+        keys: &'a mut dyn KeyStore<Self, F::Key>,
     ) -> BoxFuture<'a, Result<u64, Error>>
     where
         Self: Sized,
-        M: Insert<Self> + Association,
-        M::Key: KeyType<Self>,
-        usize: sqlx::ColumnIndex<Self::Row>,
-    {
-        Box::pin(crate::bulk::insert_values_with::<Self, M>(
-            conn,
-            chunks,
-            Some(keys),
-        ))
-    }
+        usize: sqlx::ColumnIndex<Self::Row>;
 
     /// Runs `sql` (one statement, or several separated by `;`) for its effect alone: the
     /// savepoint statements of an atomic operation.
@@ -166,12 +157,12 @@ pub trait Backend: Database + private::Sealed {
 
 /// Rows that add up to less than this fit one statement on every server's smallest packet
 /// setting in practice (MariaDB's default `max_allowed_packet` is 16 MiB): no need to ask.
-pub(crate) const SMALL_BATCH_BYTES: usize = 1 << 20;
+pub const SMALL_BATCH_BYTES: usize = 1 << 20;
 
 /// Why a row that alone is larger than a statement may carry (`limit` bytes under `name`) is
 /// refused before it is sent: sent, MariaDB drops the connection and the caller's transaction
 /// with it. `sent` says what of the operation went before it ("nothing was sent", ..).
-pub(crate) fn row_too_large(row: u64, size: usize, limit: usize, name: &str, sent: &str) -> String {
+pub fn row_too_large(row: u64, size: usize, limit: usize, name: &str, sent: &str) -> String {
     format!(
         "row {row} is about {size} bytes, more than fits one statement under {name} \
          ({limit} bytes); {sent}. Make its values smaller, or raise the limit"
@@ -265,11 +256,13 @@ macro_rules! fetch_methods {
     };
 }
 
-mod private {
-    pub trait Sealed {}
-}
+pub(crate) use fetch_methods;
 
-fn push_quoted(sql: &mut String, ident: &str, quote: char) {
+/// The backends are the crate's: `Backend` is implemented in each database's module only.
+pub trait Sealed {}
+
+/// Appends `ident` between `quote`s, with embedded `quote`s doubled.
+pub(crate) fn push_quoted(sql: &mut String, ident: &str, quote: char) {
     sql.push(quote);
     for c in ident.chars() {
         if c == quote {
@@ -280,134 +273,147 @@ fn push_quoted(sql: &mut String, ident: &str, quote: char) {
     sql.push(quote);
 }
 
-#[cfg(feature = "sqlite")]
-impl private::Sealed for sqlx::Sqlite {}
-
-/// SQLite ≥ 3.32 (sqlx bundles a newer one) allows 32 766 parameters.
-#[cfg(feature = "sqlite")]
-impl Backend for sqlx::Sqlite {
-    const MAX_BIND_PARAMS: usize = 32_766;
-    const MAX_ROWS_PER_INSERT: usize = 500;
-    const SEED_ROWS_PER_INSERT: usize = 2_000;
-    const EMPTY_ROW_VALUES: &'static str = "DEFAULT VALUES";
-
-    fn push_ident(sql: &mut String, ident: &str) {
-        push_quoted(sql, ident, '"');
-    }
-
-    fn push_placeholder(sql: &mut String, _index: usize) {
-        sql.push('?');
-    }
-
-    fetch_methods!();
-}
-
-#[cfg(feature = "postgres")]
-impl private::Sealed for sqlx::Postgres {}
-
-/// The wire protocol counts parameters in an `i16`-sized field read as unsigned: 65 535.
-#[cfg(feature = "postgres")]
-impl Backend for sqlx::Postgres {
-    const MAX_BIND_PARAMS: usize = 65_535;
-    const MAX_ROWS_PER_INSERT: usize = 500;
-    const SEED_ROWS_PER_INSERT: usize = 500;
-    const EMPTY_ROW_VALUES: &'static str = "DEFAULT VALUES";
-    const ABORTS_ON_ERROR: bool = true;
-
-    fn push_ident(sql: &mut String, ident: &str) {
-        push_quoted(sql, ident, '"');
-    }
-
-    fn push_placeholder(sql: &mut String, index: usize) {
-        use std::fmt::Write;
-        // Writing into a String cannot fail.
-        let _ = write!(sql, "${index}");
-    }
-
-    fetch_methods!();
-
-    /// `COPY .. FROM STDIN (FORMAT binary)`: the server's fastest way in, and the binary format
-    /// is the one sqlx already encodes bind parameters in. A row with no column to send
-    /// cannot be copied: those go as INSERTs.
-    fn seed_rows<'a, M: Insert<Self>>(
-        conn: &'a mut Self::Connection,
-        chunks: &'a mut Chunks<M>,
-    ) -> BoxFuture<'a, Result<u64, Error>> {
-        if M::COLUMNS.iter().all(|column| column.db_filled) {
-            // Possibly no column to send (`COPY t ()` does not parse): INSERTs instead.
-            return Box::pin(crate::bulk::insert_values::<Self, M>(conn, chunks));
-        }
-        Box::pin(crate::bulk::copy_binary::<M>(conn, chunks))
-    }
-
-    /// Keys reserved from the sequence and sent in the `COPY` (`copy_keyed`).
-    fn seed_keyed<'a, M>(
-        conn: &'a mut Self::Connection,
-        chunks: &'a mut Chunks<M>,
-        keys: &'a mut KeyUse<Self, M>,
-    ) -> BoxFuture<'a, Result<u64, Error>>
+/// Where a row's values are bound: a statement's arguments, or a `COPY` row.
+pub trait ArgSink<DB: Database> {
+    /// Adds the next value.
+    fn add<T>(&mut self, value: T) -> Result<(), BoxDynError>
     where
-        M: Insert<Self> + Association,
-        M::Key: KeyType<Self>,
-        usize: sqlx::ColumnIndex<Self::Row>,
+        T: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>;
+}
+
+/// A statement's arguments as an [`ArgSink`].
+pub struct Args<'a, DB: Database>(pub &'a mut DB::Arguments);
+
+impl<DB: Database> ArgSink<DB> for Args<'_, DB> {
+    fn add<T>(&mut self, value: T) -> Result<(), BoxDynError>
+    where
+        T: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     {
-        Box::pin(crate::bulk::copy_keyed::<M>(conn, chunks, keys))
+        sqlx::Arguments::add(self.0, value)
     }
 }
 
-#[cfg(feature = "mysql")]
-impl private::Sealed for sqlx::MySql {}
+/// A field type the backend `DB` can store (`Encode + Type`), named in our words when it
+/// cannot. No supertraits: a where-clause on it is reported as itself, not as `Encode` and
+/// `Type` separately.
+#[diagnostic::on_unimplemented(
+    message = "a field of type `{Self}` cannot be stored in a `{DB}` column",
+    label = "`{Self}` has no `sqlx::Encode` and `sqlx::Type` for `{DB}`",
+    note = "create this model on a backend that stores `{Self}`, or change the field's type"
+)]
+pub trait ColumnOf<DB: sqlx::Database> {
+    /// Binds this value as the next parameter (or the next field of a `COPY` row).
+    fn bind<A: ArgSink<DB>>(self, args: &mut A) -> Result<(), BoxDynError>;
+    /// Its encoded length where the backend measures values ([`Backend::MEASURES_VALUES`]).
+    fn encoded_len(&self) -> usize;
+}
 
-/// MariaDB ≥ 10.5 for `INSERT ... RETURNING`; backticks quote whatever the `sql_mode`.
-#[cfg(feature = "mysql")]
-impl Backend for sqlx::MySql {
-    const MAX_BIND_PARAMS: usize = 65_535;
-    const MAX_ROWS_PER_INSERT: usize = 500;
-    const SEED_ROWS_PER_INSERT: usize = 1_000;
-    const EMPTY_ROW_VALUES: &'static str = "() VALUES ()";
-    const MEASURES_VALUES: bool = true;
-    const LATEST_READ: &'static str = " LOCK IN SHARE MODE";
-
-    /// Encoded into a scratch buffer of the thread's: the length the value adds to the
-    /// statement's packet. A value that fails to encode counts 0; binding it fails after.
-    fn encoded_len<T: for<'q> sqlx::Encode<'q, Self>>(value: &T) -> usize {
-        thread_local! {
-            static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-        }
-        SCRATCH.with_borrow_mut(|buf| {
-            buf.clear();
-            let _ = value.encode_by_ref(buf);
-            let len = buf.len();
-            // A huge value measured once is not kept for the thread's lifetime.
-            if buf.capacity() > 1 << 20 {
-                *buf = Vec::new();
-            }
-            len
-        })
+#[diagnostic::do_not_recommend]
+impl<DB: Backend, T> ColumnOf<DB> for T
+where
+    T: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    fn bind<A: ArgSink<DB>>(self, args: &mut A) -> Result<(), BoxDynError> {
+        args.add(self)
     }
 
-    fn push_ident(sql: &mut String, ident: &str) {
-        push_quoted(sql, ident, '`');
+    fn encoded_len(&self) -> usize {
+        DB::encoded_len(self)
     }
+}
 
-    /// `max_allowed_packet` caps a whole statement with its values; asked once per large
-    /// operation. A statement over it makes the server drop the connection, and with it the
-    /// caller's transaction.
-    fn statement_limit(
-        conn: &mut Self::Connection,
-    ) -> BoxFuture<'_, Result<(usize, &'static str), sqlx::Error>> {
-        Box::pin(async move {
-            let limit: u64 = sqlx::query_scalar("SELECT @@max_allowed_packet")
-                .fetch_one(&mut *conn)
-                .await?;
-            let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-            Ok((limit, "MariaDB's max_allowed_packet"))
-        })
-    }
+/// What a primary key needs to be read back, reserved and sent by a seed.
+pub trait KeyType<DB: Database>:
+    for<'r> sqlx::Decode<'r, DB>
+    + for<'q> sqlx::Encode<'q, DB>
+    + sqlx::Type<DB>
+    + Clone
+    + Send
+    + Sync
+    + Unpin
+    + 'static
+{
+}
 
-    fn push_placeholder(sql: &mut String, _index: usize) {
-        sql.push('?');
-    }
+impl<DB: Database, K> KeyType<DB> for K where
+    K: for<'r> sqlx::Decode<'r, DB>
+        + for<'q> sqlx::Encode<'q, DB>
+        + sqlx::Type<DB>
+        + Clone
+        + Send
+        + Sync
+        + Unpin
+        + 'static
+{
+}
 
-    fetch_methods!();
+/// One drawn chunk of a seed: its rows, the columns they send, and the number of its first row.
+pub struct Chunk<R> {
+    pub(crate) rows: Vec<R>,
+    pub(crate) set: ColumnSet,
+    pub(crate) first_row: u64,
+}
+
+/// The rows of a seed as a database's writer takes them: the seeding operation draws them
+/// chunk by chunk (the parents' keys written in) and reports progress; the writer
+/// ([`Backend::seed_rows`]) binds and sends them, in INSERTs or a `COPY`.
+// The crate's own `Error`, as every operation returns it; made at most once per seed.
+#[allow(clippy::result_large_err)]
+pub trait SeedFeed<DB: Backend>: Send {
+    /// A row.
+    type Row: Send;
+    /// The table the rows go into.
+    const TABLE: &'static str;
+    /// Its columns, in the order the rows bind them.
+    const COLUMNS: &'static [Column];
+    /// Rows asked for in all.
+    fn total(&self) -> u64;
+    /// Rows drawn so far.
+    fn drawn(&self) -> u64;
+    /// Rows per chunk the caller asked for, else `default`.
+    fn chunk_rows(&self, default: usize) -> usize;
+    /// Draws up to `max` more rows; `None` when done.
+    fn next(&mut self, max: usize) -> Result<Option<Chunk<Self::Row>>, Error>;
+    /// Reports that `sent` rows have been sent so far.
+    fn report(&self, sent: u64);
+    /// The seed's error at the rows `first_row..=last_row`.
+    fn error(&self, source: sqlx::Error, first_row: u64, last_row: u64) -> Error;
+    /// The seed's error at `step`, for an error that is not the database's.
+    fn wrap(&self, step: Step, source: BoxDynError) -> Error;
+    /// The INSERT text of `rows` rows that send `set`, returning the column `key` if given.
+    fn insert_sql(&self, set: ColumnSet, rows: usize, key: Option<&'static str>) -> Arc<str>;
+    /// About how many bytes `row`'s values take in a statement.
+    fn wire_size(row: &Self::Row) -> usize;
+    /// Binds `row`'s values for the columns `set` sends, in [`SeedFeed::COLUMNS`] order.
+    fn bind<A: ArgSink<DB>>(
+        row: Self::Row,
+        set: ColumnSet,
+        sink: &mut A,
+    ) -> Result<(), BoxDynError>;
+}
+
+/// A seed whose rows have a primary key, which the seed hands on.
+pub trait KeyedFeed<DB: Backend>: SeedFeed<DB> {
+    /// The key's type.
+    type Key: KeyType<DB>;
+    /// The key's column.
+    const KEY_COLUMN: &'static str;
+    /// `row`'s key, where the row carries it.
+    fn key(row: &Self::Row) -> Self::Key;
+}
+
+/// Where the keys of a seed's rows go once an INSERT returned them.
+pub trait KeySink<DB: Backend>: Send {
+    /// The key column, which the INSERTs return.
+    fn key_column(&self) -> &'static str;
+    /// Reads the key of one row an INSERT returned.
+    fn decode_key(&mut self, row: &<DB as Database>::Row) -> Result<(), sqlx::Error>;
+    /// Hands the keys read so far on (seeds their children).
+    fn flush<'a>(&'a mut self, conn: &'a mut DB::Connection) -> BoxFuture<'a, Result<(), Error>>;
+}
+
+/// A [`KeySink`] that takes keys known before the rows are sent (reserved, or the rows' own).
+pub trait KeyStore<DB: Backend, K>: KeySink<DB> {
+    /// The keys not yet handed on, in the rows' order.
+    fn pending(&mut self) -> &mut Vec<K>;
 }

@@ -4,7 +4,9 @@
 use sqlx::postgres::{PgConnection, PgTypeInfo};
 use sqlx::{Column, Encode, Executor, Postgres, Row, Statement};
 
-use super::{CheckBackend, ColumnFacts, Constraint, numeric};
+use crate::db::catalogue::{
+    CheckBackend, ColumnFacts, Constraint, column_types_method, numeric, texts_method,
+};
 use crate::future::BoxFuture;
 
 /// One row per column of the table `$1` names (quoted as the INSERT quotes it, so
@@ -85,7 +87,7 @@ impl CheckBackend for Postgres {
     ) -> BoxFuture<'c, Result<Option<Vec<ColumnFacts>>, sqlx::Error>> {
         Box::pin(async move {
             let rows = sqlx::query(COLUMNS_SQL)
-                .bind(crate::sql::quoted_table::<Postgres>(table))
+                .bind(crate::db::sql::quoted_table::<Postgres>(table))
                 .fetch_all(&mut *conn)
                 .await?;
             if rows.is_empty() {
@@ -107,7 +109,7 @@ impl CheckBackend for Postgres {
                 let filled_by = filled_by.or_else(|| {
                     triggers
                         .iter()
-                        .any(|body| super::assigns_new(body, &name, '"'))
+                        .any(|body| crate::db::catalogue::assigns_new(body, &name, '"'))
                         .then(|| "a BEFORE INSERT trigger".to_owned())
                 });
                 let domain = domain_checks(&row, &name, &declared)?;
@@ -156,8 +158,8 @@ impl CheckBackend for Postgres {
 
     fn measure_bound<T: for<'q> Encode<'q, Self> + sqlx::Type<Self> + ?Sized>(
         value: &T,
-    ) -> super::Measure {
-        use super::Measure;
+    ) -> crate::db::catalogue::Measure {
+        use crate::db::catalogue::Measure;
         let ty = T::type_info();
         let name = sqlx::TypeInfo::name(&ty);
         let mut buffer = sqlx::postgres::PgArgumentBuffer::default();
@@ -202,7 +204,7 @@ fn domain_checks(
     let exprs: Vec<String> = row.try_get("domain_exprs")?;
     let domain = declared.split(" (").next().unwrap_or(declared);
     let mut column = String::new();
-    <Postgres as crate::backend::Backend>::push_ident(&mut column, name);
+    <Postgres as crate::db::Backend>::push_ident(&mut column, name);
     Ok(shown
         .into_iter()
         .zip(exprs)

@@ -5,7 +5,9 @@
 use sqlx::sqlite::SqliteTypeInfo;
 use sqlx::{Column, Encode, Executor, Row, Sqlite, SqliteConnection, Statement};
 
-use super::{Bound, CheckBackend, ColumnFacts, Constraint};
+use crate::db::catalogue::{
+    Bound, CheckBackend, ColumnFacts, Constraint, column_types_method, texts_method,
+};
 use crate::future::BoxFuture;
 
 /// One row per column, with the table's `CREATE TABLE` text and its triggers' text (the same on
@@ -92,7 +94,7 @@ impl CheckBackend for Sqlite {
                     ..ColumnFacts::default()
                 });
             }
-            super::name_check_columns(&mut columns, mentions);
+            crate::db::catalogue::name_check_columns(&mut columns, mentions);
             Ok(Some(columns))
         })
     }
@@ -107,12 +109,12 @@ impl CheckBackend for Sqlite {
 
     fn measure_bound<T: for<'q> Encode<'q, Self> + sqlx::Type<Self> + ?Sized>(
         value: &T,
-    ) -> super::Measure {
+    ) -> crate::db::catalogue::Measure {
         match Self::bound(value) {
-            Some(Bound::Null) => super::Measure::Null,
-            Some(Bound::Int(v)) => super::Measure::Int(i128::from(v)),
-            Some(Bound::Text(t)) => super::Measure::Text(t.chars().count()),
-            _ => super::Measure::Other,
+            Some(Bound::Null) => crate::db::catalogue::Measure::Null,
+            Some(Bound::Int(v)) => crate::db::catalogue::Measure::Int(i128::from(v)),
+            Some(Bound::Text(t)) => crate::db::catalogue::Measure::Text(t.chars().count()),
+            _ => crate::db::catalogue::Measure::Other,
         }
     }
 

@@ -1,0 +1,385 @@
+//! The `create` and `create_batch` operations: one row or a batch drawn at once ([`run`]),
+//! a batch drawn chunk by chunk as it is sent ([`run_lazy`]), and the plain `create()` that
+//! is one INSERT and nothing around it ([`create_plain`]); each in a [`Scope`] when it sends
+//! more than one statement, then its after-create steps.
+
+mod steps;
+
+use sqlx::Arguments;
+
+use crate::column::binds_per_row;
+use crate::db::{Args, Backend, SMALL_BATCH_BYTES};
+use crate::error::{Error, Kept, Operation, Step};
+use crate::future::overlap;
+use crate::insert::{
+    Created, Numbering, batch_bytes, in_span, insert_or_get, rows_per_statement, send_chunks,
+};
+use crate::model::{ChunkSource, Insert, Model, Rows};
+use crate::scope::{Scope, in_transaction};
+use crate::session::Bound;
+use crate::state::{AfterCreate, FactoryState};
+pub use steps::{Hook, Related};
+
+/// [`run`], each row with whether it was inserted (`false`: a stored row found by its
+/// `get_or_create` key, or the row of a key an earlier row of the operation inserted).
+pub(crate) async fn run_reporting<DB: Backend, M: Insert<DB>>(
+    state: FactoryState<Bound<'_, DB>, M>,
+    rows: Rows<M>,
+    operation: Operation,
+) -> Result<Vec<(M, bool)>, Error> {
+    let mut inserted = Vec::with_capacity(rows.rows.len());
+    let rows = run::<DB, M>(state, rows, operation, Some(&mut inserted)).await?;
+    Ok(rows.into_iter().zip(inserted).collect())
+}
+
+/// The rows of a `create_batch`: drawn already, or to draw chunk by chunk.
+#[doc(hidden)]
+pub enum Batch<M: Model> {
+    /// Drawn when `create_batch` was called (models with a `back_reference` association).
+    Drawn(Rows<M>),
+    /// Drawn as they are sent.
+    Lazy(LazyRows<M>),
+}
+
+impl<M: Model> Batch<M> {
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Batch::Drawn(rows) => rows.rows.len(),
+            Batch::Lazy(lazy) => lazy.n,
+        }
+    }
+}
+
+/// A batch's generator and the factory it draws from.
+#[doc(hidden)]
+pub struct LazyRows<M: Model> {
+    pub(crate) source: Box<dyn ChunkSource<M>>,
+    pub(crate) draw: crate::seed::Draw,
+    pub(crate) seed: Option<u64>,
+    pub(crate) n: usize,
+}
+
+impl<M: Model> LazyRows<M> {
+    fn next(&mut self, n: usize) -> Rows<M> {
+        let rows = self
+            .source
+            .draw_chunk(n.min(self.n), &mut self.draw, self.seed);
+        self.n -= rows.rows.len();
+        rows
+    }
+}
+
+/// Parents, the INSERTs, then the after-create steps, all on the bound connection.
+///
+/// An operation that may send more than one writing statement (chunks, parents, related rows,
+/// hooks), or that asked for `.in_savepoint()`, runs in a [`Scope`]: a savepoint inside the
+/// caller's transaction, a transaction of its own on a bare connection, undone on error,
+/// cancellation and panic. A single INSERT is sent as it is, one statement.
+pub(crate) async fn run<DB: Backend, M: Insert<DB>>(
+    state: FactoryState<Bound<'_, DB>, M>,
+    rows: Rows<M>,
+    operation: Operation,
+    inserted: Option<&mut Vec<bool>>,
+) -> Result<Vec<M>, Error> {
+    let FactoryState {
+        mut session,
+        after_create,
+        savepoint,
+        ..
+    } = state;
+    let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
+    session.acquire().await.map_err(error)?;
+    if !savepoint && after_create.is_empty() && one_write::<DB, M>(&rows) {
+        let kept = if in_transaction::<DB>(session.conn()) {
+            Kept::InTransaction
+        } else {
+            Kept::Committed
+        };
+        let result =
+            run_steps::<DB, M>(&mut session, rows, &after_create, operation, kept, inserted).await;
+        session.release();
+        return result;
+    }
+    let mut scope = Scope::begin(&mut session).await.map_err(error)?;
+    let result = run_steps::<DB, M>(
+        scope.session(),
+        rows,
+        &after_create,
+        operation,
+        Kept::Nothing,
+        inserted,
+    )
+    .await;
+    let result = scope.finish(result, error).await;
+    session.release();
+    result
+}
+
+/// A lazy batch: the first chunk is drawn; when the batch fits one statement, is a
+/// get-or-create, or is seeded and needs parents, the rest is drawn at once and it runs as
+/// [`run`]. Otherwise chunks are drawn, sent (each after its own parents) and decoded one at a
+/// time, so the drawn values of one chunk are all that is held besides the created rows, in a
+/// [`Scope`] exactly as `run` opens it.
+pub(crate) async fn run_lazy<DB: Backend, M: Insert<DB>>(
+    state: FactoryState<Bound<'_, DB>, M>,
+    mut lazy: LazyRows<M>,
+    operation: Operation,
+) -> Result<Vec<M>, Error> {
+    let total = lazy.n;
+    let mut first = lazy.next(DB::MAX_ROWS_PER_INSERT);
+    let most = rows_per_statement::<DB>(binds_per_row(M::COLUMNS, first.set));
+    // Parents are created chunk by chunk with their children (all of a chunk's parents, then
+    // the chunk), as a careful hand-written loop does: MariaDB runs that order about a tenth
+    // faster than all parents first (PERFORMANCE.md). Not for a seeded batch: each chunk's
+    // parents would be drawn from the same derived seed, where an eager batch draws all its
+    // parents from one stream, so seeded values stay those of the eager path. The same holds
+    // for a parent factory seeded by `<field>_with(|p| p.seed(..))`, at any depth: restarted
+    // per chunk it would repeat its first chunk's values (and `sequence` keys).
+    let streams = lazy.n > 0
+        && M::GET_OR_CREATE.is_empty()
+        && !(M::needs_parents(&first.parents)
+            && (lazy.seed.is_some() || lazy.source.parents_seeded()));
+    if !streams {
+        while lazy.n > 0 {
+            let more = lazy.next(most);
+            first.rows.extend(more.rows);
+        }
+        return run::<DB, M>(state, first, operation, None).await;
+    }
+    let FactoryState {
+        mut session,
+        after_create,
+        ..
+    } = state;
+    let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
+    session.acquire().await.map_err(error)?;
+    let mut scope = Scope::begin(&mut session).await.map_err(error)?;
+    let inserts = async {
+        let conn = scope.session().conn();
+        let mut created = Vec::with_capacity(total);
+        let mut numbering = Numbering {
+            index: 0,
+            of: total.div_ceil(most),
+        };
+        let mut piece = first;
+        loop {
+            let Rows {
+                mut rows,
+                set,
+                mut parents,
+                seed,
+            } = piece;
+            // A parent's failure names the rows of this chunk, not the chunk's own count.
+            let (first_row, last_row) = (created.len() + 1, created.len() + rows.len());
+            let mut read = Created {
+                rows: &mut created,
+                transient: Vec::new(),
+            };
+            let (conn, numbering) = (&mut *conn, &mut numbering);
+            let send = async move {
+                if let Some(parents) =
+                    M::create_parents(&mut parents, &mut rows, &mut *conn, operation, seed)
+                {
+                    parents
+                        .await
+                        .map_err(|e| e.parents_of_rows(first_row, last_row))?;
+                }
+                send_chunks::<DB, M>(
+                    conn,
+                    rows,
+                    set,
+                    operation,
+                    Kept::Nothing,
+                    numbering,
+                    &mut read,
+                )
+                .await
+            };
+            // The next piece is drawn while this one's INSERT runs.
+            let ((), next) = overlap(send, || (lazy.n > 0).then(|| lazy.next(most))).await?;
+            match next {
+                Some(next) => piece = next,
+                None => break,
+            }
+        }
+        Ok::<_, Error>(created)
+    };
+    // The same span as `insert_rows` gives a batch drawn at once.
+    #[cfg(feature = "tracing")]
+    let result = {
+        use tracing::Instrument;
+        let span = tracing::debug_span!(
+            "sqlx_factory::insert",
+            factory = M::FACTORY,
+            table = M::TABLE,
+            operation = %operation,
+            rows = total,
+        );
+        inserts.instrument(span).await
+    };
+    #[cfg(not(feature = "tracing"))]
+    let result = inserts.await;
+    let result = match result {
+        Ok(created) => {
+            let steps =
+                run_after_create::<DB, M>(scope.session(), &created, &after_create, operation)
+                    .await;
+            steps.map(|()| created)
+        }
+        Err(e) => Err(e),
+    };
+    let result = scope.finish(result, error).await;
+    session.release();
+    result
+}
+
+/// Whether `rows` go in one INSERT (or a get-or-create's one INSERT after its lookups) with no
+/// parent to create first, and nothing read after it that may fail: a get-or-create that
+/// repeats a key reads that key's row back after the INSERT.
+fn one_write<DB: Backend, M: Insert<DB>>(rows: &Rows<M>) -> bool {
+    if M::needs_parents(&rows.parents) {
+        return false;
+    }
+    if !M::GET_OR_CREATE.is_empty() && rows.rows.len() > 1 {
+        let keys: Vec<M::LookupKey> = rows.rows.iter().map(M::lookup_key).collect();
+        for (i, key) in keys.iter().enumerate() {
+            if !M::lookup_key_has_null(key) && keys[..i].contains(key) {
+                return false;
+            }
+        }
+    }
+    match rows.rows.len() {
+        0 | 1 => true,
+        n => {
+            n <= rows_per_statement::<DB>(binds_per_row(M::COLUMNS, rows.set))
+                && batch_bytes::<DB, M>(&rows.rows) <= SMALL_BATCH_BYTES
+        }
+    }
+}
+
+async fn run_steps<'c, DB: Backend, M: Insert<DB>>(
+    session: &mut Bound<'c, DB>,
+    rows: Rows<M>,
+    after_create: &[Box<dyn AfterCreate<M, Bound<'c, DB>>>],
+    operation: Operation,
+    kept: Kept,
+    inserted: Option<&mut Vec<bool>>,
+) -> Result<Vec<M>, Error> {
+    let count = rows.rows.len();
+    let created = in_span::<M, _>(
+        insert_or_get::<DB, M>(session.conn(), rows, operation, kept, inserted),
+        operation,
+        count,
+    )
+    .await?;
+    run_after_create::<DB, M>(session, &created, after_create, operation).await?;
+    Ok(created)
+}
+
+async fn run_after_create<'c, DB: Backend, M: Insert<DB>>(
+    session: &mut Bound<'c, DB>,
+    created: &[M],
+    after_create: &[Box<dyn AfterCreate<M, Bound<'c, DB>>>],
+    operation: Operation,
+) -> Result<(), Error> {
+    for (i, step) in after_create.iter().enumerate() {
+        let error = |e| {
+            Error::wrap(
+                M::FACTORY,
+                M::TABLE,
+                operation,
+                Step::AfterCreate { index: i + 1 },
+                e,
+            )
+        };
+        step.run(created, session).await.map_err(error)?;
+        // A nested operation of the step (a hook's, whose error the hook handled) found the
+        // transaction gone: nothing more of this operation may be sent, it would autocommit.
+        if crate::scope::is_gone::<DB>(session.conn()) {
+            return Err(crate::scope::transaction_gone(error(
+                crate::scope::GONE_IN_STEP.into(),
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A `create()` the general way: [`run`], its one row out of the created ones.
+pub(crate) async fn create_general<DB: Backend, M: Insert<DB>>(
+    state: FactoryState<Bound<'_, DB>, M>,
+    rows: Rows<M>,
+) -> Result<M, Error> {
+    let created = run::<DB, M>(state, rows, Operation::Create, None).await?;
+    created.into_iter().next().ok_or_else(|| {
+        Error::new(
+            M::FACTORY,
+            M::TABLE,
+            Operation::Create,
+            sqlx::Error::RowNotFound,
+        )
+    })
+}
+
+/// Whether a `create()` is its one INSERT and nothing around it: no parents to create, no
+/// get-or-create lookup, no hook, no savepoint asked for. Its size is looked at when the
+/// future first runs ([`create_plain`]): measuring runs the values' `Encode`, which must not
+/// run (or panic) where `create()` is called.
+pub(crate) fn plain_one<DB: Backend, M: Insert<DB>>(
+    state: &FactoryState<Bound<'_, DB>, M>,
+    rows: &Rows<M>,
+) -> bool {
+    !state.savepoint
+        && state.after_create.is_empty()
+        && M::GET_OR_CREATE.is_empty()
+        && rows.rows.len() == 1
+        && !M::needs_parents(&rows.parents)
+}
+
+/// A [`plain_one`] `create()`: its one `INSERT .. RETURNING`, with the statement, span and
+/// errors that the way through [`run`] and [`send_chunks`] gives, without their layers. Its
+/// future is boxed at every `create()`: through `send_chunks` it was 2 968 bytes, past what
+/// the allocator keeps at hand, and allocating and filling it was a quarter of what the
+/// factory added to a hand-written `query_as(..).fetch_one` (callgrind on SQLite).
+pub(crate) async fn create_plain<DB: Backend, M: Insert<DB>>(
+    state: FactoryState<Bound<'_, DB>, M>,
+    rows: Rows<M>,
+) -> Result<M, Error> {
+    // A row over 1 MiB goes the general way, which asks the server's statement limit first;
+    // boxed, so that this future stays small.
+    if batch_bytes::<DB, M>(&rows.rows) > SMALL_BATCH_BYTES {
+        return Box::pin(create_general::<DB, M>(state, rows)).await;
+    }
+    let FactoryState { mut session, .. } = state;
+    let operation = Operation::Create;
+    let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
+    session.acquire().await.map_err(error)?;
+    let conn = session.conn();
+    let kept = if in_transaction::<DB>(conn) {
+        Kept::InTransaction
+    } else {
+        Kept::Committed
+    };
+    let Rows { rows, set, .. } = rows;
+    let insert = async move {
+        let Some(row) = rows.into_iter().next() else {
+            return Err(error(sqlx::Error::RowNotFound));
+        };
+        let per_row = binds_per_row(M::COLUMNS, set);
+        let mut args = DB::Arguments::default();
+        args.reserve(per_row, per_row * 8);
+        let transient = row
+            .bind(set, &mut Args::<DB>(&mut args))
+            .map_err(|e| error(sqlx::Error::Encode(e)).at(Step::Insert))?;
+        let sql = M::sql_cache().insert_sql::<DB>((M::TABLE, M::COLUMNS), set, 1);
+        let returned = DB::fetch_one(conn, sql, args)
+            .await
+            .map_err(|e| error(e).at(Step::Insert))?;
+        let decoded = M::check_returned(&returned).and_then(|()| M::from_row(&returned));
+        let mut created = decoded.map_err(|e| error(e).at(Step::Decode).kept(kept))?;
+        created.restore_transient(transient);
+        Ok(created)
+    };
+    let result = in_span::<M, _>(insert, operation, 1).await;
+    session.release();
+    result
+}

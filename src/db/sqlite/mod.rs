@@ -1,0 +1,47 @@
+//! SQLite: quoting, limits and how rows go in (multi-row INSERTs).
+
+mod catalogue;
+
+use std::sync::Arc;
+
+use sqlx::{AssertSqlSafe, Executor};
+
+use super::backend::{Backend, KeyStore, KeyedFeed, Sealed, SeedFeed, fetch_methods, push_quoted};
+use super::insert::insert_values;
+use crate::error::Error;
+use crate::future::BoxFuture;
+
+impl Sealed for sqlx::Sqlite {}
+
+/// SQLite ≥ 3.32 (sqlx bundles a newer one) allows 32 766 parameters.
+impl Backend for sqlx::Sqlite {
+    const MAX_BIND_PARAMS: usize = 32_766;
+    const MAX_ROWS_PER_INSERT: usize = 500;
+    const SEED_ROWS_PER_INSERT: usize = 2_000;
+    const EMPTY_ROW_VALUES: &'static str = "DEFAULT VALUES";
+
+    fn push_ident(sql: &mut String, ident: &str) {
+        push_quoted(sql, ident, '"');
+    }
+
+    fn push_placeholder(sql: &mut String, _index: usize) {
+        sql.push('?');
+    }
+
+    fetch_methods!();
+
+    fn seed_rows<'a, F: SeedFeed<Self>>(
+        conn: &'a mut Self::Connection,
+        feed: &'a mut F,
+    ) -> BoxFuture<'a, Result<u64, Error>> {
+        Box::pin(insert_values::<Self, F>(conn, feed, None))
+    }
+
+    fn seed_keyed<'a, F: KeyedFeed<Self>>(
+        conn: &'a mut Self::Connection,
+        feed: &'a mut F,
+        keys: &'a mut dyn KeyStore<Self, F::Key>,
+    ) -> BoxFuture<'a, Result<u64, Error>> {
+        Box::pin(insert_values::<Self, F>(conn, feed, Some(keys)))
+    }
+}

@@ -1,0 +1,347 @@
+//! The INSERTs of the insert path: rows cut into statements under the bind limit and the
+//! server's statement size, each an `INSERT .. RETURNING` whose rows (or keys alone) are read
+//! back in order.
+
+use std::sync::Arc;
+
+use sqlx::Arguments;
+
+use crate::column::{ColumnSet, binds_per_row};
+use crate::db::{Args, Backend, SMALL_BATCH_BYTES, row_too_large};
+use crate::error::{Error, Kept, Operation, Step};
+use crate::model::{Insert, Model, Rows};
+
+/// Creates the parents, then sends the rows in chunks under the bind limit and the server's
+/// statement size, each an `INSERT .. RETURNING` decoded in order.
+pub(crate) async fn insert_new<DB: Backend, M: Insert<DB>>(
+    conn: &mut DB::Connection,
+    rows: Rows<M>,
+    operation: Operation,
+    kept: Kept,
+) -> Result<Vec<M>, Error> {
+    let Rows {
+        mut rows,
+        set,
+        mut parents,
+        seed,
+    } = rows;
+    if let Some(parents) = M::create_parents(&mut parents, &mut rows, &mut *conn, operation, seed) {
+        parents.await?;
+    }
+    insert_created::<DB, M>(conn, rows, set, &mut parents, operation, kept, seed).await
+}
+
+/// Rows whose parents exist: their INSERTs read back whole, then the `back_reference` step
+/// that needs them (a parent pointing back at its row).
+pub(crate) async fn insert_created<DB: Backend, M: Insert<DB>>(
+    conn: &mut DB::Connection,
+    rows: Vec<M>,
+    set: ColumnSet,
+    parents: &mut M::Parents,
+    operation: Operation,
+    kept: Kept,
+    seed: Option<u64>,
+) -> Result<Vec<M>, Error> {
+    let mut created = Vec::with_capacity(rows.len());
+    let mut numbering = Numbering { index: 0, of: 0 };
+    send_chunks::<DB, M>(
+        conn,
+        rows,
+        set,
+        operation,
+        kept,
+        &mut numbering,
+        &mut Created {
+            rows: &mut created,
+            transient: Vec::new(),
+        },
+    )
+    .await?;
+    if let Some(step) = M::after_insert(parents, &mut created, &mut *conn, operation, seed) {
+        step.await?;
+    }
+    Ok(created)
+}
+
+/// Where a batch's statements are, for errors: `index` statements were sent before, of `of`
+/// (0: the count of this call's chunks, all drawn at once).
+pub(crate) struct Numbering {
+    pub(crate) index: usize,
+    pub(crate) of: usize,
+}
+
+/// What each chunk's `INSERT .. RETURNING` reads back, and where it goes: the created rows
+/// ([`Created`]) or a parent's key alone ([`Keys`]).
+pub(crate) trait ReadBack<DB: Backend, M: Insert<DB>>: Send {
+    /// The INSERT text for `count` rows sending the columns `set`.
+    fn sql(&self, set: ColumnSet, count: usize) -> Arc<str>;
+    /// Rows read back so far: a chunk's first row is the one after them.
+    fn len(&self) -> usize;
+    /// What binding a row left (its transient values), kept until its row is read back.
+    fn bound(&mut self, transient: M::Transient);
+    /// One returned row, in the order the rows were sent.
+    fn read(&mut self, row: &<DB as sqlx::Database>::Row) -> Result<(), sqlx::Error>;
+    /// After the last `count` rows were read back.
+    fn chunk_read(&mut self, count: usize) {
+        let _ = count;
+    }
+}
+
+/// The created rows, whole, with their transient values restored.
+pub(crate) struct Created<'a, M: Model> {
+    pub(crate) rows: &'a mut Vec<M>,
+    pub(crate) transient: Vec<M::Transient>,
+}
+
+impl<DB: Backend, M: Insert<DB>> ReadBack<DB, M> for Created<'_, M> {
+    fn sql(&self, set: ColumnSet, count: usize) -> Arc<str> {
+        M::sql_cache().insert_sql::<DB>((M::TABLE, M::COLUMNS), set, count)
+    }
+
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn bound(&mut self, transient: M::Transient) {
+        self.transient.push(transient);
+    }
+
+    fn read(&mut self, row: &<DB as sqlx::Database>::Row) -> Result<(), sqlx::Error> {
+        M::check_returned(row)?;
+        self.rows.push(M::from_row(row)?);
+        Ok(())
+    }
+
+    fn chunk_read(&mut self, count: usize) {
+        let start = self.rows.len() - count;
+        for (row, transient) in self.rows[start..].iter_mut().zip(self.transient.drain(..)) {
+            row.restore_transient(transient);
+        }
+    }
+}
+
+/// A parent's key column alone, decoded as `T`.
+pub(crate) struct Keys<P, T> {
+    pub(crate) keys: Vec<T>,
+    pub(crate) key: ParentKey<P, T>,
+}
+
+impl<DB: Backend, P: Insert<DB>, T> ReadBack<DB, P> for Keys<P, T>
+where
+    T: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB> + Send + 'static,
+{
+    fn sql(&self, set: ColumnSet, count: usize) -> Arc<str> {
+        P::sql_cache().seed_key_sql::<DB>((P::TABLE, P::COLUMNS), set, count, self.key.column)
+    }
+
+    fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    fn bound(&mut self, _transient: P::Transient) {}
+
+    fn read(&mut self, row: &<DB as sqlx::Database>::Row) -> Result<(), sqlx::Error> {
+        // NULL where the child's field takes `None` is a key that did not come back (SQLite
+        // stores NULL in a non-`INTEGER` primary key given no value).
+        match DB::first_column::<Option<T>>(row)? {
+            Some(value) => {
+                self.keys.push(value);
+                Ok(())
+            }
+            None => Err(sqlx::Error::Protocol(format!(
+                "the database returned NULL for the key `{}` of a `{}` created as a parent: \
+                 give the key a value with `#[factory(default = ..)]` or `sequence`",
+                self.key.column,
+                P::TABLE
+            ))),
+        }
+    }
+}
+
+/// Sends `rows` in chunks under the bind limit and the server's statement size, each an
+/// `INSERT .. RETURNING` read back in order into `read`.
+pub(crate) async fn send_chunks<DB: Backend, M: Insert<DB>>(
+    conn: &mut DB::Connection,
+    rows: Vec<M>,
+    set: ColumnSet,
+    operation: Operation,
+    kept: Kept,
+    numbering: &mut Numbering,
+    read: &mut impl ReadBack<DB, M>,
+) -> Result<(), Error> {
+    let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
+    // One small row, `create()`'s case: one statement, no list of sizes to allocate.
+    let one = rows.len() == 1 && batch_bytes::<DB, M>(&rows) <= SMALL_BATCH_BYTES;
+    let chunks = if one {
+        std::borrow::Cow::Borrowed(&[1][..])
+    } else {
+        match chunk_sizes::<DB, M>(conn, &rows, set).await {
+            Ok(chunks) => std::borrow::Cow::Owned(chunks),
+            Err(ChunkError::Sqlx(e)) => return Err(error(e)),
+            Err(ChunkError::TooLarge(why)) => return Err(too_large::<M>(operation, why)),
+        }
+    };
+    let per_row = binds_per_row(M::COLUMNS, set);
+    let of = match numbering.of {
+        0 => chunks.len(),
+        of => of.max(numbering.index + chunks.len()),
+    };
+    let mut rows = rows.into_iter();
+    for &count in chunks.iter() {
+        numbering.index += 1;
+        let index = numbering.index;
+        let first_row = read.len() + 1;
+        // The step names the chunk when there are several, and what is left of a decoded
+        // failure when there is one.
+        let step = |decoding: bool| match of {
+            1 if decoding => Step::Decode,
+            1 => Step::Insert,
+            of => Step::Chunk {
+                index,
+                of,
+                first_row,
+                last_row: first_row + count - 1,
+            },
+        };
+        let fail = |source: sqlx::Error, decoding: bool| {
+            let mut e = Error::new(M::FACTORY, M::TABLE, operation, source).at(step(decoding));
+            if decoding {
+                e = e.kept(kept);
+            }
+            e
+        };
+        let sql = read.sql(set, count);
+        let mut args = DB::Arguments::default();
+        args.reserve(count * per_row, count * per_row * 8);
+        for row in rows.by_ref().take(count) {
+            read.bound(
+                row.bind(set, &mut Args::<DB>(&mut args))
+                    .map_err(|e| fail(sqlx::Error::Encode(e), false))?,
+            );
+        }
+        if count == 1 {
+            let row = DB::fetch_one(&mut *conn, sql, args)
+                .await
+                .map_err(|e| fail(e, false))?;
+            read.read(&row).map_err(|e| fail(e, true))?;
+        } else {
+            // Each row is read as it arrives and dropped, as sqlx's `query_as` does: holding
+            // a statement's rows until the last one came cost the allocator more than the
+            // decode (callgrind, `create_batch_10k` on SQLite).
+            let mut returned = 0usize;
+            let mut unread = None;
+            let mut each = |row: &<DB as sqlx::Database>::Row| {
+                returned += 1;
+                read.read(row).map_err(|e| {
+                    unread = Some(e);
+                    // Stops reading; the error kept above is the one reported.
+                    sqlx::Error::RowNotFound
+                })
+            };
+            let sent = DB::fetch_each(&mut *conn, sql, args, &mut each).await;
+            if let Some(e) = unread {
+                return Err(fail(e, true));
+            }
+            sent.map_err(|e| fail(e, false))?;
+            if returned != count {
+                return Err(fail(
+                    sqlx::Error::Protocol(format!(
+                        "INSERT of {count} rows returned {returned} rows"
+                    )),
+                    false,
+                ));
+            }
+        }
+        read.chunk_read(count);
+    }
+    Ok(())
+}
+
+/// How many rows each INSERT carries: at most [`rows_per_statement`], and, for rows that add
+/// up to more than [`SMALL_BATCH_BYTES`], at most three quarters of the server's statement
+/// limit in values (room for the SQL text and each value's framing), the limit asked once per
+/// such operation. A row that alone exceeds the limit is refused before anything is sent: the
+/// server would drop the connection, and the caller's transaction with it.
+pub(crate) async fn chunk_sizes<DB: Backend, M: Insert<DB>>(
+    conn: &mut DB::Connection,
+    rows: &[M],
+    set: ColumnSet,
+) -> Result<Vec<usize>, ChunkError> {
+    let most = rows_per_statement::<DB>(binds_per_row(M::COLUMNS, set));
+    if batch_bytes::<DB, M>(rows) <= SMALL_BATCH_BYTES {
+        let mut sizes = vec![most; rows.len() / most];
+        if !rows.len().is_multiple_of(most) {
+            sizes.push(rows.len() % most);
+        }
+        return Ok(sizes);
+    }
+    let (limit, name) = DB::statement_limit(conn).await?;
+    let budget = limit / 4 * 3;
+    let mut sizes = Vec::new();
+    let (mut count, mut bytes) = (0, 0);
+    for (i, row) in rows.iter().enumerate() {
+        let size = row.wire_size();
+        if size > budget {
+            return Err(ChunkError::TooLarge(row_too_large(
+                i as u64 + 1,
+                size,
+                limit,
+                name,
+                "nothing was sent",
+            )));
+        }
+        if count > 0 && (count == most || bytes + size > budget) {
+            sizes.push(count);
+            (count, bytes) = (0, 0);
+        }
+        count += 1;
+        bytes += size;
+    }
+    sizes.push(count);
+    Ok(sizes)
+}
+
+/// A row or key refused before sending: larger than one statement may be ([`row_too_large`]).
+pub(crate) fn too_large<M: Model>(operation: Operation, why: String) -> Error {
+    Error::wrap(M::FACTORY, M::TABLE, operation, Step::Insert, why.into())
+}
+
+/// Why rows could not be split into statements.
+pub(crate) enum ChunkError {
+    /// Asking the server's limit failed.
+    Sqlx(sqlx::Error),
+    /// A row is larger than one statement may be.
+    TooLarge(String),
+}
+
+impl From<sqlx::Error> for ChunkError {
+    fn from(e: sqlx::Error) -> Self {
+        ChunkError::Sqlx(e)
+    }
+}
+
+/// How many rows one statement of a batch carries: under the bind limit and the row cap.
+pub(crate) fn rows_per_statement<DB: Backend>(binds_per_row: usize) -> usize {
+    match binds_per_row {
+        // Rows that send no column go one per statement (`DEFAULT VALUES` takes one row).
+        0 => 1,
+        n => (DB::MAX_BIND_PARAMS / n).clamp(1, DB::MAX_ROWS_PER_INSERT),
+    }
+}
+
+/// About how many bytes `rows` take in statements.
+pub(crate) fn batch_bytes<DB: Backend, M: Insert<DB>>(rows: &[M]) -> usize {
+    rows.iter().map(Insert::<DB>::wire_size).sum()
+}
+
+/// What a child stores of a parent it has created: the key, as the child's field type `T`
+/// (the key's type, or an `Option` of it). Generated per association to a primary key.
+pub struct ParentKey<P, T> {
+    /// The parent's key column, returned alone.
+    pub column: &'static str,
+    /// The parent's key field is bound as its own type (no `try_from`, `into` or `json`), so
+    /// the column decodes as `T`.
+    pub plain: bool,
+    /// The key of a parent row, for parents whose rows are read back whole.
+    pub from_row: fn(&P) -> T,
+}

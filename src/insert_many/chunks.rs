@@ -1,0 +1,238 @@
+//! The rows of a seed, drawn chunk by chunk from one generator with the parents' keys written
+//! in: what the database's writer sends ([`SeedFeed`]).
+
+use std::any::{Any, TypeId};
+use std::sync::Arc;
+
+use sqlx::error::BoxDynError;
+
+use crate::column::{Column, ColumnSet};
+use crate::db::{ArgSink, Backend, Chunk, KeyType, KeyedFeed, SeedFeed};
+use crate::error::{Error, Operation, Step, short_name};
+use crate::model::{Association, ChunkSource, Insert, Model, Rows};
+use crate::seed::Draw;
+
+/// How far a seed got: given to the `on_progress` callback after each chunk is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// The table being seeded.
+    pub table: &'static str,
+    /// Rows sent so far (they become visible when the operation ends).
+    pub rows: u64,
+    /// Rows asked for.
+    pub total: u64,
+}
+
+pub(crate) type ProgressFn = Box<dyn Fn(Progress) + Send + Sync>;
+
+/// Keys of existing parents of one type, handed to children in turn.
+pub(crate) struct ParentKeys {
+    pub(crate) parent: TypeId,
+    pub(crate) name: &'static str,
+    pub(crate) keys: Box<dyn KeyList>,
+    /// Children of `with_children`: a row that takes no key is an error (no association to
+    /// the parent), where `parents_from` keys may go unused.
+    pub(crate) required: bool,
+}
+
+pub(crate) trait KeyList: Send + Sync {
+    fn len(&self) -> usize;
+    fn get(&self, i: usize) -> &(dyn Any + Send + Sync);
+}
+
+impl<K: Any + Send + Sync> KeyList for Vec<K> {
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+
+    fn get(&self, i: usize) -> &(dyn Any + Send + Sync) {
+        &self[i]
+    }
+}
+
+/// The rows of a seed, drawn on demand, with the parents' keys and the progress callback.
+pub struct Chunks<M: Model> {
+    pub(crate) source: Box<dyn ChunkSource<M>>,
+    pub(crate) draw: Draw,
+    pub(crate) seed: Option<u64>,
+    pub(crate) total: u64,
+    pub(crate) drawn: u64,
+    pub(crate) parents: Vec<ParentKeys>,
+    pub(crate) progress: Option<ProgressFn>,
+    pub(crate) chunk_rows: Option<usize>,
+    pub(crate) operation: Operation,
+    /// The row number the parents' round robin starts from.
+    pub(crate) key_base: u64,
+}
+
+impl<M: Model> Chunks<M> {
+    /// The error of this operation, at the rows `first_row..=last_row`.
+    fn rows_error(&self, source: sqlx::Error, first_row: u64, last_row: u64) -> Error {
+        Error::new(M::FACTORY, M::TABLE, self.operation, source).at(Step::Rows {
+            first_row,
+            last_row,
+        })
+    }
+
+    /// Draws up to `max` more rows, with the parents' keys written in; `None` when done.
+    // The crate's own `Error`, as every operation returns it; made at most once per seed.
+    #[allow(clippy::result_large_err)]
+    fn draw<DB: Backend>(&mut self, max: usize) -> Result<Option<Chunk<M>>, Error>
+    where
+        M: Insert<DB>,
+    {
+        let left = self.total - self.drawn;
+        if left == 0 {
+            return Ok(None);
+        }
+        let n = usize::try_from(left).map_or(max, |left| left.min(max));
+        let Rows {
+            mut rows,
+            set,
+            mut parents,
+            ..
+        } = self.source.draw_chunk(n, &mut self.draw, self.seed);
+        let first_row = self.drawn + 1;
+        for (i, row) in rows.iter_mut().enumerate() {
+            let index = self.drawn + i as u64 - self.key_base;
+            for pool in &self.parents {
+                let len = pool.keys.len() as u64;
+                if len == 0 {
+                    continue;
+                }
+                // A model may point at `P` from no field: `parents_from` keys are then unused.
+                let key = pool.keys.get((index % len) as usize);
+                if !row.set_parent_key(&mut parents, pool.parent, key) && pool.required {
+                    return Err(Error::new(
+                        M::FACTORY,
+                        M::TABLE,
+                        self.operation,
+                        sqlx::Error::Protocol(format!(
+                            "with_children: no association of this model stores the key of `{}`",
+                            pool.name
+                        )),
+                    ));
+                }
+            }
+        }
+        if M::needs_parents(&parents) {
+            if let Some(empty) = self.parents.iter().find(|p| p.keys.len() == 0) {
+                let message = format!(
+                    "`.parents_from::<{}>(keys)` was given no keys: each row needs a parent, so \
+                     give at least one key",
+                    short_name(empty.name)
+                );
+                return Err(Error::new(
+                    M::FACTORY,
+                    M::TABLE,
+                    self.operation,
+                    sqlx::Error::Protocol(message),
+                ));
+            }
+            let given: Vec<&str> = self.parents.iter().map(|p| p.name).collect();
+            let message = format!(
+                "insert_many would create one parent row per row: give the parents' keys with \
+                 `.parents_from::<Parent>(keys)` (given: {given:?}), or set the foreign key"
+            );
+            return Err(Error::new(
+                M::FACTORY,
+                M::TABLE,
+                self.operation,
+                sqlx::Error::Protocol(message),
+            ));
+        }
+        self.drawn += rows.len() as u64;
+        Ok(Some(Chunk {
+            rows,
+            set,
+            first_row,
+        }))
+    }
+
+    /// Reports that `sent` rows have been sent so far: the callback, and a `tracing` event.
+    fn report_sent(&self, sent: u64) {
+        let progress = Progress {
+            table: M::TABLE,
+            rows: sent,
+            total: self.total,
+        };
+        #[cfg(feature = "tracing")]
+        tracing::debug!(
+            target: "sqlx_factory::seed",
+            factory = M::FACTORY,
+            table = M::TABLE,
+            rows = sent,
+            total = self.total,
+            "chunk sent"
+        );
+        if let Some(report) = &self.progress {
+            report(progress);
+        }
+    }
+}
+
+// The seed's rows as the database's writer takes them.
+#[allow(clippy::result_large_err)]
+impl<DB: Backend, M: Insert<DB>> SeedFeed<DB> for Chunks<M> {
+    type Row = M;
+    const TABLE: &'static str = M::TABLE;
+    const COLUMNS: &'static [Column] = M::COLUMNS;
+
+    fn total(&self) -> u64 {
+        self.total
+    }
+
+    fn drawn(&self) -> u64 {
+        self.drawn
+    }
+
+    fn chunk_rows(&self, default: usize) -> usize {
+        self.chunk_rows.unwrap_or(default)
+    }
+
+    fn next(&mut self, max: usize) -> Result<Option<Chunk<M>>, Error> {
+        self.draw::<DB>(max)
+    }
+
+    fn report(&self, sent: u64) {
+        self.report_sent(sent);
+    }
+
+    fn error(&self, source: sqlx::Error, first_row: u64, last_row: u64) -> Error {
+        self.rows_error(source, first_row, last_row)
+    }
+
+    fn wrap(&self, step: Step, source: BoxDynError) -> Error {
+        Error::wrap(M::FACTORY, M::TABLE, self.operation, step, source)
+    }
+
+    fn insert_sql(&self, set: ColumnSet, rows: usize, key: Option<&'static str>) -> Arc<str> {
+        let table = (M::TABLE, M::COLUMNS);
+        match key {
+            None => M::sql_cache().seed_sql::<DB>(table, set, rows),
+            Some(key) => M::sql_cache().seed_key_sql::<DB>(table, set, rows, key),
+        }
+    }
+
+    fn wire_size(row: &M) -> usize {
+        row.wire_size()
+    }
+
+    fn bind<A: ArgSink<DB>>(row: M, set: ColumnSet, sink: &mut A) -> Result<(), BoxDynError> {
+        row.bind(set, sink).map(drop)
+    }
+}
+
+impl<DB, M> KeyedFeed<DB> for Chunks<M>
+where
+    DB: Backend,
+    M: Insert<DB> + Association,
+    M::Key: KeyType<DB>,
+{
+    type Key = M::Key;
+    const KEY_COLUMN: &'static str = M::KEY_COLUMN;
+
+    fn key(row: &M) -> M::Key {
+        row.key()
+    }
+}

@@ -1,0 +1,299 @@
+//! Seeding mode: `insert_many(n)` streams `n` rows into a table in constant memory and returns
+//! only the count. Values are drawn chunk by chunk from one generator (so a seeded run gives
+//! the rows `build_batch(n)` gives), then sent by the database's writer
+//! ([`Backend::seed_rows`]: `COPY .. FROM STDIN (FORMAT binary)` on PostgreSQL, multi-row
+//! INSERTs without `RETURNING` elsewhere). The whole seed runs in a [`Scope`], like every
+//! operation: all or nothing on error, cancellation and panic, never committing the caller's
+//! transaction.
+
+mod chunks;
+mod keys;
+
+use std::any::{Any, TypeId};
+use std::future::IntoFuture;
+use std::marker::PhantomData;
+
+use sqlx::Database;
+
+use crate::db::{Backend, KeyType};
+use crate::error::{Error, Operation, held_panic};
+use crate::future::BoxFuture;
+use crate::model::{Association, ChunkSource, Insert, Model};
+use crate::scope::Scope;
+use crate::session::Bound;
+use crate::state::{FactoryState, Pending};
+pub use chunks::Progress;
+use chunks::{Chunks, ParentKeys, ProgressFn};
+use keys::{FromTable, KeyUse, KeyedSeed, TableKeys, WithChildren};
+
+/// The pending result of `insert_many(n)`: `.await` it to send the rows; it resolves to the
+/// number of rows inserted.
+#[must_use = "nothing is inserted until the result of `insert_many()` is awaited"]
+pub struct InsertMany<S: Pending<M>, M: Model> {
+    pub(crate) state: FactoryState<S, M>,
+    pub(crate) source: Box<dyn ChunkSource<M>>,
+    pub(crate) rows: u64,
+    pub(crate) parents: Vec<ParentKeys>,
+    pub(crate) progress: Option<ProgressFn>,
+    pub(crate) chunk_rows: Option<usize>,
+    /// `Box<dyn KeyedSeed<DB, M>>` behind `Any` (`with_children`, `returning_keys`): `S`
+    /// alone does not name the backend.
+    pub(crate) keyed: Option<Box<dyn Any + Send>>,
+    /// `parents_from_table`: each a `Box<dyn TableKeys<DB>>` behind `Any`, read when the seed
+    /// starts.
+    pub(crate) from_tables: Vec<Box<dyn Any + Send>>,
+    pub(crate) start: fn(Self) -> S::InsertMany,
+}
+
+impl<S: Pending<M>, M: Model> InsertMany<S, M> {
+    /// Spreads the rows over existing parents of type `P`: the foreign key of every
+    /// association to `P` takes these keys in turn (row `i` gets key `i % len`), and no parent
+    /// is created. `keys` may be a `Vec`, a slice iterator, or a range of integer keys.
+    ///
+    /// Without it, seeding a model whose association would create a parent fails before
+    /// anything is sent (one parent per row is never what a seed wants).
+    pub fn parents_from<P>(mut self, keys: impl IntoIterator<Item = P::Key>) -> Self
+    where
+        P: Association,
+        P::Key: Send + Sync + 'static,
+    {
+        let keys: Vec<P::Key> = keys.into_iter().collect();
+        self.parents.push(ParentKeys {
+            parent: TypeId::of::<P>(),
+            name: std::any::type_name::<P>(),
+            keys: Box::new(keys),
+            required: false,
+        });
+        self
+    }
+
+    /// Calls `report` after each chunk is sent, with the rows sent so far.
+    pub fn on_progress(mut self, report: impl Fn(Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Box::new(report));
+        self
+    }
+
+    /// Rows per statement, after which progress is reported and the seed may be cancelled
+    /// (default: 100 000 per `COPY` on PostgreSQL, drawn 10 000 at a time; the backend's
+    /// statement limit for INSERTs elsewhere). Memory grows with it (up to 10 000 rows on
+    /// PostgreSQL), not with `n`.
+    pub fn chunk_rows(mut self, rows: usize) -> Self {
+        self.chunk_rows = Some(rows.max(1));
+        self
+    }
+}
+
+impl<'c, DB, M> InsertMany<Bound<'c, DB>, M>
+where
+    DB: Backend,
+    M: Insert<DB> + Association,
+    M::Key: KeyType<DB>,
+    usize: sqlx::ColumnIndex<<DB as Database>::Row>,
+{
+    /// Spreads the rows over the parents of type `P` already in `P`'s table, as
+    /// [`parents_from`](Self::parents_from) does with their keys: the key column alone is read
+    /// once when the seed starts (`SELECT key FROM table ORDER BY key`, in the seed's own
+    /// transaction or savepoint, so rows the caller created earlier in the same transaction
+    /// count), row by row, holding the keys (8 bytes per parent for an `i64`), not the rows.
+    /// An empty table is an error, before anything is sent.
+    pub fn parents_from_table<P>(mut self) -> Self
+    where
+        P: Association,
+        P::Key: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB> + Send + Sync + Unpin + 'static,
+    {
+        let keys: Box<dyn TableKeys<DB>> = Box::new(FromTable::<P>(PhantomData));
+        self.from_tables.push(Box::new(keys));
+        self
+    }
+
+    /// Seeds `per_parent` rows of `children` (an unbound factory, e.g. `Post::factory()`) for
+    /// every row seeded: after each INSERT of parents, which returns their keys alone, their
+    /// children are sent (`COPY` on PostgreSQL), each parent's key in the field of the child's
+    /// association to this model. Streaming: one statement's keys are held at a time.
+    pub fn with_children<C: Insert<DB>>(
+        mut self,
+        per_parent: u64,
+        children: impl ChunkSource<C> + 'static,
+    ) -> Self {
+        let source: Box<dyn ChunkSource<C>> = Box::new(children);
+        let seed = source.seed();
+        let chunks = Chunks {
+            draw: crate::seed::draw(seed),
+            source,
+            seed,
+            total: 0,
+            drawn: 0,
+            parents: Vec::new(),
+            progress: None,
+            chunk_rows: None,
+            operation: Operation::InsertMany {
+                rows: self.rows.saturating_mul(per_parent),
+            },
+            key_base: 0,
+        };
+        self.key_use().children = Some(Box::new(WithChildren::<C> {
+            children: chunks,
+            per_parent,
+        }));
+        self
+    }
+
+    /// Resolves to the keys of the rows inserted, in the order drawn, instead of their count
+    /// (call it last: the other options are on `insert_many`'s result). Nothing else is read
+    /// back: SQLite and MariaDB return the key column alone (`RETURNING id`); PostgreSQL, whose
+    /// `COPY` returns nothing, reserves the keys from the column's sequence in bulk
+    /// (`nextval` once per row, one statement per `COPY`) and sends them in the `COPY`. The
+    /// keys are held in memory (8 bytes per row for an `i64`), unlike the rows.
+    pub fn returning_keys(mut self) -> InsertManyKeys<'c, DB, M> {
+        self.key_use().collected = Some(Vec::new());
+        InsertManyKeys { job: self }
+    }
+
+    /// The seed's [`KeyUse`], made on first use.
+    fn key_use(&mut self) -> &mut KeyUse<DB, M> {
+        let keyed = self.keyed.get_or_insert_with(|| {
+            let keyed: Box<dyn KeyedSeed<DB, M>> = Box::new(KeyUse::<DB, M> {
+                pending: Vec::new(),
+                children: None,
+                collected: None,
+            });
+            Box::new(keyed)
+        });
+        match keyed
+            .downcast_mut::<Box<dyn KeyedSeed<DB, M>>>()
+            .and_then(|keyed| keyed.as_any().downcast_mut::<KeyUse<DB, M>>())
+        {
+            Some(keys) => keys,
+            None => unreachable!("only key_use stores the seed's KeyUse"),
+        }
+    }
+}
+
+/// The pending result of `insert_many(n).returning_keys()`: `.await` it to send the rows; it
+/// resolves to their keys.
+#[must_use = "nothing is inserted until the result of `returning_keys()` is awaited"]
+pub struct InsertManyKeys<'c, DB: Backend, M: Model> {
+    pub(crate) job: InsertMany<Bound<'c, DB>, M>,
+}
+
+impl<'c, DB, M> IntoFuture for InsertManyKeys<'c, DB, M>
+where
+    DB: Backend,
+    M: Insert<DB> + Association,
+    M::Key: KeyType<DB>,
+    usize: sqlx::ColumnIndex<<DB as Database>::Row>,
+{
+    type Output = Result<Vec<M::Key>, Error>;
+    type IntoFuture = BoxFuture<'c, Self::Output>;
+
+    fn into_future(mut self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let Some(keyed) = self.job.keyed.take() else {
+                unreachable!("returning_keys stores the seed's KeyUse")
+            };
+            let Ok(mut keyed) = keyed.downcast::<Box<dyn KeyedSeed<DB, M>>>() else {
+                unreachable!("only key_use stores the seed's KeyUse")
+            };
+            run_with::<DB, M>(self.job, Some(&mut **keyed)).await?;
+            match keyed.as_any().downcast_mut::<KeyUse<DB, M>>() {
+                Some(keys) => Ok(keys.collected.take().unwrap_or_default()),
+                None => unreachable!("only key_use stores the seed's KeyUse"),
+            }
+        })
+    }
+}
+
+impl<S: Pending<M>, M: Model> IntoFuture for InsertMany<S, M> {
+    type Output = Result<u64, Error>;
+    type IntoFuture = S::InsertMany;
+
+    fn into_future(self) -> Self::IntoFuture {
+        (self.start)(self)
+    }
+}
+
+/// Runs a seed in a [`Scope`] (a savepoint, or a transaction of its own on a bare connection),
+/// as a batch is run.
+pub(crate) async fn run<DB: Backend, M: Insert<DB>>(
+    mut job: InsertMany<Bound<'_, DB>, M>,
+) -> Result<u64, Error> {
+    let mut keyed = job
+        .keyed
+        .take()
+        .and_then(|keyed| keyed.downcast::<Box<dyn KeyedSeed<DB, M>>>().ok());
+    run_with::<DB, M>(job, keyed.as_deref_mut().map(|keyed| &mut **keyed)).await
+}
+
+/// [`run`], with `keyed` when the keys of the rows are needed.
+pub(crate) async fn run_with<DB: Backend, M: Insert<DB>>(
+    job: InsertMany<Bound<'_, DB>, M>,
+    keyed: Option<&mut (dyn KeyedSeed<DB, M> + 'static)>,
+) -> Result<u64, Error> {
+    let InsertMany {
+        state,
+        source,
+        rows,
+        parents,
+        progress,
+        chunk_rows,
+        from_tables,
+        ..
+    } = job;
+    let FactoryState {
+        mut session,
+        after_create,
+        ..
+    } = state;
+    let operation = Operation::InsertMany { rows };
+    let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
+    if !after_create.is_empty() {
+        return Err(error(sqlx::Error::Protocol(
+            "`after_create` and `with_related` need the created rows, which insert_many does \
+             not read back: seed the related table with its own insert_many and `parents_from`"
+                .into(),
+        )));
+    }
+    if rows == 0 {
+        return Ok(0);
+    }
+    let seed = source.seed();
+    let mut chunks = Chunks {
+        draw: crate::seed::draw(seed),
+        source,
+        seed,
+        total: rows,
+        drawn: 0,
+        parents: Vec::new(),
+        progress,
+        chunk_rows,
+        operation,
+        key_base: 0,
+    };
+    session.acquire().await.map_err(error)?;
+    let mut scope = Scope::begin(&mut session).await.map_err(error)?;
+    let conn = scope.session().conn();
+    let result = async {
+        chunks.parents = parents;
+        for table in from_tables {
+            let Ok(table) = table.downcast::<Box<dyn TableKeys<DB>>>() else {
+                unreachable!("parents_from_table is stored for the seed's own backend")
+            };
+            let keys = table.load(&mut *conn).await.map_err(error)?;
+            chunks.parents.push(keys);
+        }
+        match keyed {
+            None => DB::seed_rows::<Chunks<M>>(conn, &mut chunks).await,
+            Some(keyed) => keyed.seed(conn, &mut chunks).await,
+        }
+    }
+    .await;
+    let result = scope.finish(result, error).await;
+    // A panic held through a `COPY` goes on once the seed is rolled back.
+    if let Err(e) = &result
+        && let Some(panic) = held_panic(e)
+    {
+        std::panic::resume_unwind(panic);
+    }
+    session.release();
+    result
+}
