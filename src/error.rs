@@ -522,6 +522,7 @@ pub(crate) struct HeldPanic(std::sync::Mutex<Option<Box<dyn Any + Send>>>);
 
 impl HeldPanic {
     /// Holds `panic`.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub(crate) fn new(panic: Box<dyn Any + Send>) -> Self {
         HeldPanic(std::sync::Mutex::new(Some(panic)))
     }

@@ -170,6 +170,7 @@ pub fn row_too_large(row: u64, size: usize, limit: usize, name: &str, sent: &str
 }
 
 /// The `fetch_one`/`fetch_all` of a concrete backend, where sqlx's executor bounds hold.
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 macro_rules! fetch_methods {
     () => {
         fn fetch_one<'e>(
@@ -256,6 +257,7 @@ macro_rules! fetch_methods {
     };
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub(crate) use fetch_methods;
 
 /// The backends are the crate's: `Backend` is implemented in each database's module only.

@@ -11,6 +11,7 @@ use crate::future::BoxFuture;
 
 /// `CheckBackend::column_types` of a concrete backend: the column types of a statement that is
 /// prepared (parsed and described) and never run, as a decode sees them.
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 macro_rules! column_types_method {
     ($conn:ty, $info:ty) => {
         fn column_types<'c>(
@@ -32,6 +33,7 @@ macro_rules! column_types_method {
 }
 
 /// `CheckBackend::texts` of a concrete backend: every column of a row read as text.
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 macro_rules! texts_method {
     ($row:ty) => {
         fn texts(row: &$row) -> Vec<Option<String>> {
@@ -41,6 +43,7 @@ macro_rules! texts_method {
         }
     };
 }
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub(crate) use {column_types_method, texts_method};
 
 /// A sampled value, as far as lengths and ranges are concerned.

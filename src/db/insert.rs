@@ -179,3 +179,32 @@ impl<R> Statements<R> {
         }))
     }
 }
+
+/// `Backend::seed_rows` and `seed_keyed` of a database whose seeds go as multi-row INSERTs.
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
+macro_rules! insert_seed_methods {
+    () => {
+        fn seed_rows<'a, F: $crate::db::SeedFeed<Self>>(
+            conn: &'a mut Self::Connection,
+            feed: &'a mut F,
+        ) -> $crate::future::BoxFuture<'a, Result<u64, $crate::error::Error>> {
+            Box::pin($crate::db::insert::insert_values::<Self, F>(
+                conn, feed, None,
+            ))
+        }
+
+        fn seed_keyed<'a, F: $crate::db::KeyedFeed<Self>>(
+            conn: &'a mut Self::Connection,
+            feed: &'a mut F,
+            keys: &'a mut dyn $crate::db::KeyStore<Self, F::Key>,
+        ) -> $crate::future::BoxFuture<'a, Result<u64, $crate::error::Error>> {
+            Box::pin($crate::db::insert::insert_values::<Self, F>(
+                conn,
+                feed,
+                Some(keys),
+            ))
+        }
+    };
+}
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
+pub(crate) use insert_seed_methods;

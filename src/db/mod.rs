@@ -6,7 +6,7 @@
 
 mod backend;
 mod catalogue;
-mod insert;
+pub(crate) mod insert;
 #[cfg(feature = "mysql")]
 mod mysql;
 #[cfg(feature = "postgres")]

@@ -6,9 +6,8 @@ use std::sync::Arc;
 
 use sqlx::{AssertSqlSafe, Executor};
 
-use super::backend::{Backend, KeyStore, KeyedFeed, Sealed, SeedFeed, fetch_methods, push_quoted};
-use super::insert::insert_values;
-use crate::error::Error;
+use super::backend::{Backend, Sealed, fetch_methods, push_quoted};
+use super::insert::insert_seed_methods;
 use crate::future::BoxFuture;
 
 impl Sealed for sqlx::Sqlite {}
@@ -29,19 +28,5 @@ impl Backend for sqlx::Sqlite {
     }
 
     fetch_methods!();
-
-    fn seed_rows<'a, F: SeedFeed<Self>>(
-        conn: &'a mut Self::Connection,
-        feed: &'a mut F,
-    ) -> BoxFuture<'a, Result<u64, Error>> {
-        Box::pin(insert_values::<Self, F>(conn, feed, None))
-    }
-
-    fn seed_keyed<'a, F: KeyedFeed<Self>>(
-        conn: &'a mut Self::Connection,
-        feed: &'a mut F,
-        keys: &'a mut dyn KeyStore<Self, F::Key>,
-    ) -> BoxFuture<'a, Result<u64, Error>> {
-        Box::pin(insert_values::<Self, F>(conn, feed, Some(keys)))
-    }
+    insert_seed_methods!();
 }
