@@ -3,6 +3,45 @@
 //! backend reads its catalogue in one query per table ([`CheckBackend`]); this module compares
 //! the two and words what it finds.
 
+/// Checks that factories match the live tables they write to, without inserting anything:
+/// `check!(&mut tx, User, Post, Comment).await` returns a [`CheckReport`]. It reads each
+/// table's catalogue (one query, and one prepared but never run `SELECT` for sqlx's column
+/// types) and draws 1 000 objects from each factory with the run's seed, then reports:
+///
+/// - a column the model names that the table lacks, a `NOT NULL` column without default that no
+///   field fills, a `primary_key`/`generated` field the database does not fill (errors);
+/// - a column the database fills (default, identity, trigger) that the factory fills with random
+///   values (warning);
+/// - a field type sqlx cannot decode from the column's type (error), a non-`Option` field on a
+///   nullable column (warning), sampled `NULL`s for a `NOT NULL` column (error);
+/// - sampled text longer than a `VARCHAR(n)`/`CHAR(n)`, sampled integers outside the column's
+///   range, and `CHECK` constraints on columns filled with unconstrained random values (errors);
+/// - enum values that are not labels of the column's enum, and labels with no variant (errors);
+/// - an `association` whose column has no `FOREIGN KEY` to the parent's table, and a foreign-key
+///   column filled with random values (warnings).
+///
+/// In a test: `check!(&mut tx, User, Post).await.into_result().unwrap()` fails on errors and
+/// prints the report; `.deny_warnings()` first fails on warnings too. Models are listed, as
+/// for [`lint!`](crate::lint!), so a model its backend cannot store is a compile error here.
+#[macro_export]
+macro_rules! check {
+    ($conn:expr, $($model:ty),+ $(,)?) => {
+        async {
+            let conn = $conn;
+            let mut report = $crate::CheckReport::default();
+            $(
+                $crate::__private::check_model::<_, $model>(
+                    &mut *conn,
+                    ::core::stringify!($model),
+                    &mut report,
+                )
+                .await;
+            )+
+            report
+        }
+    };
+}
+
 mod compare;
 mod fields;
 mod report;
