@@ -378,7 +378,7 @@ impl fmt::Debug for Error {
         write!(
             f,
             "\n\nReplay this run's data with {}={}",
-            crate::SEED_VAR,
+            crate::seed::SEED_VAR,
             crate::run_seed()
         )
     }

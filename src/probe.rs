@@ -89,7 +89,7 @@ impl<T> BySize for &Probe<'_, T> {
 }
 
 /// The encoded size of a value whose length counts, where the backend measures values
-/// ([`crate::Backend::MEASURES_VALUES`]): its length, as [`ByLength`] reads it, without
+/// ([`crate::db::Backend::MEASURES_VALUES`]): its length, as [`ByLength`] reads it, without
 /// encoding it. `DB` comes from the marker argument.
 pub trait LengthOn<DB> {
     /// About how many bytes the value takes in a statement on `DB`.
@@ -109,7 +109,7 @@ pub trait EncodedOn<DB> {
     fn size_on(&self, db: PhantomData<DB>) -> usize;
 }
 
-impl<DB: crate::Backend, T: crate::__private::ColumnOf<DB>> EncodedOn<DB> for &Probe<'_, T> {
+impl<DB: crate::db::Backend, T: crate::db::ColumnOf<DB>> EncodedOn<DB> for &Probe<'_, T> {
     fn size_on(&self, _: PhantomData<DB>) -> usize {
         self.0.encoded_len()
     }
