@@ -99,7 +99,7 @@ fn mariadb_number(error: &sqlx::Error) -> Option<u16> {
 /// it every later statement on the connection, ours or the caller's, would run outside any
 /// transaction and autocommit; with it every write fails (MariaDB error 1792) until the
 /// caller's rollback ends it, and sqlx's count matches the server again. Asked only after an
-/// error: a round trip per operation would cost `create()` a third of its speed. Never sent
+/// error: asked before each write, it would be a second round trip per `create()`. Never sent
 /// while a transaction is open, where `START TRANSACTION` would commit it.
 async fn stand_in<DB: Backend>(conn: &mut DB::Connection) -> bool {
     if !in_transaction::<DB>(conn) {
