@@ -18,6 +18,8 @@ use crate::session::{Bound, NoSession, Session};
 use crate::sql::{ColumnSet, binds_per_row};
 use crate::state::{AfterCreate, FactoryState};
 
+mod race;
+
 /// The futures `create()` / `create_batch()` resolve to in each state.
 ///
 /// Implemented for every state and every model, with no further bound, so that `.await` on
@@ -838,6 +840,17 @@ trait ReadBack<DB: Backend, M: Insert<DB>>: Send {
     fn len(&self) -> usize;
     /// What binding a row left (its transient values), kept until its row is read back.
     fn bound(&mut self, transient: M::Transient);
+    /// Binds `row` into the statement's `args` and keeps what binding left ([`Self::bound`]).
+    fn bind(
+        &mut self,
+        row: M,
+        set: ColumnSet,
+        args: &mut DB::Arguments,
+    ) -> Result<(), BoxDynError> {
+        let transient = row.bind(set, &mut Args::<DB>(args))?;
+        self.bound(transient);
+        Ok(())
+    }
     /// One returned row, in the order the rows were sent.
     fn read(&mut self, row: &<DB as sqlx::Database>::Row) -> Result<(), sqlx::Error>;
     /// After the last `count` rows were read back.
@@ -973,10 +986,8 @@ async fn send_chunks<DB: Backend, M: Insert<DB>>(
         let mut args = DB::Arguments::default();
         args.reserve(count * per_row, count * per_row * 8);
         for row in rows.by_ref().take(count) {
-            read.bound(
-                row.bind(set, &mut Args::<DB>(&mut args))
-                    .map_err(|e| fail(sqlx::Error::Encode(e), false))?,
-            );
+            read.bind(row, set, &mut args)
+                .map_err(|e| fail(sqlx::Error::Encode(e), false))?;
         }
         if count == 1 {
             let row = DB::fetch_one(&mut *conn, sql, args)
@@ -1183,8 +1194,12 @@ async fn get_or_create<DB: Backend, M: Insert<DB>>(
     };
     // The new rows were inserted by another connection first (their INSERT lost the race).
     let mut raced = false;
+    // Of each new row, whether this operation inserted it (when known row by row).
+    let mut ours = Vec::new();
     let mut inserted: Vec<Option<M>> =
-        match insert_keys_new::<DB, M>(conn, inserted, operation, kept).await {
+        match insert_keys_new::<DB, M>(conn, inserted, &new_keys, operation, kept, &mut ours)
+            .await
+        {
             Ok(rows) => rows.into_iter().map(Some).collect(),
             Err((e, None)) => return Err(e),
             Err((e, Some(transients))) => {
@@ -1213,6 +1228,7 @@ async fn get_or_create<DB: Backend, M: Insert<DB>>(
                 won
             }
         };
+    raced |= ours.contains(&false);
     // Each repeated key once: 300 rows of one 100 kB key are one key to read back, not 30 MB.
     let mut repeats: Vec<&M::LookupKey> = Vec::new();
     for (source, key) in sources.iter().zip(&keys) {
@@ -1238,7 +1254,10 @@ async fn get_or_create<DB: Backend, M: Insert<DB>>(
     let mut reported = reported;
     for ((source, key), transient) in sources.into_iter().zip(&keys).zip(transients) {
         if let Some(reported) = reported.as_mut() {
-            reported.push(matches!(source, Source::Inserted(_)) && !raced);
+            reported.push(match source {
+                Source::Inserted(i) => ours.get(i).copied().unwrap_or(!raced),
+                _ => false,
+            });
         }
         let mut row = match source {
             Source::Inserted(i) => match inserted[i].take() {
@@ -1284,17 +1303,24 @@ fn stored_form_differs<M: Model>(operation: Operation, key: &M::LookupKey) -> Er
 /// The new rows of a get_or_create, inserted with their parents as [`insert_new`] does, in a
 /// savepoint of their own inside a transaction where a failed INSERT would abort it
 /// (PostgreSQL) or leave parents created for it: the transaction stays usable and holds
-/// nothing of the attempt. (Elsewhere, with no parents, the failed INSERT undoes itself, and
-/// the savepoint's two round trips are saved.) On a unique violation by the rows' one INSERT,
-/// the error comes with the transient values of the rows it carried, for the rows that won
-/// the race in their place.
+/// nothing of the attempt. On a unique violation by the rows' one INSERT, the error comes with
+/// the transient values of the rows it carried, for the rows that won the race in their place.
+/// Rows with no parent to create go through [`race::insert_new`], which also recovers from a
+/// race lost for some of the keys only; `ours` gets its rows' `created` flags.
 #[allow(clippy::type_complexity)]
 async fn insert_keys_new<DB: Backend, M: Insert<DB>>(
     conn: &mut DB::Connection,
     rows: Rows<M>,
+    keys: &[&M::LookupKey],
     operation: Operation,
     kept: Kept,
+    ours: &mut Vec<bool>,
 ) -> Result<Vec<M>, (Error, Option<Vec<M::Transient>>)> {
+    if !M::needs_parents(&rows.parents) {
+        return race::insert_new::<DB, M>(conn, rows, keys, operation, kept, ours)
+            .await
+            .map_err(|e| (e, None));
+    }
     let Rows {
         mut rows,
         set,
