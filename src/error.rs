@@ -65,9 +65,12 @@ pub(crate) enum Kept {
     InTransaction,
     /// One INSERT on a connection with no transaction: autocommitted.
     Committed,
-    /// The database ended the whole transaction (MariaDB does on a deadlock): the operation's
-    /// savepoint could not be rolled back to, and nothing more of it was sent.
+    /// The database ended the whole transaction (MariaDB does on a deadlock) at this
+    /// operation's error, and nothing more of it was sent.
     TransactionGone,
+    /// The database had ended the whole transaction before the operation: a READ ONLY
+    /// transaction stands in for it, which refused the operation's first write.
+    TransactionGoneBefore,
 }
 
 /// Which factory operation failed, as named in an [`Error`].
@@ -343,10 +346,17 @@ impl fmt::Display for Error {
             }
             Kept::TransactionGone => {
                 "; the database ended the whole transaction (MariaDB does on a deadlock or, \
-                 with innodb_rollback_on_timeout, a lock wait timeout), so this operation's \
-                 savepoint could not be rolled back to and nothing more of it was sent: every \
-                 earlier statement of the transaction is undone, and statements sent on this \
-                 connection now run outside any transaction"
+                 with innodb_rollback_on_timeout, a lock wait timeout) and nothing more of this \
+                 operation was sent: every earlier statement of the transaction is undone, and \
+                 in the caller's transaction every later write on this connection fails until \
+                 the caller rolls back, rather than run outside any transaction"
+            }
+            Kept::TransactionGoneBefore => {
+                "; the database ended the whole transaction before this operation (MariaDB \
+                 does on a deadlock or, with innodb_rollback_on_timeout, a lock wait timeout; \
+                 an earlier error said so) and nothing of this operation was written: a READ \
+                 ONLY transaction stands in for it, so that no write on this connection runs \
+                 outside any transaction, until the caller rolls back"
             }
         })
     }

@@ -63,11 +63,97 @@ pub(crate) async fn rollback_to<DB: Backend>(conn: &mut DB::Connection, name: &s
         return true;
     }
     let sql = format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}");
-    if DB::execute_raw(conn, sql).await.is_ok() {
+    let Err(failed) = DB::execute_raw(conn, sql).await else {
+        return false;
+    };
+    mark_gone::<DB>(conn);
+    if mariadb_number(&failed).is_some() {
+        stand_in::<DB>(conn).await;
+    }
+    true
+}
+
+/// Marks the READ ONLY transaction [`stand_in`] opens: a probe can tell it from one the
+/// caller opened READ ONLY itself.
+const STAND_IN: &str = "sqlx_factory_transaction_gone";
+
+/// MariaDB's "Cannot execute statement in a READ ONLY transaction".
+const READ_ONLY_TRANSACTION: u16 = 1792;
+
+/// The number of MariaDB's error, when `error` is one: MariaDB alone ends a whole
+/// transaction on an error inside it.
+fn mariadb_number(error: &sqlx::Error) -> Option<u16> {
+    #[cfg(feature = "mysql")]
+    if let sqlx::Error::Database(db) = error {
+        return db
+            .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+            .map(sqlx::mysql::MySqlDatabaseError::number);
+    }
+    let _ = error;
+    None
+}
+
+/// When sqlx counts a transaction open on `conn` but MariaDB has none (it ended it on a
+/// deadlock, or on a lock wait timeout with `innodb_rollback_on_timeout`), opens a READ ONLY
+/// transaction in its place, marked by the savepoint [`STAND_IN`], and returns `true`. Without
+/// it every later statement on the connection, ours or the caller's, would run outside any
+/// transaction and autocommit; with it every write fails (MariaDB error 1792) until the
+/// caller's rollback ends it, and sqlx's count matches the server again. Asked only after an
+/// error: asked before each write, it would be a second round trip per `create()`. Never sent
+/// while a transaction is open, where `START TRANSACTION` would commit it.
+async fn stand_in<DB: Backend>(conn: &mut DB::Connection) -> bool {
+    if !in_transaction::<DB>(conn) {
         return false;
     }
-    mark_gone::<DB>(conn);
+    let probe = "SELECT 1 FROM DUAL WHERE @@in_transaction = 0";
+    // A row: no transaction on the server. No row, or an error: leave the connection alone.
+    if DB::fetch_one(conn, probe.into(), DB::Arguments::default())
+        .await
+        .is_err()
+    {
+        return false;
+    }
+    let sql = format!("START TRANSACTION READ ONLY; SAVEPOINT {STAND_IN}");
+    let _ = DB::execute_raw(conn, sql).await;
     true
+}
+
+/// The error of an operation that failed inside a transaction, saying when the transaction
+/// is gone: the database ended it at this error ([`stand_in`] takes its place), or before
+/// the operation began (a write refused by the READ ONLY transaction standing in for it).
+/// Errors of other databases, and of a connection with no transaction, are returned as they
+/// are without a round trip.
+pub(crate) async fn settle<DB: Backend>(conn: &mut DB::Connection, error: Error) -> Error {
+    let Some(number) = error.as_sqlx().and_then(mariadb_number) else {
+        return error;
+    };
+    if !in_transaction::<DB>(conn) {
+        return error;
+    }
+    if number == READ_ONLY_TRANSACTION {
+        // Succeeds only inside the stand-in; it was opened READ ONLY, so nothing is undone.
+        let probe = format!("ROLLBACK TO SAVEPOINT {STAND_IN}");
+        return match DB::execute_raw(conn, probe).await {
+            Ok(()) => error.kept(Kept::TransactionGoneBefore),
+            Err(_) => error,
+        };
+    }
+    if stand_in::<DB>(conn).await {
+        return transaction_gone(error);
+    }
+    error
+}
+
+/// `result` of an operation sent without a savepoint of ours, through [`settle`] on failure.
+pub(crate) async fn settled<DB: Backend, T>(
+    conn: &mut DB::Connection,
+    result: Result<T, Error>,
+) -> Result<T, Error> {
+    match result {
+        Ok(done) => Ok(done),
+        // Boxed: the error path's future does not weigh on every operation's.
+        Err(e) => Err(Box::pin(settle::<DB>(conn, e)).await),
+    }
 }
 
 /// A connection with levels of ours open: how many, and whether the database ended the
@@ -216,7 +302,7 @@ impl<'s, 'c, DB: Backend> Scope<'s, 'c, DB> {
     /// operation's error, through `error`), rolls back on failure, and says in the error when
     /// the transaction is gone.
     pub(crate) async fn finish<T>(
-        self,
+        mut self,
         result: Result<T, Error>,
         error: impl FnOnce(sqlx::Error) -> Error,
     ) -> Result<T, Error> {
@@ -225,8 +311,8 @@ impl<'s, 'c, DB: Backend> Scope<'s, 'c, DB> {
                 self.commit().await.map_err(error)?;
                 Ok(done)
             }
-            Err(e) if self.rollback().await => Err(transaction_gone(e)),
-            Err(e) => Err(e),
+            Err(e) if self.undo().await => Err(transaction_gone(e)),
+            Err(e) => Err(settle::<DB>(self.session.conn(), e).await),
         }
     }
 
@@ -234,6 +320,11 @@ impl<'s, 'c, DB: Backend> Scope<'s, 'c, DB> {
     /// [`rollback_to`]): the operation's error must say so.
     #[must_use = "a transaction that is gone must be said in the operation's error"]
     pub(crate) async fn rollback(mut self) -> bool {
+        self.undo().await
+    }
+
+    /// [`Scope::rollback`], keeping the scope (dropped after it: the level is closed).
+    async fn undo(&mut self) -> bool {
         // If our own transaction's rollback fails, the operation's own error is the one to
         // report: `drop` rolls it back.
         match &mut self.level {

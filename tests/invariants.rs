@@ -57,11 +57,9 @@ mod tx;
 
 /// `get_or_create` on `Member`, whose lookup key holds an association.
 const GET_OR_CREATE_WITH_ASSOCIATION_KEY: bool = true;
-/// `get_or_create` batches from concurrent tasks on one pool. A single row, or a batch all of
-/// whose new keys another task inserted meanwhile, returns the stored rows; a batch that lost
-/// the race for some of its keys only still fails with the UNIQUE violation (its rows' values
-/// were spent on the failed INSERT): open.
-const CONCURRENT_GET_OR_CREATE: bool = false;
+/// `get_or_create` batches from concurrent tasks on one pool: each returns the stored rows of
+/// the keys another task inserted meanwhile, all of them or some.
+const CONCURRENT_GET_OR_CREATE: bool = true;
 
 /// Reusing a bare PostgreSQL connection after a cancel (otherwise it is closed, the idiom
 /// for MariaDB and for PostgreSQL seeds): an operation dropped while the `BEGIN` of its own

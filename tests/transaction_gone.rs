@@ -72,6 +72,7 @@ async fn until_lock_wait(pool: &MySqlPool, thread: u64) {
 async fn deadlock_in_hook(
     pool: &MySqlPool,
     in_tx: bool,
+    again: Option<&mut Vec<sqlx_factory::Error>>,
 ) -> (Result<Outer, sqlx_factory::Error>, String) {
     sqlx::raw_sql(SCHEMA).execute(pool).await.unwrap();
     // The other transaction: heavier (many rows written), holding the claim's key.
@@ -135,7 +136,16 @@ async fn deadlock_in_hook(
         let mut conn = pool.acquire().await.unwrap();
         let mut tx = conn.begin().await.unwrap();
         let result = outer_factory!(&mut tx).create().await;
-        let _ = tx.rollback().await;
+        match again {
+            // The caller ignores the error, creates again, then drops its transaction.
+            Some(again) => {
+                *again = create_again(&mut tx).await;
+                drop(tx);
+            }
+            None => {
+                let _ = tx.rollback().await;
+            }
+        }
         result
     } else {
         outer_factory!(pool).create().await
@@ -180,7 +190,7 @@ fn assert_gone(result: Result<Outer, sqlx_factory::Error>, claim_error: &str) {
 async fn nothing_runs_outside_the_transaction(test: &str, in_tx: bool) {
     common::bounded_test(async {
         let pool = common::mariadb_pool(test).await;
-        let (result, claim_error) = deadlock_in_hook(&pool, in_tx).await;
+        let (result, claim_error) = deadlock_in_hook(&pool, in_tx, None).await;
         assert_gone(result, &claim_error);
         assert_eq!(
             stored(&pool).await,
@@ -199,4 +209,152 @@ async fn deadlock_in_nested_savepoint_caller_transaction_mariadb() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deadlock_in_nested_savepoint_pool_mariadb() {
     nothing_runs_outside_the_transaction("deadlock_nested_pool", false).await;
+}
+
+/// What a caller that ignores the error does next on its transaction: a plain create (one
+/// INSERT), one with a related row (a savepoint of ours), one `.in_savepoint()`. Returns
+/// their errors; a create that succeeds fails the test.
+async fn create_again(tx: &mut sqlx::MySqlConnection) -> Vec<sqlx_factory::Error> {
+    let plain = Claim::factory()
+        .code("again".to_string())
+        .with_session(&mut *tx)
+        .create()
+        .await;
+    let related = Outer::factory()
+        .with_session(&mut *tx)
+        .with_related(1, |o: &Outer| OuterNote::factory().outer_id(o.id))
+        .create()
+        .await;
+    let in_savepoint = Claim::factory()
+        .code("again2".to_string())
+        .with_session(&mut *tx)
+        .in_savepoint()
+        .create()
+        .await;
+    vec![
+        plain.expect_err("a plain create in a transaction that is gone fails"),
+        related.expect_err("a create with a related row in a transaction that is gone fails"),
+        in_savepoint.expect_err("an in_savepoint create in a transaction that is gone fails"),
+    ]
+}
+
+/// Each later operation fails saying the transaction is gone, and wrote nothing.
+fn assert_gone_before(errors: &[sqlx_factory::Error]) {
+    assert_eq!(errors.len(), 3);
+    for err in errors {
+        let text = err.to_string();
+        assert!(
+            text.contains("ended the whole transaction before this operation"),
+            "{text}"
+        );
+        assert!(
+            text.contains("nothing of this operation was written"),
+            "{text}"
+        );
+    }
+}
+
+/// The caller ignores the error of the operation whose nested savepoint deadlocked and
+/// creates again in its transaction: those creates fail too, and once the caller drops its
+/// transaction no row of them is seen from another connection (MariaDB would have run them
+/// outside any transaction, autocommitted).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creates_after_the_transaction_is_gone_write_nothing_mariadb() {
+    common::bounded_test(async {
+        let pool = common::mariadb_pool("gone_again").await;
+        let mut again = Vec::new();
+        let (result, claim_error) = deadlock_in_hook(&pool, true, Some(&mut again)).await;
+        assert_gone(result, &claim_error);
+        assert_gone_before(&again);
+        assert_eq!(
+            stored(&pool).await,
+            (0, 0, 0),
+            "no create after the transaction was gone is durable"
+        );
+    })
+    .await
+}
+
+/// A plain create (one INSERT, no savepoint of ours) in the caller's transaction deadlocks:
+/// MariaDB ends the transaction. The error says so, and the caller's next creates, which it
+/// makes ignoring that error, fail and leave nothing once it drops the transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_create_deadlocks_then_creates_again_mariadb() {
+    common::bounded_test(async {
+        let pool = common::mariadb_pool("gone_plain").await;
+        sqlx::raw_sql(SCHEMA).execute(&pool).await.unwrap();
+        let mut conn = pool.acquire().await.unwrap();
+        let mut tx = conn.begin().await.unwrap();
+        // The caller's own work, which the deadlock will undo, and the lock the other
+        // transaction will wait for.
+        sqlx::query("UPDATE locks SET v = v + 1 WHERE id = 1")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        // The other transaction: heavier, holding the claim's key, then waiting for our row.
+        let mut other = pool.acquire().await.unwrap();
+        let thread: u64 = sqlx::query_scalar("SELECT CONNECTION_ID()")
+            .fetch_one(&mut *other)
+            .await
+            .unwrap();
+        sqlx::raw_sql(
+            "SET SESSION innodb_lock_wait_timeout = 20; BEGIN; \
+            INSERT INTO heavy (x) SELECT seq FROM seq_1_to_300; \
+            INSERT INTO claims (code) VALUES ('x')",
+        )
+        .execute(&mut *other)
+        .await
+        .unwrap();
+        let blocked = tokio::spawn(async move {
+            let _ = sqlx::query("UPDATE locks SET v = v + 1 WHERE id = 1")
+                .execute(&mut *other)
+                .await;
+            sqlx::query("ROLLBACK").execute(&mut *other).await.unwrap();
+        });
+        until_lock_wait(&pool, thread).await;
+        let first = Claim::factory().with_session(&mut *tx).create().await;
+        let err = first.expect_err("the claim's INSERT deadlocks");
+        let text = err.to_string();
+        assert!(text.contains("MariaDB error 1213"), "{text}");
+        assert!(text.contains("ended the whole transaction"), "{text}");
+        assert!(
+            !text.contains("before this operation"),
+            "this operation met the deadlock: {text}"
+        );
+        let again = create_again(&mut tx).await;
+        assert_gone_before(&again);
+        let own = sqlx::query("INSERT INTO outers (name) VALUES ('own')")
+            .execute(&mut *tx)
+            .await;
+        assert!(
+            own.is_err(),
+            "the caller's own write fails too rather than autocommit"
+        );
+        drop(tx);
+        tokio::time::timeout(Duration::from_secs(30), blocked)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            stored(&pool).await,
+            (0, 0, 0),
+            "no create after the transaction was gone is durable"
+        );
+        let locks: i64 = sqlx::query_scalar("SELECT CAST(SUM(v) AS SIGNED) FROM locks")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(
+            locks, 0,
+            "the caller's own UPDATE was undone with its transaction"
+        );
+        // The caller's rollback ended what stood in for its transaction: the connection
+        // writes again, for its next user.
+        sqlx::query("INSERT INTO outers (name) VALUES ('later')")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(stored(&pool).await, (1, 0, 0));
+    })
+    .await
 }

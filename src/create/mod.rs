@@ -97,6 +97,7 @@ pub(crate) async fn run<DB: Backend, M: Insert<DB>>(
         };
         let result =
             run_steps::<DB, M>(&mut session, rows, &after_create, operation, kept, inserted).await;
+        let result = crate::scope::settled::<DB, _>(session.conn(), result).await;
         session.release();
         return result;
     }
@@ -380,6 +381,7 @@ pub(crate) async fn create_plain<DB: Backend, M: Insert<DB>>(
         Ok(created)
     };
     let result = in_span::<M, _>(insert, operation, 1).await;
+    let result = crate::scope::settled::<DB, _>(session.conn(), result).await;
     session.release();
     result
 }

@@ -1,7 +1,9 @@
 //! `get_or_create`: rows whose `#[factory(get_or_create(..))]` key matches a stored row are
 //! read, the others inserted; a key another writer inserted meanwhile is read back.
 
-use super::send::{Created, Numbering, rows_per_statement, send_chunks, too_large};
+use super::lookup::select_by_keys;
+use super::race;
+use super::send::{Created, Numbering, send_chunks, too_large};
 use crate::db::{Args, Backend, SMALL_BATCH_BYTES, row_too_large};
 use crate::error::{Error, Kept, Operation, Step, short_name};
 use crate::model::{Insert, Model, Rows};
@@ -111,8 +113,11 @@ pub(crate) async fn get_or_create<DB: Backend, M: Insert<DB>>(
     };
     // The new rows were inserted by another connection first (their INSERT lost the race).
     let mut raced = false;
+    // Of each new row, whether this operation inserted it (when known row by row).
+    let mut ours = Vec::new();
     let mut inserted: Vec<Option<M>> =
-        match insert_keys_new::<DB, M>(conn, inserted, operation, kept).await {
+        match insert_keys_new::<DB, M>(conn, inserted, &new_keys, operation, kept, &mut ours).await
+        {
             Ok(rows) => rows.into_iter().map(Some).collect(),
             Err((e, None)) => return Err(e),
             Err((e, Some(transients))) => {
@@ -141,6 +146,7 @@ pub(crate) async fn get_or_create<DB: Backend, M: Insert<DB>>(
                 won
             }
         };
+    raced |= ours.contains(&false);
     // Each repeated key once: 300 rows of one 100 kB key are one key to read back, not 30 MB.
     let mut repeats: Vec<&M::LookupKey> = Vec::new();
     for (source, key) in sources.iter().zip(&keys) {
@@ -166,7 +172,10 @@ pub(crate) async fn get_or_create<DB: Backend, M: Insert<DB>>(
     let mut reported = reported;
     for ((source, key), transient) in sources.into_iter().zip(&keys).zip(transients) {
         if let Some(reported) = reported.as_mut() {
-            reported.push(matches!(source, Source::Inserted(_)) && !raced);
+            reported.push(match source {
+                Source::Inserted(i) => ours.get(i).copied().unwrap_or(!raced),
+                _ => false,
+            });
         }
         let mut row = match source {
             Source::Inserted(i) => match inserted[i].take() {
@@ -212,17 +221,24 @@ fn stored_form_differs<M: Model>(operation: Operation, key: &M::LookupKey) -> Er
 /// The new rows of a get_or_create, inserted with their parents as [`insert_new`] does, in a
 /// savepoint of their own inside a transaction where a failed INSERT would abort it
 /// (PostgreSQL) or leave parents created for it: the transaction stays usable and holds
-/// nothing of the attempt. (Elsewhere, with no parents, the failed INSERT undoes itself, and
-/// the savepoint's two round trips are saved.) On a unique violation by the rows' one INSERT,
-/// the error comes with the transient values of the rows it carried, for the rows that won
-/// the race in their place.
+/// nothing of the attempt. On a unique violation by the rows' one INSERT, the error comes with
+/// the transient values of the rows it carried, for the rows that won the race in their place.
+/// Rows with no parent to create go through [`race::insert_new`], which also recovers from a
+/// race lost for some of the keys only; `ours` gets its rows' `created` flags.
 #[allow(clippy::type_complexity)]
 async fn insert_keys_new<DB: Backend, M: Insert<DB>>(
     conn: &mut DB::Connection,
     rows: Rows<M>,
+    keys: &[&M::LookupKey],
     operation: Operation,
     kept: Kept,
+    ours: &mut Vec<bool>,
 ) -> Result<Vec<M>, (Error, Option<Vec<M::Transient>>)> {
+    if !M::needs_parents(&rows.parents) {
+        return race::insert_new::<DB, M>(conn, rows, keys, operation, kept, ours)
+            .await
+            .map_err(|e| (e, None));
+    }
     let Rows {
         mut rows,
         set,
@@ -294,53 +310,4 @@ async fn insert_keys_new<DB: Backend, M: Insert<DB>>(
             Err((e, raced.then_some(unread)))
         }
     }
-}
-
-/// The stored rows whose `get_or_create` columns equal one of `keys`, with their keys as Rust
-/// sees them: `SELECT .. WHERE (k = ?) OR ..`, in statements under the bind limit and, with
-/// `budget`, keys of at most that many bytes ([`Insert::lookup_key_size`]) each. `latest`:
-/// the latest committed rows, not a transaction's snapshot ([`Backend::LATEST_READ`]).
-async fn select_by_keys<DB: Backend, M: Insert<DB>>(
-    conn: &mut DB::Connection,
-    keys: &[&M::LookupKey],
-    budget: Option<usize>,
-    latest: bool,
-) -> Result<Vec<(M::LookupKey, DB::Row)>, sqlx::Error> {
-    let per_key = M::GET_OR_CREATE.len();
-    let most = rows_per_statement::<DB>(per_key);
-    let mut chunks = Vec::new();
-    let mut rest = keys;
-    while !rest.is_empty() {
-        let mut count = 0usize;
-        let mut bytes = 0usize;
-        for key in rest.iter().take(most) {
-            let size = budget.map_or(0, |_| M::lookup_key_size(key));
-            if count > 0 && budget.is_some_and(|budget| bytes + size > budget) {
-                break;
-            }
-            count += 1;
-            bytes += size;
-        }
-        let (chunk, tail) = rest.split_at(count);
-        chunks.push(chunk);
-        rest = tail;
-    }
-    let mut found = Vec::new();
-    for chunk in chunks {
-        let sql = crate::db::sql::select_by_keys_sql::<DB>(
-            M::TABLE,
-            M::COLUMNS,
-            M::GET_OR_CREATE,
-            chunk.len(),
-            latest,
-        );
-        let mut args = DB::Arguments::default();
-        for key in chunk {
-            M::bind_lookup_key((*key).clone(), &mut args).map_err(sqlx::Error::Encode)?;
-        }
-        for row in DB::fetch_all(&mut *conn, sql.into(), args).await? {
-            found.push((M::from_row(&row)?.lookup_key(), row));
-        }
-    }
-    Ok(found)
 }

@@ -4,7 +4,9 @@
 
 mod back;
 mod get_or_create;
+mod lookup;
 mod parents;
+mod race;
 mod rows;
 mod send;
 

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use sqlx::Arguments;
+use sqlx::error::BoxDynError;
 
 use crate::column::{ColumnSet, binds_per_row};
 use crate::db::{Args, Backend, SMALL_BATCH_BYTES, row_too_large};
@@ -79,6 +80,17 @@ pub(crate) trait ReadBack<DB: Backend, M: Insert<DB>>: Send {
     fn len(&self) -> usize;
     /// What binding a row left (its transient values), kept until its row is read back.
     fn bound(&mut self, transient: M::Transient);
+    /// Binds `row` into the statement's `args` and keeps what binding left ([`Self::bound`]).
+    fn bind(
+        &mut self,
+        row: M,
+        set: ColumnSet,
+        args: &mut DB::Arguments,
+    ) -> Result<(), BoxDynError> {
+        let transient = row.bind(set, &mut Args::<DB>(args))?;
+        self.bound(transient);
+        Ok(())
+    }
     /// One returned row, in the order the rows were sent.
     fn read(&mut self, row: &<DB as sqlx::Database>::Row) -> Result<(), sqlx::Error>;
     /// After the last `count` rows were read back.
@@ -214,10 +226,8 @@ pub(crate) async fn send_chunks<DB: Backend, M: Insert<DB>>(
         let mut args = DB::Arguments::default();
         args.reserve(count * per_row, count * per_row * 8);
         for row in rows.by_ref().take(count) {
-            read.bound(
-                row.bind(set, &mut Args::<DB>(&mut args))
-                    .map_err(|e| fail(sqlx::Error::Encode(e), false))?,
-            );
+            read.bind(row, set, &mut args)
+                .map_err(|e| fail(sqlx::Error::Encode(e), false))?;
         }
         if count == 1 {
             let row = DB::fetch_one(&mut *conn, sql, args)
