@@ -65,17 +65,13 @@ async fn until_lock_wait(pool: &MySqlPool, thread: u64) {
     panic!("the other transaction never ran its UPDATE");
 }
 
-/// An `Outer` whose hook creates a `Claim` with `.in_savepoint()` and handles its error (as a
-/// hook expecting a duplicate does), then a related note: the claim deadlocks with another
-/// transaction, in which MariaDB picks ours (the lighter) to roll back. Returns the
-/// operation's result and the claim's error text.
-async fn deadlock_in_hook(
+/// The other transaction: heavier (many rows written), holding the claim's key `x`. Once `go`
+/// is notified it waits for the row of `locks` that ours locked, then rolls back. Returns its
+/// connection's id and its task.
+async fn other_transaction(
     pool: &MySqlPool,
-    in_tx: bool,
-    again: Option<&mut Vec<sqlx_factory::Error>>,
-) -> (Result<Outer, sqlx_factory::Error>, String) {
-    sqlx::raw_sql(SCHEMA).execute(pool).await.unwrap();
-    // The other transaction: heavier (many rows written), holding the claim's key.
+    go: Arc<tokio::sync::Notify>,
+) -> (u64, tokio::task::JoinHandle<()>) {
     let mut other = pool.acquire().await.unwrap();
     let thread: u64 = sqlx::query_scalar("SELECT CONNECTION_ID()")
         .fetch_one(&mut *other)
@@ -89,18 +85,28 @@ async fn deadlock_in_hook(
     .execute(&mut *other)
     .await
     .unwrap();
+    let blocked = tokio::spawn(async move {
+        go.notified().await;
+        let _ = sqlx::query("UPDATE locks SET v = v + 1 WHERE id = 1")
+            .execute(&mut *other)
+            .await;
+        sqlx::query("ROLLBACK").execute(&mut *other).await.unwrap();
+    });
+    (thread, blocked)
+}
+
+/// An `Outer` whose hook creates a `Claim` with `.in_savepoint()` and handles its error (as a
+/// hook expecting a duplicate does), then a related note: the claim deadlocks with another
+/// transaction, in which MariaDB picks ours (the lighter) to roll back. Returns the
+/// operation's result and the claim's error text.
+async fn deadlock_in_hook(
+    pool: &MySqlPool,
+    in_tx: bool,
+    again: Option<&mut Vec<sqlx_factory::Error>>,
+) -> (Result<Outer, sqlx_factory::Error>, String) {
+    sqlx::raw_sql(SCHEMA).execute(pool).await.unwrap();
     let go = Arc::new(tokio::sync::Notify::new());
-    let blocked = {
-        let go = go.clone();
-        tokio::spawn(async move {
-            go.notified().await;
-            // Waits for the row our hook locked.
-            let _ = sqlx::query("UPDATE locks SET v = v + 1 WHERE id = 1")
-                .execute(&mut *other)
-                .await;
-            sqlx::query("ROLLBACK").execute(&mut *other).await.unwrap();
-        })
-    };
+    let (thread, blocked) = other_transaction(pool, go.clone()).await;
     let claim_error = Arc::new(Mutex::new(String::new()));
     let (watcher, go2, claim_error2) = (pool.clone(), go.clone(), claim_error.clone());
     macro_rules! outer_factory {
@@ -291,26 +297,10 @@ async fn plain_create_deadlocks_then_creates_again_mariadb() {
             .execute(&mut *tx)
             .await
             .unwrap();
-        // The other transaction: heavier, holding the claim's key, then waiting for our row.
-        let mut other = pool.acquire().await.unwrap();
-        let thread: u64 = sqlx::query_scalar("SELECT CONNECTION_ID()")
-            .fetch_one(&mut *other)
-            .await
-            .unwrap();
-        sqlx::raw_sql(
-            "SET SESSION innodb_lock_wait_timeout = 20; BEGIN; \
-            INSERT INTO heavy (x) SELECT seq FROM seq_1_to_300; \
-            INSERT INTO claims (code) VALUES ('x')",
-        )
-        .execute(&mut *other)
-        .await
-        .unwrap();
-        let blocked = tokio::spawn(async move {
-            let _ = sqlx::query("UPDATE locks SET v = v + 1 WHERE id = 1")
-                .execute(&mut *other)
-                .await;
-            sqlx::query("ROLLBACK").execute(&mut *other).await.unwrap();
-        });
+        // The other transaction waits for our row at once.
+        let go = Arc::new(tokio::sync::Notify::new());
+        go.notify_one();
+        let (thread, blocked) = other_transaction(&pool, go).await;
         until_lock_wait(&pool, thread).await;
         let first = Claim::factory().with_session(&mut *tx).create().await;
         let err = first.expect_err("the claim's INSERT deadlocks");
