@@ -19,8 +19,8 @@ pub use crate::backend::Backend;
 pub use crate::bulk::{ArgSink, Args, ChunkSource, InsertMany};
 pub use crate::check::{
     CheckBackend, CheckColumn, CheckFields, CheckModel, Checkable, ColumnFns, FieldFacts, Fill,
-    Measure, MeasureKnown, MeasureOther, ParentTable, check_model, column, json_column,
-    sample_seed,
+    Measure, MeasureKnown, MeasureOther, ParentTable, check_model, column, column_read_as,
+    json_column, sample_seed,
 };
 pub use crate::create::{
     Create, CreateBatch, GetOrCreate, GetOrCreateBatch, InsertParent, ParentKey, Pending, State,

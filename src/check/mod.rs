@@ -468,6 +468,19 @@ pub fn column<DB: CheckBackend, T: CheckColumn<DB> + 'static>(
     }
 }
 
+/// The [`ColumnFns`] of a field bound as `T` and read as `R`: `#[factory(into = T)]` without
+/// `#[sqlx(try_from)]`, whose row `FromRow` decodes as the field's own type `R`. Whether the
+/// column reads back is `R`'s to say; what is sent is `T`.
+pub fn column_read_as<DB: CheckBackend, T: CheckColumn<DB> + 'static, R: Type<DB>>(
+    parent_table: Option<&'static str>,
+) -> ColumnFns<DB> {
+    ColumnFns {
+        type_name: || R::type_info().name().to_owned(),
+        compatible: R::compatible,
+        ..column::<DB, T>(parent_table)
+    }
+}
+
 /// The [`ColumnFns`] of a `#[sqlx(json)]` field, bound as `T` (`Json<_>`): no label text.
 pub fn json_column<DB: CheckBackend, T: CheckColumn<DB>>(
     parent_table: Option<&'static str>,
@@ -665,6 +678,12 @@ pub struct ColumnFacts {
     /// The collation a value for it is compared in when a `CHECK` is evaluated, where the
     /// backend needs one (MariaDB: the column's, not the connection's).
     pub collation: Option<String>,
+    /// Its table is SQLite `STRICT`: a value its declared type cannot hold is refused, not
+    /// stored as it comes.
+    pub strict: bool,
+    /// Its relation is a view: what fills a column an INSERT leaves out is decided by the
+    /// table under it, which the view's catalogue does not show.
+    pub in_view: bool,
 }
 
 /// A `CHECK` constraint as the catalogue gives it.
@@ -716,11 +735,24 @@ pub trait CheckBackend: Backend {
         None
     }
 
-    /// The type a read gets for `value` stored in a column declared `declared`, with a word
-    /// for what it is (`INTEGER`); `None` where the column's declared type decides.
-    fn stored_type(_declared: &str, _value: &Bound) -> Option<(Self::TypeInfo, &'static str)> {
+    /// The type a read gets for `value` stored in `column`, with a word for what it is
+    /// (`INTEGER`); `None` where the column's declared type decides.
+    fn stored_type(
+        _column: &ColumnFacts,
+        _value: &Bound,
+    ) -> Option<(Self::TypeInfo, &'static str)> {
         None
     }
+
+    /// What `value` is (`TEXT`) when `column` refuses to store it (SQLite's `STRICT` tables);
+    /// `None` when it is stored.
+    fn refuses(_column: &ColumnFacts, _value: &Bound) -> Option<&'static str> {
+        None
+    }
+
+    /// Whether a NULL read into a field that is no `Option` fails. SQLite's sqlx reads it as
+    /// the type's empty value (`""`, `0`) instead.
+    const NULL_FAILS_DECODE: bool = true;
 
     /// `value` measured as it is encoded: text's length, an integer's value, else `Other`.
     fn measure_bound<T: for<'q> Encode<'q, Self> + Type<Self> + ?Sized>(value: &T) -> Measure;
@@ -834,7 +866,29 @@ where
     }
     let mut types = types.into_iter();
 
-    let samples = M::sample(SAMPLES, crate::seed::run_seed());
+    // A factory that panics drawing an object panics on every create: an error here, not a
+    // panic of the check.
+    let drawn = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        M::sample(SAMPLES, crate::seed::run_seed())
+    }));
+    let samples = match drawn {
+        Ok(samples) => samples,
+        Err(panic) => {
+            let text = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            report.push(
+                Severity::Error,
+                model,
+                table,
+                "",
+                format!("drawing an object panics ({text}): every create fails"),
+            );
+            Vec::new()
+        }
+    };
     let mut in_order: Vec<(usize, Severity, String)> = Vec::new();
     for (field, position) in fields.iter().zip(&matched) {
         let Some(position) = *position else {
@@ -922,6 +976,38 @@ fn compare<DB: CheckBackend, M: CheckFields>(
             ),
         );
     }
+    // A database-filled field the database leaves NULL, read into a type without NULL.
+    let reads_null = !fill.sent()
+        && !column.in_view
+        && !column.not_null
+        && column.filled_by.is_none()
+        && !field.option
+        && DB::NULL_FAILS_DECODE;
+    if reads_null {
+        error(
+            &mut out,
+            format!(
+                "`{}`, but nothing fills this column (no default, identity or trigger): it reads back NULL, which `{}` cannot hold: every create fails",
+                fill.name(),
+                field.rust_type
+            ),
+        );
+    }
+    // A database-filled integer field whose default the field's type cannot hold.
+    if !fill.sent()
+        && let Some(filler) = &column.filled_by
+        && let Some(value) = integer_default(filler)
+        && let Some((min, max)) = integer_range(field.rust_type)
+        && !(min..=max).contains(&value)
+    {
+        error(
+            &mut out,
+            format!(
+                "the database fills it with {value} ({filler}), which `{}` cannot hold: reading the row fails",
+                field.rust_type
+            ),
+        );
+    }
     // 2. Random data where the database decides; a value where only the database may write.
     let always = column
         .filled_by
@@ -952,15 +1038,28 @@ fn compare<DB: CheckBackend, M: CheckFields>(
     } else {
         &[]
     };
+    let refused = sampled_rows.iter().find_map(|row| {
+        let value = (field.db.bound)(row.field(field.index).1)?;
+        DB::refuses(column, &value).map(|class| (value, class))
+    });
     let by_value = sampled_rows.iter().any(|row| {
         (field.db.bound)(row.field(field.index).1)
-            .is_some_and(|value| DB::stored_type(&column.declared, &value).is_some())
+            .is_some_and(|value| DB::stored_type(column, &value).is_some())
     });
-    if by_value {
+    if let Some((value, class)) = refused {
+        error(
+            &mut out,
+            format!(
+                "`{}` values such as {value} are {class}, which this STRICT table's `{}` column refuses to store: such a create fails",
+                fill.name(),
+                column.declared,
+            ),
+        );
+    } else if by_value {
         // Judged value by value: the first that does not read back.
         let failing = sampled_rows.iter().find_map(|row| {
             let value = (field.db.bound)(row.field(field.index).1)?;
-            let (ty, class) = DB::stored_type(&column.declared, &value)?;
+            let (ty, class) = DB::stored_type(column, &value)?;
             (!(field.db.compatible)(&ty)).then_some((value, class))
         });
         if let Some((value, class)) = failing {
@@ -993,7 +1092,8 @@ fn compare<DB: CheckBackend, M: CheckFields>(
             ),
         );
     }
-    if !column.not_null && !field.option {
+    // A view's columns read as nullable whatever the table under it holds: no warning there.
+    if !column.not_null && !field.option && !reads_null && !column.in_view {
         warning(
             &mut out,
             format!(
@@ -1346,6 +1446,35 @@ where
 
 /// Whether a `DEFAULT ..` text is a NULL default: `DEFAULT NULL`, `DEFAULT (NULL)`,
 /// `DEFAULT NULL::text`.
+/// The integer a `DEFAULT` literal fills in (`DEFAULT 5000000000`, `DEFAULT '7'::bigint`,
+/// `DEFAULT (7)`); `None` for any other default.
+fn integer_default(filled_by: &str) -> Option<i128> {
+    let expr = filled_by.strip_prefix("DEFAULT ")?.trim();
+    let expr = expr.trim_start_matches('(').trim_end_matches(')').trim();
+    let expr = expr.split("::").next().unwrap_or_default().trim();
+    expr.trim_matches('\'').parse().ok()
+}
+
+/// The values of a Rust integer type written `rust_type` (`i32`, `Option<u8>`).
+fn integer_range(rust_type: &str) -> Option<(i128, i128)> {
+    let compact: String = rust_type.chars().filter(|c| !c.is_whitespace()).collect();
+    let name = compact
+        .strip_prefix("Option<")
+        .and_then(|t| t.strip_suffix('>'))
+        .unwrap_or(&compact);
+    Some(match name {
+        "i8" => (i8::MIN.into(), i8::MAX.into()),
+        "i16" => (i16::MIN.into(), i16::MAX.into()),
+        "i32" => (i32::MIN.into(), i32::MAX.into()),
+        "i64" => (i64::MIN.into(), i64::MAX.into()),
+        "u8" => (0, u8::MAX.into()),
+        "u16" => (0, u16::MAX.into()),
+        "u32" => (0, u32::MAX.into()),
+        "u64" => (0, u64::MAX.into()),
+        _ => return None,
+    })
+}
+
 fn is_null_default(filled_by: &str) -> bool {
     let Some(expr) = filled_by.strip_prefix("DEFAULT ") else {
         return false;
