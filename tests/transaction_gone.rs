@@ -200,3 +200,15 @@ async fn deadlock_in_nested_savepoint_caller_transaction_mariadb() {
 async fn deadlock_in_nested_savepoint_pool_mariadb() {
     nothing_runs_outside_the_transaction("deadlock_nested_pool", false).await;
 }
+
+/// The schema check on the tables these tests create: no error for models whose creates
+/// succeed there.
+#[tokio::test]
+async fn check_every_model_mariadb() {
+    common::bounded_test(async {
+        let mut conn = common::mariadb("transaction_gone_check").await;
+        sqlx::raw_sql(SCHEMA).execute(&mut conn).await.unwrap();
+        check_clean!(&mut conn, common::Kind::MariaDb, Outer, Claim, OuterNote);
+    })
+    .await
+}
