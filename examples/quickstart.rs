@@ -46,6 +46,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     .execute(&mut conn)
     .await?;
 
+    // The factory against its table, column by column, before any row is made.
+    let report = sqlx_factory::check!(&mut conn, User).await;
+    println!("{report}");
+    report.into_result()?;
+
     // Create mode: bind a session, then create. The factory never commits.
     let mut tx = conn.begin().await?;
     let root = User::factory()

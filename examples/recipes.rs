@@ -51,6 +51,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     )
     .execute(&mut conn)
     .await?;
+    // `required` fields are the caller's: the check compares the columns, not sampled values.
+    sqlx_factory::check!(&mut conn, Account)
+        .await
+        .into_result()?;
 
     // An after-create hook reads a transient and inserts that many rows, in the same session.
     let mut tx = conn.begin().await?;

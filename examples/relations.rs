@@ -158,6 +158,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     };
     let mut tx = conn.begin().await?;
+    let report = sqlx_factory::check!(
+        &mut tx,
+        Split,
+        SplitTag,
+        Subscription,
+        Confirmation,
+        Session,
+        Event,
+        Order
+    )
+    .await;
+    println!("{report}");
+    report.into_result()?;
 
     // 50 tags, each with a split of its own: one INSERT into splits, one into split_tags.
     let tags = SplitTag::factory()

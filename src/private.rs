@@ -16,7 +16,7 @@ pub use ::std::vec::Vec;
 
 pub use crate::check::{
     CheckColumn, CheckFields, CheckModel, Checkable, ColumnFns, FieldFacts, Fill, MeasureKnown,
-    MeasureOther, ParentTable, check_model, column, json_column, sample_seed,
+    MeasureOther, ParentTable, check_model, column, column_read_as, json_column, sample_seed,
 };
 pub use crate::column::{Column, ColumnSet};
 pub use crate::cycle::{Parent, Reach, cycle_error, on_cycle};

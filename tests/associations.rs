@@ -367,3 +367,22 @@ on_every_backend! {
         assert!(built.iter().chain([by_ann.build()].iter()).all(|a| a.author_id == first.author_id));
     }
 }
+
+on_every_backend! {
+    /// The schema check on the tables these tests create: no error for models whose creates
+    /// succeed there.
+    async fn check_every_model(conn, kind) {
+        schema(conn, kind).await;
+        check_clean!(
+            &mut *conn,
+            kind,
+            Author,
+            Article,
+            Remark,
+            Section,
+            ChainAuthor,
+            ChainArticle,
+            ChainRemark,
+        );
+    }
+}

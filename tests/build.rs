@@ -95,20 +95,20 @@ on_every_backend! {
 #[path = "common/statements.rs"]
 mod statements;
 
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "counters")]
+struct Counter {
+    small: i16,
+    big: u64,
+    tiny: u8,
+    ratio: f32,
+    maybe: Option<i16>,
+    never: Option<u64>,
+}
+
 /// Integer literals go to any integer field as they are, optional ones too (no `5u64`).
 #[test]
 fn integer_literals_fit_every_integer_field() {
-    #[derive(Debug, Clone, sqlx::FromRow, Factory)]
-    #[factory(table = "counters")]
-    struct Counter {
-        small: i16,
-        big: u64,
-        tiny: u8,
-        ratio: f32,
-        maybe: Option<i16>,
-        never: Option<u64>,
-    }
-
     let c = Counter::factory()
         .small(5)
         .big(7)
@@ -152,4 +152,57 @@ fn database_filled_fields_read_as_built() {
     assert_eq!((seeded[0].id, seeded[1].id), (1001, 1002));
     // A value given wins.
     assert_eq!(Stubbed::factory().id(7).build().id, 7);
+}
+
+/// The tables these models describe (their tests only build them), where a seeded create
+/// (which leaves the machine-wide counters alone) fits.
+fn build_only_tables(kind: common::Kind) -> String {
+    let (pk, float) = match kind {
+        common::Kind::Sqlite => ("INTEGER PRIMARY KEY", "REAL"),
+        common::Kind::Postgres => ("BIGSERIAL PRIMARY KEY", "DOUBLE PRECISION"),
+        common::Kind::MariaDb => ("BIGINT AUTO_INCREMENT PRIMARY KEY", "DOUBLE"),
+    };
+    format!(
+        "CREATE TABLE people (id {pk}, email TEXT NOT NULL, name TEXT NOT NULL, age INTEGER NOT NULL, \
+             tags TEXT NOT NULL, nickname TEXT, score {float} NOT NULL); \
+         CREATE TABLE stubbed (id {pk}, created_at {created}, version INTEGER DEFAULT 1, \
+             name TEXT NOT NULL)",
+        created = kind.created_at()
+    )
+}
+
+on_every_backend! {
+    /// The schema check of the models these tests only build, against the tables their fields
+    /// describe: no error where a create succeeds.
+    async fn check_every_model(conn, kind) {
+        exec!(conn, build_only_tables(kind));
+        Person::factory().seed(1).with_session(&mut *conn).create().await.unwrap();
+        Stubbed::factory().seed(1).with_session(&mut *conn).create().await.unwrap();
+        check_clean!(&mut *conn, kind, Person, Stubbed);
+    }
+}
+
+/// `Counter`'s `u64` fields are stored on MariaDB alone (SQLite and PostgreSQL have no
+/// unsigned 64-bit type).
+#[cfg(feature = "mysql")]
+#[tokio::test]
+async fn check_counter_mariadb() {
+    common::bounded_test(async {
+        let mut conn = common::mariadb("check_counter").await;
+        exec!(
+            &mut conn,
+            "CREATE TABLE counters (small SMALLINT NOT NULL, big BIGINT UNSIGNED NOT NULL, \
+             tiny TINYINT UNSIGNED NOT NULL, ratio FLOAT NOT NULL, maybe SMALLINT, \
+             never BIGINT UNSIGNED)"
+                .to_string()
+        );
+        Counter::factory()
+            .seed(1)
+            .with_session(&mut conn)
+            .create()
+            .await
+            .unwrap();
+        check_clean!(&mut conn, common::Kind::MariaDb, Counter);
+    })
+    .await
 }

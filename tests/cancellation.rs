@@ -392,3 +392,23 @@ on_dbs! {
 
 // ---------------------------------------------------------------------------------------------
 // Sequences across processes.
+
+on_dbs! {
+    [sqlite, postgres, mariadb]
+    /// The schema check on the tables these tests create: no error for models whose creates
+    /// succeed there.
+    async fn check_every_model(mk, observer, kind) {
+        let pool = mk(1).await.expect("a pool of one connection");
+        let mut conn = bounded(pool.acquire()).await.unwrap();
+        check_clean!(
+            &mut *conn,
+            kind,
+            Pair,
+            tx::Entry,
+            tx::Blob,
+            tx::Author,
+            tx::Book,
+            tx::Slugged,
+        );
+    }
+}

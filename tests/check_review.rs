@@ -423,3 +423,64 @@ async fn check_in_an_aborted_transaction_postgres() {
     })
     .await
 }
+
+/// A model on an updatable view: the view's catalogue shows its columns nullable and without
+/// defaults, whatever the table under it holds.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "part_view")]
+struct ViewPart {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(sequence = |n| format!("part{n}"))]
+    name: String,
+}
+
+/// The view's key is filled by the table's serial: no finding, and the create the check
+/// passes succeeds.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+macro_rules! view_judged_by_its_table {
+    ($conn:expr, $serial:literal) => {{
+        let conn = $conn;
+        exec!(
+            conn,
+            format!(
+                "CREATE TABLE parts (id {}, name TEXT NOT NULL); \
+                 CREATE VIEW part_view AS SELECT id, name FROM parts",
+                $serial
+            )
+        );
+        let report = sqlx_factory::check!(&mut *conn, ViewPart).await;
+        assert!(report.findings().is_empty(), "{report}");
+        let part = ViewPart::factory()
+            .with_session(&mut *conn)
+            .create()
+            .await
+            .unwrap();
+        assert!(part.id > 0, "{part:?}");
+    }};
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn view_judged_by_its_table_postgres() {
+    common::bounded_test(async {
+        view_judged_by_its_table!(
+            &mut common::postgres("view_judged_by_its_table").await,
+            "BIGSERIAL PRIMARY KEY"
+        );
+    })
+    .await
+}
+
+#[cfg(feature = "mysql")]
+#[tokio::test]
+async fn view_judged_by_its_table_mariadb() {
+    common::bounded_test(async {
+        view_judged_by_its_table!(
+            &mut common::mariadb("view_judged_by_its_table").await,
+            "BIGINT AUTO_INCREMENT PRIMARY KEY"
+        );
+    })
+    .await
+}

@@ -203,6 +203,9 @@ struct WithRole {
     role: String,
 }
 
+/// The table of [`WithRole`] (its test runs on SQLite).
+const ROLES: &str = "CREATE TABLE roles (id INTEGER PRIMARY KEY, role TEXT NOT NULL)";
+
 /// A helper that takes `&mut Transaction`, as test helpers do, and binds it again.
 async fn make_admin(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> WithRole {
     WithRole::factory()
@@ -216,10 +219,7 @@ async fn make_admin(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> WithRole {
 #[tokio::test]
 async fn sqlx_default_field_is_a_column_and_helpers_rebind() {
     let mut conn = common::sqlite().await;
-    exec!(
-        &mut conn,
-        "CREATE TABLE roles (id INTEGER PRIMARY KEY, role TEXT NOT NULL)".to_string()
-    );
+    exec!(&mut conn, ROLES.to_string());
     let mut tx = conn.begin().await.unwrap();
     let admin = make_admin(&mut tx).await;
     let member = WithRole::factory()
@@ -237,4 +237,17 @@ async fn sqlx_default_field_is_a_column_and_helpers_rebind() {
         (admin.role.as_str(), member.role.as_str()),
         ("admin", "member")
     );
+}
+
+on_every_backend! {
+    /// The schema check on the tables these tests create: no error for models whose creates
+    /// succeed there.
+    async fn check_every_model(conn, kind) {
+        create_users_table(conn, kind).await;
+        check_clean!(&mut *conn, kind, User);
+        if kind == common::Kind::Sqlite {
+            exec!(conn, ROLES.to_string());
+            check_clean!(&mut *conn, kind, WithRole);
+        }
+    }
 }

@@ -296,6 +296,14 @@ async fn sqlite_null_primary_key_read_back() {
         &mut conn,
         "CREATE TABLE keyless (id BIGINT PRIMARY KEY, label TEXT NOT NULL)".to_string()
     );
+    // The schema check sees it first: the database fills no key here.
+    check_finds!(
+        &mut conn,
+        Kind::Sqlite,
+        Keyless,
+        "id",
+        "the database does not fill"
+    );
     let mut tx = conn.begin().await.unwrap();
     let err = bounded(Keyless::factory().with_session(&mut tx).create())
         .await
@@ -642,5 +650,23 @@ on_dbs! {
         assert_eq!(seen, ids);
         rt.shutdown_background();
         pool.close().await;
+    }
+}
+
+on_every_backend! {
+    /// The schema check on the tables these tests create: no error for models whose creates
+    /// succeed there, and an error for each whose create fails: `Wide` reads 5 000 000 000 into
+    /// an `i32`, `Note` reads NULL into a `String` (not on SQLite, whose `String` reads NULL as
+    /// ""), `Exploding` panics drawing a value.
+    async fn check_every_model(conn, kind) {
+        exec!(conn, schema_sql(kind));
+        check_clean!(&mut *conn, kind, Person, TouchyRow, Entry, Blob, tx::Author, tx::Book);
+        check_finds!(&mut *conn, kind, Wide, "n", "which `i32` cannot hold");
+        if kind == Kind::Sqlite {
+            check_clean!(&mut *conn, kind, Note);
+        } else {
+            check_finds!(&mut *conn, kind, Note, "note", "it reads back NULL");
+        }
+        check_finds!(&mut *conn, kind, Exploding, "", "drawing an object panics");
     }
 }

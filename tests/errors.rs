@@ -49,6 +49,15 @@ fn replay_line() -> String {
     )
 }
 
+/// The table of [`Member`].
+fn members_ddl(kind: common::Kind) -> String {
+    format!(
+        "CREATE TABLE members (id {}, email {} NOT NULL UNIQUE)",
+        kind.serial_pk(),
+        kind.varchar()
+    )
+}
+
 fn is_unique_violation(e: &sqlx_factory::Error) -> bool {
     match e.as_sqlx() {
         Some(sqlx::Error::Database(db)) => db.is_unique_violation(),
@@ -58,11 +67,7 @@ fn is_unique_violation(e: &sqlx_factory::Error) -> bool {
 
 on_every_backend! {
     async fn unique_violation_names_factory_table_and_operation(conn, kind) {
-        exec!(conn, format!(
-            "CREATE TABLE members (id {}, email {} NOT NULL UNIQUE)",
-            kind.serial_pk(),
-            kind.varchar()
-        ));
+        exec!(conn, members_ddl(kind));
         let mut tx = conn.begin().await.unwrap();
         Member::factory().with_session(&mut tx).email("dup@example.com").create().await.unwrap();
         let err = Member::factory()
@@ -99,11 +104,7 @@ on_every_backend! {
 
 on_every_backend! {
     async fn batch_error_names_the_batch(conn, kind) {
-        exec!(conn, format!(
-            "CREATE TABLE members (id {}, email {} NOT NULL UNIQUE)",
-            kind.serial_pk(),
-            kind.varchar()
-        ));
+        exec!(conn, members_ddl(kind));
         let err = Member::factory()
             .with_session(&mut *conn)
             .email("same@example.com")
@@ -169,15 +170,15 @@ async fn readme_quotes_the_sqlite_error() {
     );
 }
 
+/// The table of [`Card`] (its test runs on SQLite).
+const CARDS: &str = "CREATE TABLE cards (id INTEGER PRIMARY KEY, ghost_id INTEGER NOT NULL)";
+
 /// A parent's failure: the message says both levels and the database's error, so Debug and
 /// anyhow add no cause that would repeat them.
 #[tokio::test]
 async fn debug_prints_the_cause_chain() {
     let mut conn = common::sqlite().await;
-    exec!(
-        &mut conn,
-        "CREATE TABLE cards (id INTEGER PRIMARY KEY, ghost_id INTEGER NOT NULL)".to_string()
-    );
+    exec!(&mut conn, CARDS.to_string());
     let err = Card::factory()
         .with_session(&mut conn)
         .create()
@@ -203,11 +204,7 @@ on_every_backend! {
     /// After a failed statement PostgreSQL rejects every statement of the transaction; the
     /// next factory's error says so and how to avoid it. The other backends go on.
     async fn aborted_transaction_has_a_hint(conn, kind) {
-        exec!(conn, format!(
-            "CREATE TABLE members (id {}, email {} NOT NULL UNIQUE)",
-            kind.serial_pk(),
-            kind.varchar()
-        ));
+        exec!(conn, members_ddl(kind));
         let mut tx = conn.begin().await.unwrap();
         Member::factory().with_session(&mut tx).email("dup@example.com").create().await.unwrap();
         Member::factory().with_session(&mut tx).email("dup@example.com").create().await.unwrap_err();
@@ -252,6 +249,14 @@ async fn mariadb_enum_not_null_is_explained() {
         &mut conn,
         "CREATE TABLE shirts (id BIGINT AUTO_INCREMENT PRIMARY KEY, size ENUM('small', 'large') NOT NULL)"
             .to_string()
+    );
+    // The schema check says it first, with the way out.
+    check_finds!(
+        &mut conn,
+        common::Kind::MariaDb,
+        Shirt,
+        "size",
+        "make an ENUM column nullable"
     );
     let err = Shirt::factory()
         .with_session(&mut conn)
@@ -367,4 +372,21 @@ async fn hook_error_causes_follow_the_message() {
         format!("{:#}", anyhow::Error::new(err)),
         format!("{text}: {cause}")
     );
+}
+
+on_every_backend! {
+    /// The schema check on the tables these tests create: no error for models whose creates
+    /// succeed there, and "no such table" for the two whose table is missing. `Card`'s own
+    /// table is right; its create fails creating its `Phantom` parent, which the check of
+    /// `Phantom` reports.
+    async fn check_every_model(conn, kind) {
+        exec!(conn, members_ddl(kind));
+        check_clean!(&mut *conn, kind, Member);
+        check_finds!(&mut *conn, kind, Ghost, "", "no such table");
+        check_finds!(&mut *conn, kind, Phantom, "", "no such table");
+        if kind == Kind::Sqlite {
+            exec!(conn, CARDS.to_string());
+            check_clean!(&mut *conn, kind, Card);
+        }
+    }
 }

@@ -298,3 +298,18 @@ fn operation_and_debug_are_readable() {
         r#"MemberFactory { session: NoSession, seed: 9, email: "x@example.com", age: 41 }"#
     );
 }
+
+on_every_backend! {
+    /// The schema check on the table these tests create: no error for `Member`, whose creates
+    /// succeed, and the planted mismatch of each other model, on its column.
+    async fn check_every_model(conn, kind) {
+        schema(conn, kind).await;
+        check_clean!(&mut *conn, kind, Member);
+        check_finds!(&mut *conn, kind, MemberWithNickname, "nickname", "the table does not have");
+        let refused = match kind {
+            Kind::Sqlite => "are TEXT, which this STRICT table's `INTEGER` column refuses to store",
+            _ => "sqlx cannot decode `String`",
+        };
+        check_finds!(&mut *conn, kind, MemberWithTextAge, "age", refused);
+    }
+}

@@ -211,3 +211,12 @@ async fn after_build_runs_in_both_modes() {
         .unwrap();
     assert_eq!((created.name.as_str(), stored.as_str()), ("ANN", "ANN"));
 }
+
+on_every_backend! {
+    /// The schema check on the tables these tests create: no error for models whose creates
+    /// succeed there.
+    async fn check_every_model(conn, kind) {
+        schema(conn, kind).await;
+        check_clean!(&mut *conn, kind, Writer, Note, Owner, Item);
+    }
+}

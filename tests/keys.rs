@@ -133,3 +133,14 @@ fn uuid_key_from_fake_replays_under_a_seed() {
         "Uuid::new_v4() ignores the seed"
     );
 }
+
+on_every_backend! {
+    /// The schema check on the tables these tests create: no error for models whose creates
+    /// succeed there. `OsKeyedUser` is only built; its table is `User`'s.
+    async fn check_every_model(conn, kind) {
+        for sql in ddl(kind) {
+            exec!(conn, sql);
+        }
+        check_clean!(&mut *conn, kind, User, Article, Tag, Favorite, OsKeyedUser);
+    }
+}

@@ -368,6 +368,9 @@ struct ApiKey {
     label: String,
 }
 
+/// The table of [`ApiKey`] (its test runs on SQLite).
+const API_KEYS: &str = "CREATE TABLE api_keys (id TEXT PRIMARY KEY, label TEXT NOT NULL)";
+
 /// `returning_keys()` on SQLite, where a non-`INTEGER` primary key given no value is stored
 /// as NULL, which sqlx decodes into a `String` as "": an error naming the key and the
 /// statement's rows, not 3 000 empty keys, and nothing stays in the caller's transaction.
@@ -375,10 +378,7 @@ struct ApiKey {
 async fn null_keys_with_returning_keys_are_an_error() {
     common::bounded_test(async {
         let mut conn = common::sqlite().await;
-        exec!(
-            &mut conn,
-            "CREATE TABLE api_keys (id TEXT PRIMARY KEY, label TEXT NOT NULL)".to_string()
-        );
+        exec!(&mut conn, API_KEYS.to_string());
         let mut tx = sqlx::Connection::begin(&mut conn).await.unwrap();
         let err = bounded(
             ApiKey::factory()
@@ -435,5 +435,20 @@ on_dbs! {
         let own = try_bounded(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM entries WHERE name = 'before'").fetch_one(&mut *tx)).await;
         assert!(matches!(own, Some(Ok(1))), "[{kind:?}] the caller's transaction after the oversized row: {own:?}");
         let _ = bounded(tx.rollback()).await;
+    }
+}
+
+on_dbs! {
+    [sqlite, postgres, mariadb]
+    /// The schema check on the tables these tests create: no error for models whose creates
+    /// succeed there, and an error for `ApiKey` on SQLite, whose key the database leaves NULL.
+    async fn check_every_model(mk, observer, kind) {
+        let pool = mk(1).await.unwrap();
+        let mut conn = bounded(pool.acquire()).await.unwrap();
+        check_clean!(&mut *conn, kind, Bomb, Dud, tx::Entry, tx::Blob, Author, Book);
+        if kind == Kind::Sqlite {
+            exec!(&mut *conn, API_KEYS.to_string());
+            check_finds!(&mut *conn, kind, ApiKey, "id", "the database does not fill");
+        }
     }
 }

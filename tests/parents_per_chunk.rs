@@ -434,6 +434,17 @@ struct CodedTwice {
     coded_id: i64,
 }
 
+/// The tables of [`Code`], [`Coded`] and [`CodedTwice`].
+fn codes_ddl(kind: Kind) -> String {
+    format!(
+        "CREATE TABLE codes (id {pk}, code {text} NOT NULL UNIQUE, owner TEXT NOT NULL); \
+         CREATE TABLE coded (id {pk}, code_id BIGINT NOT NULL REFERENCES codes (id)); \
+         CREATE TABLE coded_twice (id {pk}, coded_id BIGINT NOT NULL REFERENCES coded (id))",
+        pk = kind.serial_pk(),
+        text = kind.varchar()
+    )
+}
+
 on_dbs! {
     [sqlite, postgres, mariadb]
     /// An unseeded batch whose parent factory has a seed of its own (`code_id_with(|c|
@@ -442,14 +453,7 @@ on_dbs! {
     /// values. Streamed per chunk, each chunk's parents would restart that seed.
     async fn seeded_parent_of_an_unseeded_batch(mk, observer, kind) {
         let _ = kind;
-        let ddl = format!(
-            "CREATE TABLE codes (id {pk}, code {text} NOT NULL UNIQUE, owner TEXT NOT NULL); \
-             CREATE TABLE coded (id {pk}, code_id BIGINT NOT NULL REFERENCES codes (id)); \
-             CREATE TABLE coded_twice (id {pk}, coded_id BIGINT NOT NULL REFERENCES coded (id))",
-            pk = kind.serial_pk(),
-            text = kind.varchar()
-        );
-        bounded(sqlx::raw_sql(sqlx::AssertSqlSafe(ddl)).execute(&observer)).await.unwrap();
+        bounded(sqlx::raw_sql(sqlx::AssertSqlSafe(codes_ddl(kind))).execute(&observer)).await.unwrap();
         let pool = mk(1).await.unwrap();
         let eager: Vec<(String, String)> = Code::factory().seed(42).build_batch(N).into_iter().map(|c| (c.code, c.owner)).collect();
         let made = bounded(Coded::factory().with_session(&pool).code_id_with(|c| c.seed(42)).create_batch(N)).await;
@@ -581,19 +585,17 @@ struct Labelled {
     label_code: Option<String>,
 }
 
+/// The tables of [`Label`] and [`Labelled`] (their test runs on SQLite).
+const LABELS: &str = "CREATE TABLE labels (code TEXT PRIMARY KEY, name TEXT NOT NULL); \
+     CREATE TABLE labelled (id INTEGER PRIMARY KEY, label_code TEXT REFERENCES labels (code))";
+
 /// A parent whose key comes back NULL, in a streamed batch (the optional association asked
 /// for): an error naming the key and the table, and nothing of the batch stays, in the
 /// caller's transaction and on a bare connection.
 #[tokio::test]
 async fn null_parent_keys_in_a_streamed_batch() {
     let mut conn = common::sqlite().await;
-    sqlx::raw_sql(
-        "CREATE TABLE labels (code TEXT PRIMARY KEY, name TEXT NOT NULL); \
-         CREATE TABLE labelled (id INTEGER PRIMARY KEY, label_code TEXT REFERENCES labels (code))",
-    )
-    .execute(&mut conn)
-    .await
-    .unwrap();
+    sqlx::raw_sql(LABELS).execute(&mut conn).await.unwrap();
     for in_tx in [true, false] {
         let r = if in_tx {
             let mut tx = bounded(sqlx::Connection::begin(&mut conn)).await.unwrap();
@@ -630,5 +632,23 @@ async fn null_parent_keys_in_a_streamed_batch() {
         .await
         .unwrap();
         assert_eq!(left, (0, 0), "in_tx={in_tx}: {text}");
+    }
+}
+
+on_dbs! {
+    [sqlite, postgres, mariadb]
+    /// The schema check on the tables these tests create: no error for models whose creates
+    /// succeed there, and an error for `Label` on SQLite, whose key the database leaves NULL
+    /// (`Labelled` creates fine without its optional parent).
+    async fn check_every_model(mk, observer, kind) {
+        bounded(sqlx::raw_sql(sqlx::AssertSqlSafe(codes_ddl(kind))).execute(&observer)).await.unwrap();
+        let pool = mk(1).await.unwrap();
+        let mut conn = bounded(pool.acquire()).await.unwrap();
+        check_clean!(&mut *conn, kind, Grand, Elder, Kid, Stray, Code, Coded, CodedTwice, tx::Entry, tx::Author, tx::Book);
+        if kind == Kind::Sqlite {
+            exec!(&mut *conn, LABELS);
+            check_clean!(&mut *conn, kind, Labelled);
+            check_finds!(&mut *conn, kind, Label, "code", "the database does not fill");
+        }
     }
 }

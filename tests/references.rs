@@ -731,6 +731,16 @@ struct NumberedEvent {
     session_number: i64,
 }
 
+/// The tables of [`NumberedSession`] and [`NumberedEvent`].
+fn numbered_ddl(kind: Kind) -> String {
+    format!(
+        "CREATE TABLE numbered_sessions (id {pk}, number BIGINT NOT NULL UNIQUE, head_event_id BIGINT); \
+         CREATE TABLE numbered_events (id {pk}, \
+             session_number BIGINT NOT NULL REFERENCES numbered_sessions (number))",
+        pk = kind.serial_pk()
+    )
+}
+
 on_every_backend! {
     /// With a FOREIGN KEY on `number`: create() and create_batch(2) link each event to its
     /// session by number, and each session's head to its event.
@@ -738,8 +748,7 @@ on_every_backend! {
         if kind == Kind::Sqlite {
             exec!(conn, "PRAGMA foreign_keys = ON".to_string());
         }
-        exec!(conn, format!("CREATE TABLE numbered_sessions (id {}, number BIGINT NOT NULL UNIQUE, head_event_id BIGINT)", kind.serial_pk()));
-        exec!(conn, format!("CREATE TABLE numbered_events (id {}, session_number BIGINT NOT NULL REFERENCES numbered_sessions (number))", kind.serial_pk()));
+        exec!(conn, numbered_ddl(kind));
         let mut tx = conn.begin().await.unwrap();
         let one = NumberedSession::factory().with_session(&mut tx).create().await.unwrap();
         let two = NumberedSession::factory().with_session(&mut tx).create_batch(2).await.unwrap();
@@ -753,5 +762,37 @@ on_every_backend! {
         .unwrap();
         let expected: Vec<(i64, i64, i64)> = [&one].into_iter().chain(&two).map(|s| (s.id, s.number, s.number)).collect();
         assert_eq!(stored, expected, "each session's head event stores the session's number");
+    }
+}
+
+on_every_backend! {
+    /// The schema check on the tables these tests create: no error for models whose creates
+    /// succeed there, and an error for `ApiKey`, whose key nobody fills (`ApiKeyUse`'s own
+    /// table is right: its create fails creating that parent).
+    async fn check_every_model(conn, kind) {
+        schema(conn, kind).await;
+        exec!(conn, numbered_ddl(kind));
+        check_clean!(
+            &mut *conn,
+            kind,
+            Subscription,
+            Confirmation,
+            Account,
+            Wallet,
+            Post,
+            ApiKeyUse,
+            Note,
+            Split,
+            SplitTag,
+            ChatSession,
+            ChatEvent,
+            Channel,
+            Message,
+            Board,
+            Notice,
+            NumberedSession,
+            NumberedEvent,
+        );
+        check_finds!(&mut *conn, kind, ApiKey, "id", "the database does not fill");
     }
 }

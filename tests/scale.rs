@@ -49,6 +49,35 @@ struct Big {
     label: String,
 }
 
+/// The tables of [`Wide`], [`Big`] and [`Crowd`].
+fn wide_ddl(kind: Kind) -> String {
+    let columns: Vec<String> = WIDE_COLUMNS
+        .iter()
+        .map(|c| format!("{c} BIGINT NOT NULL"))
+        .collect();
+    format!(
+        "CREATE TABLE wide (id {}, {})",
+        kind.serial_pk(),
+        columns.join(", ")
+    )
+}
+
+fn big_ddl(kind: Kind) -> String {
+    format!(
+        "CREATE TABLE big (id {}, n BIGINT NOT NULL, label {} NOT NULL UNIQUE)",
+        kind.serial_pk(),
+        kind.varchar()
+    )
+}
+
+fn crowd_ddl(kind: Kind) -> String {
+    format!(
+        "CREATE TABLE crowd (id {}, email {} NOT NULL UNIQUE)",
+        kind.serial_pk(),
+        kind.varchar()
+    )
+}
+
 /// The type a `SUM` is cast to, to decode as `i64` (PostgreSQL sums to NUMERIC, MariaDB to
 /// DECIMAL).
 fn int(kind: Kind) -> &'static str {
@@ -62,8 +91,7 @@ on_every_backend! {
     /// 120 bound values per row: SQLite's 32 766-parameter limit allows 273 rows per statement,
     /// PostgreSQL's and MariaDB's 65 535 allow 546, capped at 500.
     async fn wide_model_splits_under_the_bind_limit(conn, kind) {
-        let columns: Vec<String> = WIDE_COLUMNS.iter().map(|c| format!("{c} BIGINT NOT NULL")).collect();
-        exec!(conn, format!("CREATE TABLE wide (id {}, {})", kind.serial_pk(), columns.join(", ")));
+        exec!(conn, wide_ddl(kind));
         let counting = statements::start().await;
         let rows = Wide::factory().with_session(&mut *conn).create_batch(5_000).await.unwrap();
         let sent = counting.inserts_into(kind, &["wide"]);
@@ -89,7 +117,7 @@ on_every_backend! {
 on_every_backend! {
     /// 100 000 rows: all there, each once, by count and checksum.
     async fn hundred_thousand_rows_lose_nothing(conn, kind) {
-        exec!(conn, format!("CREATE TABLE big (id {}, n BIGINT NOT NULL, label {} NOT NULL UNIQUE)", kind.serial_pk(), kind.varchar()));
+        exec!(conn, big_ddl(kind));
         let mut tx = conn.begin().await.unwrap();
         let rows = Big::factory().with_session(&mut tx).create_batch(100_000).await.unwrap();
         tx.commit().await.unwrap();
@@ -122,14 +150,7 @@ macro_rules! concurrency_test {
         async fn $name() {
             let pool = $pool;
             let mut conn = pool.acquire().await.unwrap();
-            exec!(
-                &mut *conn,
-                format!(
-                    "CREATE TABLE crowd (id {}, email {} NOT NULL UNIQUE)",
-                    $kind.serial_pk(),
-                    $kind.varchar()
-                )
-            );
+            exec!(&mut *conn, crowd_ddl($kind));
             drop(conn);
             let tasks: Vec<_> = (0..8)
                 .map(|_| {
@@ -198,3 +219,14 @@ concurrency_test!(
     common::mariadb_pool("eight_tasks_do_not_collide").await,
     Kind::MariaDb
 );
+
+on_every_backend! {
+    /// The schema check on the tables these tests create: no error for models whose creates
+    /// succeed there.
+    async fn check_every_model(conn, kind) {
+        exec!(conn, wide_ddl(kind));
+        exec!(conn, big_ddl(kind));
+        exec!(conn, crowd_ddl(kind));
+        check_clean!(&mut *conn, kind, Wide, Big, Crowd);
+    }
+}

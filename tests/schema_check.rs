@@ -567,7 +567,7 @@ on_every_backend! {
                                                         team_id BIGINT NOT NULL CHECK (team_id > 0),
                                                         FOREIGN KEY (workspace_id, team_id) REFERENCES teams (workspace_id, id))"));
         let mut tx = conn.begin().await.unwrap();
-        let report = sqlx_factory::check!(&mut tx, TeamMember).await;
+        let report = sqlx_factory::check!(&mut tx, Team, TeamMember).await;
         assert_eq!(findings(&report), [], "{report}");
         // The model the check passed creates rows.
         TeamMember::factory().with_session(&mut tx).create_batch(3).await.unwrap();

@@ -1,6 +1,8 @@
 //! Reproducible data: `.seed(n)`, `SQLX_FACTORY_SEED` for a whole run, the seed printed on
 //! panic. Runs of the whole test binary are made by starting it again as a child process.
 
+mod common;
+
 use std::process::Output;
 
 use sqlx_factory::{Factory, run_seed};
@@ -161,6 +163,8 @@ async fn seeded_create_reproduces_parents() {
         .execute(&mut conn)
         .await
         .unwrap();
+        // The schema check on these tables: no error for models whose creates succeed.
+        check_clean!(&mut conn, common::Kind::Sqlite, Writer, Book);
         let books = Book::factory()
             .with_session(&mut conn)
             .seed(11)
@@ -333,4 +337,23 @@ fn seed_line_only_for_a_test_that_drew() {
         !stderr.contains("may differ"),
         "an inherited task replays: {stderr}"
     );
+}
+
+/// The schema check of `Person`, which these tests only build: against the table its fields
+/// describe, where a seeded create (which leaves the machine-wide counter alone) fits.
+#[tokio::test]
+async fn check_every_model() {
+    let mut conn = common::sqlite().await;
+    exec!(
+        &mut conn,
+        "CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT NOT NULL, name TEXT NOT NULL, \
+         age INTEGER NOT NULL, nickname TEXT)"
+    );
+    Person::factory()
+        .seed(1)
+        .with_session(&mut conn)
+        .create()
+        .await
+        .unwrap();
+    check_clean!(&mut conn, common::Kind::Sqlite, Person);
 }

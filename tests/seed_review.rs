@@ -423,6 +423,7 @@ mod postgres_tables {
                  CREATE TABLE documents (id BIGSERIAL PRIMARY KEY, body checked_doc NOT NULL,
                    parts jsonb[] NOT NULL)"
             );
+            check_clean!(&mut conn, Kind::Postgres, Document);
             stored_as_drawn(&mut conn).await;
         })
         .await
@@ -438,6 +439,7 @@ mod postgres_tables {
                 "CREATE TABLE documents (id BIGSERIAL PRIMARY KEY, body jsonb NOT NULL,
                    parts json[] NOT NULL)"
             );
+            check_clean!(&mut conn, Kind::Postgres, Document);
             stored_as_drawn(&mut conn).await;
         })
         .await
@@ -467,6 +469,7 @@ mod postgres_tables {
                 "CREATE TABLE labels (id BIGSERIAL PRIMARY KEY, names varchar(6)[] NOT NULL,
                    codes char(3)[] NOT NULL, maybe varchar[])"
             );
+            check_clean!(&mut conn, Kind::Postgres, Label);
             let mut tx = conn.begin().await.unwrap();
             let seeded = Label::factory()
                 .with_session(&mut tx)
@@ -544,6 +547,7 @@ mod postgres_tables {
                  CREATE TRIGGER shift BEFORE INSERT ON parts FOR EACH ROW EXECUTE FUNCTION shift_id();
                  ALTER TABLE parts DISABLE TRIGGER shift;"
             );
+            check_clean!(&mut conn, Kind::Postgres, Part);
             keys_are_the_stored_ones(&mut conn, "parts").await;
             exec!(
                 &mut conn,
@@ -552,6 +556,7 @@ mod postgres_tables {
                  CREATE TABLE parts_any PARTITION OF parts DEFAULT;
                  CREATE TRIGGER shift BEFORE INSERT ON parts_any FOR EACH ROW EXECUTE FUNCTION shift_id();"
             );
+            check_clean!(&mut conn, Kind::Postgres, Part);
             keys_are_the_stored_ones(&mut conn, "parts").await;
             exec!(&mut conn, "DROP TRIGGER shift ON parts_any;");
             keys_are_the_stored_ones(&mut conn, "parts").await;
@@ -563,6 +568,7 @@ mod postgres_tables {
                  CREATE TABLE parts (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
                    name TEXT NOT NULL);"
             );
+            check_clean!(&mut conn, Kind::Postgres, Part);
             keys_are_the_stored_ones(&mut conn, "parts").await;
         })
         .await
@@ -657,6 +663,7 @@ mod postgres_tables {
                  CREATE TABLE elsewhere.\"Mixed Parts\" (id BIGSERIAL PRIMARY KEY,
                    name TEXT NOT NULL, body json NOT NULL)"
             );
+            check_clean!(&mut conn, Kind::Postgres, Elsewhere);
             let mut tx = conn.begin().await.unwrap();
             let keys = Elsewhere::factory()
                 .with_session(&mut tx)
@@ -709,6 +716,7 @@ mod postgres_tables {
                  CREATE TABLE pieces (id BIGSERIAL PRIMARY KEY,
                    part_id BIGINT NOT NULL REFERENCES parts (id))"
             );
+            check_clean!(&mut conn, Kind::Postgres, ViewPart, Piece);
             let mut tx = conn.begin().await.unwrap();
             let keys = ViewPart::factory()
                 .with_session(&mut tx)
@@ -971,5 +979,16 @@ on_dbs! {
         let last: i64 = bounded(sqlx::query_scalar(session_id).fetch_one(&pool)).await.unwrap();
         assert_eq!(first, last, "the seeds that ended handed the connection back");
         assert_eq!(count!(observer, "hits"), 35);
+    }
+}
+
+on_dbs! {
+    [sqlite, postgres, mariadb]
+    /// The schema check on the tables these tests create: no error for models whose creates
+    /// succeed there (unless a test plans a failing row, which the check's draws never are).
+    async fn check_every_model(mk, observer, kind) {
+        let pool = mk(1).await.unwrap();
+        let mut conn = bounded(pool.acquire()).await.unwrap();
+        check_clean!(&mut *conn, kind, Hit, Kid);
     }
 }

@@ -126,6 +126,7 @@ mod postgres {
                  CREATE TRIGGER number_owner BEFORE INSERT ON owners
                    FOR EACH ROW EXECUTE FUNCTION number_owner()"
             );
+            check_clean!(&mut conn, common::Kind::Postgres, Owner, Pet);
             let mut tx = conn.begin().await.unwrap();
             let (pets, orphans) = keys_then_children!(tx, Owner, 50, Pet, 5);
             assert_eq!(
@@ -157,6 +158,7 @@ mod postgres {
                 &mut conn,
                 "CREATE VIEW owner_view AS SELECT id, name FROM owners"
             );
+            check_clean!(&mut conn, common::Kind::Postgres, ViewedOwner);
             let mut tx = conn.begin().await.unwrap();
             ViewedOwner::factory()
                 .with_session(&mut tx)
@@ -210,6 +212,7 @@ mod postgres {
                 "CREATE TABLE documents (id BIGSERIAL PRIMARY KEY, body json NOT NULL,
                    tags varchar(8)[] NOT NULL, labels character varying(4)[])"
             );
+            check_clean!(&mut conn, common::Kind::Postgres, Document);
             let mut tx = conn.begin().await.unwrap();
             let created = Document::factory()
                 .with_session(&mut tx)
@@ -259,5 +262,14 @@ on_every_backend! {
             "{error}"
         );
         tx.rollback().await.unwrap();
+    }
+}
+
+on_every_backend! {
+    /// The schema check on the tables these tests create: no error for models whose creates
+    /// succeed there.
+    async fn check_every_model(conn, kind) {
+        owners_and_pets(conn, kind).await;
+        check_clean!(&mut *conn, kind, Owner, Pet, NumberedOwner, NumberedPet);
     }
 }

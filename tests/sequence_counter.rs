@@ -4,6 +4,8 @@
 //! it sees is the one the case prepared and no other test disturbs it.
 #![cfg(unix)]
 
+mod common;
+
 use std::collections::HashSet;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -422,4 +424,12 @@ fn two_spellings_of_one_table_share_the_counter() {
     let tmp = case_dir("spellings");
     run_child("spellings", &tmp);
     std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// The schema check on the table the children create: no error for the two models (one table
+/// under two spellings) whose creates succeed there.
+#[tokio::test]
+async fn check_every_model() {
+    let mut conn = handles_table().await;
+    check_clean!(&mut conn, common::Kind::Sqlite, Handle, QualifiedHandle);
 }

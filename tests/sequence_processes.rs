@@ -52,6 +52,7 @@ async fn write_handles() {
                 "CREATE TABLE proc_handles (id INTEGER PRIMARY KEY, handle TEXT NOT NULL UNIQUE)"
                     .to_string()
             );
+            check_clean!(&mut conn, common::Kind::Sqlite, ProcHandle);
             ProcHandle::factory()
                 .with_session(&mut conn)
                 .create_batch(1000)
@@ -132,6 +133,7 @@ async fn run_children(test: &str, children: &[&str]) -> sqlx::PgConnection {
         "CREATE TABLE proc_handles (id BIGSERIAL PRIMARY KEY, handle TEXT NOT NULL UNIQUE)"
             .to_string()
     );
+    check_clean!(&mut conn, common::Kind::Postgres, ProcHandle);
     let exe = std::env::current_exe().expect("test binary path");
     let children: Vec<_> = children
         .iter()

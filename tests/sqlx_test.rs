@@ -4,6 +4,8 @@
 //! `local_sequences()` numbers its rows from 1, and with a seed its data is the same run after
 //! run.
 
+mod common;
+
 use std::collections::BTreeSet;
 
 use sqlx::pool::PoolConnection;
@@ -224,4 +226,10 @@ fn with_a_seed_the_whole_data_is_the_same_run_after_run() {
     let other = snapshot("6");
     assert_ne!(other, first, "another seed, other names");
     assert!(other.contains("\"user4@example.com\""), "{other}");
+}
+
+/// The schema check on the migrated tables: no error for models whose creates succeed there.
+#[sqlx::test(migrations = "tests/migrations")]
+async fn check_every_model(mut conn: PoolConnection<Sqlite>) {
+    check_clean!(&mut *conn, common::Kind::Sqlite, User, Post);
 }

@@ -2,6 +2,9 @@
 //! operation and row count.
 
 #[cfg(feature = "tracing")]
+mod common;
+
+#[cfg(feature = "tracing")]
 #[path = "common/spans.rs"]
 mod recorder;
 
@@ -20,6 +23,17 @@ mod spans {
         name: String,
     }
 
+    const TRACED: &str = "CREATE TABLE traced (id INTEGER PRIMARY KEY, name TEXT NOT NULL)";
+
+    /// The schema check on the table the test creates: no error for a model whose creates
+    /// succeed there.
+    #[tokio::test]
+    async fn check_every_model() {
+        let mut conn = crate::common::sqlite().await;
+        sqlx::raw_sql(TRACED).execute(&mut conn).await.unwrap();
+        crate::check_clean!(&mut conn, crate::common::Kind::Sqlite, Traced);
+    }
+
     #[tokio::test]
     async fn create_and_batch_are_traced() {
         let recorder = Recorder::default();
@@ -27,10 +41,7 @@ mod spans {
         let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:")
             .await
             .unwrap();
-        sqlx::raw_sql("CREATE TABLE traced (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
-            .execute(&mut conn)
-            .await
-            .unwrap();
+        sqlx::raw_sql(TRACED).execute(&mut conn).await.unwrap();
         Traced::factory()
             .with_session(&mut conn)
             .create()

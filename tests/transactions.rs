@@ -412,8 +412,8 @@ struct Narrow {
     n: i32,
 }
 
-/// MariaDB decodes a BIGINT into an `i32`; it does not decode an INT into a `String` (while it
-/// stores the text '7' into the INT column).
+/// MariaDB decodes a BIGINT into an `i32`; neither it nor SQLite decodes an integer column into
+/// a `String` (while both store the text '7' there, as a number).
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
 #[factory(table = "narrow")]
 struct Textual {
@@ -457,8 +457,9 @@ on_every_backend! {
         let type_ = if kind == Kind::MariaDb { "INT" } else { "BIGINT" };
         exec!(conn, format!("CREATE TABLE narrow (id {}, n {type_} NOT NULL)", kind.serial_pk()));
         match kind {
-            // SQLite decodes an INTEGER into an i32 and a String alike: nothing to provoke.
-            Kind::Sqlite => {}
+            // SQLite stores the text '7' in an INTEGER-affinity column as the integer 7, which
+            // sqlx does not decode into a `String`.
+            Kind::Sqlite => decode_failure_case!(Textual, conn),
             Kind::Postgres => decode_failure_case!(Narrow, conn),
             Kind::MariaDb => decode_failure_case!(Textual, conn),
         }
@@ -671,5 +672,34 @@ on_every_pool! {
         );
         assert_eq!(durable, (0, 0, 0), "nothing of the panicked operation is committed");
         next_user_commits!(pool, observer);
+    }
+}
+
+on_every_backend! {
+    /// The schema check on the tables these tests create: no error for models whose creates
+    /// succeed there, and an error for each whose create fails reading its row back: `Narrow`
+    /// (an `i32`) on PostgreSQL's BIGINT, `Textual` (a `String`) on every integer column.
+    async fn check_every_model(conn, kind) {
+        exec!(conn, schema_sql(kind));
+        check_clean!(&mut *conn, kind, Entry, Blob, tx::Author, Book, WrappedBlob);
+        exec!(conn, "DROP TABLE books; DROP TABLE authors".to_string());
+        lookup_schema(conn, kind).await;
+        check_clean!(&mut *conn, kind, Coded, Slugged);
+        let type_ = if kind == Kind::MariaDb { "INT" } else { "BIGINT" };
+        exec!(conn, format!("CREATE TABLE narrow (id {}, n {type_} NOT NULL)", kind.serial_pk()));
+        match kind {
+            Kind::Sqlite => {
+                check_clean!(&mut *conn, kind, Narrow);
+                check_finds!(&mut *conn, kind, Textual, "n", "sqlx cannot decode `String` from INTEGER");
+            }
+            Kind::Postgres => {
+                check_finds!(&mut *conn, kind, Narrow, "n", "sqlx cannot decode `i32`");
+                check_finds!(&mut *conn, kind, Textual, "n", "sqlx cannot decode `String`");
+            }
+            Kind::MariaDb => {
+                check_clean!(&mut *conn, kind, Narrow);
+                check_finds!(&mut *conn, kind, Textual, "n", "sqlx cannot decode `String`");
+            }
+        }
     }
 }

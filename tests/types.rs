@@ -88,14 +88,21 @@ struct Doc {
     tags: Vec<String>,
 }
 
+fn docs_ddl(kind: Kind) -> String {
+    let json = match kind {
+        Kind::Sqlite => "TEXT",
+        Kind::Postgres => "JSONB",
+        Kind::MariaDb => "JSON",
+    };
+    format!(
+        "CREATE TABLE docs (id {}, tags {json} NOT NULL)",
+        kind.serial_pk()
+    )
+}
+
 on_every_backend! {
     async fn json_attribute_fields(conn, kind) {
-        let json = match kind {
-            Kind::Sqlite => "TEXT",
-            Kind::Postgres => "JSONB",
-            Kind::MariaDb => "JSON",
-        };
-        exec!(conn, format!("CREATE TABLE docs (id {}, tags {json} NOT NULL)", kind.serial_pk()));
+        exec!(conn, docs_ddl(kind));
         let doc = Doc::factory()
             .with_session(&mut *conn)
             .tags(vec!["a".to_string(), "b \"quoted\"".to_string()])
@@ -149,6 +156,7 @@ mod postgres_types {
               price NUMERIC NOT NULL, role role NOT NULL)"
                 .to_string()
         );
+        check_clean!(&mut conn, Kind::Postgres, PgTyped);
         let rows = PgTyped::factory()
             .with_session(&mut conn)
             .create_batch(10)
@@ -194,6 +202,7 @@ async fn decimal_on_mariadb() {
 
     let mut conn = common::mariadb("decimal_on_mariadb").await;
     exec!(&mut conn, "CREATE TABLE priced (id BIGINT AUTO_INCREMENT PRIMARY KEY, cents BIGINT NOT NULL, price DECIMAL(30, 10) NOT NULL)".to_string());
+    check_clean!(&mut conn, Kind::MariaDb, Priced);
     let created = Priced::factory()
         .with_session(&mut conn)
         .price(Decimal::new(123_456, 3))
@@ -201,4 +210,14 @@ async fn decimal_on_mariadb() {
         .await
         .unwrap();
     assert_eq!(created.price.to_string(), "123.4560000000");
+}
+
+on_every_backend! {
+    /// The schema check on the tables these tests create: no error for models whose creates
+    /// succeed there.
+    async fn check_every_model(conn, kind) {
+        exec!(conn, ddl(kind));
+        exec!(conn, docs_ddl(kind));
+        check_clean!(&mut *conn, kind, Typed, Doc);
+    }
 }

@@ -17,7 +17,12 @@ pub fn check_impl(input: &Input<'_>, factory: &syn::Ident, has_required: bool) -
     let columns: Vec<&Field<'_>> = input.fields.iter().filter(|f| f.is_column()).collect();
     let bounds = columns.iter().map(|f| {
         let ty = stored_type(f);
-        quote!(#ty: #private::CheckColumn<__DB>)
+        let read = f.ty;
+        if read_as_own_type(f) {
+            quote!(#ty: #private::CheckColumn<__DB>, #read: #private::sqlx::Type<__DB>)
+        } else {
+            quote!(#ty: #private::CheckColumn<__DB>)
+        }
     });
     let parent_bounds = columns
         .iter()
@@ -31,10 +36,13 @@ pub fn check_impl(input: &Input<'_>, factory: &syn::Ident, has_required: bool) -
     });
     let fns = columns.iter().map(|f| {
         let ty = stored_type(f);
+        let read = f.ty;
         let column = if f.attrs.sqlx_json {
-            quote!(json_column)
+            quote!(json_column::<__DB, #ty>)
+        } else if read_as_own_type(f) {
+            quote!(column_read_as::<__DB, #ty, #read>)
         } else {
-            quote!(column)
+            quote!(column::<__DB, #ty>)
         };
         // Through a bound that names the backend, so that when `association = NotAModel` the
         // impl just does not apply: the association's own error stays the only one.
@@ -44,7 +52,7 @@ pub fn check_impl(input: &Input<'_>, factory: &syn::Ident, has_required: bool) -
             }
             None => quote!(#private::None),
         };
-        quote!(#private::#column::<__DB, #ty>(#parent_table))
+        quote!(#private::#column(#parent_table))
     });
     // Models with `required` fields have no default object to draw: their values are not
     // sampled (lengths, ranges, NULLs and enum labels go unchecked for them).
@@ -89,9 +97,10 @@ pub fn check_impl(input: &Input<'_>, factory: &syn::Ident, has_required: bool) -
     }
 }
 
-/// The type sqlx binds and decodes: `Json<T>` for `#[sqlx(json)]` fields, the converted type
-/// for `#[factory(into = T)]` / `#[sqlx(try_from = "T")]` (the column holds that type, and its
-/// values are the field's own: measured by the probe on the field's type).
+/// The type sqlx binds: `Json<T>` for `#[sqlx(json)]` fields, the converted type for
+/// `#[factory(into = T)]` / `#[sqlx(try_from = "T")]` (the column holds that type, and its
+/// values are the field's own: measured by the probe on the field's type). It is also the type
+/// read back, but for `into` alone ([`read_as_own_type`]).
 fn stored_type(f: &Field<'_>) -> TokenStream {
     let ty = f.ty;
     if f.attrs.sqlx_json {
@@ -101,6 +110,12 @@ fn stored_type(f: &Field<'_>) -> TokenStream {
     } else {
         quote!(#ty)
     }
+}
+
+/// Whether `f` is bound as another type than it is read as: `#[factory(into = T)]` without
+/// `#[sqlx(try_from)]` binds `T`, and `FromRow` decodes the field's own type.
+fn read_as_own_type(f: &Field<'_>) -> bool {
+    f.attrs.into.is_some() && f.attrs.sqlx_try_from.is_none() && !f.attrs.sqlx_json
 }
 
 fn field_facts(f: &Field<'_>) -> TokenStream {

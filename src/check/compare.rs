@@ -28,6 +28,38 @@ pub(crate) fn compare<DB: CheckBackend, M: CheckFields>(
             ),
         );
     }
+    // A database-filled field the database leaves NULL, read into a type without NULL.
+    let reads_null = !fill.sent()
+        && !column.in_view
+        && !column.not_null
+        && column.filled_by.is_none()
+        && !field.option
+        && DB::NULL_FAILS_DECODE;
+    if reads_null {
+        error(
+            &mut out,
+            format!(
+                "`{}`, but nothing fills this column (no default, identity or trigger): it reads back NULL, which `{}` cannot hold: every create fails",
+                fill.name(),
+                field.rust_type
+            ),
+        );
+    }
+    // A database-filled integer field whose default the field's type cannot hold.
+    if !fill.sent()
+        && let Some(filler) = &column.filled_by
+        && let Some(value) = integer_default(filler)
+        && let Some((min, max)) = integer_range(field.rust_type)
+        && !(min..=max).contains(&value)
+    {
+        error(
+            &mut out,
+            format!(
+                "the database fills it with {value} ({filler}), which `{}` cannot hold: reading the row fails",
+                field.rust_type
+            ),
+        );
+    }
     // 2. Random data where the database decides; a value where only the database may write.
     let always = column
         .filled_by
@@ -58,15 +90,28 @@ pub(crate) fn compare<DB: CheckBackend, M: CheckFields>(
     } else {
         &[]
     };
+    let refused = sampled_rows.iter().find_map(|row| {
+        let value = (field.db.bound)(row.field(field.index).1)?;
+        DB::refuses(column, &value).map(|class| (value, class))
+    });
     let by_value = sampled_rows.iter().any(|row| {
         (field.db.bound)(row.field(field.index).1)
-            .is_some_and(|value| DB::stored_type(&column.declared, &value).is_some())
+            .is_some_and(|value| DB::stored_type(column, &value).is_some())
     });
-    if by_value {
+    if let Some((value, class)) = refused {
+        error(
+            &mut out,
+            format!(
+                "`{}` values such as {value} are {class}, which this STRICT table's `{}` column refuses to store: such a create fails",
+                fill.name(),
+                column.declared,
+            ),
+        );
+    } else if by_value {
         // Judged value by value: the first that does not read back.
         let failing = sampled_rows.iter().find_map(|row| {
             let value = (field.db.bound)(row.field(field.index).1)?;
-            let (ty, class) = DB::stored_type(&column.declared, &value)?;
+            let (ty, class) = DB::stored_type(column, &value)?;
             (!(field.db.compatible)(&ty)).then_some((value, class))
         });
         if let Some((value, class)) = failing {
@@ -99,7 +144,8 @@ pub(crate) fn compare<DB: CheckBackend, M: CheckFields>(
             ),
         );
     }
-    if !column.not_null && !field.option {
+    // A view's columns read as nullable whatever the table under it holds: no warning there.
+    if !column.not_null && !field.option && !reads_null && !column.in_view {
         warning(
             &mut out,
             format!(
@@ -336,4 +382,32 @@ pub(crate) fn charset_holds(charset: &str, c: char) -> bool {
         "utf8mb3" | "utf8" => u32::from(c) <= 0xffff,
         _ => true,
     }
+}
+/// The integer a `DEFAULT` literal fills in (`DEFAULT 5000000000`, `DEFAULT '7'::bigint`,
+/// `DEFAULT (7)`); `None` for any other default.
+fn integer_default(filled_by: &str) -> Option<i128> {
+    let expr = filled_by.strip_prefix("DEFAULT ")?.trim();
+    let expr = expr.trim_start_matches('(').trim_end_matches(')').trim();
+    let expr = expr.split("::").next().unwrap_or_default().trim();
+    expr.trim_matches('\'').parse().ok()
+}
+
+/// The values of a Rust integer type written `rust_type` (`i32`, `Option<u8>`).
+fn integer_range(rust_type: &str) -> Option<(i128, i128)> {
+    let compact: String = rust_type.chars().filter(|c| !c.is_whitespace()).collect();
+    let name = compact
+        .strip_prefix("Option<")
+        .and_then(|t| t.strip_suffix('>'))
+        .unwrap_or(&compact);
+    Some(match name {
+        "i8" => (i8::MIN.into(), i8::MAX.into()),
+        "i16" => (i16::MIN.into(), i16::MAX.into()),
+        "i32" => (i32::MIN.into(), i32::MAX.into()),
+        "i64" => (i64::MIN.into(), i64::MAX.into()),
+        "u8" => (0, u8::MAX.into()),
+        "u16" => (0, u16::MAX.into()),
+        "u32" => (0, u32::MAX.into()),
+        "u64" => (0, u64::MAX.into()),
+        _ => return None,
+    })
 }

@@ -183,6 +183,19 @@ pub fn column<DB: CheckBackend, T: CheckColumn<DB> + 'static>(
     }
 }
 
+/// The [`ColumnFns`] of a field bound as `T` and read as `R`: `#[factory(into = T)]` without
+/// `#[sqlx(try_from)]`, whose row `FromRow` decodes as the field's own type `R`. Whether the
+/// column reads back is `R`'s to say; what is sent is `T`.
+pub fn column_read_as<DB: CheckBackend, T: CheckColumn<DB> + 'static, R: Type<DB>>(
+    parent_table: Option<&'static str>,
+) -> ColumnFns<DB> {
+    ColumnFns {
+        type_name: || R::type_info().name().to_owned(),
+        compatible: R::compatible,
+        ..column::<DB, T>(parent_table)
+    }
+}
+
 /// The [`ColumnFns`] of a `#[sqlx(json)]` field, bound as `T` (`Json<_>`): no label text.
 pub fn json_column<DB: CheckBackend, T: CheckColumn<DB>>(
     parent_table: Option<&'static str>,

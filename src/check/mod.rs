@@ -54,7 +54,7 @@ use crate::session::IntoSession;
 use compare::{compare, is_null_default};
 pub use fields::{
     CheckColumn, CheckFields, CheckModel, ColumnFns, FieldFacts, Fill, MeasureKnown, MeasureOther,
-    ParentTable, column, json_column, sample_seed,
+    ParentTable, column, column_read_as, json_column, sample_seed,
 };
 use fields::{FieldInfo, fields};
 pub use report::{CheckReport, Finding, Severity};
@@ -150,7 +150,29 @@ where
     }
     let mut types = types.into_iter();
 
-    let samples = M::sample(SAMPLES, crate::seed::run_seed());
+    // A factory that panics drawing an object panics on every create: an error here, not a
+    // panic of the check.
+    let drawn = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        M::sample(SAMPLES, crate::seed::run_seed())
+    }));
+    let samples = match drawn {
+        Ok(samples) => samples,
+        Err(panic) => {
+            let text = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            report.push(
+                Severity::Error,
+                model,
+                table,
+                "",
+                format!("drawing an object panics ({text}): every create fails"),
+            );
+            Vec::new()
+        }
+    };
     let mut in_order: Vec<(usize, Severity, String)> = Vec::new();
     for (field, position) in fields.iter().zip(&matched) {
         let Some(position) = *position else {

@@ -124,6 +124,12 @@ pub struct ColumnFacts {
     /// The collation a value for it is compared in when a `CHECK` is evaluated, where the
     /// backend needs one (MariaDB: the column's, not the connection's).
     pub collation: Option<String>,
+    /// Its table is SQLite `STRICT`: a value its declared type cannot hold is refused, not
+    /// stored as it comes.
+    pub strict: bool,
+    /// Its relation is a view: what fills a column an INSERT leaves out is decided by the
+    /// table under it, which the view's catalogue does not show.
+    pub in_view: bool,
 }
 
 /// A `CHECK` constraint as the catalogue gives it.
@@ -175,11 +181,24 @@ pub trait CheckBackend: Backend {
         None
     }
 
-    /// The type a read gets for `value` stored in a column declared `declared`, with a word
-    /// for what it is (`INTEGER`); `None` where the column's declared type decides.
-    fn stored_type(_declared: &str, _value: &Bound) -> Option<(Self::TypeInfo, &'static str)> {
+    /// The type a read gets for `value` stored in `column`, with a word for what it is
+    /// (`INTEGER`); `None` where the column's declared type decides.
+    fn stored_type(
+        _column: &ColumnFacts,
+        _value: &Bound,
+    ) -> Option<(Self::TypeInfo, &'static str)> {
         None
     }
+
+    /// What `value` is (`TEXT`) when `column` refuses to store it (SQLite's `STRICT` tables);
+    /// `None` when it is stored.
+    fn refuses(_column: &ColumnFacts, _value: &Bound) -> Option<&'static str> {
+        None
+    }
+
+    /// Whether a NULL read into a field that is no `Option` fails. SQLite's sqlx reads it as
+    /// the type's empty value (`""`, `0`) instead.
+    const NULL_FAILS_DECODE: bool = true;
 
     /// `value` measured as it is encoded: text's length, an integer's value, else `Other`.
     fn measure_bound<T: for<'q> Encode<'q, Self> + Type<Self> + ?Sized>(value: &T) -> Measure;

@@ -236,3 +236,62 @@ macro_rules! exec {
             .expect("test setup SQL")
     };
 }
+
+/// The check of a file's models on the tables its tests create: `check!` over models whose
+/// creates and reads succeed there, so any error is a false alarm and fails the test with the
+/// report. Warnings are allowed (each file says why they are true). Prints how many models it
+/// checked on which backend, for the count `--nocapture` shows.
+#[macro_export]
+macro_rules! check_clean {
+    ($conn:expr, $kind:expr, $($model:ty),+ $(,)?) => {{
+        let report = $crate::common::bounded(sqlx_factory::check!($conn, $($model),+)).await;
+        $crate::common::assert_clean(&report, $kind, &[$(stringify!($model)),+]);
+    }};
+}
+
+/// `check!` over one model with a planted mismatch: it must report an error on `$column`
+/// whose text contains `$message`.
+#[macro_export]
+macro_rules! check_finds {
+    ($conn:expr, $kind:expr, $model:ty, $column:expr, $message:expr) => {{
+        let report = $crate::common::bounded(sqlx_factory::check!($conn, $model)).await;
+        $crate::common::assert_finds(&report, $kind, stringify!($model), $column, $message);
+    }};
+}
+
+/// See [`check_clean!`].
+pub fn assert_clean(report: &sqlx_factory::CheckReport, kind: Kind, models: &[&str]) {
+    assert_eq!(report.checked(), models, "every model listed was checked");
+    let errors: Vec<_> = report.errors().collect();
+    assert!(
+        errors.is_empty(),
+        "check! on {kind:?} reports errors for models whose creates and reads succeed:\n{report}"
+    );
+    eprintln!(
+        "check_clean: {} models on {kind:?}: {}",
+        models.len(),
+        models.join(", ")
+    );
+    if report.warnings().next().is_some() {
+        eprintln!("{report}");
+    }
+}
+
+/// See [`check_finds!`].
+pub fn assert_finds(
+    report: &sqlx_factory::CheckReport,
+    kind: Kind,
+    model: &str,
+    column: &str,
+    message: &str,
+) {
+    assert_eq!(report.checked(), [model], "the model was checked");
+    assert!(
+        report
+            .errors()
+            .any(|f| f.column == column && f.message.contains(message)),
+        "check! on {kind:?} misses the planted mismatch of `{model}` on column `{column}` \
+         (expected an error containing {message:?}):\n{report}"
+    );
+    eprintln!("check_finds: 1 model on {kind:?}: {model} ({column})\n{report}");
+}

@@ -40,7 +40,10 @@ SELECT c.COLUMN_NAME AS name,
          WHERE ch.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA AND ch.TABLE_NAME = c.TABLE_NAME) AS checks,
        (SELECT GROUP_CONCAT(t.ACTION_STATEMENT SEPARATOR '\0') FROM information_schema.TRIGGERS t
          WHERE t.EVENT_OBJECT_SCHEMA = c.TABLE_SCHEMA AND t.EVENT_OBJECT_TABLE = c.TABLE_NAME
-           AND t.EVENT_MANIPULATION = 'INSERT' AND t.ACTION_TIMING = 'BEFORE') AS triggers
+           AND t.EVENT_MANIPULATION = 'INSERT' AND t.ACTION_TIMING = 'BEFORE') AS triggers,
+       CAST(EXISTS (SELECT 1 FROM information_schema.VIEWS v
+                     WHERE v.TABLE_SCHEMA = c.TABLE_SCHEMA AND v.TABLE_NAME = c.TABLE_NAME)
+            AS SIGNED) AS in_view
 FROM information_schema.COLUMNS c
 WHERE c.TABLE_SCHEMA = COALESCE(?, DATABASE()) AND c.TABLE_NAME = ?
 ORDER BY c.ORDINAL_POSITION
@@ -167,6 +170,7 @@ impl CheckBackend for MySql {
                         None
                     },
                     label_set: data_type == "set",
+                    in_view: row.try_get::<i64, _>("in_view")? != 0,
                     charset,
                     declared,
                     name,

@@ -66,7 +66,8 @@ SELECT a.attname::text AS name,
             THEN ((b.tm - 4) & 65535)::int8 END AS num_scale,
        ARRAY(SELECT pr.prosrc FROM pg_trigger tg JOIN pg_proc pr ON pr.oid = tg.tgfoid
               WHERE tg.tgrelid = a.attrelid AND NOT tg.tgisinternal
-                AND tg.tgtype & 2 <> 0 AND tg.tgtype & 4 <> 0) AS triggers
+                AND tg.tgtype & 2 <> 0 AND tg.tgtype & 4 <> 0) AS triggers,
+       (SELECT r.relkind = 'v' FROM pg_class r WHERE r.oid = a.attrelid) AS in_view
 FROM pg_attribute a
 JOIN pg_type t ON t.oid = a.atttypid
 -- A domain's column is judged by the domain's base type and modifier, and its constraints.
@@ -113,7 +114,9 @@ impl CheckBackend for Postgres {
                         .then(|| "a BEFORE INSERT trigger".to_owned())
                 });
                 let domain = domain_checks(&row, &name, &declared)?;
+                let in_view: bool = row.try_get("in_view")?;
                 columns.push(ColumnFacts {
+                    in_view,
                     name,
                     declared: declared.clone(),
                     not_null: row.try_get("not_null")?,

@@ -57,6 +57,7 @@ impl CheckBackend for Sqlite {
                 let triggers: Option<String> = row.try_get("triggers")?;
                 let pk_count: i64 = row.try_get("pk_count")?;
                 let table_sql = table_sql.unwrap_or_default();
+                let strict = is_strict(&table_sql);
                 let filled_by =
                     if pk == 1 && pk_count == 1 && declared.eq_ignore_ascii_case("integer") {
                         Some("INTEGER PRIMARY KEY".to_owned())
@@ -91,6 +92,7 @@ impl CheckBackend for Sqlite {
                         .unwrap_or_default(),
                     checks,
                     name,
+                    strict,
                     ..ColumnFacts::default()
                 });
             }
@@ -152,20 +154,63 @@ impl CheckBackend for Sqlite {
         }
     }
 
-    fn stored_type(declared: &str, value: &Bound) -> Option<(SqliteTypeInfo, &'static str)> {
-        let class = stored_class(affinity(declared), value)?;
-        Some(match class {
-            Class::Integer => (<i64 as sqlx::Type<Sqlite>>::type_info(), "INTEGER"),
-            Class::Real => (<f64 as sqlx::Type<Sqlite>>::type_info(), "REAL"),
-            Class::Text => (<String as sqlx::Type<Sqlite>>::type_info(), "TEXT"),
-            Class::Blob => (<Vec<u8> as sqlx::Type<Sqlite>>::type_info(), "BLOB"),
-        })
+    fn stored_type(column: &ColumnFacts, value: &Bound) -> Option<(SqliteTypeInfo, &'static str)> {
+        let class = stored_class(column_affinity(column), value)?;
+        let ty = match class {
+            Class::Integer => <i64 as sqlx::Type<Sqlite>>::type_info(),
+            Class::Real => <f64 as sqlx::Type<Sqlite>>::type_info(),
+            Class::Text => <String as sqlx::Type<Sqlite>>::type_info(),
+            Class::Blob => <Vec<u8> as sqlx::Type<Sqlite>>::type_info(),
+        };
+        Some((ty, class.name()))
     }
+
+    fn refuses(column: &ColumnFacts, value: &Bound) -> Option<&'static str> {
+        if !column.strict {
+            return None;
+        }
+        // A STRICT column converts by its affinity, then takes only its own class (`ANY`:
+        // every value, as it comes).
+        let class = stored_class(column_affinity(column), value)?;
+        let takes = match column_affinity(column) {
+            _ if column.declared.eq_ignore_ascii_case("any") => return None,
+            Affinity::Integer => Class::Integer,
+            Affinity::Real => Class::Real,
+            Affinity::Text => Class::Text,
+            Affinity::Blob | Affinity::Numeric => Class::Blob,
+        };
+        (class != takes).then_some(class.name())
+    }
+
+    const NULL_FAILS_DECODE: bool = false;
 
     fn encoded_text<T: for<'q> Encode<'q, Self> + ?Sized>(_value: &T) -> Option<String> {
         // No enums: nothing to compare labels with.
         None
     }
+}
+
+/// The affinity values are converted by in `column`: a STRICT table's `ANY` keeps each value
+/// as it comes (elsewhere `ANY` has NUMERIC affinity).
+fn column_affinity(column: &ColumnFacts) -> Affinity {
+    if column.strict && column.declared.eq_ignore_ascii_case("any") {
+        Affinity::Blob
+    } else {
+        affinity(&column.declared)
+    }
+}
+
+/// Whether a `CREATE TABLE` text ends with the `STRICT` table option.
+fn is_strict(table_sql: &str) -> bool {
+    let Some(open) = table_sql.find('(') else {
+        return false;
+    };
+    let Some(close) = matching_paren(table_sql, open) else {
+        return false;
+    };
+    table_sql[close + 1..]
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .any(|option| option.eq_ignore_ascii_case("strict"))
 }
 
 /// SQLite's five type affinities, from a column's declared type (the rules of "Determination
@@ -201,6 +246,17 @@ enum Class {
     Real,
     Text,
     Blob,
+}
+
+impl Class {
+    fn name(self) -> &'static str {
+        match self {
+            Class::Integer => "INTEGER",
+            Class::Real => "REAL",
+            Class::Text => "TEXT",
+            Class::Blob => "BLOB",
+        }
+    }
 }
 
 /// The class `value` is stored as in a column of `affinity`: TEXT turns numbers into text;
