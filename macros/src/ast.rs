@@ -212,15 +212,19 @@ impl Field<'_> {
         !self.is_skipped() && !self.is_transient()
     }
 
-    /// The database fills it unless the factory is given a value.
+    /// The database fills it unless the factory is given a value. Not a key that is also a
+    /// foreign key (`primary_key, association = Parent`): its parent's key is always sent.
     pub fn is_db_filled(&self) -> bool {
-        self.attrs.primary_key.is_some() || self.attrs.generated.is_some()
+        (self.attrs.primary_key.is_some() || self.attrs.generated.is_some())
+            && self.association().is_none()
     }
 
-    /// Database-filled and given no value: build mode fills it with a stub where its type has
-    /// one (`is_stub_type`), so it reads as not from the database.
+    /// A key or database-filled column given no value: build mode fills it with a stub where
+    /// its type has one (`is_stub_type`), so it reads as not from the database.
     pub fn is_stubbed(&self) -> bool {
-        self.is_db_filled() && matches!(self.value(), Value::Dummy) && is_stub_type(self.ty)
+        (self.attrs.primary_key.is_some() || self.attrs.generated.is_some())
+            && matches!(self.value(), Value::Dummy)
+            && is_stub_type(self.ty)
     }
 
     pub fn is_required(&self) -> bool {

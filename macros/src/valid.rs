@@ -147,11 +147,26 @@ pub fn check(cx: &mut Ctxt, input: &Input<'_>) {
                     "an `association` field takes its value from the parent row it creates; set a fixed key with the setter instead",
                 );
             }
+            // A key that is its parent's key too (a 1:1 extension table) is allowed, for one
+            // field; the database never fills a foreign key.
+            let primary_key = if attrs.group.is_empty() {
+                &None
+            } else {
+                &attrs.primary_key
+            };
             flags(
                 cx,
                 "an `association` field is a foreign key",
-                &[&attrs.primary_key, &attrs.generated],
+                &[primary_key, &attrs.generated],
             );
+            if let (Some(primary_key), true) = (&attrs.primary_key, attrs.group.is_empty())
+                && field.is_option()
+            {
+                cx.error_spanned_by(
+                    primary_key,
+                    "a primary key that is also a foreign key is never NULL: declare the field with the parent's key type, not `Option<..>`",
+                );
+            }
             if let Some(required) = &attrs.required {
                 cx.error_spanned_by(required, "an `association` creates its parent when not set, so it is never required; remove `required`");
             }
