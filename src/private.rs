@@ -28,6 +28,10 @@ pub use crate::create::{
 pub use crate::cycle::{Parent, Reach, cycle_error, on_cycle};
 pub use crate::dates::DateValue;
 pub use crate::error::{Error, Operation};
+pub use crate::flatten::{
+    Flatten, FlattenCheck, FlattenInsert, GroupFactory, GroupSlot, StoresFlatten, group_set,
+    splice_columns, splice_facts,
+};
 pub use crate::future::BoxFuture;
 pub use crate::lint::lint;
 pub use crate::model::{Association, Creatable, DefaultRows, Insert, Model, RowSource, Rows};

@@ -81,32 +81,22 @@ fn schema_sql(kind: Kind) -> String {
     )
 }
 
-/// What a second connection sees: every row of each table (keys and values), ordered.
-macro_rules! stored {
-    ($observer:expr, $model:ty, $sql:literal) => {{
-        let rows: Vec<$model> = bounded(sqlx::query_as($sql).fetch_all(&$observer))
-            .await
-            .unwrap();
-        rows
-    }};
-}
-
 /// The rows of each table, read from the second connection, and the check that every key
 /// points at a stored row (SQLite does not enforce the foreign keys here).
 macro_rules! assert_linked {
     ($observer:expr) => {{
-        let jobs = stored!($observer, Job, "SELECT * FROM jobs ORDER BY id");
-        let queued = stored!(
+        let jobs = read_back!($observer, Job, "SELECT * FROM jobs ORDER BY id");
+        let queued = read_back!(
             $observer,
             QueuedJob,
             "SELECT * FROM queued_jobs ORDER BY job_id"
         );
-        let statuses = stored!(
+        let statuses = read_back!(
             $observer,
             JobStatus,
             "SELECT * FROM job_statuses ORDER BY id"
         );
-        let events = stored!($observer, JobEvent, "SELECT * FROM job_events ORDER BY id");
+        let events = read_back!($observer, JobEvent, "SELECT * FROM job_events ORDER BY id");
         for q in &queued {
             assert!(
                 jobs.iter().any(|j| j.id == q.job_id),

@@ -15,6 +15,8 @@ pub struct Input<'a> {
     pub table: Option<LitStr>,
     pub get_or_create: Vec<Ident>,
     pub fields: Vec<Field<'a>>,
+    /// `#[factory(flatten)]`: a group of columns that models include, with no table of its own.
+    pub flatten: Option<Ident>,
 }
 
 pub struct Field<'a> {
@@ -112,6 +114,7 @@ impl<'a> Input<'a> {
             ident: &input.ident,
             vis: &input.vis,
             table: struct_attrs.table,
+            flatten: struct_attrs.flatten,
             get_or_create: struct_attrs
                 .get_or_create
                 .map(|(_, f)| f)
@@ -189,6 +192,17 @@ impl Field<'_> {
         self.association()
             .and_then(|path| path.segments.last())
             .is_some_and(|last| last.ident == *model)
+    }
+
+    /// A `#[sqlx(flatten)]` field: the columns of a `#[factory(flatten)]` struct.
+    pub fn is_flatten(&self) -> bool {
+        self.attrs.sqlx_flatten.is_some()
+    }
+
+    /// A flatten field with no value attribute: drawn by its group's factory, which
+    /// `<field>_with` customises.
+    pub fn is_group_drawn(&self) -> bool {
+        self.is_flatten() && matches!(self.value(), Value::Dummy)
     }
 
     /// The field's name without `r#`, as it reads in messages and method names.

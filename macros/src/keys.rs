@@ -30,12 +30,7 @@ pub fn check_returned(input: &Input<'_>) -> (TokenStream, TokenStream) {
             let name = f.name();
             // RETURNING and the lookup SELECT list every column in field order: read the key by
             // position, which costs no name lookup per row.
-            let index = input
-                .fields
-                .iter()
-                .filter(|c| c.is_column())
-                .position(|c| std::ptr::eq(c, f))
-                .unwrap_or_default();
+            let index = crate::flatten::position(input, f);
             quote!(#private::null_key(__row, #index, #column, #name)?;)
         })
         .collect();
