@@ -201,21 +201,38 @@ on_dbs! {
         )
         .await
         .unwrap();
+        // Keys handed on past the group's columns (reserved and sent in the `COPY` on
+        // PostgreSQL), to children that have groups of their own.
+        let keyed: Vec<i64> = bounded(
+            Article::factory()
+                .with_session(&mut tx)
+                .insert_many(2)
+                .with_children(2, Invoice::factory())
+                .returning_keys(),
+        )
+        .await
+        .unwrap();
         bounded(tx.commit()).await.unwrap();
 
         let stored = read_back!(observer, Article, "SELECT * FROM articles ORDER BY id");
-        assert_eq!(stored.len(), 43);
+        assert_eq!(stored.len(), 45);
         assert_eq!(stored[..3], created[..]);
+        let last: Vec<i64> = stored[43..].iter().map(|a| a.id).collect();
+        assert_eq!(last, keyed);
         // What the database did not fill is what was drawn.
         let sent = |a: &Article| (a.title.clone(), a.timestamps.updated_at.clone(), a.timestamps.editor.clone());
         let drawn: Vec<_> = Article::factory().seed(9).build_batch(40).iter().map(sent).collect();
-        let seeded: Vec<_> = stored[3..].iter().map(sent).collect();
+        let seeded: Vec<_> = stored[3..43].iter().map(sent).collect();
         assert_eq!(seeded, drawn);
         assert!(stored.iter().all(|a| !a.timestamps.created_at.starts_with("built") && a.views == 0));
 
         let invoices = read_back!(observer, Invoice, "SELECT * FROM invoices ORDER BY id");
         let drawn = Invoice::factory().seed(10).build_batch(6);
-        assert_eq!(invoices.len(), 6);
+        assert_eq!(invoices.len(), 10);
+        let mut children: Vec<i64> = invoices[6..].iter().map(|i| i.article_id).collect();
+        children.sort_unstable();
+        assert_eq!(children, [keyed[0], keyed[0], keyed[1], keyed[1]]);
+        assert!(invoices[6..].iter().all(|i| i.audit.audited_by == "system"));
         for (stored, drawn) in invoices.iter().zip(&drawn) {
             assert_eq!(stored.total, drawn.total);
             assert_eq!(stored.audit.stamps.updated_at, drawn.audit.stamps.updated_at);
