@@ -145,6 +145,7 @@ mod create;
 mod insert_many;
 mod lint;
 
+mod flatten;
 mod pending;
 
 pub use check::{CheckReport, Finding, Severity};
@@ -166,7 +167,7 @@ pub use session::{
 /// | attribute | meaning |
 /// |---|---|
 /// | (none) | a random `fake::Dummy<Faker>` value; a type without one is a compile error on the field |
-/// | `primary_key` | the database fills it: left out of the INSERT unless set, read back; an `association` can point at the model |
+/// | `primary_key` | the database fills it: left out of the INSERT unless set, read back; an `association` can point at the model. With `association` too: the parent's key, always sent (a 1:1 extension table) |
 /// | `generated` | the database fills it (`DEFAULT now()`, a trigger): left out unless set, read back |
 /// | `default = EXPR` | this expression, evaluated per object, of exactly the field's type |
 /// | `fake = EXPR` | a faker, e.g. `fake::faker::internet::en::SafeEmail()` or a range `18..90` |
@@ -177,6 +178,10 @@ pub use session::{
 /// | `transient` | a factory parameter, not a column (with `#[sqlx(skip)]`): lazy fields and hooks read it; put back into created rows |
 /// | `column = "name"` | the column's name differs from the field's (`#[sqlx(rename)]` and `rename_all` are honoured as is) |
 /// | `skip` | not a column (with `#[sqlx(skip)]`): `Default::default()` |
+///
+/// A `#[sqlx(flatten)]` field is the columns of a struct that derives `Factory` with
+/// `#[factory(flatten)]` in place of a table; `<field>_with(|f| ..)` customises the factory that
+/// draws it.
 ///
 /// ```
 /// use sqlx_factory::Factory;

@@ -24,6 +24,10 @@ pub use crate::dates::DateValue;
 pub use crate::db::{ArgSink, Args, Backend, ColumnOf};
 pub use crate::db::{CheckBackend, Measure};
 pub use crate::error::{Error, Operation};
+pub use crate::flatten::{
+    Flatten, FlattenCheck, FlattenInsert, GroupFactory, GroupSlot, StoresFlatten, group_set,
+    splice_columns, splice_facts,
+};
 pub use crate::future::BoxFuture;
 pub use crate::insert::{Back, BackKey, BackSet, Deferred, DeferredFn, deferred_fn};
 pub use crate::insert::{InsertParent, ParentKey};

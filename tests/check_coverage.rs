@@ -50,7 +50,8 @@ fn identifiers(text: &str) -> impl Iterator<Item = &str> {
         .filter(|w| !w.is_empty())
 }
 
-/// The structs a `#[derive(.., Factory, ..)]` is on, in file order.
+/// The structs a `#[derive(.., Factory, ..)]` is on, in file order, but `#[factory(flatten)]`
+/// groups.
 fn models(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut at = 0;
@@ -62,10 +63,15 @@ fn models(text: &str) -> Vec<String> {
             continue;
         }
         let after = &text[at..];
-        let name = after
-            .find("struct ")
-            .and_then(|s| identifiers(&after[s + "struct ".len()..]).next());
-        if let Some(name) = name {
+        let Some(start) = after.find("struct ") else {
+            continue;
+        };
+        // A `#[factory(flatten)]` group has no table: it is checked as part of each model that
+        // includes it.
+        if after[..start].contains("factory(flatten)") {
+            continue;
+        }
+        if let Some(name) = identifiers(&after[start + "struct ".len()..]).next() {
             out.push(name.to_owned());
         }
     }

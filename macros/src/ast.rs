@@ -15,6 +15,8 @@ pub struct Input<'a> {
     pub table: Option<LitStr>,
     pub get_or_create: Vec<Ident>,
     pub fields: Vec<Field<'a>>,
+    /// `#[factory(flatten)]`: a group of columns that models include, with no table of its own.
+    pub flatten: Option<Ident>,
 }
 
 pub struct Field<'a> {
@@ -112,6 +114,7 @@ impl<'a> Input<'a> {
             ident: &input.ident,
             vis: &input.vis,
             table: struct_attrs.table,
+            flatten: struct_attrs.flatten,
             get_or_create: struct_attrs
                 .get_or_create
                 .map(|(_, f)| f)
@@ -191,6 +194,17 @@ impl Field<'_> {
             .is_some_and(|last| last.ident == *model)
     }
 
+    /// A `#[sqlx(flatten)]` field: the columns of a `#[factory(flatten)]` struct.
+    pub fn is_flatten(&self) -> bool {
+        self.attrs.sqlx_flatten.is_some()
+    }
+
+    /// A flatten field with no value attribute: drawn by its group's factory, which
+    /// `<field>_with` customises.
+    pub fn is_group_drawn(&self) -> bool {
+        self.is_flatten() && matches!(self.value(), Value::Dummy)
+    }
+
     /// The field's name without `r#`, as it reads in messages and method names.
     pub fn name(&self) -> String {
         self.ident.unraw_string()
@@ -212,15 +226,19 @@ impl Field<'_> {
         !self.is_skipped() && !self.is_transient()
     }
 
-    /// The database fills it unless the factory is given a value.
+    /// The database fills it unless the factory is given a value. Not a key that is also a
+    /// foreign key (`primary_key, association = Parent`): its parent's key is always sent.
     pub fn is_db_filled(&self) -> bool {
-        self.attrs.primary_key.is_some() || self.attrs.generated.is_some()
+        (self.attrs.primary_key.is_some() || self.attrs.generated.is_some())
+            && self.association().is_none()
     }
 
-    /// Database-filled and given no value: build mode fills it with a stub where its type has
-    /// one (`is_stub_type`), so it reads as not from the database.
+    /// A key or database-filled column given no value: build mode fills it with a stub where
+    /// its type has one (`is_stub_type`), so it reads as not from the database.
     pub fn is_stubbed(&self) -> bool {
-        self.is_db_filled() && matches!(self.value(), Value::Dummy) && is_stub_type(self.ty)
+        (self.attrs.primary_key.is_some() || self.attrs.generated.is_some())
+            && matches!(self.value(), Value::Dummy)
+            && is_stub_type(self.ty)
     }
 
     pub fn is_required(&self) -> bool {

@@ -22,8 +22,9 @@ pub const REFERENCES: &str = "references";
 pub const CREATE_PARENT: &str = "create_parent";
 pub const INTO: &str = "into";
 pub const BACK_REFERENCE: &str = "back_reference";
+pub const FLATTEN: &str = "flatten";
 
-const STRUCT_ATTRS: &[&str] = &[TABLE, GET_OR_CREATE, ASSOCIATION];
+const STRUCT_ATTRS: &[&str] = &[TABLE, GET_OR_CREATE, ASSOCIATION, FLATTEN];
 const FIELD_ATTRS: &[&str] = &[
     PRIMARY_KEY,
     GENERATED,
@@ -51,6 +52,9 @@ pub struct StructAttrs {
     pub rename_all: Option<LitStr>,
     /// `association(Parent, fields(a, b), references(x, y))`: composite foreign keys.
     pub composites: Vec<CompositeAttr>,
+    /// `flatten`: no table of its own; the columns of the models that include the struct as a
+    /// `#[sqlx(flatten)]` field.
+    pub flatten: Option<Ident>,
 }
 
 /// One composite foreign key: the child's `fields`, filled from one parent row's `references`
@@ -100,7 +104,7 @@ pub struct FieldAttrs {
     pub sqlx_json: bool,
     /// `#[sqlx(try_from = "Type")]`: decoded from `Type`, so bound back as `Type`.
     pub sqlx_try_from: Option<(Ident, LitStr)>,
-    /// `#[sqlx(flatten)]`: the field is several columns, which a factory cannot list.
+    /// `#[sqlx(flatten)]`: the field is the columns of a `#[factory(flatten)]` struct.
     pub sqlx_flatten: Option<Ident>,
 }
 
@@ -186,6 +190,12 @@ pub fn struct_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> StructAttrs {
                     Ok(())
                 } else if name == ASSOCIATION {
                     out.composites.push(composite(&meta, name)?);
+                    Ok(())
+                } else if name == FLATTEN {
+                    if meta.input.peek(Token![=]) || meta.input.peek(syn::token::Paren) {
+                        return Err(meta.error("`flatten` takes no value: write `#[factory(flatten)]`"));
+                    }
+                    set_once(cx, &mut out.flatten, name.clone(), &name);
                     Ok(())
                 } else {
                     Err(unknown(&name, STRUCT_ATTRS, "struct"))

@@ -14,28 +14,140 @@ use crate::ast::{Field, Input, Value};
 pub fn check_impl(input: &Input<'_>, factory: &syn::Ident, has_required: bool) -> TokenStream {
     let private = format_ident!("__sf");
     let model = input.ident;
-    let columns: Vec<&Field<'_>> = input.fields.iter().filter(|f| f.is_column()).collect();
-    let bounds = columns.iter().map(|f| {
-        let ty = stored_type(f);
-        let read = f.ty;
-        if read_as_own_type(f) {
-            quote!(#ty: #private::CheckColumn<__DB>, #read: #private::sqlx::Type<__DB>)
-        } else {
-            quote!(#ty: #private::CheckColumn<__DB>)
-        }
-    });
-    let parent_bounds = columns
+    let bounds = column_bounds(input);
+    let parent_bounds = input
+        .fields
         .iter()
+        .filter(|f| f.is_column())
         .filter_map(|f| f.association())
         .map(|parent| quote!(#parent: #private::ParentTable<__DB>));
-    let facts = columns.iter().map(|f| field_facts(f));
-    let arms = columns.iter().enumerate().map(|(i, f)| {
+    let facts = facts_list(input);
+    let field = field_body(input);
+    let columns = columns_body(input);
+    // Models with `required` fields have no default object to draw: their values are not
+    // sampled (lengths, ranges, NULLs and enum labels go unchecked for them).
+    let sample = if has_required {
+        quote!(let _ = (__n, __seed); #private::Vec::new())
+    } else {
+        quote! {
+            let mut __sample = #private::Vec::with_capacity(__n);
+            for __i in 0..__n {
+                __sample.push(#factory::new().seed(#private::sample_seed(__seed, __i)).build());
+            }
+            __sample
+        }
+    };
+    quote! {
+        #[automatically_derived]
+        impl #private::CheckFields for #model {
+            const FIELDS: &'static [#private::FieldFacts] = #facts;
+
+            fn field(&self, __field: usize) -> (#private::Measure, &dyn #private::core::any::Any) {
+                #field
+            }
+
+            fn sample(__n: usize, __seed: u64) -> #private::Vec<Self> {
+                #sample
+            }
+        }
+
+        #[automatically_derived]
+        impl<__DB: #private::CheckBackend> #private::CheckModel<__DB> for #model
+        where
+            #(#bounds,)*
+            #(#parent_bounds,)*
+        {
+            fn columns() -> #private::Vec<#private::ColumnFns<__DB>> {
+                #columns
+            }
+        }
+    }
+}
+
+/// `FIELDS`: one `FieldFacts` per column, a group's spliced in.
+pub fn facts_list(input: &Input<'_>) -> TokenStream {
+    crate::flatten::spliced(
+        input,
+        quote!(__sf::FieldFacts),
+        quote!(__sf::splice_facts),
+        field_facts,
+        "FIELDS",
+    )
+}
+
+/// Per column, what the check needs of its type on `__DB` (a group: of all its columns).
+pub fn column_bounds(input: &Input<'_>) -> Vec<TokenStream> {
+    let private = format_ident!("__sf");
+    input
+        .fields
+        .iter()
+        .filter(|f| f.is_column())
+        .map(|f| {
+            let ty = stored_type(f);
+            let read = f.ty;
+            if f.is_flatten() {
+                quote!(#ty: #private::FlattenCheck<__DB>)
+            } else if read_as_own_type(f) {
+                quote!(#ty: #private::CheckColumn<__DB>, #read: #private::sqlx::Type<__DB>)
+            } else {
+                quote!(#ty: #private::CheckColumn<__DB>)
+            }
+        })
+        .collect()
+}
+
+/// The body of `field(&self, __field)`: the value of the column at `__field` in `FIELDS`.
+pub fn field_body(input: &Input<'_>) -> TokenStream {
+    let private = format_ident!("__sf");
+    let columns: Vec<&Field<'_>> = input.fields.iter().filter(|f| f.is_column()).collect();
+    if !crate::flatten::has_groups(input) {
+        let arms = columns.iter().enumerate().map(|(i, f)| {
+            let ident = f.ident;
+            let measure = measure(f);
+            quote!(#i => (#measure, &self.#ident),)
+        });
+        return quote! {
+            match __field {
+                #(#arms)*
+                _ => (#private::Measure::Other, &()),
+            }
+        };
+    }
+    // Positions are `const` expressions past a group, so an `if` each instead of a `match`.
+    let arms = columns.iter().map(|f| {
         let ident = f.ident;
-        let measure = measure(f);
-        quote!(#i => (#measure, &self.#ident),)
+        let at = crate::flatten::position(input, f);
+        if f.is_flatten() {
+            let columns = crate::flatten::group(f, "COLUMNS");
+            let field = crate::flatten::group(f, "field");
+            quote! {
+                if __field.wrapping_sub(#at) < #columns.len() {
+                    return #field(&self.#ident, __field - #at);
+                }
+            }
+        } else {
+            let measure = measure(f);
+            quote! {
+                if __field == #at {
+                    return (#measure, &self.#ident);
+                }
+            }
+        }
     });
-    let fns = columns.iter().map(|f| {
+    quote! {
+        #(#arms)*
+        (#private::Measure::Other, &())
+    }
+}
+
+/// The body of `columns()`: one `ColumnFns` per column, a group's spliced in.
+pub fn columns_body(input: &Input<'_>) -> TokenStream {
+    let private = format_ident!("__sf");
+    let fns = input.fields.iter().filter(|f| f.is_column()).map(|f| {
         let ty = stored_type(f);
+        if f.is_flatten() {
+            return quote!(<#ty as #private::FlattenCheck<__DB>>::columns());
+        }
         let read = f.ty;
         let column = if f.attrs.sqlx_json {
             quote!(json_column::<__DB, #ty>)
@@ -54,46 +166,25 @@ pub fn check_impl(input: &Input<'_>, factory: &syn::Ident, has_required: bool) -
         };
         quote!(#private::#column(#parent_table))
     });
-    // Models with `required` fields have no default object to draw: their values are not
-    // sampled (lengths, ranges, NULLs and enum labels go unchecked for them).
-    let sample = if has_required {
-        quote!(let _ = (__n, __seed); #private::Vec::new())
-    } else {
-        quote! {
-            let mut __sample = #private::Vec::with_capacity(__n);
-            for __i in 0..__n {
-                __sample.push(#factory::new().seed(#private::sample_seed(__seed, __i)).build());
+    if !crate::flatten::has_groups(input) {
+        return quote!(#private::Vec::from([#(#fns),*]));
+    }
+    let pushes = input
+        .fields
+        .iter()
+        .filter(|f| f.is_column())
+        .zip(fns)
+        .map(|(f, fns)| {
+            if f.is_flatten() {
+                quote!(__columns.extend(#fns);)
+            } else {
+                quote!(__columns.push(#fns);)
             }
-            __sample
-        }
-    };
+        });
     quote! {
-        #[automatically_derived]
-        impl #private::CheckFields for #model {
-            const FIELDS: &'static [#private::FieldFacts] = &[#(#facts),*];
-
-            fn field(&self, __field: usize) -> (#private::Measure, &dyn #private::core::any::Any) {
-                match __field {
-                    #(#arms)*
-                    _ => (#private::Measure::Other, &()),
-                }
-            }
-
-            fn sample(__n: usize, __seed: u64) -> #private::Vec<Self> {
-                #sample
-            }
-        }
-
-        #[automatically_derived]
-        impl<__DB: #private::CheckBackend> #private::CheckModel<__DB> for #model
-        where
-            #(#bounds,)*
-            #(#parent_bounds,)*
-        {
-            fn columns() -> #private::Vec<#private::ColumnFns<__DB>> {
-                #private::Vec::from([#(#fns),*])
-            }
-        }
+        let mut __columns = #private::Vec::new();
+        #(#pushes)*
+        __columns
     }
 }
 

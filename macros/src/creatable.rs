@@ -29,8 +29,12 @@ pub fn creatable_impl(input: &Input<'_>, factory: &syn::Ident) -> TokenStream {
         };
     }
     let stores = input.fields.iter().filter(|f| f.is_column()).map(|f| {
-        let stored = crate::stored::bound_type(f);
         let marker = crate::refs::marker(input, f.ident);
+        if f.is_flatten() {
+            let ty = f.ty;
+            return quote!(for<'__c> #private::Bound<'__c, __DB>: #private::StoresFlatten<#ty, #marker>);
+        }
+        let stored = crate::stored::bound_type(f);
         quote!(for<'__c> #private::Bound<'__c, __DB>: #private::StoresField<#stored, #marker>)
     });
     let deferred = input.fields.iter().filter_map(|f| {

@@ -17,6 +17,7 @@ use crate::ctxt::Ctxt;
 use crate::valid;
 
 mod fallback;
+mod group;
 mod insert;
 mod model;
 mod object;
@@ -31,6 +32,7 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
         valid::check(&mut cx, model);
     }
     match (cx.check(), model) {
+        (Ok(()), Some(model)) if model.flatten.is_some() => Expander::new(&model).expand_group(),
         (Ok(()), Some(model)) => Expander::new(&model).expand(),
         (Err(errors), model) => fallback(input, errors, model.as_ref()),
         // `from_syn` returns `None` only after reporting an error.
@@ -130,16 +132,13 @@ impl<'a> Expander<'a> {
         let bound = self.factory_type(quote!(#private::Bound<'c, __DB>));
 
         let settable: Vec<&Field<'_>> = self.settable().collect();
-        let override_fields = settable.iter().map(|f| {
-            let ident = f.ident;
-            let ty = f.ty;
-            quote!(#ident: #private::Option<#ty>)
-        });
+        let override_fields = self.override_decls();
         let parent_field_decls = self.associations().map(|f| {
             let ident = parent_ident(f.ident);
             let source = row_source(f);
             quote!(#ident: #private::Option<#source>)
         });
+        let (group_slots, group_decls) = self.group_slots();
         let overrides = self.overrides_ident();
         let override_idents: Vec<&Ident> = settable.iter().map(|f| f.ident).collect();
         let parent_fields: Vec<Ident> =
@@ -240,6 +239,7 @@ impl<'a> Expander<'a> {
             struct #overrides {
                 #(#override_fields,)*
                 #(#parent_field_decls,)*
+                #(#group_decls,)*
             }
 
             #fields_module
@@ -270,6 +270,7 @@ impl<'a> Expander<'a> {
                         __o: #overrides {
                             #(#override_idents: #private::None,)*
                             #(#parent_fields: #private::None,)*
+                            #(#group_slots: #private::None,)*
                         },
                         #required_marker_init
                     }
@@ -309,6 +310,7 @@ impl<'a> Expander<'a> {
                         __o: #overrides {
                             #(#override_idents: #private::Clone::clone(&self.__o.#override_idents),)*
                             #(#parent_fields: #private::Clone::clone(&self.__o.#parent_fields),)*
+                            #(#group_slots: #private::Clone::clone(&self.__o.#group_slots),)*
                         },
                         #required_marker_init
                     }
@@ -505,16 +507,7 @@ impl<'a> Expander<'a> {
         let factory_name = self.factory.to_string();
         let required_params: Vec<&Ident> = self.required.iter().map(|(_, p)| p).collect();
         let this = self.factory_type(quote!(S));
-        let settable: Vec<&Field<'_>> = self.settable().collect();
-        let bounds = settable.iter().map(|f| {
-            let ty = f.ty;
-            quote!(for<'__a> &'__a #ty: #private::core::fmt::Debug)
-        });
-        let values = settable.iter().map(|f| {
-            let ident = f.ident;
-            let name = f.name();
-            quote!(#private::debug_set(&mut debug, #name, &self.__o.#ident);)
-        });
+        let (bounds, values) = self.debug_parts();
         let parents = self.associations().map(|f| {
             let field = parent_ident(f.ident);
             let name = format!("{}_with", f.name());
@@ -539,6 +532,51 @@ impl<'a> Expander<'a> {
                 }
             }
         }
+    }
+
+    /// The override slots of group-drawn flatten fields (their groups' factories), and their
+    /// declarations.
+    fn group_slots(&self) -> (Vec<Ident>, Vec<TokenStream>) {
+        self.input
+            .fields
+            .iter()
+            .filter(|f| f.is_group_drawn())
+            .map(|f| {
+                let slot = crate::flatten::slot(f);
+                let private = &self.private;
+                let decl = quote!(#slot: #private::GroupSlot);
+                (slot, decl)
+            })
+            .unzip()
+    }
+
+    /// The fields of the overrides struct: `field: Option<T>` per settable field.
+    fn override_decls(&self) -> Vec<TokenStream> {
+        let private = &self.private;
+        self.settable()
+            .map(|f| {
+                let ident = f.ident;
+                let ty = f.ty;
+                quote!(#ident: #private::Option<#ty>)
+            })
+            .collect()
+    }
+
+    /// A factory's `Debug`: each settable field's type must be `Debug` (a higher-ranked bound,
+    /// no error when unmet), and the statements that show the values set.
+    fn debug_parts(&self) -> (Vec<TokenStream>, Vec<TokenStream>) {
+        let private = &self.private;
+        self.settable()
+            .map(|f| {
+                let ty = f.ty;
+                let ident = f.ident;
+                let name = f.name();
+                (
+                    quote!(for<'__a> &'__a #ty: #private::core::fmt::Debug),
+                    quote!(#private::debug_set(&mut debug, #name, &self.__o.#ident);),
+                )
+            })
+            .unzip()
     }
 
     /// The fields of `get_or_create(..)`, in the order given.

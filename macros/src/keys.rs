@@ -7,8 +7,8 @@ use quote::quote;
 use crate::ast::{Input, Value};
 
 /// `Insert::check_returned` and the bound it needs (reading a column by position), for models
-/// with a `primary_key` field that
-/// has no value of its own and cannot hold NULL; nothing for the others.
+/// with a `primary_key` field that has no value of its own and cannot hold NULL (a key that is
+/// its parent's too is always sent); nothing for the others.
 ///
 /// The database fills such a key (`INTEGER PRIMARY KEY`, `DEFAULT gen_random_uuid()`), or it
 /// is the application's to give; in the second case SQLite stores NULL without complaint and
@@ -21,6 +21,7 @@ pub fn check_returned(input: &Input<'_>) -> (TokenStream, TokenStream) {
         .filter(|f| {
             f.is_column()
                 && f.attrs.primary_key.is_some()
+                && f.association().is_none()
                 && !f.is_option()
                 && matches!(f.value(), Value::Dummy)
         })
@@ -29,12 +30,7 @@ pub fn check_returned(input: &Input<'_>) -> (TokenStream, TokenStream) {
             let name = f.name();
             // RETURNING and the lookup SELECT list every column in field order: read the key by
             // position, which costs no name lookup per row.
-            let index = input
-                .fields
-                .iter()
-                .filter(|c| c.is_column())
-                .position(|c| std::ptr::eq(c, f))
-                .unwrap_or_default();
+            let index = crate::flatten::position(input, f);
             quote!(#private::null_key(__row, #index, #column, #name)?;)
         })
         .collect();

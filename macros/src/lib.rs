@@ -12,6 +12,7 @@ mod creatable;
 mod ctxt;
 mod cycle;
 mod expand;
+mod flatten;
 mod keys;
 mod refs;
 mod stored;

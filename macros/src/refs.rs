@@ -57,22 +57,27 @@ pub fn name_hash(name: &str) -> u64 {
 pub fn reference_impls(input: &Input<'_>) -> TokenStream {
     let private = format_ident!("__sf");
     let model = input.ident;
-    let impls = input.fields.iter().filter(|f| f.is_column()).map(|f| {
-        let ident = f.ident;
-        let ty = f.ty;
-        let name = name_hash(&f.name());
-        // `do_not_recommend`: a wrong `references` name lists no other fields (as long types).
-        quote! {
-            #[diagnostic::do_not_recommend]
-            #[automatically_derived]
-            impl #private::Reference<#name> for #model {
-                type Value = #ty;
-                fn field(&mut self) -> &mut #ty {
-                    &mut self.#ident
+    // A flatten field is several columns: none of them is referable through it.
+    let impls = input
+        .fields
+        .iter()
+        .filter(|f| f.is_column() && !f.is_flatten())
+        .map(|f| {
+            let ident = f.ident;
+            let ty = f.ty;
+            let name = name_hash(&f.name());
+            // `do_not_recommend`: a wrong `references` name lists no other fields (as long types).
+            quote! {
+                #[diagnostic::do_not_recommend]
+                #[automatically_derived]
+                impl #private::Reference<#name> for #model {
+                    type Value = #ty;
+                    fn field(&mut self) -> &mut #ty {
+                        &mut self.#ident
+                    }
                 }
             }
-        }
-    });
+        });
     quote!(#(#impls)*)
 }
 
@@ -245,7 +250,7 @@ pub fn back_key_impls(input: &Input<'_>) -> TokenStream {
 }
 
 /// `tokens` with every span set to `span`.
-fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+pub fn respan(tokens: TokenStream, span: Span) -> TokenStream {
     tokens
         .into_iter()
         .map(|mut token| {

@@ -65,8 +65,11 @@ pub fn store_checks(input: &Input<'_>) -> Vec<TokenStream> {
         .map(|f| {
             let ty = f.ty;
             let private = quote_spanned!(ty.span()=> ::sqlx_factory::__private);
-            let stored = bound_type(f);
             let marker = crate::refs::marker(input, f.ident);
+            if f.is_flatten() {
+                return quote_spanned!(ty.span()=> S: #private::StoresFlatten<#ty, #marker>);
+            }
+            let stored = bound_type(f);
             // An unsigned integer bound as itself: the error names the signed binding.
             let check = if is_plain(f) && is_unsigned_type(ty) {
                 quote_spanned!(ty.span()=> StoresUnsigned)

@@ -22,7 +22,15 @@ const FACTORY_METHODS: &[&str] = &[
 const MAX_DB_FILLED: usize = 64;
 
 pub fn check(cx: &mut Ctxt, input: &Input<'_>) {
-    if input.table.is_none() {
+    if let (Some(_), Some(table)) = (&input.flatten, &input.table) {
+        cx.error_spanned_by(
+            table,
+            "a `flatten` struct has no table of its own: its columns are those of the models that include it with `#[sqlx(flatten)]`; remove `table`",
+        );
+    }
+    if input.flatten.is_some() {
+        group(cx, input);
+    } else if input.table.is_none() {
         cx.error_spanned_by(
             input.ident,
             format!(
@@ -46,6 +54,10 @@ pub fn check(cx: &mut Ctxt, input: &Input<'_>) {
     }
     for key in &input.get_or_create {
         match input.fields.iter().find(|f| f.ident == key) {
+            Some(field) if field.is_flatten() => cx.error_spanned_by(
+                key,
+                format!("`{key}` is the columns of a `#[sqlx(flatten)]` struct, which cannot find a row: name columns of this struct"),
+            ),
             Some(field) if field.is_column() => {}
             Some(_) => cx.error_spanned_by(
                 key,
@@ -147,11 +159,26 @@ pub fn check(cx: &mut Ctxt, input: &Input<'_>) {
                     "an `association` field takes its value from the parent row it creates; set a fixed key with the setter instead",
                 );
             }
+            // A key that is its parent's key too (a 1:1 extension table) is allowed, for one
+            // field; the database never fills a foreign key.
+            let primary_key = if attrs.group.is_empty() {
+                &None
+            } else {
+                &attrs.primary_key
+            };
             flags(
                 cx,
                 "an `association` field is a foreign key",
-                &[&attrs.primary_key, &attrs.generated],
+                &[primary_key, &attrs.generated],
             );
+            if let (Some(primary_key), true) = (&attrs.primary_key, attrs.group.is_empty())
+                && field.is_option()
+            {
+                cx.error_spanned_by(
+                    primary_key,
+                    "a primary key that is also a foreign key is never NULL: declare the field with the parent's key type, not `Option<..>`",
+                );
+            }
             if let Some(required) = &attrs.required {
                 cx.error_spanned_by(required, "an `association` creates its parent when not set, so it is never required; remove `required`");
             }
@@ -257,11 +284,75 @@ pub fn check(cx: &mut Ctxt, input: &Input<'_>) {
                 "a key that is not `Option<..>` always gets a parent; remove `create_parent`",
             );
         }
-        if let Some(flatten) = &attrs.sqlx_flatten {
-            cx.error_spanned_by(
-                flatten,
-                "`#[sqlx(flatten)]` fields are not supported by `Factory`: list their columns as fields of this struct",
-            );
+        if field.is_flatten() {
+            flatten_field(cx, field);
         }
+    }
+}
+
+/// A `#[factory(flatten)]` struct: columns of other tables' rows, so nothing that makes a row
+/// of its own (a key, a parent, a typestate).
+fn group(cx: &mut Ctxt, input: &Input<'_>) {
+    let what = "a `flatten` struct is columns of the models that include it, not a table";
+    if let Some(key) = input.get_or_create.first() {
+        cx.error_spanned_by(key, format!("{what}: `get_or_create` goes on the model"));
+    }
+    for field in &input.fields {
+        let attrs = &field.attrs;
+        let flags = [
+            &attrs.primary_key,
+            &attrs.required,
+            &attrs.transient,
+            &attrs.create_parent,
+        ];
+        refuse(
+            cx,
+            what,
+            flags.into_iter().flatten().chain(parent_attrs(attrs)),
+        );
+    }
+}
+
+/// A `#[sqlx(flatten)]` field: its struct names the columns and how each is filled.
+fn flatten_field(cx: &mut Ctxt, field: &crate::ast::Field<'_>) {
+    let attrs = &field.attrs;
+    let what = "a `#[sqlx(flatten)]` field is the columns of its struct, each declared there";
+    let flags = [
+        &attrs.primary_key,
+        &attrs.generated,
+        &attrs.transient,
+        &attrs.skip,
+        &attrs.create_parent,
+    ];
+    let into = attrs.into.as_ref().map(|(ident, _)| ident);
+    refuse(
+        cx,
+        what,
+        flags
+            .into_iter()
+            .flatten()
+            .chain(parent_attrs(attrs))
+            .chain(into),
+    );
+    if let Some(column) = &attrs.column {
+        cx.error_spanned_by(column, format!("{what}; remove `column`"));
+    }
+}
+
+/// The names of the attributes that make a field a foreign key, where present.
+fn parent_attrs(attrs: &crate::attr::FieldAttrs) -> impl Iterator<Item = &syn::Ident> {
+    [
+        attrs.association.as_ref().map(|(ident, _)| ident),
+        attrs.references.as_ref().map(|(ident, _)| ident),
+        attrs.back_reference.as_ref().map(|(ident, _)| ident),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// One error per attribute name in `present`: `what`, and to remove it.
+fn refuse<'i>(cx: &mut Ctxt, what: &str, present: impl Iterator<Item = &'i syn::Ident>) {
+    for ident in present {
+        cx.error_spanned_by(ident, format!("{what}; remove `{ident}`"));
     }
 }

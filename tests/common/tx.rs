@@ -134,6 +134,16 @@ macro_rules! durable {
     }};
 }
 
+/// Every row `$sql` selects, as `$model`, read by a second connection (`$observer`, a pool).
+macro_rules! read_back {
+    ($observer:expr, $model:ty, $sql:literal) => {{
+        let rows: Vec<$model> = crate::tx::bounded(sqlx::query_as($sql).fetch_all(&$observer))
+            .await
+            .unwrap();
+        rows
+    }};
+}
+
 /// After the body, the pool's one connection must be usable and at depth 0: the next user's
 /// `begin .. commit` is durable.
 macro_rules! next_user_commits {

@@ -69,7 +69,12 @@ pub(super) fn fallback(
             .iter()
             .filter(|f| !f.is_skipped() && unclaimed(&f.ident))
             .map(|f| {
-                let with = f.association().map(|parent| {
+                // The parent's factory, or a flatten field's group's, named by its path.
+                let path = match f.ty {
+                    syn::Type::Path(ty) if f.is_group_drawn() => Some(&ty.path),
+                    _ => f.association(),
+                };
+                let with = path.map(|parent| {
                     let with = format_ident!("{}_with", f.ident.unraw_string());
                     let mut parent_factory = parent.clone();
                     if let Some(last) = parent_factory.segments.last_mut() {

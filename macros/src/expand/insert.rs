@@ -18,29 +18,8 @@ impl<'a> Expander<'a> {
         let transient_vars: Vec<Ident> = (0..transient_idents.len())
             .map(|i| format_ident!("__transient{}", i))
             .collect();
-        let mut k = 0usize;
-        let binds = columns.iter().zip(&column_vars).map(|(f, var)| {
-            let value = crate::stored::bind_value(self.input, f, var);
-            let add = quote!(#private::ColumnOf::<__DB>::bind(#value, __args)?;);
-            if f.is_db_filled() {
-                let bit = k;
-                k += 1;
-                quote!(if __set.contains(#bit) { #add })
-            } else {
-                add
-            }
-        });
-        // A value bound as the field's own type is measured by its length when it has one
-        // (`String`, `Vec`, ..), else encoded; a converted one (`json`, `into`, `try_from`) by
-        // the probe `Model::byte_size` uses, as it cannot be borrowed as what it is bound as.
-        let sizes = columns.iter().map(|f| {
-            let ident = f.ident;
-            if crate::stored::is_plain(f) {
-                quote!((&#private::Probe(&self.#ident)).size_on(#private::PhantomData::<__DB>))
-            } else {
-                quote!((&#private::Probe(&self.#ident)).byte_size())
-            }
-        });
+        let binds = self.bind_statements(&column_vars, None);
+        let sizes = self.wire_sizes();
         let keys = self.lookup_fields();
         let key_vars: Vec<Ident> = (0..keys.len())
             .map(|i| format_ident!("__key{}", i))
@@ -56,12 +35,7 @@ impl<'a> Expander<'a> {
                 quote!((&#private::Probe(#var)).byte_size())
             }
         });
-        let encode_bounds = columns.iter().map(|f| {
-            let ty = f.ty;
-            let private = private_at(ty.span());
-            let stored = crate::stored::bound_type(f);
-            quote_spanned! {ty.span()=> #stored: #private::ColumnOf<__DB> }
-        });
+        let encode_bounds = self.encode_bounds();
         // A self-reference needs no bound: inside this impl, `Self: Insert<__DB>` holds.
         let parent_bounds = self.associations().filter_map(|f| {
             let parent = f.association()?;
@@ -155,9 +129,7 @@ impl<'a> Expander<'a> {
                     if !<__DB as #private::Backend>::MEASURES_VALUES {
                         return #private::Model::byte_size(self);
                     }
-                    #[allow(unused_imports)]
-                    use #private::{ByLength as _, BySize as _, EncodedOn as _, LengthOn as _};
-                    0 #(+ #sizes)*
+                    #sizes
                 }
 
                 #bind_lookup_key
@@ -166,6 +138,78 @@ impl<'a> Expander<'a> {
                 #create_parents
             }
         }
+    }
+
+    /// The statements that bind each column's value from its local in `vars`, in column
+    /// order: a database-filled one only when `__set` sends it, a group through its own
+    /// `bind`. In a group, its bits count from `__offset`.
+    pub(super) fn bind_statements(
+        &self,
+        vars: &[Ident],
+        offset: Option<TokenStream>,
+    ) -> Vec<TokenStream> {
+        let private = &self.private;
+        let input = self.input;
+        self.columns()
+            .zip(vars)
+            .map(|(f, var)| {
+                let bit = crate::flatten::bit(input, f);
+                let bit = match &offset {
+                    Some(offset) => quote!(#offset + #bit),
+                    None => bit,
+                };
+                if f.is_flatten() {
+                    let group = group_insert(f);
+                    return quote!(#group::bind(#var, __set, #bit, __args)?;);
+                }
+                let value = crate::stored::bind_value(input, f, var);
+                let add = quote!(#private::ColumnOf::<__DB>::bind(#value, __args)?;);
+                if f.is_db_filled() {
+                    quote!(if __set.contains(#bit) { #add })
+                } else {
+                    add
+                }
+            })
+            .collect()
+    }
+
+    /// The body of `wire_size` where the backend measures values. A value bound as the
+    /// field's own type is measured by its length when it has one (`String`, `Vec`, ..), else
+    /// encoded; a converted one (`json`, `into`, `try_from`) by the probe `Model::byte_size`
+    /// uses, as it cannot be borrowed as what it is bound as; a group by its own `wire_size`.
+    pub(super) fn wire_sizes(&self) -> TokenStream {
+        let private = &self.private;
+        let sizes = self.columns().map(|f| {
+            let ident = f.ident;
+            if f.is_flatten() {
+                let group = group_insert(f);
+                quote!(#group::wire_size(&self.#ident))
+            } else if crate::stored::is_plain(f) {
+                quote!((&#private::Probe(&self.#ident)).size_on(#private::PhantomData::<__DB>))
+            } else {
+                quote!((&#private::Probe(&self.#ident)).byte_size())
+            }
+        });
+        quote! {
+            #[allow(unused_imports)]
+            use #private::{ByLength as _, BySize as _, EncodedOn as _, LengthOn as _};
+            0 #(+ #sizes)*
+        }
+    }
+
+    /// Per column, what `__DB` must encode: the field's bound type, or a group's columns.
+    pub(super) fn encode_bounds(&self) -> Vec<TokenStream> {
+        self.columns()
+            .map(|f| {
+                let ty = f.ty;
+                let private = private_at(ty.span());
+                if f.is_flatten() {
+                    return quote_spanned! {ty.span()=> #ty: #private::FlattenInsert<__DB> };
+                }
+                let stored = crate::stored::bound_type(f);
+                quote_spanned! {ty.span()=> #stored: #private::ColumnOf<__DB> }
+            })
+            .collect()
     }
 
     /// The body of `create_parents` (`deferred == false`: parents created before the INSERT)
@@ -294,6 +338,13 @@ impl<'a> Expander<'a> {
             .map(|bound| quote!(S: #bound))
             .collect()
     }
+}
+
+/// `<Group as FlattenInsert<__DB>>` for a flatten field, spanned at its type.
+fn group_insert(f: &Field<'_>) -> TokenStream {
+    let ty = f.ty;
+    let private = private_at(ty.span());
+    quote_spanned!(ty.span()=> <#ty as #private::FlattenInsert<__DB>>)
 }
 
 /// An association whose parents are created for their key alone: to the parent's primary key

@@ -7,12 +7,7 @@ impl<'a> Expander<'a> {
     pub(super) fn model_impl(&self, table: &str, factory_name: &str) -> TokenStream {
         let private = &self.private;
         let model = self.input.ident;
-        let column_consts = self.columns().map(|f| {
-            let name = &f.column;
-            let from_row_name = &f.from_row_name;
-            let db_filled = f.is_db_filled();
-            quote!(#private::Column { name: #name, from_row_name: #from_row_name, db_filled: #db_filled })
-        });
+        let columns = self.column_list();
         let parent_types = self.associations().map(|f| {
             let source = row_source(f);
             if f.is_deferred() {
@@ -43,8 +38,8 @@ impl<'a> Expander<'a> {
         let key_indexes = (0..keys.len()).map(syn::Index::from);
         let key_indexes2 = (0..keys.len()).map(syn::Index::from);
         let key_names = keys.iter().map(|f| &f.column);
-        let sized_idents = self.columns().map(|f| f.ident);
-        let referable = self.columns().map(|f| f.name());
+        let sizes = self.byte_sizes();
+        let referable = self.columns().filter(|f| !f.is_flatten()).map(|f| f.name());
         // Items a model without the feature would fill with the trait's default are left out.
         // A `back_reference` key is NULL when the row is inserted: never looked up.
         let key_has_parent = keys.iter().any(|f| {
@@ -92,7 +87,7 @@ impl<'a> Expander<'a> {
             impl #private::Model for #model {
                 const FACTORY: &'static str = #factory_name;
                 const TABLE: &'static str = #table;
-                const COLUMNS: &'static [#private::Column] = &[#(#column_consts),*];
+                const COLUMNS: &'static [#private::Column] = #columns;
                 const REFERABLE: &'static [&'static str] = &[#(#referable),*];
 
                 type Parents = (#(#parent_types,)*);
@@ -110,14 +105,50 @@ impl<'a> Expander<'a> {
                 }
 
                 fn byte_size(&self) -> usize {
-                    use #private::{ByLength as _, BySize as _};
-                    0 #(+ (&#private::Probe(&self.#sized_idents)).byte_size())*
+                    #sizes
                 }
 
                 #get_or_create
                 #parents
                 #transient
             }
+        }
+    }
+
+    /// The `COLUMNS` list: one `Column` per column field, a group's spliced in.
+    pub(super) fn column_list(&self) -> TokenStream {
+        let private = &self.private;
+        let own = |f: &Field<'_>| {
+            let name = &f.column;
+            let from_row_name = &f.from_row_name;
+            let db_filled = f.is_db_filled();
+            quote!(#private::Column { name: #name, from_row_name: #from_row_name, db_filled: #db_filled })
+        };
+        crate::flatten::spliced(
+            self.input,
+            quote!(#private::Column),
+            quote!(#private::splice_columns),
+            own,
+            "COLUMNS",
+        )
+    }
+
+    /// The body of `byte_size`: each column's probe, a group's own `byte_size`.
+    pub(super) fn byte_sizes(&self) -> TokenStream {
+        let private = &self.private;
+        let sizes = self.columns().map(|f| {
+            let ident = f.ident;
+            if f.is_flatten() {
+                let byte_size = crate::flatten::group(f, "byte_size");
+                quote!(#byte_size(&self.#ident))
+            } else {
+                quote!((&#private::Probe(&self.#ident)).byte_size())
+            }
+        });
+        quote! {
+            #[allow(unused_imports)]
+            use #private::{ByLength as _, BySize as _};
+            0 #(+ #sizes)*
         }
     }
 

@@ -10,23 +10,51 @@ impl<'a> Expander<'a> {
         let private = &self.private;
         let model = self.input.ident;
         let fields = &self.input.fields;
+        // A group counts its sequence by its own name: it has no table.
+        let counter = match self.input.flatten {
+            Some(_) => {
+                let name = model.unraw_string();
+                quote!(#name)
+            }
+            None => quote!(<#model as #private::Model>::TABLE),
+        };
         let sequence = if fields
             .iter()
             .any(|f| matches!(f.value(), Value::Sequence(_)))
         {
             quote! {
-                let __n = #private::next_sequence(__draw, <#model as #private::Model>::TABLE);
+                let __n = #private::next_sequence(__draw, #counter);
             }
         } else {
             TokenStream::new()
         };
-        let stub = if fields.iter().any(Field::is_stubbed) {
+        // A group's stub number is the including row's (a parameter).
+        let stub = if self.input.flatten.is_none()
+            && fields.iter().any(|f| f.is_stubbed() || f.is_group_drawn())
+        {
             quote!(let __stub = #private::next_stub(__draw);)
         } else {
             TokenStream::new()
         };
+        // Groups are drawn before `__rng` borrows the stream, from their factories.
+        let groups = fields.iter().filter(|f| f.is_group_drawn()).map(|f| {
+            let ident = f.ident;
+            let var = format_ident!("__group_{}", ident);
+            let slot = crate::flatten::slot(f);
+            let draw_from = crate::flatten::group(f, "draw_from");
+            quote! {
+                let #var = match &self.#ident {
+                    #private::Some(value) => #private::Clone::clone(value),
+                    #private::None => #draw_from(&self.#slot, __draw, __stub),
+                };
+            }
+        });
         let values = fields.iter().map(|f| {
             let ident = f.ident;
+            if f.is_group_drawn() {
+                let var = format_ident!("__group_{}", ident);
+                return quote!(#ident: #var);
+            }
             let fallback = self.fallback_value(f);
             if f.is_skipped() {
                 quote!(#ident: #fallback)
@@ -58,23 +86,79 @@ impl<'a> Expander<'a> {
             _ => None,
         });
         let overrides = self.overrides_ident();
+        let body = quote! {
+            #sequence
+            #stub
+            #(#groups)*
+            let __rng = &mut __draw.rng;
+            #[allow(unused_mut)]
+            let mut object = #model {
+                #(#values,)*
+            };
+            #(#lazies)*
+            #private::after_build(__hooks, &mut object);
+            object
+        };
+        if self.input.flatten.is_none() {
+            return quote! {
+                #[automatically_derived]
+                impl #private::DrawObject<#model> for #overrides {
+                fn object(&self, __draw: &mut #private::Draw, __hooks: &[#private::AfterBuild<#model>]) -> #model {
+                    #body
+                }
+                }
+            };
+        }
+        // A group drawn alone (`Group::factory().build()`) takes a stub number of its own.
         quote! {
             #[automatically_derived]
-            impl #private::DrawObject<#model> for #overrides {
-            fn object(&self, __draw: &mut #private::Draw, __hooks: &[#private::AfterBuild<#model>]) -> #model {
-                #sequence
-                #stub
-                let __rng = &mut __draw.rng;
-                #[allow(unused_mut)]
-                let mut object = #model {
-                    #(#values,)*
-                };
-                #(#lazies)*
-                #private::after_build(__hooks, &mut object);
-                object
+            impl #overrides {
+                #[allow(unused_variables)]
+                fn __object(&self, __draw: &mut #private::Draw, __hooks: &[#private::AfterBuild<#model>], __stub: u64) -> #model {
+                    #body
+                }
             }
+
+            #[automatically_derived]
+            impl #private::DrawObject<#model> for #overrides {
+                fn object(&self, __draw: &mut #private::Draw, __hooks: &[#private::AfterBuild<#model>]) -> #model {
+                    let __stub = #private::next_stub(__draw);
+                    self.__object(__draw, __hooks, __stub)
+                }
             }
         }
+    }
+
+    /// The `ColumnSet` of the values set in `o` (the overrides): a database-filled column is
+    /// sent when it has a value attribute or a value; a group's columns as its factory sends
+    /// them, or all of them when the group's value is given whole.
+    pub(super) fn column_set(&self, o: TokenStream) -> TokenStream {
+        let private = &self.private;
+        let input = self.input;
+        let own = self.columns().filter(|f| f.is_db_filled()).map(|f| {
+            let ident = f.ident;
+            let bit = crate::flatten::bit(input, f);
+            let has_value_attr = !matches!(f.value(), Value::Dummy);
+            quote!(.with(#bit, #has_value_attr || #o.#ident.is_some()))
+        });
+        let groups = self.columns().filter(|f| f.is_flatten()).map(|f| {
+            let ident = f.ident;
+            let bit = crate::flatten::bit(input, f);
+            let db_filled = crate::flatten::group(f, "DB_FILLED");
+            let (set, all) = if f.is_group_drawn() {
+                let slot = crate::flatten::slot(f);
+                let set_from = crate::flatten::group(f, "set_from");
+                (quote!(#set_from(&#o.#slot)), quote!(#o.#ident.is_some()))
+            } else {
+                (quote!(#private::ColumnSet::default()), quote!(true))
+            };
+            quote!(let __set = #private::group_set(__set, #bit, #db_filled, #set, #all);)
+        });
+        quote!({
+            let __set = #private::ColumnSet::default() #(#own)*;
+            #(#groups)*
+            __set
+        })
     }
 
     /// `__factory_rows`: the rows of a create, the columns they send and the parents to make.
@@ -87,16 +171,7 @@ impl<'a> Expander<'a> {
             .filter(|f| f.is_deferred())
             .map(|f| f.ident)
             .collect();
-        // Bit `k` of the column set: the `k`-th database-filled column, sent when given a value.
-        let column_set = self
-            .columns()
-            .filter(|f| f.is_db_filled())
-            .enumerate()
-            .map(|(k, f)| {
-                let ident = f.ident;
-                let has_value_attr = !matches!(f.value(), Value::Dummy);
-                quote!(.with(#k, #has_value_attr || self.__o.#ident.is_some()))
-            });
+        let column_set = self.column_set(quote!(self.__o));
         let parents = self.associations().map(|f| {
             let ident = f.ident;
             let parent_field = parent_ident(ident);
@@ -157,7 +232,7 @@ impl<'a> Expander<'a> {
                 #[allow(unused_mut)]
                 let __hooks = self.__factory.after_build_hooks();
                 let mut rows = #private::objects(&self.__o, n, __draw, __hooks);
-                let set = #private::ColumnSet::default() #(#column_set)*;
+                let set = #column_set;
                 let parents = (#(#parents,)*);
                 // A `back_reference` key not given is NULL in the INSERT: `after_insert` sets it,
                 // or (drawn by an unbound factory, as another row's parent) it stays NULL.

@@ -86,7 +86,33 @@ impl<'a> Expander<'a> {
                 }
             }
         });
-        quote!(#main #with)
+        let group_with = f.is_group_drawn().then(|| {
+            let with = format_ident!("{}_with", ident);
+            let slot = crate::flatten::slot(f);
+            // The group's factory as a parameter of a bound that names it, which is checked
+            // where `_with` is called: in the signature, a type that is no group would be one
+            // more error at the derive.
+            let span = ty.span();
+            let at = private_at(span);
+            let group_factory = quote_spanned!(span=> #at::GroupFactory<__G>);
+            let doc = format!(
+                "Draws `{ident}` (the columns of `{}`) from its factory as `customize` changes \
+                 it, e.g. `|t| t.<column>(..)`; calls add up. Drops a value set with `.{ident}(..)`.",
+                quote!(#ty)
+            );
+            quote! {
+                #[doc = #doc]
+                pub fn #with<__G>(mut self, customize: impl #private::core::ops::FnOnce(__G) -> __G) -> Self
+                where
+                    #ty: #group_factory,
+                {
+                    <#ty as #group_factory>::customize(&mut self.__o.#slot, customize);
+                    self.__o.#ident = #private::None;
+                    self
+                }
+            }
+        });
+        quote!(#main #with #group_with)
     }
 }
 
