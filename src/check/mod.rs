@@ -305,6 +305,11 @@ pub enum Measure {
     Null,
     /// Text of this many characters.
     Text(usize),
+    /// Bytes, this many.
+    Bytes(usize),
+    /// A date and time as the digits `YYYYMMDDhhmmssffffff` (to the microsecond), which
+    /// order as the moments do.
+    Moment(i128),
     /// An integer.
     Int(i128),
     /// A decimal, for a column's precision and scale.
@@ -382,6 +387,50 @@ measurable_int!(i8, i16, i32, i64, u8, u16, u32, u64);
 impl Measurable for sqlx::types::Decimal {
     fn measure(&self) -> Measure {
         Measure::Decimal(*self)
+    }
+}
+
+/// An element of a PostgreSQL array whose column's element type limits it: text by its
+/// length, a decimal by its digits (`VARCHAR(3)[]`, `NUMERIC(5, 2)[]`).
+pub trait ArrayElement {
+    /// This element's measure.
+    fn element(&self) -> Measure;
+}
+
+impl ArrayElement for String {
+    fn element(&self) -> Measure {
+        self.measure()
+    }
+}
+
+#[cfg(feature = "rust_decimal")]
+impl ArrayElement for sqlx::types::Decimal {
+    fn element(&self) -> Measure {
+        self.measure()
+    }
+}
+
+impl<T: ArrayElement> ArrayElement for Option<T> {
+    fn element(&self) -> Measure {
+        self.as_ref().map_or(Measure::Other, T::element)
+    }
+}
+
+/// An array is as wide as its widest element: the longest text, the decimal farthest from
+/// zero (rounding to the column's scale keeps that order). An empty one is not measured.
+impl<T: ArrayElement> Measurable for Vec<T> {
+    fn measure(&self) -> Measure {
+        self.iter()
+            .map(T::element)
+            .fold(Measure::Other, |widest, m| match (widest, m) {
+                (Measure::Text(a), Measure::Text(b)) => Measure::Text(a.max(b)),
+                #[cfg(feature = "rust_decimal")]
+                (Measure::Decimal(a), Measure::Decimal(b)) => {
+                    Measure::Decimal(if b.abs() > a.abs() { b } else { a })
+                }
+                (Measure::Other, m) => m,
+                (widest, _) => widest,
+            })
     }
 }
 
@@ -646,6 +695,9 @@ pub struct ColumnFacts {
     pub max_chars: Option<i64>,
     /// The integers it holds, where narrower than 64 bits or unsigned.
     pub int_range: Option<(i128, i128)>,
+    /// The moments it holds, as [`Measure::Moment`]s, where narrower than a date/time type's
+    /// own (MariaDB's `TIMESTAMP`: 1970 to 2038).
+    pub moments: Option<(i128, i128)>,
     /// The labels of its enum type.
     pub labels: Option<Vec<String>>,
     /// Precision and scale of a `numeric(p, s)` / `DECIMAL(p, s)`.
@@ -719,6 +771,17 @@ pub trait CheckBackend: Backend {
     /// The type a read gets for `value` stored in a column declared `declared`, with a word
     /// for what it is (`INTEGER`); `None` where the column's declared type decides.
     fn stored_type(_declared: &str, _value: &Bound) -> Option<(Self::TypeInfo, &'static str)> {
+        None
+    }
+
+    /// Why a column sqlx decodes a field from does not keep the bytes sqlx sends for it
+    /// (`field` is sqlx's name of the field's type, `column` the column's type); `None` where
+    /// it keeps them.
+    fn bytes_refused(
+        _field: &str,
+        _column: &Self::TypeInfo,
+        _facts: &ColumnFacts,
+    ) -> Option<String> {
         None
     }
 
@@ -992,6 +1055,13 @@ fn compare<DB: CheckBackend, M: CheckFields>(
                 ty.name()
             ),
         );
+    } else if let Some(ty) = type_info
+        && let Some(why) = DB::bytes_refused(&(field.db.type_name)(), ty, column)
+    {
+        error(
+            &mut out,
+            format!("sqlx sends `{}` as bytes, {why}", field.rust_type),
+        );
     }
     if !column.not_null && !field.option {
         warning(
@@ -1030,18 +1100,19 @@ fn compare<DB: CheckBackend, M: CheckFields>(
     let longest = measures
         .iter()
         .filter_map(|m| match m {
-            Measure::Text(n) => Some(*n),
+            Measure::Text(n) => Some((*n, "characters")),
+            Measure::Bytes(n) => Some((*n, "bytes")),
             _ => None,
         })
         .max();
     // The longest value, not how many: that count changes with the run's seed.
-    if let (Some(longest), Some(max)) = (longest, column.max_chars)
+    if let (Some((longest, unit)), Some(max)) = (longest, column.max_chars)
         && longest as i64 > max
     {
         error(
             &mut out,
             format!(
-                "`{}` values are up to {longest} characters, longer than {}",
+                "`{}` values are up to {longest} {unit}, longer than {}",
                 fill.name(),
                 column.declared
             ),
@@ -1085,6 +1156,27 @@ fn compare<DB: CheckBackend, M: CheckFields>(
                 ),
             );
         }
+    }
+    let moments = measures.iter().filter_map(|m| match m {
+        Measure::Moment(v) => Some(*v),
+        _ => None,
+    });
+    if let (Some(first), Some(last), Some((min, max))) =
+        (moments.clone().min(), moments.max(), column.moments)
+        && (first < min || last > max)
+    {
+        error(
+            &mut out,
+            format!(
+                "`{}` values range from {} to {}, but {} holds {} to {}",
+                fill.name(),
+                moment(first),
+                moment(last),
+                column.declared,
+                moment(min),
+                moment(max)
+            ),
+        );
     }
     if let (Some(low), Some(high), Some((min, max))) = (low, high, column.int_range)
         && (low < min || high > max)
@@ -1570,6 +1662,21 @@ async fn judge_check<DB: CheckBackend, M: CheckModel<DB>>(
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 fn numeric(precision: Option<i64>, scale: Option<i64>) -> Option<(u32, u32)> {
     Some((u32::try_from(precision?).ok()?, u32::try_from(scale?).ok()?))
+}
+
+/// A [`Measure::Moment`] as `YYYY-MM-DD hh:mm:ss.ffffff`.
+fn moment(digits: i128) -> String {
+    let part = |from: u32, width: u32| (digits / 10i128.pow(from)) % 10i128.pow(width);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}",
+        part(16, 4),
+        part(14, 2),
+        part(12, 2),
+        part(10, 2),
+        part(8, 2),
+        part(6, 2),
+        part(0, 6)
+    )
 }
 
 /// Whether a MariaDB character set stores `c` (`latin1` is Windows-1252 there).
