@@ -418,6 +418,33 @@ round_trip_test! {
         1_000, 5_000
 }
 
+/// Dates and times in columns without fractional seconds: MariaDB's `DATETIME`, `TIMESTAMP`
+/// and `TIME` as declared by default, PostgreSQL's with a precision of 0.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "whole_seconds")]
+struct WholeSeconds {
+    #[factory(primary_key)]
+    id: i64,
+    at: DateTime<Utc>,
+    naive_at: NaiveDateTime,
+    clock: NaiveTime,
+    maybe_stamp: Option<OffsetDateTime>,
+    t_clock: Time,
+}
+
+round_trip_test! {
+    [postgres, mariadb]
+    whole_second_columns(kind): WholeSeconds, "whole_seconds",
+        if kind == Kind::Postgres {
+            "at TIMESTAMPTZ(0) NOT NULL, naive_at TIMESTAMP(0) NOT NULL, clock TIME(0) NOT NULL,
+             maybe_stamp TIMESTAMPTZ(0), t_clock TIME(0) NOT NULL"
+        } else {
+            "at DATETIME NOT NULL, naive_at DATETIME NOT NULL, clock TIME NOT NULL,
+             maybe_stamp TIMESTAMP NULL, t_clock TIME NOT NULL"
+        },
+        1_000, 5_000
+}
+
 /// `DateTime<FixedOffset>` where sqlx decodes it (SQLite, PostgreSQL).
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
 #[factory(table = "fixed_offsets")]
@@ -707,5 +734,27 @@ on_dbs! {
             pk = kind.serial_pk()
         );
         found_again!(pool, observer, KeyedAmount, "keyed_amounts", ddl, 500);
+    }
+}
+
+/// A `get_or_create` key on a date/time column without fractional seconds.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "keyed_seconds", get_or_create(at))]
+struct KeyedSeconds {
+    #[factory(primary_key)]
+    id: i64,
+    at: DateTime<Utc>,
+}
+
+on_dbs! {
+    [postgres, mariadb]
+    async fn whole_second_keys(mk, observer, kind) {
+        let pool = mk(1).await.unwrap();
+        let ddl = format!(
+            "CREATE TABLE keyed_seconds (id {pk}, at {at} NOT NULL UNIQUE)",
+            pk = kind.serial_pk(),
+            at = if kind == Kind::Postgres { "TIMESTAMPTZ(0)" } else { "DATETIME" }
+        );
+        found_again!(pool, observer, KeyedSeconds, "keyed_seconds", ddl, 500);
     }
 }
