@@ -303,6 +303,32 @@ refused_test! {
         "amount NUMERIC(3, 0) NOT NULL", "amount", 200
 }
 
+on_dbs! {
+    [postgres, mariadb]
+    /// `NUMERIC(10, 0)` (MariaDB's `DECIMAL` without precision and scale) holds the drawn
+    /// decimals' digits but rounds their two places: every create succeeds and reads back
+    /// another value. `check!` has no error, and warns on the column.
+    async fn decimal_rounded_by_its_column(mk, observer, kind) {
+        let pool = mk(1).await.unwrap();
+        let ddl = format!("CREATE TABLE whole_amounts (id {}, amount NUMERIC(10, 0) NOT NULL)", kind.serial_pk());
+        bounded(sqlx::raw_sql(sqlx::AssertSqlSafe(ddl)).execute(&observer)).await.unwrap();
+        let mut conn = bounded(pool.acquire()).await.unwrap();
+        let report = bounded(sqlx_factory::check!(&mut *conn, WholeAmount)).await;
+        drop(conn);
+        assert_eq!(report.errors().count(), 0, "{report}");
+        assert!(
+            report.warnings().any(|f| f.column == "amount" && f.message.contains("rounds to 0")),
+            "check! does not warn that amount is rounded:\n{report}"
+        );
+        let mut tx = bounded(pool.begin()).await.unwrap();
+        let created = bounded(WholeAmount::factory().with_session(&mut tx).seed(round_trip::SEED).create_batch(200))
+            .await
+            .unwrap();
+        bounded(tx.rollback()).await.unwrap();
+        assert_ne!(drawn_again!(WholeAmount, 200, &created), created, "every decimal stored as drawn");
+    }
+}
+
 /// A transparent newtype around a decimal, deriving `fake::Dummy`: fake's own decimals.
 #[derive(Debug, Clone, Copy, PartialEq, sqlx::Type, Dummy)]
 #[sqlx(transparent)]

@@ -1155,6 +1155,24 @@ fn compare<DB: CheckBackend, M: CheckFields>(
                     column.declared
                 ),
             );
+        } else if let Some(places) = measures
+            .iter()
+            .filter_map(|m| match m {
+                Measure::Decimal(d) if d.normalize().scale() > scale => Some(d.normalize().scale()),
+                _ => None,
+            })
+            .max()
+        {
+            // Stored, but rounded: what reads back is not what was sent, and a
+            // `get_or_create` key is not found again by the value drawn.
+            warning(
+                &mut out,
+                format!(
+                    "`{}` values have up to {places} decimal places, which {} rounds to {scale}: they read back different",
+                    fill.name(),
+                    column.declared
+                ),
+            );
         }
     }
     let moments = measures.iter().filter_map(|m| match m {
