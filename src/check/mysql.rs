@@ -103,7 +103,9 @@ impl CheckBackend for MySql {
                 };
                 let labels =
                     matches!(data_type.as_str(), "enum" | "set").then(|| enum_labels(&declared));
-                // In UTC, the connection's time zone (sqlx sets it).
+                // In UTC, the connection's time zone (sqlx sets it); grouped as the digits of
+                // a `Measure::Moment`: date, time, microseconds.
+                #[allow(clippy::inconsistent_digit_grouping)]
                 let moments = (data_type == "timestamp")
                     .then_some((19700101_000001_000000, 20380119_031407_999999));
                 let charset: Option<String> = row.try_get("charset")?;

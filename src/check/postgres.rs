@@ -297,7 +297,6 @@ mod tests {
     #[cfg(feature = "rust_decimal")]
     #[test]
     fn numeric_values_read_from_their_binary_form() {
-        use sqlx::Encode;
         use sqlx::types::Decimal;
         for text in [
             "0",
@@ -314,7 +313,7 @@ mod tests {
         ] {
             let value: Decimal = text.parse().unwrap();
             let mut buffer = sqlx::postgres::PgArgumentBuffer::default();
-            let _ = value.encode_by_ref(&mut buffer).unwrap();
+            let _ = sqlx::Encode::<sqlx::Postgres>::encode_by_ref(&value, &mut buffer).unwrap();
             assert_eq!(super::numeric_value(&buffer), Some(value), "{text}");
         }
     }
