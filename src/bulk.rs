@@ -967,8 +967,8 @@ pub(crate) struct PgTable {
 }
 
 /// A column's type as the server stores it (a domain's base type, through domains over
-/// domains), and its element type when it is an array (else 0), a domain's base type too (an
-/// array of a domain over `json` takes `json` elements).
+/// domains), and its element type when it is an array (else 0), the base type of a domain
+/// element too (an array of a domain over `json` takes `json` elements).
 #[cfg(feature = "postgres")]
 #[derive(Debug, Clone, Copy, Default)]
 struct PgColumn {
@@ -985,8 +985,10 @@ impl PgTable {
         const SQL: &str = "\
             WITH cols AS ( \
                 SELECT a.attnum, a.attname::text AS name, b.oid::int8 AS oid, \
-                       COALESCE(e.oid, 0)::int8 AS elem, \
-                       COALESCE(e.typcategory = 'S', false) AS text_elem \
+                       COALESCE(CASE WHEN el.typtype = 'd' THEN eb.oid ELSE el.oid END, 0)::int8 \
+                         AS elem, \
+                       COALESCE(CASE WHEN el.typtype = 'd' THEN eb.typcategory \
+                                     ELSE el.typcategory END = 'S', false) AS text_elem \
                 FROM pg_attribute a \
                 CROSS JOIN LATERAL ( \
                     WITH RECURSIVE d (oid, typtype, next, typelem) AS ( \
@@ -996,14 +998,8 @@ impl PgTable {
                         SELECT t.oid, t.typtype, t.typbasetype, t.typelem \
                         FROM d JOIN pg_type t ON t.oid = d.next WHERE d.typtype = 'd') \
                     SELECT oid, typelem FROM d WHERE typtype <> 'd') b \
-                LEFT JOIN LATERAL ( \
-                    WITH RECURSIVE d (oid, typtype, next, typcategory) AS ( \
-                        SELECT t.oid, t.typtype, t.typbasetype, t.typcategory FROM pg_type t \
-                        WHERE t.oid = b.typelem \
-                        UNION ALL \
-                        SELECT t.oid, t.typtype, t.typbasetype, t.typcategory \
-                        FROM d JOIN pg_type t ON t.oid = d.next WHERE d.typtype = 'd') \
-                    SELECT oid, typcategory FROM d WHERE typtype <> 'd') e ON true \
+                LEFT JOIN pg_type el ON el.oid = b.typelem \
+                LEFT JOIN pg_type eb ON eb.oid = el.typbasetype \
                 WHERE a.attrelid = $1::text::regclass AND a.attnum > 0 AND NOT a.attisdropped) \
             SELECT c.relkind IN ('r', 'p') \
                    AND NOT EXISTS (SELECT 1 FROM pg_rewrite r \

@@ -51,10 +51,10 @@ fn schema_sql(kind: Kind) -> String {
     .to_string()
 }
 
-/// Creates `$table` with the columns `$ddl`, then: `check!` reports an error on `$column` and
-/// on no other column, and `create_batch($n)` fails (rolled back).
-macro_rules! refused {
-    ($pool:expr, $observer:expr, $kind:expr, $model:ident, $table:literal, $ddl:expr, $column:literal, $n:expr) => {{
+/// Creates `$table` with the columns `$ddl` (after the key) and checks `$model` against it: the
+/// report, which has errors on no column but `$column`.
+macro_rules! checked {
+    ($pool:expr, $observer:expr, $kind:expr, $model:ident, $table:literal, $ddl:expr, $column:literal) => {{
         let ddl = format!(
             "CREATE TABLE {} (id {}, {})",
             $table,
@@ -66,54 +66,68 @@ macro_rules! refused {
             .unwrap();
         let mut conn = bounded($pool.acquire()).await.unwrap();
         let report = bounded(sqlx_factory::check!(&mut *conn, $model)).await;
-        drop(conn);
+        assert!(
+            report.errors().all(|f| f.column == $column),
+            "check! reports errors on other columns of {}:\n{report}",
+            $table
+        );
+        report
+    }};
+}
+
+/// `create_batch(200)` of `$model`, seeded, in a transaction rolled back after.
+macro_rules! created {
+    ($pool:expr, $model:ident) => {{
+        let mut tx = bounded($pool.begin()).await.unwrap();
+        let factory = $model::factory().with_session(&mut tx);
+        let created = bounded(factory.seed(round_trip::SEED).create_batch(200)).await;
+        bounded(tx.rollback()).await.unwrap();
+        created
+    }};
+}
+
+/// [`checked!`], then: `check!` reports an error on `$column`, and `create_batch` fails.
+macro_rules! refused {
+    ($pool:expr, $observer:expr, $kind:expr, $model:ident, $table:literal, $ddl:expr, $column:literal) => {{
+        let report = checked!($pool, $observer, $kind, $model, $table, $ddl, $column);
         assert!(
             report.errors().any(|f| f.column == $column),
             "check! names no error on {}.{} where creates fail:\n{report}",
             $table,
             $column
         );
-        assert!(
-            report.errors().all(|f| f.column == $column),
-            "check! reports errors on other columns of {}:\n{report}",
-            $table
-        );
-        let mut tx = bounded($pool.begin()).await.unwrap();
-        let created = bounded(
-            $model::factory()
-                .with_session(&mut tx)
-                .seed(round_trip::SEED)
-                .create_batch($n),
-        )
-        .await;
+        let created = created!($pool, $model);
+        let first = created.as_ref().map(|rows| rows.first().cloned());
         assert!(
             created.is_err(),
-            "create_batch({}) into {} succeeded where check! reports:\n{report}\nfirst rows: {:?}",
-            $n,
-            $table,
-            created
-                .as_ref()
-                .map(|rows| rows.iter().take(3).collect::<Vec<_>>())
+            "create_batch into {} succeeded where check! reports:\n{report}\nfirst row: {first:?}",
+            $table
         );
-        bounded(tx.rollback()).await.unwrap();
     }};
 }
 
-/// A test `$name::<backend>` per backend listed: [`refused!`].
-macro_rules! refused_test {
+/// [`checked!`], then: `check!` has a finding on `$column` among its `$findings` (`errors` or
+/// `warnings`) that says `$says`, and `create_batch` succeeds but stores other values than
+/// those drawn.
+macro_rules! stored_other {
     (
-        [$($db:ident),+] $(#[$meta:meta])*
-        $name:ident($kind:ident): $model:ident, $table:literal, $columns:expr, $column:literal, $n:expr
-    ) => {
-        on_dbs! {
-            [$($db),+]
-            $(#[$meta])*
-            async fn $name(mk, observer, $kind) {
-                let pool = mk(1).await.unwrap();
-                refused!(pool, observer, $kind, $model, $table, $columns, $column, $n);
-            }
-        }
-    };
+        $pool:expr, $observer:expr, $kind:expr,
+        $model:ident, $table:literal, $ddl:expr, $column:literal, $findings:ident, $says:expr
+    ) => {{
+        let report = checked!($pool, $observer, $kind, $model, $table, $ddl, $column);
+        assert!(
+            report
+                .$findings()
+                .any(|f| f.column == $column && f.message.contains($says)),
+            "check! does not say on {}.{} that {}:\n{report}",
+            $table,
+            $column,
+            $says
+        );
+        let created = created!($pool, $model).unwrap();
+        let drawn = drawn_again!($model, created.len(), &created);
+        assert_ne!(drawn, created, "every value stored as drawn");
+    }};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -224,11 +238,11 @@ struct PgShortArrays {
     codes: Vec<String>,
 }
 
-refused_test! {
+pool_test! {
     [postgres]
     /// fake's strings are 5 to 19 characters: `VARCHAR(3)[]` refuses them.
-    pg_short_text_array(kind): PgShortArrays, "pg_short_arrays",
-        "codes VARCHAR(3)[] NOT NULL", "codes", 200
+    pg_short_text_array(kind): refused!(PgShortArrays, "pg_short_arrays",
+        "codes VARCHAR(3)[] NOT NULL", "codes")
 }
 
 /// Decimal arrays whose elements overflow the column's precision.
@@ -240,11 +254,11 @@ struct PgNarrowAmounts {
     amounts: Option<Vec<Decimal>>,
 }
 
-refused_test! {
+pool_test! {
     [postgres]
     /// Decimals up to 99 999 999.99 in `NUMERIC(5, 2)[]`.
-    pg_narrow_decimal_array(kind): PgNarrowAmounts, "pg_narrow_amounts",
-        "amounts NUMERIC(5, 2)[]", "amounts", 200
+    pg_narrow_decimal_array(kind): refused!(PgNarrowAmounts, "pg_narrow_amounts",
+        "amounts NUMERIC(5, 2)[]", "amounts")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -281,10 +295,10 @@ struct TinyAmount {
     amount: Option<Decimal>,
 }
 
-refused_test! {
+pool_test! {
     [postgres, mariadb]
     /// `NUMERIC(5, 4)`: one digit before the point.
-    decimal_in_numeric_5_4(kind): TinyAmount, "tiny_amounts", "amount NUMERIC(5, 4)", "amount", 200
+    decimal_in_numeric_5_4(kind): refused!(TinyAmount, "tiny_amounts", "amount NUMERIC(5, 4)", "amount")
 }
 
 /// The same decimal in a three-digit whole column.
@@ -296,37 +310,20 @@ struct WholeAmount {
     amount: Decimal,
 }
 
-refused_test! {
+pool_test! {
     [postgres, mariadb]
     /// `NUMERIC(3, 0)`: three digits, none after the point.
-    decimal_in_numeric_3_0(kind): WholeAmount, "whole_amounts",
-        "amount NUMERIC(3, 0) NOT NULL", "amount", 200
+    decimal_in_numeric_3_0(kind): refused!(WholeAmount, "whole_amounts",
+        "amount NUMERIC(3, 0) NOT NULL", "amount")
 }
 
-on_dbs! {
+pool_test! {
     [postgres, mariadb]
     /// `NUMERIC(10, 0)` (MariaDB's `DECIMAL` without precision and scale) holds the drawn
     /// decimals' digits but rounds their two places: every create succeeds and reads back
-    /// another value. `check!` has no error, and warns on the column.
-    async fn decimal_rounded_by_its_column(mk, observer, kind) {
-        let pool = mk(1).await.unwrap();
-        let ddl = format!("CREATE TABLE whole_amounts (id {}, amount NUMERIC(10, 0) NOT NULL)", kind.serial_pk());
-        bounded(sqlx::raw_sql(sqlx::AssertSqlSafe(ddl)).execute(&observer)).await.unwrap();
-        let mut conn = bounded(pool.acquire()).await.unwrap();
-        let report = bounded(sqlx_factory::check!(&mut *conn, WholeAmount)).await;
-        drop(conn);
-        assert_eq!(report.errors().count(), 0, "{report}");
-        assert!(
-            report.warnings().any(|f| f.column == "amount" && f.message.contains("rounds to 0")),
-            "check! does not warn that amount is rounded:\n{report}"
-        );
-        let mut tx = bounded(pool.begin()).await.unwrap();
-        let created = bounded(WholeAmount::factory().with_session(&mut tx).seed(round_trip::SEED).create_batch(200))
-            .await
-            .unwrap();
-        bounded(tx.rollback()).await.unwrap();
-        assert_ne!(drawn_again!(WholeAmount, 200, &created), created, "every decimal stored as drawn");
-    }
+    /// another value; `check!` warns.
+    decimal_rounded_by_its_column(kind): stored_other!(WholeAmount, "whole_amounts",
+        "amount NUMERIC(10, 0) NOT NULL", "amount", warnings, "rounds to 0")
 }
 
 /// A transparent newtype around a decimal, deriving `fake::Dummy`: fake's own decimals.
@@ -342,11 +339,11 @@ struct Priced {
     price: Price,
 }
 
-refused_test! {
+pool_test! {
     [postgres, mariadb]
     /// fake's decimals (28 digits) in `NUMERIC(12, 2)`: the newtype is measured as it is bound.
-    newtype_decimal_in_numeric_12_2(kind): Priced, "prices",
-        "price NUMERIC(12, 2) NOT NULL", "price", 200
+    newtype_decimal_in_numeric_12_2(kind): refused!(Priced, "prices",
+        "price NUMERIC(12, 2) NOT NULL", "price")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -401,11 +398,11 @@ struct Overflowing {
     big: u64,
 }
 
-refused_test! {
+pool_test! {
     [postgres, mariadb]
     /// Values up to `i64::MAX` in `INTEGER`.
-    converted_integer_overflows_its_column(kind): Overflowing, "overflowing",
-        "big INTEGER NOT NULL", "big", 200
+    converted_integer_overflows_its_column(kind): refused!(Overflowing, "overflowing",
+        "big INTEGER NOT NULL", "big")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -499,30 +496,13 @@ struct FakeDates {
     at: DateTime<Utc>,
 }
 
-on_dbs! {
+pool_test! {
     [mariadb]
     /// MariaDB's `TIMESTAMP` holds 1970 to 2038 only: a create of a date outside stores another
     /// (the current time), and `check!` names the column.
-    async fn fake_dates_in_timestamp(mk, observer, kind) {
-        let pool = mk(1).await.unwrap();
-        let ddl = format!("CREATE TABLE fake_dates (id {}, at TIMESTAMP(6) NOT NULL)", kind.serial_pk());
-        bounded(sqlx::raw_sql(sqlx::AssertSqlSafe(ddl)).execute(&observer)).await.unwrap();
-        let mut conn = bounded(pool.acquire()).await.unwrap();
-        let report = bounded(sqlx_factory::check!(&mut *conn, FakeDates)).await;
-        drop(conn);
-        let finding = report.errors().find(|f| f.column == "at").map(|f| f.message.clone());
-        assert!(
-            finding.as_deref().is_some_and(|m| m.contains("1970-01-01 00:00:01.000000 to 2038-01-19 03:14:07.999999")),
-            "check! names no error on fake_dates.at where creates store other dates:\n{report}"
-        );
-        let mut tx = bounded(pool.begin()).await.unwrap();
-        let created = bounded(FakeDates::factory().with_session(&mut tx).seed(round_trip::SEED).create_batch(200))
-            .await
-            .unwrap();
-        bounded(tx.rollback()).await.unwrap();
-        let drawn = drawn_again!(FakeDates, 200, &created);
-        assert_ne!(drawn, created, "every fake date stored as drawn");
-    }
+    fake_dates_in_timestamp(kind): stored_other!(FakeDates, "fake_dates",
+        "at TIMESTAMP(6) NOT NULL", "at", errors,
+        "1970-01-01 00:00:01.000000 to 2038-01-19 03:14:07.999999")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -576,9 +556,9 @@ struct ShortText {
     code: Option<String>,
 }
 
-refused_test! {
+pool_test! {
     [postgres, mariadb]
-    short_varchar(kind): ShortText, "short_texts", "code VARCHAR(3)", "code", 200
+    short_varchar(kind): refused!(ShortText, "short_texts", "code VARCHAR(3)", "code")
 }
 
 /// One text field in `CHAR(3)`.
@@ -590,9 +570,9 @@ struct ShortChar {
     code: String,
 }
 
-refused_test! {
+pool_test! {
     [postgres, mariadb]
-    short_char(kind): ShortChar, "short_chars", "code CHAR(3) NOT NULL", "code", 200
+    short_char(kind): refused!(ShortChar, "short_chars", "code CHAR(3) NOT NULL", "code")
 }
 
 /// Bytes in a column narrower than fake's (up to 9 bytes).
@@ -604,9 +584,9 @@ struct ShortBytes {
     bytes: Vec<u8>,
 }
 
-refused_test! {
+pool_test! {
     [mariadb]
-    short_varbinary(kind): ShortBytes, "short_bytes", "bytes VARBINARY(2) NOT NULL", "bytes", 200
+    short_varbinary(kind): refused!(ShortBytes, "short_bytes", "bytes VARBINARY(2) NOT NULL", "bytes")
 }
 
 /// A uuid in MariaDB's text columns and its own `UUID` type.
@@ -618,10 +598,10 @@ struct TextUuid {
     token: Uuid,
 }
 
-refused_test! {
+pool_test! {
     [mariadb]
     /// sqlx binds a `Uuid` as 16 bytes: `CHAR(36)` takes no such text.
-    uuid_in_char_36(kind): TextUuid, "text_uuids", "token CHAR(36) NOT NULL", "token", 200
+    uuid_in_char_36(kind): refused!(TextUuid, "text_uuids", "token CHAR(36) NOT NULL", "token")
 }
 
 /// A uuid in MariaDB's own `UUID` type.
@@ -633,11 +613,11 @@ struct NativeUuid {
     maybe_token: Option<Uuid>,
 }
 
-refused_test! {
+pool_test! {
     [mariadb]
     /// MariaDB's `UUID` stores the 16 bytes, but reads back the 36 characters of its text,
     /// which sqlx's `Uuid` does not decode.
-    uuid_in_mariadb_uuid(kind): NativeUuid, "native_uuids", "maybe_token UUID", "maybe_token", 200
+    uuid_in_mariadb_uuid(kind): refused!(NativeUuid, "native_uuids", "maybe_token UUID", "maybe_token")
 }
 
 // ---------------------------------------------------------------------------------------------

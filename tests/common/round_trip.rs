@@ -112,20 +112,29 @@ macro_rules! drawn_again {
     }};
 }
 
-/// A test `$name::<backend>` per backend listed: [`round_trip!`] of `$model` into `$table`,
-/// with the columns `$columns` (an expression of the backend's `$kind`).
-macro_rules! round_trip_test {
+/// A test `$name::<backend>` per backend listed that runs `$run!(pool, observer, kind, ..)`
+/// with `pool` a pool of one connection: [`round_trip!`], or a test file's own.
+macro_rules! pool_test {
     (
         [$($db:ident),+] $(#[$meta:meta])*
-        $name:ident($kind:ident): $model:ident, $table:literal, $columns:expr, $created:expr, $seeded:expr
+        $name:ident($kind:ident): $run:ident!($($args:tt)*)
     ) => {
         on_dbs! {
             [$($db),+]
             $(#[$meta])*
             async fn $name(mk, observer, $kind) {
                 let pool = mk(1).await.unwrap();
-                round_trip!(pool, observer, $kind, $model, $table, $columns, $created, $seeded);
+                $run!(pool, observer, $kind, $($args)*);
             }
         }
+    };
+}
+
+/// A test `$name::<backend>` per backend listed: [`round_trip!`] of `$model` into `$table`,
+/// with the columns `$columns` (an expression of the backend's `$kind`), `$created` rows by
+/// `create_batch` and `$seeded` by `insert_many`.
+macro_rules! round_trip_test {
+    ([$($db:ident),+] $(#[$meta:meta])* $name:ident($kind:ident): $($args:tt)*) => {
+        pool_test!([$($db),+] $(#[$meta])* $name($kind): round_trip!($($args)*));
     };
 }
