@@ -1,21 +1,23 @@
 //! Date and time values a database stores as they are: `fake`'s own date/time values range
 //! over hundreds of millennia with nanoseconds and odd offsets, which MariaDB refuses, SQLite's
 //! `time` encoding rejects and PostgreSQL rounds. A field of a known date/time type with no
-//! attribute, or an `Option` or `Vec` of one, gets values between 2000 and 2035, in UTC, to the
-//! microsecond.
+//! attribute, or an `Option` or `Vec` of one, gets values between 2000 and 2035, in UTC, in
+//! whole seconds: MariaDB's `DATETIME`, `TIMESTAMP` and `TIME` keep no fraction unless declared
+//! with one, and a key rounded as it is stored is not found again by `get_or_create`.
 
 use fake::RngExt;
 
-/// 2000-01-01T00:00:00Z, in microseconds since the epoch.
+/// 2000-01-01T00:00:00Z, in seconds since the epoch.
 #[cfg(any(feature = "chrono", feature = "time"))]
-const START_MICROS: i64 = 946_684_800_000_000;
-/// 2036-01-01T00:00:00Z, in microseconds since the epoch.
+const START_SECONDS: i64 = 946_684_800;
+/// 2036-01-01T00:00:00Z, in seconds since the epoch.
 #[cfg(any(feature = "chrono", feature = "time"))]
-const END_MICROS: i64 = 2_082_758_400_000_000;
+const END_SECONDS: i64 = 2_082_758_400;
 
+/// A whole second between 2000 and 2035, in microseconds since the epoch.
 #[cfg(any(feature = "chrono", feature = "time"))]
 fn micros<R: RngExt + ?Sized>(rng: &mut R) -> i64 {
-    rng.random_range(START_MICROS..END_MICROS)
+    rng.random_range(START_SECONDS..END_SECONDS) * 1_000_000
 }
 
 /// A date/time type with a value the databases store exactly.
@@ -25,7 +27,7 @@ fn micros<R: RngExt + ?Sized>(rng: &mut R) -> i64 {
     note = "enable sqlx-factory's `chrono` or `time` feature for their types, or give the field `#[factory(default = ..)]` or `#[factory(fake = ..)]`"
 )]
 pub trait DateValue: Sized {
-    /// A value between 2000 and 2035, UTC, whole microseconds.
+    /// A value between 2000 and 2035, UTC, whole seconds.
     fn date_value<R: RngExt + ?Sized>(rng: &mut R) -> Self;
 }
 

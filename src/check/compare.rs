@@ -143,6 +143,13 @@ pub(crate) fn compare<DB: CheckBackend, M: CheckFields>(
                 ty.name()
             ),
         );
+    } else if let Some(ty) = type_info
+        && let Some(why) = DB::bytes_refused(&(field.db.type_name)(), ty, column)
+    {
+        error(
+            &mut out,
+            format!("sqlx sends `{}` as bytes, {why}", field.rust_type),
+        );
     }
     // A view's columns read as nullable whatever the table under it holds: no warning there.
     if !column.not_null && !field.option && !reads_null && !column.in_view {
@@ -182,18 +189,19 @@ pub(crate) fn compare<DB: CheckBackend, M: CheckFields>(
     let longest = measures
         .iter()
         .filter_map(|m| match m {
-            Measure::Text(n) => Some(*n),
+            Measure::Text(n) => Some((*n, "characters")),
+            Measure::Bytes(n) => Some((*n, "bytes")),
             _ => None,
         })
         .max();
     // The longest value, not how many: that count changes with the run's seed.
-    if let (Some(longest), Some(max)) = (longest, column.max_chars)
+    if let (Some((longest, unit)), Some(max)) = (longest, column.max_chars)
         && longest as i64 > max
     {
         error(
             &mut out,
             format!(
-                "`{}` values are up to {longest} characters, longer than {}",
+                "`{}` values are up to {longest} {unit}, longer than {}",
                 fill.name(),
                 column.declared
             ),
@@ -236,7 +244,46 @@ pub(crate) fn compare<DB: CheckBackend, M: CheckFields>(
                     column.declared
                 ),
             );
+        } else if let Some(places) = measures
+            .iter()
+            .filter_map(|m| match m {
+                Measure::Decimal(d) if d.normalize().scale() > scale => Some(d.normalize().scale()),
+                _ => None,
+            })
+            .max()
+        {
+            // Stored, but rounded: what reads back is not what was sent, and a
+            // `get_or_create` key is not found again by the value drawn.
+            warning(
+                &mut out,
+                format!(
+                    "`{}` values have up to {places} decimal places, which {} rounds to {scale}: they read back different",
+                    fill.name(),
+                    column.declared
+                ),
+            );
         }
+    }
+    let moments = measures.iter().filter_map(|m| match m {
+        Measure::Moment(v) => Some(*v),
+        _ => None,
+    });
+    if let (Some(first), Some(last), Some((min, max))) =
+        (moments.clone().min(), moments.max(), column.moments)
+        && (first < min || last > max)
+    {
+        error(
+            &mut out,
+            format!(
+                "`{}` values range from {} to {}, but {} holds {} to {}",
+                fill.name(),
+                moment(first),
+                moment(last),
+                column.declared,
+                moment(min),
+                moment(max)
+            ),
+        );
     }
     if let (Some(low), Some(high), Some((min, max))) = (low, high, column.int_range)
         && (low < min || high > max)
@@ -369,6 +416,21 @@ pub(crate) fn is_null_default(filled_by: &str) -> bool {
         .trim();
     let expr = expr.split("::").next().unwrap_or_default().trim();
     expr.eq_ignore_ascii_case("null")
+}
+
+/// A [`Measure::Moment`] as `YYYY-MM-DD hh:mm:ss.ffffff`.
+fn moment(digits: i128) -> String {
+    let part = |from: u32, width: u32| (digits / 10i128.pow(from)) % 10i128.pow(width);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}",
+        part(16, 4),
+        part(14, 2),
+        part(12, 2),
+        part(10, 2),
+        part(8, 2),
+        part(6, 2),
+        part(0, 6)
+    )
 }
 
 /// Whether a MariaDB character set stores `c` (`latin1` is Windows-1252 there).

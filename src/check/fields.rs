@@ -100,6 +100,50 @@ impl Measurable for sqlx::types::Decimal {
     }
 }
 
+/// An element of a PostgreSQL array whose column's element type limits it: text by its
+/// length, a decimal by its digits (`VARCHAR(3)[]`, `NUMERIC(5, 2)[]`).
+pub trait ArrayElement {
+    /// This element's measure.
+    fn element(&self) -> Measure;
+}
+
+impl ArrayElement for String {
+    fn element(&self) -> Measure {
+        self.measure()
+    }
+}
+
+#[cfg(feature = "rust_decimal")]
+impl ArrayElement for sqlx::types::Decimal {
+    fn element(&self) -> Measure {
+        self.measure()
+    }
+}
+
+impl<T: ArrayElement> ArrayElement for Option<T> {
+    fn element(&self) -> Measure {
+        self.as_ref().map_or(Measure::Other, T::element)
+    }
+}
+
+/// An array is as wide as its widest element: the longest text, the decimal farthest from
+/// zero (rounding to the column's scale keeps that order). An empty one is not measured.
+impl<T: ArrayElement> Measurable for Vec<T> {
+    fn measure(&self) -> Measure {
+        self.iter()
+            .map(T::element)
+            .fold(Measure::Other, |widest, m| match (widest, m) {
+                (Measure::Text(a), Measure::Text(b)) => Measure::Text(a.max(b)),
+                #[cfg(feature = "rust_decimal")]
+                (Measure::Decimal(a), Measure::Decimal(b)) => {
+                    Measure::Decimal(if b.abs() > a.abs() { b } else { a })
+                }
+                (Measure::Other, m) => m,
+                (widest, _) => widest,
+            })
+    }
+}
+
 /// The probe's first choice.
 pub trait MeasureKnown {
     /// The measure of the probed value.

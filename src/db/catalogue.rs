@@ -53,6 +53,11 @@ pub enum Measure {
     Null,
     /// Text of this many characters.
     Text(usize),
+    /// Bytes, this many.
+    Bytes(usize),
+    /// A date and time as the digits `YYYYMMDDhhmmssffffff` (to the microsecond), which
+    /// order as the moments do.
+    Moment(i128),
     /// An integer.
     Int(i128),
     /// A decimal, for a column's precision and scale.
@@ -105,6 +110,9 @@ pub struct ColumnFacts {
     pub max_chars: Option<i64>,
     /// The integers it holds, where narrower than 64 bits or unsigned.
     pub int_range: Option<(i128, i128)>,
+    /// The moments it holds, as [`Measure::Moment`]s, where narrower than a date/time type's
+    /// own (MariaDB's `TIMESTAMP`: 1970 to 2038).
+    pub moments: Option<(i128, i128)>,
     /// The labels of its enum type.
     pub labels: Option<Vec<String>>,
     /// Precision and scale of a `numeric(p, s)` / `DECIMAL(p, s)`.
@@ -199,6 +207,17 @@ pub trait CheckBackend: Backend {
     /// Whether a NULL read into a field that is no `Option` fails. SQLite's sqlx reads it as
     /// the type's empty value (`""`, `0`) instead.
     const NULL_FAILS_DECODE: bool = true;
+
+    /// Why a column sqlx decodes a field from does not keep the bytes sqlx sends for it
+    /// (`field` is sqlx's name of the field's type, `column` the column's type); `None` where
+    /// it keeps them.
+    fn bytes_refused(
+        _field: &str,
+        _column: &Self::TypeInfo,
+        _facts: &ColumnFacts,
+    ) -> Option<String> {
+        None
+    }
 
     /// `value` measured as it is encoded: text's length, an integer's value, else `Other`.
     fn measure_bound<T: for<'q> Encode<'q, Self> + Type<Self> + ?Sized>(value: &T) -> Measure;

@@ -330,8 +330,8 @@ impl<'a> Expander<'a> {
     }
 }
 
-/// A value of `ty` its column stores exactly where fake's own is not: a date (2000 to 2035, to
-/// the microsecond), a decimal (two places, at most eight digits before the point), or an
+/// A value of `ty` its column stores exactly where fake's own is not: a date (2000 to 2035, in
+/// whole seconds), a decimal (two places, at most eight digits before the point), or an
 /// `Option` or `Vec` of one (a `timestamptz[]` holds what a `timestamptz` does). `None`: fake's value is stored as it is. Spanned at the type, so a type
 /// the rule does not know is one error there.
 fn stored_value(ty: &Type) -> Option<TokenStream> {

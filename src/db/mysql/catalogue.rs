@@ -26,8 +26,8 @@ SELECT c.COLUMN_NAME AS name,
          WHEN c.COLUMN_DEFAULT IS NOT NULL AND NOT (c.COLUMN_DEFAULT = 'NULL' AND c.IS_NULLABLE = 'YES')
            THEN CONCAT('DEFAULT ', c.COLUMN_DEFAULT)
        END AS filled_by,
-       CASE WHEN c.DATA_TYPE IN ('varchar', 'char') THEN CAST(c.CHARACTER_MAXIMUM_LENGTH AS SIGNED) END
-         AS max_chars,
+       CASE WHEN c.DATA_TYPE IN ('varchar', 'char', 'varbinary', 'binary')
+            THEN CAST(c.CHARACTER_MAXIMUM_LENGTH AS SIGNED) END AS max_chars,
        CASE WHEN c.DATA_TYPE IN ('decimal', 'bit') THEN CAST(c.NUMERIC_PRECISION AS SIGNED) END AS num_precision,
        c.CHARACTER_SET_NAME AS charset,
        c.COLLATION_NAME AS collation,
@@ -108,6 +108,11 @@ impl CheckBackend for MySql {
                 };
                 let labels =
                     matches!(data_type.as_str(), "enum" | "set").then(|| enum_labels(&declared));
+                // In UTC, the connection's time zone (sqlx sets it); grouped as the digits of
+                // a `Measure::Moment`: date, time, microseconds.
+                #[allow(clippy::inconsistent_digit_grouping)]
+                let moments = (data_type == "timestamp")
+                    .then_some((19700101_000001_000000, 20380119_031407_999999));
                 let charset: Option<String> = row.try_get("charset")?;
                 // A CHECK compares text in the column's character set and collation (a
                 // binary one tells 'ABC' from 'abc'), not the connection's.
@@ -161,6 +166,7 @@ impl CheckBackend for MySql {
                     filled_by,
                     max_chars: row.try_get("max_chars")?,
                     int_range,
+                    moments,
                     labels,
                     references: split(row.try_get("refs")?),
                     checks,
@@ -231,7 +237,44 @@ impl CheckBackend for MySql {
             "TINYINT" | "SMALLINT" | "INT" | "BIGINT" if buffer.len() <= 8 => {
                 int(&buffer).map_or(Measure::Other, Measure::Int)
             }
+            // Bytes (a `Uuid` too), length-prefixed.
+            "BLOB" | "VARBINARY" | "BINARY" => {
+                length_prefixed(&buffer).map_or(Measure::Other, |b| Measure::Bytes(b.len()))
+            }
+            // Dates and times: the length, then year (2 bytes), month, day, hour, minute,
+            // second and microseconds (4 bytes), as far as the length goes.
+            "TIMESTAMP" | "DATETIME" | "DATE" => {
+                moment(&buffer).map_or(Measure::Other, Measure::Moment)
+            }
+            // A decimal is sent as its text.
+            #[cfg(feature = "rust_decimal")]
+            "DECIMAL" => Self::encoded_text(value)
+                .and_then(|t| t.parse().ok())
+                .map_or(Measure::Other, Measure::Decimal),
             _ => Measure::Other,
+        }
+    }
+
+    fn bytes_refused(field: &str, column: &MySqlTypeInfo, facts: &ColumnFacts) -> Option<String> {
+        const USE: &str = "use a BINARY(n), VARBINARY(n) or BLOB column (BINARY(16) for a `Uuid`)";
+        if field != "BLOB" {
+            return None;
+        }
+        let text = matches!(
+            sqlx::TypeInfo::name(column),
+            "CHAR" | "VARCHAR" | "TINYTEXT" | "TEXT" | "MEDIUMTEXT" | "LONGTEXT"
+        );
+        if facts.declared == "uuid" {
+            // It takes the 16 bytes, and reads back its 36-character text.
+            Some(format!("but MariaDB's `uuid` reads back as text: {USE}"))
+        } else if text && facts.charset.as_deref() != Some("latin1") {
+            // `latin1` stores every byte as a character of its own, and gives it back.
+            Some(format!(
+                "but `{}` holds text: bytes that are no text in its character set are refused, and what reads back is text, not the bytes sent; {USE}",
+                facts.declared
+            ))
+        } else {
+            None
         }
     }
 
@@ -245,17 +288,49 @@ impl CheckBackend for MySql {
         ) {
             return None;
         }
-        let (&first, rest) = buffer.split_first()?;
-        let (len, body) = match first {
-            0..=250 => (usize::from(first), rest),
-            0xfc if rest.len() >= 2 => (
-                usize::from(u16::from_le_bytes([rest[0], rest[1]])),
-                &rest[2..],
-            ),
-            _ => return None,
-        };
-        (body.len() == len).then(|| String::from_utf8(body.to_vec()).ok())?
+        String::from_utf8(length_prefixed(&buffer)?.to_vec()).ok()
     }
+}
+
+/// A date/time value in the binary protocol as `YYYYMMDDhhmmssffffff`.
+fn moment(buffer: &[u8]) -> Option<i128> {
+    let (&len, rest) = buffer.split_first()?;
+    let rest = rest.get(..usize::from(len))?;
+    let byte = |i: usize| i128::from(rest.get(i).copied().unwrap_or(0));
+    let year = match rest {
+        [low, high, ..] => i128::from(u16::from_le_bytes([*low, *high])),
+        _ => 0,
+    };
+    let micros = rest.get(7..11).map_or(0, |b| {
+        i128::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    });
+    let digits = [
+        (year, 4),
+        (byte(2), 2),
+        (byte(3), 2),
+        (byte(4), 2),
+        (byte(5), 2),
+        (byte(6), 2),
+    ];
+    let seconds = digits
+        .iter()
+        .fold(0i128, |acc, (part, width)| acc * 10i128.pow(*width) + part);
+    Some(seconds * 1_000_000 + micros)
+}
+
+/// The body of a length-prefixed value (a length-encoded integer, then that many bytes);
+/// `None` when the prefix does not give exactly the rest of the bytes.
+fn length_prefixed(buffer: &[u8]) -> Option<&[u8]> {
+    let (&first, rest) = buffer.split_first()?;
+    let (len, body) = match first {
+        0..=250 => (usize::from(first), rest),
+        0xfc if rest.len() >= 2 => (
+            usize::from(u16::from_le_bytes([rest[0], rest[1]])),
+            &rest[2..],
+        ),
+        _ => return None,
+    };
+    (body.len() == len).then_some(body)
 }
 
 /// The labels of `enum('a','b''c')` or `set('a','b')`.

@@ -27,8 +27,8 @@ SELECT a.attname::text AS name,
          WHEN d.adbin IS NOT NULL THEN 'DEFAULT ' || pg_get_expr(d.adbin, d.adrelid)
          WHEN t.typtype = 'd' AND t.typdefault IS NOT NULL THEN 'DEFAULT ' || t.typdefault
        END AS filled_by,
-       CASE WHEN bt.typname IN ('varchar', 'bpchar') AND b.tm > 4
-            THEN (b.tm - 4)::int8 END AS max_chars,
+       CASE WHEN et.typname IN ('varchar', 'bpchar') AND e.tm > 4
+            THEN (e.tm - 4)::int8 END AS max_chars,
        bt.typname::text AS type_name,
        CASE WHEN bt.typtype = 'e' THEN ARRAY(SELECT e.enumlabel::text FROM pg_enum e
                                              WHERE e.enumtypid = bt.oid ORDER BY e.enumsortorder)
@@ -60,10 +60,10 @@ SELECT a.attname::text AS name,
        -- A CHECK orders and compares text in the column's collation.
        CASE WHEN a.attcollation <> 0 AND a.attcollation <> bt.typcollation
             THEN a.attcollation::regcollation::text END AS collation,
-       CASE WHEN b.base = 'numeric'::regtype AND b.tm > 4
-            THEN (((b.tm - 4) >> 16) & 65535)::int8 END AS num_precision,
-       CASE WHEN b.base = 'numeric'::regtype AND b.tm > 4
-            THEN ((b.tm - 4) & 65535)::int8 END AS num_scale,
+       CASE WHEN e.base = 'numeric'::regtype AND e.tm > 4
+            THEN (((e.tm - 4) >> 16) & 65535)::int8 END AS num_precision,
+       CASE WHEN e.base = 'numeric'::regtype AND e.tm > 4
+            THEN ((e.tm - 4) & 65535)::int8 END AS num_scale,
        ARRAY(SELECT pr.prosrc FROM pg_trigger tg JOIN pg_proc pr ON pr.oid = tg.tgfoid
               WHERE tg.tgrelid = a.attrelid AND NOT tg.tgisinternal
                 AND tg.tgtype & 2 <> 0 AND tg.tgtype & 4 <> 0) AS triggers,
@@ -74,6 +74,13 @@ JOIN pg_type t ON t.oid = a.atttypid
 CROSS JOIN LATERAL (SELECT CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END AS base,
                            CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END AS tm) b
 JOIN pg_type bt ON bt.oid = b.base
+-- What limits each value: the type itself, or an array's element type (through a domain, with
+-- the domain's modifier); an array column's modifier is its element's.
+CROSS JOIN LATERAL (SELECT CASE WHEN el.typtype = 'd' THEN el.typbasetype ELSE COALESCE(el.oid, b.base) END AS base,
+                           CASE WHEN el.typtype = 'd' THEN el.typtypmod ELSE b.tm END AS tm
+                    FROM (SELECT) one
+                    LEFT JOIN pg_type el ON bt.typcategory = 'A' AND el.oid = bt.typelem) e
+JOIN pg_type et ON et.oid = e.base
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum
@@ -183,6 +190,8 @@ impl CheckBackend for Postgres {
             ("INT8", 8) => Measure::Int(i128::from(i64::from_be_bytes(
                 bytes.try_into().unwrap_or_default(),
             ))),
+            #[cfg(feature = "rust_decimal")]
+            ("NUMERIC", _) => numeric_value(bytes).map_or(Measure::Other, Measure::Decimal),
             _ => Measure::Other,
         }
     }
@@ -195,6 +204,45 @@ impl CheckBackend for Postgres {
             _ => None,
         }
     }
+}
+
+/// A `numeric` in its binary form (digit count, weight, sign, scale, then base-10000 digits,
+/// the first of them at 10000^weight) as a decimal, for its digits; `None` for NaN, an
+/// infinity or a value no `Decimal` holds.
+#[cfg(feature = "rust_decimal")]
+fn numeric_value(bytes: &[u8]) -> Option<sqlx::types::Decimal> {
+    let word = |i: usize| -> Option<u16> {
+        let pair = bytes.get(2 * i..2 * i + 2)?;
+        Some(u16::from_be_bytes([pair[0], pair[1]]))
+    };
+    let (count, weight, sign) = (word(0)?, word(1)? as i16, word(2)?);
+    let negative = match sign {
+        0x0000 => false,
+        0x4000 => true,
+        _ => return None,
+    };
+    let mut text = String::from(if negative { "-0" } else { "0" });
+    // The digit groups before the point: `weight + 1` of them (missing ones are zeros).
+    let whole = i32::from(weight) + 1;
+    for i in 0..whole.max(0) {
+        let group = if i < i32::from(count) {
+            word(4 + i as usize)?
+        } else {
+            0
+        };
+        text.push_str(&format!("{group:04}"));
+    }
+    text.push('.');
+    for _ in whole..0 {
+        text.push_str("0000");
+    }
+    for i in whole.max(0)..i32::from(count) {
+        text.push_str(&format!("{:04}", word(4 + i as usize)?));
+    }
+    text.trim_end_matches('0')
+        .trim_end_matches('.')
+        .parse()
+        .ok()
 }
 
 /// A domain's `CHECK`s as constraints on the column `name`: the domain's `VALUE` is the column.
@@ -249,6 +297,31 @@ fn replace_value(expr: &str, column: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::replace_value;
+
+    /// Decimals encoded as sqlx binds them, read back by their binary form.
+    #[cfg(feature = "rust_decimal")]
+    #[test]
+    fn numeric_values_read_from_their_binary_form() {
+        use sqlx::types::Decimal;
+        for text in [
+            "0",
+            "1",
+            "-1",
+            "12.5",
+            "99999999.99",
+            "-0.0001",
+            "0.00000123",
+            "10000",
+            "123456789012345678.9",
+            "79228162514264337593543950335",
+            "0.1234567890123456789012345678",
+        ] {
+            let value: Decimal = text.parse().unwrap();
+            let mut buffer = sqlx::postgres::PgArgumentBuffer::default();
+            let _ = sqlx::Encode::<sqlx::Postgres>::encode_by_ref(&value, &mut buffer).unwrap();
+            assert_eq!(super::numeric_value(&buffer), Some(value), "{text}");
+        }
+    }
 
     #[test]
     fn domain_value_is_the_column() {

@@ -55,11 +55,15 @@ pub(crate) struct PgTable {
 }
 
 /// A column's type as the server stores it (a domain's base type, through domains over
-/// domains), and its element type when it is an array (else 0).
+/// domains), and its element type when it is an array (else 0), the base type of a domain
+/// element too (an array of a domain over `json` takes `json` elements).
 #[derive(Debug, Clone, Copy, Default)]
 struct PgColumn {
     oid: u32,
     elem: u32,
+    /// The element type is text in the server's own sense (category `S`: `text`, `varchar`,
+    /// `bpchar`, `name`, an extension's such as `citext`): its binary form is the text's bytes.
+    text_elem: bool,
 }
 
 impl PgTable {
@@ -67,7 +71,10 @@ impl PgTable {
         const SQL: &str = "\
             WITH cols AS ( \
                 SELECT a.attnum, a.attname::text AS name, b.oid::int8 AS oid, \
-                       b.typelem::int8 AS elem \
+                       COALESCE(CASE WHEN el.typtype = 'd' THEN eb.oid ELSE el.oid END, 0)::int8 \
+                         AS elem, \
+                       COALESCE(CASE WHEN el.typtype = 'd' THEN eb.typcategory \
+                                     ELSE el.typcategory END = 'S', false) AS text_elem \
                 FROM pg_attribute a \
                 CROSS JOIN LATERAL ( \
                     WITH RECURSIVE d (oid, typtype, next, typelem) AS ( \
@@ -77,6 +84,8 @@ impl PgTable {
                         SELECT t.oid, t.typtype, t.typbasetype, t.typelem \
                         FROM d JOIN pg_type t ON t.oid = d.next WHERE d.typtype = 'd') \
                     SELECT oid, typelem FROM d WHERE typtype <> 'd') b \
+                LEFT JOIN pg_type el ON el.oid = b.typelem \
+                LEFT JOIN pg_type eb ON eb.oid = el.typbasetype \
                 WHERE a.attrelid = $1::text::regclass AND a.attnum > 0 AND NOT a.attisdropped) \
             SELECT c.relkind IN ('r', 'p') \
                    AND NOT EXISTS (SELECT 1 FROM pg_rewrite r \
@@ -88,20 +97,22 @@ impl PgTable {
                            AND NOT g.tgisinternal AND g.tgenabled <> 'D' AND (g.tgtype & 7) = 7), \
                    ARRAY(SELECT name FROM cols ORDER BY attnum), \
                    ARRAY(SELECT oid FROM cols ORDER BY attnum), \
-                   ARRAY(SELECT elem FROM cols ORDER BY attnum) \
+                   ARRAY(SELECT elem FROM cols ORDER BY attnum), \
+                   ARRAY(SELECT text_elem FROM cols ORDER BY attnum) \
             FROM pg_class c WHERE c.oid = $1::text::regclass";
-        type Row = (bool, bool, Vec<String>, Vec<i64>, Vec<i64>);
-        let (copyable, row_trigger, names, oids, elems): Row = sqlx::query_as(SQL)
+        type Row = (bool, bool, Vec<String>, Vec<i64>, Vec<i64>, Vec<bool>);
+        let (copyable, row_trigger, names, oids, elems, text_elems): Row = sqlx::query_as(SQL)
             .bind(quoted_table::<Postgres>(table))
             .fetch_one(conn)
             .await?;
         let columns = names
             .into_iter()
-            .zip(oids.into_iter().zip(elems))
-            .map(|(name, (oid, elem))| {
+            .zip(oids.into_iter().zip(elems).zip(text_elems))
+            .map(|(name, ((oid, elem), text_elem))| {
                 let column = PgColumn {
                     oid: u32::try_from(oid).unwrap_or(0),
                     elem: u32::try_from(elem).unwrap_or(0),
+                    text_elem,
                 };
                 (name, column)
             })
@@ -623,8 +634,9 @@ impl ArgSink<Postgres> for CopyRow<'_> {
 /// `Describe`), a `COPY` does not:
 /// - `jsonb` into `json`: the version byte before the text goes (`json` keeps its text as
 ///   sent, so a space there would be stored), in a value or in each element of an array;
-/// - an array of `text` into an array of `varchar`/`bpchar` (or back): the element type in
-///   the array's header becomes the column's. Their elements' bytes are the same.
+/// - an array of `text` into an array of `varchar`, `bpchar`, `name` or another text type
+///   (`citext`), or of a domain over one: the element type in the array's header becomes the
+///   column's. Their elements' bytes are the same.
 ///
 /// Other pairs are left as they are: the server refuses what it cannot read, naming the
 /// column.
@@ -642,7 +654,7 @@ fn as_column_type(column: PgColumn, bound: u32, buf: &mut Vec<u8>, start: usize)
             Some(rewritten) => buf.extend_from_slice(&rewritten),
             None => buf.extend_from_slice(&value),
         }
-    } else if TEXT_LIKE.contains(&column.elem)
+    } else if column.text_elem
         && let Some(header) = buf.as_mut_slice().get_mut(start + 8..start + 12)
     {
         let elem = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
