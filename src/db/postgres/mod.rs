@@ -3,6 +3,7 @@
 
 mod catalogue;
 
+mod binary;
 mod copy;
 
 use std::sync::Arc;
