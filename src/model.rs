@@ -139,16 +139,19 @@ pub trait Association: Model {
 )]
 pub trait SeedParent<P>: Model {
     /// The values stored of one parent row, as `parents_from` takes them.
-    type Value: Clone + Send + Sync + 'static;
+    // No bounds here: a parent that is no model fails the impl's where-clause alone (one
+    // error); the operations bound the value where they hold it.
+    type Value;
     /// [`Value`](Self::Value) as a tuple, as `parents_from_table` decodes a row of its columns.
-    type Row: Send + Unpin + 'static;
+    type Row;
     /// Tells the associations apart in [`Insert::set_parent_key`]: 0 for the parent's primary
     /// key, else the hash of the referenced field names.
     const SHAPE: u64;
     /// The parent's columns the values are read from, in order.
     const PARENT_COLUMNS: &'static [&'static str];
-    /// What a row of the parent gives (`with_children`).
-    fn value_of(parent: &mut P) -> Self::Value;
+    /// What a row of the parent gives (`with_children`); `None` for the primary key, which
+    /// the INSERT returns.
+    const VALUE_OF: Option<fn(&mut P) -> Self::Value>;
     /// The value of a row of [`PARENT_COLUMNS`](Self::PARENT_COLUMNS).
     fn from_row(row: Self::Row) -> Self::Value;
 }

@@ -38,6 +38,7 @@ where
     DB: Backend,
     M: SeedParent<P>,
     P: Model,
+    M::Value: Send + Sync + 'static,
     M::Row: for<'r> sqlx::FromRow<'r, <DB as Database>::Row>,
 {
     fn load<'a>(
@@ -205,6 +206,7 @@ where
     M: Association,
     M::Key: Send + Sync + 'static,
     C: Insert<DB> + SeedParent<M>,
+    C::Value: Send + Sync + 'static,
 {
     fn seed<'a>(
         &'a mut self,
@@ -242,7 +244,12 @@ pub(crate) struct CaptureFor<C: SeedParent<M>, M> {
     pub(crate) captured: Captured<C::Value>,
 }
 
-impl<C: SeedParent<M>, M: Model> Capture<M> for CaptureFor<C, M> {
+impl<C, M> Capture<M> for CaptureFor<C, M>
+where
+    C: SeedParent<M>,
+    C::Value: Send,
+    M: Model,
+{
     fn take(&mut self, rows: &mut [M], set: ColumnSet) -> Result<(), String> {
         // A column the database fills is not in the row drawn: its children cannot be given it.
         let mut db_filled = 0;
@@ -258,8 +265,11 @@ impl<C: SeedParent<M>, M: Model> Capture<M> for CaptureFor<C, M> {
                 db_filled += 1;
             }
         }
+        let Some(value_of) = C::VALUE_OF else {
+            unreachable!("only a shape other than the key is captured")
+        };
         let mut captured = self.captured.lock().unwrap_or_else(|e| e.into_inner());
-        captured.extend(rows.iter_mut().map(C::value_of));
+        captured.extend(rows.iter_mut().map(value_of));
         Ok(())
     }
 }

@@ -62,6 +62,7 @@ impl<S: Pending<M>, M: Model> InsertMany<S, M> {
     ) -> Self
     where
         M: SeedParent<P>,
+        <M as SeedParent<P>>::Value: Send + Sync + 'static,
     {
         let values: Vec<<M as SeedParent<P>>::Value> = values.into_iter().collect();
         self.parents.push(ParentKeys {
@@ -106,6 +107,7 @@ where
     where
         P: Model,
         M: SeedParent<P>,
+        <M as SeedParent<P>>::Value: Send + Sync + 'static,
         <M as SeedParent<P>>::Row: for<'r> sqlx::FromRow<'r, <DB as Database>::Row>,
     {
         let keys: Box<dyn TableKeys<DB>> = Box::new(FromTable::<M, P>(PhantomData));
@@ -127,11 +129,15 @@ where
     /// stores of its parent: the key, or the values of a `references` field or composite key,
     /// taken from each parent row as it is drawn. Streaming: one statement's keys (and values)
     /// are held at a time.
-    pub fn with_children<C: Insert<DB> + SeedParent<M>>(
+    pub fn with_children<C>(
         mut self,
         per_parent: u64,
         children: impl ChunkSource<C> + 'static,
-    ) -> Self {
+    ) -> Self
+    where
+        C: Insert<DB> + SeedParent<M>,
+        C::Value: Send + Sync + 'static,
+    {
         let source: Box<dyn ChunkSource<C>> = Box::new(children);
         let seed = source.seed();
         let chunks = Chunks {
@@ -150,7 +156,7 @@ where
             capture: None,
         };
         // Values other than the key are taken from the parent rows before they are sent.
-        let captured = (C::SHAPE != 0).then(Captured::<C::Value>::default);
+        let captured = C::VALUE_OF.map(|_| Captured::<C::Value>::default());
         if let Some(captured) = &captured {
             self.capture = Some(Box::new(CaptureFor::<C, M> {
                 captured: captured.clone(),

@@ -237,9 +237,16 @@ impl<'a> Expander<'a> {
             } = s;
             let value_tys: Vec<&TokenStream> = members.iter().map(|m| &m.value_ty).collect();
             let values = members.iter().map(|m| &m.value);
+            // Spanned as the association's own check is: a parent that is no model is then one
+            // error, reported there.
+            let span = members[0]
+                .field
+                .association()
+                .map_or_else(proc_macro2::Span::call_site, |path| path.span());
+            let spanned = private_at(span);
             let columns = members.iter().map(|m| match &m.name {
                 Some(name) => quote!(#private::column_of::<#parent>(#name)),
-                None => quote!(<#parent as #private::Association>::KEY_COLUMN),
+                None => quote_spanned!(span=> <#parent as #spanned::Association>::KEY_COLUMN),
             });
             let (value_ty, value, from_row) = if members.len() == 1 {
                 let value = &members[0].value;
@@ -251,17 +258,26 @@ impl<'a> Expander<'a> {
                     quote!(row),
                 )
             };
+            // The key comes back from the INSERT (`with_children`), never from the row drawn.
+            let value_of = if shape == 0 {
+                quote!(#private::None)
+            } else {
+                quote!(#private::Some(|parent: &mut #parent| #value))
+            };
+            // A parent that is no model leaves the impl out, so the association's own check is
+            // the one error: higher-ranked, the bound is no trivially false one (an error of its
+            // own), and the items are checked as if it held.
+            let bound = (shape == 0)
+                .then(|| quote_spanned!(span=> where for<'__a> #parent: #spanned::Association));
             Some(quote! {
                 #[automatically_derived]
-                impl #private::SeedParent<#parent> for #model {
+                impl #private::SeedParent<#parent> for #model #bound {
                     type Value = #value_ty;
                     type Row = (#(#value_tys,)*);
                     const SHAPE: u64 = #shape;
                     const PARENT_COLUMNS: &'static [&'static str] = &[#(#columns),*];
 
-                    fn value_of(parent: &mut #parent) -> Self::Value {
-                        #value
-                    }
+                    const VALUE_OF: #private::Option<fn(&mut #parent) -> Self::Value> = #value_of;
 
                     fn from_row(row: Self::Row) -> Self::Value {
                         #from_row
