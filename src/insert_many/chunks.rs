@@ -91,13 +91,7 @@ impl<M: Model> Chunks<M> {
 
     /// This operation's error, saying `message` (ours, not the database's).
     fn message(&self, message: String) -> Error {
-        Error::wrap(
-            M::FACTORY,
-            M::TABLE,
-            self.operation,
-            Step::Insert,
-            message.into(),
-        )
+        Error::message(M::FACTORY, M::TABLE, self.operation, message)
     }
 
     /// Draws up to `max` more rows, with the parents' keys written in; `None` when done.

@@ -16,7 +16,7 @@ use super::chunks::{Capture, Chunks, KeyList, ParentKeys};
 use crate::column::ColumnSet;
 use crate::db::sql::select_columns_sql;
 use crate::db::{Backend, KeySink, KeyStore, KeyType};
-use crate::error::{Error, Operation, Step};
+use crate::error::{Error, Operation};
 use crate::future::BoxFuture;
 use crate::model::{Association, Insert, Model, SeedParent};
 
@@ -62,13 +62,7 @@ where
                     "parents_from_table: `{}` has no rows to spread the seed over",
                     P::TABLE
                 );
-                return Err(Error::wrap(
-                    M::FACTORY,
-                    M::TABLE,
-                    operation,
-                    Step::Insert,
-                    message.into(),
-                ));
+                return Err(Error::message(M::FACTORY, M::TABLE, operation, message));
             }
             Ok(ParentKeys {
                 parent: TypeId::of::<P>(),

@@ -16,7 +16,7 @@ use std::marker::PhantomData;
 use sqlx::Database;
 
 use crate::db::{Backend, KeyType};
-use crate::error::{Error, Operation, Step, held_panic};
+use crate::error::{Error, Operation, held_panic};
 use crate::future::BoxFuture;
 use crate::model::{Association, ChunkSource, Insert, Model, SeedParent};
 use crate::scope::Scope;
@@ -283,11 +283,10 @@ pub(crate) async fn run_with<DB: Backend, M: Insert<DB>>(
         let message = "`after_create` and `with_related` need the created rows, which \
                        insert_many does not read back: seed the related table with its own \
                        insert_many and `parents_from`";
-        return Err(Error::wrap(
+        return Err(Error::message(
             M::FACTORY,
             M::TABLE,
             operation,
-            Step::Insert,
             message.into(),
         ));
     }
