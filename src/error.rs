@@ -431,6 +431,17 @@ impl Error {
         }
     }
 
+    /// An error of ours, not the database's: its message says it all (no "encountered
+    /// unexpected or invalid data" of sqlx's protocol error in front).
+    pub(crate) fn message(
+        factory: &'static str,
+        table: &'static str,
+        operation: Operation,
+        message: String,
+    ) -> Self {
+        Error::wrap(factory, table, operation, Step::Insert, message.into())
+    }
+
     /// The same error, at `step` of the operation.
     pub(crate) fn at(mut self, step: Step) -> Self {
         self.step = step;

@@ -128,6 +128,47 @@ pub trait Association: Model {
     fn key(&self) -> Self::Key;
 }
 
+/// What an association of `Self` to `P` stores of one `P` row, which a seed hands to each row
+/// (`parents_from`, `parents_from_table`, `with_children`): the parent's primary key, the field
+/// `references` names, or a tuple of a composite key's fields. The derive implements it once
+/// per parent type, for the first association to it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no association to `{P}` that a seed can fill",
+    label = "`{Self}` stores nothing of `{P}` here",
+    note = "a seed spreads rows over parents of a type the model points at with `#[factory(association = {P})]` or `association({P}, fields(..))` (a `back_reference` is set after the row, not seeded)"
+)]
+pub trait SeedParent<P>: Model {
+    /// The values stored of one parent row, as `parents_from` takes them.
+    // No bounds here: a parent that is no model fails the impl's where-clause alone (one
+    // error); the operations bound the value where they hold it.
+    type Value;
+    /// [`Value`](Self::Value) as a tuple, as `parents_from_table` decodes a row of its columns.
+    type Row;
+    /// Tells the associations apart in [`Insert::set_parent_key`]: 0 for the parent's primary
+    /// key, else the hash of the referenced field names.
+    const SHAPE: u64;
+    /// The parent's columns the values are read from, in order.
+    const PARENT_COLUMNS: &'static [&'static str];
+    /// What a row of the parent gives (`with_children`); `None` for the primary key, which
+    /// the INSERT returns.
+    const VALUE_OF: Option<fn(&mut P) -> Self::Value>;
+    /// The value of a row of [`PARENT_COLUMNS`](Self::PARENT_COLUMNS).
+    fn from_row(row: Self::Row) -> Self::Value;
+}
+
+/// The column of `P`'s field `field` (`""` when `P` has none: the derive reports that name as
+/// unknown already).
+pub const fn column_of<P: Model>(field: &str) -> &'static str {
+    let mut i = 0;
+    while i < P::REFERABLE.len() && i < P::COLUMNS.len() {
+        if crate::cycle::eq(P::REFERABLE[i], field) {
+            return P::COLUMNS[i].name;
+        }
+        i += 1;
+    }
+    ""
+}
+
 /// A model whose every column can be bound on `DB` and whose row decodes from `DB`.
 ///
 /// The derive emits one impl per model, generic over the backend, carrying the per-field
@@ -141,16 +182,18 @@ pub trait Insert<DB: Backend>: Model + for<'r> FromRow<'r, <DB as Database>::Row
         args: &mut A,
     ) -> Result<Self::Transient, BoxDynError>;
 
-    /// Seeding mode: writes `key`, the key of a parent of type `parent` (a `P::Key` behind
-    /// `Any`), into every foreign key field that points at `P` by its primary key, and drops
-    /// the parent those fields would have created. Returns whether any field took it.
+    /// Seeding mode: writes `value`, what an association of shape `shape` stores of a parent
+    /// row of type `parent` (a [`SeedParent::Value`] behind `Any`), into the foreign key
+    /// fields of every such association, and drops the parents those fields would have
+    /// created. Returns whether any field took it.
     fn set_parent_key(
         &mut self,
         parents: &mut Self::Parents,
         parent: std::any::TypeId,
-        key: &(dyn std::any::Any + Send + Sync),
+        shape: u64,
+        value: &(dyn std::any::Any + Send + Sync),
     ) -> bool {
-        let _ = (parents, parent, key);
+        let _ = (parents, parent, shape, value);
         false
     }
 

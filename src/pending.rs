@@ -306,6 +306,7 @@ impl<S: State<M>, M: Model> InsertMany<S, M> {
             chunk_rows: None,
             keyed: None,
             from_tables: Vec::new(),
+            capture: None,
             start: S::insert_many,
         }
     }

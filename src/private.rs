@@ -33,7 +33,9 @@ pub use crate::insert::{Back, BackKey, BackSet, Deferred, DeferredFn, deferred_f
 pub use crate::insert::{InsertParent, ParentKey};
 pub use crate::insert_many::InsertMany;
 pub use crate::lint::lint;
-pub use crate::model::{Association, ChunkSource, Insert, Model, RowSource, Rows};
+pub use crate::model::{
+    Association, ChunkSource, Insert, Model, RowSource, Rows, SeedParent, column_of,
+};
 pub use crate::pending::{
     Creatable, Create, CreateBatch, DefaultRows, GetOrCreate, GetOrCreateBatch, State,
 };

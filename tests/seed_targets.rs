@@ -246,7 +246,7 @@ mod postgres {
 }
 
 on_every_backend! {
-    /// `parents_from` with no keys: the error says the list is empty.
+    /// `parents_from` with no values: the error says the list is empty.
     async fn parents_from_no_keys(conn, kind) {
         owners_and_pets(conn, kind).await;
         let mut tx = conn.begin().await.unwrap();
@@ -258,7 +258,7 @@ on_every_backend! {
             .unwrap_err()
             .to_string();
         assert!(
-            error.contains("parents_from::<Owner>") && error.contains("no keys"),
+            error.contains("parents_from::<Owner>") && error.contains("no values"),
             "{error}"
         );
         tx.rollback().await.unwrap();

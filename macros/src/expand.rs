@@ -149,6 +149,7 @@ impl<'a> Expander<'a> {
         let object = self.object_fn();
         let rows = self.rows_fn();
         let model_impl = self.model_impl(&table, &factory_name);
+        let seed_parent_impls = self.seed_parent_impls();
         let insert_impl = self.insert_impl();
         let association_impl = self.association_impl();
         let check_impl = crate::check::check_impl(input, factory, !self.required.is_empty());
@@ -476,6 +477,7 @@ impl<'a> Expander<'a> {
 
             #debug_impl
             #model_impl
+            #seed_parent_impls
             #association_impl
             #insert_impl
             #check_impl

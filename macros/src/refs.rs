@@ -162,7 +162,7 @@ fn assign_key(
 /// The type and value an association field stores of its parent row (`parent`, a `&mut`):
 /// the parent's primary key, or the field `references` names (checked by the const of the
 /// field's `marker`).
-fn parent_value(
+pub fn parent_value(
     parent: &Path,
     references: Option<&Ident>,
     marker: &TokenStream,

@@ -24,27 +24,31 @@ pub(crate) fn quoted_table<DB: Backend>(table: &str) -> String {
     sql
 }
 
-/// `SELECT key FROM t ORDER BY key`: the keys `parents_from_table` spreads children over.
-pub(crate) fn select_keys_sql<DB: Backend>(table: &str, key: &str) -> String {
+/// `SELECT a, b FROM t ORDER BY a, b`: what a seed's rows store of every row of a parent table.
+pub(crate) fn select_columns_sql<DB: Backend>(table: &str, columns: &[&str]) -> String {
     let mut sql = String::from("SELECT ");
-    DB::push_ident(&mut sql, key);
+    push_names::<DB>(&mut sql, columns);
     sql.push_str(" FROM ");
     push_table::<DB>(&mut sql, table);
     sql.push_str(" ORDER BY ");
-    DB::push_ident(&mut sql, key);
+    push_names::<DB>(&mut sql, columns);
     sql
+}
+
+fn push_names<DB: Backend>(sql: &mut String, columns: &[&str]) {
+    for (i, column) in columns.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        DB::push_ident(sql, column);
+    }
 }
 
 /// `SELECT a, b FROM t WHERE 1 = 0`: prepared, never run, by the schema check to learn the
 /// column types sqlx sees (the same `TypeInfo` a decode compares against).
 pub(crate) fn select_nothing_sql<DB: Backend>(table: &str, columns: &[&str]) -> String {
     let mut sql = String::from("SELECT ");
-    for (i, column) in columns.iter().enumerate() {
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        DB::push_ident(&mut sql, column);
-    }
+    push_names::<DB>(&mut sql, columns);
     sql.push_str(" FROM ");
     push_table::<DB>(&mut sql, table);
     sql.push_str(" WHERE 1 = 0");

@@ -9,6 +9,8 @@ use sqlx::error::BoxDynError;
 use crate::column::{Column, ColumnSet};
 use crate::db::{ArgSink, Backend, Chunk, KeyType, KeyedFeed, SeedFeed};
 use crate::error::{Error, Operation, Step, short_name};
+#[cfg(doc)]
+use crate::model::SeedParent;
 use crate::model::{Association, ChunkSource, Insert, Model, Rows};
 use crate::seed::Draw;
 
@@ -25,10 +27,13 @@ pub struct Progress {
 
 pub(crate) type ProgressFn = Box<dyn Fn(Progress) + Send + Sync>;
 
-/// Keys of existing parents of one type, handed to children in turn.
+/// What the rows store of existing parents of one type (their keys, or the values a
+/// `references` or composite association stores: [`SeedParent`]), handed to the rows in turn.
 pub(crate) struct ParentKeys {
     pub(crate) parent: TypeId,
     pub(crate) name: &'static str,
+    /// [`SeedParent::SHAPE`]: which associations take these values.
+    pub(crate) shape: u64,
     pub(crate) keys: Box<dyn KeyList>,
     /// Children of `with_children`: a row that takes no key is an error (no association to
     /// the parent), where `parents_from` keys may go unused.
@@ -50,6 +55,14 @@ impl<K: Any + Send + Sync> KeyList for Vec<K> {
     }
 }
 
+/// Keeps what children store of each parent row as it is drawn, before it is sent
+/// (`with_children` through a `references` or composite association).
+pub(crate) trait Capture<M>: Send {
+    /// Takes the values of `rows`, whose database-filled columns `set` sends; an error when a
+    /// value the children need is left to the database.
+    fn take(&mut self, rows: &mut [M], set: ColumnSet) -> Result<(), String>;
+}
+
 /// The rows of a seed, drawn on demand, with the parents' keys and the progress callback.
 pub struct Chunks<M: Model> {
     pub(crate) source: Box<dyn ChunkSource<M>>,
@@ -63,6 +76,8 @@ pub struct Chunks<M: Model> {
     pub(crate) operation: Operation,
     /// The row number the parents' round robin starts from.
     pub(crate) key_base: u64,
+    /// The values of each row drawn that its children store.
+    pub(crate) capture: Option<Box<dyn Capture<M>>>,
 }
 
 impl<M: Model> Chunks<M> {
@@ -72,6 +87,11 @@ impl<M: Model> Chunks<M> {
             first_row,
             last_row,
         })
+    }
+
+    /// This operation's error, saying `message` (ours, not the database's).
+    fn message(&self, message: String) -> Error {
+        Error::message(M::FACTORY, M::TABLE, self.operation, message)
     }
 
     /// Draws up to `max` more rows, with the parents' keys written in; `None` when done.
@@ -102,44 +122,32 @@ impl<M: Model> Chunks<M> {
                 }
                 // A model may point at `P` from no field: `parents_from` keys are then unused.
                 let key = pool.keys.get((index % len) as usize);
-                if !row.set_parent_key(&mut parents, pool.parent, key) && pool.required {
-                    return Err(Error::new(
-                        M::FACTORY,
-                        M::TABLE,
-                        self.operation,
-                        sqlx::Error::Protocol(format!(
-                            "with_children: no association of this model stores the key of `{}`",
-                            pool.name
-                        )),
-                    ));
+                if !row.set_parent_key(&mut parents, pool.parent, pool.shape, key) && pool.required
+                {
+                    return Err(self.message(format!(
+                        "with_children: no association of this model stores the values of `{}`",
+                        short_name(pool.name)
+                    )));
                 }
             }
         }
         if M::needs_parents(&parents) {
             if let Some(empty) = self.parents.iter().find(|p| p.keys.len() == 0) {
-                let message = format!(
-                    "`.parents_from::<{}>(keys)` was given no keys: each row needs a parent, so \
-                     give at least one key",
+                return Err(self.message(format!(
+                    "`.parents_from::<{}>(values)` was given no values: each row needs a \
+                     parent, so give at least one",
                     short_name(empty.name)
-                );
-                return Err(Error::new(
-                    M::FACTORY,
-                    M::TABLE,
-                    self.operation,
-                    sqlx::Error::Protocol(message),
-                ));
+                )));
             }
-            let given: Vec<&str> = self.parents.iter().map(|p| p.name).collect();
-            let message = format!(
-                "insert_many would create one parent row per row: give the parents' keys with \
-                 `.parents_from::<Parent>(keys)` (given: {given:?}), or set the foreign key"
-            );
-            return Err(Error::new(
-                M::FACTORY,
-                M::TABLE,
-                self.operation,
-                sqlx::Error::Protocol(message),
-            ));
+            let given: Vec<&str> = self.parents.iter().map(|p| short_name(p.name)).collect();
+            return Err(self.message(format!(
+                "insert_many would create one parent row per row: give the parents with \
+                 `.parents_from::<Parent>(values)` or `.parents_from_table::<Parent>()` \
+                 (given: {given:?}), or set the foreign key"
+            )));
+        }
+        if let Some(capture) = &mut self.capture {
+            capture.take(&mut rows, set).map_err(|e| self.message(e))?;
         }
         self.drawn += rows.len() as u64;
         Ok(Some(Chunk {

@@ -18,13 +18,13 @@ use sqlx::Database;
 use crate::db::{Backend, KeyType};
 use crate::error::{Error, Operation, held_panic};
 use crate::future::BoxFuture;
-use crate::model::{Association, ChunkSource, Insert, Model};
+use crate::model::{Association, ChunkSource, Insert, Model, SeedParent};
 use crate::scope::Scope;
 use crate::session::Bound;
 use crate::state::{FactoryState, Pending};
 pub use chunks::Progress;
-use chunks::{Chunks, ParentKeys, ProgressFn};
-use keys::{FromTable, KeyUse, KeyedSeed, TableKeys, WithChildren};
+use chunks::{Capture, Chunks, ParentKeys, ProgressFn};
+use keys::{CaptureFor, Captured, FromTable, KeyUse, KeyedSeed, TableKeys, WithChildren};
 
 /// The pending result of `insert_many(n)`: `.await` it to send the rows; it resolves to the
 /// number of rows inserted.
@@ -42,26 +42,34 @@ pub struct InsertMany<S: Pending<M>, M: Model> {
     /// `parents_from_table`: each a `Box<dyn TableKeys<DB>>` behind `Any`, read when the seed
     /// starts.
     pub(crate) from_tables: Vec<Box<dyn Any + Send>>,
+    /// `with_children` through an association that stores more than this model's key.
+    pub(crate) capture: Option<Box<dyn Capture<M>>>,
     pub(crate) start: fn(Self) -> S::InsertMany,
 }
 
 impl<S: Pending<M>, M: Model> InsertMany<S, M> {
-    /// Spreads the rows over existing parents of type `P`: the foreign key of every
-    /// association to `P` takes these keys in turn (row `i` gets key `i % len`), and no parent
-    /// is created. `keys` may be a `Vec`, a slice iterator, or a range of integer keys.
+    /// Spreads the rows over existing parents of type `P`, given by what this model's
+    /// association to `P` stores of each: its primary key (`Vec<i64>`, a range of integer
+    /// keys), the field `references` names (`parents_from::<User>(emails)`), or a tuple of a
+    /// composite key's fields (`parents_from::<Split>(vec![(index, split)])`). Row `i` takes
+    /// value `i % len`, and no parent is created.
     ///
     /// Without it, seeding a model whose association would create a parent fails before
     /// anything is sent (one parent per row is never what a seed wants).
-    pub fn parents_from<P>(mut self, keys: impl IntoIterator<Item = P::Key>) -> Self
+    pub fn parents_from<P: 'static>(
+        mut self,
+        values: impl IntoIterator<Item = <M as SeedParent<P>>::Value>,
+    ) -> Self
     where
-        P: Association,
-        P::Key: Send + Sync + 'static,
+        M: SeedParent<P>,
+        <M as SeedParent<P>>::Value: Send + Sync + 'static,
     {
-        let keys: Vec<P::Key> = keys.into_iter().collect();
+        let values: Vec<<M as SeedParent<P>>::Value> = values.into_iter().collect();
         self.parents.push(ParentKeys {
             parent: TypeId::of::<P>(),
             name: std::any::type_name::<P>(),
-            keys: Box::new(keys),
+            shape: <M as SeedParent<P>>::SHAPE,
+            keys: Box::new(values),
             required: false,
         });
         self
@@ -86,35 +94,50 @@ impl<S: Pending<M>, M: Model> InsertMany<S, M> {
 impl<'c, DB, M> InsertMany<Bound<'c, DB>, M>
 where
     DB: Backend,
+    M: Insert<DB>,
+{
+    /// Spreads the rows over the parents of type `P` already in `P`'s table, as
+    /// [`parents_from`](Self::parents_from) does with the values given: the columns this
+    /// model's association stores (the key, the `references` field, a composite key's fields)
+    /// are read once when the seed starts (`SELECT email FROM users ORDER BY email`, in the
+    /// seed's own transaction or savepoint, so rows the caller created earlier in the same
+    /// transaction count), row by row, holding those values (8 bytes per parent for an `i64`
+    /// key), not the rows. An empty table is an error, before anything is sent.
+    pub fn parents_from_table<P>(mut self) -> Self
+    where
+        P: Model,
+        M: SeedParent<P>,
+        <M as SeedParent<P>>::Value: Send + Sync + 'static,
+        <M as SeedParent<P>>::Row: for<'r> sqlx::FromRow<'r, <DB as Database>::Row>,
+    {
+        let keys: Box<dyn TableKeys<DB>> = Box::new(FromTable::<M, P>(PhantomData));
+        self.from_tables.push(Box::new(keys));
+        self
+    }
+}
+
+impl<'c, DB, M> InsertMany<Bound<'c, DB>, M>
+where
+    DB: Backend,
     M: Insert<DB> + Association,
     M::Key: KeyType<DB>,
     usize: sqlx::ColumnIndex<<DB as Database>::Row>,
 {
-    /// Spreads the rows over the parents of type `P` already in `P`'s table, as
-    /// [`parents_from`](Self::parents_from) does with their keys: the key column alone is read
-    /// once when the seed starts (`SELECT key FROM table ORDER BY key`, in the seed's own
-    /// transaction or savepoint, so rows the caller created earlier in the same transaction
-    /// count), row by row, holding the keys (8 bytes per parent for an `i64`), not the rows.
-    /// An empty table is an error, before anything is sent.
-    pub fn parents_from_table<P>(mut self) -> Self
-    where
-        P: Association,
-        P::Key: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB> + Send + Sync + Unpin + 'static,
-    {
-        let keys: Box<dyn TableKeys<DB>> = Box::new(FromTable::<P>(PhantomData));
-        self.from_tables.push(Box::new(keys));
-        self
-    }
-
     /// Seeds `per_parent` rows of `children` (an unbound factory, e.g. `Post::factory()`) for
     /// every row seeded: after each INSERT of parents, which returns their keys alone, their
-    /// children are sent (`COPY` on PostgreSQL), each parent's key in the field of the child's
-    /// association to this model. Streaming: one statement's keys are held at a time.
-    pub fn with_children<C: Insert<DB>>(
+    /// children are sent (`COPY` on PostgreSQL), each with what its association to this model
+    /// stores of its parent: the key, or the values of a `references` field or composite key,
+    /// taken from each parent row as it is drawn. Streaming: one statement's keys (and values)
+    /// are held at a time.
+    pub fn with_children<C>(
         mut self,
         per_parent: u64,
         children: impl ChunkSource<C> + 'static,
-    ) -> Self {
+    ) -> Self
+    where
+        C: Insert<DB> + SeedParent<M>,
+        C::Value: Send + Sync + 'static,
+    {
         let source: Box<dyn ChunkSource<C>> = Box::new(children);
         let seed = source.seed();
         let chunks = Chunks {
@@ -130,10 +153,19 @@ where
                 rows: self.rows.saturating_mul(per_parent),
             },
             key_base: 0,
+            capture: None,
         };
-        self.key_use().children = Some(Box::new(WithChildren::<C> {
+        // Values other than the key are taken from the parent rows before they are sent.
+        let captured = C::VALUE_OF.map(|_| Captured::<C::Value>::default());
+        if let Some(captured) = &captured {
+            self.capture = Some(Box::new(CaptureFor::<C, M> {
+                captured: captured.clone(),
+            }));
+        }
+        self.key_use().children = Some(Box::new(WithChildren::<C, C::Value> {
             children: chunks,
             per_parent,
+            captured,
         }));
         self
     }
@@ -237,6 +269,7 @@ pub(crate) async fn run_with<DB: Backend, M: Insert<DB>>(
         progress,
         chunk_rows,
         from_tables,
+        capture,
         ..
     } = job;
     let FactoryState {
@@ -247,11 +280,15 @@ pub(crate) async fn run_with<DB: Backend, M: Insert<DB>>(
     let operation = Operation::InsertMany { rows };
     let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
     if !after_create.is_empty() {
-        return Err(error(sqlx::Error::Protocol(
-            "`after_create` and `with_related` need the created rows, which insert_many does \
-             not read back: seed the related table with its own insert_many and `parents_from`"
-                .into(),
-        )));
+        let message = "`after_create` and `with_related` need the created rows, which \
+                       insert_many does not read back: seed the related table with its own \
+                       insert_many and `parents_from`";
+        return Err(Error::message(
+            M::FACTORY,
+            M::TABLE,
+            operation,
+            message.into(),
+        ));
     }
     if rows == 0 {
         return Ok(0);
@@ -268,6 +305,7 @@ pub(crate) async fn run_with<DB: Backend, M: Insert<DB>>(
         chunk_rows,
         operation,
         key_base: 0,
+        capture,
     };
     session.acquire().await.map_err(error)?;
     let mut scope = Scope::begin(&mut session).await.map_err(error)?;
@@ -278,7 +316,7 @@ pub(crate) async fn run_with<DB: Backend, M: Insert<DB>>(
             let Ok(table) = table.downcast::<Box<dyn TableKeys<DB>>>() else {
                 unreachable!("parents_from_table is stored for the seed's own backend")
             };
-            let keys = table.load(&mut *conn).await.map_err(error)?;
+            let keys = table.load(&mut *conn, operation).await?;
             chunks.parents.push(keys);
         }
         match keyed {

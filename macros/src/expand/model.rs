@@ -186,37 +186,181 @@ impl<'a> Expander<'a> {
         }
     }
 
-    /// `Insert::set_parent_key` (seeding mode): the associations that store the parent's
-    /// primary key in one field take a key given by type; `references`, composite and
-    /// `back_reference` associations keep the default (no field takes it).
+    /// What each association a seed can fill stores of its parent row: the member fields, and
+    /// per member its type, the type of the parent's value and that value read from `parent`
+    /// (a `&mut` of the parent). `back_reference` associations are set after the row: none.
+    fn seed_shapes(&self) -> Vec<SeedShape<'_>> {
+        self.associations()
+            .enumerate()
+            .filter(|(_, f)| !f.is_deferred())
+            .filter_map(|(index, f)| {
+                let parent = f.association()?;
+                let members: Vec<(&Field<'_>, Option<&Ident>)> = if f.attrs.group.is_empty() {
+                    vec![(f, f.attrs.references.as_ref().map(|(_, name)| name))]
+                } else {
+                    f.attrs
+                        .group
+                        .iter()
+                        .filter_map(|(field, name)| {
+                            let member = self.input.fields.iter().find(|m| m.ident == field)?;
+                            Some((member, Some(name)))
+                        })
+                        .collect()
+                };
+                let names: Vec<String> = members
+                    .iter()
+                    .filter_map(|(_, name)| name.map(|n| n.unraw_string()))
+                    .collect();
+                let shape = if names.is_empty() {
+                    0
+                } else {
+                    crate::refs::name_hash(&names.join(","))
+                };
+                // A `Self` parent named by the model's own name: impl headers and `TypeId` need it.
+                let parent = if parent.is_ident("Self") {
+                    let model = self.input.ident;
+                    quote!(#model)
+                } else {
+                    quote!(#parent)
+                };
+                let members = members
+                    .into_iter()
+                    .map(|(member, name)| {
+                        let marker = crate::refs::marker(self.input, member.ident);
+                        let path: syn::Path = syn::parse2(parent.clone()).ok()?;
+                        let (value_ty, value) = crate::refs::parent_value(&path, name, &marker);
+                        Some(SeedMember {
+                            field: member,
+                            marker,
+                            value_ty,
+                            value,
+                            name: name.map(|n| n.unraw_string()),
+                        })
+                    })
+                    .collect::<Option<Vec<_>>>()?;
+                Some(SeedShape {
+                    index,
+                    parent,
+                    shape,
+                    members,
+                })
+            })
+            .collect()
+    }
+
+    /// `impl SeedParent<P>` per parent type, for the first association to it: what
+    /// `parents_from::<P>` takes and `parents_from_table::<P>()` reads.
+    pub(super) fn seed_parent_impls(&self) -> TokenStream {
+        let private = &self.private;
+        let model = self.input.ident;
+        let mut seen = Vec::new();
+        let impls = self.seed_shapes().into_iter().filter_map(|s| {
+            let key = s.parent.to_string();
+            if seen.contains(&key) {
+                return None;
+            }
+            seen.push(key);
+            let SeedShape {
+                parent,
+                shape,
+                members,
+                ..
+            } = s;
+            let value_tys: Vec<&TokenStream> = members.iter().map(|m| &m.value_ty).collect();
+            let values = members.iter().map(|m| &m.value);
+            // Spanned as the association's own check is: a parent that is no model is then one
+            // error, reported there.
+            let span = members[0]
+                .field
+                .association()
+                .map_or_else(proc_macro2::Span::call_site, |path| path.span());
+            let spanned = private_at(span);
+            let columns = members.iter().map(|m| match &m.name {
+                Some(name) => quote!(#private::column_of::<#parent>(#name)),
+                None => quote_spanned!(span=> <#parent as #spanned::Association>::KEY_COLUMN),
+            });
+            let (value_ty, value, from_row) = if members.len() == 1 {
+                let value = &members[0].value;
+                (quote!(#(#value_tys)*), quote!(#value), quote!(row.0))
+            } else {
+                (
+                    quote!((#(#value_tys,)*)),
+                    quote!((#(#values,)*)),
+                    quote!(row),
+                )
+            };
+            // The key comes back from the INSERT (`with_children`), never from the row drawn.
+            let value_of = if shape == 0 {
+                quote!(#private::None)
+            } else {
+                quote!(#private::Some(|parent: &mut #parent| #value))
+            };
+            // A parent that is no model leaves the impl out, so the association's own check is
+            // the one error: higher-ranked, the bound is no trivially false one (an error of its
+            // own), and the items are checked as if it held.
+            let bound = (shape == 0)
+                .then(|| quote_spanned!(span=> where for<'__a> #parent: #spanned::Association));
+            Some(quote! {
+                #[automatically_derived]
+                impl #private::SeedParent<#parent> for #model #bound {
+                    type Value = #value_ty;
+                    type Row = (#(#value_tys,)*);
+                    const SHAPE: u64 = #shape;
+                    const PARENT_COLUMNS: &'static [&'static str] = &[#(#columns),*];
+
+                    const VALUE_OF: #private::Option<fn(&mut #parent) -> Self::Value> = #value_of;
+
+                    fn from_row(row: Self::Row) -> Self::Value {
+                        #from_row
+                    }
+                }
+            })
+        });
+        quote!(#(#impls)*)
+    }
+
+    /// `Insert::set_parent_key` (seeding mode): every association but a `back_reference`
+    /// takes the values of its shape given by parent type, into its field (or each field of a
+    /// composite key).
     pub(super) fn set_parent_key_fn(&self) -> TokenStream {
         let private = &self.private;
         let arms: Vec<TokenStream> = self
-            .associations()
-            .enumerate()
-            .filter(|(_, f)| {
-                !f.is_deferred() && f.attrs.group.is_empty() && f.attrs.references.is_none()
-            })
-            .filter_map(|(index, f)| {
-                let parent = f.association()?;
+            .seed_shapes()
+            .into_iter()
+            .map(|s| {
+                let SeedShape {
+                    index,
+                    parent,
+                    shape,
+                    members,
+                } = s;
                 let index = syn::Index::from(index);
-                let ident = f.ident;
-                let ty = f.ty;
-                let marker = crate::refs::marker(self.input, f.ident);
-                let span = parent.span();
-                let spanned = private_at(span);
-                let key_ty = quote_spanned!(span=> <#parent as #spanned::Association>::Key);
-                Some(quote! {
-                    if __parent == #private::core::any::TypeId::of::<#parent>() {
-                        if let #private::Some(__key) = __key.downcast_ref::<#key_ty>() {
-                            self.#ident = <#ty as #private::ForeignKey<#key_ty, #marker>>::from_key(
-                                #private::Clone::clone(__key),
-                            );
+                let value_tys: Vec<&TokenStream> = members.iter().map(|m| &m.value_ty).collect();
+                let vars: Vec<Ident> = (0..members.len())
+                    .map(|i| format_ident!("__value{}", i))
+                    .collect();
+                let assigns = members.iter().zip(&vars).map(|(m, var)| {
+                    let ident = m.field.ident;
+                    let ty = m.field.ty;
+                    let marker = &m.marker;
+                    let value_ty = &m.value_ty;
+                    quote!(self.#ident = <#ty as #private::ForeignKey<#value_ty, #marker>>::from_key(#var);)
+                });
+                let (value_ty, bind) = if members.len() == 1 {
+                    (quote!(#(#value_tys)*), quote!(#(#vars)*))
+                } else {
+                    (quote!((#(#value_tys,)*)), quote!((#(#vars,)*)))
+                };
+                quote! {
+                    if __parent == #private::core::any::TypeId::of::<#parent>() && __shape == #shape {
+                        if let #private::Some(__value) = __value.downcast_ref::<#value_ty>() {
+                            let #bind = #private::Clone::clone(__value);
+                            #(#assigns)*
                             __parents.#index = #private::None;
                             __found = true;
                         }
                     }
-                })
+                }
             })
             .collect();
         if arms.is_empty() {
@@ -227,7 +371,8 @@ impl<'a> Expander<'a> {
                 &mut self,
                 __parents: &mut Self::Parents,
                 __parent: #private::core::any::TypeId,
-                __key: &(dyn #private::core::any::Any + #private::core::marker::Send + #private::core::marker::Sync),
+                __shape: u64,
+                __value: &(dyn #private::core::any::Any + #private::core::marker::Send + #private::core::marker::Sync),
             ) -> bool {
                 let mut __found = false;
                 #(#arms)*
@@ -235,4 +380,24 @@ impl<'a> Expander<'a> {
             }
         }
     }
+}
+
+/// An association as a seed fills it (see `Expander::seed_shapes`).
+struct SeedShape<'f> {
+    /// Its slot in `Model::Parents`.
+    index: usize,
+    parent: TokenStream,
+    /// `SeedParent::SHAPE`.
+    shape: u64,
+    members: Vec<SeedMember<'f>>,
+}
+
+/// One field of an association and the parent's value it stores.
+struct SeedMember<'f> {
+    field: &'f Field<'f>,
+    marker: TokenStream,
+    value_ty: TokenStream,
+    value: TokenStream,
+    /// The parent's field it stores; `None` for the primary key.
+    name: Option<String>,
 }
