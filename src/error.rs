@@ -322,6 +322,7 @@ impl fmt::Display for Error {
                     f.write_str(ABORTED_HINT)?;
                 }
             }
+            Some(sqlx::Error::Decode(inner)) if inner.is::<Ours>() => fmt::Display::fmt(inner, f)?,
             Some(error) => match mariadb_enum_column(error) {
                 Some(column) => write!(
                     f,
@@ -582,4 +583,23 @@ pub(crate) fn held_panic(error: &Error) -> Option<Box<dyn Any + Send>> {
 /// `a::b::Name` → `Name`: a type as the user wrote it in their code.
 pub(crate) fn short_name(path: &str) -> &str {
     path.rsplit("::").next().unwrap_or(path)
+}
+
+/// A message of ours where a `sqlx::Error` is expected (a row read back that the crate
+/// refuses): shown as it is, without the prefix sqlx writes before the variant that carries it
+/// ("error occurred while decoding").
+#[derive(Debug)]
+pub(crate) struct Ours(String);
+
+impl fmt::Display for Ours {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Ours {}
+
+/// `text` as a `sqlx::Error` that our `Display` shows as it is.
+pub(crate) fn ours(text: impl Into<String>) -> sqlx::Error {
+    sqlx::Error::Decode(Box::new(Ours(text.into())))
 }

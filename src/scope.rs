@@ -278,10 +278,9 @@ impl<'s, 'c, DB: Backend> Scope<'s, 'c, DB> {
                 let _ = Manager::<DB>::rollback(self.session.conn()).await;
                 *finishing = false;
             }
-            return Err(sqlx::Error::Protocol(
+            return Err(crate::error::ours(
                 "the database ended the transaction this operation ran in (MariaDB does on a \
-                 deadlock): nothing of it is kept"
-                    .into(),
+                 deadlock): nothing of it is kept",
             ));
         }
         match &mut self.level {

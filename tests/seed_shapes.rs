@@ -361,3 +361,12 @@ on_dbs! {
         assert_eq!(shares, vec![10; 10]);
     }
 }
+
+on_every_backend! {
+    /// The schema check on the tables these tests create: no error for models whose seeds and
+    /// creates succeed there.
+    async fn check_every_model(conn, kind) {
+        exec!(conn, schema_sql(kind));
+        check_clean!(&mut *conn, kind, ShapeUser, Confirmation, Split, SplitTag, Follow);
+    }
+}

@@ -160,7 +160,7 @@ where
                 self.keys.push(value);
                 Ok(())
             }
-            None => Err(sqlx::Error::Protocol(format!(
+            None => Err(crate::error::ours(format!(
                 "the database returned NULL for the key `{}` of a `{}` created as a parent: \
                  give the key a value with `#[factory(default = ..)]` or `sequence`",
                 self.key.column,
@@ -255,9 +255,7 @@ pub(crate) async fn send_chunks<DB: Backend, M: Insert<DB>>(
             sent.map_err(|e| fail(e, false))?;
             if returned != count {
                 return Err(fail(
-                    sqlx::Error::Protocol(format!(
-                        "INSERT of {count} rows returned {returned} rows"
-                    )),
+                    crate::error::ours(format!("INSERT of {count} rows returned {returned} rows")),
                     false,
                 ));
             }

@@ -135,7 +135,7 @@ where
                 self.pending.push(key);
                 Ok(())
             }
-            None => Err(sqlx::Error::Protocol(format!(
+            None => Err(crate::error::ours(format!(
                 "the database returned NULL for the key `{}`: give the key a value with \
                  `#[factory(default = ..)]` or `sequence`",
                 M::KEY_COLUMN
