@@ -60,7 +60,7 @@ pub use crate::session::{
     BindSession, Bound, Cloneable, IntoSession, NoSession, Session, SessionArg, Unbound,
 };
 pub use crate::state::{AfterBuild, AfterCreate, FactoryState};
-pub use crate::values::{DecimalValue, Integer, elements, integer_within, optional};
+pub use crate::values::{DecimalValue, Integer, JsonDocument, elements, integer_within, optional};
 
 use fake::{Dummy, Faker};
 use sqlx::error::BoxDynError;

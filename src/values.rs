@@ -74,3 +74,55 @@ integers!(
 pub fn integer_within<T: Integer, B: Integer, R: RngExt + ?Sized>(rng: &mut R) -> T {
     T::from_i128(rng.random_range(T::MIN.max(B::MIN)..=T::MAX.min(B::MAX)))
 }
+
+/// A JSON document type with a value every backend's JSON column stores: fake's own nests
+/// without bound, and MariaDB refuses a document nested deeper than 32 levels (its `JSON`
+/// column's `CHECK (json_valid(..))` fails), so a field with no attribute failed at random.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a JSON type sqlx-factory makes values for",
+    label = "a field of this type needs a value",
+    note = "a field whose type is named `JsonValue` gets a JSON document; enable sqlx-factory's `json` feature",
+    note = "for a type of your own named `JsonValue`, give the field `#[factory(fake = fake::Faker)]` (fake's value) or `#[factory(default = ..)]`"
+)]
+pub trait JsonDocument: Sized {
+    /// A document at most four levels deep: scalars, and arrays and objects of up to five
+    /// members.
+    fn json_document<R: RngExt + ?Sized>(rng: &mut R) -> Self;
+}
+
+#[cfg(feature = "json")]
+impl JsonDocument for serde_json::Value {
+    fn json_document<R: RngExt + ?Sized>(rng: &mut R) -> Self {
+        json_at(rng, 0)
+    }
+}
+
+/// A JSON value at nesting `depth`: containers only above the deepest level.
+#[cfg(feature = "json")]
+fn json_at<R: RngExt + ?Sized>(rng: &mut R, depth: u32) -> serde_json::Value {
+    use fake::{Fake, Faker};
+    use serde_json::Value;
+    const DEEPEST: u32 = 3;
+    let kinds = if depth < DEEPEST { 6 } else { 4 };
+    match rng.random_range(0..kinds) {
+        0 => Value::Null,
+        1 => Value::Bool(rng.random_bool(0.5)),
+        2 => Value::from(rng.random_range(-1_000_000_i64..1_000_000)),
+        3 => Value::String(Faker.fake_with_rng::<String, R>(rng)),
+        4 => Value::Array(
+            (0..rng.random_range(0..5))
+                .map(|_| json_at(rng, depth + 1))
+                .collect(),
+        ),
+        _ => Value::Object(
+            (0..rng.random_range(0..5))
+                .map(|_| {
+                    (
+                        Faker.fake_with_rng::<String, R>(rng),
+                        json_at(rng, depth + 1),
+                    )
+                })
+                .collect(),
+        ),
+    }
+}

@@ -304,6 +304,23 @@ pub fn is_date_type(ty: &Type) -> bool {
         .is_some_and(|last| DATE_TYPES.iter().any(|name| last.ident == name))
 }
 
+/// Whether `ty` names serde_json's document type: `JsonValue` (as sqlx re-exports it) or
+/// `serde_json::Value`.
+pub fn is_json_document_type(ty: &Type) -> bool {
+    let Type::Path(path) = ty else { return false };
+    let segments: Vec<String> = path
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    match segments.as_slice() {
+        [.., last] if last == "JsonValue" => true,
+        [.., module, last] => module == "serde_json" && last == "Value",
+        _ => false,
+    }
+}
+
 /// Whether `ty`'s last path segment is `Decimal` (rust_decimal's, as sqlx re-exports it).
 pub fn is_decimal_type(ty: &Type) -> bool {
     let Type::Path(path) = ty else { return false };

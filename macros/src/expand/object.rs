@@ -331,12 +331,13 @@ impl<'a> Expander<'a> {
 }
 
 /// A value of `ty` its column stores exactly where fake's own is not: a date (2000 to 2035, in
-/// whole seconds), a decimal (two places, at most eight digits before the point), or an
+/// whole seconds), a decimal (two places, at most eight digits before the point), a JSON
+/// document (at most four levels deep), or an
 /// `Option` or `Vec` of one (a `timestamptz[]` holds what a `timestamptz` does). `None`: fake's value is stored as it is. Spanned at the type, so a type
 /// the rule does not know is one error there.
 fn stored_value(ty: &Type) -> Option<TokenStream> {
     let private = private_at(ty.span());
-    if is_date_type(ty) || is_decimal_type(ty) {
+    if is_date_type(ty) || is_decimal_type(ty) || is_json_document_type(ty) {
         let draw = drawer(ty)?;
         Some(quote_spanned! {ty.span()=> #draw(__rng) })
     } else if let Some(inner) = option_inner(ty) {
@@ -359,6 +360,8 @@ fn drawer(ty: &Type) -> Option<TokenStream> {
         Some(quote_spanned! {ty.span()=> <#ty as #private::DateValue>::date_value })
     } else if is_decimal_type(ty) {
         Some(quote_spanned! {ty.span()=> <#ty as #private::DecimalValue>::decimal_value })
+    } else if is_json_document_type(ty) {
+        Some(quote_spanned! {ty.span()=> <#ty as #private::JsonDocument>::json_document })
     } else {
         let value = stored_value(ty)?;
         Some(quote_spanned! {ty.span()=> |__rng| #value })
