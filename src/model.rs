@@ -8,7 +8,7 @@ use crate::column::{Column, ColumnSet};
 use crate::cycle::Reach;
 use crate::db::sql::SqlCache;
 use crate::db::{ArgSink, Backend};
-use crate::error::{Error, Operation};
+use crate::error::{Error, Kept, Operation};
 use crate::future::BoxFuture;
 use crate::seed::Draw;
 
@@ -177,6 +177,21 @@ pub trait Insert<DB: Backend>: Model + for<'r> FromRow<'r, <DB as Database>::Row
         Ok(())
     }
 
+    /// The insert path of a model with `get_or_create` keys: its stored rows looked up, the
+    /// others inserted. The derive overrides this only for such models, so that the lookup's
+    /// machinery is compiled for them alone; the default is never reached (the insert path
+    /// asks only where [`Model::GET_OR_CREATE`] is not empty).
+    #[doc(hidden)]
+    fn get_or_create(job: KeyedInsert<'_, DB, Self>) -> BoxFuture<'_, Result<Vec<Self>, Error>> {
+        let error = Error::new(
+            Self::FACTORY,
+            Self::TABLE,
+            job.operation,
+            sqlx::Error::Protocol("this model has no `get_or_create` keys".into()),
+        );
+        Box::pin(std::future::ready(Err(error)))
+    }
+
     /// Fails when a row came back with NULL in a key column the database was left to fill but
     /// the field cannot hold NULL (SQLite stores NULL in a `TEXT PRIMARY KEY`, and decoding it
     /// into a `String` gives `""`): the key belongs to the application, so the model must give it.
@@ -211,6 +226,16 @@ pub trait Insert<DB: Backend>: Model + for<'r> FromRow<'r, <DB as Database>::Row
         let _ = (parents, rows, conn, operation, seed);
         None
     }
+}
+
+/// What [`Insert::get_or_create`] is given: the rows and where they go.
+#[doc(hidden)]
+pub struct KeyedInsert<'a, DB: Backend, M: Model> {
+    pub(crate) conn: &'a mut <DB as Database>::Connection,
+    pub(crate) rows: Rows<M>,
+    pub(crate) operation: Operation,
+    pub(crate) kept: Kept,
+    pub(crate) inserted: Option<&'a mut Vec<bool>>,
 }
 
 /// The rows one `create`/`create_batch` sends, drawn from a factory, with what they need.

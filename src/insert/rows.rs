@@ -7,7 +7,8 @@ use super::get_or_create::get_or_create;
 use super::send::insert_new;
 use crate::db::Backend;
 use crate::error::{Error, Kept, Operation};
-use crate::model::{Insert, Model, Rows};
+use crate::future::BoxFuture;
+use crate::model::{Insert, KeyedInsert, Model, Rows};
 
 /// Creates the parents `rows` asks for, then inserts `rows` in chunks; in a `tracing` span
 /// with the `tracing` feature.
@@ -75,6 +76,29 @@ pub(crate) async fn insert_or_get<DB: Backend, M: Insert<DB>>(
         }
         Ok(created)
     } else {
-        get_or_create::<DB, M>(conn, rows, operation, kept, inserted).await
+        M::get_or_create(KeyedInsert {
+            conn,
+            rows,
+            operation,
+            kept,
+            inserted,
+        })
+        .await
     }
+}
+
+/// [`Insert::get_or_create`] of a model with `get_or_create` keys, as the derive writes it.
+pub fn keyed_insert<DB: Backend, M: Insert<DB>>(
+    job: KeyedInsert<'_, DB, M>,
+) -> BoxFuture<'_, Result<Vec<M>, Error>> {
+    let KeyedInsert {
+        conn,
+        rows,
+        operation,
+        kept,
+        inserted,
+    } = job;
+    Box::pin(get_or_create::<DB, M>(
+        conn, rows, operation, kept, inserted,
+    ))
 }
