@@ -86,6 +86,34 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     }
 }
 
+/// A model's table as the insert path's code, compiled once per backend rather than once per
+/// model, names it: in errors, spans and its INSERT's columns.
+#[derive(Clone, Copy)]
+pub(crate) struct Table {
+    pub(crate) factory: &'static str,
+    pub(crate) table: &'static str,
+    pub(crate) columns: &'static [Column],
+}
+
+impl Table {
+    /// `M`'s table, a constant: one pointer wherever it is passed (a plain `create()`'s future
+    /// is boxed at every call and must stay small).
+    pub(crate) fn of<M: Model>() -> &'static Table {
+        const {
+            &Table {
+                factory: M::FACTORY,
+                table: M::TABLE,
+                columns: M::COLUMNS,
+            }
+        }
+    }
+
+    /// `source` as this table's operation failing.
+    pub(crate) fn error(&self, operation: Operation, source: sqlx::Error) -> Error {
+        Error::new(self.factory, self.table, operation, source)
+    }
+}
+
 /// A model with a `#[factory(primary_key)]`, so `#[factory(association = ..)]` can point at it.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the target of an association",
@@ -182,7 +210,7 @@ pub trait Insert<DB: Backend>: Model + for<'r> FromRow<'r, <DB as Database>::Row
     /// machinery is compiled for them alone; the default is never reached (the insert path
     /// asks only where [`Model::GET_OR_CREATE`] is not empty).
     #[doc(hidden)]
-    fn get_or_create(job: KeyedInsert<'_, DB, Self>) -> BoxFuture<'_, Result<Vec<Self>, Error>> {
+    fn get_or_create(job: KeyedInsert<'_, DB, Self>) -> BoxFuture<'_, Result<(), Error>> {
         let error = Error::new(
             Self::FACTORY,
             Self::TABLE,
@@ -236,6 +264,8 @@ pub struct KeyedInsert<'a, DB: Backend, M: Model> {
     pub(crate) operation: Operation,
     pub(crate) kept: Kept,
     pub(crate) inserted: Option<&'a mut Vec<bool>>,
+    /// Where the rows found or created go.
+    pub(crate) created: &'a mut Vec<M>,
 }
 
 /// The rows one `create`/`create_batch` sends, drawn from a factory, with what they need.

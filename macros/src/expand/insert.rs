@@ -101,7 +101,7 @@ impl<'a> Expander<'a> {
 
                 fn get_or_create(
                     __job: #private::KeyedInsert<'_, __DB, Self>,
-                ) -> #private::BoxFuture<'_, #private::Result<#private::Vec<Self>, #private::Error>> {
+                ) -> #private::BoxFuture<'_, #private::Result<(), #private::Error>> {
                     #private::keyed_insert::<__DB, Self>(__job)
                 }
 
