@@ -341,7 +341,7 @@ async fn run_steps<'c, DB: Backend>(
     inserted: Option<&mut Vec<bool>>,
 ) -> Result<(), Error> {
     let rows = job.rows();
-    let count = rows.len();
+    let count = rows.unsent();
     let insert = insert_or_get::<DB>(session.conn(), table, rows, operation, kept, inserted);
     in_span(table, insert, operation, count).await?;
     run_after_create::<DB>(session, table, job, operation).await
@@ -442,7 +442,7 @@ async fn create_one<'c, DB: Backend>(
     let operation = Operation::Create;
     // A row over 1 MiB goes the general way, which asks the server's statement limit first;
     // boxed, so that this future stays small.
-    if job.rows().row_bytes() > SMALL_BATCH_BYTES {
+    if job.rows().bytes() > SMALL_BATCH_BYTES {
         return Box::pin(run_job::<DB>(session, table, job, operation, false, None)).await;
     }
     let error = |source| table.error(operation, source);

@@ -66,10 +66,6 @@ impl<M: Model> Insertion<M> {
 /// The rows of the insert path as its code, compiled once per backend, sees them: besides
 /// sending them ([`Outgoing`]), their parents and their `get_or_create` lookup.
 pub(crate) trait InsertRows<DB: Backend>: Outgoing<DB> {
-    /// The rows, before they are sent.
-    fn len(&self) -> usize;
-    /// About how many bytes the rows take in statements, before they are sent.
-    fn row_bytes(&self) -> usize;
     /// The columns sent.
     fn set(&self) -> ColumnSet;
     /// Creates the parents the rows ask for (`Insert::create_parents`); `None`: none.
@@ -138,14 +134,6 @@ impl<DB: Backend, M: Insert<DB>> Outgoing<DB> for Insertion<M> {
 }
 
 impl<DB: Backend, M: Insert<DB>> InsertRows<DB> for Insertion<M> {
-    fn len(&self) -> usize {
-        self.pending.len()
-    }
-
-    fn row_bytes(&self) -> usize {
-        batch_bytes::<DB, M>(self.pending.as_slice())
-    }
-
     fn set(&self) -> ColumnSet {
         self.set
     }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::insertion::{InsertRows, Insertion, KeyInsertion, KeyRows, insert_new};
-use super::rows::{in_span, insert_or_get};
+use super::rows::{in_span, insert_rows_of};
 use super::send::{Keys, Numbering, ParentKey, send_rows};
 use crate::db::Backend;
 use crate::error::{Error, Kept, Operation, Step};
@@ -190,9 +190,7 @@ async fn insert_parents<DB: Backend>(
     operation: Operation,
     at: Parent,
 ) -> Result<(), Error> {
-    let count = rows.len();
-    let insert = insert_or_get::<DB>(conn, table, rows, operation, Kept::Nothing, None);
-    in_span(table, insert, operation, count)
+    insert_rows_of::<DB>(conn, table, rows, operation, Kept::Nothing)
         .await
         .map_err(|e| at.error(e))
 }

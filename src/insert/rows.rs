@@ -24,14 +24,14 @@ pub(crate) async fn insert_rows<DB: Backend, M: Insert<DB>>(
 }
 
 /// [`insert_rows`], compiled once per backend.
-async fn insert_rows_of<DB: Backend>(
+pub(super) async fn insert_rows_of<DB: Backend>(
     conn: &mut DB::Connection,
     table: &'static Table,
     rows: &mut dyn InsertRows<DB>,
     operation: Operation,
     kept: Kept,
 ) -> Result<(), Error> {
-    let count = rows.len();
+    let count = rows.unsent();
     let insert = insert_or_get::<DB>(conn, table, rows, operation, kept, None);
     in_span(table, insert, operation, count).await
 }
