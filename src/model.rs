@@ -8,7 +8,7 @@ use crate::column::{Column, ColumnSet};
 use crate::cycle::Reach;
 use crate::db::sql::SqlCache;
 use crate::db::{ArgSink, Backend};
-use crate::error::{Error, Operation};
+use crate::error::{Error, Kept, Operation};
 use crate::future::BoxFuture;
 use crate::seed::Draw;
 
@@ -83,6 +83,34 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     /// Puts transient values back into a created row.
     fn restore_transient(&mut self, transient: Self::Transient) {
         let _ = transient;
+    }
+}
+
+/// A model's table as the insert path's code, compiled once per backend rather than once per
+/// model, names it: in errors, spans and its INSERT's columns.
+#[derive(Clone, Copy)]
+pub(crate) struct Table {
+    pub(crate) factory: &'static str,
+    pub(crate) table: &'static str,
+    pub(crate) columns: &'static [Column],
+}
+
+impl Table {
+    /// `M`'s table, a constant: one pointer wherever it is passed (a plain `create()`'s future
+    /// is boxed at every call and must stay small).
+    pub(crate) fn of<M: Model>() -> &'static Table {
+        const {
+            &Table {
+                factory: M::FACTORY,
+                table: M::TABLE,
+                columns: M::COLUMNS,
+            }
+        }
+    }
+
+    /// `source` as this table's operation failing.
+    pub(crate) fn error(&self, operation: Operation, source: sqlx::Error) -> Error {
+        Error::new(self.factory, self.table, operation, source)
     }
 }
 
@@ -220,6 +248,21 @@ pub trait Insert<DB: Backend>: Model + for<'r> FromRow<'r, <DB as Database>::Row
         Ok(())
     }
 
+    /// The insert path of a model with `get_or_create` keys: its stored rows looked up, the
+    /// others inserted. The derive overrides this only for such models, so that the lookup's
+    /// machinery is compiled for them alone; the default is never reached (the insert path
+    /// asks only where [`Model::GET_OR_CREATE`] is not empty).
+    #[doc(hidden)]
+    fn get_or_create(job: KeyedInsert<'_, DB, Self>) -> BoxFuture<'_, Result<(), Error>> {
+        let error = Error::new(
+            Self::FACTORY,
+            Self::TABLE,
+            job.operation,
+            sqlx::Error::Protocol("this model has no `get_or_create` keys".into()),
+        );
+        Box::pin(std::future::ready(Err(error)))
+    }
+
     /// Fails when a row came back with NULL in a key column the database was left to fill but
     /// the field cannot hold NULL (SQLite stores NULL in a `TEXT PRIMARY KEY`, and decoding it
     /// into a `String` gives `""`): the key belongs to the application, so the model must give it.
@@ -254,6 +297,18 @@ pub trait Insert<DB: Backend>: Model + for<'r> FromRow<'r, <DB as Database>::Row
         let _ = (parents, rows, conn, operation, seed);
         None
     }
+}
+
+/// What [`Insert::get_or_create`] is given: the rows and where they go.
+#[doc(hidden)]
+pub struct KeyedInsert<'a, DB: Backend, M: Model> {
+    pub(crate) conn: &'a mut <DB as Database>::Connection,
+    pub(crate) rows: Rows<M>,
+    pub(crate) operation: Operation,
+    pub(crate) kept: Kept,
+    pub(crate) inserted: Option<&'a mut Vec<bool>>,
+    /// Where the rows found or created go.
+    pub(crate) created: &'a mut Vec<M>,
 }
 
 /// The rows one `create`/`create_batch` sends, drawn from a factory, with what they need.

@@ -30,11 +30,11 @@ pub use crate::flatten::{
 };
 pub use crate::future::BoxFuture;
 pub use crate::insert::{Back, BackKey, BackSet, Deferred, DeferredFn, deferred_fn};
-pub use crate::insert::{InsertParent, ParentKey};
+pub use crate::insert::{InsertParent, ParentKey, keyed_insert};
 pub use crate::insert_many::InsertMany;
 pub use crate::lint::lint;
 pub use crate::model::{
-    Association, ChunkSource, Insert, Model, RowSource, Rows, SeedParent, column_of,
+    Association, ChunkSource, Insert, KeyedInsert, Model, RowSource, Rows, SeedParent, column_of,
 };
 pub use crate::pending::{
     Creatable, Create, CreateBatch, DefaultRows, GetOrCreate, GetOrCreateBatch, State,

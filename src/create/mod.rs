@@ -6,15 +6,18 @@
 mod steps;
 
 use sqlx::Arguments;
+use sqlx::error::BoxDynError;
 
 use crate::column::binds_per_row;
-use crate::db::{Args, Backend, SMALL_BATCH_BYTES};
+use crate::db::{Backend, SMALL_BATCH_BYTES};
 use crate::error::{Error, Kept, Operation, Step};
+use crate::future::BoxFuture;
 use crate::future::overlap;
 use crate::insert::{
-    Created, Numbering, batch_bytes, in_span, insert_or_get, rows_per_statement, send_chunks,
+    Created, InsertRows, Insertion, Numbering, batch_bytes, in_span, insert_or_get,
+    rows_per_statement, send_chunks,
 };
-use crate::model::{ChunkSource, Insert, Model, Rows};
+use crate::model::{ChunkSource, Insert, Model, Rows, Table};
 use crate::scope::{Scope, in_transaction};
 use crate::session::Bound;
 use crate::state::{AfterCreate, FactoryState};
@@ -69,6 +72,55 @@ impl<M: Model> LazyRows<M> {
     }
 }
 
+/// One `create`/`create_batch`'s rows and after-create steps, as [`run_job`] (compiled once
+/// per backend) sees them.
+trait Job<'c, DB: Backend>: Send {
+    /// The rows, on the insert path.
+    fn rows(&mut self) -> &mut dyn InsertRows<DB>;
+    /// The `i`-th after-create step run on the created rows; `None` past the last.
+    fn step<'a>(
+        &'a self,
+        i: usize,
+        session: &'a mut Bound<'c, DB>,
+    ) -> Option<BoxFuture<'a, Result<(), BoxDynError>>>;
+}
+
+/// A model's [`Job`].
+struct RowsJob<'c, DB: Backend, M: Model> {
+    rows: Insertion<M>,
+    after_create: Vec<Box<dyn AfterCreate<M, Bound<'c, DB>>>>,
+}
+
+impl<'c, DB: Backend, M: Insert<DB>> Job<'c, DB> for RowsJob<'c, DB, M> {
+    fn rows(&mut self) -> &mut dyn InsertRows<DB> {
+        &mut self.rows
+    }
+
+    fn step<'a>(
+        &'a self,
+        i: usize,
+        session: &'a mut Bound<'c, DB>,
+    ) -> Option<BoxFuture<'a, Result<(), BoxDynError>>> {
+        let step = self.after_create.get(i)?;
+        Some(step.run(&self.rows.created, session))
+    }
+}
+
+/// A [`plain_one`] create's rows: no after-create step.
+impl<'c, DB: Backend, M: Insert<DB>> Job<'c, DB> for Insertion<M> {
+    fn rows(&mut self) -> &mut dyn InsertRows<DB> {
+        self
+    }
+
+    fn step<'a>(
+        &'a self,
+        _: usize,
+        _: &'a mut Bound<'c, DB>,
+    ) -> Option<BoxFuture<'a, Result<(), BoxDynError>>> {
+        None
+    }
+}
+
 /// Parents, the INSERTs, then the after-create steps, all on the bound connection.
 ///
 /// An operation that may send more than one writing statement (chunks, parents, related rows,
@@ -85,27 +137,47 @@ pub(crate) async fn run<DB: Backend, M: Insert<DB>>(
         mut session,
         after_create,
         savepoint,
+        after_build,
         ..
     } = state;
-    let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
+    drop(after_build);
+    let scoped = savepoint || !after_create.is_empty() || !one_write::<DB, M>(&rows);
+    let mut job = RowsJob {
+        rows: Insertion::new(rows),
+        after_create,
+    };
+    let table = Table::of::<M>();
+    run_job::<DB>(&mut session, table, &mut job, operation, scoped, inserted).await?;
+    Ok(job.rows.created)
+}
+
+/// [`run`], compiled once per backend: `scoped` when it runs in a [`Scope`].
+async fn run_job<'c, DB: Backend>(
+    session: &mut Bound<'c, DB>,
+    table: &'static Table,
+    job: &mut dyn Job<'c, DB>,
+    operation: Operation,
+    scoped: bool,
+    inserted: Option<&mut Vec<bool>>,
+) -> Result<(), Error> {
+    let error = |source| table.error(operation, source);
     session.acquire().await.map_err(error)?;
-    if !savepoint && after_create.is_empty() && one_write::<DB, M>(&rows) {
+    if !scoped {
         let kept = if in_transaction::<DB>(session.conn()) {
             Kept::InTransaction
         } else {
             Kept::Committed
         };
-        let result =
-            run_steps::<DB, M>(&mut session, rows, &after_create, operation, kept, inserted).await;
+        let result = run_steps::<DB>(session, table, job, operation, kept, inserted).await;
         let result = crate::scope::settled::<DB, _>(session.conn(), result).await;
         session.release();
         return result;
     }
-    let mut scope = Scope::begin(&mut session).await.map_err(error)?;
-    let result = run_steps::<DB, M>(
+    let mut scope = Scope::begin(session).await.map_err(error)?;
+    let result = run_steps::<DB>(
         scope.session(),
-        rows,
-        &after_create,
+        table,
+        job,
         operation,
         Kept::Nothing,
         inserted,
@@ -222,10 +294,13 @@ pub(crate) async fn run_lazy<DB: Backend, M: Insert<DB>>(
     let result = inserts.await;
     let result = match result {
         Ok(created) => {
-            let steps =
-                run_after_create::<DB, M>(scope.session(), &created, &after_create, operation)
-                    .await;
-            steps.map(|()| created)
+            let mut job = RowsJob {
+                rows: Insertion::created(created),
+                after_create,
+            };
+            let table = Table::of::<M>();
+            let steps = run_after_create::<DB>(scope.session(), table, &mut job, operation).await;
+            steps.map(|()| job.rows.created)
         }
         Err(e) => Err(e),
     };
@@ -258,42 +333,43 @@ fn one_write<DB: Backend, M: Insert<DB>>(rows: &Rows<M>) -> bool {
     }
 }
 
-async fn run_steps<'c, DB: Backend, M: Insert<DB>>(
+async fn run_steps<'c, DB: Backend>(
     session: &mut Bound<'c, DB>,
-    rows: Rows<M>,
-    after_create: &[Box<dyn AfterCreate<M, Bound<'c, DB>>>],
+    table: &'static Table,
+    job: &mut dyn Job<'c, DB>,
     operation: Operation,
     kept: Kept,
     inserted: Option<&mut Vec<bool>>,
-) -> Result<Vec<M>, Error> {
-    let count = rows.rows.len();
-    let created = in_span::<M, _>(
-        insert_or_get::<DB, M>(session.conn(), rows, operation, kept, inserted),
-        operation,
-        count,
-    )
-    .await?;
-    run_after_create::<DB, M>(session, &created, after_create, operation).await?;
-    Ok(created)
+) -> Result<(), Error> {
+    let rows = job.rows();
+    let count = rows.unsent();
+    let insert = insert_or_get::<DB>(session.conn(), table, rows, operation, kept, inserted);
+    in_span(table, insert, operation, count).await?;
+    run_after_create::<DB>(session, table, job, operation).await
 }
 
-async fn run_after_create<'c, DB: Backend, M: Insert<DB>>(
+async fn run_after_create<'c, DB: Backend>(
     session: &mut Bound<'c, DB>,
-    created: &[M],
-    after_create: &[Box<dyn AfterCreate<M, Bound<'c, DB>>>],
+    table: &'static Table,
+    job: &mut dyn Job<'c, DB>,
     operation: Operation,
 ) -> Result<(), Error> {
-    for (i, step) in after_create.iter().enumerate() {
+    let mut i = 0;
+    loop {
+        let Some(step) = job.step(i, &mut *session) else {
+            return Ok(());
+        };
+        i += 1;
         let error = |e| {
             Error::wrap(
-                M::FACTORY,
-                M::TABLE,
+                table.factory,
+                table.table,
                 operation,
-                Step::AfterCreate { index: i + 1 },
+                Step::AfterCreate { index: i },
                 e,
             )
         };
-        step.run(created, session).await.map_err(error)?;
+        step.await.map_err(error)?;
         // A nested operation of the step (a hook's, whose error the hook handled) found the
         // transaction gone: nothing more of this operation may be sent, it would autocommit.
         if crate::scope::is_gone::<DB>(session.conn()) {
@@ -302,7 +378,6 @@ async fn run_after_create<'c, DB: Backend, M: Insert<DB>>(
             )));
         }
     }
-    Ok(())
 }
 
 /// A `create()` the general way: [`run`], its one row out of the created ones.
@@ -337,50 +412,70 @@ pub(crate) fn plain_one<DB: Backend, M: Insert<DB>>(
 }
 
 /// A [`plain_one`] `create()`: its one `INSERT .. RETURNING`, with the statement, span and
-/// errors that the way through [`run`] and [`send_chunks`] gives, without their layers. Its
-/// future is boxed at every `create()`: through `send_chunks` it was 2 968 bytes, past what
-/// the allocator keeps at hand, and allocating and filling it was a quarter of what the
-/// factory added to a hand-written `query_as(..).fetch_one` (callgrind on SQLite).
-pub(crate) async fn create_plain<DB: Backend, M: Insert<DB>>(
-    state: FactoryState<Bound<'_, DB>, M>,
+/// errors that the way through [`run`] and [`send_chunks`] give, without their layers.
+pub(crate) fn create_plain<'c, DB: Backend, M: Insert<DB>>(
+    state: FactoryState<Bound<'c, DB>, M>,
     rows: Rows<M>,
-) -> Result<M, Error> {
+) -> impl Future<Output = Result<M, Error>> + Send + 'c {
+    // Only what the operation uses goes into the future (a [`plain_one`] create has no
+    // after-create step), each once: an `async fn` would hold its arguments besides.
+    let mut session = state.session;
+    let mut rows = Insertion::new(rows);
+    async move {
+        let table = Table::of::<M>();
+        create_one::<DB>(&mut session, table, &mut rows).await?;
+        rows.created
+            .pop()
+            .ok_or_else(|| table.error(Operation::Create, sqlx::Error::RowNotFound))
+    }
+}
+
+/// [`create_plain`], compiled once per backend. Its future is boxed at every `create()`:
+/// through `send_chunks` it was 2 968 bytes, past what the allocator keeps at hand, and
+/// allocating and filling it was a quarter of what the factory added to a hand-written
+/// `query_as(..).fetch_one` (callgrind on SQLite). So the session is borrowed, not moved in
+/// (an `async fn` keeps its arguments for its whole life), and it is one `async fn`.
+async fn create_one<'c, DB: Backend>(
+    session: &mut Bound<'c, DB>,
+    table: &'static Table,
+    job: &mut dyn Job<'c, DB>,
+) -> Result<(), Error> {
+    let operation = Operation::Create;
     // A row over 1 MiB goes the general way, which asks the server's statement limit first;
     // boxed, so that this future stays small.
-    if batch_bytes::<DB, M>(&rows.rows) > SMALL_BATCH_BYTES {
-        return Box::pin(create_general::<DB, M>(state, rows)).await;
+    if job.rows().bytes() > SMALL_BATCH_BYTES {
+        return Box::pin(run_job::<DB>(session, table, job, operation, false, None)).await;
     }
-    let FactoryState { mut session, .. } = state;
-    let operation = Operation::Create;
-    let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
+    let error = |source| table.error(operation, source);
     session.acquire().await.map_err(error)?;
+    let rows = job.rows();
+    let set = rows.set();
+    let rows = rows.outgoing();
     let conn = session.conn();
     let kept = if in_transaction::<DB>(conn) {
         Kept::InTransaction
     } else {
         Kept::Committed
     };
-    let Rows { rows, set, .. } = rows;
     let insert = async move {
-        let Some(row) = rows.into_iter().next() else {
+        if rows.unsent() == 0 {
             return Err(error(sqlx::Error::RowNotFound));
-        };
-        let per_row = binds_per_row(M::COLUMNS, set);
+        }
+        let per_row = binds_per_row(table.columns, set);
         let mut args = DB::Arguments::default();
         args.reserve(per_row, per_row * 8);
-        let transient = row
-            .bind(set, &mut Args::<DB>(&mut args))
+        rows.bind_next(set, &mut args)
             .map_err(|e| error(sqlx::Error::Encode(e)).at(Step::Insert))?;
-        let sql = M::sql_cache().insert_sql::<DB>((M::TABLE, M::COLUMNS), set, 1);
+        let sql = rows.sql(set, 1);
         let returned = DB::fetch_one(conn, sql, args)
             .await
             .map_err(|e| error(e).at(Step::Insert))?;
-        let decoded = M::check_returned(&returned).and_then(|()| M::from_row(&returned));
-        let mut created = decoded.map_err(|e| error(e).at(Step::Decode).kept(kept))?;
-        created.restore_transient(transient);
-        Ok(created)
+        rows.read(&returned)
+            .map_err(|e| error(e).at(Step::Decode).kept(kept))?;
+        rows.chunk_read(1);
+        Ok(())
     };
-    let result = in_span::<M, _>(insert, operation, 1).await;
+    let result = in_span(table, insert, operation, 1).await;
     let result = crate::scope::settled::<DB, _>(session.conn(), result).await;
     session.release();
     result

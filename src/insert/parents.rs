@@ -3,12 +3,13 @@
 
 use std::sync::Arc;
 
-use super::rows::insert_rows;
-use super::send::{Keys, Numbering, ParentKey, insert_created, send_chunks};
+use super::insertion::{InsertRows, Insertion, KeyInsertion, KeyRows, insert_new};
+use super::rows::{in_span, insert_rows_of};
+use super::send::{Keys, Numbering, ParentKey, send_rows};
 use crate::db::Backend;
 use crate::error::{Error, Kept, Operation, Step};
 use crate::future::BoxFuture;
-use crate::model::{Insert, Model, RowSource, Rows};
+use crate::model::{Insert, Model, RowSource, Table};
 
 /// `P: Insert<DB>` for the parent of an association, as a bound that asks nothing of `P` to
 /// be well-formed: a wrong `association = NotAModel` is then reported once, by `Association`.
@@ -71,23 +72,29 @@ impl<DB: Backend, P: Insert<DB>> InsertParent<DB> for P {
         }
         let parent_operation = parent_operation(children);
         Box::pin(async move {
-            let rows = source.rows(children, seed);
-            let inserts = insert_keys::<DB, P, T>(conn, rows, parent_operation, key);
-            #[cfg(feature = "tracing")]
-            let inserts = {
-                use tracing::Instrument;
-                let span = tracing::debug_span!(
-                    "sqlx_factory::insert",
-                    factory = P::FACTORY,
-                    table = P::TABLE,
-                    operation = %parent_operation,
-                    rows = children,
-                );
-                inserts.instrument(span)
+            let mut rows = KeyInsertion {
+                rows: Insertion::new(source.rows(children, seed)),
+                keys: Keys {
+                    keys: Vec::with_capacity(children),
+                    key,
+                },
             };
-            inserts
-                .await
-                .map_err(|e| parent_error::<M>(field, operation, e))
+            let at = Parent {
+                child: Table::of::<M>(),
+                field,
+                operation,
+            };
+            let whole =
+                insert_keys::<DB>(conn, Table::of::<P>(), &mut rows, parent_operation, at).await?;
+            Ok(match whole {
+                true => rows
+                    .rows
+                    .created
+                    .iter()
+                    .map(rows.keys.key.from_row)
+                    .collect(),
+                false => rows.keys.keys,
+            })
         })
     }
 
@@ -102,10 +109,14 @@ impl<DB: Backend, P: Insert<DB>> InsertParent<DB> for P {
         let parent_operation = parent_operation(children);
         Box::pin(async move {
             // Parents are created only inside an operation's scope.
-            let rows = source.rows(children, seed);
-            insert_rows::<DB, P>(conn, rows, parent_operation, Kept::Nothing)
-                .await
-                .map_err(|e| parent_error::<M>(field, operation, e))
+            let mut rows = Insertion::new(source.rows(children, seed));
+            let at = Parent {
+                child: Table::of::<M>(),
+                field,
+                operation,
+            };
+            insert_parents::<DB>(conn, Table::of::<P>(), &mut rows, parent_operation, at).await?;
+            Ok(rows.created)
         })
     }
 }
@@ -148,15 +159,40 @@ fn parent_operation(children: usize) -> Operation {
     }
 }
 
-/// A parent's failure, as the child's operation failing at the association on `field`.
-fn parent_error<M: Model>(field: &'static str, operation: Operation, e: Error) -> Error {
-    Error::wrap(
-        M::FACTORY,
-        M::TABLE,
-        operation,
-        Step::Parent { field },
-        Box::new(e),
-    )
+/// Where parents are created: for the association on `field` of `child`'s `operation`.
+#[derive(Clone, Copy)]
+struct Parent {
+    child: &'static Table,
+    field: &'static str,
+    operation: Operation,
+}
+
+impl Parent {
+    /// A parent's failure, as the child's operation failing at the association.
+    fn error(self, e: Error) -> Error {
+        let child = self.child;
+        let step = Step::Parent { field: self.field };
+        Error::wrap(
+            child.factory,
+            child.table,
+            self.operation,
+            step,
+            Box::new(e),
+        )
+    }
+}
+
+/// One parent per child, read back whole, in the span of the parent's insert.
+async fn insert_parents<DB: Backend>(
+    conn: &mut DB::Connection,
+    table: &'static Table,
+    rows: &mut dyn InsertRows<DB>,
+    operation: Operation,
+    at: Parent,
+) -> Result<(), Error> {
+    insert_rows_of::<DB>(conn, table, rows, operation, Kept::Nothing)
+        .await
+        .map_err(|e| at.error(e))
 }
 
 fn cycle_error_at<M: Model>(field: &'static str, operation: Operation) -> Error {
@@ -172,53 +208,41 @@ fn cycle_error_at<M: Model>(field: &'static str, operation: Operation) -> Error 
 }
 
 /// Parents inserted for their keys alone: their own parents first, then chunks as
-/// [`send_chunks`] cuts them, each `INSERT .. RETURNING key`, decoded as `T`.
-async fn insert_keys<DB: Backend, P: Insert<DB>, T>(
+/// [`send_rows`] cuts them, each `INSERT .. RETURNING key`. `true`: a `back_reference` step was
+/// left, which needs the rows, so they were read back whole instead.
+async fn insert_keys<DB: Backend>(
     conn: &mut DB::Connection,
-    rows: Rows<P>,
+    table: &'static Table,
+    rows: &mut dyn KeyRows<DB>,
     operation: Operation,
-    key: ParentKey<P, T>,
-) -> Result<Vec<T>, Error>
-where
-    T: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB> + Send + 'static,
-{
-    let Rows {
-        mut rows,
-        set,
-        mut parents,
-        seed,
-    } = rows;
-    if let Some(parents) = P::create_parents(&mut parents, &mut rows, &mut *conn, operation, seed) {
-        parents.await?;
-    }
-    // What is left is a `back_reference` step, which needs the rows: read them back whole.
-    if P::needs_parents(&parents) {
-        let created = insert_created::<DB, P>(
+    at: Parent,
+) -> Result<bool, Error> {
+    let count = rows.unsent();
+    let insert = async {
+        let whole = rows.rows();
+        if let Some(parents) = whole.create_parents(&mut *conn, operation) {
+            parents.await?;
+        }
+        if whole.needs_parents() {
+            insert_new::<DB>(conn, table, whole, operation, Kept::Nothing, false).await?;
+            return Ok(true);
+        }
+        let set = whole.set();
+        let mut numbering = Numbering { index: 0, of: 0 };
+        let sent = rows.outgoing();
+        send_rows::<DB>(
             conn,
-            rows,
+            table,
+            sent,
             set,
-            &mut parents,
             operation,
             Kept::Nothing,
-            seed,
+            &mut numbering,
         )
         .await?;
-        return Ok(created.iter().map(key.from_row).collect());
-    }
-    let mut read = Keys {
-        keys: Vec::with_capacity(rows.len()),
-        key,
+        Ok(false)
     };
-    let mut numbering = Numbering { index: 0, of: 0 };
-    send_chunks::<DB, P>(
-        conn,
-        rows,
-        set,
-        operation,
-        Kept::Nothing,
-        &mut numbering,
-        &mut read,
-    )
-    .await?;
-    Ok(read.keys)
+    in_span(table, insert, operation, count)
+        .await
+        .map_err(|e| at.error(e))
 }

@@ -13,7 +13,9 @@ use std::sync::Arc;
 use sqlx::error::BoxDynError;
 
 use super::lookup::select_by_keys;
-use super::send::{ChunkError, Created, Numbering, ReadBack, chunk_sizes, send_chunks, too_large};
+use super::send::{
+    ChunkError, Created, Numbering, ReadBack, Sending, chunk_sizes, send_chunks, too_large,
+};
 use crate::column::ColumnSet;
 use crate::db::{ArgSink, Backend};
 use crate::error::{Error, Kept, Operation, Step};
@@ -37,7 +39,19 @@ pub(super) async fn insert_new<DB: Backend, M: Insert<DB>>(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let sizes = match chunk_sizes::<DB, M>(conn, &rows, set).await {
+    // The statements' sizes, measured on the rows before they are bound.
+    let mut scratch = Vec::new();
+    let mut reader = Created {
+        rows: &mut scratch,
+        transient: Vec::new(),
+    };
+    let mut outgoing = Sending {
+        rows: rows.into_iter(),
+        read: &mut reader,
+    };
+    let sizes = chunk_sizes::<DB>(conn, M::COLUMNS, &mut outgoing, set).await;
+    let rows: Vec<M> = outgoing.rows.collect();
+    let sizes = match sizes {
         Ok(sizes) => sizes,
         Err(ChunkError::Sqlx(e)) => return Err(error(e)),
         Err(ChunkError::TooLarge(why)) => return Err(too_large::<M>(operation, why)),

@@ -4,10 +4,11 @@
 use std::future::Future;
 
 use super::get_or_create::get_or_create;
-use super::send::insert_new;
+use super::insertion::{InsertRows, Insertion, insert_new};
 use crate::db::Backend;
 use crate::error::{Error, Kept, Operation};
-use crate::model::{Insert, Model, Rows};
+use crate::future::BoxFuture;
+use crate::model::{Insert, KeyedInsert, Rows, Table};
 
 /// Creates the parents `rows` asks for, then inserts `rows` in chunks; in a `tracing` span
 /// with the `tracing` feature.
@@ -17,18 +18,28 @@ pub(crate) async fn insert_rows<DB: Backend, M: Insert<DB>>(
     operation: Operation,
     kept: Kept,
 ) -> Result<Vec<M>, Error> {
-    let count = rows.rows.len();
-    in_span::<M, _>(
-        insert_or_get::<DB, M>(conn, rows, operation, kept, None),
-        operation,
-        count,
-    )
-    .await
+    let mut rows = Insertion::new(rows);
+    insert_rows_of::<DB>(conn, Table::of::<M>(), &mut rows, operation, kept).await?;
+    Ok(rows.created)
+}
+
+/// [`insert_rows`], compiled once per backend.
+pub(super) async fn insert_rows_of<DB: Backend>(
+    conn: &mut DB::Connection,
+    table: &'static Table,
+    rows: &mut dyn InsertRows<DB>,
+    operation: Operation,
+    kept: Kept,
+) -> Result<(), Error> {
+    let count = rows.unsent();
+    let insert = insert_or_get::<DB>(conn, table, rows, operation, kept, None);
+    in_span(table, insert, operation, count).await
 }
 
 /// `insert` in a `sqlx_factory::insert` span naming factory, table, operation and row count,
 /// with the `tracing` feature.
-pub(crate) async fn in_span<M: Model, T>(
+pub(crate) async fn in_span<T>(
+    table: &'static Table,
     insert: impl Future<Output = T>,
     operation: Operation,
     rows: usize,
@@ -38,8 +49,8 @@ pub(crate) async fn in_span<M: Model, T>(
         use tracing::Instrument;
         let span = tracing::debug_span!(
             "sqlx_factory::insert",
-            factory = M::FACTORY,
-            table = M::TABLE,
+            factory = table.factory,
+            table = table.table,
             operation = %operation,
             rows,
         );
@@ -54,27 +65,46 @@ pub(crate) async fn in_span<M: Model, T>(
     }
     #[cfg(not(feature = "tracing"))]
     {
-        let _ = (operation, rows);
+        let _ = (table, operation, rows);
         insert.await
     }
 }
 
 /// The rows inserted, or got or created; `inserted` (when asked) says of each row whether it
 /// was inserted.
-pub(crate) async fn insert_or_get<DB: Backend, M: Insert<DB>>(
+pub(crate) async fn insert_or_get<DB: Backend>(
     conn: &mut DB::Connection,
-    rows: Rows<M>,
+    table: &'static Table,
+    rows: &mut dyn InsertRows<DB>,
     operation: Operation,
     kept: Kept,
     inserted: Option<&mut Vec<bool>>,
-) -> Result<Vec<M>, Error> {
-    if M::GET_OR_CREATE.is_empty() {
-        let created = insert_new::<DB, M>(conn, rows, operation, kept).await?;
-        if let Some(inserted) = inserted {
-            inserted.extend(created.iter().map(|_| true));
-        }
-        Ok(created)
-    } else {
-        get_or_create::<DB, M>(conn, rows, operation, kept, inserted).await
+) -> Result<(), Error> {
+    if rows.keyed() {
+        return rows.get_or_create(conn, operation, kept, inserted).await;
     }
+    insert_new::<DB>(conn, table, rows, operation, kept, true).await?;
+    if let Some(inserted) = inserted {
+        let created = rows.read_len();
+        inserted.extend(std::iter::repeat_n(true, created));
+    }
+    Ok(())
+}
+
+/// [`Insert::get_or_create`] of a model with `get_or_create` keys, as the derive writes it.
+pub fn keyed_insert<DB: Backend, M: Insert<DB>>(
+    job: KeyedInsert<'_, DB, M>,
+) -> BoxFuture<'_, Result<(), Error>> {
+    let KeyedInsert {
+        conn,
+        rows,
+        operation,
+        kept,
+        inserted,
+        created,
+    } = job;
+    Box::pin(async move {
+        *created = get_or_create::<DB, M>(conn, rows, operation, kept, inserted).await?;
+        Ok(())
+    })
 }

@@ -7,62 +7,10 @@ use std::sync::Arc;
 use sqlx::Arguments;
 use sqlx::error::BoxDynError;
 
-use crate::column::{ColumnSet, binds_per_row};
+use crate::column::{Column, ColumnSet, binds_per_row};
 use crate::db::{Args, Backend, SMALL_BATCH_BYTES, row_too_large};
 use crate::error::{Error, Kept, Operation, Step};
-use crate::model::{Insert, Model, Rows};
-
-/// Creates the parents, then sends the rows in chunks under the bind limit and the server's
-/// statement size, each an `INSERT .. RETURNING` decoded in order.
-pub(crate) async fn insert_new<DB: Backend, M: Insert<DB>>(
-    conn: &mut DB::Connection,
-    rows: Rows<M>,
-    operation: Operation,
-    kept: Kept,
-) -> Result<Vec<M>, Error> {
-    let Rows {
-        mut rows,
-        set,
-        mut parents,
-        seed,
-    } = rows;
-    if let Some(parents) = M::create_parents(&mut parents, &mut rows, &mut *conn, operation, seed) {
-        parents.await?;
-    }
-    insert_created::<DB, M>(conn, rows, set, &mut parents, operation, kept, seed).await
-}
-
-/// Rows whose parents exist: their INSERTs read back whole, then the `back_reference` step
-/// that needs them (a parent pointing back at its row).
-pub(crate) async fn insert_created<DB: Backend, M: Insert<DB>>(
-    conn: &mut DB::Connection,
-    rows: Vec<M>,
-    set: ColumnSet,
-    parents: &mut M::Parents,
-    operation: Operation,
-    kept: Kept,
-    seed: Option<u64>,
-) -> Result<Vec<M>, Error> {
-    let mut created = Vec::with_capacity(rows.len());
-    let mut numbering = Numbering { index: 0, of: 0 };
-    send_chunks::<DB, M>(
-        conn,
-        rows,
-        set,
-        operation,
-        kept,
-        &mut numbering,
-        &mut Created {
-            rows: &mut created,
-            transient: Vec::new(),
-        },
-    )
-    .await?;
-    if let Some(step) = M::after_insert(parents, &mut created, &mut *conn, operation, seed) {
-        step.await?;
-    }
-    Ok(created)
-}
+use crate::model::{Insert, Model, Table};
 
 /// Where a batch's statements are, for errors: `index` statements were sent before, of `of`
 /// (0: the count of this call's chunks, all drawn at once).
@@ -119,16 +67,33 @@ impl<DB: Backend, M: Insert<DB>> ReadBack<DB, M> for Created<'_, M> {
     }
 
     fn read(&mut self, row: &<DB as sqlx::Database>::Row) -> Result<(), sqlx::Error> {
-        M::check_returned(row)?;
-        self.rows.push(M::from_row(row)?);
-        Ok(())
+        read_whole::<DB, M>(self.rows, row)
     }
 
     fn chunk_read(&mut self, count: usize) {
-        let start = self.rows.len() - count;
-        for (row, transient) in self.rows[start..].iter_mut().zip(self.transient.drain(..)) {
-            row.restore_transient(transient);
-        }
+        restore_transient(self.rows, &mut self.transient, count);
+    }
+}
+
+/// A returned row, decoded whole into `rows`.
+pub(super) fn read_whole<DB: Backend, M: Insert<DB>>(
+    rows: &mut Vec<M>,
+    row: &<DB as sqlx::Database>::Row,
+) -> Result<(), sqlx::Error> {
+    M::check_returned(row)?;
+    rows.push(M::from_row(row)?);
+    Ok(())
+}
+
+/// Puts the transient values `transient` back into the last `count` rows read back.
+pub(super) fn restore_transient<M: Model>(
+    rows: &mut [M],
+    transient: &mut Vec<M::Transient>,
+    count: usize,
+) {
+    let start = rows.len() - count;
+    for (row, transient) in rows[start..].iter_mut().zip(transient.drain(..)) {
+        row.restore_transient(transient);
     }
 }
 
@@ -170,8 +135,74 @@ where
     }
 }
 
+/// The rows of one send as [`send_rows`] sees them: what is generic over the model (binding a
+/// row, decoding one, the INSERT text) behind one object, so that the sending itself is
+/// compiled once per backend, not once per model. One call per row, none per column.
+pub(crate) trait Outgoing<DB: Backend>: Send {
+    /// Rows not bound yet.
+    fn unsent(&self) -> usize;
+    /// About how many bytes the unsent row `i` takes in a statement ([`Insert::wire_size`]).
+    fn wire_size(&self, i: usize) -> usize;
+    /// About how many bytes all unsent rows take in statements.
+    fn bytes(&self) -> usize;
+    /// Binds the next row's values for the columns `set`.
+    fn bind_next(&mut self, set: ColumnSet, args: &mut DB::Arguments) -> Result<(), BoxDynError>;
+    /// The INSERT text for `count` rows sending the columns `set`.
+    fn sql(&self, set: ColumnSet, count: usize) -> Arc<str>;
+    /// Rows read back so far.
+    fn read_len(&self) -> usize;
+    /// One returned row, in the order the rows were sent.
+    fn read(&mut self, row: &<DB as sqlx::Database>::Row) -> Result<(), sqlx::Error>;
+    /// After the last `count` rows were read back.
+    fn chunk_read(&mut self, count: usize);
+}
+
+/// A model's rows and where they are read back to: the [`Outgoing`] of a send.
+pub(crate) struct Sending<'r, M, R> {
+    pub(crate) rows: std::vec::IntoIter<M>,
+    pub(crate) read: &'r mut R,
+}
+
+impl<DB: Backend, M: Insert<DB>, R: ReadBack<DB, M>> Outgoing<DB> for Sending<'_, M, R> {
+    fn unsent(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn wire_size(&self, i: usize) -> usize {
+        self.rows.as_slice()[i].wire_size()
+    }
+
+    fn bytes(&self) -> usize {
+        batch_bytes::<DB, M>(self.rows.as_slice())
+    }
+
+    fn bind_next(&mut self, set: ColumnSet, args: &mut DB::Arguments) -> Result<(), BoxDynError> {
+        // Through the reader, which may keep what a row binds (`race`'s retained rows).
+        if let Some(row) = self.rows.next() {
+            self.read.bind(row, set, args)?;
+        }
+        Ok(())
+    }
+
+    fn sql(&self, set: ColumnSet, count: usize) -> Arc<str> {
+        self.read.sql(set, count)
+    }
+
+    fn read_len(&self) -> usize {
+        self.read.len()
+    }
+
+    fn read(&mut self, row: &<DB as sqlx::Database>::Row) -> Result<(), sqlx::Error> {
+        self.read.read(row)
+    }
+
+    fn chunk_read(&mut self, count: usize) {
+        self.read.chunk_read(count);
+    }
+}
+
 /// Sends `rows` in chunks under the bind limit and the server's statement size, each an
-/// `INSERT .. RETURNING` read back in order into `read`.
+/// `INSERT .. RETURNING` read back in order into `read`: [`send_rows`] for a model.
 pub(crate) async fn send_chunks<DB: Backend, M: Insert<DB>>(
     conn: &mut DB::Connection,
     rows: Vec<M>,
@@ -181,28 +212,46 @@ pub(crate) async fn send_chunks<DB: Backend, M: Insert<DB>>(
     numbering: &mut Numbering,
     read: &mut impl ReadBack<DB, M>,
 ) -> Result<(), Error> {
-    let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
+    let mut sending = Sending {
+        rows: rows.into_iter(),
+        read,
+    };
+    let table = Table::of::<M>();
+    send_rows::<DB>(conn, table, &mut sending, set, operation, kept, numbering).await
+}
+
+/// Sends the rows of `rows` in chunks under the bind limit and the server's statement size,
+/// each an `INSERT .. RETURNING` read back in order.
+pub(crate) async fn send_rows<DB: Backend>(
+    conn: &mut DB::Connection,
+    table: &'static Table,
+    rows: &mut dyn Outgoing<DB>,
+    set: ColumnSet,
+    operation: Operation,
+    kept: Kept,
+    numbering: &mut Numbering,
+) -> Result<(), Error> {
+    let error = |source| table.error(operation, source);
     // One small row, `create()`'s case: one statement, no list of sizes to allocate.
-    let one = rows.len() == 1 && batch_bytes::<DB, M>(&rows) <= SMALL_BATCH_BYTES;
+    let one = rows.unsent() == 1 && rows.bytes() <= SMALL_BATCH_BYTES;
     let chunks = if one {
         std::borrow::Cow::Borrowed(&[1][..])
     } else {
-        match chunk_sizes::<DB, M>(conn, &rows, set).await {
+        match chunk_sizes::<DB>(conn, table.columns, &mut *rows, set).await {
             Ok(chunks) => std::borrow::Cow::Owned(chunks),
             Err(ChunkError::Sqlx(e)) => return Err(error(e)),
-            Err(ChunkError::TooLarge(why)) => return Err(too_large::<M>(operation, why)),
+            Err(ChunkError::TooLarge(why)) => return Err(too_large_in(table, operation, why)),
         }
     };
-    let per_row = binds_per_row(M::COLUMNS, set);
+    let per_row = binds_per_row(table.columns, set);
     let of = match numbering.of {
         0 => chunks.len(),
         of => of.max(numbering.index + chunks.len()),
     };
-    let mut rows = rows.into_iter();
     for &count in chunks.iter() {
         numbering.index += 1;
         let index = numbering.index;
-        let first_row = read.len() + 1;
+        let first_row = rows.read_len() + 1;
         // The step names the chunk when there are several, and what is left of a decoded
         // failure when there is one.
         let step = |decoding: bool| match of {
@@ -216,24 +265,24 @@ pub(crate) async fn send_chunks<DB: Backend, M: Insert<DB>>(
             },
         };
         let fail = |source: sqlx::Error, decoding: bool| {
-            let mut e = Error::new(M::FACTORY, M::TABLE, operation, source).at(step(decoding));
+            let mut e = table.error(operation, source).at(step(decoding));
             if decoding {
                 e = e.kept(kept);
             }
             e
         };
-        let sql = read.sql(set, count);
+        let sql = rows.sql(set, count);
         let mut args = DB::Arguments::default();
         args.reserve(count * per_row, count * per_row * 8);
-        for row in rows.by_ref().take(count) {
-            read.bind(row, set, &mut args)
+        for _ in 0..count {
+            rows.bind_next(set, &mut args)
                 .map_err(|e| fail(sqlx::Error::Encode(e), false))?;
         }
         if count == 1 {
             let row = DB::fetch_one(&mut *conn, sql, args)
                 .await
                 .map_err(|e| fail(e, false))?;
-            read.read(&row).map_err(|e| fail(e, true))?;
+            rows.read(&row).map_err(|e| fail(e, true))?;
         } else {
             // Each row is read as it arrives and dropped, as sqlx's `query_as` does: holding
             // a statement's rows until the last one came cost the allocator more than the
@@ -242,7 +291,7 @@ pub(crate) async fn send_chunks<DB: Backend, M: Insert<DB>>(
             let mut unread = None;
             let mut each = |row: &<DB as sqlx::Database>::Row| {
                 returned += 1;
-                read.read(row).map_err(|e| {
+                rows.read(row).map_err(|e| {
                     unread = Some(e);
                     // Stops reading; the error kept above is the one reported.
                     sqlx::Error::RowNotFound
@@ -260,7 +309,7 @@ pub(crate) async fn send_chunks<DB: Backend, M: Insert<DB>>(
                 ));
             }
         }
-        read.chunk_read(count);
+        rows.chunk_read(count);
     }
     Ok(())
 }
@@ -270,16 +319,19 @@ pub(crate) async fn send_chunks<DB: Backend, M: Insert<DB>>(
 /// limit in values (room for the SQL text and each value's framing), the limit asked once per
 /// such operation. A row that alone exceeds the limit is refused before anything is sent: the
 /// server would drop the connection, and the caller's transaction with it.
-pub(crate) async fn chunk_sizes<DB: Backend, M: Insert<DB>>(
+pub(crate) async fn chunk_sizes<DB: Backend>(
     conn: &mut DB::Connection,
-    rows: &[M],
+    columns: &'static [Column],
+    // `&mut`: a `&dyn` held across the await would need the rows to be `Sync`.
+    rows: &mut dyn Outgoing<DB>,
     set: ColumnSet,
 ) -> Result<Vec<usize>, ChunkError> {
-    let most = rows_per_statement::<DB>(binds_per_row(M::COLUMNS, set));
-    if batch_bytes::<DB, M>(rows) <= SMALL_BATCH_BYTES {
-        let mut sizes = vec![most; rows.len() / most];
-        if !rows.len().is_multiple_of(most) {
-            sizes.push(rows.len() % most);
+    let most = rows_per_statement::<DB>(binds_per_row(columns, set));
+    let len = rows.unsent();
+    if rows.bytes() <= SMALL_BATCH_BYTES {
+        let mut sizes = vec![most; len / most];
+        if !len.is_multiple_of(most) {
+            sizes.push(len % most);
         }
         return Ok(sizes);
     }
@@ -287,8 +339,8 @@ pub(crate) async fn chunk_sizes<DB: Backend, M: Insert<DB>>(
     let budget = limit / 4 * 3;
     let mut sizes = Vec::new();
     let (mut count, mut bytes) = (0, 0);
-    for (i, row) in rows.iter().enumerate() {
-        let size = row.wire_size();
+    for i in 0..len {
+        let size = rows.wire_size(i);
         if size > budget {
             return Err(ChunkError::TooLarge(row_too_large(
                 i as u64 + 1,
@@ -311,7 +363,17 @@ pub(crate) async fn chunk_sizes<DB: Backend, M: Insert<DB>>(
 
 /// A row or key refused before sending: larger than one statement may be ([`row_too_large`]).
 pub(crate) fn too_large<M: Model>(operation: Operation, why: String) -> Error {
-    Error::wrap(M::FACTORY, M::TABLE, operation, Step::Insert, why.into())
+    too_large_in(Table::of::<M>(), operation, why)
+}
+
+fn too_large_in(table: &'static Table, operation: Operation, why: String) -> Error {
+    Error::wrap(
+        table.factory,
+        table.table,
+        operation,
+        Step::Insert,
+        why.into(),
+    )
 }
 
 /// Why rows could not be split into statements.

@@ -73,6 +73,12 @@ impl<'a> Expander<'a> {
                     0 #(+ #key_sizes)*
                 }
 
+                fn get_or_create(
+                    __job: #private::KeyedInsert<'_, __DB, Self>,
+                ) -> #private::BoxFuture<'_, #private::Result<(), #private::Error>> {
+                    #private::keyed_insert::<__DB, Self>(__job)
+                }
+
                 fn bind_lookup_key(
                     __key: Self::LookupKey,
                     __args: &mut <__DB as #private::sqlx::Database>::Arguments,

@@ -1,0 +1,301 @@
+//! A model's rows on the insert path, owned and behind a trait object ([`InsertRows`],
+//! [`KeyRows`]): the insert path's code is compiled once per backend, and what is generic over
+//! the model (binding and decoding a row, creating its parents) stays in small methods.
+
+use std::sync::Arc;
+
+use sqlx::error::BoxDynError;
+
+use super::send::{
+    Keys, Numbering, Outgoing, ReadBack, batch_bytes, read_whole, restore_transient, send_rows,
+};
+use crate::column::ColumnSet;
+use crate::db::{Args, Backend};
+use crate::error::{Error, Kept, Operation};
+use crate::future::BoxFuture;
+use crate::model::{Insert, KeyedInsert, Model, Rows, Table};
+
+/// A model's rows on the insert path, owned: drawn, then sent, then created. What
+/// [`InsertRows`] and [`Outgoing`] show of a model, so that the path is compiled once per
+/// backend.
+pub(crate) struct Insertion<M: Model> {
+    /// The rows not sent yet: their parents' keys are written into them, then they are bound
+    /// one by one.
+    pending: std::vec::IntoIter<M>,
+    set: ColumnSet,
+    /// `None` once handed to `get_or_create`.
+    parents: Option<M::Parents>,
+    seed: Option<u64>,
+    /// The rows read back.
+    pub(crate) created: Vec<M>,
+    /// The transient values of the rows bound and not read back yet.
+    transient: Vec<M::Transient>,
+}
+
+impl<M: Model> Insertion<M> {
+    pub(crate) fn new(rows: Rows<M>) -> Self {
+        let Rows {
+            rows,
+            set,
+            parents,
+            seed,
+        } = rows;
+        Insertion {
+            created: Vec::with_capacity(rows.len()),
+            pending: rows.into_iter(),
+            set,
+            parents: Some(parents),
+            seed,
+            transient: Vec::new(),
+        }
+    }
+
+    /// Rows created already, for the after-create steps.
+    pub(crate) fn created(created: Vec<M>) -> Self {
+        Insertion {
+            pending: Vec::new().into_iter(),
+            set: ColumnSet::default(),
+            parents: None,
+            seed: None,
+            created,
+            transient: Vec::new(),
+        }
+    }
+}
+
+/// The rows of the insert path as its code, compiled once per backend, sees them: besides
+/// sending them ([`Outgoing`]), their parents and their `get_or_create` lookup.
+pub(crate) trait InsertRows<DB: Backend>: Outgoing<DB> {
+    /// The columns sent.
+    fn set(&self) -> ColumnSet;
+    /// Creates the parents the rows ask for (`Insert::create_parents`); `None`: none.
+    fn create_parents<'a>(
+        &'a mut self,
+        conn: &'a mut DB::Connection,
+        operation: Operation,
+    ) -> Option<BoxFuture<'a, Result<(), Error>>>;
+    /// The `back_reference` step after the INSERTs (`Insert::after_insert`); `None`: none.
+    fn after_insert<'a>(
+        &'a mut self,
+        conn: &'a mut DB::Connection,
+        operation: Operation,
+    ) -> Option<BoxFuture<'a, Result<(), Error>>>;
+    /// A parent is still to be created: a `back_reference` one, after the INSERT.
+    fn needs_parents(&self) -> bool;
+    /// The model has `get_or_create` keys.
+    fn keyed(&self) -> bool;
+    /// Its `get_or_create` (`Insert::get_or_create`), the found or created rows kept.
+    fn get_or_create<'a>(
+        &'a mut self,
+        conn: &'a mut DB::Connection,
+        operation: Operation,
+        kept: Kept,
+        inserted: Option<&'a mut Vec<bool>>,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+    /// These rows as [`Outgoing`].
+    fn outgoing(&mut self) -> &mut dyn Outgoing<DB>;
+}
+
+impl<DB: Backend, M: Insert<DB>> Outgoing<DB> for Insertion<M> {
+    fn unsent(&self) -> usize {
+        self.pending.len()
+    }
+
+    fn wire_size(&self, i: usize) -> usize {
+        self.pending.as_slice()[i].wire_size()
+    }
+
+    fn bytes(&self) -> usize {
+        batch_bytes::<DB, M>(self.pending.as_slice())
+    }
+
+    fn bind_next(&mut self, set: ColumnSet, args: &mut DB::Arguments) -> Result<(), BoxDynError> {
+        if let Some(row) = self.pending.next() {
+            self.transient.push(row.bind(set, &mut Args::<DB>(args))?);
+        }
+        Ok(())
+    }
+
+    fn sql(&self, set: ColumnSet, count: usize) -> Arc<str> {
+        M::sql_cache().insert_sql::<DB>((M::TABLE, M::COLUMNS), set, count)
+    }
+
+    fn read_len(&self) -> usize {
+        self.created.len()
+    }
+
+    fn read(&mut self, row: &<DB as sqlx::Database>::Row) -> Result<(), sqlx::Error> {
+        read_whole::<DB, M>(&mut self.created, row)
+    }
+
+    fn chunk_read(&mut self, count: usize) {
+        restore_transient(&mut self.created, &mut self.transient, count);
+    }
+}
+
+impl<DB: Backend, M: Insert<DB>> InsertRows<DB> for Insertion<M> {
+    fn set(&self) -> ColumnSet {
+        self.set
+    }
+
+    fn create_parents<'a>(
+        &'a mut self,
+        conn: &'a mut DB::Connection,
+        operation: Operation,
+    ) -> Option<BoxFuture<'a, Result<(), Error>>> {
+        let parents = self.parents.as_mut()?;
+        M::create_parents(
+            parents,
+            self.pending.as_mut_slice(),
+            conn,
+            operation,
+            self.seed,
+        )
+    }
+
+    fn after_insert<'a>(
+        &'a mut self,
+        conn: &'a mut DB::Connection,
+        operation: Operation,
+    ) -> Option<BoxFuture<'a, Result<(), Error>>> {
+        let parents = self.parents.as_mut()?;
+        M::after_insert(parents, &mut self.created, conn, operation, self.seed)
+    }
+
+    fn needs_parents(&self) -> bool {
+        self.parents.as_ref().is_some_and(M::needs_parents)
+    }
+
+    fn keyed(&self) -> bool {
+        !M::GET_OR_CREATE.is_empty()
+    }
+
+    fn get_or_create<'a>(
+        &'a mut self,
+        conn: &'a mut DB::Connection,
+        operation: Operation,
+        kept: Kept,
+        inserted: Option<&'a mut Vec<bool>>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        let Some(parents) = self.parents.take() else {
+            let e = Table::of::<M>().error(operation, sqlx::Error::RowNotFound);
+            return Box::pin(std::future::ready(Err(e)));
+        };
+        let rows = Rows {
+            rows: std::mem::take(&mut self.pending).collect(),
+            set: self.set,
+            parents,
+            seed: self.seed,
+        };
+        M::get_or_create(KeyedInsert {
+            conn,
+            rows,
+            operation,
+            kept,
+            inserted,
+            created: &mut self.created,
+        })
+    }
+
+    fn outgoing(&mut self) -> &mut dyn Outgoing<DB> {
+        self
+    }
+}
+
+/// Creates the parents (when `parents_first`), then sends the rows in chunks under the bind
+/// limit and the server's statement size, each an `INSERT .. RETURNING` decoded in order,
+/// then the `back_reference` step.
+pub(crate) async fn insert_new<DB: Backend>(
+    conn: &mut DB::Connection,
+    table: &'static Table,
+    rows: &mut dyn InsertRows<DB>,
+    operation: Operation,
+    kept: Kept,
+    parents_first: bool,
+) -> Result<(), Error> {
+    if parents_first && let Some(parents) = rows.create_parents(&mut *conn, operation) {
+        parents.await?;
+    }
+    let set = rows.set();
+    let mut numbering = Numbering { index: 0, of: 0 };
+    send_rows::<DB>(
+        &mut *conn,
+        table,
+        rows.outgoing(),
+        set,
+        operation,
+        kept,
+        &mut numbering,
+    )
+    .await?;
+    if let Some(step) = rows.after_insert(&mut *conn, operation) {
+        step.await?;
+    }
+    Ok(())
+}
+
+/// A parent's rows inserted for their key alone: sent as [`Insertion`], read back as [`Keys`].
+pub(crate) struct KeyInsertion<P: Model, T> {
+    pub(crate) rows: Insertion<P>,
+    pub(crate) keys: Keys<P, T>,
+}
+
+/// [`KeyInsertion`] as the code compiled once per backend sees it.
+pub(crate) trait KeyRows<DB: Backend>: Outgoing<DB> {
+    /// The rows, to create their parents or to read them back whole.
+    fn rows(&mut self) -> &mut dyn InsertRows<DB>;
+    /// The rows sent, their keys read back.
+    fn outgoing(&mut self) -> &mut dyn Outgoing<DB>;
+}
+
+impl<DB: Backend, P: Insert<DB>, T> Outgoing<DB> for KeyInsertion<P, T>
+where
+    T: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB> + Send + 'static,
+{
+    fn unsent(&self) -> usize {
+        self.rows.pending.len()
+    }
+
+    fn wire_size(&self, i: usize) -> usize {
+        Outgoing::<DB>::wire_size(&self.rows, i)
+    }
+
+    fn bytes(&self) -> usize {
+        Outgoing::<DB>::bytes(&self.rows)
+    }
+
+    fn bind_next(&mut self, set: ColumnSet, args: &mut DB::Arguments) -> Result<(), BoxDynError> {
+        // A parent created for its key alone has no transient value to keep.
+        if let Some(row) = self.rows.pending.next() {
+            row.bind(set, &mut Args::<DB>(args))?;
+        }
+        Ok(())
+    }
+
+    fn sql(&self, set: ColumnSet, count: usize) -> Arc<str> {
+        ReadBack::<DB, P>::sql(&self.keys, set, count)
+    }
+
+    fn read_len(&self) -> usize {
+        self.keys.keys.len()
+    }
+
+    fn read(&mut self, row: &<DB as sqlx::Database>::Row) -> Result<(), sqlx::Error> {
+        ReadBack::<DB, P>::read(&mut self.keys, row)
+    }
+
+    fn chunk_read(&mut self, _count: usize) {}
+}
+
+impl<DB: Backend, P: Insert<DB>, T> KeyRows<DB> for KeyInsertion<P, T>
+where
+    T: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB> + Send + 'static,
+{
+    fn rows(&mut self) -> &mut dyn InsertRows<DB> {
+        &mut self.rows
+    }
+
+    fn outgoing(&mut self) -> &mut dyn Outgoing<DB> {
+        self
+    }
+}
