@@ -39,7 +39,7 @@ pub trait Flatten: Sized {
     /// Which of its database-filled columns `factory` gives a value (bits from 0).
     fn column_set(factory: &Self::Factory) -> ColumnSet;
 
-    /// About how many bytes its values take in a statement ([`Model::byte_size`](crate::Model)).
+    /// About how many bytes its values take in a statement ([`Model::byte_size`](crate::model::Model::byte_size)).
     fn byte_size(&self) -> usize;
 
     /// The value of its column at `field` in [`Self::FIELDS`], for the schema check.
@@ -100,7 +100,7 @@ fn factory<T: Flatten>(slot: &GroupSlot) -> Option<&T::Factory> {
 }
 
 /// A group whose every column `DB` stores and decodes: the derive's impl carries the
-/// per-column bounds, as [`Insert`](crate::Insert) does for a model. (No `Flatten` supertrait:
+/// per-column bounds, as [`Insert`](crate::model::Insert) does for a model. (No `Flatten` supertrait:
 /// a model's bound on it would then be a second error where the type is no group.)
 pub trait FlattenInsert<DB: Backend> {
     /// Binds its values for the columns `set` sends, its database-filled ones from bit
