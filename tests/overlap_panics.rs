@@ -297,66 +297,82 @@ macro_rules! swept {
     }};
 }
 
-on_dbs! {
-    [sqlite]
-    /// insert_many (one statement in flight, the next drawn meanwhile) dropped after each of
-    /// its polls, in the caller's transaction, on a bare connection and bound to a pool (as
-    /// tests/cancellation.rs sweeps create_batch): the caller's transaction answers and its
-    /// rollback leaves nothing, the bare connection's next INSERT is durable and nothing of
-    /// the operation is, a whole operation or nothing on a pool, and the pool's next user is
-    /// served. SQLite only: the overlap is SQLite's and MariaDB's path, and sqlx's MariaDB
-    /// connection is not cancel-safe in the middle of a statement (tests/common/tx.rs);
-    /// PostgreSQL seeds by `COPY`, which sqlx cannot cancel mid-`COPY` (docs/DESIGN.md).
-    async fn insert_many_cancel_sweep(mk, observer, kind) {
-        let mut findings = Vec::new();
-        for (op, op_name) in SWEPT.iter().enumerate() {
-            let whole = [[1500, 0, 0], [1500, 0, 0], [0, 600, 300]][op];
-            for session in ["tx", "bare", "pool"] {
-                for settle in [false, true] {
-                    for k in 1..80 {
-                        let pool = mk(1).await.unwrap();
-                        let mut problems = Vec::new();
-                        let completed;
-                        match session {
-                            "tx" => {
-                                let mut tx = bounded(pool.begin()).await.unwrap();
-                                bounded(sqlx::query("INSERT INTO entries (name) VALUES ('before')").execute(&mut *tx)).await.unwrap();
-                                completed = drop_after(swept!(op, &mut tx), k, settle).await;
-                                let r = try_bounded(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM entries WHERE name = 'before'").fetch_one(&mut *tx)).await;
-                                if !matches!(r, Some(Ok(1))) { problems.push(format!("caller's own row: {r:?}")); }
-                                caller_step!(problems, "caller's rollback", tx.rollback());
-                                let (markers, rows) = seen!(observer);
-                                if !markers.is_empty() || rows != [0, 0, 0] { problems.push(format!("durable after the caller's rollback: {markers:?} {rows:?}")); }
-                            }
-                            "bare" => {
-                                let mut conn = bounded(pool.acquire()).await.unwrap();
-                                completed = drop_after(swept!(op, &mut *conn), k, settle).await;
-                                caller_inserts_after!(problems, &mut *conn);
-                                drop(conn);
-                                let (markers, rows) = seen!(observer);
-                                if markers != ["after"] { problems.push(format!("durable markers {markers:?}")); }
-                                if rows != [0, 0, 0] && rows != whole { problems.push(format!("durable factory rows {rows:?}")); }
-                            }
-                            _ => {
-                                completed = drop_after(swept!(op, &pool), k, settle).await;
-                                let (_, rows) = seen!(observer);
-                                if rows != [0, 0, 0] && rows != whole { problems.push(format!("durable factory rows {rows:?}")); }
+/// `insert_many_cancel_sweep_N` sweeps the operation `SWEPT[N]`.
+macro_rules! insert_many_cancel_sweeps {
+    ($($name:ident: $op:literal),+) => {
+        $(
+        on_dbs! {
+            [sqlite]
+            /// insert_many (one statement in flight, the next drawn meanwhile) dropped after each of
+            /// its polls, in the caller's transaction, on a bare connection and bound to a pool (as
+            /// tests/cancellation.rs sweeps create_batch): the caller's transaction answers and its
+            /// rollback leaves nothing, the bare connection's next INSERT is durable and nothing of
+            /// the operation is, a whole operation or nothing on a pool, and the pool's next user is
+            /// served. SQLite only: the overlap is SQLite's and MariaDB's path, and sqlx's MariaDB
+            /// connection is not cancel-safe in the middle of a statement (tests/common/tx.rs);
+            /// PostgreSQL seeds by `COPY`, which sqlx cannot cancel mid-`COPY` (docs/DESIGN.md).
+            /// One test per operation of [`SWEPT`]: the sweeps wait between polls, so they run side
+            /// by side.
+            async fn $name(mk, observer, kind) {
+                let mut findings = Vec::new();
+                {
+                    let (op, op_name) = ($op, SWEPT[$op]);
+                    let whole = [[1500, 0, 0], [1500, 0, 0], [0, 600, 300]][op];
+                    for session in ["tx", "bare", "pool"] {
+                        for settle in [false, true] {
+                            for k in 1..80 {
+                                let pool = mk(1).await.unwrap();
+                                let mut problems = Vec::new();
+                                let completed;
+                                match session {
+                                    "tx" => {
+                                        let mut tx = bounded(pool.begin()).await.unwrap();
+                                        bounded(sqlx::query("INSERT INTO entries (name) VALUES ('before')").execute(&mut *tx)).await.unwrap();
+                                        completed = drop_after(swept!(op, &mut tx), k, settle).await;
+                                        let r = try_bounded(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM entries WHERE name = 'before'").fetch_one(&mut *tx)).await;
+                                        if !matches!(r, Some(Ok(1))) { problems.push(format!("caller's own row: {r:?}")); }
+                                        caller_step!(problems, "caller's rollback", tx.rollback());
+                                        let (markers, rows) = seen!(observer);
+                                        if !markers.is_empty() || rows != [0, 0, 0] { problems.push(format!("durable after the caller's rollback: {markers:?} {rows:?}")); }
+                                    }
+                                    "bare" => {
+                                        let mut conn = bounded(pool.acquire()).await.unwrap();
+                                        completed = drop_after(swept!(op, &mut *conn), k, settle).await;
+                                        caller_inserts_after!(problems, &mut *conn);
+                                        drop(conn);
+                                        let (markers, rows) = seen!(observer);
+                                        if markers != ["after"] { problems.push(format!("durable markers {markers:?}")); }
+                                        if rows != [0, 0, 0] && rows != whole { problems.push(format!("durable factory rows {rows:?}")); }
+                                    }
+                                    _ => {
+                                        completed = drop_after(swept!(op, &pool), k, settle).await;
+                                        let (_, rows) = seen!(observer);
+                                        if rows != [0, 0, 0] && rows != whole { problems.push(format!("durable factory rows {rows:?}")); }
+                                    }
+                                }
+                                reset!(observer);
+                                next_user!(problems, pool);
+                                let (markers, _) = seen!(observer);
+                                if markers != ["next-auto", "next-tx"] { problems.push(format!("next user's markers {markers:?}")); }
+                                end_iteration!(findings, problems, format!("[{kind:?}] `{op_name}` {session} settle={settle} dropped after poll {k} (completed: {completed})"), pool, observer);
+                                if completed { break; }
+                                assert!(k < 79, "`{op_name}` {session} settle={settle}: not completed after 79 polls");
                             }
                         }
-                        reset!(observer);
-                        next_user!(problems, pool);
-                        let (markers, _) = seen!(observer);
-                        if markers != ["next-auto", "next-tx"] { problems.push(format!("next user's markers {markers:?}")); }
-                        end_iteration!(findings, problems, format!("[{kind:?}] `{op_name}` {session} settle={settle} dropped after poll {k} (completed: {completed})"), pool, observer);
-                        if completed { break; }
-                        assert!(k < 79, "`{op_name}` {session} settle={settle}: not completed after 79 polls");
                     }
                 }
+                tx::assert_no_findings(&findings);
             }
         }
-        tx::assert_no_findings(&findings);
-    }
+        )+
+    };
 }
+
+insert_many_cancel_sweeps!(
+    insert_many_cancel_sweep_0: 0,
+    insert_many_cancel_sweep_1: 1,
+    insert_many_cancel_sweep_2: 2
+);
 
 /// A text primary key the factory gives no value: SQLite stores NULL in it.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]

@@ -166,99 +166,114 @@ macro_rules! batch {
     }};
 }
 
-on_dbs! {
-    [sqlite, postgres]
-    /// The batch dropped after each of its polls, in the caller's transaction (then the
-    /// caller's INSERT, and its rollback), on a bare pooled connection (then an autocommitted
-    /// INSERT) and bound to a pool: nothing of the batch or any chunk's parents is durable
-    /// (or all of it, when the drop finds the batch done), the markers are, and the
-    /// connection serves the pool's next user.
-    async fn cancel_sweep(mk, observer, kind) {
-        let mut findings: Vec<String> = Vec::new();
-        let mut iterations = 0;
-        let mut sqlx_windows = 0;
-        for mode in ["transaction", "bare", "pool"] {
-            // On SQLite the worker finishes a statement as the next poll comes: waiting before
-            // the drop adds nothing but time. On PostgreSQL the drop after the statement
-            // completed on the server is swept in the caller's transaction (our savepoint),
-            // where a late answer matters most. (SQLite ~5 s, PostgreSQL ~15 s.)
-            let settles: &[bool] = if kind == Kind::Sqlite || mode != "transaction" { &[false] } else { &[false, true] };
-            for &settle in settles {
-                let mut completed = false;
-                // With `settle`, every third poll: the plain pass has swept them all.
-                for k in (1..400).step_by(if settle { 3 } else { 1 }) {
-                    iterations += 1;
-                    let pool = mk(1).await.unwrap();
-                    let mut problems: Vec<String> = Vec::new();
-                    let mut expect_after = false;
-                    match mode {
-                        "transaction" => {
-                            let mut tx = bounded(pool.begin()).await.unwrap();
-                            bounded(sqlx::query("INSERT INTO entries (name) VALUES ('before')").execute(&mut *tx)).await.unwrap();
-                            completed = drop_after(batch!(&mut tx), k, settle).await;
-                            // Inside: the rows sent so far are consistent (each kid has its elder
-                            // and grand; the foreign keys say so) and the transaction answers.
-                            caller_inserts_after!(problems, &mut *tx);
-                            let [kids, elders, grands, _] = chain!(&mut *tx);
-                            if kids > elders || elders > grands {
-                                problems.push(format!("inside the transaction: {kids} kids, {elders} elders, {grands} grands"));
+/// `cancel_sweep_<session>` sweeps the batch on that kind of session.
+macro_rules! cancel_sweeps {
+    ($($name:ident: $mode:literal),+) => {
+        $(
+        on_dbs! {
+            [sqlite, postgres]
+            /// The batch dropped after each of its polls, in the caller's transaction (then the
+            /// caller's INSERT, and its rollback), on a bare pooled connection (then an autocommitted
+            /// INSERT) and bound to a pool: nothing of the batch or any chunk's parents is durable
+            /// (or all of it, when the drop finds the batch done), the markers are, and the
+            /// connection serves the pool's next user.
+            /// One test per session kind: the sweeps wait between polls, so they run side by side.
+            async fn $name(mk, observer, kind) {
+                let mut findings: Vec<String> = Vec::new();
+                let mut iterations = 0;
+                let mut sqlx_windows = 0;
+                {
+                    let mode = $mode;
+                    // On SQLite the worker finishes a statement as the next poll comes: waiting before
+                    // the drop adds nothing but time. On PostgreSQL the drop after the statement
+                    // completed on the server is swept in the caller's transaction (our savepoint),
+                    // where a late answer matters most. (SQLite ~5 s, PostgreSQL ~15 s.)
+                    let settles: &[bool] = if kind == Kind::Sqlite || mode != "transaction" { &[false] } else { &[false, true] };
+                    for &settle in settles {
+                        let mut completed = false;
+                        // With `settle`, every third poll: the plain pass has swept them all.
+                        for k in (1..400).step_by(if settle { 3 } else { 1 }) {
+                            iterations += 1;
+                            let pool = mk(1).await.unwrap();
+                            let mut problems: Vec<String> = Vec::new();
+                            let mut expect_after = false;
+                            match mode {
+                                "transaction" => {
+                                    let mut tx = bounded(pool.begin()).await.unwrap();
+                                    bounded(sqlx::query("INSERT INTO entries (name) VALUES ('before')").execute(&mut *tx)).await.unwrap();
+                                    completed = drop_after(batch!(&mut tx), k, settle).await;
+                                    // Inside: the rows sent so far are consistent (each kid has its elder
+                                    // and grand; the foreign keys say so) and the transaction answers.
+                                    caller_inserts_after!(problems, &mut *tx);
+                                    let [kids, elders, grands, _] = chain!(&mut *tx);
+                                    if kids > elders || elders > grands {
+                                        problems.push(format!("inside the transaction: {kids} kids, {elders} elders, {grands} grands"));
+                                    }
+                                    if completed && [kids, elders, grands] != [N as i64; 3] {
+                                        problems.push(format!("completed, yet {kids} kids, {elders} elders, {grands} grands"));
+                                    }
+                                    caller_step!(problems, "caller's rollback", tx.rollback());
+                                }
+                                "bare" => {
+                                    let mut conn = bounded(pool.acquire()).await.unwrap();
+                                    completed = drop_after(batch!(&mut *conn), k, settle).await;
+                                    // sqlx's own window (docs/DESIGN.md, as `conn.begin()` has it): the
+                                    // batch dropped while sqlx's `BEGIN` is in flight leaves the
+                                    // connection in a transaction sqlx does not know of. The first polls
+                                    // only, and longer on a busy machine. Seen as `now()` (the
+                                    // transaction's start) before `statement_timestamp()`; the user's
+                                    // remedy is to close such a connection, which rolls it back.
+                                    // A simple query: the extended protocol's `Execute` restarts
+                                    // `statement_timestamp()` after its `Parse` began the transaction.
+                                    let in_sqlx_window = kind == Kind::Postgres && {
+                                        use sqlx::Row;
+                                        let open = sqlx::raw_sql("SELECT now() <> statement_timestamp()");
+                                        let row = bounded(open.fetch_one(&mut *conn)).await.unwrap();
+                                        row.get::<bool, _>(0)
+                                    };
+                                    if in_sqlx_window {
+                                        sqlx_windows += 1;
+                                        conn.close_on_drop();
+                                    } else {
+                                        caller_inserts_after!(problems, &mut *conn);
+                                        expect_after = true;
+                                    }
+                                    drop(conn);
+                                }
+                                _ => completed = drop_after(batch!(&pool), k, settle).await,
                             }
-                            if completed && [kids, elders, grands] != [N as i64; 3] {
-                                problems.push(format!("completed, yet {kids} kids, {elders} elders, {grands} grands"));
+                            let (markers, _) = seen!(observer);
+                            let expected: &[&str] = if expect_after { &["after"] } else { &[] };
+                            if markers != expected { problems.push(format!("durable markers {markers:?}, expected {expected:?}")); }
+                            let durable = chain!(&observer);
+                            let whole = [N as i64, N as i64, N as i64, 0];
+                            if durable != [0; 4] && (mode == "transaction" || durable != whole) {
+                                problems.push(format!("durable [kids, elders, grands, strays]: {durable:?}"));
                             }
-                            caller_step!(problems, "caller's rollback", tx.rollback());
+                            next_user!(problems, pool, observer);
+                            let at = format!("[{kind:?}] {mode} settle={settle} dropped after poll {k} (completed: {completed})");
+                            end_iteration!(findings, problems, at, pool, observer);
+                            reset_chain!(observer);
+                            if completed { break; }
                         }
-                        "bare" => {
-                            let mut conn = bounded(pool.acquire()).await.unwrap();
-                            completed = drop_after(batch!(&mut *conn), k, settle).await;
-                            // sqlx's own window (docs/DESIGN.md, as `conn.begin()` has it): the
-                            // batch dropped while sqlx's `BEGIN` is in flight leaves the
-                            // connection in a transaction sqlx does not know of. The first polls
-                            // only, and longer on a busy machine. Seen as `now()` (the
-                            // transaction's start) before `statement_timestamp()`; the user's
-                            // remedy is to close such a connection, which rolls it back.
-                            // A simple query: the extended protocol's `Execute` restarts
-                            // `statement_timestamp()` after its `Parse` began the transaction.
-                            let in_sqlx_window = kind == Kind::Postgres && {
-                                use sqlx::Row;
-                                let open = sqlx::raw_sql("SELECT now() <> statement_timestamp()");
-                                let row = bounded(open.fetch_one(&mut *conn)).await.unwrap();
-                                row.get::<bool, _>(0)
-                            };
-                            if in_sqlx_window {
-                                sqlx_windows += 1;
-                                conn.close_on_drop();
-                            } else {
-                                caller_inserts_after!(problems, &mut *conn);
-                                expect_after = true;
-                            }
-                            drop(conn);
-                        }
-                        _ => completed = drop_after(batch!(&pool), k, settle).await,
+                        if !completed { findings.push(format!("[{kind:?}] {mode} settle={settle}: never completed")); }
                     }
-                    let (markers, _) = seen!(observer);
-                    let expected: &[&str] = if expect_after { &["after"] } else { &[] };
-                    if markers != expected { problems.push(format!("durable markers {markers:?}, expected {expected:?}")); }
-                    let durable = chain!(&observer);
-                    let whole = [N as i64, N as i64, N as i64, 0];
-                    if durable != [0; 4] && (mode == "transaction" || durable != whole) {
-                        problems.push(format!("durable [kids, elders, grands, strays]: {durable:?}"));
-                    }
-                    next_user!(problems, pool, observer);
-                    let at = format!("[{kind:?}] {mode} settle={settle} dropped after poll {k} (completed: {completed})");
-                    end_iteration!(findings, problems, at, pool, observer);
-                    reset_chain!(observer);
-                    if completed { break; }
                 }
-                if !completed { findings.push(format!("[{kind:?}] {mode} settle={settle}: never completed")); }
+                eprintln!("[{kind:?}] {} cancel_sweep: {iterations} iterations, {sqlx_windows} in sqlx's BEGIN window", $mode);
+                // The window is the first poll or so of a bare sweep, never most of it.
+                assert!(sqlx_windows <= 3, "{sqlx_windows} drops in sqlx's BEGIN window");
+                tx::assert_no_findings(&findings);
             }
         }
-        eprintln!("[{kind:?}] cancel_sweep: {iterations} iterations, {sqlx_windows} in sqlx's BEGIN window");
-        // The window is the first poll or so of a bare sweep, never most of it.
-        assert!(sqlx_windows <= 3, "{sqlx_windows} drops in sqlx's BEGIN window");
-        tx::assert_no_findings(&findings);
-    }
+        )+
+    };
 }
+
+cancel_sweeps!(
+    cancel_sweep_transaction: "transaction",
+    cancel_sweep_bare: "bare",
+    cancel_sweep_pool: "pool"
+);
 
 /// Where a value panics or is refused: (table, row). Rows 501..1000 are chunk 2, 1001.. chunk
 /// 3; a kid of chunk 2 is drawn while chunk 1's statements run.
