@@ -315,11 +315,11 @@ pub trait Insert<DB: Backend>: Model + for<'r> FromRow<'r, <DB as Database>::Row
     /// asks only where [`Model::GET_OR_CREATE`] is not empty).
     #[doc(hidden)]
     fn get_or_create(job: KeyedInsert<'_, DB, Self>) -> BoxFuture<'_, Result<(), Error>> {
-        let error = Error::new(
+        let error = Error::message(
             Self::FACTORY,
             Self::TABLE,
             job.operation,
-            sqlx::Error::Protocol("this model has no `get_or_create` keys".into()),
+            "this model has no `get_or_create` keys".into(),
         );
         Box::pin(std::future::ready(Err(error)))
     }
