@@ -1,28 +1,28 @@
 use sqlx_factory::Factory;
 
 #[derive(Debug, Clone, sqlx::FromRow, Factory)]
-#[factory(table = "users")]
-struct User {
+#[factory(table = "countries")]
+struct Country {
     #[factory(primary_key)]
     id: i64,
-    email: String,
+    iso_number: i32,
 }
 
-/// Stores its user's email, not the user's id.
+/// Stores its country's ISO number, not the country's id.
 #[derive(Debug, Clone, sqlx::FromRow, Factory)]
-#[factory(table = "confirmations")]
-struct Confirmation {
+#[factory(table = "cities")]
+struct City {
     #[factory(primary_key)]
     id: i64,
-    #[factory(association = User, references = email)]
-    user_email: String,
+    #[factory(association = Country, references = iso_number)]
+    country_iso: i32,
 }
 
-async fn seed(conn: &mut sqlx::SqliteConnection, user_ids: Vec<i64>) {
-    let _ = Confirmation::factory()
+async fn seed(conn: &mut sqlx::SqliteConnection, country_ids: Vec<i64>) {
+    let _ = City::factory()
         .with_session(conn)
         .insert_many(100)
-        .parents_from::<User>(user_ids)
+        .parents_from::<Country>(country_ids)
         .await;
 }
 

@@ -18,7 +18,7 @@ struct Post {
     title: String,
 }
 
-async fn seed(conn: &mut sqlx::SqliteConnection, names: Vec<String>) {
+async fn seed(conn: &mut sqlx::SqliteConnection, names: Vec<&str>) {
     let _ = Post::factory()
         .with_session(conn)
         .insert_many(100)
