@@ -187,7 +187,7 @@ pub trait SeedParent<P>: Model {
     /// The field of the first association to `P` (a composite key's first field), as its
     /// marker type, which prints as the field's name in our errors.
     type First;
-    /// The field of the second association to `P`, `()` when there is one: `with_children`
+    /// The field of the second association to `P`, `()` when there is only one: `with_children`
     /// cannot tell which of two holds the parent ([`OneAssociationTo`]).
     type Second;
     /// The field of the first association to `P` that stores other values of it than the

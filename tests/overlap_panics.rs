@@ -418,18 +418,17 @@ struct ApiUse {
     key_id: String,
 }
 
+/// The table of [`ApiUse`].
+const API_USES: &str =
+    "CREATE TABLE api_uses (id INTEGER PRIMARY KEY, key_id TEXT NOT NULL REFERENCES api_keys (id))";
+
 /// `create` of a row whose parent's text key comes back NULL (SQLite): our error, naming the
 /// parent's table, printed the same way.
 #[tokio::test]
 async fn null_parent_key_on_create_is_an_error() {
     common::bounded_test(async {
         let mut conn = common::sqlite().await;
-        exec!(
-            &mut conn,
-            format!(
-                "{API_KEYS}; CREATE TABLE api_uses (id INTEGER PRIMARY KEY, key_id TEXT NOT NULL)"
-            )
-        );
+        exec!(&mut conn, format!("{API_KEYS}; {API_USES}"));
         let err = bounded(ApiUse::factory().with_session(&mut conn).create())
             .await
             .expect_err("a NULL parent key must not be stored as \"\"");
@@ -509,8 +508,9 @@ on_dbs! {
         let mut conn = bounded(pool.acquire()).await.unwrap();
         check_clean!(&mut *conn, kind, Bomb, Dud, tx::Entry, tx::Blob, Author, Book);
         if kind == Kind::Sqlite {
-            exec!(&mut *conn, API_KEYS.to_string());
+            exec!(&mut *conn, format!("{API_KEYS}; {API_USES}"));
             check_finds!(&mut *conn, kind, ApiKey, "id", "the database does not fill");
+            check_clean!(&mut *conn, kind, ApiUse);
         }
     }
 }
