@@ -322,7 +322,6 @@ impl fmt::Display for Error {
                     f.write_str(ABORTED_HINT)?;
                 }
             }
-            Some(sqlx::Error::Decode(inner)) if inner.is::<Ours>() => fmt::Display::fmt(inner, f)?,
             Some(error) => match mariadb_enum_column(error) {
                 Some(column) => write!(
                     f,
@@ -402,6 +401,15 @@ impl Error {
         operation: Operation,
         source: sqlx::Error,
     ) -> Self {
+        // A text of ours that came through code whose error type is `sqlx::Error` ([`ours`])
+        // is [`Error::message`]'s: no sqlx error that `as_sqlx()` would give.
+        let source = match source {
+            sqlx::Error::Decode(inner) => match inner.downcast::<Ours>() {
+                Ok(ours) => return Error::message(factory, table, operation, ours.0),
+                Err(inner) => sqlx::Error::Decode(inner),
+            },
+            source => source,
+        };
         Error {
             factory,
             table,
@@ -586,8 +594,9 @@ pub(crate) fn short_name(path: &str) -> &str {
 }
 
 /// A message of ours where a `sqlx::Error` is expected (a row read back that the crate
-/// refuses): shown as it is, without the prefix sqlx writes before the variant that carries it
-/// ("error occurred while decoding").
+/// refuses): carried in `sqlx::Error::Decode` only until [`Error::new`] takes it out, so that
+/// it reads as [`Error::message`]'s texts do, with no prefix of sqlx's ("error occurred while
+/// decoding") and no `as_sqlx()`.
 #[derive(Debug)]
 pub(crate) struct Ours(String);
 
@@ -599,7 +608,8 @@ impl fmt::Display for Ours {
 
 impl std::error::Error for Ours {}
 
-/// `text` as a `sqlx::Error` that our `Display` shows as it is.
+/// `text` as a `sqlx::Error`, for code whose error type is `sqlx::Error`: [`Error::new`] makes
+/// it [`Error::message`]'s error.
 pub(crate) fn ours(text: impl Into<String>) -> sqlx::Error {
     sqlx::Error::Decode(Box::new(Ours(text.into())))
 }

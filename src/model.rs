@@ -159,7 +159,8 @@ pub trait Association: Model {
 /// What an association of `Self` to `P` stores of one `P` row, which a seed hands to each row
 /// (`parents_from`, `parents_from_table`, `with_children`): the parent's primary key, the field
 /// `references` names, or a tuple of a composite key's fields. The derive implements it once
-/// per parent type, for the first association to it.
+/// per parent type, from the first association to it; a seed fills every association to `P`
+/// that stores the same (see [`Insert::set_parent_key`]).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has no association to `{P}` that a seed can fill",
     label = "`{Self}` stores nothing of `{P}` here",
@@ -182,7 +183,65 @@ pub trait SeedParent<P>: Model {
     const VALUE_OF: Option<fn(&mut P) -> Self::Value>;
     /// The value of a row of [`PARENT_COLUMNS`](Self::PARENT_COLUMNS).
     fn from_row(row: Self::Row) -> Self::Value;
+
+    /// The field of the first association to `P` (a composite key's first field), as its
+    /// marker type, which prints as the field's name in our errors.
+    type First;
+    /// The field of the second association to `P`, `()` when there is only one: `with_children`
+    /// cannot tell which of two holds the parent ([`OneAssociationTo`]).
+    type Second;
+    /// The field of the first association to `P` that stores other values of it than the
+    /// first (its key beside `references = email`), `()` when all store the same: one list of
+    /// values cannot fill both ([`SameValuesOf`]).
+    type Other;
 }
+
+/// What `parents_from::<P>(values)` takes: values of `V`, what `M`'s associations to `P` store
+/// of each `P` row, as any `IntoIterator` (a `Vec`, an array, a range of keys). The one impl
+/// lets the item type be inferred from `V` (`Vec::new()`, an integer literal range), and a
+/// wrong item type is this trait's error rather than a type mismatch of a private trait's.
+#[diagnostic::on_unimplemented(
+    message = "`parents_from::<{P}>` takes `{V}` values, what `{M}` stores of each `{P}`, and `{Self}` does not give them",
+    label = "expected values of `{V}` here",
+    note = "`{M}`'s association to `{P}` stores `{V}` of each `{P}` row: give those of existing rows (a `Vec<{V}>`, an array, a range of keys, or an iterator, e.g. `rows.iter().map(|p| p.<field>.clone())`), or read them from the table with `.parents_from_table::<{P}>()`"
+)]
+pub trait ParentValues<V, M, P> {
+    /// The values, in order.
+    fn into_values(self) -> Vec<V>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<I, V, M, P> ParentValues<V, M, P> for I
+where
+    I: IntoIterator<Item = V>,
+{
+    fn into_values(self) -> Vec<V> {
+        self.into_iter().collect()
+    }
+}
+
+/// `with_children`: the child `Self` has one association to the parent `P`, so each child
+/// row's parent is clear. `A` and `B` are [`SeedParent::First`] and [`SeedParent::Second`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has two associations to `{P}`, `{A}` and `{B}`: `with_children` cannot tell which one holds the parent",
+    label = "`{A}` or `{B}`?",
+    note = "seed the `{P}` rows first, then `{Self}::factory().with_session(..).insert_many(n).parents_from_table::<{P}>()`, which fills `{A}` and `{B}` both, each from different `{P}` rows where there are two or more"
+)]
+pub trait OneAssociationTo<P, A, B> {}
+
+impl<C, P, A> OneAssociationTo<P, A, ()> for C {}
+
+/// `parents_from` and `parents_from_table`: every association of `Self` to `P` stores the same
+/// values of a `P` row, so one list of values fills them all. `A` and `B` are
+/// [`SeedParent::First`] and [`SeedParent::Other`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}`'s associations to `{P}` store different values of it, `{A}` one and `{B}` another: one list of values cannot fill both",
+    label = "a seed fills every association to `{P}` from one list of values",
+    note = "seed `{Self}` with `create_batch`, which takes a `{P}` for each association on its own (created, or given with `.{A}(..)` and `.{B}(..)`)"
+)]
+pub trait SameValuesOf<P, A, B> {}
+
+impl<M, P, A> SameValuesOf<P, A, ()> for M {}
 
 /// The column of `P`'s field `field` (`""` when `P` has none: the derive reports that name as
 /// unknown already).
@@ -210,16 +269,18 @@ pub trait Insert<DB: Backend>: Model + for<'r> FromRow<'r, <DB as Database>::Row
         args: &mut A,
     ) -> Result<Self::Transient, BoxDynError>;
 
-    /// Seeding mode: writes `value`, what an association of shape `shape` stores of a parent
-    /// row of type `parent` (a [`SeedParent::Value`] behind `Any`), into the foreign key
-    /// fields of every such association, and drops the parents those fields would have
-    /// created. Returns whether any field took it.
-    fn set_parent_key(
+    /// Seeding mode: writes what an association of shape `shape` stores of a parent row of
+    /// type `parent` (a [`SeedParent::Value`] behind `Any`) into the foreign key fields of
+    /// every such association, and drops the parents those fields would have created: the
+    /// `k`-th association to `parent` (from 0, in field order) takes `value(k)`, so that two
+    /// associations to one parent type are filled each on its own. Returns whether any field
+    /// took a value.
+    fn set_parent_key<'v>(
         &mut self,
         parents: &mut Self::Parents,
         parent: std::any::TypeId,
         shape: u64,
-        value: &(dyn std::any::Any + Send + Sync),
+        value: &dyn Fn(usize) -> &'v (dyn std::any::Any + Send + Sync),
     ) -> bool {
         let _ = (parents, parent, shape, value);
         false
@@ -254,11 +315,11 @@ pub trait Insert<DB: Backend>: Model + for<'r> FromRow<'r, <DB as Database>::Row
     /// asks only where [`Model::GET_OR_CREATE`] is not empty).
     #[doc(hidden)]
     fn get_or_create(job: KeyedInsert<'_, DB, Self>) -> BoxFuture<'_, Result<(), Error>> {
-        let error = Error::new(
+        let error = Error::message(
             Self::FACTORY,
             Self::TABLE,
             job.operation,
-            sqlx::Error::Protocol("this model has no `get_or_create` keys".into()),
+            "this model has no `get_or_create` keys".into(),
         );
         Box::pin(std::future::ready(Err(error)))
     }

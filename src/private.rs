@@ -34,7 +34,8 @@ pub use crate::insert::{InsertParent, ParentKey, keyed_insert};
 pub use crate::insert_many::InsertMany;
 pub use crate::lint::lint;
 pub use crate::model::{
-    Association, ChunkSource, Insert, KeyedInsert, Model, RowSource, Rows, SeedParent, column_of,
+    Association, ChunkSource, Insert, KeyedInsert, Model, OneAssociationTo, ParentValues,
+    RowSource, Rows, SameValuesOf, SeedParent, column_of,
 };
 pub use crate::pending::{
     Creatable, Create, CreateBatch, DefaultRows, GetOrCreate, GetOrCreateBatch, State,

@@ -46,3 +46,12 @@ mod std_names {
         main().unwrap();
     }
 }
+
+mod parents_from_spellings {
+    include!("../ui-tests/pass/parents-from-spellings.rs");
+
+    #[test]
+    fn runs() {
+        main().unwrap();
+    }
+}

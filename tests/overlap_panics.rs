@@ -419,8 +419,68 @@ async fn null_keys_with_returning_keys_are_an_error() {
             .unwrap();
         assert_eq!(n, 0, "nothing of the failed seed stays");
         tx.rollback().await.unwrap();
+        reads_as_ours(err);
     })
     .await
+}
+
+/// A row whose parent is an [`ApiKey`].
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "api_uses")]
+struct ApiUse {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(association = ApiKey)]
+    key_id: String,
+}
+
+/// The table of [`ApiUse`].
+const API_USES: &str =
+    "CREATE TABLE api_uses (id INTEGER PRIMARY KEY, key_id TEXT NOT NULL REFERENCES api_keys (id))";
+
+/// `create` of a row whose parent's text key comes back NULL (SQLite): our error, naming the
+/// parent's table, printed the same way.
+#[tokio::test]
+async fn null_parent_key_on_create_is_an_error() {
+    common::bounded_test(async {
+        let mut conn = common::sqlite().await;
+        exec!(&mut conn, format!("{API_KEYS}; {API_USES}"));
+        let err = bounded(ApiUse::factory().with_session(&mut conn).create())
+            .await
+            .expect_err("a NULL parent key must not be stored as \"\"");
+        assert!(
+            err.to_string()
+                .contains("the database returned NULL for the key `id` of a `api_keys`"),
+            "{err}"
+        );
+        reads_as_ours(err);
+    })
+    .await
+}
+
+/// An error of ours (not the database's) as a user prints it: its message, `{:?}` (what
+/// `unwrap` shows), anyhow's and eyre's chains, with no prefix of sqlx's; `as_sqlx()`, the
+/// database's error, is `None` rather than a decode error sqlx never raised.
+fn reads_as_ours(err: sqlx_factory::Error) {
+    assert!(
+        err.as_sqlx().is_none(),
+        "an error of ours is no sqlx::Error: as_sqlx() prints {:?}",
+        err.as_sqlx().map(ToString::to_string)
+    );
+    let mut printed = vec![err.to_string(), format!("{err:?}")];
+    let anyhow = anyhow::Error::new(err);
+    printed.push(format!("{anyhow:#}"));
+    printed.push(format!("{anyhow:?}"));
+    let eyre = eyre::Report::new(anyhow.downcast::<sqlx_factory::Error>().unwrap());
+    printed.push(format!("{eyre:?}"));
+    for text in printed {
+        for prefix in [
+            "encountered unexpected or invalid data",
+            "error occurred while decoding",
+        ] {
+            assert!(!text.contains(prefix), "{prefix:?} in {text}");
+        }
+    }
 }
 
 on_dbs! {
@@ -464,8 +524,9 @@ on_dbs! {
         let mut conn = bounded(pool.acquire()).await.unwrap();
         check_clean!(&mut *conn, kind, Bomb, Dud, tx::Entry, tx::Blob, Author, Book);
         if kind == Kind::Sqlite {
-            exec!(&mut *conn, API_KEYS.to_string());
+            exec!(&mut *conn, format!("{API_KEYS}; {API_USES}"));
             check_finds!(&mut *conn, kind, ApiKey, "id", "the database does not fill");
+            check_clean!(&mut *conn, kind, ApiUse);
         }
     }
 }

@@ -121,8 +121,8 @@ impl<M: Model> Chunks<M> {
                     continue;
                 }
                 // A model may point at `P` from no field: `parents_from` keys are then unused.
-                let key = pool.keys.get((index % len) as usize);
-                if !row.set_parent_key(&mut parents, pool.parent, pool.shape, key) && pool.required
+                let key = |k: usize| pool.keys.get(spread(index, len, k as u64));
+                if !row.set_parent_key(&mut parents, pool.parent, pool.shape, &key) && pool.required
                 {
                     return Err(self.message(format!(
                         "with_children: no association of this model stores the values of `{}`",
@@ -177,6 +177,22 @@ impl<M: Model> Chunks<M> {
             report(progress);
         }
     }
+}
+
+/// Which of `len` values row `index` gives its `k`-th association to one parent type: the
+/// first takes them in turn (`index % len`); the others are offset from it by 1 to `len - 1`,
+/// the offset growing by one at each pass over the values, so that the second is never the
+/// first's value (where `len > 1`) and every ordered pair of two values comes once in
+/// `len * (len - 1)` rows, each value as often as any other in each field.
+fn spread(index: u64, len: u64, k: u64) -> usize {
+    let first = index % len;
+    let value = if k == 0 || len == 1 {
+        first
+    } else {
+        let offset = 1 + (index / len) % (len - 1);
+        (first + k * offset) % len
+    };
+    value as usize
 }
 
 // The seed's rows as the database's writer takes them.

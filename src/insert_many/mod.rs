@@ -18,7 +18,10 @@ use sqlx::Database;
 use crate::db::{Backend, KeyType};
 use crate::error::{Error, Operation, held_panic};
 use crate::future::BoxFuture;
-use crate::model::{Association, ChunkSource, Insert, Model, SeedParent};
+use crate::model::{
+    Association, ChunkSource, Insert, Model, OneAssociationTo, ParentValues, SameValuesOf,
+    SeedParent,
+};
 use crate::scope::Scope;
 use crate::session::Bound;
 use crate::state::{FactoryState, Pending};
@@ -54,17 +57,24 @@ impl<S: Pending<M>, M: Model> InsertMany<S, M> {
     /// composite key's fields (`parents_from::<Split>(vec![(index, split)])`). Row `i` takes
     /// value `i % len`, and no parent is created.
     ///
+    /// A model with two associations to `P` (a message's `sender_id` and `recipient_id`) has
+    /// both filled from the values, each on its own: the first takes value `i % len`, the
+    /// second another one, never the first's where there are two values or more, so that over
+    /// `len * (len - 1)` rows every ordered pair of two values comes once. Associations that
+    /// store different values of `P` (its key, and `references = email`) are a compile error.
+    ///
     /// Without it, seeding a model whose association would create a parent fails before
     /// anything is sent (one parent per row is never what a seed wants).
     pub fn parents_from<P: 'static>(
         mut self,
-        values: impl IntoIterator<Item = <M as SeedParent<P>>::Value>,
+        values: impl ParentValues<<M as SeedParent<P>>::Value, M, P>,
     ) -> Self
     where
-        M: SeedParent<P>,
+        M: SeedParent<P>
+            + SameValuesOf<P, <M as SeedParent<P>>::First, <M as SeedParent<P>>::Other>,
         <M as SeedParent<P>>::Value: Send + Sync + 'static,
     {
-        let values: Vec<<M as SeedParent<P>>::Value> = values.into_iter().collect();
+        let values: Vec<<M as SeedParent<P>>::Value> = values.into_values();
         self.parents.push(ParentKeys {
             parent: TypeId::of::<P>(),
             name: std::any::type_name::<P>(),
@@ -102,11 +112,13 @@ where
     /// are read once when the seed starts (`SELECT email FROM users ORDER BY email`, in the
     /// seed's own transaction or savepoint, so rows the caller created earlier in the same
     /// transaction count), row by row, holding those values (8 bytes per parent for an `i64`
-    /// key), not the rows. An empty table is an error, before anything is sent.
+    /// key), not the rows. An empty table is an error, before anything is sent. Every
+    /// association to `P` is filled, each on its own, as `parents_from` fills them.
     pub fn parents_from_table<P>(mut self) -> Self
     where
         P: Model,
-        M: SeedParent<P>,
+        M: SeedParent<P>
+            + SameValuesOf<P, <M as SeedParent<P>>::First, <M as SeedParent<P>>::Other>,
         <M as SeedParent<P>>::Value: Send + Sync + 'static,
         <M as SeedParent<P>>::Row: for<'r> sqlx::FromRow<'r, <DB as Database>::Row>,
     {
@@ -128,14 +140,17 @@ where
     /// children are sent (`COPY` on PostgreSQL), each with what its association to this model
     /// stores of its parent: the key, or the values of a `references` field or composite key,
     /// taken from each parent row as it is drawn. Streaming: one statement's keys (and values)
-    /// are held at a time.
+    /// are held at a time. A child with two associations to this model is a compile error
+    /// (which one would hold the parent?).
     pub fn with_children<C>(
         mut self,
         per_parent: u64,
         children: impl ChunkSource<C> + 'static,
     ) -> Self
     where
-        C: Insert<DB> + SeedParent<M>,
+        C: Insert<DB>
+            + SeedParent<M>
+            + OneAssociationTo<M, <C as SeedParent<M>>::First, <C as SeedParent<M>>::Second>,
         C::Value: Send + Sync + 'static,
     {
         let source: Box<dyn ChunkSource<C>> = Box::new(children);

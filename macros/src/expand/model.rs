@@ -190,7 +190,8 @@ impl<'a> Expander<'a> {
     /// per member its type, the type of the parent's value and that value read from `parent`
     /// (a `&mut` of the parent). `back_reference` associations are set after the row: none.
     fn seed_shapes(&self) -> Vec<SeedShape<'_>> {
-        self.associations()
+        let mut shapes: Vec<SeedShape<'_>> = self
+            .associations()
             .enumerate()
             .filter(|(_, f)| !f.is_deferred())
             .filter_map(|(index, f)| {
@@ -240,32 +241,49 @@ impl<'a> Expander<'a> {
                     .collect::<Option<Vec<_>>>()?;
                 Some(SeedShape {
                     index,
+                    nth: 0,
                     parent,
                     shape,
                     members,
                 })
             })
-            .collect()
+            .collect();
+        // Each association's place among those to its parent type.
+        for i in 0..shapes.len() {
+            let parent = shapes[i].parent.to_string();
+            shapes[i].nth = shapes[..i]
+                .iter()
+                .filter(|s| s.parent.to_string() == parent)
+                .count();
+        }
+        shapes
     }
 
-    /// `impl SeedParent<P>` per parent type, for the first association to it: what
-    /// `parents_from::<P>` takes and `parents_from_table::<P>()` reads.
+    /// `impl SeedParent<P>` per parent type, from the first association to it: what
+    /// `parents_from::<P>` takes and `parents_from_table::<P>()` reads, and the fields of a
+    /// second association and of one that stores other values of `P`, which the seeds refuse
+    /// to guess about.
     pub(super) fn seed_parent_impls(&self) -> TokenStream {
         let private = &self.private;
         let model = self.input.ident;
-        let mut seen = Vec::new();
-        let impls = self.seed_shapes().into_iter().filter_map(|s| {
+        let shapes = self.seed_shapes();
+        let impls = shapes.iter().filter(|s| s.nth == 0).map(|s| {
             let key = s.parent.to_string();
-            if seen.contains(&key) {
-                return None;
-            }
-            seen.push(key);
+            let to_same = || shapes.iter().filter(|o| o.parent.to_string() == key);
+            let first = &s.members[0].marker;
+            let second = to_same()
+                .find(|o| o.nth == 1)
+                .map_or_else(|| quote!(()), |o| o.members[0].marker.clone());
+            let other = to_same()
+                .find(|o| o.shape != s.shape)
+                .map_or_else(|| quote!(()), |o| o.members[0].marker.clone());
             let SeedShape {
                 parent,
                 shape,
                 members,
                 ..
             } = s;
+            let shape = *shape;
             let value_tys: Vec<&TokenStream> = members.iter().map(|m| &m.value_ty).collect();
             let values = members.iter().map(|m| &m.value);
             // Spanned as the association's own check is: a parent that is no model is then one
@@ -300,11 +318,14 @@ impl<'a> Expander<'a> {
             // own), and the items are checked as if it held.
             let bound = (shape == 0)
                 .then(|| quote_spanned!(span=> where for<'__a> #parent: #spanned::Association));
-            Some(quote! {
+            quote! {
                 #[automatically_derived]
                 impl #private::SeedParent<#parent> for #model #bound {
                     type Value = #value_ty;
                     type Row = (#(#value_tys,)*);
+                    type First = #first;
+                    type Second = #second;
+                    type Other = #other;
                     const SHAPE: u64 = #shape;
                     const PARENT_COLUMNS: &'static [&'static str] = &[#(#columns),*];
 
@@ -314,7 +335,7 @@ impl<'a> Expander<'a> {
                         #from_row
                     }
                 }
-            })
+            }
         });
         quote!(#(#impls)*)
     }
@@ -330,6 +351,7 @@ impl<'a> Expander<'a> {
             .map(|s| {
                 let SeedShape {
                     index,
+                    nth,
                     parent,
                     shape,
                     members,
@@ -353,7 +375,7 @@ impl<'a> Expander<'a> {
                 };
                 quote! {
                     if __parent == #private::core::any::TypeId::of::<#parent>() && __shape == #shape {
-                        if let #private::Some(__value) = __value.downcast_ref::<#value_ty>() {
+                        if let #private::Some(__value) = __value(#nth).downcast_ref::<#value_ty>() {
                             let #bind = #private::Clone::clone(__value);
                             #(#assigns)*
                             __parents.#index = #private::None;
@@ -367,12 +389,12 @@ impl<'a> Expander<'a> {
             return TokenStream::new();
         }
         quote! {
-            fn set_parent_key(
+            fn set_parent_key<'__v>(
                 &mut self,
                 __parents: &mut Self::Parents,
                 __parent: #private::core::any::TypeId,
                 __shape: u64,
-                __value: &(dyn #private::core::any::Any + #private::core::marker::Send + #private::core::marker::Sync),
+                __value: &dyn #private::core::ops::Fn(usize) -> &'__v (dyn #private::core::any::Any + #private::core::marker::Send + #private::core::marker::Sync),
             ) -> bool {
                 let mut __found = false;
                 #(#arms)*
@@ -386,6 +408,8 @@ impl<'a> Expander<'a> {
 struct SeedShape<'f> {
     /// Its slot in `Model::Parents`.
     index: usize,
+    /// How many associations to the same parent type come before it.
+    nth: usize,
     parent: TokenStream,
     /// `SeedParent::SHAPE`.
     shape: u64,

@@ -72,8 +72,11 @@ impl<'a> Expander<'a> {
             // is no model is one error, under that path.
             let span = parent.span();
             let private = private_at(span);
+            // Spanned so, clippy takes it for the user's code: a field `from_email` or
+            // `to_email` must not make `from_email_with(self, ..)` a naming warning of theirs.
             quote_spanned! {span=>
                 #[doc = #doc]
+                #[allow(clippy::wrong_self_convention)]
                 pub fn #with<__Customize, __F>(mut self, customize: __Customize) -> Self
                 where
                     __Customize: #private::core::ops::FnOnce(<#parent as #private::Association>::Factory) -> __F,
