@@ -126,7 +126,10 @@ macro_rules! races {
     ($pool:expr, $kind:expr, $in_tx:expr) => {{
         let pool = $pool;
         for round in 0..ROUNDS {
-            let code = format!("shared{round}");
+            // A key of its own per pass: a key whose row was just deleted (InnoDB keeps it,
+            // delete-marked, until purged) makes concurrent INSERTs of it deadlock on MariaDB,
+            // with or without a factory (docs/DESIGN.md, "get_or_create").
+            let code = format!("shared{round}-{}", if $in_tx { "tx" } else { "pool" });
             let start = std::sync::Arc::new(tokio::sync::Barrier::new(TASKS));
             let mut tasks = Vec::new();
             for _ in 0..TASKS {
