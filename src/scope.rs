@@ -253,7 +253,8 @@ impl<'s, 'c, DB: Backend> Scope<'s, 'c, DB> {
         // Dropped while this is in flight, sqlx's guard does nothing at depth 0 and the
         // connection may stay inside an empty transaction sqlx does not know of: sqlx's own
         // `conn.begin()` has the same window. Nothing of the operation was sent yet.
-        Manager::<DB>::begin(session.conn(), None).await?;
+        let begin = DB::BEGIN.map(sqlx::SqlStr::from_static);
+        Manager::<DB>::begin(session.conn(), begin).await?;
         let conn = conn_id::<DB>(session.conn());
         enter(conn);
         Ok(Scope {
