@@ -363,6 +363,21 @@ macro_rules! clean {
     };
 }
 
+/// The end of a case: its problems as one finding (`$at` names the case), the pools closed,
+/// the tables emptied.
+macro_rules! end_case {
+    ($findings:ident, $problems:ident, $at:expr, $pool:expr, $other_pool:expr, $observer:expr) => {{
+        if !$problems.is_empty() {
+            let finding = format!("{}: {}", $at, $problems.join("; "));
+            eprintln!("FINDING {finding}");
+            $findings.push(finding);
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(5), $pool.close()).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), $other_pool.close()).await;
+        clean!($observer);
+    }};
+}
+
 /// One case on `raced`: the batch `$specs` in `$mode`, racing for `$raced`; `$want_err`:
 /// `None` when it must succeed, else text its error must contain. Problems go to `$findings`.
 macro_rules! case {
@@ -449,14 +464,7 @@ macro_rules! case {
             }
         }
         next_user!(problems, pool, $observer);
-        if !problems.is_empty() {
-            let finding = format!("{at}: {}", problems.join("; "));
-            eprintln!("FINDING {finding}");
-            $findings.push(finding);
-        }
-        let _ = tokio::time::timeout(Duration::from_secs(5), pool.close()).await;
-        let _ = tokio::time::timeout(Duration::from_secs(5), other_pool.close()).await;
-        clean!($observer);
+        end_case!($findings, problems, at, pool, other_pool, $observer);
     }};
 }
 
@@ -599,14 +607,7 @@ on_dbs! {
                     }
                 }
                 next_user!(problems, pool, observer);
-                if !problems.is_empty() {
-                    let finding = format!("{at}: {}", problems.join("; "));
-                    eprintln!("FINDING {finding}");
-                    findings.push(finding);
-                }
-                let _ = tokio::time::timeout(Duration::from_secs(5), pool.close()).await;
-                let _ = tokio::time::timeout(Duration::from_secs(5), other_pool.close()).await;
-                clean!(observer);
+                end_case!(findings, problems, at, pool, other_pool, observer);
             }
         }
         tx::assert_no_findings(&findings);
@@ -723,14 +724,7 @@ on_dbs! {
                 }
                 next_user!(problems, pool, observer);
                 let at = format!("[{kind:?}] {mode} cancelled after poll {k} (completed: {completed})");
-                if !problems.is_empty() {
-                    let finding = format!("{at}: {}", problems.join("; "));
-                    eprintln!("FINDING {finding}");
-                    findings.push(finding);
-                }
-                let _ = tokio::time::timeout(Duration::from_secs(5), pool.close()).await;
-                let _ = tokio::time::timeout(Duration::from_secs(5), other_pool.close()).await;
-                clean!(observer);
+                end_case!(findings, problems, at, pool, other_pool, observer);
                 if completed {
                     eprintln!("[{kind:?}] {mode}: completed after {k} polls");
                     break;

@@ -321,10 +321,7 @@ async fn plain_create_deadlocks_then_creates_again_mariadb() {
             "the caller's own write fails too rather than autocommit"
         );
         drop(tx);
-        tokio::time::timeout(Duration::from_secs(30), blocked)
-            .await
-            .unwrap()
-            .unwrap();
+        other_done(blocked).await;
         assert_eq!(
             stored(&pool).await,
             (0, 0, 0),
@@ -378,6 +375,23 @@ async fn second_pool(test: &str) -> MySqlPool {
         .connect_with(options.database(&common::mariadb_database(&url, test)))
         .await
         .unwrap()
+}
+
+/// The pools of a stand-in test `test`: the caller's, of one connection, and the other
+/// transaction's ([`second_pool`]), with the tables made.
+async fn pools(test: &str) -> (MySqlPool, MySqlPool) {
+    let pool = common::mariadb_pool_of(test, 1).await;
+    let others = second_pool(test).await;
+    sqlx::raw_sql(SCHEMA).execute(&others).await.unwrap();
+    (pool, others)
+}
+
+/// Waits (bounded) for the other transaction's task to end.
+async fn other_done(blocked: tokio::task::JoinHandle<()>) {
+    tokio::time::timeout(Duration::from_secs(30), blocked)
+        .await
+        .unwrap()
+        .unwrap();
 }
 
 /// In the caller's transaction `tx`: its own UPDATE of the lock row (which the other
@@ -450,9 +464,7 @@ async fn next_user_is_clean(pool: &MySqlPool, others: &MySqlPool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stand_in_then_the_caller_commits_mariadb() {
     common::bounded_test(async {
-        let pool = common::mariadb_pool_of("gone_commit", 1).await;
-        let others = second_pool("gone_commit").await;
-        sqlx::raw_sql(SCHEMA).execute(&others).await.unwrap();
+        let (pool, others) = pools("gone_commit").await;
         let mut conn = pool.acquire().await.unwrap();
         let mut tx = conn.begin().await.unwrap();
         sqlx::query("INSERT INTO outers (name) VALUES ('mine')")
@@ -473,10 +485,7 @@ async fn stand_in_then_the_caller_commits_mariadb() {
         // MariaDB's COMMIT of the READ ONLY stand-in succeeds: it commits nothing.
         let commit = tx.commit().await;
         eprintln!("the caller's commit after the transaction was gone: {commit:?}");
-        tokio::time::timeout(Duration::from_secs(30), blocked)
-            .await
-            .unwrap()
-            .unwrap();
+        other_done(blocked).await;
         assert_eq!(
             stored(&others).await,
             (0, 0, 0),
@@ -493,17 +502,12 @@ async fn stand_in_then_the_caller_commits_mariadb() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stand_in_then_the_caller_rolls_back_and_goes_on_mariadb() {
     common::bounded_test(async {
-        let pool = common::mariadb_pool_of("gone_rollback", 1).await;
-        let others = second_pool("gone_rollback").await;
-        sqlx::raw_sql(SCHEMA).execute(&others).await.unwrap();
+        let (pool, others) = pools("gone_rollback").await;
         let mut conn = pool.acquire().await.unwrap();
         let mut tx = conn.begin().await.unwrap();
         let blocked = deadlock_in(&others, &mut tx).await;
         tx.rollback().await.unwrap();
-        tokio::time::timeout(Duration::from_secs(30), blocked)
-            .await
-            .unwrap()
-            .unwrap();
+        other_done(blocked).await;
         let mut tx = conn.begin().await.unwrap();
         let outer = Outer::factory()
             .with_session(&mut *tx)
@@ -531,18 +535,13 @@ async fn stand_in_then_the_caller_rolls_back_and_goes_on_mariadb() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stand_in_when_the_connection_goes_back_to_the_pool_mariadb() {
     common::bounded_test(async {
-        let pool = common::mariadb_pool_of("gone_pool", 1).await;
-        let others = second_pool("gone_pool").await;
-        sqlx::raw_sql(SCHEMA).execute(&others).await.unwrap();
+        let (pool, others) = pools("gone_pool").await;
         // Dropped.
         {
             let mut tx = pool.begin().await.unwrap();
             let blocked = deadlock_in(&others, &mut tx).await;
             drop(tx);
-            tokio::time::timeout(Duration::from_secs(30), blocked)
-                .await
-                .unwrap()
-                .unwrap();
+            other_done(blocked).await;
         }
         assert_eq!(stored(&others).await, (0, 0, 0));
         next_user_is_clean(&pool, &others).await;
@@ -573,10 +572,7 @@ async fn stand_in_when_the_connection_goes_back_to_the_pool_mariadb() {
                 .expect_err("the outer level is gone too");
             assert!(after.to_string().contains("MariaDB error 1792"), "{after}");
             outer.rollback().await.expect("the outer level's rollback");
-            tokio::time::timeout(Duration::from_secs(30), blocked)
-                .await
-                .unwrap()
-                .unwrap();
+            other_done(blocked).await;
         }
         assert_eq!(stored(&others).await, (0, 0, 0));
         next_user_is_clean(&pool, &others).await;
@@ -601,9 +597,7 @@ struct KeyedClaim {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_or_create_after_the_transaction_is_gone_mariadb() {
     common::bounded_test(async {
-        let pool = common::mariadb_pool_of("gone_goc", 1).await;
-        let others = second_pool("gone_goc").await;
-        sqlx::raw_sql(SCHEMA).execute(&others).await.unwrap();
+        let (pool, others) = pools("gone_goc").await;
         let shared = KeyedClaim::factory()
             .code("shared".to_string())
             .with_session(&others)
@@ -635,10 +629,7 @@ async fn get_or_create_after_the_transaction_is_gone_mariadb() {
         let text = err.to_string();
         assert!(text.contains("before this operation"), "{text} ({mine:?})");
         drop(tx);
-        tokio::time::timeout(Duration::from_secs(30), blocked)
-            .await
-            .unwrap()
-            .unwrap();
+        other_done(blocked).await;
         let codes: Vec<String> = sqlx::query_scalar("SELECT code FROM claims ORDER BY code")
             .fetch_all(&others)
             .await
