@@ -72,7 +72,8 @@ pub(crate) enum Kept {
     /// transaction stands in for it, which refused the operation's first write.
     TransactionGoneBefore,
     /// A `get_or_create` whose new rows have parents lost the race for some of its keys (not
-    /// all): the savepoint around the rows and their parents was rolled back.
+    /// all, or in a statement after the first): the savepoint around the rows and their
+    /// parents was rolled back.
     LostRace,
 }
 
