@@ -744,3 +744,49 @@ on_dbs! {
         check_clean!(&mut *conn, kind, Raced, Kid, tx::Author, tx::Entry);
     }
 }
+
+on_dbs! {
+    [postgres, mariadb]
+    /// Two transactions get_or_create the key another transaction holds uncommitted; both
+    /// wait on it, then it commits: both lose the race, and both get the stored row (neither
+    /// deadlocks on the other while it sends its row again), five rounds.
+    async fn two_losers_of_one_race(mk, observer, kind) {
+        let mut findings: Vec<String> = Vec::new();
+        for round in 0..5 {
+            let pool = mk(3).await.unwrap();
+            let other_pool = mk(1).await.unwrap();
+            let mut other = bounded(other_pool.begin()).await.unwrap();
+            let pid = backend_pid!(kind, other);
+            bounded(sqlx::query("INSERT INTO raced (code, other, n) VALUES ('c0', 'won-c0', 1)").execute(&mut *other)).await.unwrap();
+            let loser = |i: usize| {
+                batch_task!(pool, Mode::CallerTx, 1, {
+                    Raced::factory().after_build(move |r: &mut Raced| {
+                        r.code = "c0".into();
+                        r.other = format!("mine-{i}");
+                    })
+                }, None)
+            };
+            let (first, second) = (loser(1), loser(2));
+            let waited = wait_blocked!(kind, observer, pid, "raced", first);
+            // Let the second reach the lock too.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            bounded(other.commit()).await.unwrap();
+            let mut problems: Vec<String> = Vec::new();
+            if !waited {
+                problems.push("the batches never waited on the other transaction".into());
+            }
+            let stored = stored!(observer);
+            for task in [first, second] {
+                let (rows, caller) = bounded(task).await.unwrap();
+                problems.extend(caller);
+                match rows {
+                    Ok(rows) if rows.len() == 1 && rows[0].0 == stored[0].0 && !rows[0].2 => {}
+                    other => problems.push(format!("got {other:?}, expected the stored row {stored:?}, not created")),
+                }
+            }
+            let at = format!("[{kind:?}] round {round}");
+            end_case!(findings, problems, at, pool, other_pool, observer);
+        }
+        tx::assert_no_findings(&findings);
+    }
+}
