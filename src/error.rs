@@ -71,6 +71,10 @@ pub(crate) enum Kept {
     /// The database had ended the whole transaction before the operation: a READ ONLY
     /// transaction stands in for it, which refused the operation's first write.
     TransactionGoneBefore,
+    /// A `get_or_create` whose new rows have parents lost the race for some of its keys (not
+    /// all, or in a statement after the first): the savepoint around the rows and their
+    /// parents was rolled back.
+    LostRace,
 }
 
 /// Which factory operation failed, as named in an [`Error`].
@@ -357,6 +361,14 @@ impl fmt::Display for Error {
                  an earlier error said so) and nothing of this operation was written: a READ \
                  ONLY transaction stands in for it, so that no write on this connection runs \
                  outside any transaction, until the caller rolls back"
+            }
+            Kept::LostRace => {
+                "; another connection inserted this `get_or_create` key after this operation \
+                 looked its keys up, and committed while the INSERT waited on it (the INSERT \
+                 lost the race). Rows with parents to create are not sent again one by one (the \
+                 parents made for rows found stored would stay), so nothing of the operation \
+                 was kept, its parents neither. Run it again: the keys stored now are returned, \
+                 the others created"
             }
         })
     }

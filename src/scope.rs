@@ -98,7 +98,8 @@ fn mariadb_number(error: &sqlx::Error) -> Option<u16> {
 /// transaction in its place, marked by the savepoint [`STAND_IN`], and returns `true`. Without
 /// it every later statement on the connection, ours or the caller's, would run outside any
 /// transaction and autocommit; with it every write fails (MariaDB error 1792) until the
-/// caller's rollback ends it, and sqlx's count matches the server again. Asked only after an
+/// caller's rollback ends it, and sqlx's count matches the server again (the caller's nested
+/// levels have their savepoints in it). Asked only after an
 /// error: asked before each write, it would be a second round trip per `create()`. Never sent
 /// while a transaction is open, where `START TRANSACTION` would commit it.
 async fn stand_in<DB: Backend>(conn: &mut DB::Connection) -> bool {
@@ -113,7 +114,15 @@ async fn stand_in<DB: Backend>(conn: &mut DB::Connection) -> bool {
     {
         return false;
     }
-    let sql = format!("START TRANSACTION READ ONLY; SAVEPOINT {STAND_IN}");
+    // The caller's nested levels that sqlx counts (its savepoints) stand in too, under sqlx's
+    // names and before the marker: the caller's rollback (or release) of such a level finds
+    // its savepoint, where the server's answer would be "SAVEPOINT .. does not exist".
+    let mut sql = String::from("START TRANSACTION READ ONLY");
+    for depth in 1..Manager::<DB>::get_transaction_depth(conn) {
+        sql.push_str("; ");
+        sql.push_str(sqlx_core::transaction::begin_ansi_transaction_sql(depth).as_str());
+    }
+    sql.push_str(&format!("; SAVEPOINT {STAND_IN}"));
     let _ = DB::execute_raw(conn, sql).await;
     true
 }
@@ -253,7 +262,8 @@ impl<'s, 'c, DB: Backend> Scope<'s, 'c, DB> {
         // Dropped while this is in flight, sqlx's guard does nothing at depth 0 and the
         // connection may stay inside an empty transaction sqlx does not know of: sqlx's own
         // `conn.begin()` has the same window. Nothing of the operation was sent yet.
-        Manager::<DB>::begin(session.conn(), None).await?;
+        let begin = DB::BEGIN.map(sqlx::SqlStr::from_static);
+        Manager::<DB>::begin(session.conn(), begin).await?;
         let conn = conn_id::<DB>(session.conn());
         enter(conn);
         Ok(Scope {

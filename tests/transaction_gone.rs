@@ -321,10 +321,7 @@ async fn plain_create_deadlocks_then_creates_again_mariadb() {
             "the caller's own write fails too rather than autocommit"
         );
         drop(tx);
-        tokio::time::timeout(Duration::from_secs(30), blocked)
-            .await
-            .unwrap()
-            .unwrap();
+        other_done(blocked).await;
         assert_eq!(
             stored(&pool).await,
             (0, 0, 0),
@@ -356,7 +353,288 @@ async fn check_every_model_mariadb() {
     common::bounded_test(async {
         let mut conn = common::mariadb("transaction_gone_check").await;
         sqlx::raw_sql(SCHEMA).execute(&mut conn).await.unwrap();
-        check_clean!(&mut conn, common::Kind::MariaDb, Outer, Claim, OuterNote);
+        check_clean!(
+            &mut conn,
+            common::Kind::MariaDb,
+            Outer,
+            Claim,
+            OuterNote,
+            KeyedClaim
+        );
+    })
+    .await
+}
+
+/// A second pool on the database of the test `test` (which `common::mariadb_pool_of` made):
+/// the other transaction's connections, so that the caller's pool can hold one connection.
+async fn second_pool(test: &str) -> MySqlPool {
+    let url = std::env::var("DATABASE_URL_MARIADB").expect("DATABASE_URL_MARIADB");
+    let options: sqlx::mysql::MySqlConnectOptions = url.parse().unwrap();
+    sqlx::mysql::MySqlPoolOptions::new()
+        .max_connections(4)
+        .connect_with(options.database(&common::mariadb_database(&url, test)))
+        .await
+        .unwrap()
+}
+
+/// The pools of a stand-in test `test`: the caller's, of one connection, and the other
+/// transaction's ([`second_pool`]), with the tables made.
+async fn pools(test: &str) -> (MySqlPool, MySqlPool) {
+    let pool = common::mariadb_pool_of(test, 1).await;
+    let others = second_pool(test).await;
+    sqlx::raw_sql(SCHEMA).execute(&others).await.unwrap();
+    (pool, others)
+}
+
+/// Waits (bounded) for the other transaction's task to end.
+async fn other_done(blocked: tokio::task::JoinHandle<()>) {
+    tokio::time::timeout(Duration::from_secs(30), blocked)
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+/// In the caller's transaction `tx`: its own UPDATE of the lock row (which the other
+/// transaction, on `others`, then waits for), and a plain create that deadlocks: MariaDB ends
+/// the transaction, and the READ ONLY stand-in takes its place. Returns the other's task.
+async fn deadlock_in(
+    others: &MySqlPool,
+    tx: &mut sqlx::MySqlConnection,
+) -> tokio::task::JoinHandle<()> {
+    sqlx::query("UPDATE locks SET v = v + 1 WHERE id = 1")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let go = Arc::new(tokio::sync::Notify::new());
+    go.notify_one();
+    let (thread, blocked) = other_transaction(others, go).await;
+    until_lock_wait(others, thread).await;
+    let err = Claim::factory()
+        .with_session(&mut *tx)
+        .create()
+        .await
+        .expect_err("the claim's INSERT deadlocks");
+    assert!(err.to_string().contains("MariaDB error 1213"), "{err}");
+    blocked
+}
+
+/// The pool's next user (a pool of one: the connection the caller gave back) works as on a
+/// fresh connection: no transaction is open on it, it is not READ ONLY, and its transaction's
+/// commit and its autocommitted write are durable.
+async fn next_user_is_clean(pool: &MySqlPool, others: &MySqlPool) {
+    let mut conn = common::bounded(pool.acquire()).await.unwrap();
+    let (open, read_only): (i64, i64) =
+        sqlx::query_as("SELECT CAST(@@in_transaction AS SIGNED), CAST(@@tx_read_only AS SIGNED)")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+    assert_eq!(
+        (open, read_only),
+        (0, 0),
+        "the next user inherits no transaction, READ ONLY or other"
+    );
+    let mut tx = conn.begin().await.unwrap();
+    Claim::factory()
+        .code("next-tx".to_string())
+        .with_session(&mut *tx)
+        .create()
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    Claim::factory()
+        .code("next-auto".to_string())
+        .with_session(&mut *conn)
+        .create()
+        .await
+        .unwrap();
+    let codes: Vec<String> = sqlx::query_scalar("SELECT code FROM claims ORDER BY code")
+        .fetch_all(others)
+        .await
+        .unwrap();
+    assert_eq!(
+        codes,
+        ["next-auto", "next-tx"],
+        "the next user's writes are durable"
+    );
+}
+
+/// After the deadlock the caller ignores the errors and commits: nothing of the transaction
+/// lands (its own write before the deadlock neither: MariaDB undid it), and the connection
+/// goes back to its pool clean.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stand_in_then_the_caller_commits_mariadb() {
+    common::bounded_test(async {
+        let (pool, others) = pools("gone_commit").await;
+        let mut conn = pool.acquire().await.unwrap();
+        let mut tx = conn.begin().await.unwrap();
+        sqlx::query("INSERT INTO outers (name) VALUES ('mine')")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let blocked = deadlock_in(&others, &mut tx).await;
+        let again = Claim::factory()
+            .code("again".to_string())
+            .with_session(&mut *tx)
+            .create()
+            .await
+            .expect_err("a create after the transaction is gone fails");
+        assert!(
+            again.to_string().contains("before this operation"),
+            "{again}"
+        );
+        // MariaDB's COMMIT of the READ ONLY stand-in succeeds: it commits nothing.
+        let commit = tx.commit().await;
+        eprintln!("the caller's commit after the transaction was gone: {commit:?}");
+        other_done(blocked).await;
+        assert_eq!(
+            stored(&others).await,
+            (0, 0, 0),
+            "nothing of the transaction lands"
+        );
+        drop(conn);
+        next_user_is_clean(&pool, &others).await;
+    })
+    .await
+}
+
+/// After the deadlock the caller rolls back and goes on on the same connection: a new
+/// transaction works normally.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stand_in_then_the_caller_rolls_back_and_goes_on_mariadb() {
+    common::bounded_test(async {
+        let (pool, others) = pools("gone_rollback").await;
+        let mut conn = pool.acquire().await.unwrap();
+        let mut tx = conn.begin().await.unwrap();
+        let blocked = deadlock_in(&others, &mut tx).await;
+        tx.rollback().await.unwrap();
+        other_done(blocked).await;
+        let mut tx = conn.begin().await.unwrap();
+        let outer = Outer::factory()
+            .with_session(&mut *tx)
+            .with_related(1, |o: &Outer| OuterNote::factory().outer_id(o.id))
+            .create()
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(stored(&others).await, (1, 1, 0), "{outer:?} is durable");
+        drop(conn);
+        sqlx::raw_sql("DELETE FROM outer_notes; DELETE FROM outers")
+            .execute(&others)
+            .await
+            .unwrap();
+        next_user_is_clean(&pool, &others).await;
+    })
+    .await
+}
+
+/// The caller drops its transaction while the stand-in is open, and the connection goes back
+/// to the pool: its next user inherits nothing. Also with the operation in a transaction
+/// nested in the caller's (sqlx's savepoint): the caller's rollback of the inner level, which
+/// names a savepoint MariaDB ended with the transaction, succeeds, a write on the outer level
+/// is refused, and the outer rollback succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stand_in_when_the_connection_goes_back_to_the_pool_mariadb() {
+    common::bounded_test(async {
+        let (pool, others) = pools("gone_pool").await;
+        // Dropped.
+        {
+            let mut tx = pool.begin().await.unwrap();
+            let blocked = deadlock_in(&others, &mut tx).await;
+            drop(tx);
+            other_done(blocked).await;
+        }
+        assert_eq!(stored(&others).await, (0, 0, 0));
+        next_user_is_clean(&pool, &others).await;
+        sqlx::query("DELETE FROM claims")
+            .execute(&others)
+            .await
+            .unwrap();
+        // Nested: the inner level's rollback names a savepoint MariaDB no longer has.
+        {
+            let mut outer = pool.begin().await.unwrap();
+            let mut inner = outer.begin().await.unwrap();
+            let blocked = deadlock_in(&others, &mut inner).await;
+            let gone = Claim::factory()
+                .code("nested-again".to_string())
+                .with_session(&mut *inner)
+                .in_savepoint()
+                .create()
+                .await
+                .expect_err("a create after the transaction is gone fails");
+            assert!(gone.to_string().contains("before this operation"), "{gone}");
+            // The stand-in holds the caller's levels too: its rollbacks succeed.
+            inner.rollback().await.expect("the inner level's rollback");
+            let after = Claim::factory()
+                .code("outer-again".to_string())
+                .with_session(&mut *outer)
+                .create()
+                .await
+                .expect_err("the outer level is gone too");
+            assert!(after.to_string().contains("MariaDB error 1792"), "{after}");
+            outer.rollback().await.expect("the outer level's rollback");
+            other_done(blocked).await;
+        }
+        assert_eq!(stored(&others).await, (0, 0, 0));
+        next_user_is_clean(&pool, &others).await;
+    })
+    .await
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "claims", get_or_create(code))]
+struct KeyedClaim {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(default = "x".to_string())]
+    code: String,
+}
+
+/// A `get_or_create` after the transaction is gone: its lookup runs in the READ ONLY
+/// stand-in, which sees committed rows only. A key committed by another connection is that
+/// stored row (nothing written, nothing to refuse); a key the caller's own transaction had
+/// inserted before the deadlock is gone with it, and its INSERT is refused, saying the
+/// transaction ended before the operation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_or_create_after_the_transaction_is_gone_mariadb() {
+    common::bounded_test(async {
+        let (pool, others) = pools("gone_goc").await;
+        let shared = KeyedClaim::factory()
+            .code("shared".to_string())
+            .with_session(&others)
+            .create()
+            .await
+            .unwrap();
+        let mut tx = pool.begin().await.unwrap();
+        let (mine, created) = KeyedClaim::factory()
+            .code("mine".to_string())
+            .with_session(&mut *tx)
+            .get_or_create()
+            .await
+            .unwrap();
+        assert!(created);
+        let blocked = deadlock_in(&others, &mut tx).await;
+        let (found, created) = KeyedClaim::factory()
+            .code("shared".to_string())
+            .with_session(&mut *tx)
+            .get_or_create()
+            .await
+            .expect("a committed key is found in the stand-in");
+        assert_eq!((found, created), (shared, false));
+        let err = KeyedClaim::factory()
+            .code("mine".to_string())
+            .with_session(&mut *tx)
+            .get_or_create()
+            .await
+            .expect_err("the caller's own key went with its transaction");
+        let text = err.to_string();
+        assert!(text.contains("before this operation"), "{text} ({mine:?})");
+        drop(tx);
+        other_done(blocked).await;
+        let codes: Vec<String> = sqlx::query_scalar("SELECT code FROM claims ORDER BY code")
+            .fetch_all(&others)
+            .await
+            .unwrap();
+        assert_eq!(codes, ["shared"]);
     })
     .await
 }

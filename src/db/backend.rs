@@ -59,6 +59,14 @@ pub trait Backend: Database + Sealed {
     /// Elsewhere a failed statement undoes itself alone.
     const ABORTS_ON_ERROR: bool = false;
 
+    /// The statement that opens a transaction of our own on a bare connection (`None`: sqlx's
+    /// `BEGIN`). SQLite's deferred `BEGIN` takes a read snapshot at the first `SELECT` (a
+    /// `get_or_create` lookup); when another connection commits a write before ours, our first
+    /// write fails at once with "database is locked" (the snapshot is stale), without waiting.
+    /// `BEGIN IMMEDIATE` waits for the other writer (the busy timeout) before the lookup, so the
+    /// lookup sees its rows. Every operation that opens its own transaction writes.
+    const BEGIN: Option<&'static str> = None;
+
     /// What ends a `SELECT` that must read the latest committed rows inside a transaction,
     /// not its snapshot: after an INSERT lost a race on a `get_or_create` key, the row that
     /// won is read back. MariaDB's `REPEATABLE READ` reads a snapshot unless the read locks;

@@ -119,8 +119,8 @@ pub(crate) async fn get_or_create<DB: Backend, M: Insert<DB>>(
         match insert_keys_new::<DB, M>(conn, inserted, &new_keys, operation, kept, &mut ours).await
         {
             Ok(rows) => rows.into_iter().map(Some).collect(),
-            Err((e, None)) => return Err(e),
-            Err((e, Some(transients))) => {
+            Err((e, Failed::Other)) => return Err(e),
+            Err((e, failed)) => {
                 raced = true;
                 // Another connection inserted one of these keys between the lookup and the INSERT
                 // (parallel tests that share a default row): the row that won is the stored row
@@ -129,14 +129,26 @@ pub(crate) async fn get_or_create<DB: Backend, M: Insert<DB>>(
                 let again = select_by_keys::<DB, M>(conn, &new_keys, budget, true)
                     .await
                     .map_err(error)?;
+                let stored: Vec<_> = new_keys
+                    .iter()
+                    .map(|key| {
+                        (!M::lookup_key_has_null(key))
+                            .then(|| again.iter().find(|(k, _)| k == *key))
+                            .flatten()
+                    })
+                    .collect();
+                let transients = match failed {
+                    Failed::Unique(transients) if stored.iter().all(Option::is_some) => transients,
+                    // Some keys are stored now: the race was lost for them. Otherwise the
+                    // clash was on another unique column.
+                    _ if stored.iter().any(Option::is_some) => {
+                        return Err(e.kept(Kept::LostRace));
+                    }
+                    _ => return Err(e),
+                };
                 let mut won = Vec::with_capacity(new_keys.len());
-                for (key, transient) in new_keys.iter().zip(transients) {
-                    let stored = (!M::lookup_key_has_null(key))
-                        .then(|| again.iter().find(|(k, _)| k == *key))
-                        .flatten();
-                    let Some((_, stored)) = stored else {
-                        return Err(e);
-                    };
+                // Every key found.
+                for ((_, stored), transient) in stored.into_iter().flatten().zip(transients) {
                     let mut row = M::check_returned(stored)
                         .and_then(|()| M::from_row(stored))
                         .map_err(error)?;
@@ -218,14 +230,25 @@ fn stored_form_differs<M: Model>(operation: Operation, key: &M::LookupKey) -> Er
     )
 }
 
+/// How the INSERT of a get_or_create's new rows with parents failed.
+enum Failed<T> {
+    /// Not on a unique constraint, or not in the INSERT: the error stands.
+    Other,
+    /// On a unique constraint, in the first statement with every row bound (their transient
+    /// values): every key may have been inserted by another connection meanwhile.
+    Unique(Vec<T>),
+    /// On a unique constraint, after some rows were read back.
+    UniqueLater,
+}
+
 /// The new rows of a get_or_create, inserted with their parents as [`insert_new`] does, in a
 /// savepoint of their own inside a transaction where a failed INSERT would abort it
 /// (PostgreSQL) or leave parents created for it: the transaction stays usable and holds
-/// nothing of the attempt. On a unique violation by the rows' one INSERT, the error comes with
-/// the transient values of the rows it carried, for the rows that won the race in their place.
-/// Rows with no parent to create go through [`race::insert_new`], which also recovers from a
-/// race lost for some of the keys only; `ours` gets its rows' `created` flags.
-#[allow(clippy::type_complexity)]
+/// nothing of the attempt. On a unique violation by the rows' INSERT, the error says how
+/// ([`Failed`]): with the transient values of the rows when it was the first statement, for the
+/// rows that won the race in their place. Rows with no parent to create go through
+/// [`race::insert_new`], which also recovers from a race lost for some of the keys only;
+/// `ours` gets its rows' `created` flags.
 async fn insert_keys_new<DB: Backend, M: Insert<DB>>(
     conn: &mut DB::Connection,
     rows: Rows<M>,
@@ -233,11 +256,11 @@ async fn insert_keys_new<DB: Backend, M: Insert<DB>>(
     operation: Operation,
     kept: Kept,
     ours: &mut Vec<bool>,
-) -> Result<Vec<M>, (Error, Option<Vec<M::Transient>>)> {
+) -> Result<Vec<M>, (Error, Failed<M::Transient>)> {
     if !M::needs_parents(&rows.parents) {
         return race::insert_new::<DB, M>(conn, rows, keys, operation, kept, ours)
             .await
-            .map_err(|e| (e, None));
+            .map_err(|e| (e, Failed::Other));
     }
     let Rows {
         mut rows,
@@ -254,7 +277,7 @@ async fn insert_keys_new<DB: Backend, M: Insert<DB>>(
         if in_transaction::<DB>(conn) && (DB::ABORTS_ON_ERROR || M::needs_parents(&parents)) {
             let name = crate::scope::open_savepoint::<DB>(conn)
                 .await
-                .map_err(|e| (error(e), None))?;
+                .map_err(|e| (error(e), Failed::Other))?;
             Some(name)
         } else {
             None
@@ -268,7 +291,9 @@ async fn insert_keys_new<DB: Backend, M: Insert<DB>>(
         rows: &mut created,
         transient: Vec::new(),
     };
-    if sent.is_ok() {
+    // Whether the failure, if any, is the rows' own INSERT's.
+    let inserting = sent.is_ok();
+    if inserting {
         let mut numbering = Numbering { index: 0, of: 0 };
         sent = send_chunks::<DB, M>(
             &mut *conn,
@@ -283,6 +308,7 @@ async fn insert_keys_new<DB: Backend, M: Insert<DB>>(
     }
     // Bound and not read back: the rows of the INSERT that failed.
     let unread = std::mem::take(&mut read.transient);
+    let inserting = inserting && sent.is_err();
     if sent.is_ok()
         && let Some(step) = M::after_insert(&mut parents, &mut created, &mut *conn, operation, seed)
     {
@@ -293,21 +319,26 @@ async fn insert_keys_new<DB: Backend, M: Insert<DB>>(
         (Ok(()), Some(name)) => {
             DB::execute_raw(conn, format!("RELEASE SAVEPOINT {name}"))
                 .await
-                .map_err(|e| (error(e), None))?;
+                .map_err(|e| (error(e), Failed::Other))?;
             Ok(created)
         }
         (Err(e), savepoint) => {
             if let Some(name) = savepoint
                 && crate::scope::rollback_to::<DB>(conn, &name).await
             {
-                return Err((crate::scope::transaction_gone(e), None));
+                return Err((crate::scope::transaction_gone(e), Failed::Other));
             }
-            // The first INSERT failed on a unique constraint with every row bound: a race
-            // on a key is possible. Any other failure is the operation's error.
-            let raced = created.is_empty()
-                && unread.len() == count
-                && matches!(e.as_sqlx(), Some(sqlx::Error::Database(db)) if db.is_unique_violation());
-            Err((e, raced.then_some(unread)))
+            // The rows' INSERT failed on a unique constraint: a race on a key is possible.
+            // Any other failure is the operation's error.
+            let unique =
+                matches!(e.as_sqlx(), Some(sqlx::Error::Database(db)) if db.is_unique_violation());
+            if !inserting || !unique {
+                return Err((e, Failed::Other));
+            }
+            match created.is_empty() && unread.len() == count {
+                true => Err((e, Failed::Unique(unread))),
+                false => Err((e, Failed::UniqueLater)),
+            }
         }
     }
 }

@@ -18,6 +18,7 @@ impl Backend for sqlx::Sqlite {
     const MAX_ROWS_PER_INSERT: usize = 500;
     const SEED_ROWS_PER_INSERT: usize = 2_000;
     const EMPTY_ROW_VALUES: &'static str = "DEFAULT VALUES";
+    const BEGIN: Option<&'static str> = Some("BEGIN IMMEDIATE");
 
     fn push_ident(sql: &mut String, ident: &str) {
         push_quoted(sql, ident, '"');
