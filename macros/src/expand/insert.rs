@@ -292,18 +292,16 @@ impl<'a> Expander<'a> {
                 let from_key = quote_spanned!(ty.span()=> <#ty as #ty_private::ForeignKey<#key_ty, #marker>>::from_key(#key_of));
                 return quote! {
                     if let #private::Some(source) = #slot {
-                        let created = #create::<Self, #ty>(
-                            &mut *conn, source, rows.len(), #name, operation,
+                        #create::<Self, #ty>(
+                            &mut *conn, source, &mut *rows, #name, operation,
                             #private::child_seed(seed, #index),
                             #private::ParentKey {
                                 column: #key_column,
                                 plain: #plain_key,
                                 from_row: |parent: &#parent| #from_key,
                             },
+                            |row: &mut Self, key: #ty| row.#ident = key,
                         ).await?;
-                        for (row, key) in rows.iter_mut().zip(created) {
-                            row.#ident = key;
-                        }
                     }
                 };
             }
