@@ -254,13 +254,7 @@ pub trait Insert<DB: Backend>: Model + for<'r> FromRow<'r, <DB as Database>::Row
     /// asks only where [`Model::GET_OR_CREATE`] is not empty).
     #[doc(hidden)]
     fn get_or_create(job: KeyedInsert<'_, DB, Self>) -> BoxFuture<'_, Result<(), Error>> {
-        let error = Error::new(
-            Self::FACTORY,
-            Self::TABLE,
-            job.operation,
-            sqlx::Error::Protocol("this model has no `get_or_create` keys".into()),
-        );
-        Box::pin(std::future::ready(Err(error)))
+        crate::insert::no_keys(Table::of::<Self>(), job.operation)
     }
 
     /// Fails when a row came back with NULL in a key column the database was left to fill but
@@ -303,12 +297,12 @@ pub trait Insert<DB: Backend>: Model + for<'r> FromRow<'r, <DB as Database>::Row
 #[doc(hidden)]
 pub struct KeyedInsert<'a, DB: Backend, M: Model> {
     pub(crate) conn: &'a mut <DB as Database>::Connection,
-    pub(crate) rows: Rows<M>,
+    /// The rows, handed over whole: taken out of the insert path only for a model with keys,
+    /// so that the others never compile the hand-over.
+    pub(crate) rows: &'a mut crate::insert::Insertion<M>,
     pub(crate) operation: Operation,
     pub(crate) kept: Kept,
     pub(crate) inserted: Option<&'a mut Vec<bool>>,
-    /// Where the rows found or created go.
-    pub(crate) created: &'a mut Vec<M>,
 }
 
 /// The rows one `create`/`create_batch` sends, drawn from a factory, with what they need.

@@ -50,6 +50,17 @@ impl<M: Model> Insertion<M> {
         }
     }
 
+    /// The rows not sent yet, with their parents, for `get_or_create`; `None` once taken.
+    pub(crate) fn take_rows(&mut self) -> Option<Rows<M>> {
+        let parents = self.parents.take()?;
+        Some(Rows {
+            rows: std::mem::take(&mut self.pending).collect(),
+            set: self.set,
+            parents,
+            seed: self.seed,
+        })
+    }
+
     /// Rows created already, for the after-create steps.
     pub(crate) fn created(created: Vec<M>) -> Self {
         Insertion {
@@ -177,23 +188,12 @@ impl<DB: Backend, M: Insert<DB>> InsertRows<DB> for Insertion<M> {
         kept: Kept,
         inserted: Option<&'a mut Vec<bool>>,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        let Some(parents) = self.parents.take() else {
-            let e = Table::of::<M>().error(operation, sqlx::Error::RowNotFound);
-            return Box::pin(std::future::ready(Err(e)));
-        };
-        let rows = Rows {
-            rows: std::mem::take(&mut self.pending).collect(),
-            set: self.set,
-            parents,
-            seed: self.seed,
-        };
         M::get_or_create(KeyedInsert {
             conn,
-            rows,
+            rows: self,
             operation,
             kept,
             inserted,
-            created: &mut self.created,
         })
     }
 
