@@ -95,6 +95,8 @@ pub(crate) trait InsertRows<DB: Backend>: Outgoing<DB> {
     fn needs_parents(&self) -> bool;
     /// The model has `get_or_create` keys.
     fn keyed(&self) -> bool;
+    /// Two unsent rows have the same `get_or_create` key (with no NULL part).
+    fn repeats_key(&self) -> bool;
     /// Its `get_or_create` (`Insert::get_or_create`), the found or created rows kept.
     fn get_or_create<'a>(
         &'a mut self,
@@ -179,6 +181,21 @@ impl<DB: Backend, M: Insert<DB>> InsertRows<DB> for Insertion<M> {
 
     fn keyed(&self) -> bool {
         !M::GET_OR_CREATE.is_empty()
+    }
+
+    fn repeats_key(&self) -> bool {
+        // A constant: a model without keys compiles none of what follows.
+        if const { M::GET_OR_CREATE.is_empty() } {
+            return false;
+        }
+        let rows = self.pending.as_slice();
+        if rows.len() < 2 {
+            return false;
+        }
+        let keys: Vec<M::LookupKey> = rows.iter().map(M::lookup_key).collect();
+        keys.iter()
+            .enumerate()
+            .any(|(i, key)| !M::lookup_key_has_null(key) && keys[..i].contains(key))
     }
 
     fn get_or_create<'a>(
