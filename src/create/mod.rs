@@ -20,7 +20,7 @@ use crate::future::BoxFuture;
 use crate::future::overlap;
 use crate::insert::{
     Created, InsertRows, Insertion, Numbering, in_span, insert_or_get, rows_per_statement,
-    send_chunks,
+    send_chunks, unsent_bytes,
 };
 use crate::model::{ChunkSource, Insert, Model, Rows, Table};
 use crate::scope::{Scope, in_transaction};
@@ -345,7 +345,7 @@ fn one_write<DB: Backend>(rows: &mut dyn InsertRows<DB>, table: &'static Table) 
         0 | 1 => true,
         n => {
             n <= rows_per_statement::<DB>(binds_per_row(table.columns, rows.set()))
-                && rows.bytes() <= SMALL_BATCH_BYTES
+                && unsent_bytes::<DB>(rows.outgoing()) <= SMALL_BATCH_BYTES
         }
     }
 }
@@ -488,7 +488,7 @@ async fn create_one<'c, DB: Backend>(
     let operation = Operation::Create;
     // A row over 1 MiB goes the general way, which asks the server's statement limit first;
     // boxed, so that this future stays small.
-    if job.rows().bytes() > SMALL_BATCH_BYTES {
+    if unsent_bytes::<DB>(job.rows().outgoing()) > SMALL_BATCH_BYTES {
         return Box::pin(run_job::<DB>(session, table, job, operation, false, None)).await;
     }
     let error = |source| table.error(operation, source);

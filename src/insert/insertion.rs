@@ -6,9 +6,7 @@ use std::sync::Arc;
 
 use sqlx::error::BoxDynError;
 
-use super::send::{
-    Keys, Numbering, Outgoing, ReadBack, batch_bytes, read_whole, restore_transient, send_rows,
-};
+use super::send::{Keys, Numbering, Outgoing, ReadBack, read_whole, restore_transient, send_rows};
 use crate::column::ColumnSet;
 use crate::db::{Args, Backend};
 use crate::error::{Error, Kept, Operation};
@@ -116,10 +114,6 @@ impl<DB: Backend, M: Insert<DB>> Outgoing<DB> for Insertion<M> {
 
     fn wire_size(&self, i: usize) -> usize {
         self.pending.as_slice()[i].wire_size()
-    }
-
-    fn bytes(&self) -> usize {
-        batch_bytes::<DB, M>(self.pending.as_slice())
     }
 
     fn bind_next(&mut self, set: ColumnSet, args: &mut DB::Arguments) -> Result<(), BoxDynError> {
@@ -275,10 +269,6 @@ where
 
     fn wire_size(&self, i: usize) -> usize {
         Outgoing::<DB>::wire_size(&self.rows, i)
-    }
-
-    fn bytes(&self) -> usize {
-        Outgoing::<DB>::bytes(&self.rows)
     }
 
     fn bind_next(&mut self, set: ColumnSet, args: &mut DB::Arguments) -> Result<(), BoxDynError> {

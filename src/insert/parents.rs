@@ -276,7 +276,7 @@ where
         let from_row = self.rows.keys.key.from_row;
         let created = &self.rows.rows.created;
         let mut keys = std::mem::take(&mut self.rows.keys.keys).into_iter();
-        for (i, child) in self.children.iter_mut().enumerate() {
+        for i in 0..self.children.len() {
             let key = match whole {
                 true => match created.get(i) {
                     Some(parent) => from_row(parent),
@@ -287,7 +287,7 @@ where
                     None => break,
                 },
             };
-            (self.assign)(child, key);
+            (self.assign)(&mut self.children[i], key);
         }
     }
 }
