@@ -123,29 +123,6 @@ impl<'c, DB: Backend, M: Insert<DB>> Job<'c, DB> for RowsJob<'c, DB, M> {
     }
 }
 
-/// The rows of a `create()` without after-create steps.
-impl<'c, DB: Backend, M: Insert<DB>> Job<'c, DB> for Insertion<M> {
-    fn rows(&mut self) -> &mut dyn InsertRows<DB> {
-        self
-    }
-
-    fn created(&mut self) -> &mut dyn Any {
-        &mut self.created
-    }
-
-    fn has_steps(&self) -> bool {
-        false
-    }
-
-    fn step<'a>(
-        &'a self,
-        _: usize,
-        _: &'a mut Bound<'c, DB>,
-    ) -> Option<BoxFuture<'a, Result<(), BoxDynError>>> {
-        None
-    }
-}
-
 /// Parents, the INSERTs, then the after-create steps, all on the bound connection.
 ///
 /// An operation that may send more than one writing statement (chunks, parents, related rows,
@@ -410,11 +387,10 @@ pub(crate) fn create<'c, DB: Backend, M: Insert<DB>>(
         savepoint,
         ..
     } = state;
-    let rows = Insertion::new(rows);
-    let job: Box<dyn Job<'c, DB> + 'c> = match after_create.is_empty() {
-        true => Box::new(rows),
-        false => Box::new(RowsJob { rows, after_create }),
-    };
+    let job = Box::new(RowsJob {
+        rows: Insertion::new(rows),
+        after_create,
+    });
     let table = Table::of::<M>();
     Finish {
         running: Box::pin(create_job::<DB>(session, table, job, savepoint)),
@@ -439,8 +415,12 @@ impl<DB: Backend, M: Model> Future for Finish<'_, DB, M> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut job = ready!(self.running.as_mut().poll(cx))?;
         let row = job.created().downcast_mut::<Vec<M>>().and_then(Vec::pop);
-        let table = self.table;
-        Poll::Ready(row.ok_or_else(|| table.error(Operation::Create, sqlx::Error::RowNotFound)))
+        Poll::Ready(match row {
+            Some(row) => Ok(row),
+            None => Err(self
+                .table
+                .error(Operation::Create, sqlx::Error::RowNotFound)),
+        })
     }
 }
 
