@@ -168,12 +168,19 @@ impl<'a> Expander<'a> {
         let private = &self.private;
         let model = self.input.ident;
         let deferred_bounds = self.deferred_bounds();
-        let chunk = if self.associations().any(|f| f.is_deferred()) {
-            self.chunk_body(quote!(self.__o))
+        let deferred = self.associations().any(|f| f.is_deferred());
+        let (rows, chunk) = if deferred {
+            let rows = quote! {
+                let seed = self.__factory.seed().or(inherited);
+                let mut __draw = #private::draw(seed);
+                self.__factory_chunk(n, &mut __draw, seed)
+            };
+            (rows, self.chunk_body(quote!(self.__o)))
         } else {
-            quote!(
-                self.__o
-                    .__chunk(n, __draw, seed, self.__factory.after_build_hooks())
+            let hooks = quote!(self.__factory.after_build_hooks());
+            (
+                quote!(self.__o.__rows(n, self.__factory.seed().or(inherited), #hooks)),
+                quote!(self.__o.__chunk(n, __draw, seed, #hooks)),
             )
         };
         quote! {
@@ -181,9 +188,7 @@ impl<'a> Expander<'a> {
             where
                 #(#deferred_bounds,)*
             {
-                let seed = self.__factory.seed().or(inherited);
-                let mut __draw = #private::draw(seed);
-                self.__factory_chunk(n, &mut __draw, seed)
+                #rows
             }
 
             /// The next `n` rows of a stream drawn from `__draw` (seeding draws chunk by chunk).
@@ -209,6 +214,11 @@ impl<'a> Expander<'a> {
         quote! {
             #[automatically_derived]
             impl #overrides {
+                fn __rows(&self, n: usize, seed: #private::Option<u64>, __hooks: &[#private::AfterBuild<#model>]) -> #private::Rows<#model> {
+                    let mut __draw = #private::draw(seed);
+                    self.__chunk(n, &mut __draw, seed, __hooks)
+                }
+
                 fn __chunk(&self, n: usize, __draw: &mut #private::Draw, seed: #private::Option<u64>, __hooks: &[#private::AfterBuild<#model>]) -> #private::Rows<#model> {
                     #body
                 }
