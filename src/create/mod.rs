@@ -97,7 +97,7 @@ trait Job<'c, DB: Backend>: Send {
 /// A model's [`Job`].
 struct RowsJob<'c, DB: Backend, M: Model> {
     rows: Insertion<M>,
-    after_create: Vec<Box<dyn AfterCreate<M, Bound<'c, DB>>>>,
+    after_create: Vec<Box<dyn AfterCreate<Bound<'c, DB>>>>,
 }
 
 impl<'c, DB: Backend, M: Insert<DB>> Job<'c, DB> for RowsJob<'c, DB, M> {
