@@ -11,7 +11,7 @@ use crate::column::ColumnSet;
 use crate::db::{Args, Backend};
 use crate::error::{Error, Kept, Operation};
 use crate::future::BoxFuture;
-use crate::model::{Insert, KeyedInsert, Model, Rows, Table};
+use crate::model::{Insert, KeyedInsert, KeyedRows, Model, Rows, Table};
 
 /// A model's rows on the insert path, owned: drawn, then sent, then created. What
 /// [`InsertRows`] and [`Outgoing`] show of a model, so that the path is compiled once per
@@ -48,17 +48,6 @@ impl<M: Model> Insertion<M> {
         }
     }
 
-    /// The rows not sent yet, with their parents, for `get_or_create`; `None` once taken.
-    pub(crate) fn take_rows(&mut self) -> Option<Rows<M>> {
-        let parents = self.parents.take()?;
-        Some(Rows {
-            rows: std::mem::take(&mut self.pending).collect(),
-            set: self.set,
-            parents,
-            seed: self.seed,
-        })
-    }
-
     /// Rows created already, for the after-create steps.
     pub(crate) fn created(created: Vec<M>) -> Self {
         Insertion {
@@ -69,6 +58,22 @@ impl<M: Model> Insertion<M> {
             created,
             transient: Vec::new(),
         }
+    }
+}
+
+impl<M: Model> KeyedRows<M> for Insertion<M> {
+    fn take_rows(&mut self) -> Option<Rows<M>> {
+        let parents = self.parents.take()?;
+        Some(Rows {
+            rows: std::mem::take(&mut self.pending).collect(),
+            set: self.set,
+            parents,
+            seed: self.seed,
+        })
+    }
+
+    fn set_created(&mut self, created: Vec<M>) {
+        self.created = created;
     }
 }
 

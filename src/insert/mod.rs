@@ -16,6 +16,6 @@ pub use back::{Back, BackKey, BackSet, Deferred, DeferredFn, deferred_fn};
 pub(crate) use insertion::{InsertRows, Insertion};
 pub use parents::InsertParent;
 pub use rows::keyed_insert;
-pub(crate) use rows::{in_span, insert_or_get, insert_rows, no_keys};
+pub(crate) use rows::{in_span, insert_or_get, insert_rows};
 pub use send::ParentKey;
 pub(crate) use send::{Created, Numbering, rows_per_statement, send_chunks, unsent_bytes};

@@ -106,20 +106,7 @@ pub fn keyed_insert<DB: Backend, M: Insert<DB>>(
         let Some(taken) = rows.take_rows() else {
             return Err(Table::of::<M>().error(operation, sqlx::Error::RowNotFound));
         };
-        rows.created = get_or_create::<DB, M>(conn, taken, operation, kept, inserted).await?;
+        rows.set_created(get_or_create::<DB, M>(conn, taken, operation, kept, inserted).await?);
         Ok(())
     })
-}
-
-/// [`Insert::get_or_create`] of a model without `get_or_create` keys, never reached (the insert
-/// path asks only models with keys): an error, compiled once.
-pub(crate) fn no_keys(
-    table: &'static Table,
-    operation: Operation,
-) -> BoxFuture<'static, Result<(), Error>> {
-    let error = table.error(
-        operation,
-        sqlx::Error::Protocol("this model has no `get_or_create` keys".into()),
-    );
-    Box::pin(std::future::ready(Err(error)))
 }
