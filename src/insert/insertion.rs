@@ -204,6 +204,11 @@ impl<DB: Backend, M: Insert<DB>> InsertRows<DB> for Insertion<M> {
         kept: Kept,
         inserted: Option<&'a mut Vec<bool>>,
     ) -> BoxFuture<'a, Result<(), Error>> {
+        // A constant: a model without keys is never asked (`keyed`), and compiles no hand-over.
+        if const { M::GET_OR_CREATE.is_empty() } {
+            let e = Table::of::<M>().error(operation, sqlx::Error::RowNotFound);
+            return Box::pin(std::future::ready(Err(e)));
+        }
         M::get_or_create(KeyedInsert {
             conn,
             rows: self,
