@@ -505,3 +505,47 @@ async fn create_one<'c, DB: Backend>(
     session.release();
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The size of what `f` returns, without calling it.
+    fn output_size<A, R, F: FnOnce(A) -> R>(_: &F) -> usize {
+        size_of::<R>()
+    }
+
+    /// The size of a `create()`'s operation on `DB`.
+    fn create_job_size<DB: Backend>() -> usize {
+        type Args<DB> = (
+            Bound<'static, DB>,
+            &'static Table,
+            Box<dyn Job<'static, DB>>,
+            bool,
+        );
+        let start = |(session, table, job, savepoint): Args<DB>| {
+            create_job::<DB>(session, table, job, savepoint)
+        };
+        output_size(&start)
+    }
+
+    /// A `create()`'s operation is boxed at every call besides the small [`Finish`] that
+    /// `tests/create.rs` measures: at most what glibc's per-thread cache serves (blocks up to
+    /// 1 032 bytes).
+    #[test]
+    fn create_job_stays_small() {
+        let mut sizes = Vec::new();
+        #[cfg(feature = "sqlite")]
+        sizes.push(("sqlite", create_job_size::<sqlx::Sqlite>()));
+        #[cfg(feature = "postgres")]
+        sizes.push(("postgres", create_job_size::<sqlx::Postgres>()));
+        #[cfg(feature = "mysql")]
+        sizes.push(("mysql", create_job_size::<sqlx::MySql>()));
+        for (backend, size) in sizes {
+            assert!(
+                size <= 1024,
+                "create_job's future is {size} bytes on {backend}"
+            );
+        }
+    }
+}
