@@ -315,13 +315,7 @@ pub trait Insert<DB: Backend>: Model + for<'r> FromRow<'r, <DB as Database>::Row
     /// asks only where [`Model::GET_OR_CREATE`] is not empty).
     #[doc(hidden)]
     fn get_or_create(job: KeyedInsert<'_, DB, Self>) -> BoxFuture<'_, Result<(), Error>> {
-        let error = Error::message(
-            Self::FACTORY,
-            Self::TABLE,
-            job.operation,
-            "this model has no `get_or_create` keys".into(),
-        );
-        Box::pin(std::future::ready(Err(error)))
+        no_keys(Table::of::<Self>(), job.operation)
     }
 
     /// Fails when a row came back with NULL in a key column the database was left to fill but
@@ -364,12 +358,32 @@ pub trait Insert<DB: Backend>: Model + for<'r> FromRow<'r, <DB as Database>::Row
 #[doc(hidden)]
 pub struct KeyedInsert<'a, DB: Backend, M: Model> {
     pub(crate) conn: &'a mut <DB as Database>::Connection,
-    pub(crate) rows: Rows<M>,
+    /// The rows, handed over whole: taken out of the insert path only for a model with keys,
+    /// so that the others never compile the hand-over.
+    pub(crate) rows: &'a mut dyn KeyedRows<M>,
     pub(crate) operation: Operation,
     pub(crate) kept: Kept,
     pub(crate) inserted: Option<&'a mut Vec<bool>>,
-    /// Where the rows found or created go.
-    pub(crate) created: &'a mut Vec<M>,
+}
+
+/// The rows of [`Insert::get_or_create`] as the insert path holds them.
+pub(crate) trait KeyedRows<M: Model>: Send {
+    /// The rows not sent yet, with their parents; `None` once taken.
+    fn take_rows(&mut self) -> Option<Rows<M>>;
+    /// Puts back the rows found or created, in order.
+    fn set_created(&mut self, created: Vec<M>);
+}
+
+/// [`Insert::get_or_create`] of a model without `get_or_create` keys, never reached (the insert
+/// path asks only models with keys): an error, compiled once.
+fn no_keys(table: &'static Table, operation: Operation) -> BoxFuture<'static, Result<(), Error>> {
+    let error = Error::message(
+        table.factory,
+        table.table,
+        operation,
+        "this model has no `get_or_create` keys".into(),
+    );
+    Box::pin(std::future::ready(Err(error)))
 }
 
 /// The rows one `create`/`create_batch` sends, drawn from a factory, with what they need.

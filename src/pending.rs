@@ -4,9 +4,7 @@
 
 use std::future::IntoFuture;
 
-use crate::create::{
-    Batch, LazyRows, create_general, create_plain, plain_one, run, run_lazy, run_reporting,
-};
+use crate::create::{Batch, LazyRows, create, run, run_lazy, run_reporting};
 use crate::db::Backend;
 use crate::error::{Error, Operation};
 use crate::future::BoxFuture;
@@ -65,12 +63,7 @@ impl<M: Model> State<M> for NoSession {
 #[diagnostic::do_not_recommend]
 impl<'c, DB: Backend, M: Insert<DB>> State<M> for Bound<'c, DB> {
     fn insert_one(state: FactoryState<Self, M>, rows: Rows<M>) -> Self::Create {
-        // Boxed apart: a plain create's future is a fraction of the size of `run`'s, and the
-        // box is allocated and moved into at every `create()`.
-        if plain_one::<DB, M>(&state, &rows) {
-            return Box::pin(create_plain::<DB, M>(state, rows));
-        }
-        Box::pin(create_general::<DB, M>(state, rows))
+        Box::pin(create::<DB, M>(state, rows))
     }
 
     fn insert_batch(state: FactoryState<Self, M>, rows: Batch<M>) -> Self::CreateBatch {

@@ -381,7 +381,7 @@ pub trait Reference<const NAME: u64> {
     fn field(&mut self) -> &mut Self::Value;
 }
 
-pub fn hook<'c, DB, M, F>(hook: F) -> Box<dyn AfterCreate<M, Bound<'c, DB>>>
+pub fn hook<'c, DB, M, F>(hook: F) -> Box<dyn AfterCreate<Bound<'c, DB>>>
 where
     DB: Backend,
     M: Model,
@@ -390,13 +390,16 @@ where
         + Sync
         + 'static,
 {
-    Box::new(Hook { hook })
+    Box::new(Hook {
+        hook,
+        row: std::marker::PhantomData::<fn(&M)>,
+    })
 }
 
 pub fn related<'c, DB, M, C, R, F>(
     per_row: usize,
     factory: F,
-) -> Box<dyn AfterCreate<M, Bound<'c, DB>>>
+) -> Box<dyn AfterCreate<Bound<'c, DB>>>
 where
     DB: Backend,
     M: Model,

@@ -1,5 +1,6 @@
 //! The part of every generated factory that is not a field override.
 
+use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
@@ -11,14 +12,23 @@ use crate::future::BoxFuture;
 use crate::session::{Bound, Cloneable, NoSession};
 
 /// Something to do once rows are created, in the same session: an `after_create` hook or the
-/// related rows of `with_related`. `S` is the factory's session state.
-pub trait AfterCreate<M, S>: Send + Sync {
-    /// Runs on all rows the operation created, in order.
+/// related rows of `with_related`. `S` is the factory's session state. Not generic over the
+/// model, so that a factory's list of steps is the same type for every model (its drop is
+/// compiled once, not once per model).
+pub trait AfterCreate<S>: Send + Sync {
+    /// Runs on all rows the operation created, in order: `created` is the `Vec` of the model's
+    /// rows, as the step (made for one model) knows.
     fn run<'a>(
         &'a self,
-        created: &'a [M],
+        created: &'a dyn Any,
         session: &'a mut S,
     ) -> BoxFuture<'a, Result<(), BoxDynError>>;
+}
+
+/// The rows `created` holds, as [`AfterCreate::run`] is given them (none if they are not `M`'s,
+/// which cannot be: a step is made for its factory's model).
+pub(crate) fn created_rows<M: 'static>(created: &dyn Any) -> &[M] {
+    created.downcast_ref::<Vec<M>>().map_or(&[], Vec::as_slice)
 }
 
 /// An `after_build` hook: runs on each object right after its values are drawn. Shared, so a
@@ -29,7 +39,7 @@ pub type AfterBuild<M> = Arc<dyn Fn(&mut M) + Send + Sync>;
 /// the seed.
 pub struct FactoryState<S, M> {
     pub(crate) session: S,
-    pub(crate) after_create: Vec<Box<dyn AfterCreate<M, S>>>,
+    pub(crate) after_create: Vec<Box<dyn AfterCreate<S>>>,
     pub(crate) after_build: Vec<AfterBuild<M>>,
     pub(crate) seed: Option<u64>,
     /// Run the operation inside `SAVEPOINT`, rolled back to on failure.
@@ -115,7 +125,7 @@ impl<S, M> FactoryState<S, M> {
     }
 
     /// Adds an after-create step (`after_create`, `with_related`), run in order.
-    pub fn push_after_create(&mut self, step: Box<dyn AfterCreate<M, S>>) {
+    pub fn push_after_create(&mut self, step: Box<dyn AfterCreate<S>>) {
         self.after_create.push(step);
     }
 

@@ -1,4 +1,4 @@
-//! The plain `create()` (one row, no parent, lookup, hook or savepoint: `create_plain` in
+//! The plain `create()` (one row, no parent, lookup, hook or savepoint: `create_job` in
 //! src/create/mod.rs), which has a small future of its own, so every promise the general path
 //! keeps is checked again here: cancellation at every poll, panics, encode and decode
 //! failures, NULL read back, renamed, generated and transient fields, transaction vs bare

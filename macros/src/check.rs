@@ -42,10 +42,12 @@ pub fn check_impl(input: &Input<'_>, factory: &syn::Ident, has_required: bool) -
         impl #private::CheckFields for #model {
             const FIELDS: &'static [#private::FieldFacts] = #facts;
 
+            #[inline]
             fn field(&self, __field: usize) -> (#private::Measure, &dyn #private::core::any::Any) {
                 #field
             }
 
+            #[inline]
             fn sample(__n: usize, __seed: u64) -> #private::Vec<Self> {
                 #sample
             }

@@ -147,6 +147,7 @@ impl<'a> Expander<'a> {
 
         let debug_impl = self.debug_impl();
         let object = self.object_fn();
+        let chunk_impl = self.chunk_impl();
         let rows = self.rows_fn();
         let model_impl = self.model_impl(&table, &factory_name);
         let seed_parent_impls = self.seed_parent_impls();
@@ -253,6 +254,7 @@ impl<'a> Expander<'a> {
             use ::sqlx_factory::__private as #private;
 
             #object
+            #chunk_impl
 
             #[automatically_derived]
             impl #model {

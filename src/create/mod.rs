@@ -1,9 +1,14 @@
 //! The `create` and `create_batch` operations: one row or a batch drawn at once ([`run`]),
 //! a batch drawn chunk by chunk as it is sent ([`run_lazy`]), and the plain `create()` that
-//! is one INSERT and nothing around it ([`create_plain`]); each in a [`Scope`] when it sends
+//! is one INSERT and nothing around it ([`create`], [`create_one`]); each in a [`Scope`] when it sends
 //! more than one statement, then its after-create steps.
 
 mod steps;
+
+use std::any::Any;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 
 use sqlx::Arguments;
 use sqlx::error::BoxDynError;
@@ -14,8 +19,8 @@ use crate::error::{Error, Kept, Operation, Step};
 use crate::future::BoxFuture;
 use crate::future::overlap;
 use crate::insert::{
-    Created, InsertRows, Insertion, Numbering, batch_bytes, in_span, insert_or_get,
-    rows_per_statement, send_chunks,
+    Created, InsertRows, Insertion, Numbering, in_span, insert_or_get, rows_per_statement,
+    send_chunks, unsent_bytes,
 };
 use crate::model::{ChunkSource, Insert, Model, Rows, Table};
 use crate::scope::{Scope, in_transaction};
@@ -77,6 +82,10 @@ impl<M: Model> LazyRows<M> {
 trait Job<'c, DB: Backend>: Send {
     /// The rows, on the insert path.
     fn rows(&mut self) -> &mut dyn InsertRows<DB>;
+    /// The rows created, a `Vec` of the model, for the shim that hands them to the caller.
+    fn created(&mut self) -> &mut dyn Any;
+    /// It has after-create steps.
+    fn has_steps(&self) -> bool;
     /// The `i`-th after-create step run on the created rows; `None` past the last.
     fn step<'a>(
         &'a self,
@@ -88,12 +97,20 @@ trait Job<'c, DB: Backend>: Send {
 /// A model's [`Job`].
 struct RowsJob<'c, DB: Backend, M: Model> {
     rows: Insertion<M>,
-    after_create: Vec<Box<dyn AfterCreate<M, Bound<'c, DB>>>>,
+    after_create: Vec<Box<dyn AfterCreate<Bound<'c, DB>>>>,
 }
 
 impl<'c, DB: Backend, M: Insert<DB>> Job<'c, DB> for RowsJob<'c, DB, M> {
     fn rows(&mut self) -> &mut dyn InsertRows<DB> {
         &mut self.rows
+    }
+
+    fn created(&mut self) -> &mut dyn Any {
+        &mut self.rows.created
+    }
+
+    fn has_steps(&self) -> bool {
+        !self.after_create.is_empty()
     }
 
     fn step<'a>(
@@ -103,21 +120,6 @@ impl<'c, DB: Backend, M: Insert<DB>> Job<'c, DB> for RowsJob<'c, DB, M> {
     ) -> Option<BoxFuture<'a, Result<(), BoxDynError>>> {
         let step = self.after_create.get(i)?;
         Some(step.run(&self.rows.created, session))
-    }
-}
-
-/// A [`plain_one`] create's rows: no after-create step.
-impl<'c, DB: Backend, M: Insert<DB>> Job<'c, DB> for Insertion<M> {
-    fn rows(&mut self) -> &mut dyn InsertRows<DB> {
-        self
-    }
-
-    fn step<'a>(
-        &'a self,
-        _: usize,
-        _: &'a mut Bound<'c, DB>,
-    ) -> Option<BoxFuture<'a, Result<(), BoxDynError>>> {
-        None
     }
 }
 
@@ -141,12 +143,12 @@ pub(crate) async fn run<DB: Backend, M: Insert<DB>>(
         ..
     } = state;
     drop(after_build);
-    let scoped = savepoint || !after_create.is_empty() || !one_write::<DB, M>(&rows);
+    let table = Table::of::<M>();
     let mut job = RowsJob {
         rows: Insertion::new(rows),
         after_create,
     };
-    let table = Table::of::<M>();
+    let scoped = savepoint || job.has_steps() || !one_write::<DB>(&mut job.rows, table);
     run_job::<DB>(&mut session, table, &mut job, operation, scoped, inserted).await?;
     Ok(job.rows.created)
 }
@@ -312,23 +314,15 @@ pub(crate) async fn run_lazy<DB: Backend, M: Insert<DB>>(
 /// Whether `rows` go in one INSERT (or a get-or-create's one INSERT after its lookups) with no
 /// parent to create first, and nothing read after it that may fail: a get-or-create that
 /// repeats a key reads that key's row back after the INSERT.
-fn one_write<DB: Backend, M: Insert<DB>>(rows: &Rows<M>) -> bool {
-    if M::needs_parents(&rows.parents) {
+fn one_write<DB: Backend>(rows: &mut dyn InsertRows<DB>, table: &'static Table) -> bool {
+    if rows.needs_parents() || rows.repeats_key() {
         return false;
     }
-    if !M::GET_OR_CREATE.is_empty() && rows.rows.len() > 1 {
-        let keys: Vec<M::LookupKey> = rows.rows.iter().map(M::lookup_key).collect();
-        for (i, key) in keys.iter().enumerate() {
-            if !M::lookup_key_has_null(key) && keys[..i].contains(key) {
-                return false;
-            }
-        }
-    }
-    match rows.rows.len() {
+    match rows.unsent() {
         0 | 1 => true,
         n => {
-            n <= rows_per_statement::<DB>(binds_per_row(M::COLUMNS, rows.set))
-                && batch_bytes::<DB, M>(&rows.rows) <= SMALL_BATCH_BYTES
+            n <= rows_per_statement::<DB>(binds_per_row(table.columns, rows.set()))
+                && unsent_bytes::<DB>(rows.outgoing()) <= SMALL_BATCH_BYTES
         }
     }
 }
@@ -380,57 +374,88 @@ async fn run_after_create<'c, DB: Backend>(
     }
 }
 
-/// A `create()` the general way: [`run`], its one row out of the created ones.
-pub(crate) async fn create_general<DB: Backend, M: Insert<DB>>(
-    state: FactoryState<Bound<'_, DB>, M>,
-    rows: Rows<M>,
-) -> Result<M, Error> {
-    let created = run::<DB, M>(state, rows, Operation::Create, None).await?;
-    created.into_iter().next().ok_or_else(|| {
-        Error::new(
-            M::FACTORY,
-            M::TABLE,
-            Operation::Create,
-            sqlx::Error::RowNotFound,
-        )
-    })
-}
-
-/// Whether a `create()` is its one INSERT and nothing around it: no parents to create, no
-/// get-or-create lookup, no hook, no savepoint asked for. Its size is looked at when the
-/// future first runs ([`create_plain`]): measuring runs the values' `Encode`, which must not
-/// run (or panic) where `create()` is called.
-pub(crate) fn plain_one<DB: Backend, M: Insert<DB>>(
-    state: &FactoryState<Bound<'_, DB>, M>,
-    rows: &Rows<M>,
-) -> bool {
-    !state.savepoint
-        && state.after_create.is_empty()
-        && M::GET_OR_CREATE.is_empty()
-        && rows.rows.len() == 1
-        && !M::needs_parents(&rows.parents)
-}
-
-/// A [`plain_one`] `create()`: its one `INSERT .. RETURNING`, with the statement, span and
-/// errors that the way through [`run`] and [`send_chunks`] give, without their layers.
-pub(crate) fn create_plain<'c, DB: Backend, M: Insert<DB>>(
+/// `create()`: its rows and after-create steps handed, as a [`Job`], to [`create_job`]
+/// (compiled once per backend), and its row taken back out of the job by [`Finish`]. What is
+/// generic over the model is this shim and a few small methods.
+pub(crate) fn create<'c, DB: Backend, M: Insert<DB>>(
     state: FactoryState<Bound<'c, DB>, M>,
     rows: Rows<M>,
-) -> impl Future<Output = Result<M, Error>> + Send + 'c {
-    // Only what the operation uses goes into the future (a [`plain_one`] create has no
-    // after-create step), each once: an `async fn` would hold its arguments besides.
-    let mut session = state.session;
-    let mut rows = Insertion::new(rows);
-    async move {
-        let table = Table::of::<M>();
-        create_one::<DB>(&mut session, table, &mut rows).await?;
-        rows.created
-            .pop()
-            .ok_or_else(|| table.error(Operation::Create, sqlx::Error::RowNotFound))
+) -> Finish<'c, DB, M> {
+    let FactoryState {
+        session,
+        after_create,
+        savepoint,
+        ..
+    } = state;
+    let job = Box::new(RowsJob {
+        rows: Insertion::new(rows),
+        after_create,
+    });
+    let table = Table::of::<M>();
+    Finish {
+        running: Box::pin(create_job::<DB>(session, table, job, savepoint)),
+        table,
+        row: PhantomData,
     }
 }
 
-/// [`create_plain`], compiled once per backend. Its future is boxed at every `create()`:
+/// The operation of a [`Job`], compiled once per backend, which hands the job back when done.
+type Running<'c, DB> = BoxFuture<'c, Result<Box<dyn Job<'c, DB> + 'c>, Error>>;
+
+/// A `create()`'s future: its operation ([`Running`]), then its one row taken out of the job.
+pub(crate) struct Finish<'c, DB: Backend, M> {
+    running: Running<'c, DB>,
+    table: &'static Table,
+    row: PhantomData<fn() -> M>,
+}
+
+impl<DB: Backend, M: Model> Future for Finish<'_, DB, M> {
+    type Output = Result<M, Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut job = ready!(self.running.as_mut().poll(cx))?;
+        let row = job.created().downcast_mut::<Vec<M>>().and_then(Vec::pop);
+        Poll::Ready(match row {
+            Some(row) => Ok(row),
+            None => Err(self
+                .table
+                .error(Operation::Create, sqlx::Error::RowNotFound)),
+        })
+    }
+}
+
+/// A `create()`, compiled once per backend: one INSERT and nothing around it ([`create_one`])
+/// when it has no parents to create, no get-or-create lookup, no hook and no savepoint asked
+/// for; else the general way ([`run_job`]), boxed, so that the plain create's future, boxed
+/// at every call, stays small. Its size is looked at when the future first runs: measuring runs
+/// the values' `Encode`, which must not run (or panic) where `create()` is called.
+async fn create_job<'c, DB: Backend>(
+    mut session: Bound<'c, DB>,
+    table: &'static Table,
+    mut job: Box<dyn Job<'c, DB> + 'c>,
+    savepoint: bool,
+) -> Result<Box<dyn Job<'c, DB> + 'c>, Error> {
+    let steps = job.has_steps();
+    let rows = job.rows();
+    if !savepoint && !steps && !rows.keyed() && rows.unsent() == 1 && !rows.needs_parents() {
+        create_one::<DB>(&mut session, table, &mut *job).await?;
+    } else {
+        let scoped = savepoint || steps || !one_write::<DB>(rows, table);
+        let operation = Operation::Create;
+        Box::pin(run_job::<DB>(
+            &mut session,
+            table,
+            &mut *job,
+            operation,
+            scoped,
+            None,
+        ))
+        .await?;
+    }
+    Ok(job)
+}
+
+/// A plain `create()`, compiled once per backend. Its future is boxed at every `create()`:
 /// through `send_chunks` it was 2 968 bytes, past what the allocator keeps at hand, and
 /// allocating and filling it was a quarter of what the factory added to a hand-written
 /// `query_as(..).fetch_one` (callgrind on SQLite). So the session is borrowed, not moved in
@@ -443,7 +468,7 @@ async fn create_one<'c, DB: Backend>(
     let operation = Operation::Create;
     // A row over 1 MiB goes the general way, which asks the server's statement limit first;
     // boxed, so that this future stays small.
-    if job.rows().bytes() > SMALL_BATCH_BYTES {
+    if unsent_bytes::<DB>(job.rows().outgoing()) > SMALL_BATCH_BYTES {
         return Box::pin(run_job::<DB>(session, table, job, operation, false, None)).await;
     }
     let error = |source| table.error(operation, source);
@@ -479,4 +504,48 @@ async fn create_one<'c, DB: Backend>(
     let result = crate::scope::settled::<DB, _>(session.conn(), result).await;
     session.release();
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The size of what `f` returns, without calling it.
+    fn output_size<A, R, F: FnOnce(A) -> R>(_: &F) -> usize {
+        size_of::<R>()
+    }
+
+    /// The size of a `create()`'s operation on `DB`.
+    fn create_job_size<DB: Backend>() -> usize {
+        type Args<DB> = (
+            Bound<'static, DB>,
+            &'static Table,
+            Box<dyn Job<'static, DB>>,
+            bool,
+        );
+        let start = |(session, table, job, savepoint): Args<DB>| {
+            create_job::<DB>(session, table, job, savepoint)
+        };
+        output_size(&start)
+    }
+
+    /// A `create()`'s operation is boxed at every call besides the small [`Finish`] that
+    /// `tests/create.rs` measures: at most what glibc's per-thread cache serves (blocks up to
+    /// 1 032 bytes).
+    #[test]
+    fn create_job_stays_small() {
+        let mut sizes = Vec::new();
+        #[cfg(feature = "sqlite")]
+        sizes.push(("sqlite", create_job_size::<sqlx::Sqlite>()));
+        #[cfg(feature = "postgres")]
+        sizes.push(("postgres", create_job_size::<sqlx::Postgres>()));
+        #[cfg(feature = "mysql")]
+        sizes.push(("mysql", create_job_size::<sqlx::MySql>()));
+        for (backend, size) in sizes {
+            assert!(
+                size <= 1024,
+                "create_job's future is {size} bytes on {backend}"
+            );
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! The after-create steps: `with_related(n, f)` and `after_create` hooks.
 
+use std::any::Any;
 use std::marker::PhantomData;
 
 use sqlx::error::BoxDynError;
@@ -10,16 +11,16 @@ use crate::future::BoxFuture;
 use crate::insert::insert_rows;
 use crate::model::{Insert, Model, RowSource, Rows};
 use crate::session::Bound;
-use crate::state::AfterCreate;
+use crate::state::{AfterCreate, created_rows};
 
 /// `with_related(n, f)`: `n` rows of `C` per created row, from the factory `f` returns.
-pub struct Related<F, C> {
+pub struct Related<F, C, M> {
     pub(crate) per_row: usize,
     pub(crate) factory: F,
-    pub(crate) child: PhantomData<fn() -> C>,
+    pub(crate) child: PhantomData<fn(&M) -> C>,
 }
 
-impl<'c, DB, M, C, F, R> AfterCreate<M, Bound<'c, DB>> for Related<F, C>
+impl<'c, DB, M, C, F, R> AfterCreate<Bound<'c, DB>> for Related<F, C, M>
 where
     DB: Backend,
     M: Model,
@@ -29,9 +30,10 @@ where
 {
     fn run<'a>(
         &'a self,
-        created: &'a [M],
+        created: &'a dyn Any,
         session: &'a mut Bound<'c, DB>,
     ) -> BoxFuture<'a, Result<(), BoxDynError>> {
+        let created = created_rows::<M>(created);
         Box::pin(async move {
             let mut batches: Vec<Rows<C>> = Vec::new();
             for parent in created {
@@ -61,11 +63,12 @@ where
 }
 
 /// An `after_create` hook: a closure given each created row and the connection.
-pub struct Hook<F> {
+pub struct Hook<F, M> {
     pub(crate) hook: F,
+    pub(crate) row: PhantomData<fn(&M)>,
 }
 
-impl<'c, DB, M, F> AfterCreate<M, Bound<'c, DB>> for Hook<F>
+impl<'c, DB, M, F> AfterCreate<Bound<'c, DB>> for Hook<F, M>
 where
     DB: Backend,
     M: Model,
@@ -75,9 +78,10 @@ where
 {
     fn run<'a>(
         &'a self,
-        created: &'a [M],
+        created: &'a dyn Any,
         session: &'a mut Bound<'c, DB>,
     ) -> BoxFuture<'a, Result<(), BoxDynError>> {
+        let created = created_rows::<M>(created);
         Box::pin(async move {
             for row in created {
                 (self.hook)(row, session.conn()).await?;

@@ -6,14 +6,12 @@ use std::sync::Arc;
 
 use sqlx::error::BoxDynError;
 
-use super::send::{
-    Keys, Numbering, Outgoing, ReadBack, batch_bytes, read_whole, restore_transient, send_rows,
-};
+use super::send::{Keys, Numbering, Outgoing, ReadBack, read_whole, restore_transient, send_rows};
 use crate::column::ColumnSet;
 use crate::db::{Args, Backend};
 use crate::error::{Error, Kept, Operation};
 use crate::future::BoxFuture;
-use crate::model::{Insert, KeyedInsert, Model, Rows, Table};
+use crate::model::{Insert, KeyedInsert, KeyedRows, Model, Rows, Table};
 
 /// A model's rows on the insert path, owned: drawn, then sent, then created. What
 /// [`InsertRows`] and [`Outgoing`] show of a model, so that the path is compiled once per
@@ -63,6 +61,22 @@ impl<M: Model> Insertion<M> {
     }
 }
 
+impl<M: Model> KeyedRows<M> for Insertion<M> {
+    fn take_rows(&mut self) -> Option<Rows<M>> {
+        let parents = self.parents.take()?;
+        Some(Rows {
+            rows: std::mem::take(&mut self.pending).collect(),
+            set: self.set,
+            parents,
+            seed: self.seed,
+        })
+    }
+
+    fn set_created(&mut self, created: Vec<M>) {
+        self.created = created;
+    }
+}
+
 /// The rows of the insert path as its code, compiled once per backend, sees them: besides
 /// sending them ([`Outgoing`]), their parents and their `get_or_create` lookup.
 pub(crate) trait InsertRows<DB: Backend>: Outgoing<DB> {
@@ -84,6 +98,8 @@ pub(crate) trait InsertRows<DB: Backend>: Outgoing<DB> {
     fn needs_parents(&self) -> bool;
     /// The model has `get_or_create` keys.
     fn keyed(&self) -> bool;
+    /// Two unsent rows have the same `get_or_create` key (with no NULL part).
+    fn repeats_key(&self) -> bool;
     /// Its `get_or_create` (`Insert::get_or_create`), the found or created rows kept.
     fn get_or_create<'a>(
         &'a mut self,
@@ -103,10 +119,6 @@ impl<DB: Backend, M: Insert<DB>> Outgoing<DB> for Insertion<M> {
 
     fn wire_size(&self, i: usize) -> usize {
         self.pending.as_slice()[i].wire_size()
-    }
-
-    fn bytes(&self) -> usize {
-        batch_bytes::<DB, M>(self.pending.as_slice())
     }
 
     fn bind_next(&mut self, set: ColumnSet, args: &mut DB::Arguments) -> Result<(), BoxDynError> {
@@ -170,6 +182,21 @@ impl<DB: Backend, M: Insert<DB>> InsertRows<DB> for Insertion<M> {
         !M::GET_OR_CREATE.is_empty()
     }
 
+    fn repeats_key(&self) -> bool {
+        // A constant: a model without keys compiles none of what follows.
+        if const { M::GET_OR_CREATE.is_empty() } {
+            return false;
+        }
+        let rows = self.pending.as_slice();
+        if rows.len() < 2 {
+            return false;
+        }
+        let keys: Vec<M::LookupKey> = rows.iter().map(M::lookup_key).collect();
+        keys.iter()
+            .enumerate()
+            .any(|(i, key)| !M::lookup_key_has_null(key) && keys[..i].contains(key))
+    }
+
     fn get_or_create<'a>(
         &'a mut self,
         conn: &'a mut DB::Connection,
@@ -177,23 +204,17 @@ impl<DB: Backend, M: Insert<DB>> InsertRows<DB> for Insertion<M> {
         kept: Kept,
         inserted: Option<&'a mut Vec<bool>>,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        let Some(parents) = self.parents.take() else {
+        // A constant: a model without keys is never asked (`keyed`), and compiles no hand-over.
+        if const { M::GET_OR_CREATE.is_empty() } {
             let e = Table::of::<M>().error(operation, sqlx::Error::RowNotFound);
             return Box::pin(std::future::ready(Err(e)));
-        };
-        let rows = Rows {
-            rows: std::mem::take(&mut self.pending).collect(),
-            set: self.set,
-            parents,
-            seed: self.seed,
-        };
+        }
         M::get_or_create(KeyedInsert {
             conn,
-            rows,
+            rows: self,
             operation,
             kept,
             inserted,
-            created: &mut self.created,
         })
     }
 
@@ -258,10 +279,6 @@ where
 
     fn wire_size(&self, i: usize) -> usize {
         Outgoing::<DB>::wire_size(&self.rows, i)
-    }
-
-    fn bytes(&self) -> usize {
-        Outgoing::<DB>::bytes(&self.rows)
     }
 
     fn bind_next(&mut self, set: ColumnSet, args: &mut DB::Arguments) -> Result<(), BoxDynError> {

@@ -19,20 +19,23 @@ use crate::model::{Insert, Model, RowSource, Table};
 /// the derive's error about the cycle). Such a program does not compile: the derive's `const`
 /// check reports the cycle.
 pub trait InsertParent<DB: Backend, const ON_CYCLE: bool = false>: Sized {
-    /// Creates one parent row per child, as [`create_parents`](Self::create_parents), and
-    /// returns only their keys, as the child's field stores them. Nothing but the key column
-    /// is read back (`RETURNING id`, no row decoded) unless the parent's rows are needed: a
-    /// get-or-create (its found rows), or a key bound through a conversion.
+    /// Creates one parent row per child of `children`, as
+    /// [`create_parents`](Self::create_parents), and writes each parent's key into its child
+    /// with `assign`. Nothing but the key column is read back (`RETURNING id`, no row decoded)
+    /// unless the parent's rows are needed: a get-or-create (its found rows), or a key bound
+    /// through a conversion. The future is compiled once per backend: what is generic over the
+    /// parent, the child and the key is a few small methods of [`ParentKeys`].
     #[allow(clippy::too_many_arguments)]
     fn create_parent_keys<'a, M: Model, T>(
         conn: &'a mut DB::Connection,
         source: Arc<dyn RowSource<Self>>,
-        children: usize,
+        children: &'a mut [M],
         field: &'static str,
         operation: Operation,
         seed: Option<u64>,
         key: ParentKey<Self, T>,
-    ) -> BoxFuture<'a, Result<Vec<T>, Error>>
+        assign: fn(&mut M, T),
+    ) -> BoxFuture<'a, Result<(), Error>>
     where
         T: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB> + Send + 'static;
 
@@ -51,51 +54,44 @@ impl<DB: Backend, P: Insert<DB>> InsertParent<DB> for P {
     fn create_parent_keys<'a, M: Model, T>(
         conn: &'a mut DB::Connection,
         source: Arc<dyn RowSource<Self>>,
-        children: usize,
+        children: &'a mut [M],
         field: &'static str,
         operation: Operation,
         seed: Option<u64>,
         key: ParentKey<Self, T>,
-    ) -> BoxFuture<'a, Result<Vec<T>, Error>>
+        assign: fn(&mut M, T),
+    ) -> BoxFuture<'a, Result<(), Error>>
     where
         T: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB> + Send + 'static,
     {
         // A get-or-create returns rows that already existed, which an INSERT does not.
-        if !key.plain || !P::GET_OR_CREATE.is_empty() {
-            return Box::pin(async move {
-                let parents = <Self as InsertParent<DB>>::create_parents::<M>(
-                    conn, source, children, field, operation, seed,
-                )
-                .await?;
-                Ok(parents.iter().map(key.from_row).collect())
-            });
-        }
-        let parent_operation = parent_operation(children);
-        Box::pin(async move {
-            let mut rows = KeyInsertion {
-                rows: Insertion::new(source.rows(children, seed)),
+        let whole = !key.plain || !P::GET_OR_CREATE.is_empty();
+        let count = children.len();
+        let job = Box::new(ParentKeys {
+            rows: KeyInsertion {
+                rows: Insertion::new(source.rows(count, seed)),
                 keys: Keys {
-                    keys: Vec::with_capacity(children),
+                    keys: Vec::with_capacity(count),
                     key,
                 },
-            };
-            let at = Parent {
-                child: Table::of::<M>(),
-                field,
-                operation,
-            };
-            let whole =
-                insert_keys::<DB>(conn, Table::of::<P>(), &mut rows, parent_operation, at).await?;
-            Ok(match whole {
-                true => rows
-                    .rows
-                    .created
-                    .iter()
-                    .map(rows.keys.key.from_row)
-                    .collect(),
-                false => rows.keys.keys,
-            })
-        })
+            },
+            children,
+            assign,
+        });
+        let at = Parent {
+            child: Table::of::<M>(),
+            field,
+            operation,
+        };
+        let table = Table::of::<P>();
+        Box::pin(insert_parent_keys::<DB>(
+            conn,
+            table,
+            job,
+            parent_operation(count),
+            at,
+            whole,
+        ))
     }
 
     fn create_parents<'a, M: Model>(
@@ -127,16 +123,19 @@ impl<DB: Backend, P> InsertParent<DB, true> for P {
     fn create_parent_keys<'a, M: Model, T>(
         _conn: &'a mut DB::Connection,
         _source: Arc<dyn RowSource<Self>>,
-        _children: usize,
+        _children: &'a mut [M],
         field: &'static str,
         operation: Operation,
         _seed: Option<u64>,
         _key: ParentKey<Self, T>,
-    ) -> BoxFuture<'a, Result<Vec<T>, Error>>
+        _assign: fn(&mut M, T),
+    ) -> BoxFuture<'a, Result<(), Error>>
     where
         T: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB> + Send + 'static,
     {
-        Box::pin(async move { Err(cycle_error_at::<M>(field, operation)) })
+        Box::pin(std::future::ready(Err(cycle_error_at::<M>(
+            field, operation,
+        ))))
     }
 
     fn create_parents<'a, M: Model>(
@@ -245,4 +244,72 @@ async fn insert_keys<DB: Backend>(
     in_span(table, insert, operation, count)
         .await
         .map_err(|e| at.error(e))
+}
+
+/// One association's parents created for their keys, and the children the keys go into: what
+/// [`insert_parent_keys`] (compiled once per backend) sees of them, as [`KeyJob`].
+struct ParentKeys<'a, P: Model, T, M> {
+    rows: KeyInsertion<P, T>,
+    children: &'a mut [M],
+    /// Writes a parent's key into the child's field.
+    assign: fn(&mut M, T),
+}
+
+/// [`ParentKeys`] as the code compiled once per backend sees it.
+trait KeyJob<DB: Backend>: Send {
+    /// The parents, sent for their keys alone or read back whole.
+    fn key_rows(&mut self) -> &mut dyn KeyRows<DB>;
+    /// Writes the keys into the children: those read back alone, or, when the parents were
+    /// read back `whole`, each parent row's key.
+    fn finish(&mut self, whole: bool);
+}
+
+impl<DB: Backend, P: Insert<DB>, T, M: Send> KeyJob<DB> for ParentKeys<'_, P, T, M>
+where
+    T: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB> + Send + 'static,
+{
+    fn key_rows(&mut self) -> &mut dyn KeyRows<DB> {
+        &mut self.rows
+    }
+
+    fn finish(&mut self, whole: bool) {
+        let from_row = self.rows.keys.key.from_row;
+        let created = &self.rows.rows.created;
+        let mut keys = std::mem::take(&mut self.rows.keys.keys).into_iter();
+        for i in 0..self.children.len() {
+            let key = match whole {
+                true => match created.get(i) {
+                    Some(parent) => from_row(parent),
+                    None => break,
+                },
+                false => match keys.next() {
+                    Some(key) => key,
+                    None => break,
+                },
+            };
+            (self.assign)(&mut self.children[i], key);
+        }
+    }
+}
+
+/// [`InsertParent::create_parent_keys`], compiled once per backend: the parents inserted
+/// (read back `whole`, or their keys alone), then their keys written into the children.
+async fn insert_parent_keys<DB: Backend>(
+    conn: &mut DB::Connection,
+    table: &'static Table,
+    mut job: Box<dyn KeyJob<DB> + '_>,
+    operation: Operation,
+    at: Parent,
+    whole: bool,
+) -> Result<(), Error> {
+    let whole = match whole {
+        true => {
+            let rows = job.key_rows().rows();
+            insert_parents::<DB>(conn, table, rows, operation, at).await?;
+            true
+        }
+        false => insert_keys::<DB>(conn, table, job.key_rows(), operation, at).await?,
+    };
+    job.finish(whole);
+    Ok(())
 }

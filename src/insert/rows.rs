@@ -101,10 +101,12 @@ pub fn keyed_insert<DB: Backend, M: Insert<DB>>(
         operation,
         kept,
         inserted,
-        created,
     } = job;
     Box::pin(async move {
-        *created = get_or_create::<DB, M>(conn, rows, operation, kept, inserted).await?;
+        let Some(taken) = rows.take_rows() else {
+            return Err(Table::of::<M>().error(operation, sqlx::Error::RowNotFound));
+        };
+        rows.set_created(get_or_create::<DB, M>(conn, taken, operation, kept, inserted).await?);
         Ok(())
     })
 }

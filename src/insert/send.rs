@@ -91,6 +91,11 @@ pub(super) fn restore_transient<M: Model>(
     transient: &mut Vec<M::Transient>,
     count: usize,
 ) {
+    // A constant: a model without transient fields compiles none of what follows.
+    if const { size_of::<M::Transient>() == 0 } {
+        transient.clear();
+        return;
+    }
     let start = rows.len() - count;
     for (row, transient) in rows[start..].iter_mut().zip(transient.drain(..)) {
         row.restore_transient(transient);
@@ -135,6 +140,11 @@ where
     }
 }
 
+/// About how many bytes the unsent rows of `rows` take in statements: one call per row.
+pub(crate) fn unsent_bytes<DB: Backend>(rows: &dyn Outgoing<DB>) -> usize {
+    (0..rows.unsent()).map(|i| rows.wire_size(i)).sum()
+}
+
 /// The rows of one send as [`send_rows`] sees them: what is generic over the model (binding a
 /// row, decoding one, the INSERT text) behind one object, so that the sending itself is
 /// compiled once per backend, not once per model. One call per row, none per column.
@@ -143,8 +153,6 @@ pub(crate) trait Outgoing<DB: Backend>: Send {
     fn unsent(&self) -> usize;
     /// About how many bytes the unsent row `i` takes in a statement ([`Insert::wire_size`]).
     fn wire_size(&self, i: usize) -> usize;
-    /// About how many bytes all unsent rows take in statements.
-    fn bytes(&self) -> usize;
     /// Binds the next row's values for the columns `set`.
     fn bind_next(&mut self, set: ColumnSet, args: &mut DB::Arguments) -> Result<(), BoxDynError>;
     /// The INSERT text for `count` rows sending the columns `set`.
@@ -170,10 +178,6 @@ impl<DB: Backend, M: Insert<DB>, R: ReadBack<DB, M>> Outgoing<DB> for Sending<'_
 
     fn wire_size(&self, i: usize) -> usize {
         self.rows.as_slice()[i].wire_size()
-    }
-
-    fn bytes(&self) -> usize {
-        batch_bytes::<DB, M>(self.rows.as_slice())
     }
 
     fn bind_next(&mut self, set: ColumnSet, args: &mut DB::Arguments) -> Result<(), BoxDynError> {
@@ -233,7 +237,7 @@ pub(crate) async fn send_rows<DB: Backend>(
 ) -> Result<(), Error> {
     let error = |source| table.error(operation, source);
     // One small row, `create()`'s case: one statement, no list of sizes to allocate.
-    let one = rows.unsent() == 1 && rows.bytes() <= SMALL_BATCH_BYTES;
+    let one = rows.unsent() == 1 && unsent_bytes(&*rows) <= SMALL_BATCH_BYTES;
     let chunks = if one {
         std::borrow::Cow::Borrowed(&[1][..])
     } else {
@@ -328,7 +332,7 @@ pub(crate) async fn chunk_sizes<DB: Backend>(
 ) -> Result<Vec<usize>, ChunkError> {
     let most = rows_per_statement::<DB>(binds_per_row(columns, set));
     let len = rows.unsent();
-    if rows.bytes() <= SMALL_BATCH_BYTES {
+    if unsent_bytes(&*rows) <= SMALL_BATCH_BYTES {
         let mut sizes = vec![most; len / most];
         if !len.is_multiple_of(most) {
             sizes.push(len % most);
@@ -397,11 +401,6 @@ pub(crate) fn rows_per_statement<DB: Backend>(binds_per_row: usize) -> usize {
         0 => 1,
         n => (DB::MAX_BIND_PARAMS / n).clamp(1, DB::MAX_ROWS_PER_INSERT),
     }
-}
-
-/// About how many bytes `rows` take in statements.
-pub(crate) fn batch_bytes<DB: Backend, M: Insert<DB>>(rows: &[M]) -> usize {
-    rows.iter().map(Insert::<DB>::wire_size).sum()
 }
 
 /// What a child stores of a parent it has created: the key, as the child's field type `T`

@@ -181,10 +181,12 @@ impl<'a> Expander<'a> {
                     #column_set
                 }
 
+                #[inline]
                 fn byte_size(&self) -> usize {
                     #byte_size
                 }
 
+                #[inline]
                 fn field(&self, __field: usize) -> (#private::Measure, &dyn #private::core::any::Any) {
                     #field
                 }

@@ -235,6 +235,22 @@ impl<'a> Expander<'a> {
             .iter()
             .map(|(_, f)| format_ident!("__{}", f.ident))
             .collect();
+        // One association to a primary key: its future is the step, with no `async` block of
+        // this model's around it.
+        if let [(index, f)] = associations[..]
+            && !deferred
+            && key_only(f)
+            && !f.is_self_reference(self.input.ident)
+        {
+            let parent = f.association().expect("an association");
+            let on_cycle = crate::cycle::on_cycle(self.input, parent);
+            let call = self.parent_keys_call(f, index, &on_cycle);
+            let slot = syn::Index::from(index);
+            return Some(quote! {
+                let source = parents.#slot.take()?;
+                #private::Some(#call)
+            });
+        }
         let indexes = associations.iter().map(|(k, _)| syn::Index::from(*k));
         let steps = associations.iter().zip(&slots).map(|((index, f), slot)| {
             let name = f.name();
@@ -276,34 +292,10 @@ impl<'a> Expander<'a> {
                 _ => quote!(false),
             };
             if key_only(f) {
-                let span = parent.span();
-                let spanned_private = private_at(span);
-                let create = quote_spanned!(span=> <#parent as #spanned_private::InsertParent<__DB, #on_cycle>>::create_parent_keys);
-                // Every mention of the parent spanned at its path, as `assign_keys` does: a
-                // parent that is no model is then one error, there.
-                let key_column = quote_spanned!(span=> <#parent as #spanned_private::Association>::KEY_COLUMN);
-                let plain_key = quote_spanned!(span=> <#parent as #spanned_private::Association>::PLAIN_KEY);
-                let key_ty = quote_spanned!(span=> <#parent as #spanned_private::Association>::Key);
-                let key_of = quote_spanned!(span=> <#parent as #spanned_private::Association>::key(parent));
-                let ident = f.ident;
-                let ty = f.ty;
-                let marker = crate::refs::marker(self.input, f.ident);
-                let ty_private = private_at(ty.span());
-                let from_key = quote_spanned!(ty.span()=> <#ty as #ty_private::ForeignKey<#key_ty, #marker>>::from_key(#key_of));
+                let call = self.parent_keys_call(f, *index, &on_cycle);
                 return quote! {
                     if let #private::Some(source) = #slot {
-                        let created = #create::<Self, #ty>(
-                            &mut *conn, source, rows.len(), #name, operation,
-                            #private::child_seed(seed, #index),
-                            #private::ParentKey {
-                                column: #key_column,
-                                plain: #plain_key,
-                                from_row: |parent: &#parent| #from_key,
-                            },
-                        ).await?;
-                        for (row, key) in rows.iter_mut().zip(created) {
-                            row.#ident = key;
-                        }
+                        #call.await?;
                     }
                 };
             }
@@ -333,6 +325,43 @@ impl<'a> Expander<'a> {
                 #private::Ok(())
             }))
         })
+    }
+
+    /// The call of `create_parent_keys` for the association `f` (slot `index`) to a primary
+    /// key: `source`, `conn`, `rows`, `operation` and `seed` in scope.
+    fn parent_keys_call(&self, f: &Field<'_>, index: usize, on_cycle: &TokenStream) -> TokenStream {
+        let private = &self.private;
+        let parent = f.association();
+        let name = f.name();
+        let span = parent.span();
+        let spanned_private = private_at(span);
+        let create = quote_spanned!(span=> <#parent as #spanned_private::InsertParent<__DB, #on_cycle>>::create_parent_keys);
+        // Every mention of the parent spanned at its path, as `assign_keys` does: a
+        // parent that is no model is then one error, there.
+        let key_column =
+            quote_spanned!(span=> <#parent as #spanned_private::Association>::KEY_COLUMN);
+        let plain_key =
+            quote_spanned!(span=> <#parent as #spanned_private::Association>::PLAIN_KEY);
+        let key_ty = quote_spanned!(span=> <#parent as #spanned_private::Association>::Key);
+        let key_of = quote_spanned!(span=> <#parent as #spanned_private::Association>::key(parent));
+        let ident = f.ident;
+        let ty = f.ty;
+        let marker = crate::refs::marker(self.input, f.ident);
+        let ty_private = private_at(ty.span());
+        let from_key = quote_spanned!(ty.span()=> <#ty as #ty_private::ForeignKey<#key_ty, #marker>>::from_key(#key_of));
+        let index = syn::Index::from(index);
+        quote! {
+            #create::<Self, #ty>(
+                &mut *conn, source, &mut *rows, #name, operation,
+                #private::child_seed(seed, #index),
+                #private::ParentKey {
+                    column: #key_column,
+                    plain: #plain_key,
+                    from_row: |parent: &#parent| #from_key,
+                },
+                |row: &mut Self, key: #ty| row.#ident = key,
+            )
+        }
     }
 
     /// `S: Deferred<Model, Parent, NAME>` per `back_reference` association: where `S` is

@@ -51,12 +51,14 @@ impl<'a> Expander<'a> {
                 const KEY_HAS_PARENT: bool = #key_has_parent;
 
                 #[allow(unused_imports)]
+                #[inline]
                 fn key_text(_key: &Self::LookupKey) -> #private::String {
                     use #private::{DebugKey as _, OpaqueKey as _};
                     #private::key_text(&[#((#key_names, (&#private::Probe(&_key.#key_indexes2)).key_text())),*])
                 }
 
                 #[allow(unused_imports)]
+                #[inline]
                 fn lookup_key_has_null(_key: &Self::LookupKey) -> bool {
                     use #private::{NonNullKey as _, NullableKey as _};
                     false #(|| (&#private::Probe(&_key.#key_indexes)).is_null_key())*
@@ -69,6 +71,7 @@ impl<'a> Expander<'a> {
                     false #(|| _parents.#parent_indexes.is_some())*
                 }
 
+                #[inline]
                 fn clear_parent(_parents: &mut Self::Parents, _field: u64) {
                     #(#clear_parent)*
                 }
@@ -100,10 +103,12 @@ impl<'a> Expander<'a> {
                 }
 
                 #[allow(clippy::unused_unit)] // `()` for models without `get_or_create`
+                #[inline]
                 fn lookup_key(&self) -> Self::LookupKey {
                     (#(#private::Clone::clone(&self.#key_idents),)*)
                 }
 
+                #[inline]
                 fn byte_size(&self) -> usize {
                     #sizes
                 }
@@ -179,6 +184,7 @@ impl<'a> Expander<'a> {
 
                 #reach
 
+                #[inline]
                 fn key(&self) -> #key_ty {
                     #private::Clone::clone(&self.#key_ident)
                 }
@@ -331,6 +337,7 @@ impl<'a> Expander<'a> {
 
                     const VALUE_OF: #private::Option<fn(&mut #parent) -> Self::Value> = #value_of;
 
+                    #[inline]
                     fn from_row(row: Self::Row) -> Self::Value {
                         #from_row
                     }

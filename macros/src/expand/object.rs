@@ -162,16 +162,81 @@ impl<'a> Expander<'a> {
     }
 
     /// `__factory_rows`: the rows of a create, the columns they send and the parents to make.
+    /// A model without `back_reference` associations draws them in a non-generic method of
+    /// its overrides struct ([`Self::chunk_impl`]): one copy, not one per session state.
     pub(super) fn rows_fn(&self) -> TokenStream {
         let private = &self.private;
         let model = self.input.ident;
         let deferred_bounds = self.deferred_bounds();
+        let deferred = self.associations().any(|f| f.is_deferred());
+        let (rows, chunk) = if deferred {
+            let rows = quote! {
+                let seed = self.__factory.seed().or(inherited);
+                let mut __draw = #private::draw(seed);
+                self.__factory_chunk(n, &mut __draw, seed)
+            };
+            (rows, self.chunk_body(quote!(self.__o)))
+        } else {
+            let hooks = quote!(self.__factory.after_build_hooks());
+            (
+                quote!(self.__o.__rows(n, self.__factory.seed().or(inherited), #hooks)),
+                quote!(self.__o.__chunk(n, __draw, seed, #hooks)),
+            )
+        };
+        quote! {
+            fn __factory_rows(&self, n: usize, inherited: #private::Option<u64>) -> #private::Rows<#model>
+            where
+                #(#deferred_bounds,)*
+            {
+                #rows
+            }
+
+            /// The next `n` rows of a stream drawn from `__draw` (seeding draws chunk by chunk).
+            fn __factory_chunk(&self, n: usize, __draw: &mut #private::Draw, seed: #private::Option<u64>) -> #private::Rows<#model>
+            where
+                #(#deferred_bounds,)*
+            {
+                #chunk
+            }
+        }
+    }
+
+    /// The overrides struct's `__chunk` (see [`Self::rows_fn`]); nothing for a model with a
+    /// `back_reference` association, whose rows need the session state's step.
+    pub(super) fn chunk_impl(&self) -> TokenStream {
+        if self.associations().any(|f| f.is_deferred()) {
+            return TokenStream::new();
+        }
+        let private = &self.private;
+        let model = self.input.ident;
+        let overrides = self.overrides_ident();
+        let body = self.chunk_body(quote!((*self)));
+        quote! {
+            #[automatically_derived]
+            impl #overrides {
+                fn __rows(&self, n: usize, seed: #private::Option<u64>, __hooks: &[#private::AfterBuild<#model>]) -> #private::Rows<#model> {
+                    let mut __draw = #private::draw(seed);
+                    self.__chunk(n, &mut __draw, seed, __hooks)
+                }
+
+                fn __chunk(&self, n: usize, __draw: &mut #private::Draw, seed: #private::Option<u64>, __hooks: &[#private::AfterBuild<#model>]) -> #private::Rows<#model> {
+                    #body
+                }
+            }
+        }
+    }
+
+    /// The body that draws `n` rows, the overrides being `o` (with `__hooks` in scope, or the
+    /// factory's when `o` is `self.__o`).
+    fn chunk_body(&self, o: TokenStream) -> TokenStream {
+        let private = &self.private;
+        let model = self.input.ident;
         let deferred_fields: Vec<&Ident> = self
             .associations()
             .filter(|f| f.is_deferred())
             .map(|f| f.ident)
             .collect();
-        let column_set = self.column_set(quote!(self.__o));
+        let column_set = self.column_set(o.clone());
         let parents = self.associations().map(|f| {
             let ident = f.ident;
             let parent_field = parent_ident(ident);
@@ -191,10 +256,10 @@ impl<'a> Expander<'a> {
             if f.is_deferred() {
                 let deferred = deferred_bound(model, f);
                 return quote! {
-                    if self.__o.#ident.is_some() {
+                    if #o.#ident.is_some() {
                         #private::None
                     } else {
-                        let source = match &self.__o.#parent_field {
+                        let source = match &#o.#parent_field {
                             #private::Some(source) => #private::Arc::clone(source),
                             #private::None => #private::default_parent::<#parent>(),
                         };
@@ -204,45 +269,34 @@ impl<'a> Expander<'a> {
             }
             let members = group_members(f);
             quote! {
-                if false #(|| self.__o.#members.is_some())* {
+                if false #(|| #o.#members.is_some())* {
                     #private::None
                 } else {
-                    match &self.__o.#parent_field {
+                    match &#o.#parent_field {
                         #private::Some(source) => #private::Some(#private::Arc::clone(source)),
                         #private::None => #default_parent,
                     }
                 }
             }
         });
+        let hooks = if deferred_fields.is_empty() {
+            TokenStream::new()
+        } else {
+            quote!(let __hooks = self.__factory.after_build_hooks();)
+        };
         quote! {
-            fn __factory_rows(&self, n: usize, inherited: #private::Option<u64>) -> #private::Rows<#model>
-            where
-                #(#deferred_bounds,)*
-            {
-                let seed = self.__factory.seed().or(inherited);
-                let mut __draw = #private::draw(seed);
-                self.__factory_chunk(n, &mut __draw, seed)
-            }
-
-            /// The next `n` rows of a stream drawn from `__draw` (seeding draws chunk by chunk).
-            fn __factory_chunk(&self, n: usize, __draw: &mut #private::Draw, seed: #private::Option<u64>) -> #private::Rows<#model>
-            where
-                #(#deferred_bounds,)*
-            {
-                #[allow(unused_mut)]
-                let __hooks = self.__factory.after_build_hooks();
-                let mut rows = #private::objects(&self.__o, n, __draw, __hooks);
-                let set = #column_set;
-                let parents = (#(#parents,)*);
-                // A `back_reference` key not given is NULL in the INSERT: `after_insert` sets it,
-                // or (drawn by an unbound factory, as another row's parent) it stays NULL.
-                #(if self.__o.#deferred_fields.is_none() {
-                    for row in rows.iter_mut() {
-                        row.#deferred_fields = #private::None;
-                    }
-                })*
-                #private::Rows { rows, set, parents, seed }
-            }
+            #hooks
+            let mut rows = #private::objects(&#o, n, __draw, __hooks);
+            let set = #column_set;
+            let parents = (#(#parents,)*);
+            // A `back_reference` key not given is NULL in the INSERT: `after_insert` sets it,
+            // or (drawn by an unbound factory, as another row's parent) it stays NULL.
+            #(if #o.#deferred_fields.is_none() {
+                for row in rows.iter_mut() {
+                    row.#deferred_fields = #private::None;
+                }
+            })*
+            #private::Rows { rows, set, parents, seed }
         }
     }
 
