@@ -24,7 +24,7 @@ pub trait InsertParent<DB: Backend, const ON_CYCLE: bool = false>: Sized {
     /// with `assign`. Nothing but the key column is read back (`RETURNING id`, no row decoded)
     /// unless the parent's rows are needed: a get-or-create (its found rows), or a key bound
     /// through a conversion. The future is compiled once per backend: what is generic over the
-    /// parent, the child and the key is a few small methods of [`ParentKeys`].
+    /// parent, the child and the key is a few small methods of `ParentKeys`.
     #[allow(clippy::too_many_arguments)]
     fn create_parent_keys<'a, M: Model, T>(
         conn: &'a mut DB::Connection,
