@@ -74,6 +74,13 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
         false
     }
 
+    /// The first association `parents` asks a parent row for: its field and its parent's
+    /// type, as an error names them.
+    fn parent_asked(parents: &Self::Parents) -> Option<(&'static str, &'static str)> {
+        let _ = parents;
+        None
+    }
+
     /// Drops the parent asked for the association on the field whose name hashes to `field`
     /// (its key was set instead: a `back_reference` parent pointing back at its child).
     fn clear_parent(parents: &mut Self::Parents, field: u64) {

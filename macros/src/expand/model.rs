@@ -29,6 +29,20 @@ impl<'a> Expander<'a> {
         let parent_indexes: Vec<syn::Index> = (0..self.associations().count())
             .map(syn::Index::from)
             .collect();
+        // Per association, its field and its parent's type as an error names them.
+        let asked: Vec<TokenStream> = self
+            .associations()
+            .map(|f| {
+                let field = f.name();
+                let parent = f
+                    .association()
+                    .and_then(|path| path.segments.last())
+                    .map(|segment| segment.ident.to_string())
+                    .filter(|name| name != "Self")
+                    .unwrap_or_else(|| self.input.ident.to_string());
+                quote!((#field, #parent))
+            })
+            .collect::<Vec<_>>();
         let transient_types = self.transients().map(|f| f.ty);
         let transient_idents: Vec<&Ident> = self.transients().map(|f| f.ident).collect();
         let keys = self.lookup_fields();
@@ -67,6 +81,15 @@ impl<'a> Expander<'a> {
             quote! {
                 fn needs_parents(_parents: &Self::Parents) -> bool {
                     false #(|| _parents.#parent_indexes.is_some())*
+                }
+
+                fn parent_asked(
+                    _parents: &Self::Parents,
+                ) -> #private::Option<(&'static str, &'static str)> {
+                    #(if _parents.#parent_indexes.is_some() {
+                        return #private::Some(#asked);
+                    })*
+                    #private::None
                 }
 
                 fn clear_parent(_parents: &mut Self::Parents, _field: u64) {
