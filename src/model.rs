@@ -210,7 +210,7 @@ pub trait SeedParent<P>: Model {
 #[diagnostic::on_unimplemented(
     message = "`parents_from::<{P}>` takes `{V}` values, what `{M}` stores of each `{P}`, and `{Self}` does not give them",
     label = "expected values of `{V}` here",
-    note = "`{M}`'s association to `{P}` stores `{V}` of each `{P}` row: give those of existing rows (a `Vec<{V}>`, an array, a range of keys, or an iterator, e.g. `rows.iter().map(|p| p.<field>.clone())`), or read them from the table with `.parents_from_table::<{P}>()`"
+    note = "`{M}`'s association to `{P}` stores `{V}` of each `{P}` row: give those of existing rows, owned (a `Vec<{V}>`, an array, a range of keys, or an iterator, e.g. `rows.iter().map(|p| p.<field>.clone())`; borrowed ones as `values.iter().cloned()`), or read them from the table with `.parents_from_table::<{P}>()`"
 )]
 pub trait ParentValues<V, M, P> {
     /// The values, in order.
