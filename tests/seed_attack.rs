@@ -230,6 +230,53 @@ on_dbs! {
 
 on_dbs! {
     [sqlite, postgres, mariadb]
+    /// A field the user set on the factory keeps its value: `.reviewer_id(admin)` with
+    /// `parents_from::<AtkUser>(others)` reviews every row by the admin, the other two roles
+    /// from the users given; so does a nullable one given `Some(admin)`.
+    async fn set_association_is_kept(mk, observer, _kind) {
+        let pool = mk(1).await.unwrap();
+        let ids = users!(pool, 4);
+        let (admin, others) = (ids[0], ids[1..].to_vec());
+        bounded(
+            Review::factory()
+                .with_session(&pool)
+                .reviewer_id(admin)
+                .insert_many(12)
+                .chunk_rows(5)
+                .parents_from::<AtkUser>(others),
+        )
+        .await
+        .unwrap();
+        let sql = format!(
+            "SELECT COUNT(*) FROM atk_reviews WHERE reviewer_id = {admin}
+             AND author_id <> {admin} AND approver_id <> {admin} AND author_id <> approver_id"
+        );
+        let n: i64 = bounded(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&observer))
+            .await
+            .unwrap();
+        assert_eq!(n, 12);
+        // A nullable one given a value keeps it too.
+        bounded(
+            Note::factory()
+                .with_session(&pool)
+                .editor_id(Some(admin))
+                .insert_many(6)
+                .parents_from::<AtkUser>(ids[1..].to_vec()),
+        )
+        .await
+        .unwrap();
+        let sql = format!(
+            "SELECT COUNT(*) FROM atk_notes WHERE editor_id = {admin} AND owner_id <> {admin}"
+        );
+        let n: i64 = bounded(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&observer))
+            .await
+            .unwrap();
+        assert_eq!(n, 6);
+    }
+}
+
+on_dbs! {
+    [sqlite, postgres, mariadb]
     /// Three associations, three users: each review has the three users, one per role.
     async fn three_associations_three_values(mk, observer, _kind) {
         let pool = mk(1).await.unwrap();
@@ -426,6 +473,34 @@ on_dbs! {
             ),
             10
         );
+    }
+}
+
+on_dbs! {
+    [sqlite, postgres, mariadb]
+    /// `with_children` from a model into itself: each new root gets its 3 children, over
+    /// several chunks of roots.
+    async fn self_reference_with_children(mk, observer, _kind) {
+        let pool = mk(1).await.unwrap();
+        bounded(
+            Node::factory()
+                .with_session(&pool)
+                .insert_many(10)
+                .chunk_rows(4)
+                .with_children(3, Node::factory().depth(1)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            scalar!(
+                observer,
+                "SELECT COUNT(*) FROM (SELECT p.id FROM atk_nodes p
+                 JOIN atk_nodes c ON c.parent_id = p.id AND c.depth = 1
+                 WHERE p.depth = 0 AND p.parent_id IS NULL GROUP BY p.id HAVING COUNT(*) = 3) t"
+            ),
+            10
+        );
+        assert_eq!(scalar!(observer, "SELECT COUNT(*) FROM atk_nodes"), 40);
     }
 }
 

@@ -113,6 +113,9 @@ impl<M: Model> Chunks<M> {
             ..
         } = self.source.draw_chunk(n, &mut self.draw, self.seed);
         let first_row = self.drawn + 1;
+        // What the factory would create a parent for, before the first row's keys drop it: a
+        // field given a value (`.recipient_id(admin)`) keeps it under `parents_from`.
+        let unset = M::parent_slots(&parents);
         for (i, row) in rows.iter_mut().enumerate() {
             let index = self.drawn + i as u64 - self.key_base;
             for pool in &self.parents {
@@ -122,7 +125,10 @@ impl<M: Model> Chunks<M> {
                 }
                 // A model may point at `P` from no field: `parents_from` keys are then unused.
                 let key = |k: usize| pool.keys.get(spread(index, len, k as u64));
-                if !row.set_parent_key(&mut parents, pool.parent, pool.shape, &key) && pool.required
+                // `with_children` fills its field even if set: its parent is the row sent.
+                let open = if pool.required { u64::MAX } else { unset };
+                if !row.set_parent_key(&mut parents, pool.parent, pool.shape, &key, open)
+                    && pool.required
                 {
                     return Err(self.message(format!(
                         "with_children: no association of this model stores the values of `{}`",

@@ -83,6 +83,10 @@ impl<'a> Expander<'a> {
                     false #(|| _parents.#parent_indexes.is_some())*
                 }
 
+                fn parent_slots(_parents: &Self::Parents) -> u64 {
+                    0 #(| (_parents.#parent_indexes.is_some() as u64) << (#parent_indexes % 64))*
+                }
+
                 fn parent_asked(
                     _parents: &Self::Parents,
                 ) -> #private::Option<(&'static str, &'static str)> {
@@ -379,6 +383,11 @@ impl<'a> Expander<'a> {
                     shape,
                     members,
                 } = s;
+                // A nullable key left NULL asks for no parent, and is filled all the same.
+                let unset_null = members[0].field.is_option().then(|| {
+                    let ident = members[0].field.ident;
+                    quote!(|| self.#ident.is_none())
+                });
                 let index = syn::Index::from(index);
                 let value_tys: Vec<&TokenStream> = members.iter().map(|m| &m.value_ty).collect();
                 let vars: Vec<Ident> = (0..members.len())
@@ -399,9 +408,11 @@ impl<'a> Expander<'a> {
                 quote! {
                     if __parent == #private::core::any::TypeId::of::<#parent>() && __shape == #shape {
                         if let #private::Some(__value) = __value(#nth).downcast_ref::<#value_ty>() {
-                            let #bind = #private::Clone::clone(__value);
-                            #(#assigns)*
-                            __parents.#index = #private::None;
+                            if __open & (1u64 << (#index % 64)) != 0 #unset_null {
+                                let #bind = #private::Clone::clone(__value);
+                                #(#assigns)*
+                                __parents.#index = #private::None;
+                            }
                             __found = true;
                         }
                     }
@@ -418,6 +429,7 @@ impl<'a> Expander<'a> {
                 __parent: #private::core::any::TypeId,
                 __shape: u64,
                 __value: &dyn #private::core::ops::Fn(usize) -> &'__v (dyn #private::core::any::Any + #private::core::marker::Send + #private::core::marker::Sync),
+                __open: u64,
             ) -> bool {
                 let mut __found = false;
                 #(#arms)*
