@@ -64,7 +64,9 @@ struct AtkSplit {
     split_id: String,
 }
 
-/// Two composite foreign keys to the splits.
+/// Two composite foreign keys to the splits. (clippy's `duplicated_attributes` takes the
+/// second `association(..)`, alike but for its fields, for a copy of the first.)
+#[allow(clippy::duplicated_attributes)]
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
 #[factory(
     table = "atk_merges",
