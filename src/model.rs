@@ -74,6 +74,19 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
         false
     }
 
+    /// The associations `parents` asks a parent row for, a bit per slot (the first 64).
+    fn parent_slots(parents: &Self::Parents) -> u64 {
+        let _ = parents;
+        0
+    }
+
+    /// The first association `parents` asks a parent row for: its field and its parent's
+    /// type, as an error names them.
+    fn parent_asked(parents: &Self::Parents) -> Option<(&'static str, &'static str)> {
+        let _ = parents;
+        None
+    }
+
     /// Drops the parent asked for the association on the field whose name hashes to `field`
     /// (its key was set instead: a `back_reference` parent pointing back at its child).
     fn clear_parent(parents: &mut Self::Parents, field: u64) {
@@ -203,7 +216,7 @@ pub trait SeedParent<P>: Model {
 #[diagnostic::on_unimplemented(
     message = "`parents_from::<{P}>` takes `{V}` values, what `{M}` stores of each `{P}`, and `{Self}` does not give them",
     label = "expected values of `{V}` here",
-    note = "`{M}`'s association to `{P}` stores `{V}` of each `{P}` row: give those of existing rows (a `Vec<{V}>`, an array, a range of keys, or an iterator, e.g. `rows.iter().map(|p| p.<field>.clone())`), or read them from the table with `.parents_from_table::<{P}>()`"
+    note = "`{M}`'s association to `{P}` stores `{V}` of each `{P}` row: give those of existing rows, owned (a `Vec<{V}>`, an array, a range of keys, or an iterator, e.g. `rows.iter().map(|p| p.<field>.clone())`; borrowed ones as `values.iter().cloned()`), or read them from the table with `.parents_from_table::<{P}>()`"
 )]
 pub trait ParentValues<V, M, P> {
     /// The values, in order.
@@ -273,16 +286,20 @@ pub trait Insert<DB: Backend>: Model + for<'r> FromRow<'r, <DB as Database>::Row
     /// type `parent` (a [`SeedParent::Value`] behind `Any`) into the foreign key fields of
     /// every such association, and drops the parents those fields would have created: the
     /// `k`-th association to `parent` (from 0, in field order) takes `value(k)`, so that two
-    /// associations to one parent type are filled each on its own. Returns whether any field
-    /// took a value.
+    /// associations to one parent type are filled each on its own. Only the associations
+    /// whose bit (by slot in `Parents`) is set in `open` take a value: `parents_from` leaves
+    /// out a field the factory was given a value for (`.recipient_id(admin)`, see
+    /// [`Model::parent_slots`]); a nullable one left NULL is filled too. Returns whether any
+    /// field stores the values of `parent`.
     fn set_parent_key<'v>(
         &mut self,
         parents: &mut Self::Parents,
         parent: std::any::TypeId,
         shape: u64,
         value: &dyn Fn(usize) -> &'v (dyn std::any::Any + Send + Sync),
+        open: u64,
     ) -> bool {
-        let _ = (parents, parent, shape, value);
+        let _ = (parents, parent, shape, value, open);
         false
     }
 

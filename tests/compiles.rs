@@ -55,3 +55,12 @@ mod parents_from_spellings {
         main().unwrap();
     }
 }
+
+mod parents_from_two_association_spellings {
+    include!("../ui-tests/pass/parents-from-two-association-spellings.rs");
+
+    #[test]
+    fn runs() {
+        main().unwrap();
+    }
+}

@@ -419,7 +419,7 @@ async fn null_keys_with_returning_keys_are_an_error() {
             .unwrap();
         assert_eq!(n, 0, "nothing of the failed seed stays");
         tx.rollback().await.unwrap();
-        reads_as_ours(err);
+        common::reads_as_ours(err);
     })
     .await
 }
@@ -453,34 +453,9 @@ async fn null_parent_key_on_create_is_an_error() {
                 .contains("the database returned NULL for the key `id` of a `api_keys`"),
             "{err}"
         );
-        reads_as_ours(err);
+        common::reads_as_ours(err);
     })
     .await
-}
-
-/// An error of ours (not the database's) as a user prints it: its message, `{:?}` (what
-/// `unwrap` shows), anyhow's and eyre's chains, with no prefix of sqlx's; `as_sqlx()`, the
-/// database's error, is `None` rather than a decode error sqlx never raised.
-fn reads_as_ours(err: sqlx_factory::Error) {
-    assert!(
-        err.as_sqlx().is_none(),
-        "an error of ours is no sqlx::Error: as_sqlx() prints {:?}",
-        err.as_sqlx().map(ToString::to_string)
-    );
-    let mut printed = vec![err.to_string(), format!("{err:?}")];
-    let anyhow = anyhow::Error::new(err);
-    printed.push(format!("{anyhow:#}"));
-    printed.push(format!("{anyhow:?}"));
-    let eyre = eyre::Report::new(anyhow.downcast::<sqlx_factory::Error>().unwrap());
-    printed.push(format!("{eyre:?}"));
-    for text in printed {
-        for prefix in [
-            "encountered unexpected or invalid data",
-            "error occurred while decoding",
-        ] {
-            assert!(!text.contains(prefix), "{prefix:?} in {text}");
-        }
-    }
 }
 
 on_dbs! {

@@ -326,7 +326,7 @@ on_dbs! {
             .unwrap_err()
             .to_string();
         assert!(!error.contains("encountered unexpected or invalid data"), "{error}");
-        assert!(error.contains("`.parents_from::<Parent>(values)`"), "{error}");
+        assert!(error.contains("`.parents_from::<Split>(values)`"), "{error}");
         assert_eq!(durable!(observer, "shape_split_tags"), 0);
     }
 }

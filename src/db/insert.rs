@@ -75,6 +75,16 @@ pub(crate) async fn insert_values<DB: Backend, F: SeedFeed<DB>>(
                 let ((), drawn) = overlap(send, || statements.next::<DB, F>(chunks))
                     .await
                     .map_err(|e| chunks.error(e, first_row, last_row))?;
+                // Keys go to rows by position: one missing (a trigger dropped its row) would
+                // give every later row's key, and children, to the row before it.
+                if returned != count as u64 {
+                    let text = format!(
+                        "the database returned {returned} of the {count} keys of these rows \
+                         (a trigger or rule dropped rows?): the keys cannot be matched to the \
+                         rows"
+                    );
+                    return Err(chunks.error(crate::error::ours(text), first_row, last_row));
+                }
                 inserted += returned;
                 children.flush(&mut *conn).await?;
                 drawn

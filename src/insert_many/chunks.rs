@@ -113,6 +113,9 @@ impl<M: Model> Chunks<M> {
             ..
         } = self.source.draw_chunk(n, &mut self.draw, self.seed);
         let first_row = self.drawn + 1;
+        // What the factory would create a parent for, before the first row's keys drop it: a
+        // field given a value (`.recipient_id(admin)`) keeps it under `parents_from`.
+        let unset = M::parent_slots(&parents);
         for (i, row) in rows.iter_mut().enumerate() {
             let index = self.drawn + i as u64 - self.key_base;
             for pool in &self.parents {
@@ -122,7 +125,10 @@ impl<M: Model> Chunks<M> {
                 }
                 // A model may point at `P` from no field: `parents_from` keys are then unused.
                 let key = |k: usize| pool.keys.get(spread(index, len, k as u64));
-                if !row.set_parent_key(&mut parents, pool.parent, pool.shape, &key) && pool.required
+                // `with_children` fills its field even if set: its parent is the row sent.
+                let open = if pool.required { u64::MAX } else { unset };
+                if !row.set_parent_key(&mut parents, pool.parent, pool.shape, &key, open)
+                    && pool.required
                 {
                     return Err(self.message(format!(
                         "with_children: no association of this model stores the values of `{}`",
@@ -140,10 +146,18 @@ impl<M: Model> Chunks<M> {
                 )));
             }
             let given: Vec<&str> = self.parents.iter().map(|p| short_name(p.name)).collect();
+            let (field, parent) = M::parent_asked(&parents).unwrap_or(("?", "Parent"));
+            // `with_children`'s rows come from a factory, which takes no `parents_from`.
+            if self.parents.iter().any(|p| p.required) {
+                return Err(self.message(format!(
+                    "with_children would create one `{parent}` row per child for `{field}`: \
+                     set `{field}` on the children's factory (`.{field}(..)`)"
+                )));
+            }
             return Err(self.message(format!(
-                "insert_many would create one parent row per row: give the parents with \
-                 `.parents_from::<Parent>(values)` or `.parents_from_table::<Parent>()` \
-                 (given: {given:?}), or set the foreign key"
+                "insert_many would create one `{parent}` row per row for `{field}`: give the \
+                 parents with `.parents_from::<{parent}>(values)` or \
+                 `.parents_from_table::<{parent}>()` (given: {given:?}), or set `{field}`"
             )));
         }
         if let Some(capture) = &mut self.capture {
@@ -180,19 +194,20 @@ impl<M: Model> Chunks<M> {
 }
 
 /// Which of `len` values row `index` gives its `k`-th association to one parent type: the
-/// first takes them in turn (`index % len`); the others are offset from it by 1 to `len - 1`,
-/// the offset growing by one at each pass over the values, so that the second is never the
-/// first's value (where `len > 1`) and every ordered pair of two values comes once in
-/// `len * (len - 1)` rows, each value as often as any other in each field.
+/// first takes them in turn (`index % len`); the `k`-th other takes the `k`-th of the values
+/// after the first's (in turn, wrapping), starting 0 to `len - 2` values further at each pass
+/// over the values. So the associations of a row hold different values wherever there are as
+/// many values as associations (a message's recipient is never its sender given two users),
+/// the second over `len * (len - 1)` rows holds every ordered pair once with the first, and
+/// each field holds each value as often as any other.
 fn spread(index: u64, len: u64, k: u64) -> usize {
     let first = index % len;
-    let value = if k == 0 || len == 1 {
-        first
-    } else {
-        let offset = 1 + (index / len) % (len - 1);
-        (first + k * offset) % len
-    };
-    value as usize
+    if k == 0 || len == 1 {
+        return first as usize;
+    }
+    let others = len - 1;
+    let start = (index / len) % others;
+    ((first + 1 + (start + k - 1) % others) % len) as usize
 }
 
 // The seed's rows as the database's writer takes them.
@@ -258,5 +273,44 @@ where
 
     fn key(row: &M) -> M::Key {
         row.key()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spread;
+
+    /// Over `len * (len - 1)` rows: a row's first `len` associations hold different values,
+    /// each field every value equally often, and the first two every ordered pair once.
+    #[test]
+    fn spread_keeps_a_rows_values_apart() {
+        for len in 2..9u64 {
+            let rows = len * (len - 1);
+            let mut pairs = std::collections::HashSet::new();
+            let mut per_field = vec![vec![0u64; len as usize]; len as usize];
+            for index in 0..rows {
+                let values: Vec<usize> = (0..len).map(|k| spread(index, len, k)).collect();
+                let mut distinct = values.clone();
+                distinct.sort_unstable();
+                distinct.dedup();
+                assert_eq!(
+                    distinct.len(),
+                    values.len(),
+                    "len {len}, row {index}: {values:?}"
+                );
+                for (k, &v) in values.iter().enumerate() {
+                    per_field[k][v] += 1;
+                }
+                pairs.insert((values[0], values[1]));
+            }
+            assert_eq!(pairs.len() as u64, rows, "len {len}");
+            for counts in &per_field {
+                assert!(
+                    counts.iter().all(|&c| c == len - 1),
+                    "len {len}: {counts:?}"
+                );
+            }
+        }
+        assert_eq!(spread(7, 1, 2), 0);
     }
 }

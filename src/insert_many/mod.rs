@@ -60,7 +60,8 @@ impl<S: Pending<M>, M: Model> InsertMany<S, M> {
     /// A model with two associations to `P` (a message's `sender_id` and `recipient_id`) has
     /// both filled from the values, each on its own: the first takes value `i % len`, the
     /// second another one, never the first's where there are two values or more, so that over
-    /// `len * (len - 1)` rows every ordered pair of two values comes once. Associations that
+    /// `len * (len - 1)` rows every ordered pair of two values comes once; a third takes yet
+    /// another where there are three values or more, and so on. Associations that
     /// store different values of `P` (its key, and `references = email`) are a compile error.
     ///
     /// Without it, seeding a model whose association would create a parent fails before

@@ -29,6 +29,20 @@ impl<'a> Expander<'a> {
         let parent_indexes: Vec<syn::Index> = (0..self.associations().count())
             .map(syn::Index::from)
             .collect();
+        // Per association, its field and its parent's type as an error names them.
+        let asked: Vec<TokenStream> = self
+            .associations()
+            .map(|f| {
+                let field = f.name();
+                let parent = f
+                    .association()
+                    .and_then(|path| path.segments.last())
+                    .map(|segment| segment.ident.to_string())
+                    .filter(|name| name != "Self")
+                    .unwrap_or_else(|| self.input.ident.to_string());
+                quote!((#field, #parent))
+            })
+            .collect::<Vec<_>>();
         let transient_types = self.transients().map(|f| f.ty);
         let transient_idents: Vec<&Ident> = self.transients().map(|f| f.ident).collect();
         let keys = self.lookup_fields();
@@ -69,6 +83,21 @@ impl<'a> Expander<'a> {
             quote! {
                 fn needs_parents(_parents: &Self::Parents) -> bool {
                     false #(|| _parents.#parent_indexes.is_some())*
+                }
+
+                #[inline]
+                fn parent_slots(_parents: &Self::Parents) -> u64 {
+                    0 #(| (_parents.#parent_indexes.is_some() as u64) << (#parent_indexes % 64))*
+                }
+
+                #[inline]
+                fn parent_asked(
+                    _parents: &Self::Parents,
+                ) -> #private::Option<(&'static str, &'static str)> {
+                    #(if _parents.#parent_indexes.is_some() {
+                        return #private::Some(#asked);
+                    })*
+                    #private::None
                 }
 
                 #[inline]
@@ -363,6 +392,11 @@ impl<'a> Expander<'a> {
                     shape,
                     members,
                 } = s;
+                // A nullable key left NULL asks for no parent, and is filled all the same.
+                let unset_null = members[0].field.is_option().then(|| {
+                    let ident = members[0].field.ident;
+                    quote!(|| self.#ident.is_none())
+                });
                 let index = syn::Index::from(index);
                 let value_tys: Vec<&TokenStream> = members.iter().map(|m| &m.value_ty).collect();
                 let vars: Vec<Ident> = (0..members.len())
@@ -383,9 +417,11 @@ impl<'a> Expander<'a> {
                 quote! {
                     if __parent == #private::core::any::TypeId::of::<#parent>() && __shape == #shape {
                         if let #private::Some(__value) = __value(#nth).downcast_ref::<#value_ty>() {
-                            let #bind = #private::Clone::clone(__value);
-                            #(#assigns)*
-                            __parents.#index = #private::None;
+                            if __open & (1u64 << (#index % 64)) != 0 #unset_null {
+                                let #bind = #private::Clone::clone(__value);
+                                #(#assigns)*
+                                __parents.#index = #private::None;
+                            }
                             __found = true;
                         }
                     }
@@ -402,6 +438,7 @@ impl<'a> Expander<'a> {
                 __parent: #private::core::any::TypeId,
                 __shape: u64,
                 __value: &dyn #private::core::ops::Fn(usize) -> &'__v (dyn #private::core::any::Any + #private::core::marker::Send + #private::core::marker::Sync),
+                __open: u64,
             ) -> bool {
                 let mut __found = false;
                 #(#arms)*
