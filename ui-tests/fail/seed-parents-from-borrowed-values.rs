@@ -5,7 +5,7 @@ use sqlx_factory::Factory;
 struct User {
     #[factory(primary_key)]
     id: i64,
-    email: String,
+    number: i64,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow, Factory)]
@@ -13,18 +13,19 @@ struct User {
 struct Transfer {
     #[factory(primary_key)]
     id: i64,
-    #[factory(association = User, references = email)]
-    from_email: String,
-    #[factory(association = User, references = email)]
-    to_email: String,
+    #[factory(association = User, references = number)]
+    from_number: i64,
+    #[factory(association = User, references = number)]
+    to_number: i64,
 }
 
 async fn seed(conn: &mut sqlx::SqliteConnection, users: &[User]) {
-    let emails: Vec<&String> = users.iter().map(|u| &u.email).collect();
+    // Borrowed from the rows: `i64` prints the same with every feature set.
+    let numbers: Vec<&i64> = users.iter().map(|u| &u.number).collect();
     let _ = Transfer::factory()
         .with_session(conn)
         .insert_many(100)
-        .parents_from::<User>(emails)
+        .parents_from::<User>(numbers)
         .await;
 }
 
