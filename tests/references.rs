@@ -133,32 +133,9 @@ where
     }
 }
 
-/// A parent with a two-column key.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
-#[factory(table = "splits")]
-struct Split {
-    #[factory(primary_key, sequence = |n| format!("index-{}", n % 3))]
-    index_uid: String,
-    #[factory(primary_key, sequence = |n| format!("split-{n}"))]
-    split_id: String,
-    #[factory(default = 10)]
-    num_docs: i64,
-}
-
-/// Both key fields come from one parent row per child.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
-#[factory(
-    table = "split_tags",
-    association(Split, fields(split_index, split), references(index_uid, split_id))
-)]
-struct SplitTag {
-    #[factory(primary_key)]
-    id: i64,
-    split_index: String,
-    split: String,
-    #[factory(default = "hot".to_string())]
-    tag: String,
-}
+#[path = "common/splits.rs"]
+mod splits;
+use splits::{Split, SplitTag};
 
 /// Two tables that reference each other: the nullable side is inserted with NULL and set with
 /// an `UPDATE` once its event exists.

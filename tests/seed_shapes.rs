@@ -40,32 +40,9 @@ struct Confirmation {
     state: String,
 }
 
-/// A parent with a two-column key.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
-#[factory(table = "shape_splits")]
-struct Split {
-    #[factory(primary_key, sequence = |n| format!("index-{}", n % 3))]
-    index_uid: String,
-    #[factory(primary_key, sequence = |n| format!("split-{n}"))]
-    split_id: String,
-    #[factory(default = 10)]
-    num_docs: i64,
-}
-
-/// Both key fields from one parent row.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
-#[factory(
-    table = "shape_split_tags",
-    association(Split, fields(split_index, split), references(index_uid, split_id))
-)]
-struct SplitTag {
-    #[factory(primary_key)]
-    id: i64,
-    split_index: String,
-    split: String,
-    #[factory(default = "hot".to_string())]
-    tag: String,
-}
+#[path = "common/splits.rs"]
+mod splits;
+use splits::{Split, SplitTag};
 
 /// A join table with no key of its own: no `primary_key` field.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
@@ -82,11 +59,11 @@ fn schema_sql(kind: Kind) -> String {
         "CREATE TABLE shape_users (id {pk}, email {text} NOT NULL UNIQUE);
          CREATE TABLE shape_confirmations (id {pk},
            user_email {text} NOT NULL REFERENCES shape_users (email), state TEXT NOT NULL);
-         CREATE TABLE shape_splits (index_uid {text} NOT NULL, split_id {text} NOT NULL,
+         CREATE TABLE splits (index_uid {text} NOT NULL, split_id {text} NOT NULL,
            num_docs BIGINT NOT NULL, PRIMARY KEY (index_uid, split_id));
-         CREATE TABLE shape_split_tags (id {pk}, split_index {text} NOT NULL,
+         CREATE TABLE split_tags (id {pk}, split_index {text} NOT NULL,
            split {text} NOT NULL, tag TEXT NOT NULL,
-           FOREIGN KEY (split_index, split) REFERENCES shape_splits (index_uid, split_id));
+           FOREIGN KEY (split_index, split) REFERENCES splits (index_uid, split_id));
          CREATE TABLE shape_follows (
            follower_email {text} NOT NULL REFERENCES shape_users (email), digest TEXT NOT NULL)",
         pk = kind.serial_pk(),
@@ -132,22 +109,21 @@ macro_rules! tags_per_split {
     ($observer:expr) => {{
         let joined: i64 = bounded(
             sqlx::query_scalar(
-                "SELECT COUNT(*) FROM shape_split_tags t JOIN shape_splits s
+                "SELECT COUNT(*) FROM split_tags t JOIN splits s
                  ON s.index_uid = t.split_index AND s.split_id = t.split",
             )
             .fetch_one(&$observer),
         )
         .await
         .unwrap();
-        let all: i64 = bounded(
-            sqlx::query_scalar("SELECT COUNT(*) FROM shape_split_tags").fetch_one(&$observer),
-        )
-        .await
-        .unwrap();
+        let all: i64 =
+            bounded(sqlx::query_scalar("SELECT COUNT(*) FROM split_tags").fetch_one(&$observer))
+                .await
+                .unwrap();
         let shares: Vec<i64> = bounded(
             sqlx::query_scalar(
-                "SELECT COUNT(t.id) FROM shape_splits s
-                 LEFT JOIN shape_split_tags t ON t.split_index = s.index_uid AND t.split = s.split_id
+                "SELECT COUNT(t.id) FROM splits s
+                 LEFT JOIN split_tags t ON t.split_index = s.index_uid AND t.split = s.split_id
                  GROUP BY s.index_uid, s.split_id ORDER BY s.index_uid, s.split_id",
             )
             .fetch_all(&$observer),
@@ -246,7 +222,7 @@ on_dbs! {
         .await
         .unwrap();
         assert_eq!(sent, 1_000);
-        assert_eq!(durable!(observer, "shape_splits"), 5, "no split created");
+        assert_eq!(durable!(observer, "splits"), 5, "no split created");
         assert_eq!(tags_per_split!(observer), (1_000, 1_000, vec![200; 5]));
     }
 }
@@ -327,7 +303,7 @@ on_dbs! {
             .to_string();
         assert!(!error.contains("encountered unexpected or invalid data"), "{error}");
         assert!(error.contains("`.parents_from::<Split>(values)`"), "{error}");
-        assert_eq!(durable!(observer, "shape_split_tags"), 0);
+        assert_eq!(durable!(observer, "split_tags"), 0);
     }
 }
 
