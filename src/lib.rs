@@ -148,6 +148,17 @@ mod lint;
 mod flatten;
 mod pending;
 
+// Compiles the per-backend code once here, for every crate that uses a factory (not for this
+// crate's own unit tests, which nothing links).
+#[cfg(all(
+    not(test),
+    any(feature = "sqlite", feature = "postgres", feature = "mysql")
+))]
+mod instances;
+
+// The derive names this crate `::sqlx_factory`; `instances` derives inside it.
+extern crate self as sqlx_factory;
+
 pub use check::{CheckReport, Finding, Severity};
 pub use db::{Backend, KeyType};
 pub use error::{Error, Operation, Step};

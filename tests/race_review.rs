@@ -137,12 +137,13 @@ struct Extra {
 
 /// Waits (bounded) until a statement of the batch waits on the other transaction: on
 /// PostgreSQL a backend blocked by `$pid`, on MariaDB an INSERT into `$table` of the test's
-/// database running; on SQLite the task must still run after 300 ms. Returns whether it did.
+/// database running; on SQLite the task must still run after 100 ms (it reaches the lock in a
+/// few; the busy timeout then holds it for seconds). Returns whether it did.
 macro_rules! wait_blocked {
     ($kind:expr, $observer:expr, $pid:expr, $table:literal, $task:expr) => {{
         match $kind {
             Kind::Sqlite => {
-                tokio::time::sleep(Duration::from_millis(300)).await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
                 !$task.is_finished()
             }
             kind => {
