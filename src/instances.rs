@@ -49,7 +49,10 @@ macro_rules! from_row {
         }
     };
 }
-from_row!(ProbeParent { id: i64, name: String });
+from_row!(ProbeParent {
+    id: i64,
+    name: String
+});
 from_row!(Probe { id: i64, parent_id: i64, code: String, n: Option<i32> });
 
 /// Every operation on one backend, through a pool and in a transaction.
@@ -60,8 +63,14 @@ macro_rules! every_operation {
                 let _ = Probe::factory().with_session(pool).create().await;
                 let _ = Probe::factory().with_session(pool).create_batch(2).await;
                 let _ = Probe::factory().with_session(pool).get_or_create().await;
-                let _ = Probe::factory().with_session(pool).get_or_create_batch(2).await;
-                let _ = ProbeParent::factory().with_session(pool).insert_many(2).await;
+                let _ = Probe::factory()
+                    .with_session(pool)
+                    .get_or_create_batch(2)
+                    .await;
+                let _ = ProbeParent::factory()
+                    .with_session(pool)
+                    .insert_many(2)
+                    .await;
                 let _ = ProbeParent::factory()
                     .with_session(pool)
                     .insert_many(2)
