@@ -116,19 +116,23 @@ macro_rules! all_or_nothing {
     }};
 }
 
+/// `cancel_sweep_in_transaction_N` sweeps the operation `OPS[N]`: one test per operation, so
+/// they run side by side.
+macro_rules! cancel_sweeps_in_transaction {
+    ($($name:ident: $op:literal),+) => {
+        $(
 on_dbs! {
     [sqlite, postgres]
-    /// Cancel each operation of `OPS` after its k-th poll (k = 1, 2, ... until it completes),
+    /// Cancel the operation of `OPS` after its k-th poll (k = 1, 2, ... until it completes),
     /// inside the caller's transaction, then end the caller's transaction in each of `MODES`;
     /// check what a second connection sees and that the pool's next user commits durably.
     /// `settle`: wait 10 ms before dropping (the statement in flight completes on the server).
-    async fn cancel_sweep_in_transaction(mk, observer, kind) {
+    async fn $name(mk, observer, kind) {
         let _ = kind;
         let mut findings: Vec<String> = Vec::new();
         let only_modes = std::env::var("ATTACK_MODES").ok();
-        let only_ops = std::env::var("ATTACK_OPS").ok();
-        for (op, op_name) in OPS.iter().enumerate() {
-            if only_ops.as_deref().is_some_and(|o| !o.contains(&op.to_string())) { continue; }
+        {
+            let (op, op_name): (usize, &str) = ($op, OPS[$op]);
             for mode in MODES {
                 if only_modes.as_deref().is_some_and(|m| !m.split(',').any(|x| x == mode)) { continue; }
                 for settle in [false, true] {
@@ -188,6 +192,16 @@ on_dbs! {
         tx::assert_no_findings(&findings);
     }
 }
+        )+
+    };
+}
+
+cancel_sweeps_in_transaction!(
+    cancel_sweep_in_transaction_0: 0,
+    cancel_sweep_in_transaction_1: 1,
+    cancel_sweep_in_transaction_2: 2,
+    cancel_sweep_in_transaction_3: 3
+);
 
 on_dbs! {
     [sqlite, postgres]

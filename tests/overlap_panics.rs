@@ -297,9 +297,9 @@ macro_rules! swept {
     }};
 }
 
-/// `insert_many_cancel_sweep_N` sweeps the operation `SWEPT[N]`.
+/// `insert_many_cancel_sweep_N[_session]` sweeps the operation `SWEPT[N]` on those sessions.
 macro_rules! insert_many_cancel_sweeps {
-    ($($name:ident: $op:literal),+) => {
+    ($($name:ident: $op:literal, [$($session:literal),+]),+) => {
         $(
         on_dbs! {
             [sqlite]
@@ -311,14 +311,13 @@ macro_rules! insert_many_cancel_sweeps {
             /// served. SQLite only: the overlap is SQLite's and MariaDB's path, and sqlx's MariaDB
             /// connection is not cancel-safe in the middle of a statement (tests/common/tx.rs);
             /// PostgreSQL seeds by `COPY`, which sqlx cannot cancel mid-`COPY` (docs/DESIGN.md).
-            /// One test per operation of [`SWEPT`]: the sweeps wait between polls, so they run side
-            /// by side.
+            /// One test per operation of [`SWEPT`] and kind of session, so they run side by side.
             async fn $name(mk, observer, kind) {
                 let mut findings = Vec::new();
                 {
                     let (op, op_name) = ($op, SWEPT[$op]);
                     let whole = [[1500, 0, 0], [1500, 0, 0], [0, 600, 300]][op];
-                    for session in ["tx", "bare", "pool"] {
+                    for session in [$($session),+] {
                         for settle in [false, true] {
                             for k in 1..80 {
                                 let pool = mk(1).await.unwrap();
@@ -369,9 +368,13 @@ macro_rules! insert_many_cancel_sweeps {
 }
 
 insert_many_cancel_sweeps!(
-    insert_many_cancel_sweep_0: 0,
-    insert_many_cancel_sweep_1: 1,
-    insert_many_cancel_sweep_2: 2
+    insert_many_cancel_sweep_0: 0, ["tx", "bare", "pool"],
+    insert_many_cancel_sweep_1_tx: 1, ["tx"],
+    insert_many_cancel_sweep_1_bare: 1, ["bare"],
+    insert_many_cancel_sweep_1_pool: 1, ["pool"],
+    insert_many_cancel_sweep_2_tx: 2, ["tx"],
+    insert_many_cancel_sweep_2_bare: 2, ["bare"],
+    insert_many_cancel_sweep_2_pool: 2, ["pool"]
 );
 
 /// A text primary key the factory gives no value: SQLite stores NULL in it.
