@@ -9,8 +9,26 @@
 
 #[test]
 fn ui() {
+    same_flags_for_both_builds();
     let t = trybuild::TestCases::new();
     t.compile_fail("ui-tests/fail/*.rs");
+}
+
+/// trybuild checks its project twice: the dependencies alone, then every case, the second time
+/// with one more rustc flag (`--diagnostic-width=140`). Flags are part of an artifact's hash,
+/// so on a fresh clone every dependency is checked twice. Cargo takes
+/// `CARGO_ENCODED_RUSTFLAGS` before the flags trybuild passes with `--config`: giving both
+/// builds trybuild's second set (its `rustflags.rs`) checks them once, with the same
+/// diagnostics. Flags of the user's own (`RUSTFLAGS`, e.g. for coverage) are left to trybuild.
+fn same_flags_for_both_builds() {
+    use std::env;
+    if env::var_os("RUSTFLAGS").is_some() || env::var_os("CARGO_ENCODED_RUSTFLAGS").is_some() {
+        return;
+    }
+    let flags = ["--cfg", "trybuild", "--verbose", "-A", "dead_code", "--diagnostic-width=140"];
+    // SAFETY: set before trybuild starts its threads or processes; the other test of this
+    // binary reads no environment variable.
+    unsafe { env::set_var("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f")) };
 }
 
 /// The README quotes the missing-session error verbatim from its `.stderr`.
