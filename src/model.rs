@@ -43,6 +43,10 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     /// created before the lookup, which needs their real keys.
     const KEY_HAS_PARENT: bool = false;
 
+    /// The model has a `back_reference` association, whose parents are created after its rows
+    /// ([`Insert::after_insert`]): without one, the insert path compiles no call of that step.
+    const BACK_REFERENCE: bool = false;
+
     /// The values of the `get_or_create` columns (`()` without them).
     type LookupKey: PartialEq + Clone + Send + Sync;
 

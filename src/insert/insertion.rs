@@ -170,6 +170,10 @@ impl<DB: Backend, M: Insert<DB>> InsertRows<DB> for Insertion<M> {
         conn: &'a mut DB::Connection,
         operation: Operation,
     ) -> Option<BoxFuture<'a, Result<(), Error>>> {
+        // A constant: a model without `back_reference` compiles no call of the step.
+        if const { !M::BACK_REFERENCE } {
+            return None;
+        }
         let parents = self.parents.as_mut()?;
         M::after_insert(parents, &mut self.created, conn, operation, self.seed)
     }
