@@ -85,8 +85,11 @@ trait Job<'c, DB: Backend>: Send {
     fn created(&mut self) -> &mut dyn Any;
     /// The after-create steps, and the rows created (a `Vec` of the model) they run on: the
     /// steps are run by [`run_after_create`], compiled once per backend.
-    fn steps(&self) -> (&[Box<dyn AfterCreate<Bound<'c, DB>>>], &dyn Any);
+    fn steps(&self) -> (&Steps<'c, DB>, &dyn Any);
 }
+
+/// A bound factory's after-create steps.
+type Steps<'c, DB> = [Box<dyn AfterCreate<Bound<'c, DB>>>];
 
 /// A model's [`Job`].
 struct RowsJob<'c, DB: Backend, M: Model> {
@@ -103,7 +106,7 @@ impl<'c, DB: Backend, M: Insert<DB>> Job<'c, DB> for RowsJob<'c, DB, M> {
         &mut self.rows.created
     }
 
-    fn steps(&self) -> (&[Box<dyn AfterCreate<Bound<'c, DB>>>], &dyn Any) {
+    fn steps(&self) -> (&Steps<'c, DB>, &dyn Any) {
         (&self.after_create, &self.rows.created)
     }
 }
