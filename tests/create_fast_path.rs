@@ -705,7 +705,7 @@ on_every_backend! {
     /// ""), `Exploding` panics drawing a value.
     async fn check_every_model(conn, kind) {
         exec!(conn, schema_sql(kind));
-        check_clean!(&mut *conn, kind, Person, TouchyRow, Entry, Blob, tx::Author, tx::Book);
+        check_clean!(&mut *conn, kind, Person, TouchyRow, TouchyPair, Entry, Blob, tx::Author, tx::Book);
         check_finds!(&mut *conn, kind, Wide, "n", "which `i32` cannot hold");
         if kind == Kind::Sqlite {
             check_clean!(&mut *conn, kind, Note);
