@@ -10,11 +10,14 @@ Both crates live under target/build-cost/ in one workspace with one target dir; 
 dependencies are built first. Each measurement then rebuilds only the model crate from clean
 (`cargo clean -p`), with `CARGO_INCREMENTAL=0` as a CI build has it, for `cargo build` and
 `cargo check`. Runs alternate between the two crates so that a change in the machine's speed
-falls on both. The ratio factory / hand-written is what to compare between commits.
+falls on both. The ratio factory / hand-written is what to compare between commits; the CPU
+seconds (user + system of cargo and rustc) move less than the wall seconds on a shared
+machine.
 """
 
 import os
 import pathlib
+import resource
 import statistics
 import subprocess
 import time
@@ -170,14 +173,20 @@ def cargo(*args, check=True):
     )
 
 
+def cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed(command, crate):
+    """Wall and CPU seconds (cargo and rustc, user + system) of one clean rebuild."""
     cargo("clean", "-p", crate)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds()
     result = cargo(command, "-p", crate, check=False)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     if result.returncode != 0:
         raise SystemExit(f"cargo {command} -p {crate} failed:\n{result.stderr}")
-    return elapsed
+    return elapsed, cpu
 
 
 def main():
@@ -190,16 +199,22 @@ def main():
                 cargo(command, "-p", crate)
         for command in ("build", "check"):
             times = {"hand_models": [], "factory_models": []}
+            cpus = {"hand_models": [], "factory_models": []}
             for _ in range(RUNS):
                 for crate in ("hand_models", "factory_models"):
-                    times[crate].append(timed(command, crate))
+                    wall, cpu = timed(command, crate)
+                    times[crate].append(wall)
+                    cpus[crate].append(cpu)
             hand = statistics.median(times["hand_models"])
             fact = statistics.median(times["factory_models"])
+            hand_cpu = statistics.median(cpus["hand_models"])
+            fact_cpu = statistics.median(cpus["factory_models"])
             print(
                 f"{n:3} models  cargo {command:5}  hand-written {hand:5.2f} s "
                 f"({min(times['hand_models']):.2f}-{max(times['hand_models']):.2f})  "
                 f"factory {fact:5.2f} s ({min(times['factory_models']):.2f}-"
-                f"{max(times['factory_models']):.2f})  ratio {fact / hand:4.2f}"
+                f"{max(times['factory_models']):.2f})  ratio {fact / hand:4.2f}  "
+                f"CPU {hand_cpu:5.2f} s / {fact_cpu:5.2f} s, ratio {fact_cpu / hand_cpu:4.2f}"
             )
 
 

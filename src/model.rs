@@ -1,6 +1,10 @@
 //! What the derive implements for a model: its table and columns, how to bind a row, and how
 //! to create the rows it refers to.
 
+use std::any::Any;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
 use sqlx::error::BoxDynError;
 use sqlx::{Database, FromRow};
 
@@ -38,6 +42,10 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     /// A `get_or_create` column is the foreign key of an association: the parents are got or
     /// created before the lookup, which needs their real keys.
     const KEY_HAS_PARENT: bool = false;
+
+    /// The model has a `back_reference` association, whose parents are created after its rows
+    /// ([`Insert::after_insert`]): without one, the insert path compiles no call of that step.
+    const BACK_REFERENCE: bool = false;
 
     /// The values of the `get_or_create` columns (`()` without them).
     type LookupKey: PartialEq + Clone + Send + Sync;
@@ -417,7 +425,7 @@ pub struct Rows<M: Model> {
 
 /// An unbound factory that can draw rows: what `association_with` and `with_related` take.
 /// Drawing borrows it, so one customised parent factory, shared by the clones of a factory
-/// (`Arc<dyn RowSource<P>>`), draws for each of them.
+/// ([`Source`]), draws for each of them.
 #[diagnostic::on_unimplemented(
     message = "this factory cannot make `{M}` rows yet",
     label = "the `{M}` factory has required fields that are not set",
@@ -437,6 +445,71 @@ pub trait RowSource<M>: Send + Sync {
     /// draws its parents at once, in one stream, rather than chunk by chunk.
     fn seeded(&self) -> bool {
         false
+    }
+}
+
+/// A parent factory as an association holds it (`<field>_with`, or the parent's default):
+/// any [`RowSource`] of `P`, shared by the factory's clones. Its storage is not generic over
+/// `P` (the factory behind `dyn Any`-like erasure), so that dropping and cloning it, done in
+/// every model's factory, is compiled once rather than once per parent type.
+pub struct Source<P> {
+    inner: Arc<dyn ErasedSource>,
+    parent: PhantomData<fn() -> P>,
+}
+
+impl<P> Clone for Source<P> {
+    fn clone(&self) -> Self {
+        Source {
+            inner: Arc::clone(&self.inner),
+            parent: PhantomData,
+        }
+    }
+}
+
+impl<P: Model> Source<P> {
+    /// `factory` as the source of `P` rows.
+    pub fn new<F: RowSource<P> + 'static>(factory: F) -> Self {
+        Source {
+            inner: Arc::new(Typed(factory, PhantomData::<fn() -> P>)),
+            parent: PhantomData,
+        }
+    }
+}
+
+impl<P> RowSource<P> for Source<P> {
+    fn rows(&self, n: usize, inherited: Option<u64>) -> Rows<P>
+    where
+        P: Model,
+    {
+        let mut rows: Option<Rows<P>> = None;
+        self.inner.rows_into(n, inherited, &mut rows);
+        rows.expect("sqlx-factory bug: a parent factory made for another model")
+    }
+
+    fn seeded(&self) -> bool {
+        self.inner.seeded()
+    }
+}
+
+/// [`RowSource`] with its model erased: the rows are written into an `Option<Rows<P>>`
+/// behind `&mut dyn Any`.
+trait ErasedSource: Send + Sync {
+    fn rows_into(&self, n: usize, inherited: Option<u64>, out: &mut dyn Any);
+    fn seeded(&self) -> bool;
+}
+
+/// A factory `F` of `P` rows as an [`ErasedSource`].
+struct Typed<F, P>(F, PhantomData<fn() -> P>);
+
+impl<F: RowSource<P>, P: Model> ErasedSource for Typed<F, P> {
+    fn rows_into(&self, n: usize, inherited: Option<u64>, out: &mut dyn Any) {
+        if let Some(out) = out.downcast_mut::<Option<Rows<P>>>() {
+            *out = Some(self.0.rows(n, inherited));
+        }
+    }
+
+    fn seeded(&self) -> bool {
+        self.0.seeded()
     }
 }
 

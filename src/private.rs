@@ -21,7 +21,7 @@ pub use crate::check::{
 pub use crate::column::{Column, ColumnSet};
 pub use crate::cycle::{Parent, Reach, cycle_error, on_cycle};
 pub use crate::dates::DateValue;
-pub use crate::db::{ArgSink, Args, Backend, ColumnOf};
+pub use crate::db::{ArgSink, Args, Backend, ColumnOf, bind_column, bound};
 pub use crate::db::{CheckBackend, Measure};
 pub use crate::error::{Error, Operation};
 pub use crate::flatten::{
@@ -35,7 +35,7 @@ pub use crate::insert_many::InsertMany;
 pub use crate::lint::lint;
 pub use crate::model::{
     Association, ChunkSource, Insert, KeyedInsert, Model, OneAssociationTo, ParentValues,
-    RowSource, Rows, SameValuesOf, SeedParent, column_of,
+    RowSource, Rows, SameValuesOf, SeedParent, Source, column_of,
 };
 pub use crate::pending::{
     Creatable, Create, CreateBatch, DefaultRows, GetOrCreate, GetOrCreateBatch, State,
@@ -234,7 +234,7 @@ where
 /// Draws one object of `M`: what the derive implements for a model's struct of overrides.
 pub trait DrawObject<M> {
     /// One object, values drawn from `draw`, lazy fields computed, `hooks` run.
-    fn object(&self, draw: &mut Draw, hooks: &[AfterBuild<M>]) -> M;
+    fn object(&self, draw: &mut Draw, hooks: &AfterBuild) -> M;
 }
 
 /// `n` objects: one loop here rather than a closure in every model's code.
@@ -243,7 +243,7 @@ pub fn objects<M, O: DrawObject<M>>(
     overrides: &O,
     n: usize,
     draw: &mut Draw,
-    hooks: &[AfterBuild<M>],
+    hooks: &AfterBuild,
 ) -> Vec<M> {
     let mut objects = Vec::with_capacity(n);
     for _ in 0..n {
@@ -254,9 +254,9 @@ pub fn objects<M, O: DrawObject<M>>(
 
 /// Runs the after-build hooks on a freshly drawn object.
 #[inline]
-pub fn after_build<M>(hooks: &[AfterBuild<M>], object: &mut M) {
-    for hook in hooks {
-        hook(object);
+pub fn after_build<M: 'static>(hooks: &AfterBuild, object: &mut M) {
+    if !hooks.is_empty() {
+        hooks.run(object);
     }
 }
 
@@ -299,12 +299,12 @@ pub trait IsSet<F> {}
 impl<F> IsSet<F> for Set {}
 
 /// The parent factory an association uses when none was customised.
-pub fn default_parent<P>() -> Arc<dyn RowSource<P>>
+pub fn default_parent<P>() -> Source<P>
 where
     P: Association,
     P::Factory: RowSource<P>,
 {
-    Arc::new(P::Factory::default())
+    Source::new(P::Factory::default())
 }
 
 /// A foreign-key field of type `Self` (the field `F`) that stores a parent's key of type `K`:

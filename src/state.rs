@@ -31,16 +31,51 @@ pub(crate) fn created_rows<M: 'static>(created: &dyn Any) -> &[M] {
     created.downcast_ref::<Vec<M>>().map_or(&[], Vec::as_slice)
 }
 
-/// An `after_build` hook: runs on each object right after its values are drawn. Shared, so a
-/// cloned factory keeps it.
-pub type AfterBuild<M> = Arc<dyn Fn(&mut M) + Send + Sync>;
+/// A factory's `after_build` hooks: each runs on every object right after its values are
+/// drawn. Shared, so a cloned factory keeps them. Not generic over the model (each hook takes
+/// the object as `dyn Any` and downcasts it), so that their drop and clone are compiled once,
+/// not once per model.
+#[derive(Clone, Default)]
+pub struct AfterBuild(Vec<ErasedHook>);
+
+/// One `after_build` hook, taking the object as `dyn Any`.
+type ErasedHook = Arc<dyn Fn(&mut dyn Any) + Send + Sync>;
+
+impl AfterBuild {
+    /// Adds `hook`, for objects of `M`.
+    fn push<M: 'static>(&mut self, hook: impl Fn(&mut M) + Send + Sync + 'static) {
+        self.0.push(Arc::new(move |object: &mut dyn Any| {
+            if let Some(object) = object.downcast_mut::<M>() {
+                hook(object);
+            }
+        }));
+    }
+
+    /// The number of hooks.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// No hook.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Runs the hooks on `object`.
+    pub fn run(&self, object: &mut dyn Any) {
+        for hook in &self.0 {
+            hook(object);
+        }
+    }
+}
 
 /// What a factory carries besides its field overrides: the session state `S`, the hooks and
 /// the seed.
 pub struct FactoryState<S, M> {
     pub(crate) session: S,
     pub(crate) after_create: Vec<Box<dyn AfterCreate<S>>>,
-    pub(crate) after_build: Vec<AfterBuild<M>>,
+    pub(crate) after_build: AfterBuild,
+    pub(crate) model: std::marker::PhantomData<fn(&mut M)>,
     pub(crate) seed: Option<u64>,
     /// Run the operation inside `SAVEPOINT`, rolled back to on failure.
     pub(crate) savepoint: bool,
@@ -90,9 +125,10 @@ impl<M> FactoryState<NoSession, M> {
         FactoryState {
             session: NoSession,
             after_create: Vec::new(),
-            after_build: Vec::new(),
+            after_build: AfterBuild(Vec::new()),
             seed: None,
             savepoint: false,
+            model: std::marker::PhantomData,
         }
     }
 }
@@ -108,6 +144,7 @@ impl<S, M> FactoryState<S, M> {
             after_build: self.after_build,
             seed: self.seed,
             savepoint: false,
+            model: std::marker::PhantomData,
         }
     }
 
@@ -120,6 +157,7 @@ impl<S, M> FactoryState<S, M> {
             after_build: std::mem::take(&mut self.after_build),
             seed: self.seed,
             savepoint: false,
+            model: std::marker::PhantomData,
         };
         (self, unbound)
     }
@@ -130,8 +168,11 @@ impl<S, M> FactoryState<S, M> {
     }
 
     /// Adds an after-build hook, run in order.
-    pub fn push_after_build(&mut self, hook: impl Fn(&mut M) + Send + Sync + 'static) {
-        self.after_build.push(Arc::new(hook));
+    pub fn push_after_build(&mut self, hook: impl Fn(&mut M) + Send + Sync + 'static)
+    where
+        M: 'static,
+    {
+        self.after_build.push(hook);
     }
 
     /// A copy of an unbound state: the hooks are shared. Only unbound states are [`Cloneable`]
@@ -148,6 +189,7 @@ impl<S, M> FactoryState<S, M> {
             after_build: self.after_build.clone(),
             seed: self.seed,
             savepoint: self.savepoint,
+            model: std::marker::PhantomData,
         }
     }
 
@@ -167,7 +209,7 @@ impl<S, M> FactoryState<S, M> {
     }
 
     /// The after-build hooks, for the generated (non-generic) code that draws objects.
-    pub fn after_build_hooks(&self) -> &[AfterBuild<M>] {
+    pub fn after_build_hooks(&self) -> &AfterBuild {
         &self.after_build
     }
 }

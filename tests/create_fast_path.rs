@@ -69,7 +69,7 @@ struct Note {
     note: String,
 }
 
-/// A value whose `Encode` fails ("refuse") or panics ("panic").
+/// A value whose `Encode` fails ("refuse", "refuse too") or panics ("panic").
 #[derive(Debug, Clone, PartialEq)]
 struct Touchy(String);
 
@@ -95,6 +95,7 @@ where
     ) -> Result<sqlx::encode::IsNull, BoxDynError> {
         match self.0.as_str() {
             "refuse" => Err("Touchy refuses to be encoded".into()),
+            "refuse too" => Err("Touchy refuses this one too".into()),
             "panic" => panic!("Touchy panics while encoding"),
             _ => self.0.encode_by_ref(buf),
         }
@@ -117,6 +118,18 @@ struct TouchyRow {
     id: i64,
     #[factory(default = Touchy("fine".to_string()))]
     body: Touchy,
+}
+
+/// Two columns whose `Encode` may fail or panic, bound in field order.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "touchy_pair")]
+struct TouchyPair {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(default = Touchy("fine".to_string()))]
+    body: Touchy,
+    #[factory(default = Touchy("fine".to_string()))]
+    tail: Touchy,
 }
 
 fn explode() -> String {
@@ -142,7 +155,8 @@ fn schema_sql(kind: Kind) -> String {
              created_at {created}); \
          CREATE TABLE wide (id {pk}, label {long} NOT NULL, n BIGINT NOT NULL DEFAULT 5000000000); \
          CREATE TABLE notes (id {pk}, label {text} NOT NULL, note {text}); \
-         CREATE TABLE touchy (id {pk}, body {text} NOT NULL)",
+         CREATE TABLE touchy (id {pk}, body {text} NOT NULL); \
+         CREATE TABLE touchy_pair (id {pk}, body {text} NOT NULL, tail {text} NOT NULL)",
         tx::schema_sql(kind),
         created = kind.created_at(),
         long = if kind == Kind::MariaDb {
@@ -366,6 +380,37 @@ on_every_backend! {
             .await
             .unwrap();
         assert_eq!(bodies, [(fine.id, "fine".to_string())]);
+    }
+}
+
+on_every_backend! {
+    /// A row whose two columns fail to encode: the error is the first column's, and no row is
+    /// stored.
+    async fn first_failing_column_is_the_error(conn, kind) {
+        exec!(conn, schema_sql(kind));
+        let mut tx = conn.begin().await.unwrap();
+        for batch in [false, true] {
+            let factory = TouchyPair::factory()
+                .with_session(&mut tx)
+                .body(Touchy("refuse".into()))
+                .tail(Touchy("refuse too".into()));
+            let err = match batch {
+                false => bounded(factory.create()).await.map(|_| ()).unwrap_err(),
+                true => bounded(factory.create_batch(2)).await.map(|_| ()).unwrap_err(),
+            };
+            assert!(
+                err.to_string()
+                    .ends_with("error occurred while encoding a value: Touchy refuses to be encoded"),
+                "{err}"
+            );
+            assert_eq!(err.step(), Step::Insert);
+        }
+        tx.commit().await.unwrap();
+        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM touchy_pair")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(stored, 0);
     }
 }
 
@@ -660,7 +705,7 @@ on_every_backend! {
     /// ""), `Exploding` panics drawing a value.
     async fn check_every_model(conn, kind) {
         exec!(conn, schema_sql(kind));
-        check_clean!(&mut *conn, kind, Person, TouchyRow, Entry, Blob, tx::Author, tx::Book);
+        check_clean!(&mut *conn, kind, Person, TouchyRow, TouchyPair, Entry, Blob, tx::Author, tx::Book);
         check_finds!(&mut *conn, kind, Wide, "n", "which `i32` cannot hold");
         if kind == Kind::Sqlite {
             check_clean!(&mut *conn, kind, Note);

@@ -473,7 +473,7 @@ impl<'a> Expander<'a> {
                     self.__factory.seed()
                 }
                 fn parents_seeded(&self) -> bool {
-                    false #(|| self.__o.#parent_fields.as_ref().is_some_and(|p| #private::RowSource::seeded(&**p)))*
+                    false #(|| self.__o.#parent_fields.as_ref().is_some_and(|p| #private::RowSource::seeded(p)))*
                 }
             }
 
@@ -610,12 +610,12 @@ fn private_at(span: proc_macro2::Span) -> TokenStream {
     quote_spanned!(span=> ::sqlx_factory::__private)
 }
 
-/// `Arc<dyn RowSource<Parent>>`, spanned at the parent's path: shared by the factory's clones.
+/// `Source<Parent>`, spanned at the parent's path: shared by the factory's clones.
 fn row_source(f: &Field<'_>) -> TokenStream {
     let parent = f.association();
     let span = parent.span();
     let private = private_at(span);
-    quote_spanned!(span=> #private::Arc<dyn #private::RowSource<#parent>>)
+    quote_spanned!(span=> #private::Source<#parent>)
 }
 
 /// The fields one association fills: the field itself, or every field of a composite key.

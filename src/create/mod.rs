@@ -11,7 +11,6 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use sqlx::Arguments;
-use sqlx::error::BoxDynError;
 
 use crate::column::binds_per_row;
 use crate::db::{Backend, SMALL_BATCH_BYTES};
@@ -84,15 +83,13 @@ trait Job<'c, DB: Backend>: Send {
     fn rows(&mut self) -> &mut dyn InsertRows<DB>;
     /// The rows created, a `Vec` of the model, for the shim that hands them to the caller.
     fn created(&mut self) -> &mut dyn Any;
-    /// It has after-create steps.
-    fn has_steps(&self) -> bool;
-    /// The `i`-th after-create step run on the created rows; `None` past the last.
-    fn step<'a>(
-        &'a self,
-        i: usize,
-        session: &'a mut Bound<'c, DB>,
-    ) -> Option<BoxFuture<'a, Result<(), BoxDynError>>>;
+    /// The after-create steps, and the rows created (a `Vec` of the model) they run on: the
+    /// steps are run by [`run_after_create`], compiled once per backend.
+    fn steps(&self) -> (&Steps<'c, DB>, &dyn Any);
 }
+
+/// A bound factory's after-create steps.
+type Steps<'c, DB> = [Box<dyn AfterCreate<Bound<'c, DB>>>];
 
 /// A model's [`Job`].
 struct RowsJob<'c, DB: Backend, M: Model> {
@@ -109,17 +106,8 @@ impl<'c, DB: Backend, M: Insert<DB>> Job<'c, DB> for RowsJob<'c, DB, M> {
         &mut self.rows.created
     }
 
-    fn has_steps(&self) -> bool {
-        !self.after_create.is_empty()
-    }
-
-    fn step<'a>(
-        &'a self,
-        i: usize,
-        session: &'a mut Bound<'c, DB>,
-    ) -> Option<BoxFuture<'a, Result<(), BoxDynError>>> {
-        let step = self.after_create.get(i)?;
-        Some(step.run(&self.rows.created, session))
+    fn steps(&self) -> (&Steps<'c, DB>, &dyn Any) {
+        (&self.after_create, &self.rows.created)
     }
 }
 
@@ -148,7 +136,8 @@ pub(crate) async fn run<DB: Backend, M: Insert<DB>>(
         rows: Insertion::new(rows),
         after_create,
     };
-    let scoped = savepoint || job.has_steps() || !one_write::<DB>(&mut job.rows, table);
+    let scoped =
+        savepoint || !job.after_create.is_empty() || !one_write::<DB>(&mut job.rows, table);
     run_job::<DB>(&mut session, table, &mut job, operation, scoped, inserted).await?;
     Ok(job.rows.created)
 }
@@ -350,7 +339,8 @@ async fn run_after_create<'c, DB: Backend>(
 ) -> Result<(), Error> {
     let mut i = 0;
     loop {
-        let Some(step) = job.step(i, &mut *session) else {
+        let (steps, created) = job.steps();
+        let Some(step) = steps.get(i) else {
             return Ok(());
         };
         i += 1;
@@ -363,7 +353,7 @@ async fn run_after_create<'c, DB: Backend>(
                 e,
             )
         };
-        step.await.map_err(error)?;
+        step.run(created, &mut *session).await.map_err(error)?;
         // A nested operation of the step (a hook's, whose error the hook handled) found the
         // transaction gone: nothing more of this operation may be sent, it would autocommit.
         if crate::scope::is_gone::<DB>(session.conn()) {
@@ -435,7 +425,7 @@ async fn create_job<'c, DB: Backend>(
     mut job: Box<dyn Job<'c, DB> + 'c>,
     savepoint: bool,
 ) -> Result<Box<dyn Job<'c, DB> + 'c>, Error> {
-    let steps = job.has_steps();
+    let steps = !job.steps().0.is_empty();
     let rows = job.rows();
     if !savepoint && !steps && !rows.keyed() && rows.unsent() == 1 && !rows.needs_parents() {
         create_one::<DB>(&mut session, table, &mut *job).await?;

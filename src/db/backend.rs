@@ -332,6 +332,31 @@ where
     }
 }
 
+/// Binds `value` as the next parameter unless an earlier value of the row failed, whose error
+/// `failed` keeps. A model's generated `bind` calls this once per column and checks `failed`
+/// once at the end ([`bound`]): one instance per column type, shared by every model, rather
+/// than an error branch per column in each model's code.
+pub fn bind_column<DB: Backend, A: ArgSink<DB>, T: ColumnOf<DB>>(
+    failed: &mut Option<BoxDynError>,
+    value: T,
+    args: &mut A,
+) {
+    if failed.is_none()
+        && let Err(e) = value.bind(args)
+    {
+        *failed = Some(e);
+    }
+}
+
+/// The end of a generated `bind`: `value` (the row's transient values), or the first column's
+/// error ([`bind_column`]).
+pub fn bound<T>(failed: Option<BoxDynError>, value: T) -> Result<T, BoxDynError> {
+    match failed {
+        None => Ok(value),
+        Some(e) => Err(e),
+    }
+}
+
 /// What a primary key needs to be read back, reserved and sent by a seed.
 pub trait KeyType<DB: Database>:
     for<'r> sqlx::Decode<'r, DB>

@@ -17,6 +17,6 @@ mod sqlite;
 
 pub use backend::{
     ArgSink, Args, Backend, Chunk, ColumnOf, KeySink, KeyStore, KeyType, KeyedFeed,
-    SMALL_BATCH_BYTES, SeedFeed, row_too_large,
+    SMALL_BATCH_BYTES, SeedFeed, bind_column, bound, row_too_large,
 };
 pub use catalogue::{Bound, CheckBackend, ColumnFacts, Constraint, Measure};

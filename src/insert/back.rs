@@ -16,7 +16,7 @@ use super::parents::InsertParent;
 use crate::db::{Args, Backend, ColumnOf};
 use crate::error::{Error, Operation, Step, short_name};
 use crate::future::BoxFuture;
-use crate::model::{Association, Model, RowSource, Rows};
+use crate::model::{Association, Model, RowSource, Rows, Source};
 use crate::session::{Bound, NoSession};
 
 /// Where a `back_reference` key lives: the field, and the columns of the `UPDATE`.
@@ -36,7 +36,7 @@ pub struct Back {
 /// `after_insert`: creates one `P` per row pointing back at it, and sets the rows' keys.
 pub type DeferredFn<DB, M, P> = for<'a> fn(
     &'a mut <DB as Database>::Connection,
-    Arc<dyn RowSource<P>>,
+    Source<P>,
     &'a mut [M],
     &'static Back,
     Operation,
@@ -88,7 +88,7 @@ pub fn deferred_fn<DB: Backend, M: 'static, P: 'static>(
 
 fn deferred_step<'a, DB, M, P, const NAME: u64>(
     conn: &'a mut DB::Connection,
-    source: Arc<dyn RowSource<P>>,
+    source: Source<P>,
     rows: &'a mut [M],
     back: &'static Back,
     operation: Operation,
@@ -105,7 +105,7 @@ where
         // What the parent's field stores of each row: its key, or the field that field
         // `references`.
         let values: Vec<M::Value> = rows.iter_mut().map(M::back_value).collect();
-        let source: Arc<dyn RowSource<P>> = Arc::new(PointBack::<P, M::Value, NAME> {
+        let source: Source<P> = Source::new(PointBack::<P, M::Value, NAME> {
             inner: source,
             keys: values.clone(),
             point_back: M::point_back,
@@ -212,7 +212,7 @@ pub trait BackKey<const NAME: u64, Q> {
 /// The parent rows of a `back_reference`, drawn from the parent factory, with their field
 /// `NAME` set to the child rows' keys and no parent of their own for it.
 struct PointBack<P, K, const NAME: u64> {
-    inner: Arc<dyn RowSource<P>>,
+    inner: Source<P>,
     keys: Vec<K>,
     point_back: fn(&mut P, K),
 }

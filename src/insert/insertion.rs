@@ -170,6 +170,10 @@ impl<DB: Backend, M: Insert<DB>> InsertRows<DB> for Insertion<M> {
         conn: &'a mut DB::Connection,
         operation: Operation,
     ) -> Option<BoxFuture<'a, Result<(), Error>>> {
+        // A constant: a model without `back_reference` compiles no call of the step.
+        if const { !M::BACK_REFERENCE } {
+            return None;
+        }
         let parents = self.parents.as_mut()?;
         M::after_insert(parents, &mut self.created, conn, operation, self.seed)
     }
@@ -282,11 +286,9 @@ where
     }
 
     fn bind_next(&mut self, set: ColumnSet, args: &mut DB::Arguments) -> Result<(), BoxDynError> {
-        // A parent created for its key alone has no transient value to keep.
-        if let Some(row) = self.rows.pending.next() {
-            row.bind(set, &mut Args::<DB>(args))?;
-        }
-        Ok(())
+        // The rows' own method, one instance for the parent model whether it is created whole
+        // or for its key (the transient values it keeps are never read back here).
+        Outgoing::<DB>::bind_next(&mut self.rows, set, args)
     }
 
     fn sql(&self, set: ColumnSet, count: usize) -> Arc<str> {

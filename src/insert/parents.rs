@@ -1,15 +1,13 @@
 //! Parent rows: what a child's association creates before the child, one per child, read
 //! back whole or as their keys alone.
 
-use std::sync::Arc;
-
 use super::insertion::{InsertRows, Insertion, KeyInsertion, KeyRows, insert_new};
 use super::rows::{in_span, insert_rows_of};
 use super::send::{Keys, Numbering, ParentKey, send_rows};
 use crate::db::Backend;
 use crate::error::{Error, Kept, Operation, Step};
 use crate::future::BoxFuture;
-use crate::model::{Insert, Model, RowSource, Table};
+use crate::model::{Insert, Model, RowSource, Source, Table};
 
 /// `P: Insert<DB>` for the parent of an association, as a bound that asks nothing of `P` to
 /// be well-formed: a wrong `association = NotAModel` is then reported once, by `Association`.
@@ -28,7 +26,7 @@ pub trait InsertParent<DB: Backend, const ON_CYCLE: bool = false>: Sized {
     #[allow(clippy::too_many_arguments)]
     fn create_parent_keys<'a, M: Model, T>(
         conn: &'a mut DB::Connection,
-        source: Arc<dyn RowSource<Self>>,
+        source: Source<Self>,
         children: &'a mut [M],
         field: &'static str,
         operation: Operation,
@@ -42,7 +40,7 @@ pub trait InsertParent<DB: Backend, const ON_CYCLE: bool = false>: Sized {
     /// Creates one parent row per child from `source` for the association on `field` of `M`.
     fn create_parents<'a, M: Model>(
         conn: &'a mut DB::Connection,
-        source: Arc<dyn RowSource<Self>>,
+        source: Source<Self>,
         children: usize,
         field: &'static str,
         operation: Operation,
@@ -53,7 +51,7 @@ pub trait InsertParent<DB: Backend, const ON_CYCLE: bool = false>: Sized {
 impl<DB: Backend, P: Insert<DB>> InsertParent<DB> for P {
     fn create_parent_keys<'a, M: Model, T>(
         conn: &'a mut DB::Connection,
-        source: Arc<dyn RowSource<Self>>,
+        source: Source<Self>,
         children: &'a mut [M],
         field: &'static str,
         operation: Operation,
@@ -96,7 +94,7 @@ impl<DB: Backend, P: Insert<DB>> InsertParent<DB> for P {
 
     fn create_parents<'a, M: Model>(
         conn: &'a mut DB::Connection,
-        source: Arc<dyn RowSource<Self>>,
+        source: Source<Self>,
         children: usize,
         field: &'static str,
         operation: Operation,
@@ -122,7 +120,7 @@ impl<DB: Backend, P: Insert<DB>> InsertParent<DB> for P {
 impl<DB: Backend, P> InsertParent<DB, true> for P {
     fn create_parent_keys<'a, M: Model, T>(
         _conn: &'a mut DB::Connection,
-        _source: Arc<dyn RowSource<Self>>,
+        _source: Source<Self>,
         _children: &'a mut [M],
         field: &'static str,
         operation: Operation,
@@ -140,7 +138,7 @@ impl<DB: Backend, P> InsertParent<DB, true> for P {
 
     fn create_parents<'a, M: Model>(
         _conn: &'a mut DB::Connection,
-        _source: Arc<dyn RowSource<Self>>,
+        _source: Source<Self>,
         _children: usize,
         field: &'static str,
         operation: Operation,

@@ -123,20 +123,7 @@ where
     fn bound(&mut self, _transient: P::Transient) {}
 
     fn read(&mut self, row: &<DB as sqlx::Database>::Row) -> Result<(), sqlx::Error> {
-        // NULL where the child's field takes `None` is a key that did not come back (SQLite
-        // stores NULL in a non-`INTEGER` primary key given no value).
-        match DB::first_column::<Option<T>>(row)? {
-            Some(value) => {
-                self.keys.push(value);
-                Ok(())
-            }
-            None => Err(crate::error::ours(format!(
-                "the database returned NULL for the key `{}` of a `{}` created as a parent: \
-                 give the key a value with `#[factory(default = ..)]` or `sequence`",
-                self.key.column,
-                P::TABLE
-            ))),
-        }
+        read_key::<DB, T>(&mut self.keys, row, self.key.column, P::TABLE)
     }
 }
 
@@ -400,6 +387,31 @@ pub(crate) fn rows_per_statement<DB: Backend>(binds_per_row: usize) -> usize {
         // Rows that send no column go one per statement (`DEFAULT VALUES` takes one row).
         0 => 1,
         n => (DB::MAX_BIND_PARAMS / n).clamp(1, DB::MAX_ROWS_PER_INSERT),
+    }
+}
+
+/// A parent's key read back alone into `keys`: generic over the key's type, not the parent, so
+/// one instance serves every parent with keys of that type.
+fn read_key<DB: Backend, T>(
+    keys: &mut Vec<T>,
+    row: &<DB as sqlx::Database>::Row,
+    column: &'static str,
+    table: &'static str,
+) -> Result<(), sqlx::Error>
+where
+    T: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB> + Send + 'static,
+{
+    // NULL where the child's field takes `None` is a key that did not come back (SQLite
+    // stores NULL in a non-`INTEGER` primary key given no value).
+    match DB::first_column::<Option<T>>(row)? {
+        Some(value) => {
+            keys.push(value);
+            Ok(())
+        }
+        None => Err(crate::error::ours(format!(
+            "the database returned NULL for the key `{column}` of a `{table}` created as a \
+             parent: give the key a value with `#[factory(default = ..)]` or `sequence`"
+        ))),
     }
 }
 

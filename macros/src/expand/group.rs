@@ -205,8 +205,9 @@ impl<'a> Expander<'a> {
                     __args: &mut __A,
                 ) -> #private::Result<(), #private::sqlx::error::BoxDynError> {
                     let #model { #(#column_idents: #column_vars,)* .. } = self;
+                    let mut __failed = #private::None;
                     #(#binds)*
-                    #private::Ok(())
+                    #private::bound(__failed, ())
                 }
 
                 fn wire_size(&self) -> usize {

@@ -127,8 +127,9 @@ impl<'a> Expander<'a> {
                     __args: &mut __A,
                 ) -> #private::Result<Self::Transient, #private::sqlx::error::BoxDynError> {
                     let #model { #(#column_idents: #column_vars,)* #(#transient_idents: #transient_vars,)* .. } = self;
+                    let mut __failed = #private::None;
                     #(#binds)*
-                    #private::Ok((#(#transient_vars,)*))
+                    #private::bound(__failed, (#(#transient_vars,)*))
                 }
 
                 fn wire_size(&self) -> usize {
@@ -166,10 +167,21 @@ impl<'a> Expander<'a> {
                 };
                 if f.is_flatten() {
                     let group = group_insert(f);
-                    return quote!(#group::bind(#var, __set, #bit, __args)?;);
+                    return quote! {
+                        if __failed.is_none() {
+                            if let #private::Result::Err(e) = #group::bind(#var, __set, #bit, __args) {
+                                __failed = #private::Some(e);
+                            }
+                        }
+                    };
                 }
                 let value = crate::stored::bind_value(input, f, var);
-                let add = quote!(#private::ColumnOf::<__DB>::bind(#value, __args)?;);
+                let mut add = quote!(#private::bind_column::<__DB, _, _>(&mut __failed, #value, __args););
+                // A conversion's error returns at once (`?`), only when no earlier column
+                // failed: the error is the first column's.
+                if crate::stored::into_type(f).is_some() {
+                    add = quote!(if __failed.is_none() { #add });
+                }
                 if f.is_db_filled() {
                     quote!(if __set.contains(#bit) { #add })
                 } else {

@@ -59,6 +59,11 @@ impl<'a> Expander<'a> {
         let key_has_parent = keys.iter().any(|f| {
             (f.association().is_some() || f.attrs.group_first.is_some()) && !f.is_deferred()
         });
+        let back_reference = self.associations().any(|f| f.is_deferred()).then(|| {
+            quote!(
+                const BACK_REFERENCE: bool = true;
+            )
+        });
         let get_or_create = (!keys.is_empty()).then(|| {
             quote! {
                 const GET_OR_CREATE: &'static [&'static str] = &[#(#key_columns),*];
@@ -143,6 +148,7 @@ impl<'a> Expander<'a> {
                 }
 
                 #get_or_create
+                #back_reference
                 #parents
                 #transient
             }

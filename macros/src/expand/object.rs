@@ -103,7 +103,7 @@ impl<'a> Expander<'a> {
             return quote! {
                 #[automatically_derived]
                 impl #private::DrawObject<#model> for #overrides {
-                fn object(&self, __draw: &mut #private::Draw, __hooks: &[#private::AfterBuild<#model>]) -> #model {
+                fn object(&self, __draw: &mut #private::Draw, __hooks: &#private::AfterBuild) -> #model {
                     #body
                 }
                 }
@@ -114,14 +114,14 @@ impl<'a> Expander<'a> {
             #[automatically_derived]
             impl #overrides {
                 #[allow(unused_variables)]
-                fn __object(&self, __draw: &mut #private::Draw, __hooks: &[#private::AfterBuild<#model>], __stub: u64) -> #model {
+                fn __object(&self, __draw: &mut #private::Draw, __hooks: &#private::AfterBuild, __stub: u64) -> #model {
                     #body
                 }
             }
 
             #[automatically_derived]
             impl #private::DrawObject<#model> for #overrides {
-                fn object(&self, __draw: &mut #private::Draw, __hooks: &[#private::AfterBuild<#model>]) -> #model {
+                fn object(&self, __draw: &mut #private::Draw, __hooks: &#private::AfterBuild) -> #model {
                     let __stub = #private::next_stub(__draw);
                     self.__object(__draw, __hooks, __stub)
                 }
@@ -214,12 +214,12 @@ impl<'a> Expander<'a> {
         quote! {
             #[automatically_derived]
             impl #overrides {
-                fn __rows(&self, n: usize, seed: #private::Option<u64>, __hooks: &[#private::AfterBuild<#model>]) -> #private::Rows<#model> {
+                fn __rows(&self, n: usize, seed: #private::Option<u64>, __hooks: &#private::AfterBuild) -> #private::Rows<#model> {
                     let mut __draw = #private::draw(seed);
                     self.__chunk(n, &mut __draw, seed, __hooks)
                 }
 
-                fn __chunk(&self, n: usize, __draw: &mut #private::Draw, seed: #private::Option<u64>, __hooks: &[#private::AfterBuild<#model>]) -> #private::Rows<#model> {
+                fn __chunk(&self, n: usize, __draw: &mut #private::Draw, seed: #private::Option<u64>, __hooks: &#private::AfterBuild) -> #private::Rows<#model> {
                     #body
                 }
             }
@@ -260,7 +260,7 @@ impl<'a> Expander<'a> {
                         #private::None
                     } else {
                         let source = match &#o.#parent_field {
-                            #private::Some(source) => #private::Arc::clone(source),
+                            #private::Some(source) => #private::Clone::clone(source),
                             #private::None => #private::default_parent::<#parent>(),
                         };
                         <S as #deferred>::deferred().map(|step| (source, step))
@@ -273,7 +273,7 @@ impl<'a> Expander<'a> {
                     #private::None
                 } else {
                     match &#o.#parent_field {
-                        #private::Some(source) => #private::Some(#private::Arc::clone(source)),
+                        #private::Some(source) => #private::Some(#private::Clone::clone(source)),
                         #private::None => #default_parent,
                     }
                 }

@@ -83,7 +83,7 @@ impl<'a> Expander<'a> {
                     __F: #private::RowSource<#parent> + 'static,
                 {
                     let factory = <<#parent as #private::Association>::Factory as #private::Default>::default();
-                    self.__o.#parent_field = #private::Some(#private::Arc::new(customize(factory)));
+                    self.__o.#parent_field = #private::Some(#private::Source::new(customize(factory)));
                     #(self.__o.#members = #private::None;)*
                     self
                 }
