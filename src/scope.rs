@@ -210,10 +210,8 @@ fn leave(conn: usize) {
     let mut open = open_levels();
     if let Some(i) = open.iter().position(|o| o.conn == conn) {
         open[i].levels -= 1;
-        if open[i].levels == 0 {
-            if open.swap_remove(i).fresh {
-                FRESH.fetch_sub(1, Ordering::Relaxed);
-            }
+        if open[i].levels == 0 && open.swap_remove(i).fresh {
+            FRESH.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }

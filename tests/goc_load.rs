@@ -14,7 +14,6 @@
 mod common;
 
 use std::collections::{HashMap, VecDeque};
-use std::future::IntoFuture;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -121,12 +120,15 @@ macro_rules! store_plans {
     };
 }
 
+/// A task's batch: its rows, each with whether it created it, or its error's text.
+type Outcome<R> = Result<Vec<(R, bool)>, String>;
+
 /// What each task of a round (its index, its result) must have got: for each of its codes,
 /// the one stored row of that code (`stored`: code → row), created only when the code was not
 /// stored before the round, and by one batch alone when every batch succeeded.
 fn check_round<R: std::fmt::Debug + PartialEq>(
     round: usize,
-    results: Vec<(usize, Result<Vec<(R, bool)>, String>)>,
+    results: Vec<(usize, Outcome<R>)>,
     stored: &HashMap<String, R>,
     code_of: impl Fn(&R) -> String,
     findings: &mut Vec<String>,
@@ -325,6 +327,7 @@ on_dbs! {
     /// server still runs the statement, and when the other transaction rolls back the row lands
     /// after the cancel returned, as a hand-written `execute(&pool)` does.
     async fn cancelled_insert_lands_after_the_cancel(mk, observer, kind) {
+        use std::future::IntoFuture;
         let pool = mk(2).await.unwrap();
         let other_pool = mk(1).await.unwrap();
         let mut other = bounded(other_pool.begin()).await.unwrap();
@@ -389,7 +392,7 @@ on_dbs! {
             });
             // A deadlock ended the caller's transaction: its batch has nothing to check but
             // its error's words.
-            let results: Vec<(usize, Result<Vec<(Plan, bool)>, String>)> = results
+            let results: Vec<(usize, Outcome<Plan>)> = results
                 .into_iter()
                 .enumerate()
                 .filter(|(task, r)| match r {
