@@ -50,6 +50,10 @@ pub(crate) async fn open_savepoint<DB: Backend>(
 /// The error of an operation whose savepoint could not be rolled back to: the transaction
 /// around it is gone (`error` is what ended it, or what failed after).
 pub(crate) fn transaction_gone(error: Error) -> Error {
+    // A nested operation's error (a parent's, a hook's) that says it already: said once.
+    if error.says_transaction_gone() {
+        return error;
+    }
     error.kept(Kept::TransactionGone)
 }
 

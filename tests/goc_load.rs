@@ -426,3 +426,13 @@ on_dbs! {
         tx::assert_no_findings(&findings);
     }
 }
+
+on_dbs! {
+    [sqlite, postgres, mariadb]
+    /// The schema check on the tables these tests create.
+    async fn check_every_model(mk, observer, kind) {
+        let pool = mk(1).await.unwrap();
+        let mut conn = bounded(pool.acquire()).await.unwrap();
+        check_clean!(&mut *conn, kind, Plan, Member);
+    }
+}
