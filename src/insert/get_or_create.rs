@@ -105,10 +105,6 @@ pub(crate) async fn get_or_create<DB: Backend, M: Insert<DB>>(
             new_rows.push(row);
         }
     }
-    // The new rows go in in the order of their keys, the same in every connection: two
-    // batches that insert some of the same new keys take their locks in one order, so neither
-    // holds one key while waiting for the other's (PostgreSQL and MariaDB report a deadlock).
-    let at = key_order::<M>(&mut new_rows, &mut new_keys);
     let inserted = Rows {
         rows: new_rows,
         set,
@@ -189,12 +185,12 @@ pub(crate) async fn get_or_create<DB: Backend, M: Insert<DB>>(
     for ((source, key), transient) in sources.into_iter().zip(&keys).zip(transients) {
         if let Some(reported) = reported.as_mut() {
             reported.push(match source {
-                Source::Inserted(i) => ours.get(at[i]).copied().unwrap_or(!raced),
+                Source::Inserted(i) => ours.get(i).copied().unwrap_or(!raced),
                 _ => false,
             });
         }
         let mut row = match source {
-            Source::Inserted(i) => match inserted[at[i]].take() {
+            Source::Inserted(i) => match inserted[i].take() {
                 Some(row) => row,
                 None => unreachable!("each inserted row has one source"),
             },
@@ -212,30 +208,6 @@ pub(crate) async fn get_or_create<DB: Backend, M: Insert<DB>>(
         out.push(row);
     }
     Ok(out)
-}
-
-/// Sorts the new rows (and their keys, alike) by their keys' text ([`Model::key_text`]), and
-/// returns where each row went: `at[i]` is the new place of the row that was at `i`. Keys that
-/// read alike (no `Debug`) keep their order.
-fn key_order<M: Model>(rows: &mut Vec<M>, keys: &mut Vec<&M::LookupKey>) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..rows.len()).collect();
-    if rows.len() > 1 {
-        let texts: Vec<String> = keys.iter().map(|key| M::key_text(key)).collect();
-        order.sort_by(|&a, &b| texts[a].cmp(&texts[b]));
-    }
-    let mut at = vec![0; order.len()];
-    for (to, &from) in order.iter().enumerate() {
-        at[from] = to;
-    }
-    if order.iter().enumerate().any(|(to, &from)| to != from) {
-        let mut taken: Vec<Option<M>> = std::mem::take(rows).into_iter().map(Some).collect();
-        *rows = order
-            .iter()
-            .filter_map(|&from| taken[from].take())
-            .collect();
-        *keys = order.iter().map(|&from| keys[from]).collect();
-    }
-    at
 }
 
 /// A repeated key's row, inserted once, that reading back by the key did not find.
