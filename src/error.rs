@@ -488,6 +488,18 @@ impl Error {
         self
     }
 
+    /// Whether this error, or an error of ours it holds (a parent's, a hook's), already says
+    /// that the database ended the transaction: said once, where it happened.
+    pub(crate) fn says_transaction_gone(&self) -> bool {
+        matches!(
+            self.kept,
+            Kept::TransactionGone | Kept::TransactionGoneBefore
+        ) || self
+            .source
+            .downcast_ref::<Error>()
+            .is_some_and(Error::says_transaction_gone)
+    }
+
     /// The generated factory's name, e.g. `"UserFactory"`.
     pub fn factory(&self) -> &'static str {
         self.factory

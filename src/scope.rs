@@ -19,7 +19,7 @@
 //! back, or the next user's), so nothing of a cancelled operation is committed.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use sqlx::Database;
 use sqlx_core::transaction::TransactionManager;
@@ -50,6 +50,10 @@ pub(crate) async fn open_savepoint<DB: Backend>(
 /// The error of an operation whose savepoint could not be rolled back to: the transaction
 /// around it is gone (`error` is what ended it, or what failed after).
 pub(crate) fn transaction_gone(error: Error) -> Error {
+    // A nested operation's error (a parent's, a hook's) that says it already: said once.
+    if error.says_transaction_gone() {
+        return error;
+    }
     error.kept(Kept::TransactionGone)
 }
 
@@ -173,6 +177,11 @@ struct Open {
     conn: usize,
     levels: usize,
     gone: bool,
+    /// The outermost level is a transaction of ours (not a savepoint in the caller's).
+    own: bool,
+    /// That transaction belongs to a `create`/`create_batch` that has sent nothing in it yet
+    /// ([`mark_fresh`]).
+    fresh: bool,
 }
 
 static OPEN: Mutex<Vec<Open>> = Mutex::new(Vec::new());
@@ -187,7 +196,7 @@ fn open_levels() -> std::sync::MutexGuard<'static, Vec<Open>> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn enter(conn: usize) {
+fn enter(conn: usize, own: bool) {
     let mut open = open_levels();
     match open.iter_mut().find(|o| o.conn == conn) {
         Some(o) => o.levels += 1,
@@ -195,6 +204,8 @@ fn enter(conn: usize) {
             conn,
             levels: 1,
             gone: false,
+            own,
+            fresh: false,
         }),
     }
 }
@@ -203,8 +214,8 @@ fn leave(conn: usize) {
     let mut open = open_levels();
     if let Some(i) = open.iter().position(|o| o.conn == conn) {
         open[i].levels -= 1;
-        if open[i].levels == 0 {
-            open.swap_remove(i);
+        if open[i].levels == 0 && open.swap_remove(i).fresh {
+            FRESH.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }
@@ -214,6 +225,53 @@ fn mark_gone<DB: Backend>(conn: &DB::Connection) {
     if let Some(o) = open_levels().iter_mut().find(|o| o.conn == id) {
         o.gone = true;
     }
+}
+
+/// How many connections are [`Open::fresh`]: while none is, [`clear_fresh`] takes no lock.
+static FRESH: AtomicUsize = AtomicUsize::new(0);
+
+/// Marks the transaction of ours open on `conn` (one level, ours) as sent nothing yet: the
+/// `create`/`create_batch` that opened it runs its insert path next.
+pub(crate) fn mark_fresh<DB: Backend>(conn: &DB::Connection) {
+    let id = conn_id::<DB>(conn);
+    if let Some(o) = open_levels()
+        .iter_mut()
+        .find(|o| o.conn == id && o.own && o.levels == 1 && !o.fresh)
+    {
+        o.fresh = true;
+        FRESH.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Something is sent in the transaction on `conn` (an INSERT, an after-create step): what
+/// comes after is no longer all it holds.
+pub(crate) fn clear_fresh<DB: Backend>(conn: &DB::Connection) {
+    if FRESH.load(Ordering::Relaxed) > 0 {
+        take_fresh::<DB>(conn);
+    }
+}
+
+/// Whether the rows about to be sent on `conn` are the first write of a `create` or
+/// `create_batch` alone in a transaction of its own, no other level open ([`mark_fresh`]):
+/// when the database ends the transaction (a deadlock), they may begin a new one and be sent
+/// again, since nothing else was in it. Asked once: what is sent after them is not first.
+pub(crate) fn take_fresh<DB: Backend>(conn: &DB::Connection) -> bool {
+    let id = conn_id::<DB>(conn);
+    let mut open = open_levels();
+    let Some(o) = open.iter_mut().find(|o| o.conn == id && o.fresh) else {
+        return false;
+    };
+    o.fresh = false;
+    FRESH.fetch_sub(1, Ordering::Relaxed);
+    o.own && o.levels == 1 && !o.gone
+}
+
+/// Ends what is left of our own transaction on `conn` after the database ended it (a
+/// deadlock), and begins a new one in its place: sqlx still counts one level, the server has
+/// one again. Only for [`take_fresh`]'s rows.
+pub(crate) async fn begin_again<DB: Backend>(conn: &mut DB::Connection) -> Result<(), sqlx::Error> {
+    let begin = DB::BEGIN.unwrap_or("BEGIN");
+    DB::execute_raw(conn, format!("ROLLBACK; {begin}")).await
 }
 
 /// Whether the database ended the transaction under the levels of ours open on `conn`.
@@ -252,7 +310,7 @@ impl<'s, 'c, DB: Backend> Scope<'s, 'c, DB> {
         if in_transaction::<DB>(session.conn()) {
             let name = open_savepoint::<DB>(session.conn()).await?;
             let conn = conn_id::<DB>(session.conn());
-            enter(conn);
+            enter(conn, false);
             return Ok(Scope {
                 session,
                 level: Level::Savepoint(name),
@@ -265,7 +323,7 @@ impl<'s, 'c, DB: Backend> Scope<'s, 'c, DB> {
         let begin = DB::BEGIN.map(sqlx::SqlStr::from_static);
         Manager::<DB>::begin(session.conn(), begin).await?;
         let conn = conn_id::<DB>(session.conn());
-        enter(conn);
+        enter(conn, true);
         Ok(Scope {
             session,
             level: Level::Transaction { finishing: false },

@@ -103,6 +103,7 @@ async fn deadlock_in_hook(
     pool: &MySqlPool,
     in_tx: bool,
     again: Option<&mut Vec<sqlx_factory::Error>>,
+    propagate: bool,
 ) -> (Result<Outer, sqlx_factory::Error>, String) {
     sqlx::raw_sql(SCHEMA).execute(pool).await.unwrap();
     let go = Arc::new(tokio::sync::Notify::new());
@@ -128,10 +129,13 @@ async fn deadlock_in_hook(
                             .in_savepoint()
                             .create()
                             .await;
-                        *claim_error.lock().unwrap() = match claim {
+                        *claim_error.lock().unwrap() = match &claim {
                             Ok(claim) => format!("the claim was created: {claim:?}"),
                             Err(e) => e.to_string(),
                         };
+                        if propagate {
+                            claim?;
+                        }
                         Ok(())
                     })
                 })
@@ -196,12 +200,38 @@ fn assert_gone(result: Result<Outer, sqlx_factory::Error>, claim_error: &str) {
 async fn nothing_runs_outside_the_transaction(test: &str, in_tx: bool) {
     common::bounded_test(async {
         let pool = common::mariadb_pool(test).await;
-        let (result, claim_error) = deadlock_in_hook(&pool, in_tx, None).await;
+        let (result, claim_error) = deadlock_in_hook(&pool, in_tx, None, false).await;
         assert_gone(result, &claim_error);
         assert_eq!(
             stored(&pool).await,
             (0, 0, 0),
             "nothing of the operation ran outside the transaction"
+        );
+    })
+    .await
+}
+
+/// A hook that returns the error of its nested create, which found the transaction gone: the
+/// operation's error says so once (the nested error's words), not once per level.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deadlock_in_hook_returned_says_it_once_mariadb() {
+    common::bounded_test(async {
+        let pool = common::mariadb_pool("deadlock_in_hook_returned").await;
+        let (result, claim_error) = deadlock_in_hook(&pool, false, None, true).await;
+        let text = result
+            .expect_err("the hook returned the claim's error")
+            .to_string();
+        assert!(text.contains(&claim_error), "{text}");
+        assert_eq!(
+            text.matches("the database ended the whole transaction")
+                .count(),
+            1,
+            "said once: {text}"
+        );
+        assert_eq!(
+            stored(&pool).await,
+            (0, 0, 0),
+            "nothing of the operation stays"
         );
     })
     .await
@@ -269,7 +299,7 @@ async fn creates_after_the_transaction_is_gone_write_nothing_mariadb() {
     common::bounded_test(async {
         let pool = common::mariadb_pool("gone_again").await;
         let mut again = Vec::new();
-        let (result, claim_error) = deadlock_in_hook(&pool, true, Some(&mut again)).await;
+        let (result, claim_error) = deadlock_in_hook(&pool, true, Some(&mut again), false).await;
         assert_gone(result, &claim_error);
         assert_gone_before(&again);
         assert_eq!(

@@ -165,6 +165,9 @@ async fn run_job<'c, DB: Backend>(
         return result;
     }
     let mut scope = Scope::begin(session).await.map_err(error)?;
+    // In a transaction of its own, the first `get_or_create` rows sent before anything else
+    // may begin it again after a deadlock (`scope::take_fresh`).
+    crate::scope::mark_fresh::<DB>(scope.session().conn());
     let result = run_steps::<DB>(
         scope.session(),
         table,
@@ -337,6 +340,9 @@ async fn run_after_create<'c, DB: Backend>(
     job: &mut dyn Job<'c, DB>,
     operation: Operation,
 ) -> Result<(), Error> {
+    // What a step sends is not the insert path's: nothing after it may begin the transaction
+    // again.
+    crate::scope::clear_fresh::<DB>(session.conn());
     let mut i = 0;
     loop {
         let (steps, created) = job.steps();

@@ -24,7 +24,7 @@ use crate::future::BoxFuture;
 /// sqlx::Sqlite::push_ident(&mut sql, "order");
 /// assert_eq!(sql, r#""order""#);
 /// ```
-pub trait Backend: Database + Sealed {
+pub trait Backend: Database<Arguments: Clone> + Sealed {
     /// The most bind parameters one statement may carry.
     const MAX_BIND_PARAMS: usize;
 
@@ -66,6 +66,14 @@ pub trait Backend: Database + Sealed {
     /// `BEGIN IMMEDIATE` waits for the other writer (the busy timeout) before the lookup, so the
     /// lookup sees its rows. Every operation that opens its own transaction writes.
     const BEGIN: Option<&'static str> = None;
+
+    /// Whether `error` ended the whole transaction it happened in: the database rolled it
+    /// back (MariaDB's deadlock, 1213). An operation alone in a transaction of its own may
+    /// then begin a new one and send its statements again.
+    fn ends_transaction(error: &sqlx::Error) -> bool {
+        let _ = error;
+        false
+    }
 
     /// What ends a `SELECT` that must read the latest committed rows inside a transaction,
     /// not its snapshot: after an INSERT lost a race on a `get_or_create` key, the row that

@@ -2,11 +2,15 @@
 //! connection inserts some of those keys in between (parallel tests that share default rows).
 //!
 //! The INSERT then fails on a key's unique constraint, and binding spent the rows' values on
-//! it. So each row is also bound into arguments of its own ([`Retained`]), and the rows of a
+//! it. So each row is also bound into arguments of its own ([`RowArgs`]), and the rows of a
 //! statement that lost are sent again one at a time ([`one_by_one`]): a row whose key is now
 //! stored is that stored row, the others are inserted. The rows are sent one statement at a
 //! time, so that those after a statement that lost are still at hand. A clash on another
 //! unique column stays the operation's error.
+//!
+//! Batches that insert the same new keys at once can also wait on each other's locks: MariaDB
+//! then ends one transaction (a deadlock). When the rows are the first write of a transaction
+//! of the operation's own, they begin a new one and are sent again ([`insert_new`]).
 
 use std::sync::Arc;
 
@@ -14,18 +18,30 @@ use sqlx::error::BoxDynError;
 
 use super::lookup::select_by_keys;
 use super::send::{
-    ChunkError, Created, Numbering, ReadBack, Sending, chunk_sizes, send_chunks, too_large,
+    ChunkError, Created, Numbering, ReadBack, Sending, chunk_sizes, read_whole, send_chunks,
+    too_large,
 };
 use crate::column::ColumnSet;
-use crate::db::{ArgSink, Backend};
+use crate::db::{ArgSink, Args, Backend};
 use crate::error::{Error, Kept, Operation, Step};
 use crate::model::{Insert, Model, Rows};
-use crate::scope::{Scope, in_transaction, open_savepoint, rollback_to, transaction_gone};
+use crate::scope::{
+    Scope, begin_again, in_transaction, open_savepoint, rollback_to, take_fresh, transaction_gone,
+};
 use crate::session::Bound;
+
+/// How many times an operation alone in a transaction of its own begins it again after the
+/// database ended it (a deadlock between batches that insert the same new keys).
+const RESTARTS: usize = 5;
 
 /// Inserts `rows` (none of them with a parent to create), whose keys are `keys`, and returns
 /// them in order; `ours` gets, for each, whether this operation inserted it (not another
 /// connection, whose stored row it is).
+///
+/// When these rows are the first write of a `create`/`create_batch` in a transaction of its
+/// own ([`take_fresh`]) and the database ends the transaction (MariaDB's deadlock: batches
+/// whose INSERTs wait on each other's new keys), nothing is stored: they begin a new
+/// transaction and are sent again, one at a time, at most [`RESTARTS`] times.
 pub(super) async fn insert_new<DB: Backend, M: Insert<DB>>(
     conn: &mut DB::Connection,
     rows: Rows<M>,
@@ -39,6 +55,90 @@ pub(super) async fn insert_new<DB: Backend, M: Insert<DB>>(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
+    let restartable = take_fresh::<DB>(conn);
+    // Every row bound into arguments of its own besides the statement's, and its transient
+    // values, kept until the operation ends: a row can be sent again.
+    let mut bound = RowArgs::<DB, M> {
+        rows: Vec::with_capacity(rows.len()),
+        args: Vec::with_capacity(rows.len()),
+        transient: Vec::with_capacity(rows.len()),
+    };
+    let mut rows = rows.into_iter();
+    let first = insert_pieces::<DB, M>(
+        conn,
+        &mut rows,
+        keys,
+        set,
+        operation,
+        kept,
+        ours,
+        &mut bound,
+        restartable,
+    )
+    .await;
+    let mut e = match first {
+        Ok(()) => return Ok(bound.finish()),
+        Err(e) => e,
+    };
+    // The rows never bound (pieces after the one that failed).
+    let mut unsent: Vec<M> = rows.collect();
+    let mut restarts = 0;
+    loop {
+        let ends = e.as_sqlx().is_some_and(DB::ends_transaction);
+        // Every row at hand: bound, or never bound.
+        let whole = bound.args.len() == bound.transient.len()
+            && bound.args.len() + unsent.len() == keys.len();
+        if !(restartable && ends && whole && restarts < RESTARTS) {
+            return Err(e);
+        }
+        restarts += 1;
+        // The rows never bound (pieces after the one that failed) are bound now.
+        for row in unsent.drain(..) {
+            let mut own = DB::Arguments::default();
+            let transient = row
+                .bind(set, &mut Args::<DB>(&mut own))
+                .map_err(|e| error(sqlx::Error::Encode(e)))?;
+            bound.args.push(own);
+            bound.transient.push(transient);
+        }
+        begin_again::<DB>(conn).await.map_err(error)?;
+        bound.rows.clear();
+        ours.clear();
+        let again: Vec<_> = bound
+            .args
+            .iter()
+            .cloned()
+            .zip(keys.iter().copied())
+            .collect();
+        match each_row::<DB, M>(conn, again.into_iter(), set, operation).await {
+            Ok(rows) => {
+                for (row, found) in rows {
+                    bound.rows.push(row);
+                    ours.push(!found);
+                }
+                return Ok(bound.finish());
+            }
+            Err(next) => e = next,
+        }
+    }
+}
+
+/// The rows of [`insert_new`], statement by statement: a statement that lost a race is sent
+/// again row by row ([`one_by_one`]). On failure, `bound` holds every row bound so far and
+/// `rows` the rows never bound.
+#[allow(clippy::too_many_arguments)]
+async fn insert_pieces<DB: Backend, M: Insert<DB>>(
+    conn: &mut DB::Connection,
+    rows: &mut std::vec::IntoIter<M>,
+    keys: &[&M::LookupKey],
+    set: ColumnSet,
+    operation: Operation,
+    kept: Kept,
+    ours: &mut Vec<bool>,
+    bound: &mut RowArgs<DB, M>,
+    restartable: bool,
+) -> Result<(), Error> {
+    let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
     // The statements' sizes, measured on the rows before they are bound.
     let mut scratch = Vec::new();
     let mut reader = Created {
@@ -46,11 +146,11 @@ pub(super) async fn insert_new<DB: Backend, M: Insert<DB>>(
         transient: Vec::new(),
     };
     let mut outgoing = Sending {
-        rows: rows.into_iter(),
+        rows: std::mem::take(rows),
         read: &mut reader,
     };
     let sizes = chunk_sizes::<DB>(conn, M::COLUMNS, &mut outgoing, set).await;
-    let rows: Vec<M> = outgoing.rows.collect();
+    *rows = outgoing.rows;
     let sizes = match sizes {
         Ok(sizes) => sizes,
         Err(ChunkError::Sqlx(e)) => return Err(error(e)),
@@ -60,38 +160,25 @@ pub(super) async fn insert_new<DB: Backend, M: Insert<DB>>(
         index: 0,
         of: sizes.len(),
     };
-    let mut created = Vec::with_capacity(rows.len());
-    let (mut rows, mut keys) = (rows.into_iter(), keys.iter().copied());
+    let mut keys = keys.iter().copied();
     for size in sizes {
         let piece: Vec<M> = rows.by_ref().take(size).collect();
         let piece_keys: Vec<&M::LookupKey> = keys.by_ref().take(size).collect();
-        let start = created.len();
+        let start = bound.rows.len();
         // PostgreSQL's transaction fails with the statement: a savepoint to go on after it.
         let savepoint = match DB::ABORTS_ON_ERROR && in_transaction::<DB>(conn) {
             true => Some(open_savepoint::<DB>(conn).await.map_err(error)?),
             false => None,
         };
-        let mut read = Retained::<DB, M> {
-            created: Created {
-                rows: &mut created,
-                transient: Vec::new(),
-            },
-            args: Vec::new(),
-        };
         let sent =
-            send_chunks::<DB, M>(conn, piece, set, operation, kept, &mut numbering, &mut read)
-                .await;
-        let Retained {
-            created: Created { transient, .. },
-            args,
-        } = read;
+            send_chunks::<DB, M>(conn, piece, set, operation, kept, &mut numbering, bound).await;
         let e = match sent {
             Ok(()) => {
                 if let Some(name) = savepoint {
                     let release = format!("RELEASE SAVEPOINT {name}");
                     DB::execute_raw(conn, release).await.map_err(error)?;
                 }
-                ours.resize(created.len(), true);
+                ours.resize(bound.rows.len(), true);
                 continue;
             }
             Err(e) => e,
@@ -103,53 +190,70 @@ pub(super) async fn insert_new<DB: Backend, M: Insert<DB>>(
         }
         // Every row of the statement bound, and the statement undone (alone, or back to the
         // savepoint): rows it returned before it failed are not stored.
-        let lost = args.len() == size
-            && transient.len() == size
+        let lost = bound.args.len() == start + size
+            && bound.transient.len() == start + size
             && matches!(e.as_sqlx(), Some(sqlx::Error::Database(db)) if db.is_unique_violation());
+        bound.rows.truncate(start);
         if !lost {
             return Err(e);
         }
-        created.truncate(start);
-        let again = args.into_iter().zip(transient).zip(piece_keys);
-        for (row, found) in one_by_one::<DB, M>(conn, again, set, operation).await? {
-            created.push(row);
+        let again: Vec<_> = bound.args[start..]
+            .iter()
+            .cloned()
+            .zip(piece_keys.iter().copied())
+            .collect();
+        let again = again.into_iter();
+        let sent = match restartable {
+            // The transaction is the operation's alone: a failure undoes it all.
+            true => each_row::<DB, M>(conn, again, set, operation).await?,
+            false => one_by_one::<DB, M>(conn, again, set, operation).await?,
+        };
+        for (row, found) in sent {
+            bound.rows.push(row);
             ours.push(!found);
         }
     }
-    Ok(created)
+    Ok(())
 }
 
-/// The rows of a statement that lost a race (their own arguments, transient values and keys),
-/// each inserted alone or found by its key, in a savepoint (or a transaction) of their own:
-/// a row that fails for another reason leaves none of them. Each comes with whether it was
-/// found.
+/// The rows of a statement that lost a race (their own arguments and keys), each inserted
+/// alone or found by its key ([`each_row`]), in a savepoint (or a transaction) of their own:
+/// a row that fails for another reason leaves none of them.
 async fn one_by_one<DB: Backend, M: Insert<DB>>(
     conn: &mut DB::Connection,
-    rows: impl Iterator<Item = ((DB::Arguments, M::Transient), &M::LookupKey)> + Send,
+    rows: impl Iterator<Item = (DB::Arguments, &M::LookupKey)> + Send,
     set: ColumnSet,
     operation: Operation,
 ) -> Result<Vec<(M, bool)>, Error> {
     let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
     let mut session = Bound::<DB>::borrowed(conn);
     let mut scope = Scope::begin(&mut session).await.map_err(error)?;
-    let result = async {
-        let sql = M::sql_cache().insert_sql::<DB>((M::TABLE, M::COLUMNS), set, 1);
-        let mut out = Vec::new();
-        for ((args, transient), key) in rows {
-            let conn = scope.session().conn();
-            let (row, found) = insert_or_find::<DB, M>(conn, &sql, args, key, operation).await?;
-            let mut row = M::check_returned(&row)
-                .and_then(|()| M::from_row(&row))
-                .map_err(|e| error(e).at(Step::Decode))?;
-            row.restore_transient(transient);
-            out.push((row, found));
-        }
-        Ok(out)
-    }
-    .await;
+    let conn = scope.session().conn();
+    let result = each_row::<DB, M>(conn, rows, set, operation).await;
     let result = scope.finish(result, error).await;
     session.release();
     result
+}
+
+/// Each row (its own arguments and key) inserted alone or found by its key; each comes with
+/// whether it was found. Decoded, its transient values not restored yet.
+async fn each_row<DB: Backend, M: Insert<DB>>(
+    conn: &mut DB::Connection,
+    rows: impl Iterator<Item = (DB::Arguments, &M::LookupKey)> + Send,
+    set: ColumnSet,
+    operation: Operation,
+) -> Result<Vec<(M, bool)>, Error> {
+    let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
+    let sql = M::sql_cache().insert_sql::<DB>((M::TABLE, M::COLUMNS), set, 1);
+    let mut out = Vec::new();
+    for (args, key) in rows {
+        let (row, found) = insert_or_find::<DB, M>(conn, &sql, args, key, operation).await?;
+        let row = M::check_returned(&row)
+            .and_then(|()| M::from_row(&row))
+            .map_err(|e| error(e).at(Step::Decode))?;
+        out.push((row, found));
+    }
+    Ok(out)
 }
 
 /// One row's INSERT (`sql`, `args`); on a unique violation, the stored row of its `key` when
@@ -193,24 +297,41 @@ async fn insert_or_find<DB: Backend, M: Insert<DB>>(
     }
 }
 
-/// The created rows ([`Created`]), each row's values also bound into arguments of its own,
-/// kept until its statement's rows are read back.
-struct Retained<'a, DB: Backend, M: Model> {
-    created: Created<'a, M>,
+/// The rows of [`insert_new`]: each row's values also bound into arguments of its own (kept
+/// with its transient values until the operation ends), the rows read back decoded, their
+/// transient values restored at the end ([`RowArgs::finish`]).
+struct RowArgs<DB: Backend, M: Model> {
+    rows: Vec<M>,
     args: Vec<DB::Arguments>,
+    transient: Vec<M::Transient>,
 }
 
-impl<DB: Backend, M: Insert<DB>> ReadBack<DB, M> for Retained<'_, DB, M> {
+impl<DB: Backend, M: Model> RowArgs<DB, M> {
+    /// The rows, their transient values restored.
+    fn finish(self) -> Vec<M> {
+        let RowArgs {
+            mut rows,
+            transient,
+            ..
+        } = self;
+        for (row, transient) in rows.iter_mut().zip(transient) {
+            row.restore_transient(transient);
+        }
+        rows
+    }
+}
+
+impl<DB: Backend, M: Insert<DB>> ReadBack<DB, M> for RowArgs<DB, M> {
     fn sql(&self, set: ColumnSet, count: usize) -> Arc<str> {
-        ReadBack::<DB, M>::sql(&self.created, set, count)
+        M::sql_cache().insert_sql::<DB>((M::TABLE, M::COLUMNS), set, count)
     }
 
     fn len(&self) -> usize {
-        ReadBack::<DB, M>::len(&self.created)
+        self.rows.len()
     }
 
     fn bound(&mut self, transient: M::Transient) {
-        ReadBack::<DB, M>::bound(&mut self.created, transient);
+        self.transient.push(transient);
     }
 
     fn bind(
@@ -226,17 +347,12 @@ impl<DB: Backend, M: Insert<DB>> ReadBack<DB, M> for Retained<'_, DB, M> {
         };
         let transient = row.bind(set, sink)?;
         self.args.push(own);
-        ReadBack::<DB, M>::bound(&mut self.created, transient);
+        self.transient.push(transient);
         Ok(())
     }
 
     fn read(&mut self, row: &<DB as sqlx::Database>::Row) -> Result<(), sqlx::Error> {
-        ReadBack::<DB, M>::read(&mut self.created, row)
-    }
-
-    fn chunk_read(&mut self, count: usize) {
-        ReadBack::<DB, M>::chunk_read(&mut self.created, count);
-        self.args.clear();
+        read_whole::<DB, M>(&mut self.rows, row)
     }
 }
 

@@ -223,6 +223,8 @@ pub(crate) async fn send_rows<DB: Backend>(
     numbering: &mut Numbering,
 ) -> Result<(), Error> {
     let error = |source| table.error(operation, source);
+    // Once an INSERT is sent, the transaction holds more than the rows of a later lookup.
+    crate::scope::clear_fresh::<DB>(conn);
     // One small row, `create()`'s case: one statement, no list of sizes to allocate.
     let one = rows.unsent() == 1 && unsent_bytes(&*rows) <= SMALL_BATCH_BYTES;
     let chunks = if one {

@@ -40,6 +40,13 @@ impl Backend for sqlx::MySql {
         })
     }
 
+    /// A deadlock (1213): InnoDB rolled back the whole transaction.
+    fn ends_transaction(error: &sqlx::Error) -> bool {
+        matches!(error, sqlx::Error::Database(db)
+            if db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+                .is_some_and(|e| e.number() == 1213))
+    }
+
     fn push_ident(sql: &mut String, ident: &str) {
         push_quoted(sql, ident, '`');
     }
