@@ -202,7 +202,7 @@ async fn goc_batches_opposite_orders_no_deadlock_error_mariadb() {
         let pool = common::mariadb_pool_of("rev5_dr_orders", 4).await;
         sqlx::raw_sql(SCHEMA).execute(&pool).await.unwrap();
         let mut failures = Vec::new();
-        for round in 0..60 {
+        for round in 0..300 {
             let (a, b) = (format!("a{round}"), format!("b{round}"));
             let start = std::sync::Arc::new(tokio::sync::Barrier::new(2));
             let tasks: Vec<_> = [[a.clone(), b.clone()], [b.clone(), a.clone()]]
@@ -224,10 +224,10 @@ async fn goc_batches_opposite_orders_no_deadlock_error_mariadb() {
             }
         }
         let stored = plans(&pool).await;
-        assert_eq!(stored.len(), 120, "each code stored once");
+        assert_eq!(stored.len(), 600, "each code stored once");
         assert!(
             failures.is_empty(),
-            "{} of 120 batches failed: {:?}",
+            "{} of 600 batches failed: {:?}",
             failures.len(),
             failures.first()
         );
@@ -337,6 +337,81 @@ async fn goc_batch_deadlock_sequence_and_hook_mariadb() {
                 "{row:?} {stored:?}"
             );
         }
+    })
+    .await;
+}
+
+/// The batch cancelled while its second attempt waits (the other transaction holds `a` after
+/// the deadlock): once the other rolls back, nothing of the batch is stored, and the pool's
+/// connections work.
+#[tokio::test]
+async fn goc_batch_cancelled_during_retry_mariadb() {
+    common::bounded_test(async {
+        let pool = common::mariadb_pool_of("rev5_dr_cancel", 4).await;
+        sqlx::raw_sql(SCHEMA).execute(&pool).await.unwrap();
+        let mut other = pool.acquire().await.unwrap();
+        let thread: u64 = sqlx::query_scalar("SELECT CONNECTION_ID()")
+            .fetch_one(&mut *other)
+            .await
+            .unwrap();
+        sqlx::raw_sql(
+            "SET SESSION innodb_lock_wait_timeout = 20; BEGIN; \
+            INSERT INTO heavy (x) SELECT seq FROM seq_1_to_300; \
+            INSERT INTO dr_plans (code, title) VALUES ('b', 'other')",
+        )
+        .execute(&mut *other)
+        .await
+        .unwrap();
+        let p = pool.clone();
+        let task = tokio::spawn(async move {
+            Plan::factory()
+                .after_build(next_code(&["a", "b"]))
+                .with_session(&p)
+                .get_or_create_batch(2)
+                .await
+        });
+        until_our_insert_waits(&pool, thread).await;
+        sqlx::query("INSERT INTO dr_plans (code, title) VALUES ('a', 'other')")
+            .execute(&mut *other)
+            .await
+            .unwrap();
+        // Ours was rolled back; its second attempt now waits for `a`.
+        until_our_insert_waits(&pool, thread).await;
+        task.abort();
+        assert!(common::bounded(task).await.unwrap_err().is_cancelled());
+        sqlx::query("ROLLBACK").execute(&mut *other).await.unwrap();
+        drop(other);
+        // The server may still run the cancelled INSERT: wait until nothing runs.
+        for _ in 0..250 {
+            let running: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'INSERT INTO `dr_plans`%'",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            if running == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Every connection of the pool used again (the cancelled one's rollback sent).
+        let mut conns = Vec::new();
+        for _ in 0..4 {
+            let mut c = common::bounded(pool.acquire()).await.unwrap();
+            sqlx::query("SELECT 1").execute(&mut *c).await.unwrap();
+            conns.push(c);
+        }
+        drop(conns);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(plans(&pool).await, vec![], "nothing of the cancelled batch stays");
+        let rows = Plan::factory()
+            .after_build(next_code(&["a", "b"]))
+            .with_session(&pool)
+            .get_or_create_batch(2)
+            .await
+            .unwrap();
+        assert!(rows.iter().all(|(_, created)| *created));
+        assert_eq!(plans(&pool).await.len(), 2);
     })
     .await;
 }
