@@ -105,7 +105,7 @@ async fn plans(pool: &MySqlPool) -> Vec<(i64, String, String)> {
 #[tokio::test]
 async fn goc_batch_deadlock_is_retried_mariadb() {
     common::bounded_test(async {
-        let pool = common::mariadb_pool_of("rev5_dr_plain", 4).await;
+        let pool = common::mariadb_pool_of("goc_dr_plain", 4).await;
         let p = pool.clone();
         let result = against_deadlock(&pool, async move {
             Plan::factory()
@@ -135,7 +135,7 @@ async fn goc_batch_deadlock_is_retried_mariadb() {
 #[tokio::test]
 async fn goc_batch_with_repeat_deadlock_is_retried_mariadb() {
     common::bounded_test(async {
-        let pool = common::mariadb_pool_of("rev5_dr_repeat", 4).await;
+        let pool = common::mariadb_pool_of("goc_dr_repeat", 4).await;
         let p = pool.clone();
         let result = against_deadlock(&pool, async move {
             Plan::factory()
@@ -158,7 +158,7 @@ async fn goc_batch_with_repeat_deadlock_is_retried_mariadb() {
 #[tokio::test]
 async fn goc_child_parents_deadlock_retry_mariadb() {
     common::bounded_test(async {
-        let pool = common::mariadb_pool_of("rev5_dr_child", 4).await;
+        let pool = common::mariadb_pool_of("goc_dr_child", 4).await;
         let p = pool.clone();
         let result = against_deadlock(&pool, async move {
             let handles = Mutex::new(vec!["h1".to_string(), "h2".to_string()]);
@@ -199,7 +199,7 @@ async fn goc_child_parents_deadlock_retry_mariadb() {
 #[tokio::test]
 async fn goc_batches_opposite_orders_no_deadlock_error_mariadb() {
     common::bounded_test(async {
-        let pool = common::mariadb_pool_of("rev5_dr_orders", 4).await;
+        let pool = common::mariadb_pool_of("goc_dr_orders", 4).await;
         sqlx::raw_sql(SCHEMA).execute(&pool).await.unwrap();
         let mut failures = Vec::new();
         for round in 0..300 {
@@ -242,7 +242,7 @@ async fn goc_batches_opposite_orders_no_deadlock_error_mariadb() {
 async fn goc_batch_deadlock_in_caller_transaction_mariadb() {
     use sqlx::Connection;
     common::bounded_test(async {
-        let pool = common::mariadb_pool_of("rev5_dr_caller", 4).await;
+        let pool = common::mariadb_pool_of("goc_dr_caller", 4).await;
         let p = pool.clone();
         let result = against_deadlock(&pool, async move {
             let mut conn = p.acquire().await.unwrap();
@@ -297,7 +297,7 @@ struct SeqPlan {
 #[tokio::test]
 async fn goc_batch_deadlock_sequence_and_hook_mariadb() {
     common::bounded_test(async {
-        let pool = common::mariadb_pool_of("rev5_dr_seq", 4).await;
+        let pool = common::mariadb_pool_of("goc_dr_seq", 4).await;
         let p = pool.clone();
         let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let r = runs.clone();
@@ -347,7 +347,7 @@ async fn goc_batch_deadlock_sequence_and_hook_mariadb() {
 #[tokio::test]
 async fn goc_batch_cancelled_during_retry_mariadb() {
     common::bounded_test(async {
-        let pool = common::mariadb_pool_of("rev5_dr_cancel", 4).await;
+        let pool = common::mariadb_pool_of("goc_dr_cancel", 4).await;
         sqlx::raw_sql(SCHEMA).execute(&pool).await.unwrap();
         let mut other = pool.acquire().await.unwrap();
         let thread: u64 = sqlx::query_scalar("SELECT CONNECTION_ID()")
