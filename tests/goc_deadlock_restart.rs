@@ -415,3 +415,61 @@ async fn goc_batch_cancelled_during_retry_mariadb() {
     })
     .await;
 }
+
+/// A member keyed by its handle alone: its plan is created in the INSERT of the new members,
+/// under a savepoint of theirs. The plans' deadlock, the first write, is begun again: the
+/// batch must then succeed, or fail saying so with nothing stored.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Factory)]
+#[factory(table = "dr_members", get_or_create(handle))]
+struct Handle {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(association = Plan)]
+    plan_id: i64,
+    #[factory(default = "unset".to_string())]
+    handle: String,
+}
+
+#[tokio::test]
+async fn goc_parents_in_savepoint_deadlock_mariadb() {
+    common::bounded_test(async {
+        let pool = common::mariadb_pool_of("goc_dr_handle", 4).await;
+        let p = pool.clone();
+        let result = against_deadlock(&pool, async move {
+            let handles = Mutex::new(vec!["h1".to_string(), "h2".to_string()]);
+            Handle::factory()
+                .plan_id_with(|p| p.after_build(next_code(&["a", "b"])))
+                .after_build(move |m: &mut Handle| m.handle = handles.lock().unwrap().remove(0))
+                .with_session(&p)
+                .get_or_create_batch(2)
+                .await
+        })
+        .await;
+        let stored = plans(&pool).await;
+        let members: Vec<(i64, i64, String)> =
+            sqlx::query_as("SELECT id, plan_id, handle FROM dr_members ORDER BY handle")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        // Not begun again under the members' savepoint: the deadlock is the error, nothing stays.
+        let rows = match result {
+            Ok(rows) => rows,
+            Err(e) => {
+                let text = e.to_string();
+                eprintln!("the deadlock stands: {text}");
+                assert!(text.contains("(MariaDB error 1213"), "{text}");
+                assert_eq!((stored, members), (vec![], vec![]), "nothing stays: {text}");
+                return;
+            }
+        };
+        assert_eq!(stored.len(), 2, "{stored:?}");
+        assert_eq!(members.len(), 2, "{members:?}");
+        for (m, _) in &rows {
+            assert!(
+                members.contains(&(m.id, m.plan_id, m.handle.clone())),
+                "{m:?} {members:?}"
+            );
+        }
+    })
+    .await;
+}
