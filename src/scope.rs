@@ -43,6 +43,9 @@ pub(crate) async fn open_savepoint<DB: Backend>(
     // MariaDB would take as releasing the outer savepoint.
     static NEXT: AtomicU64 = AtomicU64::new(1);
     let name = format!("sqlx_factory_{}", NEXT.fetch_add(1, Ordering::Relaxed));
+    // A level inside the transaction: what is sent in it may not begin the transaction again
+    // (`begin_again` would end the savepoint with it).
+    clear_fresh::<DB>(conn);
     DB::execute_raw(conn, format!("SAVEPOINT {name}")).await?;
     Ok(name)
 }

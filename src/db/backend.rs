@@ -67,6 +67,12 @@ pub trait Backend: Database<Arguments: Clone> + Sealed {
     /// lookup sees its rows. Every operation that opens its own transaction writes.
     const BEGIN: Option<&'static str> = None;
 
+    /// The database may end a whole transaction on an error ([`Backend::ends_transaction`]):
+    /// a `get_or_create` batch of several new rows then runs in a transaction of its own even
+    /// when it is one write, so that after a deadlock it can begin it again; in autocommit its
+    /// multi-row INSERT would deadlock with nothing to begin again.
+    const ENDS_TRANSACTIONS: bool = false;
+
     /// Whether `error` ended the whole transaction it happened in: the database rolled it
     /// back (MariaDB's deadlock, 1213). An operation alone in a transaction of its own may
     /// then begin a new one and send its statements again.

@@ -21,6 +21,7 @@ impl Backend for sqlx::MySql {
     const EMPTY_ROW_VALUES: &'static str = "() VALUES ()";
     const MEASURES_VALUES: bool = true;
     const LATEST_READ: &'static str = " LOCK IN SHARE MODE";
+    const ENDS_TRANSACTIONS: bool = true;
 
     /// Encoded into a scratch buffer of the thread's: the length the value adds to the
     /// statement's packet. A value that fails to encode counts 0; binding it fails after.
