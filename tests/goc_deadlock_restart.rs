@@ -473,3 +473,21 @@ async fn goc_parents_in_savepoint_deadlock_mariadb() {
     })
     .await;
 }
+
+/// The schema check on the tables these tests create.
+#[tokio::test]
+async fn check_every_model_mariadb() {
+    common::bounded_test(async {
+        let mut conn = common::mariadb("goc_dr_check").await;
+        sqlx::raw_sql(SCHEMA).execute(&mut conn).await.unwrap();
+        check_clean!(
+            &mut conn,
+            common::Kind::MariaDb,
+            Plan,
+            Member,
+            SeqPlan,
+            Handle
+        );
+    })
+    .await;
+}
