@@ -185,6 +185,28 @@ fn check_round<R: std::fmt::Debug + PartialEq>(
 /// Rounds per test.
 const ROUNDS: usize = 30;
 
+/// The round's plans a second connection sees, by code; a code stored twice is a finding.
+macro_rules! stored_plans {
+    ($observer:expr, $round:expr, $findings:expr) => {{
+        let round = $round;
+        let stored: Vec<Plan> = bounded(
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT id, code, title FROM load_plans WHERE code LIKE 'r{round}-%'"
+            )))
+            .fetch_all(&$observer),
+        )
+        .await
+        .unwrap();
+        let count = stored.len();
+        let stored: HashMap<String, Plan> =
+            stored.into_iter().map(|p| (p.code.clone(), p)).collect();
+        if stored.len() != count {
+            $findings.push(format!("round {round}: a code stored twice"));
+        }
+        stored
+    }};
+}
+
 on_dbs! {
     [sqlite, postgres, mariadb]
     /// Eight tasks × 30 rounds of `Plan` get_or_create batches through one pool.
@@ -200,20 +222,7 @@ on_dbs! {
                     .with_session(&pool)
                     .get_or_create_batch(5)
             });
-            let stored: Vec<Plan> = bounded(
-                sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "SELECT id, code, title FROM load_plans WHERE code LIKE 'r{round}-%'"
-                )))
-                .fetch_all(&observer),
-            )
-            .await
-            .unwrap();
-            let count = stored.len();
-            let stored: HashMap<String, Plan> =
-                stored.into_iter().map(|p| (p.code.clone(), p)).collect();
-            if stored.len() != count {
-                findings.push(format!("round {round}: a code stored twice"));
-            }
+            let stored = stored_plans!(observer, round, findings);
             let results = results
                 .into_iter()
                 .enumerate()
@@ -439,20 +448,7 @@ on_dbs! {
                     _ => true,
                 })
                 .collect();
-            let stored: Vec<Plan> = bounded(
-                sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "SELECT id, code, title FROM load_plans WHERE code LIKE 'r{round}-%'"
-                )))
-                .fetch_all(&observer),
-            )
-            .await
-            .unwrap();
-            let count = stored.len();
-            let stored: HashMap<String, Plan> =
-                stored.into_iter().map(|p| (p.code.clone(), p)).collect();
-            if stored.len() != count {
-                findings.push(format!("round {round}: a code stored twice"));
-            }
+            let stored = stored_plans!(observer, round, findings);
             check_round(round, results, &stored, |p: &Plan| p.code.clone(), &mut findings);
         }
         eprintln!("[{kind:?}] {deadlocks} of {} batches in the caller's transaction met a deadlock", ROUNDS * TASKS);
