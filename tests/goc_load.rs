@@ -213,7 +213,6 @@ on_dbs! {
     async fn concurrent_batches(mk, observer, kind) {
         let pool = mk(TASKS as u32).await.unwrap();
         let mut findings: Vec<String> = Vec::new();
-        let mut known = 0usize;
         for round in 0..ROUNDS {
             store_plans!(observer, round);
             let results = round!(pool, round, |pool, round, task| {
@@ -223,21 +222,8 @@ on_dbs! {
                     .get_or_create_batch(5)
             });
             let stored = stored_plans!(observer, round, findings);
-            let results = results
-                .into_iter()
-                .enumerate()
-                .filter(|(_, r)| match r {
-                    Err(e) if known_postgres_deadlock(kind, e) => {
-                        known += 1;
-                        false
-                    }
-                    _ => true,
-                })
-                .collect();
+            let results = results.into_iter().enumerate().collect();
             check_round(round, results, &stored, |p: &Plan| p.code.clone(), &mut findings);
-        }
-        if known > 0 {
-            eprintln!("[{kind:?}] {known} of {} batches met the known deadlock", ROUNDS * TASKS);
         }
         tx::assert_no_findings(&findings);
     }
@@ -286,7 +272,7 @@ on_dbs! {
             for (task, result) in results.into_iter().enumerate() {
                 let rows = match result {
                     Ok(rows) => rows,
-                    Err(e) if known_child_deadlock(kind, &e) || known_postgres_deadlock(kind, &e) => {
+                    Err(e) if known_child_deadlock(kind, &e) => {
                         known += 1;
                         continue;
                     }
@@ -336,21 +322,6 @@ fn known_child_deadlock(kind: Kind, e: &str) -> bool {
             "MemberFactory::create_batch(5) into table `load_members` failed: Deadlock found",
         )
         && e.contains("(MariaDB error 1213")
-}
-
-/// Whether a batch may still fail with PostgreSQL's deadlock (40P01): two batches insert
-/// some of the same new keys in different orders, each waiting for a key the other holds
-/// (1-2 of 240 batches in most runs). Sending the new rows in their keys' order cures it,
-/// but gives the new rows ids in that order rather than the batch's, which callers (and the
-/// type round trips) rely on; left open.
-const POSTGRES_DEADLOCK_IN_BATCH_ORDER: bool = true;
-
-/// [`POSTGRES_DEADLOCK_IN_BATCH_ORDER`]: the error is PostgreSQL's deadlock.
-fn known_postgres_deadlock(kind: Kind, e: &str) -> bool {
-    POSTGRES_DEADLOCK_IN_BATCH_ORDER
-        && kind == Kind::Postgres
-        && e.contains("deadlock detected")
-        && e.contains("(PostgreSQL error 40P01)")
 }
 
 /// The handles of task `task`'s five members: two values, so that members repeat.
@@ -438,10 +409,6 @@ on_dbs! {
                         if !e.contains("the database ended the whole transaction") {
                             findings.push(format!("round {round}, task {task}: a deadlock whose error does not say the transaction ended: {e}"));
                         }
-                        deadlocks += 1;
-                        false
-                    }
-                    Err(e) if known_postgres_deadlock(kind, e) => {
                         deadlocks += 1;
                         false
                     }

@@ -307,9 +307,9 @@ pub(crate) async fn run_lazy<DB: Backend, M: Insert<DB>>(
 /// parent to create first, and nothing read after it that may fail: a get-or-create that
 /// repeats a key reads that key's row back after the INSERT.
 fn one_write<DB: Backend>(rows: &mut dyn InsertRows<DB>, table: &'static Table) -> bool {
-    // A get_or_create batch where a deadlock ends the transaction: in one of our own, it
-    // begins it again (`race::insert_new`).
-    let restartable = DB::ENDS_TRANSACTIONS && rows.keyed() && rows.unsent() > 1;
+    // A get_or_create batch where connections can deadlock: in a transaction of our own, it
+    // is sent again after a deadlock (`race::insert_new`).
+    let restartable = DB::DEADLOCK.is_some() && rows.keyed() && rows.unsent() > 1;
     if rows.needs_parents() || rows.repeats_key() || restartable {
         return false;
     }

@@ -67,18 +67,20 @@ pub trait Backend: Database<Arguments: Clone> + Sealed {
     /// lookup sees its rows. Every operation that opens its own transaction writes.
     const BEGIN: Option<&'static str> = None;
 
-    /// The database may end a whole transaction on an error ([`Backend::ends_transaction`]):
-    /// a `get_or_create` batch of several new rows then runs in a transaction of its own even
-    /// when it is one write, so that after a deadlock it can begin it again; in autocommit its
-    /// multi-row INSERT would deadlock with nothing to begin again.
-    const ENDS_TRANSACTIONS: bool = false;
+    /// The SQLSTATE of the error a database answers when it picks a statement as a deadlock's
+    /// victim (`None`: it has no deadlocks between connections, as SQLite, whose writers wait
+    /// in turn). A `get_or_create` batch of several new rows runs in a transaction of its own
+    /// even when it is one write, so that after such a deadlock it can be sent again
+    /// (`insert::race`): in autocommit its multi-row INSERT deadlocks with nothing to begin
+    /// again.
+    const DEADLOCK: Option<&'static str> = None;
 
-    /// Whether `error` ended the whole transaction it happened in: the database rolled it
-    /// back (MariaDB's deadlock, 1213). An operation alone in a transaction of its own may
-    /// then begin a new one and send its statements again.
-    fn ends_transaction(error: &sqlx::Error) -> bool {
-        let _ = error;
-        false
+    /// Whether `error` is [`Backend::DEADLOCK`]: the statement was undone (PostgreSQL: back to
+    /// its savepoint; MariaDB: the whole transaction, 1213), and sending it again once the
+    /// other transaction ends may succeed.
+    fn is_deadlock(error: &sqlx::Error) -> bool {
+        matches!((error, Self::DEADLOCK), (sqlx::Error::Database(db), Some(code))
+            if db.code().as_deref() == Some(code))
     }
 
     /// What ends a `SELECT` that must read the latest committed rows inside a transaction,

@@ -8,9 +8,11 @@
 //! time, so that those after a statement that lost are still at hand. A clash on another
 //! unique column stays the operation's error.
 //!
-//! Batches that insert the same new keys at once can also wait on each other's locks: MariaDB
-//! then ends one transaction (a deadlock). When the rows are the first write of a transaction
-//! of the operation's own, they begin a new one and are sent again ([`insert_new`]).
+//! Batches that insert the same new keys at once can also wait on each other's locks, and the
+//! database then undoes one of them (a deadlock): PostgreSQL the statement, back to its
+//! savepoint, which is then sent again row by row as a lost race is; MariaDB the whole
+//! transaction. When the rows are the first write of a transaction of the operation's own,
+//! they begin a new one and are sent again ([`insert_new`]).
 
 use std::sync::Arc;
 
@@ -39,9 +41,9 @@ const RESTARTS: usize = 5;
 /// connection, whose stored row it is).
 ///
 /// When these rows are the first write of a `create`/`create_batch` in a transaction of its
-/// own ([`take_fresh`]) and the database ends the transaction (MariaDB's deadlock: batches
-/// whose INSERTs wait on each other's new keys), nothing is stored: they begin a new
-/// transaction and are sent again, one at a time, at most [`RESTARTS`] times.
+/// own ([`take_fresh`]) and a deadlock undoes them (batches whose INSERTs wait on each
+/// other's new keys; on MariaDB with the whole transaction), nothing is stored: they begin a
+/// new transaction and are sent again, one at a time, at most [`RESTARTS`] times.
 pub(super) async fn insert_new<DB: Backend, M: Insert<DB>>(
     conn: &mut DB::Connection,
     rows: Rows<M>,
@@ -84,11 +86,11 @@ pub(super) async fn insert_new<DB: Backend, M: Insert<DB>>(
     let mut unsent: Vec<M> = rows.collect();
     let mut restarts = 0;
     loop {
-        let ends = e.as_sqlx().is_some_and(DB::ends_transaction);
+        let deadlock = e.as_sqlx().is_some_and(DB::is_deadlock);
         // Every row at hand: bound, or never bound.
         let whole = bound.args.len() == bound.transient.len()
             && bound.args.len() + unsent.len() == keys.len();
-        if !(restartable && ends && whole && restarts < RESTARTS) {
+        if !(restartable && deadlock && whole && restarts < RESTARTS) {
             return Err(e);
         }
         restarts += 1;
@@ -102,6 +104,7 @@ pub(super) async fn insert_new<DB: Backend, M: Insert<DB>>(
             bound.transient.push(transient);
         }
         begin_again::<DB>(conn).await.map_err(error)?;
+        back_off(restarts).await;
         bound.rows.clear();
         ours.clear();
         let again: Vec<_> = bound
@@ -183,30 +186,56 @@ async fn insert_pieces<DB: Backend, M: Insert<DB>>(
             }
             Err(e) => e,
         };
+        let in_savepoint = savepoint.is_some();
         if let Some(name) = savepoint
             && rollback_to::<DB>(conn, &name).await
         {
             return Err(transaction_gone(e));
         }
         // Every row of the statement bound, and the statement undone (alone, or back to the
-        // savepoint): rows it returned before it failed are not stored.
+        // savepoint): rows it returned before it failed are not stored. It lost a race on a
+        // key, or was a deadlock's victim back to its savepoint (PostgreSQL): either way it
+        // is sent again row by row, each found or inserted once the other transaction ends.
+        let undone_alone = in_savepoint && e.as_sqlx().is_some_and(DB::is_deadlock);
         let lost = bound.args.len() == start + size
             && bound.transient.len() == start + size
-            && matches!(e.as_sqlx(), Some(sqlx::Error::Database(db)) if db.is_unique_violation());
+            && (undone_alone
+                || matches!(e.as_sqlx(), Some(sqlx::Error::Database(db)) if db.is_unique_violation()));
         bound.rows.truncate(start);
         if !lost {
             return Err(e);
         }
-        let again: Vec<_> = bound.args[start..]
-            .iter()
-            .cloned()
-            .zip(piece_keys.iter().copied())
-            .collect();
-        let again = again.into_iter();
-        let sent = match restartable {
-            // The transaction is the operation's alone: a failure undoes it all.
-            true => each_row::<DB, M>(conn, again, set, operation).await?,
-            false => one_by_one::<DB, M>(conn, again, set, operation).await?,
+        let mut tries = 0;
+        let sent = loop {
+            if undone_alone || tries > 0 {
+                back_off(tries).await;
+            }
+            let again: Vec<_> = bound.args[start..]
+                .iter()
+                .cloned()
+                .zip(piece_keys.iter().copied())
+                .collect();
+            let again = again.into_iter();
+            let sent = match restartable {
+                // The transaction is the operation's alone: a failure undoes it all, and a
+                // deadlock begins it again ([`insert_new`]).
+                true => each_row::<DB, M>(conn, again, set, operation).await,
+                false => one_by_one::<DB, M>(conn, again, set, operation).await,
+            };
+            match sent {
+                // The rows met the same deadlock again (the other transaction took a key
+                // back before ours): undone back to their own savepoint or transaction,
+                // they are sent once more.
+                Err(e)
+                    if !restartable
+                        && tries < RESTARTS
+                        && !e.says_transaction_gone()
+                        && e.as_sqlx().is_some_and(DB::is_deadlock) =>
+                {
+                    tries += 1;
+                }
+                sent => break sent?,
+            }
         };
         for (row, found) in sent {
             bound.rows.push(row);
@@ -214,6 +243,15 @@ async fn insert_pieces<DB: Backend, M: Insert<DB>>(
         }
     }
     Ok(())
+}
+
+/// Waits before rows that a deadlock undid are sent again (`tries` times before): the other
+/// transaction, woken by the rollback, then takes the keys it waited for, where rows sent at
+/// once would take them back first and meet it again (on PostgreSQL, in a caller's
+/// transaction, about one resend in two deadlocked again without the wait).
+async fn back_off(tries: usize) {
+    let millis = 5u64 << tries.min(5);
+    sqlx_core::rt::sleep(std::time::Duration::from_millis(millis)).await;
 }
 
 /// The rows of a statement that lost a race (their own arguments and keys), each inserted
@@ -271,13 +309,12 @@ async fn insert_or_find<DB: Backend, M: Insert<DB>>(
         false => None,
     };
     let e = match DB::fetch_one(conn, sql.clone(), args).await {
-        Ok(row) => {
-            if let Some(name) = savepoint {
-                let release = format!("RELEASE SAVEPOINT {name}");
-                DB::execute_raw(conn, release).await.map_err(error)?;
-            }
-            return Ok((row, false));
-        }
+        // The savepoint stays open (the next row's nests in it) until the rows' own savepoint
+        // or transaction ends. Released now, PostgreSQL would make a connection that waits
+        // for this row wait for our whole transaction (a released savepoint's rows belong to
+        // its parent): after a deadlock, rolling back the rows would not free it, and sending
+        // them again would meet the same deadlock.
+        Ok(row) => return Ok((row, false)),
         Err(e) => e,
     };
     if let Some(name) = savepoint

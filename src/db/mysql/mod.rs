@@ -21,7 +21,8 @@ impl Backend for sqlx::MySql {
     const EMPTY_ROW_VALUES: &'static str = "() VALUES ()";
     const MEASURES_VALUES: bool = true;
     const LATEST_READ: &'static str = " LOCK IN SHARE MODE";
-    const ENDS_TRANSACTIONS: bool = true;
+    /// ER_LOCK_DEADLOCK (1213); InnoDB rolls back the whole transaction.
+    const DEADLOCK: Option<&'static str> = Some("40001");
 
     /// Encoded into a scratch buffer of the thread's: the length the value adds to the
     /// statement's packet. A value that fails to encode counts 0; binding it fails after.
@@ -39,13 +40,6 @@ impl Backend for sqlx::MySql {
             }
             len
         })
-    }
-
-    /// A deadlock (1213): InnoDB rolled back the whole transaction.
-    fn ends_transaction(error: &sqlx::Error) -> bool {
-        matches!(error, sqlx::Error::Database(db)
-            if db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
-                .is_some_and(|e| e.number() == 1213))
     }
 
     fn push_ident(sql: &mut String, ident: &str) {

@@ -24,6 +24,9 @@ impl Backend for sqlx::Postgres {
     const SEED_ROWS_PER_INSERT: usize = 500;
     const EMPTY_ROW_VALUES: &'static str = "DEFAULT VALUES";
     const ABORTS_ON_ERROR: bool = true;
+    /// `deadlock_detected`: the statement fails, and with it the transaction (or back to the
+    /// savepoint around it).
+    const DEADLOCK: Option<&'static str> = Some("40P01");
 
     fn push_ident(sql: &mut String, ident: &str) {
         push_quoted(sql, ident, '"');
