@@ -45,26 +45,6 @@ const SCHEMA: &str = "CREATE TABLE locks (id INT PRIMARY KEY, v INT NOT NULL); \
     CREATE TABLE outer_notes (id BIGINT AUTO_INCREMENT PRIMARY KEY, outer_id BIGINT NOT NULL); \
     CREATE TABLE heavy (id BIGINT AUTO_INCREMENT PRIMARY KEY, x INT NOT NULL)";
 
-/// Waits (bounded) until the connection `thread` runs its UPDATE (which waits for the row
-/// our hook locked), and a moment more for the server to queue it on that lock.
-async fn until_lock_wait(pool: &MySqlPool, thread: u64) {
-    for _ in 0..600 {
-        let running: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ? AND INFO LIKE 'UPDATE locks%'",
-        )
-        .bind(thread)
-        .fetch_one(pool)
-        .await
-        .unwrap();
-        if running > 0 {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the other transaction never ran its UPDATE");
-}
-
 /// The other transaction: heavier (many rows written), holding the claim's key `x`. Once `go`
 /// is notified it waits for the row of `locks` that ours locked, then rolls back. Returns its
 /// connection's id and its task.
@@ -123,7 +103,8 @@ async fn deadlock_in_hook(
                             .execute(&mut *conn)
                             .await?;
                         go.notify_one();
-                        until_lock_wait(&watcher, thread).await;
+                        common::until_running_mariadb(&watcher, thread, false, "UPDATE locks")
+                            .await;
                         let claim = Claim::factory()
                             .with_session(&mut *conn)
                             .in_savepoint()
@@ -331,7 +312,7 @@ async fn plain_create_deadlocks_then_creates_again_mariadb() {
         let go = Arc::new(tokio::sync::Notify::new());
         go.notify_one();
         let (thread, blocked) = other_transaction(&pool, go).await;
-        until_lock_wait(&pool, thread).await;
+        common::until_running_mariadb(&pool, thread, false, "UPDATE locks").await;
         let first = Claim::factory().with_session(&mut *tx).create().await;
         let err = first.expect_err("the claim's INSERT deadlocks");
         let text = err.to_string();
@@ -438,7 +419,7 @@ async fn deadlock_in(
     let go = Arc::new(tokio::sync::Notify::new());
     go.notify_one();
     let (thread, blocked) = other_transaction(others, go).await;
-    until_lock_wait(others, thread).await;
+    common::until_running_mariadb(others, thread, false, "UPDATE locks").await;
     let err = Claim::factory()
         .with_session(&mut *tx)
         .create()

@@ -154,6 +154,36 @@ pub async fn mariadb_pool_of(test: &str, size: u32) -> sqlx::MySqlPool {
         .expect("MariaDB pool")
 }
 
+/// Waits (bounded) until a MariaDB connection runs a statement that starts with `statement`:
+/// the connection `thread`, or with `others` any connection but it. Then a moment more, for
+/// the server to queue the statement on the lock it waits for.
+#[cfg(feature = "mysql")]
+pub async fn until_running_mariadb(
+    pool: &sqlx::MySqlPool,
+    thread: u64,
+    others: bool,
+    statement: &str,
+) {
+    let which = if others { "ID <> ?" } else { "ID = ?" };
+    let sql = format!(
+        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE {which} AND INFO LIKE ?"
+    );
+    for _ in 0..600 {
+        let running: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(thread)
+            .bind(format!("{statement}%"))
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        if running > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("no connection ran `{statement}`");
+}
+
 /// How long one backend's run of an [`on_every_backend!`] test may take: a hang fails the test
 /// instead of blocking CI.
 pub const TEST_LIMIT: std::time::Duration = std::time::Duration::from_secs(180);
