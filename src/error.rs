@@ -84,6 +84,7 @@ pub(crate) enum Kept {
 ///
 /// assert_eq!(Operation::Create.to_string(), "create");
 /// assert_eq!(Operation::CreateBatch { rows: 10 }.to_string(), "create_batch(10)");
+/// assert_eq!(Operation::GetOrCreateBatch { rows: 2 }.to_string(), "get_or_create_batch(2)");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -99,6 +100,13 @@ pub enum Operation {
     InsertMany {
         /// How many rows the seed asked for.
         rows: u64,
+    },
+    /// `get_or_create()`: one row, looked up by its key first.
+    GetOrCreate,
+    /// `get_or_create_batch(rows)`: the rows looked up by their keys first.
+    GetOrCreateBatch {
+        /// How many rows the batch asked for.
+        rows: usize,
     },
 }
 
@@ -165,6 +173,8 @@ impl fmt::Display for Operation {
             Operation::Create => f.write_str("create"),
             Operation::CreateBatch { rows } => write!(f, "create_batch({rows})"),
             Operation::InsertMany { rows } => write!(f, "insert_many({rows})"),
+            Operation::GetOrCreate => f.write_str("get_or_create"),
+            Operation::GetOrCreateBatch { rows } => write!(f, "get_or_create_batch({rows})"),
         }
     }
 }

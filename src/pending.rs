@@ -80,13 +80,13 @@ impl<'c, DB: Backend, M: Insert<DB>> State<M> for Bound<'c, DB> {
 
     fn get_or_create_one(state: FactoryState<Self, M>, rows: Rows<M>) -> Self::GetOrCreate {
         Box::pin(async move {
-            let mut rows = run_reporting::<DB, M>(state, rows, Operation::Create).await?;
+            let mut rows = run_reporting::<DB, M>(state, rows, Operation::GetOrCreate).await?;
             match rows.pop() {
                 Some(row) => Ok(row),
                 None => Err(Error::new(
                     M::FACTORY,
                     M::TABLE,
-                    Operation::Create,
+                    Operation::GetOrCreate,
                     sqlx::Error::RowNotFound,
                 )),
             }
@@ -94,7 +94,7 @@ impl<'c, DB: Backend, M: Insert<DB>> State<M> for Bound<'c, DB> {
     }
 
     fn get_or_create_batch(state: FactoryState<Self, M>, rows: Rows<M>) -> Self::GetOrCreateBatch {
-        let operation = Operation::CreateBatch {
+        let operation = Operation::GetOrCreateBatch {
             rows: rows.rows.len(),
         };
         Box::pin(run_reporting::<DB, M>(state, rows, operation))

@@ -250,6 +250,20 @@ async fn concurrent_get_or_create_sqlite() {
 }
 
 on_every_backend! {
+    /// An error of `get_or_create()` and `get_or_create_batch(n)` names the method called.
+    async fn errors_name_get_or_create(conn, kind) {
+        exec!(conn, plans_table(kind));
+        Plan::factory().with_session(&mut *conn).code("a").title("same").create().await.unwrap();
+        let err = Plan::factory().with_session(&mut *conn).code("b").title("same").get_or_create().await.unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("PlanFactory::get_or_create into table `plans` failed: "), "{text}");
+        let err = Plan::factory().with_session(&mut *conn).title("same").get_or_create_batch(2).await.unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("PlanFactory::get_or_create_batch(2) into table `plans` failed: "), "{text}");
+    }
+}
+
+on_every_backend! {
     /// A new key whose row clashes on another UNIQUE column is the database's error, not a
     /// row of someone else's; the caller's transaction goes on without the failed attempt.
     async fn clash_on_another_unique_column_is_an_error(conn, kind) {

@@ -319,7 +319,7 @@ fn known_child_deadlock(kind: Kind, e: &str) -> bool {
     CHILD_DEADLOCK_AFTER_PARENTS
         && kind == Kind::MariaDb
         && e.starts_with(
-            "MemberFactory::create_batch(5) into table `load_members` failed: Deadlock found",
+            "MemberFactory::get_or_create_batch(5) into table `load_members` failed: Deadlock found",
         )
         && e.contains("(MariaDB error 1213")
 }
