@@ -374,6 +374,69 @@ async fn hook_error_causes_follow_the_message() {
     );
 }
 
+/// A row a trigger skips (SQLite's `RAISE(IGNORE)`, a PostgreSQL `BEFORE` trigger that
+/// returns NULL; MariaDB's triggers cannot skip a row): `create()` and `create_batch(n)` say
+/// the INSERT returned no row and why, not sqlx's "no rows returned by a query".
+macro_rules! skipped_by_a_trigger {
+    ($conn:expr, $kind:expr, $trigger:expr) => {{
+        let conn = $conn;
+        exec!(conn, members_ddl($kind));
+        sqlx::raw_sql($trigger).execute(&mut *conn).await.unwrap();
+        let err = Member::factory()
+            .with_session(&mut *conn)
+            .email("skip@example.com")
+            .create()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "MemberFactory::create into table `members` failed: the INSERT returned no row: \
+             a trigger or rule on the table skipped it"
+        );
+        let err = Member::factory()
+            .with_session(&mut *conn)
+            .email("skip@example.com")
+            .create_batch(2)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "MemberFactory::create_batch(2) into table `members` failed: the INSERT of 2 rows \
+             returned 0: a trigger or rule on the table skipped rows"
+        );
+        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(stored, 0);
+    }};
+}
+
+#[tokio::test]
+async fn skipped_by_a_trigger_sqlite() {
+    let mut conn = common::sqlite().await;
+    skipped_by_a_trigger!(
+        &mut conn,
+        common::Kind::Sqlite,
+        "CREATE TRIGGER skip BEFORE INSERT ON members WHEN NEW.email = 'skip@example.com' \
+         BEGIN SELECT RAISE(IGNORE); END"
+    );
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn skipped_by_a_trigger_postgres() {
+    let mut conn = common::postgres("skipped_by_a_trigger").await;
+    skipped_by_a_trigger!(
+        &mut conn,
+        common::Kind::Postgres,
+        "CREATE FUNCTION skip_row() RETURNS trigger AS $$ BEGIN \
+         IF NEW.email = 'skip@example.com' THEN RETURN NULL; END IF; RETURN NEW; END $$ \
+         LANGUAGE plpgsql; \
+         CREATE TRIGGER skip BEFORE INSERT ON members FOR EACH ROW EXECUTE FUNCTION skip_row()"
+    );
+}
+
 on_every_backend! {
     /// The schema check on the tables these tests create: no error for models whose creates
     /// succeed there, and "no such table" for the two whose table is missing. `Card`'s own

@@ -640,7 +640,7 @@ on_dbs! {
         .await
         .unwrap_err();
         assert!(
-            error.to_string().contains("INSERT of 3 rows returned 0 rows"),
+            error.to_string().contains("the INSERT of 3 rows returned 0: a trigger or rule on the table skipped rows"),
             "{error}"
         );
         common::reads_as_ours(error);

@@ -18,8 +18,8 @@ use crate::error::{Error, Kept, Operation, Step};
 use crate::future::BoxFuture;
 use crate::future::overlap;
 use crate::insert::{
-    Created, InsertRows, Insertion, Numbering, in_span, insert_or_get, rows_per_statement,
-    send_chunks, unsent_bytes,
+    Created, InsertRows, Insertion, Numbering, in_span, insert_or_get, no_row_returned,
+    rows_per_statement, send_chunks, unsent_bytes,
 };
 use crate::model::{ChunkSource, Insert, Model, Rows, Table};
 use crate::scope::{Scope, in_transaction};
@@ -493,7 +493,7 @@ async fn create_one<'c, DB: Backend>(
         let sql = rows.sql(set, 1);
         let returned = DB::fetch_one(conn, sql, args)
             .await
-            .map_err(|e| error(e).at(Step::Insert))?;
+            .map_err(|e| error(no_row_returned(e)).at(Step::Insert))?;
         rows.read(&returned)
             .map_err(|e| error(e).at(Step::Decode).kept(kept))?;
         rows.chunk_read(1);

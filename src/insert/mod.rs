@@ -18,4 +18,6 @@ pub use parents::InsertParent;
 pub use rows::keyed_insert;
 pub(crate) use rows::{in_span, insert_or_get, insert_rows};
 pub use send::ParentKey;
-pub(crate) use send::{Created, Numbering, rows_per_statement, send_chunks, unsent_bytes};
+pub(crate) use send::{
+    Created, Numbering, no_row_returned, rows_per_statement, send_chunks, unsent_bytes,
+};

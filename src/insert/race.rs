@@ -20,8 +20,8 @@ use sqlx::error::BoxDynError;
 
 use super::lookup::select_by_keys;
 use super::send::{
-    ChunkError, Created, Numbering, ReadBack, Sending, chunk_sizes, read_whole, send_chunks,
-    too_large,
+    ChunkError, Created, Numbering, ReadBack, Sending, chunk_sizes, no_row_returned, read_whole,
+    send_chunks, too_large,
 };
 use crate::column::ColumnSet;
 use crate::db::{ArgSink, Args, Backend};
@@ -315,7 +315,7 @@ async fn insert_or_find<DB: Backend, M: Insert<DB>>(
         // its parent): after a deadlock, rolling back the rows would not free it, and sending
         // them again would meet the same deadlock.
         Ok(row) => return Ok((row, false)),
-        Err(e) => e,
+        Err(e) => no_row_returned(e),
     };
     if let Some(name) = savepoint
         && rollback_to::<DB>(conn, &name).await

@@ -274,7 +274,7 @@ pub(crate) async fn send_rows<DB: Backend>(
         if count == 1 {
             let row = DB::fetch_one(&mut *conn, sql, args)
                 .await
-                .map_err(|e| fail(e, false))?;
+                .map_err(|e| fail(no_row_returned(e), false))?;
             rows.read(&row).map_err(|e| fail(e, true))?;
         } else {
             // Each row is read as it arrives and dropped, as sqlx's `query_as` does: holding
@@ -297,7 +297,10 @@ pub(crate) async fn send_rows<DB: Backend>(
             sent.map_err(|e| fail(e, false))?;
             if returned != count {
                 return Err(fail(
-                    crate::error::ours(format!("INSERT of {count} rows returned {returned} rows")),
+                    crate::error::ours(format!(
+                        "the INSERT of {count} rows returned {returned}: a trigger or rule on \
+                         the table skipped rows"
+                    )),
                     false,
                 ));
             }
@@ -427,4 +430,15 @@ pub struct ParentKey<P, T> {
     pub plain: bool,
     /// The key of a parent row, for parents whose rows are read back whole.
     pub from_row: fn(&P) -> T,
+}
+
+/// An `INSERT .. RETURNING` of one row that returned none: sqlx's `RowNotFound` ("no rows
+/// returned by a query that expected ..") said as what happened.
+pub(crate) fn no_row_returned(e: sqlx::Error) -> sqlx::Error {
+    match e {
+        sqlx::Error::RowNotFound => crate::error::ours(
+            "the INSERT returned no row: a trigger or rule on the table skipped it",
+        ),
+        e => e,
+    }
 }
