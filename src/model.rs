@@ -451,16 +451,44 @@ pub trait RowSource<M>: Send + Sync {
 /// A parent factory as an association holds it (`<field>_with`, or the parent's default):
 /// any [`RowSource`] of `P`, shared by the factory's clones. Its storage is not generic over
 /// `P` (the factory behind `dyn Any`-like erasure), so that dropping and cloning it, done in
-/// every model's factory, is compiled once rather than once per parent type.
+/// every model's factory, is compiled once rather than once per parent type. The parent's
+/// default factory, what most associations use, is a `fn` that draws from it, with nothing
+/// allocated or erased.
 pub struct Source<P> {
-    inner: Arc<dyn ErasedSource>,
+    inner: Inner,
     parent: PhantomData<fn() -> P>,
+}
+
+/// A [`Source`]'s factory, not generic over the model.
+#[derive(Clone)]
+enum Inner {
+    /// A customised parent factory.
+    Shared(Arc<dyn ErasedSource>),
+    /// The parent's default factory: draws `n` rows from it into an `Option<Rows<P>>`.
+    Default(fn(usize, Option<u64>, &mut dyn Any)),
+}
+
+impl Inner {
+    fn rows_into(&self, n: usize, inherited: Option<u64>, out: &mut dyn Any) {
+        match self {
+            Inner::Shared(inner) => inner.rows_into(n, inherited, out),
+            Inner::Default(rows_into) => rows_into(n, inherited, out),
+        }
+    }
+
+    fn seeded(&self) -> bool {
+        match self {
+            Inner::Shared(inner) => inner.seeded(),
+            // A default factory has no seed.
+            Inner::Default(_) => false,
+        }
+    }
 }
 
 impl<P> Clone for Source<P> {
     fn clone(&self) -> Self {
         Source {
-            inner: Arc::clone(&self.inner),
+            inner: self.inner.clone(),
             parent: PhantomData,
         }
     }
@@ -470,7 +498,16 @@ impl<P: Model> Source<P> {
     /// `factory` as the source of `P` rows.
     pub fn new<F: RowSource<P> + 'static>(factory: F) -> Self {
         Source {
-            inner: Arc::new(Typed(factory, PhantomData::<fn() -> P>)),
+            inner: Inner::Shared(Arc::new(Typed(factory, PhantomData::<fn() -> P>))),
+            parent: PhantomData,
+        }
+    }
+
+    /// The parent's default factory, through `rows_into`, which draws from it into an
+    /// `Option<Rows<P>>` (`Source<P>` is named for any `P`, `Rows<P>` only for a model).
+    pub(crate) fn default_rows(rows_into: fn(usize, Option<u64>, &mut dyn Any)) -> Self {
+        Source {
+            inner: Inner::Default(rows_into),
             parent: PhantomData,
         }
     }

@@ -25,23 +25,23 @@ use crate::state::{FactoryState, Pending};
 )]
 pub trait State<M: Model>: Pending<M> + Sized {
     /// Starts one insert.
-    fn insert_one(state: FactoryState<Self, M>, rows: Rows<M>) -> Self::Create;
+    fn insert_one(state: FactoryState<Self>, rows: Rows<M>) -> Self::Create;
     /// Starts a batch insert.
-    fn insert_batch(state: FactoryState<Self, M>, rows: Batch<M>) -> Self::CreateBatch;
+    fn insert_batch(state: FactoryState<Self>, rows: Batch<M>) -> Self::CreateBatch;
     /// Starts a seed.
     fn insert_many(job: InsertMany<Self, M>) -> Self::InsertMany;
     /// Starts a `get_or_create()`.
-    fn get_or_create_one(state: FactoryState<Self, M>, rows: Rows<M>) -> Self::GetOrCreate;
+    fn get_or_create_one(state: FactoryState<Self>, rows: Rows<M>) -> Self::GetOrCreate;
     /// Starts a `get_or_create_batch(n)`.
-    fn get_or_create_batch(state: FactoryState<Self, M>, rows: Rows<M>) -> Self::GetOrCreateBatch;
+    fn get_or_create_batch(state: FactoryState<Self>, rows: Rows<M>) -> Self::GetOrCreateBatch;
 }
 
 impl<M: Model> State<M> for NoSession {
-    fn insert_one(_: FactoryState<Self, M>, _: Rows<M>) -> Self::Create {
+    fn insert_one(_: FactoryState<Self>, _: Rows<M>) -> Self::Create {
         std::future::pending()
     }
 
-    fn insert_batch(_: FactoryState<Self, M>, _: Batch<M>) -> Self::CreateBatch {
+    fn insert_batch(_: FactoryState<Self>, _: Batch<M>) -> Self::CreateBatch {
         std::future::pending()
     }
 
@@ -49,11 +49,11 @@ impl<M: Model> State<M> for NoSession {
         std::future::pending()
     }
 
-    fn get_or_create_one(_: FactoryState<Self, M>, _: Rows<M>) -> Self::GetOrCreate {
+    fn get_or_create_one(_: FactoryState<Self>, _: Rows<M>) -> Self::GetOrCreate {
         std::future::pending()
     }
 
-    fn get_or_create_batch(_: FactoryState<Self, M>, _: Rows<M>) -> Self::GetOrCreateBatch {
+    fn get_or_create_batch(_: FactoryState<Self>, _: Rows<M>) -> Self::GetOrCreateBatch {
         std::future::pending()
     }
 }
@@ -62,11 +62,11 @@ impl<M: Model> State<M> for NoSession {
 // sqlx traits (`Encode`, `Type`, `Decode`) each failing field type misses.
 #[diagnostic::do_not_recommend]
 impl<'c, DB: Backend, M: Insert<DB>> State<M> for Bound<'c, DB> {
-    fn insert_one(state: FactoryState<Self, M>, rows: Rows<M>) -> Self::Create {
+    fn insert_one(state: FactoryState<Self>, rows: Rows<M>) -> Self::Create {
         Box::pin(create::<DB, M>(state, rows))
     }
 
-    fn insert_batch(state: FactoryState<Self, M>, rows: Batch<M>) -> Self::CreateBatch {
+    fn insert_batch(state: FactoryState<Self>, rows: Batch<M>) -> Self::CreateBatch {
         let operation = Operation::CreateBatch { rows: rows.len() };
         match rows {
             Batch::Drawn(rows) => Box::pin(run::<DB, M>(state, rows, operation, None)),
@@ -78,7 +78,7 @@ impl<'c, DB: Backend, M: Insert<DB>> State<M> for Bound<'c, DB> {
         Box::pin(crate::insert_many::run::<DB, M>(job))
     }
 
-    fn get_or_create_one(state: FactoryState<Self, M>, rows: Rows<M>) -> Self::GetOrCreate {
+    fn get_or_create_one(state: FactoryState<Self>, rows: Rows<M>) -> Self::GetOrCreate {
         Box::pin(async move {
             let mut rows = run_reporting::<DB, M>(state, rows, Operation::GetOrCreate).await?;
             match rows.pop() {
@@ -93,7 +93,7 @@ impl<'c, DB: Backend, M: Insert<DB>> State<M> for Bound<'c, DB> {
         })
     }
 
-    fn get_or_create_batch(state: FactoryState<Self, M>, rows: Rows<M>) -> Self::GetOrCreateBatch {
+    fn get_or_create_batch(state: FactoryState<Self>, rows: Rows<M>) -> Self::GetOrCreateBatch {
         let operation = Operation::GetOrCreateBatch {
             rows: rows.rows.len(),
         };
@@ -131,10 +131,10 @@ impl<'c, DB: Backend, M> Session<M> for Bound<'c, DB> {}
 /// ```
 #[must_use = "nothing is inserted until the result of `create()` is awaited"]
 pub struct Create<S: Pending<M>, M: Model> {
-    state: FactoryState<S, M>,
+    state: FactoryState<S>,
     rows: Rows<M>,
     // Chosen by `create()`, where `S: State<M>` is known, so `IntoFuture` needs no bound.
-    start: fn(FactoryState<S, M>, Rows<M>) -> S::Create,
+    start: fn(FactoryState<S>, Rows<M>) -> S::Create,
 }
 
 /// `new` and `IntoFuture` of a pending operation on drawn rows: `$future` is its future in
@@ -143,7 +143,7 @@ macro_rules! pending_rows {
     ($name:ident, $future:ident, $start:ident, $output:ty) => {
         impl<S: State<M>, M: Model> $name<S, M> {
             #[doc(hidden)]
-            pub fn new(state: FactoryState<S, M>, rows: Rows<M>) -> Self {
+            pub fn new(state: FactoryState<S>, rows: Rows<M>) -> Self {
                 $name {
                     state,
                     rows,
@@ -190,14 +190,14 @@ pending_rows!(Create, Create, insert_one, M);
 /// ```
 #[must_use = "nothing is inserted until the result of `create_batch()` is awaited"]
 pub struct CreateBatch<S: Pending<M>, M: Model> {
-    state: FactoryState<S, M>,
+    state: FactoryState<S>,
     rows: Batch<M>,
-    start: fn(FactoryState<S, M>, Batch<M>) -> S::CreateBatch,
+    start: fn(FactoryState<S>, Batch<M>) -> S::CreateBatch,
 }
 
 impl<S: State<M>, M: Model> CreateBatch<S, M> {
     #[doc(hidden)]
-    pub fn new(state: FactoryState<S, M>, rows: Rows<M>) -> Self {
+    pub fn new(state: FactoryState<S>, rows: Rows<M>) -> Self {
         CreateBatch {
             state,
             rows: Batch::Drawn(rows),
@@ -208,7 +208,7 @@ impl<S: State<M>, M: Model> CreateBatch<S, M> {
     /// A batch drawn chunk by chunk as it is sent, from one generator started now (so the
     /// values are those an eager draw would give).
     #[doc(hidden)]
-    pub fn lazy(state: FactoryState<S, M>, source: Box<dyn ChunkSource<M>>, n: usize) -> Self {
+    pub fn lazy(state: FactoryState<S>, source: Box<dyn ChunkSource<M>>, n: usize) -> Self {
         let seed = source.seed();
         CreateBatch {
             state,
@@ -263,9 +263,9 @@ impl<S: Pending<M>, M: Model> IntoFuture for CreateBatch<S, M> {
 /// ```
 #[must_use = "nothing is inserted until the result of `get_or_create()` is awaited"]
 pub struct GetOrCreate<S: Pending<M>, M: Model> {
-    state: FactoryState<S, M>,
+    state: FactoryState<S>,
     rows: Rows<M>,
-    start: fn(FactoryState<S, M>, Rows<M>) -> S::GetOrCreate,
+    start: fn(FactoryState<S>, Rows<M>) -> S::GetOrCreate,
 }
 
 pending_rows!(GetOrCreate, GetOrCreate, get_or_create_one, (M, bool));
@@ -275,9 +275,9 @@ pending_rows!(GetOrCreate, GetOrCreate, get_or_create_one, (M, bool));
 /// an earlier row of the same batch inserted).
 #[must_use = "nothing is inserted until the result of `get_or_create_batch()` is awaited"]
 pub struct GetOrCreateBatch<S: Pending<M>, M: Model> {
-    state: FactoryState<S, M>,
+    state: FactoryState<S>,
     rows: Rows<M>,
-    start: fn(FactoryState<S, M>, Rows<M>) -> S::GetOrCreateBatch,
+    start: fn(FactoryState<S>, Rows<M>) -> S::GetOrCreateBatch,
 }
 
 pending_rows!(
@@ -289,7 +289,7 @@ pending_rows!(
 
 impl<S: State<M>, M: Model> InsertMany<S, M> {
     #[doc(hidden)]
-    pub fn new(state: FactoryState<S, M>, source: Box<dyn ChunkSource<M>>, rows: u64) -> Self {
+    pub fn new(state: FactoryState<S>, source: Box<dyn ChunkSource<M>>, rows: u64) -> Self {
         InsertMany {
             state,
             source,

@@ -304,7 +304,19 @@ where
     P: Association,
     P::Factory: RowSource<P>,
 {
-    Source::new(P::Factory::default())
+    Source::default_rows(default_rows::<P>)
+}
+
+/// `n` rows from `P`'s default factory, into `out` (an `Option<Rows<P>>`): [`default_parent`]'s
+/// source.
+fn default_rows<P>(n: usize, inherited: Option<u64>, out: &mut dyn std::any::Any)
+where
+    P: Association,
+    P::Factory: RowSource<P>,
+{
+    if let Some(out) = out.downcast_mut::<Option<Rows<P>>>() {
+        *out = Some(P::Factory::default().rows(n, inherited));
+    }
 }
 
 /// A foreign-key field of type `Self` (the field `F`) that stores a parent's key of type `K`:

@@ -70,18 +70,18 @@ impl AfterBuild {
 }
 
 /// What a factory carries besides its field overrides: the session state `S`, the hooks and
-/// the seed.
-pub struct FactoryState<S, M> {
+/// the seed. Not generic over the model, so that its methods and drop are compiled once per
+/// session state in a model crate, not once per model.
+pub struct FactoryState<S> {
     pub(crate) session: S,
     pub(crate) after_create: Vec<Box<dyn AfterCreate<S>>>,
     pub(crate) after_build: AfterBuild,
-    pub(crate) model: std::marker::PhantomData<fn(&mut M)>,
     pub(crate) seed: Option<u64>,
     /// Run the operation inside `SAVEPOINT`, rolled back to on failure.
     pub(crate) savepoint: bool,
 }
 
-impl<S: fmt::Debug, M> fmt::Debug for FactoryState<S, M> {
+impl<S: fmt::Debug> fmt::Debug for FactoryState<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FactoryState")
             .field("session", &self.session)
@@ -93,7 +93,7 @@ impl<S: fmt::Debug, M> fmt::Debug for FactoryState<S, M> {
     }
 }
 
-impl<S: fmt::Debug, M> FactoryState<S, M> {
+impl<S: fmt::Debug> FactoryState<S> {
     /// Adds the session and whatever else is set (seed, hooks, savepoint) to a factory's
     /// `Debug` output.
     pub fn debug_fields(&self, d: &mut fmt::DebugStruct<'_, '_>) {
@@ -113,13 +113,13 @@ impl<S: fmt::Debug, M> FactoryState<S, M> {
     }
 }
 
-impl<M> Default for FactoryState<NoSession, M> {
+impl Default for FactoryState<NoSession> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<M> FactoryState<NoSession, M> {
+impl FactoryState<NoSession> {
     /// An unbound state with nothing set.
     pub const fn new() -> Self {
         FactoryState {
@@ -128,36 +128,33 @@ impl<M> FactoryState<NoSession, M> {
             after_build: AfterBuild(Vec::new()),
             seed: None,
             savepoint: false,
-            model: std::marker::PhantomData,
         }
     }
 }
 
-impl<S, M> FactoryState<S, M> {
+impl<S> FactoryState<S> {
     /// Binds the session `with_session` got from [`BindSession`](crate::BindSession). The
     /// generated `with_session` has checked `S: Unbound`, so there are no after-create steps to
     /// carry over (they can only be added once bound).
-    pub fn bind<'c, DB: Backend>(self, session: Bound<'c, DB>) -> FactoryState<Bound<'c, DB>, M> {
+    pub fn bind<'c, DB: Backend>(self, session: Bound<'c, DB>) -> FactoryState<Bound<'c, DB>> {
         FactoryState {
             session,
             after_create: Vec::new(),
             after_build: self.after_build,
             seed: self.seed,
             savepoint: false,
-            model: std::marker::PhantomData,
         }
     }
 
     /// Splits off an unbound state with this one's seed and after-build hooks, for the
     /// factory `insert_many` draws from; the session and after-create steps stay here.
-    pub fn unbind(mut self) -> (Self, FactoryState<NoSession, M>) {
+    pub fn unbind(mut self) -> (Self, FactoryState<NoSession>) {
         let unbound = FactoryState {
             session: NoSession,
             after_create: Vec::new(),
             after_build: std::mem::take(&mut self.after_build),
             seed: self.seed,
             savepoint: false,
-            model: std::marker::PhantomData,
         };
         (self, unbound)
     }
@@ -168,17 +165,14 @@ impl<S, M> FactoryState<S, M> {
     }
 
     /// Adds an after-build hook, run in order.
-    pub fn push_after_build(&mut self, hook: impl Fn(&mut M) + Send + Sync + 'static)
-    where
-        M: 'static,
-    {
+    pub fn push_after_build<M: 'static>(&mut self, hook: impl Fn(&mut M) + Send + Sync + 'static) {
         self.after_build.push(hook);
     }
 
     /// A copy of an unbound state: the hooks are shared. Only unbound states are [`Cloneable`]
     /// (a bound one holds `&mut` of the connection), and they have no after-create steps,
     /// which can only be added once bound.
-    pub fn clone_unbound(&self) -> Self
+    pub fn clone_unbound<M>(&self) -> Self
     where
         S: Cloneable<M>,
     {
@@ -189,7 +183,6 @@ impl<S, M> FactoryState<S, M> {
             after_build: self.after_build.clone(),
             seed: self.seed,
             savepoint: self.savepoint,
-            model: std::marker::PhantomData,
         }
     }
 

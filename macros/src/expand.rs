@@ -231,7 +231,7 @@ impl<'a> Expander<'a> {
             #[doc = #factory_doc]
             #[must_use]
             #vis struct #factory<S = #private::NoSession #(, #required_defaults)*> {
-                __factory: #private::FactoryState<S, #model>,
+                __factory: #private::FactoryState<S>,
                 __o: #overrides,
                 #required_marker
             }
@@ -309,7 +309,7 @@ impl<'a> Expander<'a> {
                     S: #private::Cloneable<#model>,
                 {
                     #factory {
-                        __factory: self.__factory.clone_unbound(),
+                        __factory: self.__factory.clone_unbound::<#model>(),
                         __o: #overrides {
                             #(#override_idents: #private::Clone::clone(&self.__o.#override_idents),)*
                             #(#parent_fields: #private::Clone::clone(&self.__o.#parent_fields),)*
@@ -473,7 +473,7 @@ impl<'a> Expander<'a> {
                     self.__factory.seed()
                 }
                 fn parents_seeded(&self) -> bool {
-                    false #(|| self.__o.#parent_fields.as_ref().is_some_and(|p| #private::RowSource::seeded(p)))*
+                    false #(|| match &self.__o.#parent_fields { #private::Some(p) => #private::RowSource::seeded(p), #private::None => false })*
                 }
             }
 

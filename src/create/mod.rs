@@ -30,7 +30,7 @@ pub use steps::{Hook, Related};
 /// [`run`], each row with whether it was inserted (`false`: a stored row found by its
 /// `get_or_create` key, or the row of a key an earlier row of the operation inserted).
 pub(crate) async fn run_reporting<DB: Backend, M: Insert<DB>>(
-    state: FactoryState<Bound<'_, DB>, M>,
+    state: FactoryState<Bound<'_, DB>>,
     rows: Rows<M>,
     operation: Operation,
 ) -> Result<Vec<(M, bool)>, Error> {
@@ -111,6 +111,27 @@ impl<'c, DB: Backend, M: Insert<DB>> Job<'c, DB> for RowsJob<'c, DB, M> {
     }
 }
 
+/// A `create()`'s [`Job`]: not generic over the model, so that the job, its drop and its
+/// methods are compiled once per backend; the model's rows are the [`Insertion`] behind `rows`.
+struct CreateJob<'c, DB: Backend> {
+    rows: Box<dyn InsertRows<DB> + 'c>,
+    after_create: Vec<Box<dyn AfterCreate<Bound<'c, DB>>>>,
+}
+
+impl<'c, DB: Backend> Job<'c, DB> for CreateJob<'c, DB> {
+    fn rows(&mut self) -> &mut dyn InsertRows<DB> {
+        &mut *self.rows
+    }
+
+    fn created(&mut self) -> &mut dyn Any {
+        self.rows.created()
+    }
+
+    fn steps(&self) -> (&Steps<'c, DB>, &dyn Any) {
+        (&self.after_create, self.rows.created_rows())
+    }
+}
+
 /// Parents, the INSERTs, then the after-create steps, all on the bound connection.
 ///
 /// An operation that may send more than one writing statement (chunks, parents, related rows,
@@ -118,7 +139,7 @@ impl<'c, DB: Backend, M: Insert<DB>> Job<'c, DB> for RowsJob<'c, DB, M> {
 /// caller's transaction, a transaction of its own on a bare connection, undone on error,
 /// cancellation and panic. A single INSERT is sent as it is, one statement.
 pub(crate) async fn run<DB: Backend, M: Insert<DB>>(
-    state: FactoryState<Bound<'_, DB>, M>,
+    state: FactoryState<Bound<'_, DB>>,
     rows: Rows<M>,
     operation: Operation,
     inserted: Option<&mut Vec<bool>>,
@@ -188,7 +209,7 @@ async fn run_job<'c, DB: Backend>(
 /// time, so the drawn values of one chunk are all that is held besides the created rows, in a
 /// [`Scope`] exactly as `run` opens it.
 pub(crate) async fn run_lazy<DB: Backend, M: Insert<DB>>(
-    state: FactoryState<Bound<'_, DB>, M>,
+    state: FactoryState<Bound<'_, DB>>,
     mut lazy: LazyRows<M>,
     operation: Operation,
 ) -> Result<Vec<M>, Error> {
@@ -377,7 +398,7 @@ async fn run_after_create<'c, DB: Backend>(
 /// (compiled once per backend), and its row taken back out of the job by [`Finish`]. What is
 /// generic over the model is this shim and a few small methods.
 pub(crate) fn create<'c, DB: Backend, M: Insert<DB>>(
-    state: FactoryState<Bound<'c, DB>, M>,
+    state: FactoryState<Bound<'c, DB>>,
     rows: Rows<M>,
 ) -> Finish<'c, DB, M> {
     let FactoryState {
@@ -386,10 +407,10 @@ pub(crate) fn create<'c, DB: Backend, M: Insert<DB>>(
         savepoint,
         ..
     } = state;
-    let job = Box::new(RowsJob {
-        rows: Insertion::new(rows),
+    let job = CreateJob {
+        rows: Box::new(Insertion::new(rows)),
         after_create,
-    });
+    };
     let table = Table::of::<M>();
     Finish {
         running: Box::pin(create_job::<DB>(session, table, job, savepoint)),
@@ -399,7 +420,7 @@ pub(crate) fn create<'c, DB: Backend, M: Insert<DB>>(
 }
 
 /// The operation of a [`Job`], compiled once per backend, which hands the job back when done.
-type Running<'c, DB> = BoxFuture<'c, Result<Box<dyn Job<'c, DB> + 'c>, Error>>;
+type Running<'c, DB> = BoxFuture<'c, Result<CreateJob<'c, DB>, Error>>;
 
 /// A `create()`'s future: its operation ([`Running`]), then its one row taken out of the job.
 pub(crate) struct Finish<'c, DB: Backend, M> {
@@ -412,8 +433,14 @@ impl<DB: Backend, M: Model> Future for Finish<'_, DB, M> {
     type Output = Result<M, Error>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut job = ready!(self.running.as_mut().poll(cx))?;
-        let row = job.created().downcast_mut::<Vec<M>>().and_then(Vec::pop);
+        let mut job = match ready!(self.running.as_mut().poll(cx)) {
+            Ok(job) => job,
+            Err(e) => return Poll::Ready(Err(e)),
+        };
+        let row = match job.created().downcast_mut::<Vec<M>>() {
+            Some(rows) => rows.pop(),
+            None => None,
+        };
         Poll::Ready(match row {
             Some(row) => Ok(row),
             None => Err(self
@@ -431,20 +458,20 @@ impl<DB: Backend, M: Model> Future for Finish<'_, DB, M> {
 async fn create_job<'c, DB: Backend>(
     mut session: Bound<'c, DB>,
     table: &'static Table,
-    mut job: Box<dyn Job<'c, DB> + 'c>,
+    mut job: CreateJob<'c, DB>,
     savepoint: bool,
-) -> Result<Box<dyn Job<'c, DB> + 'c>, Error> {
+) -> Result<CreateJob<'c, DB>, Error> {
     let steps = !job.steps().0.is_empty();
     let rows = job.rows();
     if !savepoint && !steps && !rows.keyed() && rows.unsent() == 1 && !rows.needs_parents() {
-        create_one::<DB>(&mut session, table, &mut *job).await?;
+        create_one::<DB>(&mut session, table, &mut job).await?;
     } else {
         let scoped = savepoint || steps || !one_write::<DB>(rows, table);
         let operation = Operation::Create;
         Box::pin(run_job::<DB>(
             &mut session,
             table,
-            &mut *job,
+            &mut job,
             operation,
             scoped,
             None,
@@ -519,7 +546,7 @@ mod tests {
         type Args<DB> = (
             Bound<'static, DB>,
             &'static Table,
-            Box<dyn Job<'static, DB>>,
+            CreateJob<'static, DB>,
             bool,
         );
         let start = |(session, table, job, savepoint): Args<DB>| {

@@ -2,6 +2,7 @@
 //! [`KeyRows`]): the insert path's code is compiled once per backend, and what is generic over
 //! the model (binding and decoding a row, creating its parents) stays in small methods.
 
+use std::any::Any;
 use std::sync::Arc;
 
 use sqlx::error::BoxDynError;
@@ -18,8 +19,12 @@ use crate::model::{Insert, KeyedInsert, KeyedRows, Model, Rows, Table};
 /// backend.
 pub(crate) struct Insertion<M: Model> {
     /// The rows not sent yet: their parents' keys are written into them, then they are bound
-    /// one by one.
-    pending: std::vec::IntoIter<M>,
+    /// one by one. In drawing order until the first is bound, then reversed (`next`):
+    /// a `Vec` popped from its end needs no `vec::IntoIter<M>`, whose methods and drop were
+    /// about 330 lines of LLVM IR per model in a model crate.
+    pending: Vec<M>,
+    /// `pending` is reversed: the next row to send is its last.
+    reversed: bool,
     set: ColumnSet,
     /// `None` once handed to `get_or_create`.
     parents: Option<M::Parents>,
@@ -40,7 +45,8 @@ impl<M: Model> Insertion<M> {
         } = rows;
         Insertion {
             created: Vec::with_capacity(rows.len()),
-            pending: rows.into_iter(),
+            pending: rows,
+            reversed: false,
             set,
             parents: Some(parents),
             seed,
@@ -48,10 +54,37 @@ impl<M: Model> Insertion<M> {
         }
     }
 
+    /// The next row to send.
+    fn next(&mut self) -> Option<M> {
+        if !self.reversed {
+            reverse(&mut self.pending);
+            self.reversed = true;
+        }
+        self.pending.pop()
+    }
+
+    /// The unsent row `i` (0: the next to send).
+    fn unsent_row(&self, i: usize) -> &M {
+        match self.reversed {
+            true => &self.pending[self.pending.len() - 1 - i],
+            false => &self.pending[i],
+        }
+    }
+
+    /// Puts the unsent rows back in drawing order, to write their parents' keys into them or
+    /// hand them over.
+    fn in_order(&mut self) {
+        if self.reversed {
+            reverse(&mut self.pending);
+            self.reversed = false;
+        }
+    }
+
     /// Rows created already, for the after-create steps.
     pub(crate) fn created(created: Vec<M>) -> Self {
         Insertion {
-            pending: Vec::new().into_iter(),
+            pending: Vec::new(),
+            reversed: false,
             set: ColumnSet::default(),
             parents: None,
             seed: None,
@@ -61,11 +94,22 @@ impl<M: Model> Insertion<M> {
     }
 }
 
+/// `rows.reverse()`, with fewer instances of `core`'s functions per model.
+fn reverse<M>(rows: &mut [M]) {
+    let n = rows.len();
+    for i in 0..n / 2 {
+        rows.swap(i, n - 1 - i);
+    }
+}
+
 impl<M: Model> KeyedRows<M> for Insertion<M> {
     fn take_rows(&mut self) -> Option<Rows<M>> {
         let parents = self.parents.take()?;
         Some(Rows {
-            rows: std::mem::take(&mut self.pending).collect(),
+            rows: {
+                self.in_order();
+                std::mem::take(&mut self.pending)
+            },
             set: self.set,
             parents,
             seed: self.seed,
@@ -110,6 +154,10 @@ pub(crate) trait InsertRows<DB: Backend>: Outgoing<DB> {
     ) -> BoxFuture<'a, Result<(), Error>>;
     /// These rows as [`Outgoing`].
     fn outgoing(&mut self) -> &mut dyn Outgoing<DB>;
+    /// The rows created, a `Vec` of the model.
+    fn created(&mut self) -> &mut dyn Any;
+    /// The rows created, a `Vec` of the model, for the after-create steps.
+    fn created_rows(&self) -> &dyn Any;
 }
 
 impl<DB: Backend, M: Insert<DB>> Outgoing<DB> for Insertion<M> {
@@ -118,12 +166,15 @@ impl<DB: Backend, M: Insert<DB>> Outgoing<DB> for Insertion<M> {
     }
 
     fn wire_size(&self, i: usize) -> usize {
-        self.pending.as_slice()[i].wire_size()
+        self.unsent_row(i).wire_size()
     }
 
     fn bind_next(&mut self, set: ColumnSet, args: &mut DB::Arguments) -> Result<(), BoxDynError> {
-        if let Some(row) = self.pending.next() {
-            self.transient.push(row.bind(set, &mut Args::<DB>(args))?);
+        if let Some(row) = self.next() {
+            match row.bind(set, &mut Args::<DB>(args)) {
+                Ok(transient) => self.transient.push(transient),
+                Err(e) => return Err(e),
+            }
         }
         Ok(())
     }
@@ -150,19 +201,18 @@ impl<DB: Backend, M: Insert<DB>> InsertRows<DB> for Insertion<M> {
         self.set
     }
 
+    // `let .. else`, not `?`: no instance of `Option`'s `Try` per model.
+    #[allow(clippy::question_mark)]
     fn create_parents<'a>(
         &'a mut self,
         conn: &'a mut DB::Connection,
         operation: Operation,
     ) -> Option<BoxFuture<'a, Result<(), Error>>> {
-        let parents = self.parents.as_mut()?;
-        M::create_parents(
-            parents,
-            self.pending.as_mut_slice(),
-            conn,
-            operation,
-            self.seed,
-        )
+        self.in_order();
+        let Some(parents) = &mut self.parents else {
+            return None;
+        };
+        M::create_parents(parents, &mut self.pending, conn, operation, self.seed)
     }
 
     fn after_insert<'a>(
@@ -174,12 +224,18 @@ impl<DB: Backend, M: Insert<DB>> InsertRows<DB> for Insertion<M> {
         if const { !M::BACK_REFERENCE } {
             return None;
         }
-        let parents = self.parents.as_mut()?;
+        let Some(parents) = &mut self.parents else {
+            return None;
+        };
         M::after_insert(parents, &mut self.created, conn, operation, self.seed)
     }
 
     fn needs_parents(&self) -> bool {
-        self.parents.as_ref().is_some_and(M::needs_parents)
+        // A `match`, not `is_some_and`: no instance of `Option`'s methods per model.
+        match &self.parents {
+            Some(parents) => M::needs_parents(parents),
+            None => false,
+        }
     }
 
     fn keyed(&self) -> bool {
@@ -191,7 +247,7 @@ impl<DB: Backend, M: Insert<DB>> InsertRows<DB> for Insertion<M> {
         if const { M::GET_OR_CREATE.is_empty() } {
             return false;
         }
-        let rows = self.pending.as_slice();
+        let rows = &self.pending[..];
         if rows.len() < 2 {
             return false;
         }
@@ -224,6 +280,14 @@ impl<DB: Backend, M: Insert<DB>> InsertRows<DB> for Insertion<M> {
 
     fn outgoing(&mut self) -> &mut dyn Outgoing<DB> {
         self
+    }
+
+    fn created(&mut self) -> &mut dyn Any {
+        &mut self.created
+    }
+
+    fn created_rows(&self) -> &dyn Any {
+        &self.created
     }
 }
 

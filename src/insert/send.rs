@@ -81,8 +81,14 @@ pub(super) fn read_whole<DB: Backend, M: Insert<DB>>(
     row: &<DB as sqlx::Database>::Row,
 ) -> Result<(), sqlx::Error> {
     M::check_returned(row)?;
-    rows.push(M::from_row(row)?);
-    Ok(())
+    // A `match`, not `?`: no instance of `Result`'s `Try` per model.
+    match M::from_row(row) {
+        Ok(row) => {
+            rows.push(row);
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Puts the transient values `transient` back into the last `count` rows read back.

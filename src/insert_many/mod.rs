@@ -33,7 +33,7 @@ use keys::{CaptureFor, Captured, FromTable, KeyUse, KeyedSeed, TableKeys, WithCh
 /// number of rows inserted.
 #[must_use = "nothing is inserted until the result of `insert_many()` is awaited"]
 pub struct InsertMany<S: Pending<M>, M: Model> {
-    pub(crate) state: FactoryState<S, M>,
+    pub(crate) state: FactoryState<S>,
     pub(crate) source: Box<dyn ChunkSource<M>>,
     pub(crate) rows: u64,
     pub(crate) parents: Vec<ParentKeys>,

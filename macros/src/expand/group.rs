@@ -68,7 +68,7 @@ impl<'a> Expander<'a> {
             #[doc = #factory_doc]
             #[must_use]
             #vis struct #factory {
-                __factory: #private::FactoryState<#private::NoSession, #model>,
+                __factory: #private::FactoryState<#private::NoSession>,
                 __o: #overrides,
             }
 
@@ -144,7 +144,7 @@ impl<'a> Expander<'a> {
             impl #private::Clone for #factory {
                 fn clone(&self) -> Self {
                     #factory {
-                        __factory: self.__factory.clone_unbound(),
+                        __factory: self.__factory.clone_unbound::<#model>(),
                         __o: #overrides {
                             #(#override_idents: #private::Clone::clone(&self.__o.#override_idents),)*
                             #(#group_slots: #private::Clone::clone(&self.__o.#group_slots),)*

@@ -93,7 +93,8 @@ impl<'a> Expander<'a> {
         let steps_fn = |name: TokenStream, deferred: bool| {
             let body = self.parent_steps(deferred)?;
             Some(quote! {
-                #[allow(unused_variables)]
+                // `let .. else`, not `?`: no instance of `Option`'s `Try` per model.
+                #[allow(unused_variables, clippy::question_mark)]
                 fn #name<'a>(
                     parents: &mut Self::Parents,
                     rows: &'a mut [Self],
@@ -259,7 +260,9 @@ impl<'a> Expander<'a> {
             let call = self.parent_keys_call(f, index, &on_cycle);
             let slot = syn::Index::from(index);
             return Some(quote! {
-                let source = parents.#slot.take()?;
+                let #private::Some(source) = parents.#slot.take() else {
+                    return #private::None;
+                };
                 #private::Some(#call)
             });
         }
