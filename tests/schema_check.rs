@@ -1041,6 +1041,7 @@ async fn domains_followed_to_their_base_type_postgres() {
 }
 
 /// A table whose name other databases on the server use too, for tables of other shapes.
+#[cfg(feature = "mysql")]
 #[derive(Debug, Clone, sqlx::FromRow, Factory)]
 #[factory(table = "ledgers")]
 struct Ledger {
