@@ -1039,3 +1039,84 @@ async fn domains_followed_to_their_base_type_postgres() {
     })
     .await
 }
+
+/// A table whose name other databases on the server use too, for tables of other shapes.
+#[cfg(feature = "mysql")]
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "ledgers")]
+struct Ledger {
+    #[factory(primary_key)]
+    id: i64,
+    code: String,
+    #[factory(default = 7)]
+    amount: i32,
+    #[factory(default = "n".into())]
+    note: String,
+    owner_id: i64,
+}
+
+/// `check!` reads its own table when other databases hold a `ledgers` of another shape (one
+/// more column, a foreign key, a `CHECK` and a trigger on `owner_id`; a view), one of them
+/// named as ours but for case, and ours holds a `LEDGERS` of that shape too: the report shows
+/// our table's trigger, `CHECK` and nullable column, and nothing of theirs. (A server whose
+/// names ignore case, `lower_case_table_names` not 0, cannot hold the names that differ only
+/// in case.)
+#[cfg(feature = "mysql")]
+#[tokio::test]
+async fn check_reads_its_own_database_mariadb() {
+    common::bounded_test(async {
+        let mut conn = common::mariadb("check_reads_its_own_database").await;
+        let url = std::env::var("DATABASE_URL_MARIADB").unwrap();
+        let ours = common::mariadb_database(&url, "check_reads_its_own_database");
+        let names_ignore_case: i64 =
+            sqlx::query_scalar("SELECT CAST(@@lower_case_table_names AS SIGNED)")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+        let mut others = vec![format!("{ours}_table"), format!("{ours}_view")];
+        if names_ignore_case == 0 {
+            others.push(ours.to_uppercase());
+        }
+        let drop_others: String = others
+            .iter()
+            .map(|db| format!("DROP DATABASE IF EXISTS `{db}`;"))
+            .collect();
+        exec!(&mut conn, drop_others.clone());
+        // InnoDB's foreign key names ignore case: each is named apart.
+        let other_ledgers = |table: &str, n: usize| {
+            format!("CREATE TABLE owners (id BIGINT PRIMARY KEY);
+                     CREATE TABLE {table} (id BIGINT AUTO_INCREMENT PRIMARY KEY, code VARCHAR(40) NOT NULL,
+                                           amount INT NOT NULL, note VARCHAR(200) NOT NULL,
+                                           owner_id BIGINT NOT NULL, extra INT NOT NULL,
+                                           CONSTRAINT owner_negative CHECK (owner_id < 0),
+                                           CONSTRAINT owner_{n} FOREIGN KEY (owner_id) REFERENCES owners (id));
+                     CREATE TRIGGER {table}_owner BEFORE INSERT ON {table} FOR EACH ROW SET NEW.owner_id = 1")
+        };
+        for (n, db) in others.iter().enumerate() {
+            exec!(&mut conn, format!("CREATE DATABASE `{db}`; USE `{db}`"));
+            if db.ends_with("_view") {
+                exec!(&mut conn, "CREATE TABLE base (id BIGINT PRIMARY KEY, code TEXT, amount INT, note TEXT, owner_id BIGINT);
+                                  CREATE VIEW ledgers AS SELECT * FROM base");
+            } else {
+                exec!(&mut conn, other_ledgers("ledgers", n));
+            }
+        }
+        exec!(&mut conn, format!("USE `{ours}`"));
+        exec!(&mut conn, "CREATE TABLE ledgers (id BIGINT AUTO_INCREMENT PRIMARY KEY, code VARCHAR(40) NOT NULL,
+                                                amount INT NOT NULL CHECK (amount <> 7), note VARCHAR(200),
+                                                owner_id BIGINT NOT NULL);
+                          CREATE TRIGGER ledgers_code BEFORE INSERT ON ledgers FOR EACH ROW SET NEW.code = 'filled'");
+        if names_ignore_case == 0 {
+            exec!(&mut conn, other_ledgers("LEDGERS", others.len()));
+        }
+        let report = sqlx_factory::check!(&mut conn, Ledger).await;
+        exec!(&mut conn, drop_others);
+        let advice = ", but the factory always sends a random value: mark it `primary_key` or `generated`, or set a value on purpose with `default`";
+        assert_eq!(findings(&report), [
+            warning("code", &format!("the database fills it (a BEFORE INSERT trigger){advice}")),
+            error("amount", "sampled values fail CHECK (`amount` <> 7) (first: amount = 7): give the field `fake = ..` or `default = ..` that meets the constraint"),
+            warning("note", "the column is nullable, but `String` is not an `Option`: reading a NULL fails"),
+        ], "{report}");
+    })
+    .await
+}
