@@ -245,6 +245,15 @@ async fn insert_pieces<DB: Backend, M: Insert<DB>>(
     Ok(())
 }
 
+/// How many rows' savepoints [`each_row`] leaves open at most (PostgreSQL). Each open one holds
+/// a lock in the server's shared lock table (`max_locks_per_transaction` × connections, 6,400
+/// by default) until it ends: left open for every row, a few thousand rows sent one at a time
+/// failed with "out of shared memory", and took the table from every other connection. Past
+/// this many (the server's default per transaction) they are released together and the next
+/// rows nest anew; the released rows belong to the level around them (a waiter for them
+/// waits for the whole transaction), so a deadlock on them stands after the resends.
+const OPEN_ROWS: usize = 64;
+
 /// Waits before rows that a deadlock undid are sent again (`tries` times before): the other
 /// transaction, woken by the rollback, then takes the keys it waited for, where rows sent at
 /// once would take them back first and meet it again (on PostgreSQL, in a caller's
@@ -284,25 +293,47 @@ async fn each_row<DB: Backend, M: Insert<DB>>(
     let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
     let sql = M::sql_cache().insert_sql::<DB>((M::TABLE, M::COLUMNS), set, 1);
     let mut out = Vec::new();
+    // The outermost row savepoint still open, and how many are open in it.
+    let mut outermost: Option<String> = None;
+    let mut open = 0;
     for (args, key) in rows {
-        let (row, found) = insert_or_find::<DB, M>(conn, &sql, args, key, operation).await?;
+        if open == OPEN_ROWS
+            && let Some(name) = outermost.take()
+        {
+            let release = format!("RELEASE SAVEPOINT {name}");
+            DB::execute_raw(conn, release).await.map_err(error)?;
+            open = 0;
+        }
+        let (row, found, savepoint) =
+            insert_or_find::<DB, M>(conn, &sql, args, key, operation).await?;
+        if let Some(name) = savepoint {
+            outermost.get_or_insert(name);
+            open += 1;
+        }
         let row = M::check_returned(&row)
             .and_then(|()| M::from_row(&row))
             .map_err(|e| error(e).at(Step::Decode))?;
         out.push((row, found));
     }
+    // Released at the end as well: in a transaction of ours the next statement's rows would
+    // nest in them, and a deadlock there begins the transaction again anyway.
+    if let Some(name) = outermost {
+        let release = format!("RELEASE SAVEPOINT {name}");
+        DB::execute_raw(conn, release).await.map_err(error)?;
+    }
     Ok(out)
 }
 
-/// One row's INSERT (`sql`, `args`); on a unique violation, the stored row of its `key` when
-/// there is one now (`true`: found), else that error.
+/// One row's INSERT (`sql`, `args`) and the savepoint it left open (PostgreSQL); on a unique
+/// violation, the stored row of its `key` when there is one now (`true`: found), else that
+/// error.
 async fn insert_or_find<DB: Backend, M: Insert<DB>>(
     conn: &mut DB::Connection,
     sql: &Arc<str>,
     args: DB::Arguments,
     key: &M::LookupKey,
     operation: Operation,
-) -> Result<(DB::Row, bool), Error> {
+) -> Result<(DB::Row, bool, Option<String>), Error> {
     let error = |source| Error::new(M::FACTORY, M::TABLE, operation, source);
     let savepoint = match DB::ABORTS_ON_ERROR {
         true => Some(open_savepoint::<DB>(conn).await.map_err(error)?),
@@ -314,7 +345,7 @@ async fn insert_or_find<DB: Backend, M: Insert<DB>>(
         // for this row wait for our whole transaction (a released savepoint's rows belong to
         // its parent): after a deadlock, rolling back the rows would not free it, and sending
         // them again would meet the same deadlock.
-        Ok(row) => return Ok((row, false)),
+        Ok(row) => return Ok((row, false, savepoint)),
         Err(e) => no_row_returned(e),
     };
     if let Some(name) = savepoint
@@ -329,7 +360,7 @@ async fn insert_or_find<DB: Backend, M: Insert<DB>>(
         .await
         .map_err(error)?;
     match stored.into_iter().find(|(k, _)| k == key) {
-        Some((_, row)) => Ok((row, true)),
+        Some((_, row)) => Ok((row, true, None)),
         None => Err(error(e)),
     }
 }
