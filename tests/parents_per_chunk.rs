@@ -122,20 +122,21 @@ async fn drop_after(fut: Op<'_>, k: usize, settle: bool) -> bool {
     tx::drop_after_every(fut, k, settle, Duration::from_millis(1)).await
 }
 
-/// (kids, elders, grands, strays) that `$e` (an executor) sees.
+/// (kids, elders, grands, strays) that `$e` (an executor) sees, in one statement: one
+/// snapshot, where a cancelled batch's `COMMIT` still landing could otherwise be seen half
+/// (its kids counted before it, its elders after).
 macro_rules! chain {
     ($e:expr) => {{
-        let mut counts = [0i64; 4];
-        for (i, table) in ["kids", "elders", "grands", "strays"]
-            .into_iter()
-            .enumerate()
-        {
-            let sql = format!("SELECT COUNT(*) FROM {table}");
-            counts[i] = bounded(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one($e))
-                .await
-                .unwrap();
-        }
-        counts
+        let (kids, elders, grands, strays): (i64, i64, i64, i64) = bounded(
+            sqlx::query_as(
+                "SELECT (SELECT COUNT(*) FROM kids), (SELECT COUNT(*) FROM elders), \
+                        (SELECT COUNT(*) FROM grands), (SELECT COUNT(*) FROM strays)",
+            )
+            .fetch_one($e),
+        )
+        .await
+        .unwrap();
+        [kids, elders, grands, strays]
     }};
 }
 
