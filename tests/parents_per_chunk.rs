@@ -218,20 +218,7 @@ macro_rules! cancel_sweeps {
                                 "bare" => {
                                     let mut conn = bounded(pool.acquire()).await.unwrap();
                                     completed = drop_after(batch!(&mut *conn), k, settle).await;
-                                    // sqlx's own window (docs/DESIGN.md, as `conn.begin()` has it): the
-                                    // batch dropped while sqlx's `BEGIN` is in flight leaves the
-                                    // connection in a transaction sqlx does not know of. The first polls
-                                    // only, and longer on a busy machine. Seen as `now()` (the
-                                    // transaction's start) before `statement_timestamp()`; the user's
-                                    // remedy is to close such a connection, which rolls it back.
-                                    // A simple query: the extended protocol's `Execute` restarts
-                                    // `statement_timestamp()` after its `Parse` began the transaction.
-                                    let in_sqlx_window = kind == Kind::Postgres && {
-                                        use sqlx::Row;
-                                        let open = sqlx::raw_sql("SELECT now() <> statement_timestamp()");
-                                        let row = bounded(open.fetch_one(&mut *conn)).await.unwrap();
-                                        row.get::<bool, _>(0)
-                                    };
+                                    let in_sqlx_window = in_sqlx_begin_window!(&mut *conn, kind);
                                     if in_sqlx_window {
                                         sqlx_windows += 1;
                                         conn.close_on_drop();

@@ -302,6 +302,25 @@ pub fn schema_sql(kind: Kind) -> String {
     )
 }
 
+/// Whether an operation dropped on the bare PostgreSQL connection `$conn` left it in sqlx's
+/// own window (docs/DESIGN.md, "Transactions and atomicity", as `conn.begin()` has it): the
+/// operation was dropped while sqlx's `BEGIN` was in flight, and the connection stays in a
+/// transaction sqlx does not know of. The first polls only, and longer on a busy machine.
+/// Seen as `now()` (the transaction's start) before `statement_timestamp()`, in a simple
+/// query: the extended protocol's `Execute` restarts `statement_timestamp()` after its `Parse`
+/// began the transaction. The user's remedy is to close such a connection, which rolls it
+/// back; a sweep does so and counts the drop, so it can bound how often it happens.
+macro_rules! in_sqlx_begin_window {
+    ($conn:expr, $kind:expr) => {
+        $kind == crate::common::Kind::Postgres && {
+            use sqlx::Row;
+            let open = sqlx::raw_sql("SELECT now() <> statement_timestamp()");
+            let row = crate::tx::bounded(open.fetch_one($conn)).await.unwrap();
+            row.get::<bool, _>(0)
+        }
+    };
+}
+
 /// An operation under test, boxed so the sweeps can drop it at any poll.
 pub type Op<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
 
