@@ -75,6 +75,12 @@ pub(crate) enum Kept {
     /// all, or in a statement after the first): the savepoint around the rows and their
     /// parents was rolled back.
     LostRace,
+    /// Rows undone back to their savepoint by a deadlock were sent again this many times and
+    /// met a deadlock each time; the last was rolled back to the savepoint too.
+    Resent {
+        /// How many times they were sent again.
+        times: usize,
+    },
 }
 
 /// Which factory operation failed, as named in an [`Error`].
@@ -348,8 +354,18 @@ impl fmt::Display for Error {
             },
             None => fmt::Display::fmt(&self.source, f)?,
         }
+        if let Kept::Resent { times } = self.kept {
+            return write!(
+                f,
+                "; the rows were sent again {times} times after a deadlock and met one each \
+                 time, so nothing of this operation is kept: what the other transaction waits \
+                 for was written before this operation in the same transaction (or by this \
+                 operation's parents), and no resend frees it; roll the transaction back and \
+                 run it again"
+            );
+        }
         f.write_str(match self.kept {
-            Kept::Nothing => "",
+            Kept::Nothing | Kept::Resent { .. } => "",
             Kept::InTransaction => {
                 "; the INSERT succeeded, so its row stays in the caller's transaction: roll \
                  back, or create with `.in_savepoint()` to undo it on failure"

@@ -241,6 +241,15 @@ async fn goc_deadlock_on_callers_own_row_ends_postgres() {
         let err = result.expect_err("no resend can cure a deadlock on the caller's row");
         let text = format!("{err:#}");
         assert!(text.contains("deadlock"), "{text}");
+        // The error says that resending was tried, and where such a deadlock comes from.
+        assert!(
+            text.contains("sent again 6 times after a deadlock"),
+            "{text}"
+        );
+        assert!(
+            text.contains("written before this operation in the same transaction"),
+            "{text}"
+        );
         assert!(took < Duration::from_secs(30), "took {took:?}");
         eprintln!("ended after {took:?}: {text}");
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dlr_plans")

@@ -225,13 +225,15 @@ async fn insert_pieces<DB: Backend, M: Insert<DB>>(
             match sent {
                 // The rows met the same deadlock again (the other transaction took a key
                 // back before ours): undone back to their own savepoint or transaction,
-                // they are sent once more.
+                // they are sent once more, at most `RESTARTS` times; then the error says so.
                 Err(e)
                     if !restartable
-                        && tries < RESTARTS
                         && !e.says_transaction_gone()
                         && e.as_sqlx().is_some_and(DB::is_deadlock) =>
                 {
+                    if tries == RESTARTS {
+                        return Err(e.kept(Kept::Resent { times: tries + 1 }));
+                    }
                     tries += 1;
                 }
                 sent => break sent?,
