@@ -1,10 +1,12 @@
 //! Reference cycles between models, found at compile time.
 //!
 //! A derive sees one struct, so the graph is walked in `const`s: each model's
-//! [`Association`](crate::model::Association) impl carries `REACH1..=REACH5`, the paths of up
-//! to that many associations that start at it, built from its parents' level below (never its
-//! own level, so a cycle is no `const` evaluation cycle). A child whose parent's `REACH5` comes
-//! back to the child is on a cycle of at most [`DEPTH`] tables. Two uses:
+//! [`Association`](crate::model::Association) impl carries `LINKS1..=LINKS5`, its
+//! associations, each linked to its parent's level below (never its own level, so a cycle is
+//! no `const` evaluation cycle): level `n` holds the chains of up to `n` associations that
+//! start at the model. A level is a few words per association; the chains are walked only
+//! where a child asks whether its parent's `LINKS5` comes back to it, a cycle of at most
+//! [`DEPTH`] tables. Two uses:
 //! - the child's `Insert` impl needs its parent through `InsertParent<DB, ON_CYCLE>`, whose
 //!   `true` impl has no bound, so the cycle of `Insert` bounds is cut and rustc never reports
 //!   `E0275 overflow` (type checking runs before `const`s are evaluated: its error would be
@@ -14,137 +16,101 @@
 
 /// The most tables a cycle may have to be found; a longer one still gives rustc's `E0275`.
 pub const DEPTH: usize = 6;
-/// The most models one model's reach records; those beyond are not followed.
-const WIDTH: usize = 32;
+/// The most links one search follows; a graph so wide that the search stops first is not
+/// followed further (a cycle found beyond it gives rustc's `E0275`).
+const BUDGET: usize = 4096;
 
-/// One association: the child's field and the parent's path (`module_path!()::Name`).
+/// One association of a model, with its parent's associations one level below.
+pub struct Link {
+    /// The child's field.
+    pub field: &'static str,
+    /// The parent's path, `Association::PATH`.
+    pub to: &'static str,
+    /// The parent's level below the one this link belongs to.
+    pub next: &'static [Link],
+}
+
+/// One association on a path: the child's field and the parent's path.
 #[derive(Clone, Copy)]
-pub struct Edge {
+struct Edge {
     field: &'static str,
     to: &'static str,
 }
 
 /// A chain of associations from a model, `edges[..len]`.
-#[derive(Clone, Copy)]
-pub struct Path {
+struct Path {
     edges: [Edge; DEPTH],
     len: usize,
 }
 
-/// The models reachable from a model through its associations, one (shortest) path each.
-#[derive(Clone, Copy)]
-pub struct Reach {
-    paths: [Path; WIDTH],
-    len: usize,
-}
-
-/// A model's association, with its parent's reach one level below: what a level is made of.
-pub struct Parent<'a> {
-    /// The child's field.
-    pub field: &'static str,
-    /// The parent's path, `Association::PATH`.
-    pub to: &'static str,
-    /// The parent's reach, one level below the one being made.
-    pub reach: &'a Reach,
-}
-
 const NO_EDGE: Edge = Edge { field: "", to: "" };
-const NO_PATH: Path = Path {
-    edges: [NO_EDGE; DEPTH],
-    len: 0,
-};
 
-impl Reach {
-    /// Level 0: nothing.
-    pub const EMPTY: Reach = Reach {
-        paths: [NO_PATH; WIDTH],
-        len: 0,
-    };
-
-    /// The next level of a model whose associations are `parents`: each parent, then each
-    /// path of the parent's level behind it; shorter paths first, one path per model reached.
-    pub const fn step(parents: &[Parent<'_>]) -> Reach {
-        let mut out = Reach::EMPTY;
-        let mut len = 1;
-        while len < DEPTH {
-            let mut p = 0;
-            while p < parents.len() {
-                let parent = &parents[p];
-                let head = Edge {
-                    field: parent.field,
-                    to: parent.to,
-                };
-                if len == 1 {
-                    let mut path = NO_PATH;
-                    path.edges[0] = head;
-                    path.len = 1;
-                    out.add(path);
-                } else {
-                    let mut i = 0;
-                    while i < parent.reach.len {
-                        let tail = &parent.reach.paths[i];
-                        if tail.len == len - 1 {
-                            let mut path = NO_PATH;
-                            path.edges[0] = head;
-                            let mut j = 0;
-                            while j < tail.len {
-                                path.edges[j + 1] = tail.edges[j];
-                                j += 1;
-                            }
-                            path.len = len;
-                            out.add(path);
-                        }
-                        i += 1;
-                    }
-                }
-                p += 1;
-            }
-            len += 1;
-        }
-        out
-    }
-
-    const fn add(&mut self, path: Path) {
-        let to = path.edges[path.len - 1].to;
-        let mut i = 0;
-        while i < self.len {
-            let known = &self.paths[i];
-            if eq(known.edges[known.len - 1].to, to) {
-                return;
-            }
-            i += 1;
-        }
-        if self.len < WIDTH {
-            self.paths[self.len] = path;
-            self.len += 1;
-        }
-    }
-
-    /// The path from this reach (a parent's) back to `model`, if any.
-    const fn back_to(&self, model: &str) -> Option<&Path> {
-        let mut i = 0;
-        while i < self.len {
-            let path = &self.paths[i];
-            if eq(path.edges[path.len - 1].to, model) {
+impl Path {
+    /// The shortest chain from the model whose level is `links` back to `model` (the first in
+    /// the associations' order among the shortest), if any within the links' depth.
+    const fn back_to(links: &[Link], model: &str) -> Option<Path> {
+        let mut path = Path {
+            edges: [NO_EDGE; DEPTH],
+            len: 0,
+        };
+        let mut budget = BUDGET;
+        let mut depth = 1;
+        while depth < DEPTH {
+            if path.ends_at(links, model, depth, &mut budget) {
                 return Some(path);
             }
-            i += 1;
+            depth += 1;
         }
         None
     }
+
+    /// Whether a chain of exactly `depth` more links from `links` ends at `model`: then the
+    /// chain is written after the `len` edges already on the path.
+    const fn ends_at(
+        &mut self,
+        links: &[Link],
+        model: &str,
+        depth: usize,
+        budget: &mut usize,
+    ) -> bool {
+        let at = self.len;
+        let mut i = 0;
+        while i < links.len() {
+            if *budget == 0 {
+                return false;
+            }
+            *budget -= 1;
+            let link = &links[i];
+            self.edges[at] = Edge {
+                field: link.field,
+                to: link.to,
+            };
+            self.len = at + 1;
+            let found = match depth {
+                1 => eq(link.to, model),
+                _ => self.ends_at(link.next, model, depth - 1, budget),
+            };
+            if found {
+                return true;
+            }
+            i += 1;
+        }
+        self.len = at;
+        false
+    }
 }
 
-/// Whether `model`'s association to the parent whose reach is `reach` closes a cycle: then the
-/// association's `InsertParent` bound is cut (see the module docs).
-pub const fn on_cycle(reach: &Reach, model: &str) -> bool {
-    reach.back_to(model).is_some()
+/// Whether `model`'s association to the parent whose level is `links` (its `LINKS5`) closes a
+/// cycle: then the association's `InsertParent` bound is cut (see the module docs).
+pub const fn on_cycle(links: &[Link], model: &str) -> bool {
+    Path::back_to(links, model).is_some()
 }
 
 /// The error text of a cycle through `model.field -> parent`, when `model` is the one to
 /// report it (its name sorts first on the cycle, so the cycle is reported once).
-pub const fn cycle_error(reach: &Reach, model: &str, field: &str, parent: &str) -> Message {
+pub const fn cycle_error(links: &[Link], model: &str, field: &str, parent: &str) -> Message {
     let mut message = Message::EMPTY;
-    let Some(path) = reach.back_to(model) else {
+    let Some(path) = Path::back_to(links, model) else {
         return message;
     };
     if !less_eq(model, parent) {

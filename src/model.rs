@@ -9,7 +9,7 @@ use sqlx::error::BoxDynError;
 use sqlx::{Database, FromRow};
 
 use crate::column::{Column, ColumnSet};
-use crate::cycle::Reach;
+use crate::cycle::Link;
 use crate::db::sql::SqlCache;
 use crate::db::{ArgSink, Backend};
 use crate::error::{Error, Kept, Operation};
@@ -142,23 +142,24 @@ impl Table {
     note = "an association creates a row of `{Self}` and stores its primary key: derive `Factory` on `{Self}` and mark its key field `#[factory(primary_key)]`"
 )]
 pub trait Association: Model {
-    /// The chains of associations of up to 1..=5 links that start at this model (see
-    /// `cycle.rs`), read by a child's derive through this trait: naming the parent as
-    /// `Association` there makes a parent that is no model the same single error as the
-    /// association's own check (rustc prints identical diagnostics once). One `const` per level,
-    /// each made from the parents' level below, so a cycle of models is no cycle of `const`s.
-    const REACH1: Reach = Reach::EMPTY;
+    /// The model's associations, each linked to its parent's level below (see `cycle.rs`):
+    /// level `n` holds the chains of up to `n` associations that start at this model. Read by
+    /// a child's derive through this trait: naming the parent as `Association` there makes a
+    /// parent that is no model the same single error as the association's own check (rustc
+    /// prints identical diagnostics once). One `const` per level, each made from the parents'
+    /// level below, so a cycle of models is no cycle of `const`s.
+    const LINKS1: &'static [Link] = &[];
     /// The model's path (`module_path!()` and its name): what the cycle check compares, so
     /// that two models of one name in different modules are not taken for one.
     const PATH: &'static str = "";
-    /// See `REACH1`.
-    const REACH2: Reach = Reach::EMPTY;
-    /// See `REACH1`.
-    const REACH3: Reach = Reach::EMPTY;
-    /// See `REACH1`.
-    const REACH4: Reach = Reach::EMPTY;
-    /// See `REACH1`: the level a child's cycle check reads.
-    const REACH5: Reach = Reach::EMPTY;
+    /// See `LINKS1`.
+    const LINKS2: &'static [Link] = &[];
+    /// See `LINKS1`.
+    const LINKS3: &'static [Link] = &[];
+    /// See `LINKS1`.
+    const LINKS4: &'static [Link] = &[];
+    /// See `LINKS1`: the level a child's cycle check reads.
+    const LINKS5: &'static [Link] = &[];
 
     /// The primary key's type.
     type Key;

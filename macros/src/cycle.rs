@@ -3,9 +3,8 @@
 //! at the first `create()`.
 //!
 //! Each derive sees one struct, so the graph is walked in `const`s (`src/cycle.rs`): a model's
-//! `Association` impl records the chains of associations that start at it (`REACH1..=5`, each
-//! level from the parents' level below), and a child finds itself at the end of one of its
-//! parent's chains. The association's `InsertParent` bound is then cut (`ON_CYCLE = true`),
+//! `Association` impl records its associations, each linked to its parent's level below
+//! (`LINKS1..=5`), and a child finds itself at the end of one of its parent's chains. The association's `InsertParent` bound is then cut (`ON_CYCLE = true`),
 //! and the model of the cycle whose name sorts first panics with the cycle, so it is one error.
 
 use proc_macro2::TokenStream;
@@ -43,7 +42,7 @@ fn parent_path(parent: &Path) -> TokenStream {
     quote_spanned!(span=> <#parent as #private::Association>::PATH)
 }
 
-/// `const PATH` and `const REACH1..=5` of the model's `Association` impl (the levels only for
+/// `const PATH` and `const LINKS1..=5` of the model's `Association` impl (the levels only for
 /// a model with an edge).
 pub fn association_consts(input: &Input<'_>) -> TokenStream {
     let path = model_path(input);
@@ -54,22 +53,22 @@ pub fn association_consts(input: &Input<'_>) -> TokenStream {
     }
     let private = quote!(::sqlx_factory::__private);
     let levels = (1..=5u32).map(|level| {
-        let name = quote::format_ident!("REACH{}", level);
-        let below = quote::format_ident!("REACH{}", level - 1);
-        let parents = edges.iter().map(|(f, parent)| {
+        let name = quote::format_ident!("LINKS{}", level);
+        let below = quote::format_ident!("LINKS{}", level - 1);
+        let links = edges.iter().map(|(f, parent)| {
             let field = f.name();
             let to = parent_path(parent);
             let span = parent.span();
             let spanned = quote_spanned!(span=> ::sqlx_factory::__private);
-            let reach = if level == 1 {
-                quote!(#private::Reach::EMPTY)
+            let next = if level == 1 {
+                quote!(&[])
             } else {
                 quote_spanned!(span=> <#parent as #spanned::Association>::#below)
             };
-            quote!(#private::Parent { field: #field, to: #to, reach: &#reach })
+            quote!(#private::Link { field: #field, to: #to, next: #next })
         });
         quote! {
-            const #name: #private::Reach = #private::Reach::step(&[#(#parents),*]);
+            const #name: &'static [#private::Link] = &[#(#links),*];
         }
     });
     quote!(#path #(#levels)*)
@@ -81,7 +80,7 @@ pub fn on_cycle(input: &Input<'_>, parent: &Path) -> TokenStream {
     let model = model_path(input);
     let span = parent.span();
     let private = quote_spanned!(span=> ::sqlx_factory::__private);
-    quote_spanned!(span=> { #private::on_cycle(&<#parent as #private::Association>::REACH5, #model) })
+    quote_spanned!(span=> { #private::on_cycle(<#parent as #private::Association>::LINKS5, #model) })
 }
 
 /// One `const _` per parent: panics with the cycle when this model is the one to report it.
@@ -101,11 +100,13 @@ pub fn checks(input: &Input<'_>) -> TokenStream {
         let private = quote_spanned!(span=> ::sqlx_factory::__private);
         Some(quote_spanned! {span=>
             const _: () = {
-                let error = #private::cycle_error(
-                    &<#parent as #private::Association>::REACH5, #model, #field, #parent_path,
-                );
-                if error.is_error() {
-                    #private::core::panic!("{}", error.as_str())
+                let links = <#parent as #private::Association>::LINKS5;
+                // The message (a kilobyte built in the `const`) only on a cycle.
+                if #private::on_cycle(links, #model) {
+                    let error = #private::cycle_error(links, #model, #field, #parent_path);
+                    if error.is_error() {
+                        #private::core::panic!("{}", error.as_str())
+                    }
                 }
             };
         })
