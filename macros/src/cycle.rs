@@ -101,8 +101,9 @@ pub fn checks(input: &Input<'_>) -> TokenStream {
         Some(quote_spanned! {span=>
             const _: () = {
                 let links = <#parent as #private::Association>::LINKS5;
-                // The message (a kilobyte built in the `const`) only on a cycle.
-                if #private::on_cycle(links, #model) {
+                // The message (a kilobyte built in the `const`) only on a cycle, or when the
+                // graph is too wide to tell.
+                if #private::to_report(links, #model) {
                     let error = #private::cycle_error(links, #model, #field, #parent_path);
                     if error.is_error() {
                         #private::core::panic!("{}", error.as_str())
