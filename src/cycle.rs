@@ -309,9 +309,14 @@ impl Message {
     }
 }
 
-/// `a::b::Name` -> `Name`: paths are compared, names are shown.
+/// `a::b::Name#12:1` -> `Name`: paths are compared, names are shown.
 const fn short(path: &str) -> &str {
     let bytes = path.as_bytes();
+    let mut end = 0;
+    while end < bytes.len() && bytes[end] != b'#' {
+        end += 1;
+    }
+    let (bytes, _) = bytes.split_at(end);
     let mut start = bytes.len();
     while start > 0 && bytes[start - 1] != b':' {
         start -= 1;
