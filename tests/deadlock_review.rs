@@ -519,6 +519,33 @@ async fn goc_deadlock_on_its_own_earlier_statement_postgres() {
             text.contains("by an earlier statement of this operation"),
             "the row was written by this operation's own first statement: {text}"
         );
+        // Through anyhow and eyre: the deadlock and what was tried, each said once.
+        let plain = err.to_string();
+        let debug = format!("{err:?}");
+        let anyhow = anyhow::Error::new(err);
+        let (anyhow_debug, anyhow_alt) = (format!("{anyhow:?}"), format!("{anyhow:#}"));
+        let eyre = eyre::Report::new(anyhow.downcast::<sqlx_factory::Error>().unwrap());
+        let (eyre_debug, eyre_alt) = (format!("{eyre:?}"), format!("{eyre:#}"));
+        for (how, report) in [
+            ("{}", &plain),
+            ("Debug", &debug),
+            ("anyhow {:?}", &anyhow_debug),
+            ("anyhow {:#}", &anyhow_alt),
+            ("eyre {:?}", &eyre_debug),
+            ("eyre {:#}", &eyre_alt),
+        ] {
+            for said in [
+                "deadlock detected",
+                "sent again 6 times",
+                "roll the transaction back",
+            ] {
+                assert_eq!(
+                    report.matches(said).count(),
+                    1,
+                    "{how} says {said:?} once:\n{report}"
+                );
+            }
+        }
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dlr_plans")
             .fetch_one(&mut *tx)
             .await
