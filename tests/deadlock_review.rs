@@ -561,3 +561,77 @@ async fn goc_deadlock_on_its_own_earlier_statement_postgres() {
     })
     .await;
 }
+
+/// In the caller's transaction, a batch of 101 rows whose statement a deadlock undoes is sent
+/// again one row at a time; past 64 rows their savepoints are released, so another
+/// transaction that then inserts one of the first rows waits for the caller's whole
+/// transaction, while the batch's last row waits for it: every resend meets that deadlock.
+/// What the other waits for was written by this operation's own resend, not before it.
+#[tokio::test]
+async fn goc_deadlock_on_its_own_resent_rows_postgres() {
+    common::bounded_test(async {
+        let pool = common::postgres_pool_of("dlr_own_resend", 4).await;
+        sqlx::raw_sql(SCHEMA).execute(&pool).await.unwrap();
+        let (mut other, other_pid) = other_holding(&pool, &["b"]).await;
+        let mut conn = pool.acquire().await.unwrap();
+        let mut tx = conn.begin().await.unwrap();
+        let codes: Vec<String> = (1..=100)
+            .map(|i| format!("r{i:03}"))
+            .chain(std::iter::once("b".to_string()))
+            .collect();
+        let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
+        let rows = codes.len();
+        let batch = Plan::factory()
+            .after_build(next_plan(&codes, &[], &[]))
+            .with_session(&mut *tx)
+            .get_or_create_batch(rows);
+        let p = pool.clone();
+        let driver = tokio::spawn(async move {
+            // The batch's statement waits for `b`: the other waits for its `r010`, a deadlock
+            // whose victim is the statement; the other then drops its `r010`.
+            until_waits_for(&p, other_pid).await;
+            sqlx::raw_sql(
+                "SAVEPOINT o; INSERT INTO dlr_plans (code, title, amount) VALUES ('r010', 'o', 1); \
+                 ROLLBACK TO SAVEPOINT o",
+            )
+            .execute(&mut *other)
+            .await
+            .unwrap();
+            // The rows sent again one at a time, past 64, wait for `b`.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            until_waits_for(&p, other_pid).await;
+            let r = sqlx::query(
+                "INSERT INTO dlr_plans (code, title, amount) VALUES ('r010', 'other', 1)",
+            )
+            .execute(&mut *other)
+            .await
+            .map(drop);
+            (r, other)
+        });
+        let result = common::bounded(batch).await;
+        let err = result.expect_err("no resend frees a row whose savepoint was released");
+        let text = format!("{err:#}");
+        eprintln!("{text}");
+        assert!(
+            text.contains("sent again 6 times after a deadlock"),
+            "{text}"
+        );
+        assert!(
+            text.contains("or by its own rows sent one at a time"),
+            "the row was written by this operation's own resend: {text}"
+        );
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dlr_plans")
+            .fetch_one(&mut *tx)
+            .await
+            .expect("the caller's transaction stays usable");
+        assert_eq!(count, 0, "none of the batch's rows");
+        tx.rollback().await.unwrap();
+        let (r, mut other) = common::bounded(driver).await.unwrap();
+        r.expect("the other goes on once the caller rolls back");
+        sqlx::raw_sql("ROLLBACK; RESET deadlock_timeout")
+            .execute(&mut *other)
+            .await
+            .unwrap();
+    })
+    .await;
+}
