@@ -83,6 +83,9 @@ pub(crate) enum Kept {
         /// How many rows of the operation earlier statements sent (kept until the operation
         /// ended): the other transaction may wait for one of them.
         earlier: usize,
+        /// The rows sent again were more than the row savepoints kept open: the first ones'
+        /// were released, so the other transaction may wait for one of them.
+        released: bool,
     },
 }
 
@@ -357,7 +360,12 @@ impl fmt::Display for Error {
             },
             None => fmt::Display::fmt(&self.source, f)?,
         }
-        if let Kept::Resent { times, earlier } = self.kept {
+        if let Kept::Resent {
+            times,
+            earlier,
+            released,
+        } = self.kept
+        {
             write!(
                 f,
                 "; the rows were sent again {times} times after a deadlock and met one each \
@@ -376,6 +384,12 @@ impl fmt::Display for Error {
                 f.write_str(
                     "before this operation in the same transaction (or by this operation's \
                      parents), ",
+                )?;
+            }
+            if released {
+                f.write_str(
+                    "or by its own rows sent one at a time, whose savepoints were released \
+                     past the 64 kept open, ",
                 )?;
             }
             return f

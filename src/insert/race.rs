@@ -235,6 +235,7 @@ async fn insert_pieces<DB: Backend, M: Insert<DB>>(
                         return Err(e.kept(Kept::Resent {
                             times: tries + 1,
                             earlier: start,
+                            released: size > OPEN_ROWS,
                         }));
                     }
                     tries += 1;
