@@ -211,6 +211,19 @@ pub const fn cycle_error(
             return message;
         }
     };
+    if eq(model, parent) {
+        // A self-reference written as a path (`crate::Node`): one error, in this form.
+        message.push("`");
+        message.push(short(model));
+        message.push(".");
+        message.push(field);
+        message.push("` points at `");
+        message.push(short(model));
+        message.push("` itself: write the association as the model's bare name, `association = ");
+        message.push(short(model));
+        message.push("`, for a self-reference (its key an `Option<..>`)");
+        return message;
+    }
     if !less_eq(model, parent) {
         return message;
     }

@@ -1,15 +1,15 @@
-// `admin::User` points at the crate's `User`: a model of another module with the same name,
+// `admin::User` points at `super::User`: a model of another module with the same name,
 // not a self-reference (which took the key for a self-reference's: a required key was refused,
 // an `Option` one did not compile).
 use sqlx_factory::Factory;
 
 #[derive(Debug, sqlx::FromRow, Factory)]
 #[factory(table = "users")]
-struct User {
+pub struct User {
     #[factory(primary_key)]
-    id: i64,
+    pub id: i64,
     #[factory(default = "someone".to_string())]
-    name: String,
+    pub name: String,
 }
 
 mod admin {
@@ -20,7 +20,7 @@ mod admin {
     pub struct User {
         #[factory(primary_key)]
         pub id: i64,
-        #[factory(association = crate::User)]
+        #[factory(association = super::User)]
         pub user_id: i64,
         #[factory(association = super::User)]
         pub backup_user_id: Option<i64>,
@@ -41,7 +41,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let admins = admin::User::factory().with_session(&mut conn).create_batch(2).await?;
     let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&mut conn).await?;
     assert_eq!(admins.len(), 2);
-    assert!(admins.iter().all(|a| a.backup_user_id.is_some()), "{admins:?}");
-    assert_eq!(users, 4, "a user and a backup user per admin");
+    // An `Option` key is left NULL, as every optional association's.
+    assert!(admins.iter().all(|a| a.backup_user_id.is_none()), "{admins:?}");
+    assert_eq!(users, 2, "a user per admin");
+    let joined: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM admin_users a JOIN users u ON u.id = a.user_id",
+    )
+    .fetch_one(&mut conn)
+    .await?;
+    assert_eq!(joined, 2);
     Ok(())
 }
