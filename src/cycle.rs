@@ -4,9 +4,10 @@
 //! [`Association`](crate::model::Association) impl carries `LINKS1..=LINKS5`, its
 //! associations, each linked to its parent's level below (never its own level, so a cycle is
 //! no `const` evaluation cycle): level `n` holds the chains of up to `n` associations that
-//! start at the model. A level is a few words per association; the chains are walked only
+//! start at the model. A level is a few words per association; the graph is searched only
 //! where a child asks whether its parent's `LINKS5` comes back to it, a cycle of at most
-//! [`DEPTH`] tables. Two uses:
+//! [`DEPTH`] tables, breadth first, each model once: the answer is the graph's, the same for
+//! every model of a cycle, which the report below relies on. Two uses:
 //! - the child's `Insert` impl needs its parent through `InsertParent<DB, ON_CYCLE>`, whose
 //!   `true` impl has no bound, so the cycle of `Insert` bounds is cut and rustc never reports
 //!   `E0275 overflow` (type checking runs before `const`s are evaluated: its error would be
@@ -16,9 +17,11 @@
 
 /// The most tables a cycle may have to be found; a longer one still gives rustc's `E0275`.
 pub const DEPTH: usize = 6;
-/// The most links one search follows; a graph so wide that the search stops first is not
-/// followed further (a cycle found beyond it gives rustc's `E0275`).
-const BUDGET: usize = 4096;
+/// The most models one search records (each once, at its shortest distance): a graph with
+/// more models within `DEPTH - 2` associations of one parent is reported at the derive rather
+/// than searched in part (a part search can find a cycle from one of its models and not from
+/// another, and such a program compiled with a cycle no `const` reported).
+const MODELS: usize = 512;
 
 /// One association of a model, with its parent's associations one level below.
 pub struct Link {
@@ -45,74 +48,182 @@ struct Path {
 
 const NO_EDGE: Edge = Edge { field: "", to: "" };
 
+/// A model the search reached: the link it was first reached by (so at its shortest distance,
+/// with the most levels below) and the index of the model that link starts at.
+#[derive(Clone, Copy)]
+struct Reached {
+    link: &'static Link,
+    from: usize,
+}
+
+/// What a search found.
+enum Found {
+    /// The shortest chain back to the model.
+    Cycle(Path),
+    /// No chain of at most `DEPTH - 1` links comes back.
+    None,
+    /// More than [`MODELS`] models were reached: the answer is unknown.
+    TooWide,
+}
+
+/// `from` of a model reached by one of the parent's own links.
+const ROOT: usize = usize::MAX;
+
+/// A breadth-first search from the parent whose level is `links` (its `LINKS5`) for `model`:
+/// each model is followed once, from where it is first reached, so the cost is the graph's
+/// size, not its number of chains, and the answer does not depend on the graph's width (every
+/// model of a cycle finds it, so one of them reports it). The chain found is a shortest one,
+/// the first in the associations' order.
+const fn search(links: &'static [Link], model: &str) -> Found {
+    let mut reached: [Option<Reached>; MODELS] = [None; MODELS];
+    let mut len = 0;
+    // The models at the distance being followed, `reached[level_start..level_end]`; the
+    // parent's own links are followed first (`ROOT`).
+    let mut level_start = 0;
+    let mut level_end = 0;
+    let mut distance = 1;
+    while distance < DEPTH {
+        let mut node = if distance == 1 { ROOT } else { level_start };
+        loop {
+            let (from_links, from) = if node == ROOT {
+                (links, ROOT)
+            } else if node < level_end {
+                match reached[node] {
+                    Some(r) => (r.link.next, node),
+                    None => break,
+                }
+            } else {
+                break;
+            };
+            let mut i = 0;
+            while i < from_links.len() {
+                let link = &from_links[i];
+                if eq(link.to, model) {
+                    return Found::Cycle(Path::of(&reached, Reached { link, from }));
+                }
+                // The last distance only compares: its models' levels are empty.
+                if distance + 1 < DEPTH && !seen(&reached, len, link.to) {
+                    if len == MODELS {
+                        return Found::TooWide;
+                    }
+                    reached[len] = Some(Reached { link, from });
+                    len += 1;
+                }
+                i += 1;
+            }
+            if node == ROOT {
+                break;
+            }
+            node += 1;
+        }
+        level_start = level_end;
+        level_end = len;
+        distance += 1;
+    }
+    Found::None
+}
+
+/// Whether a model of path `to` is among the first `len` reached.
+const fn seen(reached: &[Option<Reached>; MODELS], len: usize, to: &str) -> bool {
+    let mut i = 0;
+    while i < len {
+        if let Some(r) = reached[i]
+            && eq(r.link.to, to)
+        {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
 impl Path {
-    /// The shortest chain from the model whose level is `links` back to `model` (the first in
-    /// the associations' order among the shortest), if any within the links' depth.
-    const fn back_to(links: &[Link], model: &str) -> Option<Path> {
+    /// The chain from the parent to `last`'s end, through the models `last` was reached by.
+    const fn of(reached: &[Option<Reached>; MODELS], last: Reached) -> Path {
+        let mut back = [NO_EDGE; DEPTH];
+        let mut len = 0;
+        let mut at = Some(last);
+        while let Some(r) = at {
+            back[len] = Edge {
+                field: r.link.field,
+                to: r.link.to,
+            };
+            len += 1;
+            at = if r.from == ROOT {
+                None
+            } else {
+                reached[r.from]
+            };
+        }
         let mut path = Path {
             edges: [NO_EDGE; DEPTH],
-            len: 0,
+            len,
         };
-        let mut budget = BUDGET;
-        let mut depth = 1;
-        while depth < DEPTH {
-            if path.ends_at(links, model, depth, &mut budget) {
-                return Some(path);
-            }
-            depth += 1;
-        }
-        None
-    }
-
-    /// Whether a chain of exactly `depth` more links from `links` ends at `model`: then the
-    /// chain is written after the `len` edges already on the path.
-    const fn ends_at(
-        &mut self,
-        links: &[Link],
-        model: &str,
-        depth: usize,
-        budget: &mut usize,
-    ) -> bool {
-        let at = self.len;
         let mut i = 0;
-        while i < links.len() {
-            if *budget == 0 {
-                return false;
-            }
-            *budget -= 1;
-            let link = &links[i];
-            self.edges[at] = Edge {
-                field: link.field,
-                to: link.to,
-            };
-            self.len = at + 1;
-            let found = match depth {
-                1 => eq(link.to, model),
-                _ => self.ends_at(link.next, model, depth - 1, budget),
-            };
-            if found {
-                return true;
-            }
+        while i < len {
+            path.edges[i] = back[len - 1 - i];
             i += 1;
         }
-        self.len = at;
-        false
+        path
     }
 }
 
 /// Whether `model`'s association to the parent whose level is `links` (its `LINKS5`) closes a
 /// cycle: then the association's `InsertParent` bound is cut (see the module docs).
-pub const fn on_cycle(links: &[Link], model: &str) -> bool {
-    Path::back_to(links, model).is_some()
+pub const fn on_cycle(links: &'static [Link], model: &str) -> bool {
+    matches!(search(links, model), Found::Cycle(_))
+}
+
+/// Whether the association may have an error to report: it closes a cycle, or the search
+/// could not tell (then the bound stays and the error is [`cycle_error`]'s, never a program
+/// that compiles with a cycle).
+pub const fn to_report(links: &'static [Link], model: &str) -> bool {
+    !matches!(search(links, model), Found::None)
 }
 
 /// The error text of a cycle through `model.field -> parent`, when `model` is the one to
 /// report it (its name sorts first on the cycle, so the cycle is reported once).
-pub const fn cycle_error(links: &[Link], model: &str, field: &str, parent: &str) -> Message {
+pub const fn cycle_error(
+    links: &'static [Link],
+    model: &str,
+    field: &str,
+    parent: &str,
+) -> Message {
     let mut message = Message::EMPTY;
-    let Some(path) = Path::back_to(links, model) else {
-        return message;
+    let path = match search(links, model) {
+        Found::Cycle(path) => path,
+        Found::None => return message,
+        Found::TooWide => {
+            message.push("`");
+            message.push(short(model));
+            message.push(".");
+            message.push(field);
+            message.push("` -> `");
+            message.push(short(parent));
+            message.push("`: more models are within 4 associations of `");
+            message.push(short(parent));
+            // The number in the text is `MODELS`.
+            const _: () = assert!(MODELS == 512);
+            message.push(
+                "` than the cycle check follows (512), so it cannot tell whether this association \
+                 closes a cycle; split the models over fewer associations",
+            );
+            return message;
+        }
     };
+    if eq(model, parent) {
+        // A self-reference written as a path (`crate::Node`): one error, in this form.
+        message.push("`");
+        message.push(short(model));
+        message.push(".");
+        message.push(field);
+        message.push("` points at `");
+        message.push(short(model));
+        message.push("` itself: write the association as the model's bare name, `association = ");
+        message.push(short(model));
+        message.push("`, for a self-reference (its key an `Option<..>`)");
+        return message;
+    }
     if !less_eq(model, parent) {
         return message;
     }
@@ -211,9 +322,14 @@ impl Message {
     }
 }
 
-/// `a::b::Name` -> `Name`: paths are compared, names are shown.
+/// `a::b::Name#12:1` -> `Name`: paths are compared, names are shown.
 const fn short(path: &str) -> &str {
     let bytes = path.as_bytes();
+    let mut end = 0;
+    while end < bytes.len() && bytes[end] != b'#' {
+        end += 1;
+    }
+    let (bytes, _) = bytes.split_at(end);
     let mut start = bytes.len();
     while start > 0 && bytes[start - 1] != b':' {
         start -= 1;
@@ -225,17 +341,19 @@ const fn short(path: &str) -> &str {
     }
 }
 
+/// `a == b`, compared from the end: two paths of one module differ in their names, so most
+/// comparisons of the search end at the first byte read.
 pub(crate) const fn eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {
         return false;
     }
-    let mut i = 0;
-    while i < a.len() {
+    let mut i = a.len();
+    while i > 0 {
+        i -= 1;
         if a[i] != b[i] {
             return false;
         }
-        i += 1;
     }
     true
 }

@@ -80,6 +80,12 @@ pub(crate) enum Kept {
     Resent {
         /// How many times they were sent again.
         times: usize,
+        /// How many rows of the operation earlier statements sent (kept until the operation
+        /// ended): the other transaction may wait for one of them.
+        earlier: usize,
+        /// The rows sent again were more than the row savepoints kept open: the first ones'
+        /// were released, so the other transaction may wait for one of them.
+        released: bool,
     },
 }
 
@@ -354,15 +360,40 @@ impl fmt::Display for Error {
             },
             None => fmt::Display::fmt(&self.source, f)?,
         }
-        if let Kept::Resent { times } = self.kept {
-            return write!(
+        if let Kept::Resent {
+            times,
+            earlier,
+            released,
+        } = self.kept
+        {
+            write!(
                 f,
                 "; the rows were sent again {times} times after a deadlock and met one each \
                  time, so nothing of this operation is kept: what the other transaction waits \
-                 for was written before this operation in the same transaction (or by this \
-                 operation's parents), and no resend frees it; roll the transaction back and \
-                 run it again"
-            );
+                 for was written "
+            )?;
+            // A row of an earlier statement, its savepoint released, is waited for until the
+            // transaction ends (PostgreSQL), undone with the operation or not.
+            if earlier > 0 {
+                write!(
+                    f,
+                    "by an earlier statement of this operation (its first {earlier} rows), or \
+                     before it in the same transaction, "
+                )?;
+            } else {
+                f.write_str(
+                    "before this operation in the same transaction (or by this operation's \
+                     parents), ",
+                )?;
+            }
+            if released {
+                f.write_str(
+                    "or by its own rows sent one at a time, whose savepoints were released \
+                     past the 64 kept open, ",
+                )?;
+            }
+            return f
+                .write_str("and no resend frees it; roll the transaction back and run it again");
         }
         f.write_str(match self.kept {
             Kept::Nothing | Kept::Resent { .. } => "",

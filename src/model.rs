@@ -149,8 +149,9 @@ pub trait Association: Model {
     /// prints identical diagnostics once). One `const` per level, each made from the parents'
     /// level below, so a cycle of models is no cycle of `const`s.
     const LINKS1: &'static [Link] = &[];
-    /// The model's path (`module_path!()` and its name): what the cycle check compares, so
-    /// that two models of one name in different modules are not taken for one.
+    /// The model's path (`module_path!()`, its name, then `#` and its derive's line and
+    /// column): what the cycle check compares, so that two models of one name in different
+    /// modules, or in a module and a function of it, are not taken for one.
     const PATH: &'static str = "";
     /// See `LINKS1`.
     const LINKS2: &'static [Link] = &[];

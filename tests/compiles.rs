@@ -29,6 +29,24 @@ mod same_name_in_two_modules {
     }
 }
 
+mod same_name_association_in_two_modules {
+    include!("../ui-tests/pass/same-name-association-in-two-modules.rs");
+
+    #[test]
+    fn runs() {
+        main().unwrap();
+    }
+}
+
+mod same_name_in_a_function {
+    include!("../ui-tests/pass/same-name-in-a-function.rs");
+
+    #[test]
+    fn runs() {
+        main().unwrap();
+    }
+}
+
 mod session_spellings {
     include!("../ui-tests/pass/session-spellings.rs");
 

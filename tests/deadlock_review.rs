@@ -229,6 +229,10 @@ async fn goc_deadlock_on_callers_own_row_ends_postgres() {
             (r, other)
         });
         until_waits_for(&pool, caller).await;
+        // Each row an INSERT tries draws its id, rolled back or not: the server's own count
+        // of the rows the batch sent.
+        let ids = "SELECT last_value FROM dlr_plans_id_seq";
+        let ids_before: i64 = sqlx::query_scalar(ids).fetch_one(&pool).await.unwrap();
         let started = Instant::now();
         let result = common::bounded(
             Plan::factory()
@@ -238,6 +242,10 @@ async fn goc_deadlock_on_callers_own_row_ends_postgres() {
         )
         .await;
         let took = started.elapsed();
+        let ids_after: i64 = sqlx::query_scalar(ids).fetch_one(&pool).await.unwrap();
+        // The batch's statement, then `b` alone 6 times (it meets the deadlock first, so `c`
+        // is never sent again): the "6 times" of the error is what the server saw.
+        assert_eq!(ids_after - ids_before, 1 + 6, "rows the server was sent");
         let err = result.expect_err("no resend can cure a deadlock on the caller's row");
         let text = format!("{err:#}");
         assert!(text.contains("deadlock"), "{text}");
@@ -448,6 +456,182 @@ async fn check_every_model_postgres() {
         let mut conn = common::postgres("dlr_check").await;
         sqlx::raw_sql(SCHEMA).execute(&mut conn).await.unwrap();
         check_clean!(&mut conn, common::Kind::Postgres, Plan);
+    })
+    .await;
+}
+
+/// In the caller's transaction, a batch too large for one statement: its first statement
+/// inserts `a` (its savepoint released), its second meets `b`, held by another transaction
+/// that then waits for that `a`. No resend of the second statement's rows frees `a`, so every
+/// resend meets the deadlock: what the other waits for was written by this operation itself,
+/// not before it, and the error must not say otherwise. The other waits on the caller's
+/// transaction once that savepoint is released (PostgreSQL), so it goes on only when the
+/// caller rolls back, which the error says to do; the caller's transaction stays usable.
+#[tokio::test]
+async fn goc_deadlock_on_its_own_earlier_statement_postgres() {
+    common::bounded_test(async {
+        let pool = common::postgres_pool_of("dlr_own_statement", 4).await;
+        sqlx::raw_sql(SCHEMA).execute(&pool).await.unwrap();
+        let (mut other, other_pid) = other_holding(&pool, &["b"]).await;
+        let mut conn = pool.acquire().await.unwrap();
+        let mut tx = conn.begin().await.unwrap();
+        // At most 500 rows a statement: `a` and 499 more, then `b`.
+        let codes: Vec<String> = std::iter::once("a".to_string())
+            .chain((1..500).map(|i| format!("p{i:03}")))
+            .chain(std::iter::once("b".to_string()))
+            .collect();
+        let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
+        let rows = codes.len();
+        let ids = "SELECT last_value FROM dlr_plans_id_seq";
+        let ids_before: i64 = sqlx::query_scalar(ids).fetch_one(&pool).await.unwrap();
+        let batch = Plan::factory()
+            .after_build(next_plan(&codes, &[], &[]))
+            .with_session(&mut *tx)
+            .get_or_create_batch(rows);
+        // Once the batch waits for `b`, the other inserts `a`, which the batch's first
+        // statement wrote.
+        let p = pool.clone();
+        let waiting = tokio::spawn(async move {
+            until_waits_for(&p, other_pid).await;
+            let r =
+                sqlx::query("INSERT INTO dlr_plans (code, title, amount) VALUES ('a', 'other', 1)")
+                    .execute(&mut *other)
+                    .await
+                    .map(drop);
+            (r, other)
+        });
+        let result = common::bounded(batch).await;
+        let ids_after: i64 = sqlx::query_scalar(ids).fetch_one(&pool).await.unwrap();
+        let err = result.expect_err("no resend frees the row of the batch's first statement");
+        let text = format!("{err:#}");
+        eprintln!("{text}");
+        // Both statements, the other's `a`, then `b` alone 6 times.
+        assert_eq!(
+            ids_after - ids_before,
+            rows as i64 + 1 + 6,
+            "rows the server was sent"
+        );
+        assert!(
+            text.contains("sent again 6 times after a deadlock"),
+            "{text}"
+        );
+        assert!(
+            text.contains("by an earlier statement of this operation"),
+            "the row was written by this operation's own first statement: {text}"
+        );
+        // Through anyhow and eyre: the deadlock and what was tried, each said once.
+        let plain = err.to_string();
+        let debug = format!("{err:?}");
+        let anyhow = anyhow::Error::new(err);
+        let (anyhow_debug, anyhow_alt) = (format!("{anyhow:?}"), format!("{anyhow:#}"));
+        let eyre = eyre::Report::new(anyhow.downcast::<sqlx_factory::Error>().unwrap());
+        let (eyre_debug, eyre_alt) = (format!("{eyre:?}"), format!("{eyre:#}"));
+        for (how, report) in [
+            ("{}", &plain),
+            ("Debug", &debug),
+            ("anyhow {:?}", &anyhow_debug),
+            ("anyhow {:#}", &anyhow_alt),
+            ("eyre {:?}", &eyre_debug),
+            ("eyre {:#}", &eyre_alt),
+        ] {
+            for said in [
+                "deadlock detected",
+                "sent again 6 times",
+                "roll the transaction back",
+            ] {
+                assert_eq!(
+                    report.matches(said).count(),
+                    1,
+                    "{how} says {said:?} once:\n{report}"
+                );
+            }
+        }
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dlr_plans")
+            .fetch_one(&mut *tx)
+            .await
+            .expect("the caller's transaction stays usable");
+        assert_eq!(count, 0, "none of the batch's rows");
+        tx.rollback().await.unwrap();
+        let (r, mut other) = common::bounded(waiting).await.unwrap();
+        r.expect("the other goes on once the caller rolls back");
+        sqlx::raw_sql("ROLLBACK; RESET deadlock_timeout")
+            .execute(&mut *other)
+            .await
+            .unwrap();
+    })
+    .await;
+}
+
+/// In the caller's transaction, a batch of 101 rows whose statement a deadlock undoes is sent
+/// again one row at a time; past 64 rows their savepoints are released, so another
+/// transaction that then inserts one of the first rows waits for the caller's whole
+/// transaction, while the batch's last row waits for it: every resend meets that deadlock.
+/// What the other waits for was written by this operation's own resend, not before it.
+#[tokio::test]
+async fn goc_deadlock_on_its_own_resent_rows_postgres() {
+    common::bounded_test(async {
+        let pool = common::postgres_pool_of("dlr_own_resend", 4).await;
+        sqlx::raw_sql(SCHEMA).execute(&pool).await.unwrap();
+        let (mut other, other_pid) = other_holding(&pool, &["b"]).await;
+        let mut conn = pool.acquire().await.unwrap();
+        let mut tx = conn.begin().await.unwrap();
+        let codes: Vec<String> = (1..=100)
+            .map(|i| format!("r{i:03}"))
+            .chain(std::iter::once("b".to_string()))
+            .collect();
+        let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
+        let rows = codes.len();
+        let batch = Plan::factory()
+            .after_build(next_plan(&codes, &[], &[]))
+            .with_session(&mut *tx)
+            .get_or_create_batch(rows);
+        let p = pool.clone();
+        let driver = tokio::spawn(async move {
+            // The batch's statement waits for `b`: the other waits for its `r010`, a deadlock
+            // whose victim is the statement; the other then drops its `r010`.
+            until_waits_for(&p, other_pid).await;
+            sqlx::raw_sql(
+                "SAVEPOINT o; INSERT INTO dlr_plans (code, title, amount) VALUES ('r010', 'o', 1); \
+                 ROLLBACK TO SAVEPOINT o",
+            )
+            .execute(&mut *other)
+            .await
+            .unwrap();
+            // The rows sent again one at a time, past 64, wait for `b`.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            until_waits_for(&p, other_pid).await;
+            let r = sqlx::query(
+                "INSERT INTO dlr_plans (code, title, amount) VALUES ('r010', 'other', 1)",
+            )
+            .execute(&mut *other)
+            .await
+            .map(drop);
+            (r, other)
+        });
+        let result = common::bounded(batch).await;
+        let err = result.expect_err("no resend frees a row whose savepoint was released");
+        let text = format!("{err:#}");
+        eprintln!("{text}");
+        assert!(
+            text.contains("sent again 6 times after a deadlock"),
+            "{text}"
+        );
+        assert!(
+            text.contains("or by its own rows sent one at a time"),
+            "the row was written by this operation's own resend: {text}"
+        );
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dlr_plans")
+            .fetch_one(&mut *tx)
+            .await
+            .expect("the caller's transaction stays usable");
+        assert_eq!(count, 0, "none of the batch's rows");
+        tx.rollback().await.unwrap();
+        let (r, mut other) = common::bounded(driver).await.unwrap();
+        r.expect("the other goes on once the caller rolls back");
+        sqlx::raw_sql("ROLLBACK; RESET deadlock_timeout")
+            .execute(&mut *other)
+            .await
+            .unwrap();
     })
     .await;
 }

@@ -301,6 +301,8 @@ mod mariadb {
             let text = e.to_string();
             assert!(text.contains("MariaDB error 1213"), "{text}");
             assert!(text.contains("ended the whole transaction"), "{text}");
+            // Nothing was sent again into a transaction the database had ended.
+            assert!(!text.contains("sent again"), "{text}");
             assert!(
                 !next_ok,
                 "the caller's next write must fail, not autocommit"

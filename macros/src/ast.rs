@@ -188,10 +188,18 @@ fn group(cx: &mut Ctxt, fields: &mut [Field<'_>], composite: &attr::CompositeAtt
 
 impl Field<'_> {
     /// An association to the model itself.
+    ///
+    /// Written as the model's bare name: a longer path may name a model of the same name in
+    /// another module (`admin::User` -> `crate::User`), which is no self-reference. A longer
+    /// path to the model itself is an edge of the cycle graph, reported at the derive
+    /// (`src/cycle.rs`) with the bare name to write.
     pub fn is_self_reference(&self, model: &Ident) -> bool {
-        self.association()
-            .and_then(|path| path.segments.last())
-            .is_some_and(|last| last.ident == *model)
+        self.association().is_some_and(|path| {
+            path.leading_colon.is_none()
+                && path.segments.len() == 1
+                && path.segments[0].ident == *model
+                && path.segments[0].arguments.is_none()
+        })
     }
 
     /// A `#[sqlx(flatten)]` field: the columns of a `#[factory(flatten)]` struct.

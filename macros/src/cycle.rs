@@ -26,12 +26,15 @@ fn edges<'a>(input: &'a Input<'a>) -> impl Iterator<Item = (&'a Field<'a>, &'a P
     })
 }
 
-/// The model's path, `module_path!()` and its name: what the check compares (two models of
-/// one name in two modules are two models), shortened to the name in messages.
+/// The model's path, `module_path!()` and its name, then `#` and the line and column of its
+/// derive: what the check compares (two models of one name in two modules, or in a module and
+/// a function of it, are two models), shortened to the name in messages. Every use is written
+/// by this derive, so each reads the same line and column.
 fn model_path(input: &Input<'_>) -> TokenStream {
     let name = input.ident.unraw_string();
-    quote!(::sqlx_factory::__private::core::concat!(
-        ::sqlx_factory::__private::core::module_path!(), "::", #name
+    let core = quote!(::sqlx_factory::__private::core);
+    quote!(#core::concat!(
+        #core::module_path!(), "::", #name, "#", #core::line!(), ":", #core::column!()
     ))
 }
 
@@ -101,8 +104,9 @@ pub fn checks(input: &Input<'_>) -> TokenStream {
         Some(quote_spanned! {span=>
             const _: () = {
                 let links = <#parent as #private::Association>::LINKS5;
-                // The message (a kilobyte built in the `const`) only on a cycle.
-                if #private::on_cycle(links, #model) {
+                // The message (a kilobyte built in the `const`) only on a cycle, or when the
+                // graph is too wide to tell.
+                if #private::to_report(links, #model) {
                     let error = #private::cycle_error(links, #model, #field, #parent_path);
                     if error.is_error() {
                         #private::core::panic!("{}", error.as_str())

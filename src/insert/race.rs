@@ -232,7 +232,11 @@ async fn insert_pieces<DB: Backend, M: Insert<DB>>(
                         && e.as_sqlx().is_some_and(DB::is_deadlock) =>
                 {
                     if tries == RESTARTS {
-                        return Err(e.kept(Kept::Resent { times: tries + 1 }));
+                        return Err(e.kept(Kept::Resent {
+                            times: tries + 1,
+                            earlier: start,
+                            released: size > OPEN_ROWS,
+                        }));
                     }
                     tries += 1;
                 }
