@@ -115,8 +115,8 @@ impl<DB: Backend, P: Insert<DB>> InsertParent<DB> for P {
     }
 }
 
-// Unreachable in a program that compiles, unless a model reaches more models than the check
-// records (then the cycle is not reported at compile time): an error, not a panic.
+// Unreachable in a program that compiles: the bound is cut only on a cycle, which the derive
+// reports as a compile error (`cycle.rs`). Should that ever fail, an error, not a panic.
 impl<DB: Backend, P> InsertParent<DB, true> for P {
     fn create_parent_keys<'a, M: Model, T>(
         _conn: &'a mut DB::Connection,

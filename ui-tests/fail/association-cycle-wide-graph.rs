@@ -1,10 +1,11 @@
 use sqlx_factory::Factory;
 
 // Accounts -> contracts -> invoices -> payments -> refunds -> accounts, where contracts also
-// point at a wide graph (8 keys to one table, 8 from it to the next, ..): more chains of four
-// associations start at `Contract` than the cycle check once followed (4 096), so `Account`,
-// the model to report the cycle, stopped short of it while the others found it, cut their
-// bounds and the program compiled, failing at run time. Every model of the cycle must find it.
+// point at a wide graph (8 keys to one table, 8 from it to the next, ..): thousands of chains
+// of four associations start at `Contract`. A search cut short in such a graph can miss the
+// cycle from `Account`, the model to report it, while the others find it and cut their
+// bounds: the program would compile and fail at run time. Every model of the cycle must find
+// it, and `Account` reports it.
 #[derive(Debug, sqlx::FromRow, Factory)]
 #[factory(table = "accounts")]
 struct Account {
