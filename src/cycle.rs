@@ -194,11 +194,8 @@ pub const fn cycle_error(
         Found::Cycle(path) => path,
         Found::None => return message,
         Found::TooWide => {
-            message.push("`");
-            message.push(short(model));
-            message.push(".");
-            message.push(field);
-            message.push("` -> `");
+            message.push_field(model, field);
+            message.push(" -> `");
             message.push(short(parent));
             message.push("`: more models are within 4 associations of `");
             message.push(short(parent));
@@ -213,11 +210,8 @@ pub const fn cycle_error(
     };
     if eq(model, parent) {
         // A self-reference written as a path (`crate::Node`): one error, in this form.
-        message.push("`");
-        message.push(short(model));
-        message.push(".");
-        message.push(field);
-        message.push("` points at `");
+        message.push_field(model, field);
+        message.push(" points at `");
         message.push(short(model));
         message.push("` itself: write the association as the model's bare name, `association = ");
         message.push(short(model));
@@ -248,19 +242,13 @@ pub const fn cycle_error(
     } else {
         "` reference each other in a cycle ("
     });
-    message.push("`");
-    message.push(short(model));
-    message.push(".");
-    message.push(field);
-    message.push("` -> ");
+    message.push_field(model, field);
+    message.push(" -> ");
     let mut from = parent;
     let mut i = 0;
     while i < path.len {
-        message.push("`");
-        message.push(short(from));
-        message.push(".");
-        message.push(path.edges[i].field);
-        message.push("` -> ");
+        message.push_field(from, path.edges[i].field);
+        message.push(" -> ");
         from = path.edges[i].to;
         i += 1;
     }
@@ -309,6 +297,15 @@ impl Message {
             }
             len -= 1;
         }
+    }
+
+    /// `` `Model.field` ``, the model's path shortened to its name.
+    const fn push_field(&mut self, model: &str, field: &str) {
+        self.push("`");
+        self.push(short(model));
+        self.push(".");
+        self.push(field);
+        self.push("`");
     }
 
     pub(crate) const fn push(&mut self, text: &str) {

@@ -99,6 +99,31 @@ async fn other_holding(
     (other, pid)
 }
 
+/// The end of a batch that no resend could cure: the caller's transaction still answers and
+/// holds `kept` rows (its own, none of the batch's); its rollback frees the other, whose
+/// INSERT (`waiting`) then goes through.
+async fn caller_rolls_back(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    kept: i64,
+    waiting: tokio::task::JoinHandle<(
+        Result<(), sqlx::Error>,
+        sqlx::pool::PoolConnection<sqlx::Postgres>,
+    )>,
+) {
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dlr_plans")
+        .fetch_one(&mut *tx)
+        .await
+        .expect("the caller's transaction stays usable");
+    assert_eq!(count, kept, "the caller's rows, none of the batch's");
+    tx.rollback().await.unwrap();
+    let (r, mut other) = common::bounded(waiting).await.unwrap();
+    r.expect("the other goes on once the caller rolls back");
+    sqlx::raw_sql("ROLLBACK; RESET deadlock_timeout")
+        .execute(&mut *other)
+        .await
+        .unwrap();
+}
+
 /// Runs `op` (a batch whose rows begin with plans `a`, `b`) against another transaction that
 /// holds plan `b`; once `op`'s INSERT waits, the other inserts `a`: a deadlock, ours the
 /// victim. The other then rolls back. Returns `op`'s result.
@@ -260,18 +285,7 @@ async fn goc_deadlock_on_callers_own_row_ends_postgres() {
         );
         assert!(took < Duration::from_secs(30), "took {took:?}");
         eprintln!("ended after {took:?}: {text}");
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dlr_plans")
-            .fetch_one(&mut *tx)
-            .await
-            .expect("the caller's transaction stays usable");
-        assert_eq!(count, 1, "the caller's row, none of the batch's");
-        tx.rollback().await.unwrap();
-        let (r, mut other) = common::bounded(waiting).await.unwrap();
-        r.expect("the other goes on once the caller rolls back");
-        sqlx::raw_sql("ROLLBACK; RESET deadlock_timeout")
-            .execute(&mut *other)
-            .await
-            .unwrap();
+        caller_rolls_back(tx, 1, waiting).await;
     })
     .await;
 }
@@ -520,20 +534,7 @@ async fn goc_deadlock_on_its_own_earlier_statement_postgres() {
             "the row was written by this operation's own first statement: {text}"
         );
         // Through anyhow and eyre: the deadlock and what was tried, each said once.
-        let plain = err.to_string();
-        let debug = format!("{err:?}");
-        let anyhow = anyhow::Error::new(err);
-        let (anyhow_debug, anyhow_alt) = (format!("{anyhow:?}"), format!("{anyhow:#}"));
-        let eyre = eyre::Report::new(anyhow.downcast::<sqlx_factory::Error>().unwrap());
-        let (eyre_debug, eyre_alt) = (format!("{eyre:?}"), format!("{eyre:#}"));
-        for (how, report) in [
-            ("{}", &plain),
-            ("Debug", &debug),
-            ("anyhow {:?}", &anyhow_debug),
-            ("anyhow {:#}", &anyhow_alt),
-            ("eyre {:?}", &eyre_debug),
-            ("eyre {:#}", &eyre_alt),
-        ] {
+        for (how, report) in common::reports(err) {
             for said in [
                 "deadlock detected",
                 "sent again 6 times",
@@ -546,18 +547,7 @@ async fn goc_deadlock_on_its_own_earlier_statement_postgres() {
                 );
             }
         }
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dlr_plans")
-            .fetch_one(&mut *tx)
-            .await
-            .expect("the caller's transaction stays usable");
-        assert_eq!(count, 0, "none of the batch's rows");
-        tx.rollback().await.unwrap();
-        let (r, mut other) = common::bounded(waiting).await.unwrap();
-        r.expect("the other goes on once the caller rolls back");
-        sqlx::raw_sql("ROLLBACK; RESET deadlock_timeout")
-            .execute(&mut *other)
-            .await
-            .unwrap();
+        caller_rolls_back(tx, 0, waiting).await;
     })
     .await;
 }
@@ -620,18 +610,7 @@ async fn goc_deadlock_on_its_own_resent_rows_postgres() {
             text.contains("or by its own rows sent one at a time"),
             "the row was written by this operation's own resend: {text}"
         );
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dlr_plans")
-            .fetch_one(&mut *tx)
-            .await
-            .expect("the caller's transaction stays usable");
-        assert_eq!(count, 0, "none of the batch's rows");
-        tx.rollback().await.unwrap();
-        let (r, mut other) = common::bounded(driver).await.unwrap();
-        r.expect("the other goes on once the caller rolls back");
-        sqlx::raw_sql("ROLLBACK; RESET deadlock_timeout")
-            .execute(&mut *other)
-            .await
-            .unwrap();
+        caller_rolls_back(tx, 0, driver).await;
     })
     .await;
 }

@@ -292,20 +292,7 @@ fn assert_reads_once(err: sqlx_factory::Error, message: &str) {
         "as_sqlx() reaches the database's error: {err}"
     );
     let plain = err.to_string();
-    let debug = format!("{err:?}");
-    let anyhow = anyhow::Error::new(err);
-    let (anyhow_debug, anyhow_alt) = (format!("{anyhow:?}"), format!("{anyhow:#}"));
-    // The error is still ours under anyhow, and goes on into eyre.
-    let eyre = eyre::Report::new(anyhow.downcast::<sqlx_factory::Error>().unwrap());
-    let (eyre_debug, eyre_alt) = (format!("{eyre:?}"), format!("{eyre:#}"));
-    for (how, text) in [
-        ("{}", &plain),
-        ("Debug", &debug),
-        ("anyhow {:?}", &anyhow_debug),
-        ("anyhow {:#}", &anyhow_alt),
-        ("eyre {:?}", &eyre_debug),
-        ("eyre {:#}", &eyre_alt),
-    ] {
+    for (how, text) in common::reports(err) {
         assert_eq!(
             text.matches(message).count(),
             1,

@@ -359,3 +359,22 @@ pub fn reads_as_ours(err: sqlx_factory::Error) {
         }
     }
 }
+
+/// `err` as error reporters print it: (how, text) for `Display`, `Debug`, anyhow's `{:?}` and
+/// `{:#}`, and eyre's, the error passed from anyhow on to eyre (still ours under anyhow).
+pub fn reports(err: sqlx_factory::Error) -> Vec<(&'static str, String)> {
+    let plain = err.to_string();
+    let debug = format!("{err:?}");
+    let anyhow = anyhow::Error::new(err);
+    let (anyhow_debug, anyhow_alt) = (format!("{anyhow:?}"), format!("{anyhow:#}"));
+    let eyre = eyre::Report::new(anyhow.downcast::<sqlx_factory::Error>().unwrap());
+    let (eyre_debug, eyre_alt) = (format!("{eyre:?}"), format!("{eyre:#}"));
+    vec![
+        ("{}", plain),
+        ("Debug", debug),
+        ("anyhow {:?}", anyhow_debug),
+        ("anyhow {:#}", anyhow_alt),
+        ("eyre {:?}", eyre_debug),
+        ("eyre {:#}", eyre_alt),
+    ]
+}
