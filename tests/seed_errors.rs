@@ -246,9 +246,14 @@ on_dbs! {
         let pool = mk(1).await.unwrap();
         for ms in [1, 1, 2, 2, 2, 3, 3, 5, 8, 13, 21, 34, 55, 89, 150] {
             plan(0, 0);
-            let seed = Hit::factory().with_session(&pool).insert_many(300_000);
+            // Far more rows than any machine seeds in 150 ms (SQLite in memory on a quiet
+            // machine seeded 300 000 in less): the timeout always lands inside the seed.
+            let seed = Hit::factory().with_session(&pool).insert_many(5_000_000);
             let cancelled = timeout(Duration::from_millis(ms), seed.into_future()).await;
-            assert!(cancelled.is_err(), "300 000 rows take longer than {ms} ms");
+            assert!(
+                cancelled.is_err(),
+                "5 000 000 rows take longer than {ms} ms: {cancelled:?}"
+            );
             let answer = timeout(
                 Duration::from_secs(5),
                 sqlx::query_scalar::<_, String>("SELECT 'answer 7'").fetch_one(&pool),
