@@ -259,6 +259,8 @@ async fn insert_pieces<DB: Backend, M: Insert<DB>>(
 /// rows nest anew; the released rows belong to the level around them (a waiter for them
 /// waits for the whole transaction), so a deadlock on them stands after the resends.
 const OPEN_ROWS: usize = 64;
+// The error after futile resends says this number (`Kept::Resent`'s text).
+const _: () = assert!(OPEN_ROWS == 64);
 
 /// Waits before rows that a deadlock undid are sent again (`tries` times before): the other
 /// transaction, woken by the rollback, then takes the keys it waited for, where rows sent at
