@@ -168,17 +168,41 @@ impl Path {
     }
 }
 
-/// Whether `model`'s association to the parent whose level is `links` (its `LINKS5`) closes a
-/// cycle: then the association's `InsertParent` bound is cut (see the module docs).
-pub const fn on_cycle(links: &'static [Link], model: &str) -> bool {
-    matches!(search(links, model), Found::Cycle(_))
+/// What the search from an association's parent found, as the derive keeps it: one `const`
+/// per association holds it, so the graph is searched once per association, and its
+/// `InsertParent` bound, its parent step and its check read that `const`.
+#[derive(Clone, Copy)]
+pub enum Reach {
+    /// No chain of the parent's comes back to the model.
+    None,
+    /// The association closes a cycle.
+    Cycle,
+    /// The search could not tell: more than [`MODELS`] models within reach.
+    TooWide,
 }
 
-/// Whether the association may have an error to report: it closes a cycle, or the search
-/// could not tell (then the bound stays and the error is [`cycle_error`]'s, never a program
-/// that compiles with a cycle).
-pub const fn to_report(links: &'static [Link], model: &str) -> bool {
-    !matches!(search(links, model), Found::None)
+impl Reach {
+    /// Whether the association closes a cycle: then its `InsertParent` bound is cut (see the
+    /// module docs).
+    pub const fn on_cycle(self) -> bool {
+        matches!(self, Reach::Cycle)
+    }
+
+    /// Whether the association may have an error to report: it closes a cycle, or the search
+    /// could not tell (then the bound stays and the error is [`cycle_error`]'s, never a program
+    /// that compiles with a cycle).
+    pub const fn to_report(self) -> bool {
+        !matches!(self, Reach::None)
+    }
+}
+
+/// What a search from the parent whose level is `links` (its `LINKS5`) finds of `model`.
+pub const fn reach(links: &'static [Link], model: &str) -> Reach {
+    match search(links, model) {
+        Found::Cycle(_) => Reach::Cycle,
+        Found::None => Reach::None,
+        Found::TooWide => Reach::TooWide,
+    }
 }
 
 /// The error text of a cycle through `model.field -> parent`, when `model` is the one to

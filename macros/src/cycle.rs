@@ -4,11 +4,13 @@
 //!
 //! Each derive sees one struct, so the graph is walked in `const`s (`src/cycle.rs`): a model's
 //! `Association` impl records its associations, each linked to its parent's level below
-//! (`LINKS1..=5`), and a child finds itself at the end of one of its parent's chains. The association's `InsertParent` bound is then cut (`ON_CYCLE = true`),
-//! and the model of the cycle whose name sorts first panics with the cycle, so it is one error.
+//! (`LINKS1..=5`), and a child finds itself at the end of one of its parent's chains, searched
+//! once per association into a `const` of the model's module. The association's
+//! `InsertParent` bound is then cut (`ON_CYCLE = true`), and the model of the cycle whose name
+//! sorts first panics with the cycle, so it is one error.
 
-use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
 use syn::Path;
 use syn::spanned::Spanned;
 
@@ -77,18 +79,39 @@ pub fn association_consts(input: &Input<'_>) -> TokenStream {
     quote!(#path #(#levels)*)
 }
 
-/// The `ON_CYCLE` argument of the association's `InsertParent` bound: whether `parent`'s
-/// chains come back to this model. Spanned at the parent's path, as every mention of it.
-pub fn on_cycle(input: &Input<'_>, parent: &Path) -> TokenStream {
-    let model = model_path(input);
-    let span = parent.span();
-    let private = quote_spanned!(span=> ::sqlx_factory::__private);
-    quote_spanned!(span=> { #private::on_cycle(<#parent as #private::Association>::LINKS5, #model) })
+/// The `const` that holds what the search from `field`'s parent found (`Reach`): one per
+/// association, at the model's module, so the graph is searched once per association however
+/// many places read it.
+fn reach_const(input: &Input<'_>, field: &Field<'_>) -> Ident {
+    format_ident!("__sf_reach_{}_{}", input.ident.unraw_string(), field.name())
 }
 
-/// One `const _` per parent: panics with the cycle when this model is the one to report it.
+/// The `ON_CYCLE` argument of the association's `InsertParent` bound: whether `field`'s
+/// parent's chains come back to this model. Spanned at the parent's path, as every mention of
+/// it.
+pub fn on_cycle(input: &Input<'_>, field: &Field<'_>) -> TokenStream {
+    let Some(parent) = field.association() else {
+        return quote!(false);
+    };
+    let reach = reach_const(input, field);
+    quote_spanned!(parent.span()=> { #reach.on_cycle() })
+}
+
+/// Per association, the `const` of what its search found; per parent, one `const _` that
+/// panics with the cycle when this model is the one to report it.
 pub fn checks(input: &Input<'_>) -> TokenStream {
     let model = model_path(input);
+    let reaches = edges(input).map(|(f, parent)| {
+        let reach = reach_const(input, f);
+        let span = parent.span();
+        let private = quote_spanned!(span=> ::sqlx_factory::__private);
+        quote_spanned! {span=>
+            #[doc(hidden)]
+            #[allow(non_upper_case_globals)]
+            const #reach: #private::Reach =
+                #private::reach(<#parent as #private::Association>::LINKS5, #model);
+        }
+    });
     let mut seen = Vec::new();
     let checks = edges(input).filter_map(|(f, parent)| {
         // Two associations to one parent would report the same cycle twice.
@@ -99,14 +122,15 @@ pub fn checks(input: &Input<'_>) -> TokenStream {
         seen.push(written);
         let parent_path = parent_path(parent);
         let field = f.name();
+        let reach = reach_const(input, f);
         let span = parent.span();
         let private = quote_spanned!(span=> ::sqlx_factory::__private);
         Some(quote_spanned! {span=>
             const _: () = {
-                let links = <#parent as #private::Association>::LINKS5;
-                // The message (a kilobyte built in the `const`) only on a cycle, or when the
-                // graph is too wide to tell.
-                if #private::to_report(links, #model) {
+                // The message (a kilobyte built in the `const`, searching again) only on a
+                // cycle, or when the graph is too wide to tell.
+                if #reach.to_report() {
+                    let links = <#parent as #private::Association>::LINKS5;
                     let error = #private::cycle_error(links, #model, #field, #parent_path);
                     if error.is_error() {
                         #private::core::panic!("{}", error.as_str())
@@ -115,5 +139,5 @@ pub fn checks(input: &Input<'_>) -> TokenStream {
             };
         })
     });
-    quote!(#(#checks)*)
+    quote!(#(#reaches)* #(#checks)*)
 }

@@ -46,7 +46,7 @@ impl<'a> Expander<'a> {
             }
             Some({
                 let spanned_private = private_at(parent.span());
-                let on_cycle = crate::cycle::on_cycle(self.input, parent);
+                let on_cycle = crate::cycle::on_cycle(self.input, f);
                 quote_spanned!(parent.span()=> #parent: #spanned_private::InsertParent<__DB, #on_cycle>)
             })
         });
@@ -255,8 +255,7 @@ impl<'a> Expander<'a> {
             && key_only(f)
             && !f.is_self_reference(self.input.ident)
         {
-            let parent = f.association().expect("an association");
-            let on_cycle = crate::cycle::on_cycle(self.input, parent);
+            let on_cycle = crate::cycle::on_cycle(self.input, f);
             let call = self.parent_keys_call(f, index, &on_cycle);
             let slot = syn::Index::from(index);
             return Some(quote! {
@@ -301,8 +300,8 @@ impl<'a> Expander<'a> {
             }
             // A self-reference is no edge of the cycle graph: `Self: Insert` holds here.
             let on_cycle = match parent {
-                Some(parent) if !f.is_self_reference(self.input.ident) => {
-                    crate::cycle::on_cycle(self.input, parent)
+                Some(_) if !f.is_self_reference(self.input.ident) => {
+                    crate::cycle::on_cycle(self.input, f)
                 }
                 _ => quote!(false),
             };
