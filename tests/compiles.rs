@@ -82,3 +82,12 @@ mod parents_from_two_association_spellings {
         main().unwrap();
     }
 }
+
+mod association_names_in_one_module {
+    include!("../ui-tests/pass/association-names-in-one-module.rs");
+
+    #[test]
+    fn runs() {
+        main().unwrap();
+    }
+}

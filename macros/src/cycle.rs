@@ -81,9 +81,11 @@ pub fn association_consts(input: &Input<'_>) -> TokenStream {
 
 /// The `const` that holds what the search from `field`'s parent found (`Reach`): one per
 /// association, at the model's module, so the graph is searched once per association however
-/// many places read it.
+/// many places read it. The model's name is preceded by its length, so that no two models of
+/// a module share a name (`A` + `b_c` and `A_b` + `c`).
 fn reach_const(input: &Input<'_>, field: &Field<'_>) -> Ident {
-    format_ident!("__sf_reach_{}_{}", input.ident.unraw_string(), field.name())
+    let model = input.ident.unraw_string();
+    format_ident!("__sf_reach_{}_{}_{}", model.len(), model, field.name())
 }
 
 /// The `ON_CYCLE` argument of the association's `InsertParent` bound: whether `field`'s

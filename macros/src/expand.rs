@@ -230,6 +230,8 @@ impl<'a> Expander<'a> {
         quote! {
             #[doc = #factory_doc]
             #[must_use]
+            // Named after the model: a model name the user allowed (`Order_v2`) is allowed here too.
+            #[allow(non_camel_case_types)]
             #vis struct #factory<S = #private::NoSession #(, #required_defaults)*> {
                 __factory: #private::FactoryState<S>,
                 __o: #overrides,
@@ -238,6 +240,7 @@ impl<'a> Expander<'a> {
 
             // The values set, apart from the state: moved as one field when the state changes,
             // and drawn from by non-generic code (one copy, not one per session state).
+            #[allow(non_camel_case_types)]
             struct #overrides {
                 #(#override_fields,)*
                 #(#parent_field_decls,)*

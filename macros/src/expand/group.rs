@@ -67,11 +67,14 @@ impl<'a> Expander<'a> {
         quote! {
             #[doc = #factory_doc]
             #[must_use]
+            // Named after the model: a model name the user allowed (`Order_v2`) is allowed here too.
+            #[allow(non_camel_case_types)]
             #vis struct #factory {
                 __factory: #private::FactoryState<#private::NoSession>,
                 __o: #overrides,
             }
 
+            #[allow(non_camel_case_types)]
             struct #overrides {
                 #(#override_fields,)*
                 #(#group_decls,)*
