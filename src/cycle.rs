@@ -177,7 +177,7 @@ pub enum Reach {
     None,
     /// The association closes a cycle.
     Cycle,
-    /// The search could not tell: more than [`MODELS`] models within reach.
+    /// The search could not tell: more than 512 models within reach (`MODELS`).
     TooWide,
 }
 
