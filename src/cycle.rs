@@ -168,9 +168,9 @@ impl Path {
     }
 }
 
-/// What the search from an association's parent found, as the derive keeps it: one `const`
-/// per association holds it, so the graph is searched once per association, and its
-/// `InsertParent` bound, its parent step and its check read that `const`.
+/// What the search from an association's parent found, as the derive keeps it
+/// ([`CycleSearch`]): the graph is searched once per association, and its `InsertParent`
+/// bound, its parent step and its check read the answer.
 #[derive(Clone, Copy)]
 pub enum Reach {
     /// No chain of the parent's comes back to the model.
@@ -194,6 +194,14 @@ impl Reach {
     pub const fn to_report(self) -> bool {
         !matches!(self, Reach::None)
     }
+}
+
+/// What the search from an association's parent found, kept by the derive on the field's marker
+/// type (a type of the model's hidden fields module): read by the association's bound, its
+/// parent step and its check.
+pub trait CycleSearch {
+    /// See [`reach`].
+    const FOUND: Reach;
 }
 
 /// What a search from the parent whose level is `links` (its `LINKS5`) finds of `model`.

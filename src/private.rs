@@ -19,7 +19,7 @@ pub use crate::check::{
     MeasureOther, ParentTable, check_model, column, column_read_as, json_column, sample_seed,
 };
 pub use crate::column::{Column, ColumnSet};
-pub use crate::cycle::{Link, Reach, cycle_error, reach};
+pub use crate::cycle::{CycleSearch, Link, Reach, cycle_error, reach};
 pub use crate::dates::DateValue;
 pub use crate::db::{ArgSink, Args, Backend, ColumnOf, bind_column, bound};
 pub use crate::db::{CheckBackend, Measure};

@@ -86,8 +86,10 @@ impl<'a> Input<'a> {
                 if let Some((_, path)) = &mut attrs.association
                     && path.is_ident("Self")
                 {
-                    let span = path.segments[0].ident.span();
-                    *path = Path::from(Ident::new(&input.ident.to_string(), span));
+                    // The model's own ident (a raw `r#Name` stays raw), at `Self`'s span.
+                    let mut model = input.ident.clone();
+                    model.set_span(path.segments[0].ident.span());
+                    *path = Path::from(model);
                 }
                 let from_row_name = match &attrs.sqlx_rename {
                     Some(rename) => rename.value(),

@@ -5,12 +5,12 @@
 //! Each derive sees one struct, so the graph is walked in `const`s (`src/cycle.rs`): a model's
 //! `Association` impl records its associations, each linked to its parent's level below
 //! (`LINKS1..=5`), and a child finds itself at the end of one of its parent's chains, searched
-//! once per association into a `const` of the model's module. The association's
+//! once per association into a `const` of the association's field marker. The association's
 //! `InsertParent` bound is then cut (`ON_CYCLE = true`), and the model of the cycle whose name
 //! sorts first panics with the cycle, so it is one error.
 
-use proc_macro2::{Ident, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
 use syn::Path;
 use syn::spanned::Spanned;
 
@@ -79,13 +79,14 @@ pub fn association_consts(input: &Input<'_>) -> TokenStream {
     quote!(#path #(#levels)*)
 }
 
-/// The `const` that holds what the search from `field`'s parent found (`Reach`): one per
-/// association, at the model's module, so the graph is searched once per association however
-/// many places read it. The model's name is preceded by its length, so that no two models of
-/// a module share a name (`A` + `b_c` and `A_b` + `c`).
-fn reach_const(input: &Input<'_>, field: &Field<'_>) -> Ident {
-    let model = input.ident.unraw_string();
-    format_ident!("__sf_reach_{}_{}_{}", model.len(), model, field.name())
+/// Where what the search from `field`'s parent found (`Reach`) is kept: the `FOUND` of the
+/// field's marker type (`CycleSearch`), one per association, so the graph is searched once per
+/// association however many places read it. An associated `const` of a hidden type, so it
+/// adds no name to the user's module and needs no `allow` (which `forbid` would refuse).
+fn found(input: &Input<'_>, field: &Field<'_>, span: proc_macro2::Span) -> TokenStream {
+    let marker = crate::refs::marker(input, field.ident);
+    let private = quote_spanned!(span=> ::sqlx_factory::__private);
+    quote_spanned!(span=> <#marker as #private::CycleSearch>::FOUND)
 }
 
 /// The `ON_CYCLE` argument of the association's `InsertParent` bound: whether `field`'s
@@ -95,23 +96,23 @@ pub fn on_cycle(input: &Input<'_>, field: &Field<'_>) -> TokenStream {
     let Some(parent) = field.association() else {
         return quote!(false);
     };
-    let reach = reach_const(input, field);
-    quote_spanned!(parent.span()=> { #reach.on_cycle() })
+    let found = found(input, field, parent.span());
+    quote_spanned!(parent.span()=> { #found.on_cycle() })
 }
 
-/// Per association, the `const` of what its search found; per parent, one `const _` that
-/// panics with the cycle when this model is the one to report it.
+/// Per association, the `CycleSearch` impl that keeps what its search found; per parent, one
+/// `const _` that panics with the cycle when this model is the one to report it.
 pub fn checks(input: &Input<'_>) -> TokenStream {
     let model = model_path(input);
-    let reaches = edges(input).map(|(f, parent)| {
-        let reach = reach_const(input, f);
+    let searches = edges(input).map(|(f, parent)| {
+        let marker = crate::refs::marker(input, f.ident);
         let span = parent.span();
         let private = quote_spanned!(span=> ::sqlx_factory::__private);
         quote_spanned! {span=>
-            #[doc(hidden)]
-            #[allow(non_upper_case_globals)]
-            const #reach: #private::Reach =
-                #private::reach(<#parent as #private::Association>::LINKS5, #model);
+            impl #private::CycleSearch for #marker {
+                const FOUND: #private::Reach =
+                    #private::reach(<#parent as #private::Association>::LINKS5, #model);
+            }
         }
     });
     let mut seen = Vec::new();
@@ -124,14 +125,14 @@ pub fn checks(input: &Input<'_>) -> TokenStream {
         seen.push(written);
         let parent_path = parent_path(parent);
         let field = f.name();
-        let reach = reach_const(input, f);
         let span = parent.span();
+        let found = found(input, f, span);
         let private = quote_spanned!(span=> ::sqlx_factory::__private);
         Some(quote_spanned! {span=>
             const _: () = {
                 // The message (a kilobyte built in the `const`, searching again) only on a
                 // cycle, or when the graph is too wide to tell.
-                if #reach.to_report() {
+                if #found.to_report() {
                     let links = <#parent as #private::Association>::LINKS5;
                     let error = #private::cycle_error(links, #model, #field, #parent_path);
                     if error.is_error() {
@@ -141,5 +142,5 @@ pub fn checks(input: &Input<'_>) -> TokenStream {
             };
         })
     });
-    quote!(#(#reaches)* #(#checks)*)
+    quote!(#(#searches)* #(#checks)*)
 }

@@ -167,6 +167,9 @@ pub fn parent_value(
     references: Option<&Ident>,
     marker: &TokenStream,
 ) -> (TokenStream, TokenStream) {
+    // The caller's variable, under the derive's own span: the user's path may come from
+    // another macro's input, whose span would look `parent` up in that macro's context.
+    let parent_var = Ident::new("parent", Span::call_site());
     match references {
         Some(field) => {
             // Every token under the user's `references` name, parent path included, so a name
@@ -178,7 +181,7 @@ pub fn parent_value(
             let parent = respan(quote!(#parent), span);
             (
                 quote_spanned!(span=> <#parent as #private::Reference<#name>>::Value),
-                quote_spanned!(span=> #private::Clone::clone(<#parent as #private::Reference<#name>>::field(parent))),
+                quote_spanned!(span=> #private::Clone::clone(<#parent as #private::Reference<#name>>::field(#parent_var))),
             )
         }
         None => {
@@ -186,7 +189,7 @@ pub fn parent_value(
             let private = quote_spanned!(span=> ::sqlx_factory::__private);
             (
                 quote_spanned!(span=> <#parent as #private::Association>::Key),
-                quote_spanned!(span=> <#parent as #private::Association>::key(parent)),
+                quote_spanned!(span=> <#parent as #private::Association>::key(#parent_var)),
             )
         }
     }

@@ -1,5 +1,6 @@
 // Two models of one module whose model and field names join alike (`A` + `b_c`, `A_b` + `c`):
-// each association keeps its own cycle-check `const`.
+// each association keeps its own cycle-check answer, and a model name the user allowed
+// (`A_b`) is allowed in the factory's names too.
 use sqlx_factory::Factory;
 
 #[derive(Debug, sqlx::FromRow, Factory)]

@@ -1,5 +1,6 @@
 // Field names that look like the generated code's own locals and parameters, raw identifiers,
-// a required raw-named field, and an optional self-reference written as `Self`.
+// a required raw-named field, and an optional self-reference written as `Self` (also on a model
+// whose own name is raw).
 use sqlx_factory::Factory;
 
 #[derive(Debug, Clone, sqlx::FromRow, Factory)]
@@ -19,7 +20,18 @@ struct Job {
     parent_id: Option<i64>,
 }
 
+#[derive(Debug, Clone, sqlx::FromRow, Factory)]
+#[factory(table = "matches")]
+struct r#Match {
+    #[factory(primary_key)]
+    id: i64,
+    #[factory(association = Self)]
+    parent_id: Option<i64>,
+}
+
 fn main() {
+    let tree = r#Match::factory().parent_id_with(|p| p.id(7)).build();
+    assert!(tree.parent_id.is_some(), "{tree:?}");
     let job = Job::factory().r#type("cron").args("--all").set(3).build();
     assert_eq!((job.r#type.as_str(), job.args.as_str(), job.set, job.parent_id), ("cron", "--all", 3, None));
     let with_parent = Job::factory().r#type("x").parent_id_with(|p| p.r#type("root")).build();

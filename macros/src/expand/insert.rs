@@ -345,7 +345,7 @@ impl<'a> Expander<'a> {
     /// key: `source`, `conn`, `rows`, `operation` and `seed` in scope.
     fn parent_keys_call(&self, f: &Field<'_>, index: usize, on_cycle: &TokenStream) -> TokenStream {
         let private = &self.private;
-        let parent = f.association();
+        let parent = f.association().expect("an association");
         let name = f.name();
         let span = parent.span();
         let spanned_private = private_at(span);
@@ -356,11 +356,10 @@ impl<'a> Expander<'a> {
             quote_spanned!(span=> <#parent as #spanned_private::Association>::KEY_COLUMN);
         let plain_key =
             quote_spanned!(span=> <#parent as #spanned_private::Association>::PLAIN_KEY);
-        let key_ty = quote_spanned!(span=> <#parent as #spanned_private::Association>::Key);
-        let key_of = quote_spanned!(span=> <#parent as #spanned_private::Association>::key(parent));
         let ident = f.ident;
         let ty = f.ty;
         let marker = crate::refs::marker(self.input, f.ident);
+        let (key_ty, key_of) = crate::refs::parent_value(parent, None, &marker);
         let ty_private = private_at(ty.span());
         let from_key = quote_spanned!(ty.span()=> <#ty as #ty_private::ForeignKey<#key_ty, #marker>>::from_key(#key_of));
         let index = syn::Index::from(index);

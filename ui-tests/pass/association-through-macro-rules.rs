@@ -1,0 +1,64 @@
+// Models written by a `macro_rules!` whose parent path (and `references` name) come from the
+// macro's input: the derive's own variables must not be looked up in the caller's context.
+use sqlx_factory::Factory;
+
+#[derive(Debug, sqlx::FromRow, Factory)]
+#[factory(table = "parents")]
+pub struct Parent {
+    #[factory(primary_key)]
+    pub id: i64,
+    #[factory(sequence = |n| format!("p{n}"))]
+    pub code: String,
+}
+
+macro_rules! child_of {
+    ($name:ident, $table:literal, $parent:path) => {
+        #[derive(Debug, sqlx::FromRow, Factory)]
+        #[factory(table = $table)]
+        pub struct $name {
+            #[factory(primary_key)]
+            pub id: i64,
+            #[factory(association = $parent)]
+            pub parent_id: i64,
+        }
+    };
+    ($name:ident, $table:literal, $parent:ident, $field:ident) => {
+        #[derive(Debug, sqlx::FromRow, Factory)]
+        #[factory(table = $table)]
+        pub struct $name {
+            #[factory(primary_key)]
+            pub id: i64,
+            #[factory(association = $parent, references = $field)]
+            pub parent_code: String,
+        }
+    };
+}
+
+child_of!(ByPath, "by_path", self::Parent);
+child_of!(ByName, "by_name", Parent);
+child_of!(ByCode, "by_code", Parent, code);
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    use sqlx::Connection;
+    let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:").await?;
+    for sql in [
+        "CREATE TABLE parents (id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE)",
+        "CREATE TABLE by_path (id INTEGER PRIMARY KEY, parent_id BIGINT NOT NULL REFERENCES parents(id))",
+        "CREATE TABLE by_name (id INTEGER PRIMARY KEY, parent_id BIGINT NOT NULL REFERENCES parents(id))",
+        "CREATE TABLE by_code (id INTEGER PRIMARY KEY, parent_code TEXT NOT NULL REFERENCES parents(code))",
+    ] {
+        sqlx::query(sql).execute(&mut conn).await?;
+    }
+    let by_path = ByPath::factory().with_session(&mut conn).create().await?;
+    let by_name = ByName::factory().with_session(&mut conn).create_batch(2).await?;
+    let by_code = ByCode::factory().with_session(&mut conn).create().await?;
+    let parents: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, code FROM parents ORDER BY id").fetch_all(&mut conn).await?;
+    assert_eq!(parents.len(), 4, "a parent per row: {parents:?}");
+    assert_eq!(by_path.parent_id, parents[0].0);
+    assert_eq!(by_name[0].parent_id, parents[1].0);
+    assert_eq!(by_name[1].parent_id, parents[2].0);
+    assert_eq!(by_code.parent_code, parents[3].1);
+    Ok(())
+}
