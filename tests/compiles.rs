@@ -102,3 +102,12 @@ mod association_through_macro_rules {
         main().unwrap();
     }
 }
+
+mod model_named_s {
+    include!("../ui-tests/pass/model-named-s.rs");
+
+    #[test]
+    fn runs() {
+        main().unwrap();
+    }
+}

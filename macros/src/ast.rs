@@ -10,6 +10,8 @@ use crate::ctxt::Ctxt;
 
 pub struct Input<'a> {
     pub original: &'a DeriveInput,
+    /// The factory's session parameter (see [`session_param`]).
+    pub session: Ident,
     pub ident: &'a Ident,
     pub vis: &'a Visibility,
     pub table: Option<LitStr>,
@@ -113,6 +115,7 @@ impl<'a> Input<'a> {
         }
         Some(Input {
             original: input,
+            session: session_param(input),
             ident: &input.ident,
             vis: &input.vis,
             table: struct_attrs.table,
@@ -124,6 +127,25 @@ impl<'a> Input<'a> {
             fields,
         })
     }
+}
+
+/// The factory's session type parameter: `S` (what rustc's notes show, `UserFactory::<S>::create`),
+/// or `__S` when the struct's tokens name a type `S` (the model itself, a field's type, a parent),
+/// which the parameter would hide inside the factory's impls.
+pub fn session_param(input: &DeriveInput) -> Ident {
+    fn names_s(tokens: proc_macro2::TokenStream) -> bool {
+        tokens.into_iter().any(|token| match token {
+            proc_macro2::TokenTree::Ident(ident) => ident == "S",
+            proc_macro2::TokenTree::Group(group) => names_s(group.stream()),
+            _ => false,
+        })
+    }
+    let name = if names_s(quote::ToTokens::into_token_stream(input)) {
+        "__S"
+    } else {
+        "S"
+    };
+    Ident::new(name, proc_macro2::Span::call_site())
 }
 
 /// Marks the fields of a composite key: the first one carries the association and

@@ -102,6 +102,7 @@ impl<'a> Expander<'a> {
         } = self;
         let model = input.ident;
         let vis = input.vis;
+        let s = &input.session;
         let table = input.table.as_ref().map(|t| t.value()).unwrap_or_default();
         let factory_name = factory.to_string();
 
@@ -128,7 +129,7 @@ impl<'a> Expander<'a> {
             .collect();
         let unset = self.required.iter().map(|_| quote!(#private::Unset));
         let all_unset = quote!(#factory<#private::NoSession #(, #unset)*>);
-        let this = self.factory_type(quote!(S));
+        let this = self.factory_type(quote!(#s));
         let bound = self.factory_type(quote!(#private::Bound<'c, __DB>));
 
         let settable: Vec<&Field<'_>> = self.settable().collect();
@@ -166,8 +167,8 @@ impl<'a> Expander<'a> {
         let create_bounds = quote! {
             #(#store_checks,)*
             #(#deferred_bounds,)*
-            S: #private::ReadsRow<#model>,
-            S: #private::Session<#model> + #private::State<#model>,
+            #s: #private::ReadsRow<#model>,
+            #s: #private::Session<#model> + #private::State<#model>,
             #(#required_checks,)*
         };
         let get_or_create_methods = (!self.lookup_fields().is_empty()).then(|| {
@@ -175,7 +176,7 @@ impl<'a> Expander<'a> {
                 /// As `create()`, with whether the row was inserted: `false` when a stored row
                 /// with this `get_or_create` key was found and returned as stored (its
                 /// transient fields hold this call's values, not values it was made from).
-                pub fn get_or_create(self) -> #private::GetOrCreate<S, #model>
+                pub fn get_or_create(self) -> #private::GetOrCreate<#s, #model>
                 where
                     #create_bounds
                 {
@@ -186,7 +187,7 @@ impl<'a> Expander<'a> {
                 /// As `create_batch(n)`, each row with whether it was inserted (`false` for a
                 /// stored row found by its key, and for a key an earlier row of the batch
                 /// inserted).
-                pub fn get_or_create_batch(self, n: usize) -> #private::GetOrCreateBatch<S, #model>
+                pub fn get_or_create_batch(self, n: usize) -> #private::GetOrCreateBatch<#s, #model>
                 where
                     #create_bounds
                 {
@@ -232,8 +233,8 @@ impl<'a> Expander<'a> {
             #[must_use]
             // Named after the model: a model name the user allowed (`Order_v2`) is allowed here too.
             #[allow(non_camel_case_types)]
-            #vis struct #factory<S = #private::NoSession #(, #required_defaults)*> {
-                __factory: #private::FactoryState<S>,
+            #vis struct #factory<#s = #private::NoSession #(, #required_defaults)*> {
+                __factory: #private::FactoryState<#s>,
                 __o: #overrides,
                 #required_marker
             }
@@ -284,7 +285,7 @@ impl<'a> Expander<'a> {
             }
 
             #[automatically_derived]
-            impl<S #(, #required_params)*> #this {
+            impl<#s #(, #required_params)*> #this {
                 #(#setters)*
 
                 /// Draws every value from this seed instead of the run's stream: the same seed
@@ -309,7 +310,7 @@ impl<'a> Expander<'a> {
                 #[allow(clippy::should_implement_trait)]
                 pub fn clone(&self) -> Self
                 where
-                    S: #private::Cloneable<#model>,
+                    #s: #private::Cloneable<#model>,
                 {
                     #factory {
                         __factory: self.__factory.clone_unbound::<#model>(),
@@ -345,11 +346,11 @@ impl<'a> Expander<'a> {
                 /// connection and commits what it wrote).
                 pub fn with_session<'c, __A, __DB>(self, session: __A) -> #bound
                 where
-                    S: #private::Unbound,
-                    S: #private::BindSession<'c, __A, __DB>,
+                    #s: #private::Unbound,
+                    #s: #private::BindSession<'c, __A, __DB>,
                     __DB: #private::Backend,
                 {
-                    let bound = <S as #private::BindSession<'c, __A, __DB>>::bind(session);
+                    let bound = <#s as #private::BindSession<'c, __A, __DB>>::bind(session);
                     #factory {
                         __factory: self.__factory.bind(bound),
                         __o: self.__o,
@@ -359,7 +360,7 @@ impl<'a> Expander<'a> {
 
                 /// Inserts one row with `INSERT ... RETURNING` and returns it as the database
                 /// stored it; parents of associations are created first, in the same session.
-                pub fn create(self) -> #private::Create<S, #model>
+                pub fn create(self) -> #private::Create<#s, #model>
                 where
                     #create_bounds
                 {
@@ -368,7 +369,7 @@ impl<'a> Expander<'a> {
                 }
 
                 /// Inserts `n` rows with multi-row `INSERT ... RETURNING` statements, in order.
-                pub fn create_batch(self, n: usize) -> #private::CreateBatch<S, #model>
+                pub fn create_batch(self, n: usize) -> #private::CreateBatch<#s, #model>
                 where
                     #(#required_params: 'static,)*
                     #create_bounds
@@ -381,11 +382,11 @@ impl<'a> Expander<'a> {
                 /// Seeding mode: inserts `n` rows drawn chunk by chunk (memory stays flat), with
                 /// `COPY` on PostgreSQL and multi-row INSERTs without `RETURNING` elsewhere, and
                 /// returns how many were inserted. All or nothing, like every operation.
-                pub fn insert_many(self, n: u64) -> #private::InsertMany<S, #model>
+                pub fn insert_many(self, n: u64) -> #private::InsertMany<#s, #model>
                 where
                     #(#required_params: 'static,)*
                     #(#store_checks,)*
-                    S: #private::Session<#model> + #private::State<#model>,
+                    #s: #private::Session<#model> + #private::State<#model>,
                     #(#required_checks,)*
                 {
                     let (state, unbound) = self.__factory.unbind();
@@ -458,7 +459,7 @@ impl<'a> Expander<'a> {
             }
 
             #[automatically_derived]
-            impl<S: #private::Cloneable<#model> #(, #required_params)*> #private::Clone for #this {
+            impl<#s: #private::Cloneable<#model> #(, #required_params)*> #private::Clone for #this {
                 fn clone(&self) -> Self {
                     Self::clone(self)
                 }
@@ -513,7 +514,8 @@ impl<'a> Expander<'a> {
         let private = &self.private;
         let factory_name = self.factory.to_string();
         let required_params: Vec<&Ident> = self.required.iter().map(|(_, p)| p).collect();
-        let this = self.factory_type(quote!(S));
+        let s = &self.input.session;
+        let this = self.factory_type(quote!(#s));
         let (bounds, values) = self.debug_parts();
         let parents = self.associations().map(|f| {
             let field = parent_ident(f.ident);
@@ -526,7 +528,7 @@ impl<'a> Expander<'a> {
         });
         quote! {
             #[automatically_derived]
-            impl<S: #private::core::fmt::Debug #(, #required_params)*> #private::core::fmt::Debug for #this
+            impl<#s: #private::core::fmt::Debug #(, #required_params)*> #private::core::fmt::Debug for #this
             where
                 #(#bounds,)*
             {

@@ -66,8 +66,9 @@ pub fn store_checks(input: &Input<'_>) -> Vec<TokenStream> {
             let ty = f.ty;
             let private = quote_spanned!(ty.span()=> ::sqlx_factory::__private);
             let marker = crate::refs::marker(input, f.ident);
+            let session = &input.session;
             if f.is_flatten() {
-                return quote_spanned!(ty.span()=> S: #private::StoresFlatten<#ty, #marker>);
+                return quote_spanned!(ty.span()=> #session: #private::StoresFlatten<#ty, #marker>);
             }
             let stored = bound_type(f);
             // An unsigned integer bound as itself: the error names the signed binding.
@@ -76,7 +77,7 @@ pub fn store_checks(input: &Input<'_>) -> Vec<TokenStream> {
             } else {
                 quote_spanned!(ty.span()=> StoresField)
             };
-            quote_spanned!(ty.span()=> S: #private::#check<#stored, #marker>)
+            quote_spanned!(ty.span()=> #session: #private::#check<#stored, #marker>)
         })
         .collect()
 }

@@ -25,10 +25,11 @@ pub(super) fn fallback(
     let vis = &input.vis;
     let factory = format_ident!("{}Factory", input.ident);
     let private = quote!(::sqlx_factory::__private);
+    let s = crate::ast::session_param(input);
     let stub = quote! {
-        #vis struct #factory<S = #private::NoSession>(#private::PhantomData<S>);
+        #vis struct #factory<#s = #private::NoSession>(#private::PhantomData<#s>);
 
-        impl<S> #private::core::fmt::Debug for #factory<S> {
+        impl<#s> #private::core::fmt::Debug for #factory<#s> {
             fn fmt(&self, f: &mut #private::core::fmt::Formatter<'_>) -> #private::core::fmt::Result {
                 f.write_str(#private::core::stringify!(#factory))
             }
@@ -117,7 +118,7 @@ pub(super) fn fallback(
         }
 
         #[allow(dead_code, clippy::all)]
-        impl<S> #factory<S> {
+        impl<#s> #factory<#s> {
             #(#setters)*
             #vis fn seed<__T>(self, _: __T) -> Self { self }
             #vis fn after_build(self, _: impl #private::core::ops::Fn(&mut #ident) + #private::core::marker::Send + #private::core::marker::Sync + 'static) -> Self { self }
@@ -146,7 +147,7 @@ pub(super) fn fallback(
         }
 
         #[allow(dead_code, clippy::all)]
-        impl<S> #private::core::future::IntoFuture for #factory<S> {
+        impl<#s> #private::core::future::IntoFuture for #factory<#s> {
             type Output = #private::Result<u64, #private::Error>;
             type IntoFuture = #private::core::future::Pending<Self::Output>;
             fn into_future(self) -> Self::IntoFuture { #private::core::future::pending() }

@@ -383,7 +383,10 @@ impl<'a> Expander<'a> {
         self.associations()
             .filter(|f| f.is_deferred())
             .map(|f| deferred_bound(self.input.ident, f))
-            .map(|bound| quote!(S: #bound))
+            .map(|bound| {
+                let session = &self.input.session;
+                quote!(#session: #bound)
+            })
             .collect()
     }
 }

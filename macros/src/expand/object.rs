@@ -255,6 +255,7 @@ impl<'a> Expander<'a> {
             };
             if f.is_deferred() {
                 let deferred = deferred_bound(model, f);
+                let session = &self.input.session;
                 return quote! {
                     if #o.#ident.is_some() {
                         #private::None
@@ -263,7 +264,7 @@ impl<'a> Expander<'a> {
                             #private::Some(source) => #private::Clone::clone(source),
                             #private::None => #private::default_parent::<#parent>(),
                         };
-                        <S as #deferred>::deferred().map(|step| (source, step))
+                        <#session as #deferred>::deferred().map(|step| (source, step))
                     }
                 };
             }

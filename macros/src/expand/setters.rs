@@ -36,9 +36,10 @@ impl<'a> Expander<'a> {
                 }
             });
             let overrides = self.overrides_ident();
+            let session = &self.input.session;
             quote! {
                 #[doc = #doc]
-                pub fn #ident(self, value: #param) -> #factory<S #(, #params)*> {
+                pub fn #ident(self, value: #param) -> #factory<#session #(, #params)*> {
                     #factory {
                         __factory: self.__factory,
                         __o: #overrides {

@@ -1,0 +1,44 @@
+// A model named `S`, and a model pointing at it: the factory's session parameter, usually `S`,
+// must not hide the model's name inside the factory's impls.
+use sqlx_factory::Factory;
+
+#[derive(Debug, sqlx::FromRow, Factory)]
+#[factory(table = "s")]
+pub struct S {
+    #[factory(primary_key)]
+    pub id: i64,
+    #[factory(default = "default".to_string())]
+    pub name: String,
+}
+
+#[derive(Debug, sqlx::FromRow, Factory)]
+#[factory(table = "t")]
+pub struct T {
+    #[factory(primary_key)]
+    pub id: i64,
+    #[factory(association = S)]
+    pub s_id: i64,
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    use sqlx::Connection;
+    let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:").await?;
+    for sql in [
+        "CREATE TABLE s (id INTEGER PRIMARY KEY, name TEXT NOT NULL)",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, s_id BIGINT NOT NULL REFERENCES s(id))",
+    ] {
+        sqlx::query(sql).execute(&mut conn).await?;
+    }
+    assert_eq!(S::factory().name("built").build().name, "built");
+    let s = S::factory().name("first").with_session(&mut conn).create().await?;
+    let t = T::factory().s_id_with(|f| f.name("parent")).with_session(&mut conn).create().await?;
+    let u = T::factory().with_session(&mut conn).create().await?;
+    let names: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, name FROM s ORDER BY id").fetch_all(&mut conn).await?;
+    assert_eq!(
+        names,
+        vec![(s.id, "first".to_string()), (t.s_id, "parent".to_string()), (u.s_id, "default".to_string())]
+    );
+    Ok(())
+}
