@@ -2,112 +2,60 @@
 //! attributes that stand beside the UI tests' fail cases. They are ordinary tests, built with
 //! the other test binaries, so that nothing is compiled twice for them.
 
-mod awkward_names {
-    include!("../ui-tests/pass/awkward-names.rs");
+/// A module per program, with a test that runs its `main` (which returns `()` or a `Result`).
+macro_rules! runs {
+    ($(#[$attr:meta])* $name:ident => $file:literal) => {
+        $(#[$attr])*
+        mod $name {
+            include!($file);
 
-    #[test]
-    fn runs() {
-        main();
+            #[test]
+            fn runs() {
+                crate::Ran::ran(main());
+            }
+        }
+    };
+}
+
+/// What a program's `main` returned, as a test's outcome.
+trait Ran {
+    fn ran(self);
+}
+
+impl Ran for () {
+    fn ran(self) {}
+}
+
+impl<E: std::fmt::Debug> Ran for Result<(), E> {
+    fn ran(self) {
+        self.unwrap();
     }
 }
 
-mod every_attribute {
-    include!("../ui-tests/pass/every-attribute.rs");
+runs!(awkward_names => "../ui-tests/pass/awkward-names.rs");
 
-    #[test]
-    fn runs() {
-        main();
-    }
-}
+runs!(every_attribute => "../ui-tests/pass/every-attribute.rs");
 
-mod same_name_in_two_modules {
-    include!("../ui-tests/pass/same-name-in-two-modules.rs");
+runs!(same_name_in_two_modules => "../ui-tests/pass/same-name-in-two-modules.rs");
 
-    #[test]
-    fn runs() {
-        main().unwrap();
-    }
-}
+runs!(same_name_association_in_two_modules => "../ui-tests/pass/same-name-association-in-two-modules.rs");
 
-mod same_name_association_in_two_modules {
-    include!("../ui-tests/pass/same-name-association-in-two-modules.rs");
+runs!(same_name_in_a_function => "../ui-tests/pass/same-name-in-a-function.rs");
 
-    #[test]
-    fn runs() {
-        main().unwrap();
-    }
-}
+runs!(session_spellings => "../ui-tests/pass/session-spellings.rs");
 
-mod same_name_in_a_function {
-    include!("../ui-tests/pass/same-name-in-a-function.rs");
+runs!(std_names => "../ui-tests/pass/std-names.rs");
 
-    #[test]
-    fn runs() {
-        main().unwrap();
-    }
-}
+runs!(parents_from_spellings => "../ui-tests/pass/parents-from-spellings.rs");
 
-mod session_spellings {
-    include!("../ui-tests/pass/session-spellings.rs");
-
-    #[test]
-    fn runs() {
-        main().unwrap();
-    }
-}
-
-mod std_names {
-    include!("../ui-tests/pass/std-names.rs");
-
-    #[test]
-    fn runs() {
-        main().unwrap();
-    }
-}
-
-mod parents_from_spellings {
-    include!("../ui-tests/pass/parents-from-spellings.rs");
-
-    #[test]
-    fn runs() {
-        main().unwrap();
-    }
-}
-
-mod parents_from_two_association_spellings {
-    include!("../ui-tests/pass/parents-from-two-association-spellings.rs");
-
-    #[test]
-    fn runs() {
-        main().unwrap();
-    }
-}
+runs!(parents_from_two_association_spellings => "../ui-tests/pass/parents-from-two-association-spellings.rs");
 
 // The derive's cycle-check answers need no `allow` that a `forbid` would refuse.
-#[forbid(non_upper_case_globals)]
-mod association_names_in_one_module {
-    include!("../ui-tests/pass/association-names-in-one-module.rs");
+runs!(
+    #[forbid(non_upper_case_globals)]
+    association_names_in_one_module => "../ui-tests/pass/association-names-in-one-module.rs"
+);
 
-    #[test]
-    fn runs() {
-        main().unwrap();
-    }
-}
+runs!(association_through_macro_rules => "../ui-tests/pass/association-through-macro-rules.rs");
 
-mod association_through_macro_rules {
-    include!("../ui-tests/pass/association-through-macro-rules.rs");
-
-    #[test]
-    fn runs() {
-        main().unwrap();
-    }
-}
-
-mod model_named_s {
-    include!("../ui-tests/pass/model-named-s.rs");
-
-    #[test]
-    fn runs() {
-        main().unwrap();
-    }
-}
+runs!(model_named_s => "../ui-tests/pass/model-named-s.rs");
