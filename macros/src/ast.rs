@@ -130,22 +130,26 @@ impl<'a> Input<'a> {
 }
 
 /// The factory's session type parameter: `S` (what rustc's notes show, `UserFactory::<S>::create`),
-/// or `__S` when the struct's tokens name a type `S` (the model itself, a field's type, a parent),
-/// which the parameter would hide inside the factory's impls.
+/// or, when the struct's tokens name `S` (the model itself, a field's type, a parent), which the
+/// parameter would hide inside the factory's impls, `__S` with as many more `_` as it takes to
+/// name nothing the struct names.
 pub fn session_param(input: &DeriveInput) -> Ident {
-    fn names_s(tokens: proc_macro2::TokenStream) -> bool {
+    fn names(tokens: proc_macro2::TokenStream, name: &str) -> bool {
         tokens.into_iter().any(|token| match token {
-            proc_macro2::TokenTree::Ident(ident) => ident == "S",
-            proc_macro2::TokenTree::Group(group) => names_s(group.stream()),
+            proc_macro2::TokenTree::Ident(ident) => ident.unraw_string() == name,
+            proc_macro2::TokenTree::Group(group) => names(group.stream(), name),
             _ => false,
         })
     }
-    let name = if names_s(quote::ToTokens::into_token_stream(input)) {
-        "__S"
-    } else {
-        "S"
-    };
-    Ident::new(name, proc_macro2::Span::call_site())
+    let tokens = quote::ToTokens::into_token_stream(input);
+    let mut name = String::from("S");
+    if names(tokens.clone(), &name) {
+        name = String::from("__S");
+        while names(tokens.clone(), &name) {
+            name.insert(0, '_');
+        }
+    }
+    Ident::new(&name, proc_macro2::Span::call_site())
 }
 
 /// Marks the fields of a composite key: the first one carries the association and
@@ -329,7 +333,9 @@ const DATE_TYPES: &[&str] = &[
 
 /// Whether `ty`'s last path segment names a date/time type.
 pub fn is_date_type(ty: &Type) -> bool {
-    let Type::Path(path) = ty else { return false };
+    let Type::Path(path) = peel(ty) else {
+        return false;
+    };
     path.path
         .segments
         .last()
@@ -339,7 +345,9 @@ pub fn is_date_type(ty: &Type) -> bool {
 /// Whether `ty` names serde_json's document type: `JsonValue` (as sqlx re-exports it) or
 /// `serde_json::Value`.
 pub fn is_json_document_type(ty: &Type) -> bool {
-    let Type::Path(path) = ty else { return false };
+    let Type::Path(path) = peel(ty) else {
+        return false;
+    };
     let segments: Vec<String> = path
         .path
         .segments
@@ -355,7 +363,9 @@ pub fn is_json_document_type(ty: &Type) -> bool {
 
 /// Whether `ty`'s last path segment is `Decimal` (rust_decimal's, as sqlx re-exports it).
 pub fn is_decimal_type(ty: &Type) -> bool {
-    let Type::Path(path) = ty else { return false };
+    let Type::Path(path) = peel(ty) else {
+        return false;
+    };
     path.path
         .segments
         .last()
@@ -377,7 +387,9 @@ pub fn is_unsigned_type(ty: &Type) -> bool {
 
 /// Whether `ty` is a path without generics whose last segment is one of `names`.
 fn names_one_of(ty: &Type, names: &[&str]) -> bool {
-    let Type::Path(path) = ty else { return false };
+    let Type::Path(path) = peel(ty) else {
+        return false;
+    };
     path.qself.is_none()
         && path.path.segments.last().is_some_and(|last| {
             last.arguments.is_none() && names.iter().any(|name| last.ident == name)
@@ -403,9 +415,21 @@ pub fn vec_inner(ty: &Type) -> Option<&Type> {
     generic_inner(ty, "Vec")
 }
 
+/// `ty` without the invisible group a `macro_rules!` puts around a `$t:ty` it passes on, or
+/// parentheses: `Option<i64>` from a macro's input is an `Option` as written out.
+pub fn peel(ty: &Type) -> &Type {
+    match ty {
+        Type::Group(group) => peel(&group.elem),
+        Type::Paren(paren) => peel(&paren.elem),
+        _ => ty,
+    }
+}
+
 /// `T` of `Wrapper<T>`, judged by the type's last path segment.
 fn generic_inner<'t>(ty: &'t Type, wrapper: &str) -> Option<&'t Type> {
-    let Type::Path(path) = ty else { return None };
+    let Type::Path(path) = peel(ty) else {
+        return None;
+    };
     let last = path.path.segments.last()?;
     if last.ident != wrapper {
         return None;

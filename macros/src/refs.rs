@@ -154,8 +154,10 @@ fn assign_key(
     let (key_ty, key) = parent_value(parent, references, &marker);
     let span = ty.span();
     let private = quote_spanned!(span=> ::sqlx_factory::__private);
+    // `row` is the caller's variable: under the derive's own span (see `parent_value`).
+    let row = Ident::new("row", Span::call_site());
     quote_spanned! {span=>
-        row.#ident = <#ty as #private::ForeignKey<#key_ty, #marker>>::from_key(#key);
+        #row.#ident = <#ty as #private::ForeignKey<#key_ty, #marker>>::from_key(#key);
     }
 }
 

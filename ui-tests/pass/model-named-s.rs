@@ -1,5 +1,6 @@
 // A model named `S`, and a model pointing at it: the factory's session parameter, usually `S`,
-// must not hide the model's name inside the factory's impls.
+// must not hide the model's name inside the factory's impls; nor a raw `r#S`, nor `__S` when
+// both are named.
 use sqlx_factory::Factory;
 
 #[derive(Debug, sqlx::FromRow, Factory)]
@@ -18,6 +19,35 @@ pub struct T {
     pub id: i64,
     #[factory(association = S)]
     pub s_id: i64,
+}
+
+mod raw {
+    use sqlx_factory::Factory;
+
+    #[derive(Debug, sqlx::FromRow, Factory)]
+    #[factory(table = "s")]
+    pub struct r#S {
+        #[factory(primary_key)]
+        pub id: i64,
+        #[factory(default = "raw".to_string())]
+        pub name: String,
+    }
+}
+
+mod both {
+    use sqlx_factory::Factory;
+
+    pub type S = String;
+
+    #[allow(non_camel_case_types)]
+    #[derive(Debug, sqlx::FromRow, Factory)]
+    #[factory(table = "s")]
+    pub struct __S {
+        #[factory(primary_key)]
+        pub id: i64,
+        #[factory(default = "both".to_string())]
+        pub name: S,
+    }
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -40,5 +70,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         names,
         vec![(s.id, "first".to_string()), (t.s_id, "parent".to_string()), (u.s_id, "default".to_string())]
     );
+    assert_eq!(raw::r#S::factory().build().name, "raw");
+    assert_eq!(both::__S::factory().build().name, "both");
     Ok(())
 }

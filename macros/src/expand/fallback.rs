@@ -71,7 +71,7 @@ pub(super) fn fallback(
             .filter(|f| !f.is_skipped() && unclaimed(&f.ident))
             .map(|f| {
                 // The parent's factory, or a flatten field's group's, named by its path.
-                let path = match f.ty {
+                let path = match crate::ast::peel(f.ty) {
                     syn::Type::Path(ty) if f.is_group_drawn() => Some(&ty.path),
                     _ => f.association(),
                 };

@@ -306,6 +306,7 @@ impl<'a> Expander<'a> {
     pub(super) fn fallback_value(&self, f: &Field<'_>) -> TokenStream {
         let private = &self.private;
         let ty = f.ty;
+        let (rng, stub, n) = (local("__rng"), local("__stub"), local("__n"));
         // A foreign key is told why `build()` needs a value although it has an attribute.
         let (fake_trait, fake_fn) = if f.association().is_some() || f.attrs.group_first.is_some() {
             (format_ident!("FakeKey"), format_ident!("fake_key"))
@@ -315,7 +316,7 @@ impl<'a> Expander<'a> {
         let dummy = {
             let spanned_private = private_at(ty.span());
             quote_spanned! {ty.span()=>
-                <#ty as #spanned_private::#fake_trait>::#fake_fn(__rng)
+                <#ty as #spanned_private::#fake_trait>::#fake_fn(#rng)
             }
         };
         if let (Some(_), Some(inner)) = (f.association(), f.option_inner()) {
@@ -324,7 +325,7 @@ impl<'a> Expander<'a> {
             let key = {
                 let spanned_private = private_at(inner.span());
                 quote_spanned! {inner.span()=>
-                    <#inner as #spanned_private::#fake_trait>::#fake_fn(__rng)
+                    <#inner as #spanned_private::#fake_trait>::#fake_fn(#rng)
                 }
             };
             // `create_parent`: a parent by default, so a key in build mode too.
@@ -339,7 +340,7 @@ impl<'a> Expander<'a> {
         }
         if f.is_stubbed() {
             let spanned_private = private_at(ty.span());
-            return quote_spanned! {ty.span()=> <#ty as #spanned_private::Stub>::stub(__stub) };
+            return quote_spanned! {ty.span()=> <#ty as #spanned_private::Stub>::stub(#stub) };
         }
         match f.value() {
             Value::Skip => quote!(#private::Default::default()),
@@ -351,13 +352,13 @@ impl<'a> Expander<'a> {
             Value::Fake(expr) => {
                 let spanned_private = private_at(expr.span());
                 quote_spanned! {expr.span()=>
-                    #spanned_private::fake::<#ty, _, _>(&(#expr), __rng)
+                    #spanned_private::fake::<#ty, _, _>(&(#expr), #rng)
                 }
             }
             Value::Sequence(expr) => {
                 let spanned_private = private_at(expr.span());
                 quote_spanned! {expr.span()=>
-                    #spanned_private::sequence::<#ty, _>(#expr, __n)
+                    #spanned_private::sequence::<#ty, _>(#expr, #n)
                 }
             }
             Value::Lazy(expr) => {
@@ -376,7 +377,7 @@ impl<'a> Expander<'a> {
                 Some(bound) if is_integer_type(ty) && is_integer_type(&bound) => {
                     let private = private_at(ty.span());
                     quote_spanned! {ty.span()=>
-                        #private::integer_within::<#ty, #bound, _>(__rng)
+                        #private::integer_within::<#ty, #bound, _>(#rng)
                     }
                 }
                 _ => stored_value(ty).unwrap_or(dummy),
@@ -392,15 +393,16 @@ impl<'a> Expander<'a> {
 /// the rule does not know is one error there.
 fn stored_value(ty: &Type) -> Option<TokenStream> {
     let private = private_at(ty.span());
+    let rng = local("__rng");
     if is_date_type(ty) || is_decimal_type(ty) || is_json_document_type(ty) {
         let draw = drawer(ty)?;
-        Some(quote_spanned! {ty.span()=> #draw(__rng) })
+        Some(quote_spanned! {ty.span()=> #draw(#rng) })
     } else if let Some(inner) = option_inner(ty) {
         let draw = drawer(inner)?;
-        Some(quote_spanned! {ty.span()=> #private::optional(__rng, #draw) })
+        Some(quote_spanned! {ty.span()=> #private::optional(#rng, #draw) })
     } else if let Some(inner) = vec_inner(ty) {
         let draw = drawer(inner)?;
-        Some(quote_spanned! {ty.span()=> #private::elements(__rng, #draw) })
+        Some(quote_spanned! {ty.span()=> #private::elements(#rng, #draw) })
     } else {
         None
     }
@@ -419,6 +421,14 @@ fn drawer(ty: &Type) -> Option<TokenStream> {
         Some(quote_spanned! {ty.span()=> <#ty as #private::JsonDocument>::json_document })
     } else {
         let value = stored_value(ty)?;
-        Some(quote_spanned! {ty.span()=> |__rng| #value })
+        let rng = local("__rng");
+        Some(quote_spanned! {ty.span()=> |#rng| #value })
     }
+}
+
+/// A local of the generated code (`__rng`, `__n`, ..) where it is spanned at the user's tokens:
+/// under the derive's own span, as where it is declared, since the user's tokens may come from
+/// another macro's input, which would look the name up in that macro's context.
+pub(super) fn local(name: &str) -> Ident {
+    Ident::new(name, proc_macro2::Span::call_site())
 }

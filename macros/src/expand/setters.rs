@@ -149,7 +149,7 @@ pub(super) fn is_number(ty: &syn::Type) -> bool {
         "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize",
         "f32", "f64",
     ];
-    match ty {
+    match crate::ast::peel(ty) {
         syn::Type::Path(path) if path.qself.is_none() => path
             .path
             .get_ident()
