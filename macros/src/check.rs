@@ -275,6 +275,7 @@ fn fill(f: &Field<'_>) -> TokenStream {
 
 /// The field's type as the user wrote it, without the token spacing: `Option<DateTime<Utc>>`.
 fn type_name(ty: &syn::Type) -> String {
+    let ty = crate::ast::peel(ty);
     let text: String = quote!(#ty)
         .to_string()
         .chars()

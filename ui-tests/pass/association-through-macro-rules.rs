@@ -63,6 +63,8 @@ macro_rules! child_with {
             #[factory(association = Parent, references = code)]
             pub parent_code: String,
             pub title: String,
+            #[factory(lazy = |kid: &$name| format!("{}!", kid.title))]
+            pub label: String,
         }
     };
 }
@@ -84,7 +86,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "CREATE TABLE by_code (id INTEGER PRIMARY KEY, parent_code TEXT NOT NULL REFERENCES parents(code))",
         "CREATE TABLE typed (id INTEGER PRIMARY KEY, parent_id BIGINT REFERENCES parents(id), title TEXT NOT NULL)",
         "CREATE TABLE kids (id INTEGER PRIMARY KEY, parent_id BIGINT NOT NULL REFERENCES parents(id), \
-         parent_code TEXT NOT NULL REFERENCES parents(code), title TEXT NOT NULL)",
+         parent_code TEXT NOT NULL REFERENCES parents(code), title TEXT NOT NULL, label TEXT NOT NULL)",
     ] {
         sqlx::query(sql).execute(&mut conn).await?;
     }
@@ -111,5 +113,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         sqlx::query_as("SELECT id, code FROM parents WHERE id = ?").bind(kid.parent_id).fetch_one(&mut conn).await?;
     assert_eq!(id, kid.parent_id);
     assert!(code.starts_with('p') && kid.parent_code.starts_with('p'), "{kid:?}");
+    assert_eq!(kid.label, format!("{}!", kid.title));
+    let stored: String =
+        sqlx::query_scalar("SELECT label FROM kids WHERE id = ?").bind(kid.id).fetch_one(&mut conn).await?;
+    assert_eq!(stored, kid.label);
     Ok(())
 }

@@ -73,8 +73,9 @@ impl<'a> Expander<'a> {
                 let ty = f.ty;
                 let call = {
                     let spanned_private = private_at(expr.span());
+                    let object = local("object");
                     quote_spanned! {expr.span()=>
-                        #spanned_private::lazy::<#model, #ty, _>(#expr, &object)
+                        #spanned_private::lazy::<#model, #ty, _>(#expr, &#object)
                     }
                 };
                 Some(quote! {
