@@ -134,22 +134,33 @@ impl<'a> Input<'a> {
 /// parameter would hide inside the factory's impls, `__S` with as many more `_` as it takes to
 /// name nothing the struct names.
 pub fn session_param(input: &DeriveInput) -> Ident {
-    fn names(tokens: proc_macro2::TokenStream, name: &str) -> bool {
-        tokens.into_iter().any(|token| match token {
-            proc_macro2::TokenTree::Ident(ident) => ident.unraw_string() == name,
-            proc_macro2::TokenTree::Group(group) => names(group.stream(), name),
-            _ => false,
-        })
+    fn collect(tokens: proc_macro2::TokenStream, names: &mut Vec<String>) {
+        for token in tokens {
+            match token {
+                proc_macro2::TokenTree::Ident(ident) => names.push(ident.unraw_string()),
+                proc_macro2::TokenTree::Group(group) => collect(group.stream(), names),
+                _ => {}
+            }
+        }
     }
-    let tokens = quote::ToTokens::into_token_stream(input);
+    let mut names = Vec::new();
+    collect(quote::ToTokens::into_token_stream(input), &mut names);
     let mut name = String::from("S");
-    if names(tokens.clone(), &name) {
+    if names.contains(&name) {
         name = String::from("__S");
-        while names(tokens.clone(), &name) {
+        while names.contains(&name) {
             name.insert(0, '_');
         }
     }
-    Ident::new(&name, proc_macro2::Span::call_site())
+    local(&name)
+}
+
+/// An identifier of the generated code's own (a local, the session parameter) under the
+/// derive's span, where it is declared. Placed among the user's tokens (`quote_spanned!` at a
+/// field's type or a parent's path), it must not take their span: those tokens may come from
+/// another macro's input, which would look the name up in that macro's context.
+pub fn local(name: &str) -> Ident {
+    Ident::new(name, proc_macro2::Span::call_site())
 }
 
 /// Marks the fields of a composite key: the first one carries the association and

@@ -11,7 +11,7 @@ use syn::{DeriveInput, Ident, Type};
 
 use crate::ast::{
     Field, Input, UnrawString, Value, is_date_type, is_decimal_type, is_integer_type,
-    is_json_document_type, option_inner, vec_inner,
+    is_json_document_type, local, option_inner, vec_inner,
 };
 use crate::ctxt::Ctxt;
 use crate::valid;

@@ -154,8 +154,7 @@ fn assign_key(
     let (key_ty, key) = parent_value(parent, references, &marker);
     let span = ty.span();
     let private = quote_spanned!(span=> ::sqlx_factory::__private);
-    // `row` is the caller's variable: under the derive's own span (see `parent_value`).
-    let row = Ident::new("row", Span::call_site());
+    let row = crate::ast::local("row");
     quote_spanned! {span=>
         #row.#ident = <#ty as #private::ForeignKey<#key_ty, #marker>>::from_key(#key);
     }
@@ -169,9 +168,7 @@ pub fn parent_value(
     references: Option<&Ident>,
     marker: &TokenStream,
 ) -> (TokenStream, TokenStream) {
-    // The caller's variable, under the derive's own span: the user's path may come from
-    // another macro's input, whose span would look `parent` up in that macro's context.
-    let parent_var = Ident::new("parent", Span::call_site());
+    let parent_var = crate::ast::local("parent");
     match references {
         Some(field) => {
             // Every token under the user's `references` name, parent path included, so a name

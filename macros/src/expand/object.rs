@@ -426,10 +426,3 @@ fn drawer(ty: &Type) -> Option<TokenStream> {
         Some(quote_spanned! {ty.span()=> |#rng| #value })
     }
 }
-
-/// A local of the generated code (`__rng`, `__n`, ..) where it is spanned at the user's tokens:
-/// under the derive's own span, as where it is declared, since the user's tokens may come from
-/// another macro's input, which would look the name up in that macro's context.
-pub(super) fn local(name: &str) -> Ident {
-    Ident::new(name, proc_macro2::Span::call_site())
-}
