@@ -470,6 +470,79 @@ mod mariadb {
         .await;
     }
 
+    /// Two single-row `get_or_create`s of one new key through a pool, each one statement in
+    /// autocommit, both waiting on a third transaction's row of that key: when it rolls back,
+    /// InnoDB grants both their shared locks on the key and each waits for the other's
+    /// exclusive one, a deadlock (found by the randomized invariants, seed 7036364744065532707).
+    /// The victim's statement alone was undone, so it is sent again: it finds the winner's row.
+    #[tokio::test]
+    async fn goc_single_rows_deadlock_in_autocommit_mariadb() {
+        common::bounded_test(async {
+            let pool = common::mariadb_pool_of("goc_dr_autocommit", 4).await;
+            sqlx::raw_sql(SCHEMA).execute(&pool).await.unwrap();
+            let mut other = pool.acquire().await.unwrap();
+            let thread: u64 = sqlx::query_scalar("SELECT CONNECTION_ID()")
+                .fetch_one(&mut *other)
+                .await
+                .unwrap();
+            sqlx::raw_sql("BEGIN; INSERT INTO dr_plans (code, title) VALUES ('k', 'other')")
+                .execute(&mut *other)
+                .await
+                .unwrap();
+            let tasks: Vec<_> = (0..2)
+                .map(|_| {
+                    let pool = pool.clone();
+                    tokio::spawn(async move {
+                        Plan::factory()
+                            .code("k")
+                            .with_session(&pool)
+                            .get_or_create()
+                            .await
+                    })
+                })
+                .collect();
+            // Both INSERTs wait for the other transaction's `k`.
+            let mut waiting = 0;
+            for _ in 0..500 {
+                waiting = sqlx::query_scalar::<_, i64>(
+                    "SELECT COUNT(*) FROM information_schema.PROCESSLIST \
+                     WHERE ID <> ? AND INFO LIKE 'INSERT INTO `dr_plans`%'",
+                )
+                .bind(thread)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+                if waiting == 2 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            assert_eq!(waiting, 2, "both INSERTs wait for `k`");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            sqlx::query("ROLLBACK").execute(&mut *other).await.unwrap();
+            let mut results = Vec::new();
+            for task in tasks {
+                results.push(common::bounded(task).await.unwrap());
+            }
+            let rows: Vec<(Plan, bool)> = results
+                .into_iter()
+                .map(|r| r.expect("each get_or_create returns the row of `k`"))
+                .collect();
+            let stored = plans!(&pool);
+            assert_eq!(stored.len(), 1, "{stored:?}");
+            assert_eq!(stored[0].1, "k");
+            for (plan, _) in &rows {
+                assert_eq!(plan.id, stored[0].0, "{rows:?}");
+            }
+            let inserted: Vec<bool> = rows.iter().map(|(_, inserted)| *inserted).collect();
+            assert!(
+                inserted == [true, false] || inserted == [false, true],
+                "{inserted:?}"
+            );
+        })
+        .await;
+    }
+
     /// The schema check on the tables these tests create.
     #[tokio::test]
     async fn check_every_model_mariadb() {

@@ -71,8 +71,11 @@ const REUSE_BARE_POSTGRES_CONNECTION_AFTER_A_CANCEL: bool = false;
 const CI_CASES: u64 = 100;
 /// Seeds of cases that found a bug, run before the drawn ones in every run that does not
 /// start from a seed of its own (`SQLX_FACTORY_INVARIANTS_SEED`): concurrent `get_or_create`
-/// batches of plans and members through a pool, which MariaDB answered with a deadlock.
-const FIXED_CASES: [u64; 1] = [15813105153197015767];
+/// batches of plans and members through a pool, which MariaDB answered with a deadlock; and
+/// single-row plans beside a batch of them through a pool, two of whose lone INSERTs in
+/// autocommit MariaDB answered with a deadlock (`goc_single_rows_deadlock_in_autocommit_mariadb`
+/// in tests/goc_deadlock_restart.rs forces it).
+const FIXED_CASES: [u64; 2] = [15813105153197015767, 7036364744065532707];
 /// The seed CI starts from.
 const CI_SEED: u64 = 0x5EED_1A7E_2026;
 

@@ -194,9 +194,12 @@ async fn insert_pieces<DB: Backend, M: Insert<DB>>(
         }
         // Every row of the statement bound, and the statement undone (alone, or back to the
         // savepoint): rows it returned before it failed are not stored. It lost a race on a
-        // key, or was a deadlock's victim back to its savepoint (PostgreSQL): either way it
-        // is sent again row by row, each found or inserted once the other transaction ends.
-        let undone_alone = in_savepoint && e.as_sqlx().is_some_and(DB::is_deadlock);
+        // key, or was a deadlock's victim back to its savepoint (PostgreSQL) or, outside any
+        // transaction, alone (a single row's INSERT in autocommit: on MariaDB two of them that
+        // wait on a third transaction's row of their key deadlock when it rolls back): either
+        // way it is sent again row by row, each found or inserted once the other ends.
+        let undone_alone = (in_savepoint || !in_transaction::<DB>(conn))
+            && e.as_sqlx().is_some_and(DB::is_deadlock);
         let lost = bound.args.len() == start + size
             && bound.transient.len() == start + size
             && (undone_alone
