@@ -63,8 +63,10 @@ pub(crate) enum Kept {
     Nothing,
     /// One INSERT straight into the caller's transaction.
     InTransaction,
-    /// One INSERT on a connection with no transaction: autocommitted.
-    Committed,
+    /// One INSERT on a connection with no transaction: autocommitted. `pooled`: the connection
+    /// is the operation's own, taken from a pool, so no transaction of the caller's can be open
+    /// on it unseen (a raw `BEGIN`, which sqlx does not count).
+    Committed { pooled: bool },
     /// The database ended the whole transaction (MariaDB does on a deadlock) at this
     /// operation's error, and nothing more of it was sent.
     TransactionGone,
@@ -401,7 +403,7 @@ impl fmt::Display for Error {
                 "; the INSERT succeeded, so its row stays in the caller's transaction: roll \
                  back, or create with `.in_savepoint()` to undo it on failure"
             }
-            Kept::Committed => {
+            Kept::Committed { .. } => {
                 "; the INSERT succeeded and, with no transaction on this connection, its row \
                  is committed"
             }

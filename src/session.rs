@@ -102,6 +102,11 @@ impl<'c, DB: Database> Bound<'c, DB> {
         self.busy = false;
     }
 
+    /// Whether the connection is the operation's own, taken from a pool.
+    pub(crate) fn is_pooled(&self) -> bool {
+        matches!(self.link, Link::Acquired(_))
+    }
+
     /// The connection statements go to.
     pub(crate) fn conn(&mut self) -> &mut DB::Connection {
         match &mut self.link {

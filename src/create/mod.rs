@@ -178,7 +178,9 @@ async fn run_job<'c, DB: Backend>(
         let kept = if in_transaction::<DB>(session.conn()) {
             Kept::InTransaction
         } else {
-            Kept::Committed
+            Kept::Committed {
+                pooled: session.is_pooled(),
+            }
         };
         let result = run_steps::<DB>(session, table, job, operation, kept, inserted).await;
         let result = crate::scope::settled::<DB, _>(session.conn(), result).await;
@@ -502,11 +504,12 @@ async fn create_one<'c, DB: Backend>(
     let rows = job.rows();
     let set = rows.set();
     let rows = rows.outgoing();
+    let pooled = session.is_pooled();
     let conn = session.conn();
     let kept = if in_transaction::<DB>(conn) {
         Kept::InTransaction
     } else {
-        Kept::Committed
+        Kept::Committed { pooled }
     };
     let insert = async move {
         if rows.unsent() == 0 {

@@ -194,12 +194,17 @@ async fn insert_pieces<DB: Backend, M: Insert<DB>>(
         }
         // Every row of the statement bound, and the statement undone (alone, or back to the
         // savepoint): rows it returned before it failed are not stored. It lost a race on a
-        // key, or was a deadlock's victim back to its savepoint (PostgreSQL) or, outside any
-        // transaction, alone (a single row's INSERT in autocommit: on MariaDB two of them that
-        // wait on a third transaction's row of their key deadlock when it rolls back): either
-        // way it is sent again row by row, each found or inserted once the other ends.
-        let undone_alone = (in_savepoint || !in_transaction::<DB>(conn))
-            && e.as_sqlx().is_some_and(DB::is_deadlock);
+        // key, or was a deadlock's victim back to its savepoint (PostgreSQL) or, on a pool's
+        // connection in no transaction, alone (a single row's INSERT in autocommit: on MariaDB
+        // two of them that wait on a third transaction's row of their key deadlock when it
+        // rolls back): either way it is sent again row by row, each found or inserted once
+        // the other ends. Not on the caller's connection: sqlx counts no transaction there
+        // after a raw `BEGIN`, whose whole transaction the deadlock ended, and a resend would
+        // commit rows the caller means to roll back.
+        let autocommit_own =
+            matches!(kept, Kept::Committed { pooled: true }) && !in_transaction::<DB>(conn);
+        let undone_alone =
+            (in_savepoint || autocommit_own) && e.as_sqlx().is_some_and(DB::is_deadlock);
         let lost = bound.args.len() == start + size
             && bound.transient.len() == start + size
             && (undone_alone
